@@ -1,0 +1,124 @@
+"""Look at a CSV file line by line: only when the fast scan failed or flagged suspect rows.
+
+The scan yields one row per line after the header (blank lines included), so row i of the
+scan is line `header_line + 2 + i` of the file; these lazy queries name lines that way.
+"""
+
+from __future__ import annotations
+
+import decimal
+from dataclasses import dataclass
+
+import polars as pl
+
+from signal_job.errors import InputError
+from signal_job.signals import PRICE, SCALE
+from signal_job.sniff import PADDING
+from signal_job.sources import Source, scan_lines
+
+_PREVIEW = 80
+
+
+@dataclass(frozen=True)
+class LineReport:
+    """What the line check found in a file with no malformed lines."""
+
+    rows: int  # lines after the header
+    blank_rows: pl.Series  # 0-based scan rows that are blank or whitespace-only lines
+
+
+def check_lines(source: Source) -> LineReport:
+    """Raise `InputError` for the first malformed line; otherwise report the blank lines."""
+    flagged, count = pl.collect_all([_flagged_lines(source), _line_scan(source).select(pl.len())])
+    bad = flagged.filter(pl.col("bad") | pl.col("invalid"))
+    if bad.height:
+        raise _line_error(source, bad.row(0, named=True))
+    blank = flagged.filter(pl.col("blank"))["row"]
+    return LineReport(rows=count.item(), blank_rows=blank)
+
+
+def explain_failure(source: Source, exc: Exception) -> InputError:
+    """An `InputError` naming the line (or row) behind a scan that failed with `exc`."""
+    if source.layout is not None:
+        bad = _flagged_lines(source).filter(pl.col("bad") | pl.col("invalid")).head(1).collect()
+        if bad.height:
+            return _line_error(source, bad.row(0, named=True))
+    found = _first_bad_close(source)
+    if found is not None:
+        row, value = found
+        return InputError(f"input file {source.path} {_where(source, row)}: {_value_problem(value)}")
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return InputError(f"cannot read input file {source.path}: {first}")
+
+
+def _line_scan(source: Source) -> pl.LazyFrame:
+    assert source.layout is not None  # noqa: S101 - callers check: only CSV has lines
+    return scan_lines(source.path, skip=source.layout.header_line + 1)
+
+
+def _flagged_lines(source: Source) -> pl.LazyFrame:
+    layout = source.layout
+    assert layout is not None  # noqa: S101
+    text = pl.col("line").str.strip_chars(PADDING)
+    if layout.wrapped:
+        text = text.str.strip_chars('"')
+    else:
+        # Delimiters inside quoted fields do not separate fields.
+        text = text.str.replace_all(r'"[^"]*"', "")
+    fields = text.str.count_matches(layout.delimiter, literal=True) + 1
+    blank = text.is_null() | (text.str.len_bytes() == 0)
+    return (
+        _line_scan(source)
+        .with_row_index("row")
+        .with_columns(
+            blank=blank,
+            fields=fields,
+            bad=~blank & (fields != len(layout.columns)),
+            invalid=pl.col("line").str.contains("\ufffd", literal=True).fill_null(value=False),
+        )
+        .filter(pl.col("blank") | pl.col("bad") | pl.col("invalid"))
+    )
+
+
+def _line_error(source: Source, row: dict[str, object]) -> InputError:
+    where = f"input file {source.path} {_where(source, int(str(row['row'])))}"
+    if row["invalid"]:
+        return InputError(f"{where} is not valid UTF-8 text; save the file as UTF-8")
+    assert source.layout is not None  # noqa: S101
+    text = str(row["line"]).strip(PADDING)
+    preview = text if len(text) <= _PREVIEW else text[:_PREVIEW] + "..."
+    columns = len(source.layout.columns)
+    return InputError(f"{where} has {row['fields']} fields but the header has {columns}: {preview!r}")
+
+
+def _first_bad_close(source: Source) -> tuple[int, str] | None:
+    text = pl.col("close").cast(pl.String).str.strip_chars(' \t\r"')
+    bad = (
+        source.scan(close=pl.String())
+        .with_row_index("row")
+        .filter(text.str.len_bytes() > 0, text.cast(PRICE, strict=False).is_null())
+        .select("row", pl.col("close").cast(pl.String))
+        .head(1)
+        .collect()
+    )
+    if not bad.height:
+        return None
+    row, value = bad.row(0)
+    return int(row), str(value)
+
+
+def _where(source: Source, row: int) -> str:
+    if source.layout is None:
+        return f"row {row + 1}"
+    return f"line {source.layout.header_line + 2 + row}"
+
+
+def _value_problem(value: str) -> str:
+    try:
+        number = decimal.Decimal(value.strip(' \t\r"'))
+    except decimal.InvalidOperation:
+        return f"close value {value!r} is not a number"
+    if not number.is_finite():
+        return f"close value {value!r} is not a finite number"
+    digits = PRICE.precision - SCALE
+    return f"close value {value!r} is too large: prices may have at most {digits} digits before the point"

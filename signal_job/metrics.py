@@ -1,0 +1,72 @@
+"""The metrics documents and their atomic writing: readers never see a half-written file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from signal_job.errors import OutputError
+
+Document = dict[str, Any]
+
+
+def success_document(*, version: str, rows: int, value: float, latency_ms: int, seed: int) -> Document:
+    """The document of a successful run, keys in their documented order."""
+    return {
+        "version": version,
+        "rows_processed": rows,
+        "metric": "signal_rate",
+        "value": value,
+        "latency_ms": latency_ms,
+        "seed": seed,
+        "status": "success",
+    }
+
+
+def error_document(*, version: str | None, message: str) -> Document:
+    """The document of a failed run; `version` is the config's when it was read."""
+    return {"version": version or "unknown", "status": "error", "error_message": message}
+
+
+def render(document: Document) -> bytes:
+    """The document as JSON bytes: indented two spaces, newline at the end."""
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` in one step: a temporary file beside it, then a rename."""
+    if path.is_dir():
+        msg = f"output path {path} is a directory; give a file name such as {path / 'metrics.json'}"
+        raise OutputError(msg)
+    folder = path.parent
+    if not folder.is_dir():
+        msg = f"output folder {folder} does not exist"
+        raise OutputError(msg)
+    try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        msg = f"cannot write output file {path}: {exc.strerror}"
+        raise OutputError(msg) from exc
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        # mkstemp makes the file private (0600); give it the permissions a plain open() would.
+        os.chmod(temporary, 0o666 & ~_umask())  # noqa: PTH101
+        os.replace(temporary, path)  # noqa: PTH105
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        msg = f"cannot write output file {path}: {exc.strerror}"
+        raise OutputError(msg) from exc
+
+
+def _umask() -> int:
+    # The only portable way to read the umask is to set it and put it back.
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,138 @@
+"""Work out how a CSV file is spelled from its first lines: delimiter, quoting, header, close."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+
+from signal_job.errors import InputError
+
+DELIMITERS = (",", ";", "\t", "|")
+# Line ends, padding and the quotes of the as-shipped spelling: never part of a value.
+PADDING = " \t\r"
+SAMPLE_LINES = 200
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """How one CSV file is spelled, enough to scan it with the right options."""
+
+    delimiter: str
+    wrapped: bool  # every line is one quoted field holding the whole row (the as-shipped file)
+    header_line: int  # 0-based index of the header among the file's lines
+    columns: tuple[str, ...]  # header names as written, trimmed
+    close_index: int
+    close_is_text: bool  # close values carry padding or quotes, so they are trimmed before parsing
+
+    @property
+    def quote_char(self) -> str | None:
+        """The quote character for the scan: none when quotes wrap whole lines."""
+        return None if self.wrapped else '"'
+
+    def describe(self) -> str:
+        """A short human description for the log."""
+        name = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[self.delimiter]
+        parts = [
+            f"{name}-separated",
+            f"{len(self.columns)} columns",
+            f"close is column {self.close_index + 1}",
+        ]
+        if self.wrapped:
+            parts.append("every line wrapped in quotes")
+        if self.header_line:
+            parts.append(f"header on line {self.header_line + 1}")
+        return ", ".join(parts)
+
+
+def sniff_csv(lines: list[str | None], *, origin: str) -> CsvLayout:
+    """Detect the layout from the first lines of a file (`None` stands for an empty line)."""
+    texts = [_decoded(line, number, origin) for number, line in enumerate(lines, start=1)]
+    header_line = next((i for i, text in enumerate(texts) if text.strip(PADDING)), None)
+    if header_line is None:
+        msg = f"{origin} has no header line: it is blank"
+        if len(lines) >= SAMPLE_LINES:
+            msg = f"{origin} has no header line in its first {SAMPLE_LINES} lines"
+        raise InputError(msg)
+    header = texts[header_line].strip(PADDING)
+    wrapped = _is_wrapped(header)
+    if wrapped:
+        header = header[1:-1]
+    delimiter = _delimiter(header)
+    columns = tuple(_fields(header, delimiter, wrapped))
+    close_index = _close_index(columns, origin)
+    samples = [text for text in texts[header_line + 1 :] if text.strip(PADDING)]
+    padded = any(_is_padded(row, delimiter, wrapped, close_index) for row in samples)
+    at_edge = close_index in (0, len(columns) - 1)
+    return CsvLayout(
+        delimiter=delimiter,
+        wrapped=wrapped,
+        header_line=header_line,
+        columns=columns,
+        close_index=close_index,
+        close_is_text=padded or (wrapped and at_edge),
+    )
+
+
+def unwrap(text: str, *, wrapped: bool) -> str:
+    """One line's row text: padding trimmed and, for wrapped lines, the outer quotes removed."""
+    text = text.strip(PADDING)
+    if wrapped and len(text) >= 2 and text[0] == text[-1] == '"':  # noqa: PLR2004
+        text = text[1:-1]
+    return text
+
+
+def _decoded(line: str | None, number: int, origin: str) -> str:
+    text = (line or "").removeprefix("\ufeff")
+    if "\ufffd" in text:
+        msg = f"{origin} line {number} is not valid UTF-8 text; save the file as UTF-8"
+        raise InputError(msg)
+    return text
+
+
+def _is_wrapped(header: str) -> bool:
+    inner = header[1:-1]
+    return (
+        len(header) >= 2  # noqa: PLR2004
+        and header[0] == header[-1] == '"'
+        and '"' not in inner
+        and any(d in inner for d in DELIMITERS)
+    )
+
+
+def _delimiter(header: str) -> str:
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])  # ties go to the earlier, more common one
+    return best if counts[best] else ","
+
+
+def _fields(text: str, delimiter: str, wrapped: bool) -> list[str]:
+    row = unwrap(text, wrapped=wrapped)
+    if wrapped:
+        return [field.strip() for field in row.split(delimiter)]
+    parsed = next(csv.reader([row], delimiter=delimiter), [])
+    return [field.strip().strip('"').strip() for field in parsed]
+
+
+def _close_index(columns: tuple[str, ...], origin: str) -> int:
+    matches = [i for i, name in enumerate(columns) if name.lower() == "close"]
+    if not matches:
+        found = ", ".join(repr(name) for name in columns)
+        msg = f"{origin} has no 'close' column; columns found: {found}"
+        raise InputError(msg)
+    if len(matches) > 1:
+        named = " and ".join(f"{columns[i]!r} (column {i + 1})" for i in matches)
+        msg = f"{origin} has two columns that match 'close': {named}; keep one"
+        raise InputError(msg)
+    return matches[0]
+
+
+def _is_padded(row: str, delimiter: str, wrapped: bool, close_index: int) -> bool:
+    if wrapped:
+        # Trimming the line is not enough here: the outer quotes sit inside the padding.
+        fields = row.strip(PADDING).split(delimiter)
+    else:
+        fields = next(csv.reader([row.rstrip("\r")], delimiter=delimiter), [])
+    if close_index >= len(fields):
+        return False
+    value = fields[close_index]
+    return value != value.strip(' \t"')

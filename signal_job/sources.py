@@ -1,0 +1,197 @@
+"""Input files: tell the kind from the first bytes, then scan it lazily with the right options.
+
+Every source becomes the same lazy frame with a `close` column, so the pipeline has one shape.
+CSV frames carry two helper columns, `_last` (the row's last field) and `_overflow` (a field
+beyond the header's count), from which `Source.suspect` flags rows that may be blank lines or
+malformed rows; `signal_job.lines` looks at those only when there are any.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from signal_job.errors import InputError
+from signal_job.signals import PRICE
+from signal_job.sniff import SAMPLE_LINES, CsvLayout, sniff_csv
+
+SUPPORTED = (
+    "CSV (.csv, .txt, .tsv, also gzip or zstd compressed: .csv.gz, .csv.zst), "
+    "Parquet (.parquet) and Arrow IPC / Feather v2 (.arrow, .feather, .ipc)"
+)
+_MAGIC = {
+    b"PAR1": "parquet",
+    b"ARROW1": "ipc",
+    b"\x1f\x8b": "gzip",
+    b"\x28\xb5\x2f\xfd": "zstd",
+}
+_UNSUPPORTED_MAGIC = {
+    b"FEA1": "a Feather v1 file (save it as Feather v2 / Arrow IPC)",
+    b"\xff\xff\xff\xff": "an Arrow IPC stream (save it as an Arrow IPC file / Feather v2)",
+    b"PK\x03\x04": "a zip archive or Excel workbook",
+    b"BZh": "a bzip2 archive",
+    b"\xfd7zXZ\x00": "an xz archive",
+    b"SQLite format 3\x00": "an SQLite database",
+    b"%PDF": "a PDF document",
+    b"ORC": "an ORC file",
+    b"Obj\x01": "an Avro file",
+}
+_COLUMNAR_SUFFIXES = {".parquet": "parquet", ".arrow": "ipc", ".feather": "ipc", ".ipc": "ipc"}
+_KIND_NAMES = {
+    "parquet": "Parquet",
+    "ipc": "Arrow IPC",
+    "csv": "CSV",
+    "gzip": "gzip-compressed CSV",
+    "zstd": "zstd-compressed CSV",
+}
+# A byte that never separates fields, so a CSV scan with it yields each line whole.
+LINE_SEPARATOR = "\x00"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file, ready to scan: a lazy frame with `close`, and what is known of it."""
+
+    path: Path
+    kind: str
+    frame: pl.LazyFrame
+    close_dtype: pl.DataType
+    suspect: pl.Expr  # True on rows that may be blank lines or rows of the wrong length
+    layout: CsvLayout | None = None
+
+    def describe(self) -> str:
+        """The kind of file and, for CSV, its spelling, for the log."""
+        name = _KIND_NAMES[self.kind]
+        return f"{name}, {self.layout.describe()}" if self.layout else name
+
+    def scan(self, *, close: pl.DataType | None = None) -> pl.LazyFrame:
+        """The frame again, optionally with `close` read as another type (for diagnostics)."""
+        if self.layout is None or close is None:
+            return self.frame
+        return _scan_csv(self.path, self.layout, close_dtype=close)
+
+
+def open_source(path: Path) -> Source:
+    """Check the input file, detect its kind and spelling, and plan its scan."""
+    size = _file_size(path)
+    if size == 0:
+        msg = f"input file {path} is empty"
+        raise InputError(msg)
+    kind = _kind(path)
+    if kind in ("parquet", "ipc"):
+        return _columnar_source(path, kind)
+    layout = sniff_csv(read_lines(path, n_rows=SAMPLE_LINES), origin=f"input file {path}")
+    close_dtype: pl.DataType = pl.String() if layout.close_is_text else PRICE
+    frame = _scan_csv(path, layout, close_dtype=close_dtype)
+    suspect = pl.col("_last").is_null() | pl.col("_overflow").is_not_null()
+    return Source(path, kind, frame, close_dtype, suspect, layout)
+
+
+def read_lines(path: Path, *, n_rows: int | None = None, skip: int = 0) -> list[str | None]:
+    """The file's lines as text (decompressed; `None` for an empty line), invalid UTF-8 as U+FFFD."""
+    try:
+        frame = scan_lines(path, skip=skip).head(n_rows) if n_rows else scan_lines(path, skip=skip)
+        return frame.collect()["line"].to_list()
+    except pl.exceptions.PolarsError as exc:
+        msg = f"cannot read input file {path}: {_first_line(exc)}"
+        raise InputError(msg) from exc
+
+
+def scan_lines(path: Path, *, skip: int = 0) -> pl.LazyFrame:
+    """A lazy frame of the file's raw lines, one row per line, in a column `line`."""
+    return pl.scan_csv(
+        path,
+        has_header=False,
+        separator=LINE_SEPARATOR,
+        quote_char=None,
+        schema={"line": pl.String},
+        skip_lines=skip,
+        truncate_ragged_lines=True,
+        encoding="utf8-lossy",
+    )
+
+
+def _file_size(path: Path) -> int:
+    if not path.exists():
+        msg = f"input file {path} does not exist"
+        raise InputError(msg)
+    if path.is_dir():
+        msg = f"input path {path} is a directory, not a file"
+        raise InputError(msg)
+    try:
+        with path.open("rb"):
+            return path.stat().st_size
+    except OSError as exc:
+        msg = f"cannot read input file {path}: {exc.strerror}"
+        raise InputError(msg) from exc
+
+
+def _kind(path: Path) -> str:
+    with path.open("rb") as file:
+        head = file.read(16)
+    for magic, kind in _MAGIC.items():
+        if head.startswith(magic):
+            return kind
+    for magic, what in _UNSUPPORTED_MAGIC.items():
+        if head.startswith(magic):
+            msg = f"input file {path} is {what}; supported inputs: {SUPPORTED}"
+            raise InputError(msg)
+    suffix = path.suffix.lower()
+    if suffix in _COLUMNAR_SUFFIXES:
+        name = _KIND_NAMES[_COLUMNAR_SUFFIXES[suffix]]
+        msg = f"input file {path} is named {suffix} but is not a {name} file (its first bytes are wrong)"
+        raise InputError(msg)
+    if b"\x00" in head:
+        msg = f"input file {path} is not a text file; supported inputs: {SUPPORTED}"
+        raise InputError(msg)
+    return "csv"
+
+
+def _columnar_source(path: Path, kind: str) -> Source:
+    frame = pl.scan_parquet(path) if kind == "parquet" else pl.scan_ipc(path)
+    try:
+        schema = frame.collect_schema()
+    except pl.exceptions.PolarsError as exc:
+        msg = f"cannot read {_KIND_NAMES[kind]} file {path}: {_first_line(exc)}"
+        raise InputError(msg) from exc
+    matches = [name for name in schema if name.strip().lower() == "close"]
+    if len(matches) != 1:
+        found = ", ".join(repr(name) for name in schema) or "none"
+        problem = "no 'close' column" if not matches else "two columns that match 'close'"
+        msg = f"input file {path} has {problem}; columns found: {found}"
+        raise InputError(msg)
+    dtype = schema[matches[0]]
+    if not (dtype.is_numeric() or dtype == pl.String):
+        msg = f"input file {path}: column {matches[0]!r} holds {dtype}, not numbers"
+        raise InputError(msg)
+    close = frame.select(pl.col(matches[0]).alias("close"))
+    return Source(path, kind, close, dtype, pl.lit(value=False))
+
+
+def _scan_csv(path: Path, layout: CsvLayout, *, close_dtype: pl.DataType) -> pl.LazyFrame:
+    # Positional names: header names may repeat, differ in case or carry padding and quotes.
+    names = [f"_{i}" for i in range(len(layout.columns))]
+    schema: dict[str, pl.DataType] = {name: pl.String() for name in names}
+    schema[names[layout.close_index]] = close_dtype
+    schema["_overflow"] = pl.String()  # catches a field beyond the header's count
+    frame = pl.scan_csv(
+        path,
+        has_header=False,
+        skip_lines=layout.header_line + 1,
+        schema=schema,
+        separator=layout.delimiter,
+        quote_char=layout.quote_char,
+        truncate_ragged_lines=True,
+        missing_columns="insert",
+    )
+    return frame.select(
+        pl.col(names[layout.close_index]).alias("close"),
+        pl.col(names[-1]).alias("_last"),
+        pl.col("_overflow"),
+    )
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
