@@ -39,16 +39,26 @@ def check_lines(source: Source) -> LineReport:
 
 def explain_failure(source: Source, exc: Exception) -> InputError:
     """An `InputError` naming the line (or row) behind a scan that failed with `exc`."""
+    try:
+        found = _find_culprit(source)
+    except (pl.exceptions.PolarsError, OSError):
+        found = None  # the diagnosis failed the same way: report the scan's own message
+    if found is not None:
+        return found
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return InputError(f"cannot read input file {source.path}: {first}")
+
+
+def _find_culprit(source: Source) -> InputError | None:
     if source.layout is not None:
         bad = _flagged_lines(source).filter(pl.col("bad") | pl.col("invalid")).head(1).collect()
         if bad.height:
             return _line_error(source, bad.row(0, named=True))
     found = _first_bad_close(source)
-    if found is not None:
-        row, value = found
-        return InputError(f"input file {source.path} {_where(source, row)}: {_value_problem(value)}")
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return InputError(f"cannot read input file {source.path}: {first}")
+    if found is None:
+        return None
+    row, value = found
+    return InputError(f"input file {source.path} {_where(source, row)}: {_value_problem(value)}")
 
 
 def _line_scan(source: Source) -> pl.LazyFrame:

@@ -44,7 +44,8 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise OutputError(msg)
     folder = path.parent
     if not folder.is_dir():
-        msg = f"output folder {folder} does not exist"
+        problem = "is not a folder" if folder.exists() else "does not exist"
+        msg = f"output folder {folder} {problem}"
         raise OutputError(msg)
     try:
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")

@@ -86,7 +86,7 @@ def count(source: Source, *, window: int, engine: Engine = "streaming") -> Count
 def _collect(plan: pl.LazyFrame, source: Source, engine: Engine) -> dict[str, int]:
     try:
         frame = plan.collect(engine=engine)
-    except pl.exceptions.PolarsError as exc:
+    except (pl.exceptions.PolarsError, OSError) as exc:
         log.debug("scan of %s failed", source.path, exc_info=True)
         raise lines.explain_failure(source, exc) from exc
     return {name: value or 0 for name, value in frame.row(0, named=True).items()}

@@ -94,7 +94,7 @@ def read_lines(path: Path, *, n_rows: int | None = None, skip: int = 0) -> list[
     try:
         frame = scan_lines(path, skip=skip).head(n_rows) if n_rows else scan_lines(path, skip=skip)
         return frame.collect()["line"].to_list()
-    except pl.exceptions.PolarsError as exc:
+    except (pl.exceptions.PolarsError, OSError) as exc:
         msg = f"cannot read input file {path}: {_first_line(exc)}"
         raise InputError(msg) from exc
 
