@@ -1,0 +1,42 @@
+"""Shared fixtures: the fixture files, the real data beside the project, small file writers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+REAL_ROWS, REAL_SIGNALS = 10_000, 4_989
+
+WriteFile = Callable[..., Path]
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real 10,000-row BTC/USD files, which sit beside the project, not in it."""
+    if not (SHARED_DATA / "btcusd_1m_10k.csv").is_file():
+        pytest.skip("the real data in ../shared/data is not here (a fresh clone)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def write_file(tmp_path: Path) -> WriteFile:
+    """Write text (or bytes) to a file in a temporary folder and return its path."""
+
+    def write(name: str, content: str | bytes) -> Path:
+        path = tmp_path / name
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+        return path
+
+    return write
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    """A valid config with window 5."""
+    path = tmp_path / "config.yaml"
+    path.write_text('seed: 42\nwindow: 5\nversion: "v1"\n')
+    return path

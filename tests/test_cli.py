@@ -1,0 +1,250 @@
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from signal_job.cli import app
+from tests.conftest import DATA, REAL_ROWS, WriteFile
+
+PROJECT = Path(__file__).resolve().parents[1]
+CONSOLE_SCRIPT = Path(sys.executable).with_name("signal-job")
+
+
+def invoke(*args: str) -> tuple[int, bytes, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout_bytes, result.stderr
+
+
+def run_args(tmp_path: Path, input_path: Path, config: Path) -> list[str]:
+    return [
+        "run",
+        "--input", str(input_path),
+        "--config", str(config),
+        "--output", str(tmp_path / "metrics.json"),
+        "--log-file", str(tmp_path / "run.log"),
+    ]  # fmt: skip
+
+
+def test_success_writes_the_document_to_the_file_and_stdout(tmp_path: Path, config_file: Path) -> None:
+    code, stdout, stderr = invoke(*run_args(tmp_path, DATA / "candles.csv", config_file))
+    assert code == 0
+    assert stdout == (tmp_path / "metrics.json").read_bytes()
+    document = orjson.loads(stdout)
+    assert list(document) == ["version", "rows_processed", "metric", "value", "latency_ms", "seed", "status"]
+    assert document["rows_processed"] == 400
+    assert document["status"] == "success"
+    assert isinstance(document["latency_ms"], int)
+    assert document["latency_ms"] >= 0
+    assert "status: success" in stderr
+
+
+def test_log_file_records_every_step(tmp_path: Path, config_file: Path) -> None:
+    invoke(*run_args(tmp_path, DATA / "blank_lines.csv", config_file))
+    log = (tmp_path / "run.log").read_text()
+    for expected in (
+        "starting",
+        "seed=42 window=5 version=v1",
+        "blank_lines.csv: 29,862 bytes",
+        "rows: 400 (",
+        "blank lines skipped",
+        "rows with a full window of 5: 396",
+        "missing close values: 0",
+        "signals: ",
+        "signal rate: ",
+        "latency: ",
+        "status: success",
+    ):
+        assert expected in log
+
+
+def test_log_file_is_appended_to(tmp_path: Path, config_file: Path) -> None:
+    for _ in range(2):
+        invoke(*run_args(tmp_path, DATA / "candles.csv", config_file))
+    assert (tmp_path / "run.log").read_text().count("status: success") == 2
+
+
+def test_missing_values_are_logged_as_a_warning(
+    tmp_path: Path, write_file: WriteFile, config_file: Path
+) -> None:
+    data = write_file("gaps.csv", "t,close,v\n1,1,1\n2,,1\n3,3,1\n")
+    _, _, stderr = invoke(*run_args(tmp_path, data, config_file))
+    assert "WARNING missing close values: 1" in stderr
+
+
+BAD_INPUTS: dict[str, tuple[str | bytes | None, str]] = {
+    "missing.csv": (None, "does not exist"),
+    "empty.csv": ("", "is empty"),
+    "header.csv": ("timestamp,close\n", "has a header but no data rows"),
+    "noclose.csv": ("timestamp,price\n1,2\n", "no 'close' column; columns found: 'timestamp', 'price'"),
+    "text.csv": ("timestamp,close\n1,2\n2,abc\n", "line 3: close value 'abc' is not a number"),
+    "short.csv": ("a,close,b\n1,2,3\n1,2\n", "line 3 has 2 fields but the header has 3"),
+    "latin.csv": (b"a,close\n1,2\n\xe9t\xe9,3\n", "line 3 is not valid UTF-8"),
+    "book.xlsx": (b"PK\x03\x04", "supported inputs"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_INPUTS))
+def test_bad_input_gives_exit_1_and_the_error_document(
+    tmp_path: Path, write_file: WriteFile, config_file: Path, name: str
+) -> None:
+    content, message = BAD_INPUTS[name]
+    data = tmp_path / name if content is None else write_file(name, content)
+    code, stdout, stderr = invoke(*run_args(tmp_path, data, config_file))
+    assert code == 1
+    document = orjson.loads(stdout)
+    assert document["status"] == "error"
+    assert document["version"] == "v1"
+    assert message in document["error_message"]
+    assert stdout == (tmp_path / "metrics.json").read_bytes()
+    assert "Traceback" not in stderr
+    assert message in stderr
+
+
+def test_input_that_is_a_directory_gives_the_error_document(tmp_path: Path, config_file: Path) -> None:
+    code, stdout, _ = invoke(*run_args(tmp_path, tmp_path, config_file))
+    assert code == 1
+    assert "is a directory" in orjson.loads(stdout)["error_message"]
+
+
+def test_bad_config_gives_an_error_document_with_an_unknown_version(
+    tmp_path: Path, write_file: WriteFile
+) -> None:
+    config = write_file("config.yaml", "seed: 42\nwindw: 5\nversion: 9\n")
+    code, stdout, _ = invoke(*run_args(tmp_path, DATA / "candles.csv", config))
+    assert code == 1
+    assert orjson.loads(stdout) == {
+        "version": "unknown",
+        "status": "error",
+        "error_message": (
+            f"config file {config} has unknown key(s) 'windw'; the keys are 'seed', 'window', 'version'"
+        ),
+    }
+
+
+def test_missing_config_gives_the_error_document(tmp_path: Path) -> None:
+    code, stdout, _ = invoke(*run_args(tmp_path, DATA / "candles.csv", tmp_path / "none.yaml"))
+    assert code == 1
+    assert "does not exist" in orjson.loads(stdout)["error_message"]
+
+
+def test_failed_run_replaces_an_old_success_document(
+    tmp_path: Path, write_file: WriteFile, config_file: Path
+) -> None:
+    assert invoke(*run_args(tmp_path, DATA / "candles.csv", config_file))[0] == 0
+    invoke(*run_args(tmp_path, write_file("empty.csv", ""), config_file))
+    assert orjson.loads((tmp_path / "metrics.json").read_bytes())["status"] == "error"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "config.yaml",
+        "empty.csv",
+        "metrics.json",
+        "run.log",
+    ]
+
+
+def test_unwritable_output_still_prints_the_error_document(tmp_path: Path, config_file: Path) -> None:
+    args = run_args(tmp_path, DATA / "candles.csv", config_file)
+    args[args.index("--output") + 1] = str(tmp_path)
+    code, stdout, stderr = invoke(*args)
+    assert code == 1
+    document = orjson.loads(stdout)
+    assert document["status"] == "error"
+    assert document["version"] == "v1"
+    assert "is a directory" in document["error_message"]
+    assert "Traceback" not in stderr
+
+
+def test_unwritable_log_file_gives_the_error_document(tmp_path: Path, config_file: Path) -> None:
+    args = run_args(tmp_path, DATA / "candles.csv", config_file)
+    args[args.index("--log-file") + 1] = str(tmp_path)
+    code, stdout, _ = invoke(*args)
+    assert code == 1
+    assert orjson.loads(stdout)["error_message"].startswith(f"cannot write log file {tmp_path}")
+    assert orjson.loads((tmp_path / "metrics.json").read_bytes())["status"] == "error"
+
+
+def test_usage_error_exits_2() -> None:
+    assert invoke("run", "--window", "5")[0] == 2
+
+
+def test_error_traceback_goes_to_the_log_file_only(
+    tmp_path: Path, write_file: WriteFile, config_file: Path
+) -> None:
+    data = write_file("text.csv", "timestamp,close\n1,2\n2,abc\n")
+    _, _, stderr = invoke(*run_args(tmp_path, data, config_file))
+    assert "Traceback" not in stderr
+    assert "Traceback" in (tmp_path / "run.log").read_text()
+
+
+def console(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [str(CONSOLE_SCRIPT), *args], cwd=cwd, capture_output=True, check=False, timeout=120
+    )
+
+
+def test_console_script_runs_the_bundled_example_with_its_defaults(tmp_path: Path) -> None:
+    for name in ("data.csv", "config.yaml"):
+        shutil.copy(PROJECT / name, tmp_path / name)
+    done = console("run", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (tmp_path / "metrics.json").read_bytes()
+    assert orjson.loads(done.stdout)["rows_processed"] == 10_000
+    assert (tmp_path / "run.log").is_file()
+    assert b"Traceback" not in done.stderr
+
+
+def test_console_script_on_the_real_file_prints_the_published_document(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    for name in ("btcusd_1m_10k.csv", "btcusd_1m_10k_as_shipped.csv"):
+        args = run_args(tmp_path, shared_data / name, PROJECT / "config.yaml")
+        done = console(*args, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        document = json.loads(done.stdout)
+        assert isinstance(document.pop("latency_ms"), int)
+        assert document == {
+            "version": "v1",
+            "rows_processed": REAL_ROWS,
+            "metric": "signal_rate",
+            "value": 0.4989,
+            "seed": 42,
+            "status": "success",
+        }
+        assert done.stdout == (tmp_path / "metrics.json").read_bytes()
+
+
+def test_console_script_error_has_no_traceback_and_exits_1(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("seed: 1\nwindow: 5\nversion: v2\n")
+    done = console("run", "--input", "nope.csv", cwd=tmp_path)
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["version"] == "v2"
+    assert b"Traceback" not in done.stderr
+    assert b"does not exist" in done.stderr
+
+
+def test_python_dash_m_runs_the_same_command(tmp_path: Path) -> None:
+    args = run_args(tmp_path, DATA / "candles.csv", PROJECT / "config.yaml")
+    done = subprocess.run(
+        [sys.executable, "-m", "signal_job", *args], capture_output=True, check=False, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["rows_processed"] == 400
+
+
+def test_generate_writes_seeded_candles(tmp_path: Path) -> None:
+    code, _, stderr = invoke("generate", "--rows", "50", "--seed", "3", "--output", str(tmp_path / "x.csv"))
+    assert code == 0
+    assert "wrote 50 candles" in stderr
+    assert len((tmp_path / "x.csv").read_text().splitlines()) == 51
+
+
+def test_generate_refuses_an_unknown_format(tmp_path: Path) -> None:
+    code, _, stderr = invoke("generate", "--rows", "5", "--output", str(tmp_path / "x.xlsx"))
+    assert code == 1
+    assert "cannot tell the format" in stderr

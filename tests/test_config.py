@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from signal_job.config import Config, load_config
+from signal_job.errors import ConfigError
+from tests.conftest import WriteFile
+
+
+def test_valid_config_loads(write_file: WriteFile) -> None:
+    path = write_file("config.yaml", 'seed: 42\nwindow: 5\nversion: "v1"\n')
+    assert load_config(path) == Config(seed=42, window=5, version="v1")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("seed: true\nwindow: 5\nversion: v1\n", r"'seed' .* must be an integer, not boolean True"),
+        ("seed: 42\nwindow: yes\nversion: v1\n", r"'window' .* must be an integer, not boolean True"),
+        ('seed: 42\nwindow: "5"\nversion: v1\n', r"'window' .* must be an integer, not string '5'"),
+        ("seed: 42\nwindow: 5.5\nversion: v1\n", r"'window' .* must be an integer, not number 5.5"),
+        ("seed: 42\nwindow: 0\nversion: v1\n", r"'window' .* must be at least 1, not 0"),
+        ("seed: 42\nwindow: -3\nversion: v1\n", r"'window' .* must be at least 1, not -3"),
+        ("seed: -1\nwindow: 5\nversion: v1\n", r"'seed' .* must be at least 0, not -1"),
+        ("seed:\nwindow: 5\nversion: v1\n", r"'seed' .* must be an integer, not empty value None"),
+        ("seed: 42\nwindw: 5\nversion: v1\n", r"unknown key\(s\) 'windw'; the keys are 'seed', 'window'"),
+        ("seed: 42\nversion: v1\n", r"is missing 'window'"),
+        ('seed: 42\nwindow: 5\nversion: ""\n', r"'version' .* must be a non-empty string"),
+        ('seed: 42\nwindow: 5\nversion: "  "\n', r"'version' .* must be a non-empty string"),
+        ("seed: 42\nwindow: 5\nversion: 1.0\n", r'must be a non-empty string \(quote it: version: "1.0"\)'),
+        ("", r"is empty; it needs 'seed', 'window', 'version'"),
+        ("- 42\n- 5\n", r"must be a mapping of .*, not a list"),
+        ("just text\n", r"must be a mapping of .*, not a string"),
+        ("seed: 42\nwindow: 5\nwindow: 6\nversion: v1\n", r"duplicate key 'window' at line 3"),
+    ],
+)
+def test_invalid_config_is_refused_with_a_clear_message(
+    write_file: WriteFile, text: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(write_file("config.yaml", text))
+
+
+def test_invalid_yaml_reports_line_and_column(write_file: WriteFile) -> None:
+    path = write_file("config.yaml", "seed: 42\nwindow: [5\nversion: v1\n")
+    with pytest.raises(ConfigError, match=r"is not valid YAML at line 3, column \d+"):
+        load_config(path)
+
+
+def test_tab_indentation_reports_where(write_file: WriteFile) -> None:
+    path = write_file("config.yaml", "seed: 42\n\twindow: 5\n")
+    with pytest.raises(ConfigError, match=r"not valid YAML at line 2, column 1"):
+        load_config(path)
+
+
+def test_error_keeps_the_version_when_it_was_valid(write_file: WriteFile) -> None:
+    path = write_file("config.yaml", "seed: 42\nwindow: 0\nversion: v7\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.version == "v7"
+
+
+def test_error_has_no_version_when_the_version_is_bad(write_file: WriteFile) -> None:
+    path = write_file("config.yaml", "seed: 42\nwindow: 5\nversion: 3\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.version is None
+
+
+def test_missing_config_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"config file .*nope.yaml does not exist"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_config_path_that_is_a_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_config(tmp_path)
+
+
+def test_config_that_is_not_utf8_is_refused(write_file: WriteFile) -> None:
+    path = write_file("config.yaml", b"seed: 42\nversion: \xff\n")
+    with pytest.raises(ConfigError, match="is not UTF-8 text"):
+        load_config(path)
+
+
+def test_large_window_and_seed_are_accepted(write_file: WriteFile) -> None:
+    path = write_file(
+        "config.yaml", "seed: 123456789012345678901234567890\nwindow: 1000000000000\nversion: x\n"
+    )
+    assert load_config(path).window == 10**12
