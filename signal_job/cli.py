@@ -8,6 +8,7 @@ import time
 _STARTED = time.perf_counter()
 
 import logging  # noqa: E402
+import os  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Annotated  # noqa: E402
@@ -47,6 +48,9 @@ def run(
     from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
     from signal_job.metrics import error_document, render, write_atomic  # noqa: PLC0415
 
+    # Polars' streaming CSV reader keeps several read-ahead chunks in flight; its default chunk
+    # size puts ~400 MiB in flight on a 10M-row file, 8 MiB chunks ~220 MiB at the same speed.
+    os.environ.setdefault("POLARS_CSV_CHUNK_SIZE", str(8 << 20))
     log_problem = _configure_logging(log_file)
     log.info("signal-job %s starting", __version__)
     try:

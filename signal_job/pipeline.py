@@ -11,7 +11,7 @@ import polars as pl
 
 from signal_job import lines
 from signal_job.errors import InputError
-from signal_job.signals import MAX_WINDOW, fixed_point, signal, window_sum
+from signal_job.signals import MAX_WINDOW, above_mean, fixed_point, window_sum
 from signal_job.sources import Source
 
 log = logging.getLogger(__name__)
@@ -41,16 +41,21 @@ def signal_counts(
 ) -> pl.LazyFrame:
     """The whole computation as one lazy plan: a single row of counts over `frame`'s `close`.
 
-    `suspect` flags rows for a closer look; its count comes out of the same scan.
+    `suspect` flags rows for a closer look; its count comes out of the same scan. Each stage
+    is computed once: the streaming engine does not share common subexpressions.
     """
-    price = fixed_point(pl.col("close"), dtype=dtype)
-    return frame.select(
-        rows=pl.len(),
-        missing=pl.col("close").null_count(),
-        full_windows=window_sum(price, window=window).is_not_null().sum(),
-        signals=signal(price, window=window).cast(pl.UInt32).sum(),
-        max_abs_price=price.abs().max(),
-        suspect=(pl.lit(value=False) if suspect is None else suspect).sum(),
+    price, total = pl.col("price"), pl.col("window_sum")
+    return (
+        frame.with_columns(fixed_point(pl.col("close"), dtype=dtype))
+        .with_columns(window_sum(price, window=window))
+        .select(
+            rows=pl.len(),
+            missing=pl.col("close").null_count(),
+            full_windows=pl.len() - total.null_count(),
+            signals=above_mean(price, total, window=window).sum(),
+            largest_price=pl.max_horizontal(price.max().abs(), price.min().abs()),
+            suspect=(pl.lit(value=False) if suspect is None else suspect).sum(),
+        )
     )
 
 
@@ -79,7 +84,7 @@ def count(source: Source, *, window: int, engine: Engine = "streaming") -> Count
         signals=result["signals"],
         blank_lines=blank_lines,
     )
-    _check_exact(counts, result["max_abs_price"], window=window, source=source)
+    _check_exact(counts, result["largest_price"], window=window, source=source)
     return counts
 
 
@@ -92,11 +97,11 @@ def _collect(plan: pl.LazyFrame, source: Source, engine: Engine) -> dict[str, in
     return {name: value or 0 for name, value in frame.row(0, named=True).items()}
 
 
-def _check_exact(counts: Counts, max_abs_price: int, *, window: int, source: Source) -> None:
+def _check_exact(counts: Counts, largest_price: int, *, window: int, source: Source) -> None:
     if counts.rows == 0:
         msg = f"input file {source.path} has a header but no data rows"
         raise InputError(msg)
     # Int128 wraps around silently; the sums are exact while window * max|price| fits.
-    if max_abs_price * min(window, MAX_WINDOW, counts.rows) > _INT128_MAX:
+    if largest_price * min(window, MAX_WINDOW, counts.rows) > _INT128_MAX:
         msg = f"input file {source.path} has close values too large for an exact sum over {window} rows"
         raise InputError(msg)

@@ -35,8 +35,11 @@ def window_sum(price: pl.Expr, *, window: int) -> pl.Expr:
     return price.rolling_sum(size, min_samples=size).alias("window_sum")
 
 
-def signal(price: pl.Expr, *, window: int) -> pl.Expr:
+def above_mean(price: pl.Expr, total: pl.Expr, *, window: int) -> pl.Expr:
+    """Close above the window's mean, as `window * price > total`; null while the window is not full."""
+    return (price * min(window, MAX_WINDOW) > total).alias("above_mean")
+
+
+def signal(price: pl.Expr, total: pl.Expr, *, window: int) -> pl.Expr:
     """1 where the window is full and close is above its mean, else 0 (Int8)."""
-    size = min(window, MAX_WINDOW)
-    above = price * size > window_sum(price, window=window)
-    return above.fill_null(value=False).cast(pl.Int8).alias("signal")
+    return above_mean(price, total, window=window).fill_null(value=False).cast(pl.Int8).alias("signal")

@@ -18,7 +18,8 @@ ENGINES: tuple[Engine, ...] = ("in-memory", "streaming")
 def signals_of(closes: Sequence[str | None], window: int, engine: Engine) -> list[int]:
     frame = pl.LazyFrame({"close": closes}, schema={"close": pl.String})
     price = fixed_point(pl.col("close"), dtype=pl.String())
-    signals: list[int] = frame.select(signal(price, window=window)).collect(engine=engine)["signal"].to_list()
+    plan = frame.select(signal(price, window_sum(price, window=window), window=window))
+    signals: list[int] = plan.collect(engine=engine)["signal"].to_list()
     return signals
 
 
