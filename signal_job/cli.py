@@ -27,10 +27,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-InputOption = Annotated[Path, typer.Option("--input", "-i", help="Candles: CSV, Parquet or Arrow IPC.")]
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="YAML with seed, window and version.")]
-OutputOption = Annotated[Path, typer.Option("--output", "-o", help="Where to write the metrics JSON.")]
-LogOption = Annotated[Path, typer.Option("--log-file", help="Log file (appended to).")]
+# Schedulers often pass settings in the environment; a flag given on the command line wins.
+InputOption = Annotated[
+    Path, typer.Option("--input", "-i", envvar="SIGNAL_JOB_INPUT", help="Candles: CSV, Parquet or Arrow IPC.")
+]
+ConfigOption = Annotated[
+    Path,
+    typer.Option("--config", "-c", envvar="SIGNAL_JOB_CONFIG", help="YAML with seed, window and version."),
+]
+OutputOption = Annotated[
+    Path, typer.Option("--output", "-o", envvar="SIGNAL_JOB_OUTPUT", help="Where to write the metrics JSON.")
+]
+LogOption = Annotated[
+    Path, typer.Option("--log-file", envvar="SIGNAL_JOB_LOG_FILE", help="Log file (appended to).")
+]
 
 
 @app.command()

@@ -248,3 +248,18 @@ def test_generate_refuses_an_unknown_format(tmp_path: Path) -> None:
     code, _, stderr = invoke("generate", "--rows", "5", "--output", str(tmp_path / "x.xlsx"))
     assert code == 1
     assert "cannot tell the format" in stderr
+
+
+def test_environment_variables_configure_the_run_and_flags_win(
+    tmp_path: Path, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SIGNAL_JOB_INPUT", str(DATA / "candles.csv"))
+    monkeypatch.setenv("SIGNAL_JOB_CONFIG", str(config_file))
+    monkeypatch.setenv("SIGNAL_JOB_OUTPUT", str(tmp_path / "from_env.json"))
+    monkeypatch.setenv("SIGNAL_JOB_LOG_FILE", str(tmp_path / "env.log"))
+    code, stdout, _ = invoke("run", "--output", str(tmp_path / "from_flag.json"))
+    assert code == 0
+    assert (tmp_path / "from_flag.json").read_bytes() == stdout
+    assert not (tmp_path / "from_env.json").exists()
+    assert (tmp_path / "env.log").is_file()
+    assert orjson.loads(stdout)["rows_processed"] == 400
