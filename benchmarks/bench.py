@@ -1,0 +1,206 @@
+"""Benchmark signal-job against pandas, DuckDB and the Polars floor, as whole processes.
+
+    python -m benchmarks.bench                      # 10k, 1M and 10M rows
+    python -m benchmarks.bench --sizes 10m,50m,100m --only "signal-job,polars floor"
+
+Each implementation runs a few times per size, in interleaved order after one untimed warm-up
+round; medians are reported. Results go to benchmarks/results/ (latest.json, latest.md,
+latency.png) and the markdown table is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from benchmarks.correctness import wrong_signals
+from benchmarks.datasets import Dataset, dataset, label, parse_size
+from benchmarks.measure import IMPLEMENTATIONS, Implementation, Runs, run_once
+from benchmarks.report import add_ratios, figures, markdown, plot, targets
+
+RESULTS = Path(__file__).parent / "results"
+WINDOW = 5
+CORRECTNESS_ROWS = 200_000
+
+
+def main() -> None:
+    """Parse the options, measure, write the results."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="10k,1m,10m", help="row counts, e.g. 10k,1m,10m,50m,100m")
+    parser.add_argument("--repeats", type=int, help="timed runs per implementation (default by size)")
+    parser.add_argument("--only", help="comma-separated implementation names")
+    parser.add_argument(
+        "--pandas-max-rows", type=parse_size, default=10_000_000, help="skip pandas above this"
+    )
+    parser.add_argument("--no-correctness", action="store_true", help="skip the wrong-signals check")
+    args = parser.parse_args()
+    sizes = [parse_size(size) for size in args.sizes.split(",")]
+    chosen = [i for i in IMPLEMENTATIONS if not args.only or i.name in args.only.split(",")]
+    console = Console(stderr=True)
+    with tempfile.TemporaryDirectory() as scratch, _progress(console) as progress:
+        work = Path(scratch)
+        (work / "config.yaml").write_text(f'seed: 42\nwindow: {WINDOW}\nversion: "bench"\n')
+        results = []
+        for rows in sizes:
+            data = dataset(rows, progress=lambda what, total: _bar(progress, f"generating {what}", total))
+            implementations = [i for i in chosen if i.name != "pandas" or rows <= args.pandas_max_rows]
+            runs = _measure(data, implementations, _repeats(rows, args.repeats), work, progress)
+            for implementation, measured in runs.items():
+                path = _input(data, implementation)
+                row = figures(
+                    rows,
+                    implementation.name,
+                    implementation.spelling,
+                    size=path.stat().st_size,
+                    seconds=measured.seconds,
+                    peaks=measured.peak_mib,
+                )
+                row.update(_document_fields(measured.document))
+                results.append(row)
+        add_ratios(results)
+        checks = targets(results)
+        correctness = None
+        if not args.no_correctness:
+            plateau = dataset(
+                CORRECTNESS_ROWS, progress=lambda what, total: _bar(progress, f"generating {what}", total)
+            )
+            task = progress.add_task(f"correctness on {label(CORRECTNESS_ROWS)} rows", total=1)
+            correctness = wrong_signals(plateau.csv, WINDOW)
+            progress.advance(task)
+    _write(results, checks, correctness, sizes)
+    print(markdown(results, checks, correctness))
+
+
+def _measure(
+    data: Dataset, implementations: list[Implementation], repeats: int, work: Path, progress: Progress
+) -> dict[Implementation, Runs]:
+    runs = {implementation: Runs() for implementation in implementations}
+    task = progress.add_task(f"measuring {label(data.rows)} rows", total=(repeats + 1) * len(implementations))
+    for round_number in range(repeats + 1):
+        # Rotate the order each round so no implementation always runs first (cold) or last.
+        shift = round_number % len(implementations)
+        for implementation in implementations[shift:] + implementations[:shift]:
+            output, log = work / "metrics.json", work / "run.log"
+            command = implementation.command(_input(data, implementation), work / "config.yaml", output, log)
+            seconds, peak, document = run_once(command, output)
+            if round_number:  # round 0 warms the page cache and the bytecode caches
+                runs[implementation].seconds.append(seconds)
+                runs[implementation].peak_mib.append(peak)
+                runs[implementation].document = document
+            progress.advance(task)
+    return runs
+
+
+def _input(data: Dataset, implementation: Implementation) -> Path:
+    files = {
+        "csv": data.csv,
+        "parquet": data.parquet,
+        "parquet_float": data.parquet_float,
+        "shipped": data.shipped,
+    }
+    return files[implementation.spelling]
+
+
+def _repeats(rows: int, chosen: int | None) -> int:
+    if chosen:
+        return chosen
+    return 15 if rows <= 100_000 else 7 if rows <= 1_000_000 else 5 if rows <= 10_000_000 else 3
+
+
+def _document_fields(document: dict[str, Any] | None) -> dict[str, Any]:
+    if not document:
+        return {}
+    return {"rows_processed": document.get("rows_processed"), "value": document.get("value")}
+
+
+def _write(
+    results: list[dict[str, Any]], checks: list[dict[str, Any]], correctness: Any, sizes: list[int]
+) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    document = {
+        "generated": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": _machine(),
+        "versions": _versions(),
+        "git": _git(),
+        "window": WINDOW,
+        "sizes": sizes,
+        "results": results,
+        "targets": checks,
+        "correctness": {"rows": CORRECTNESS_ROWS, "window": WINDOW, "algorithms": correctness},
+    }
+    (RESULTS / "latest.json").write_text(json.dumps(document, indent=2) + "\n")
+    (RESULTS / "latest.md").write_text(markdown(results, checks, correctness))
+    plot(results, RESULTS / "latency.png")
+
+
+def _machine() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory_kib = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    return {
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)),
+        "memory_gib": round(memory_kib / 2**20, 1),
+    }
+
+
+def _versions() -> dict[str, str]:
+    packages = ("signal-job", "polars", "pandas", "pyarrow", "duckdb", "numpy", "typer", "orjson", "pyyaml")
+    found = {"python": platform.python_version()}
+    for package in packages:
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def _git() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], capture_output=True, text=True, check=False, cwd=RESULTS.parent
+        ).stdout.strip()
+
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "dirty": bool(git("status", "--porcelain", "--", "signal_job", "benchmarks", ":!benchmarks/results")),
+    }
+
+
+def _progress(console: Console) -> Progress:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, console=console, transient=False)
+
+
+def _bar(progress: Progress, description: str, total: int) -> Any:
+    task = progress.add_task(description, total=total)
+    return lambda done: progress.advance(task, done)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Benchmark inputs: seeded synthetic candles at each size, cached, in every spelling measured."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from signal_job.sources import scan_lines
+from signal_job.synthetic import write_candles
+
+CACHE = Path(__file__).parent / ".cache"
+SEED = 20240101
+SUFFIXES = {"k": 1_000, "m": 1_000_000}
+
+Progress = Callable[[int], None]
+
+
+def parse_size(text: str) -> int:
+    """'10k' -> 10_000, '1m' -> 1_000_000, '2500' -> 2500."""
+    text = text.strip().lower()
+    if text[-1:] in SUFFIXES:
+        return int(float(text[:-1]) * SUFFIXES[text[-1]])
+    return int(text)
+
+
+def label(rows: int) -> str:
+    """10_000 -> '10k', 50_000_000 -> '50M'."""
+    if rows >= 1_000_000 and rows % 1_000_000 == 0:
+        return f"{rows // 1_000_000}M"
+    if rows >= 1_000 and rows % 1_000 == 0:
+        return f"{rows // 1_000}k"
+    return str(rows)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The same candles in the three spellings the benchmark reads."""
+
+    rows: int
+    csv: Path
+    parquet: Path  # close as Decimal(18, 2), as the generator writes it
+    parquet_float: Path  # close as Float64, as pandas writes prices
+    shipped: Path  # every line wrapped in quotes, CRLF, no final newline: the task's own file
+
+
+def dataset(rows: int, *, progress: Callable[[str, int], Progress]) -> Dataset:
+    """Make (or reuse from the cache) the files for `rows` candles."""
+    CACHE.mkdir(exist_ok=True)
+    stem = CACHE / f"candles_{label(rows)}_{SEED}"
+    files = Dataset(
+        rows,
+        csv=stem.with_suffix(".csv"),
+        parquet=stem.with_suffix(".parquet"),
+        parquet_float=Path(f"{stem}_float.parquet"),
+        shipped=Path(f"{stem}_shipped.csv"),
+    )
+    if not files.csv.exists():
+        write_candles(files.csv, rows=rows, seed=SEED, progress=progress(f"CSV {label(rows)}", rows))
+    if not files.parquet.exists():
+        write_candles(files.parquet, rows=rows, seed=SEED, progress=progress(f"Parquet {label(rows)}", rows))
+    if not files.parquet_float.exists():
+        floats = pl.scan_parquet(files.parquet).with_columns(pl.col("close").cast(pl.Float64))
+        floats.sink_parquet(files.parquet_float)
+    if not files.shipped.exists():
+        _write_shipped(files.csv, files.shipped)
+    return files
+
+
+def _write_shipped(clean: Path, target: Path) -> None:
+    """Rewrite a clean CSV in the as-shipped spelling, streaming, then drop the final CRLF."""
+    temporary = target.with_name(f".{target.name}.tmp")
+    wrapped = scan_lines(clean).select(pl.concat_str(pl.lit('"'), pl.col("line"), pl.lit('"')))
+    wrapped.sink_csv(temporary, include_header=False, quote_style="never", line_terminator="\r\n")
+    os.truncate(temporary, temporary.stat().st_size - 2)
+    temporary.replace(target)

@@ -1,0 +1,79 @@
+"""Run one whole process and measure it: wall time and the OS's peak RSS of the finished child."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).parent
+PYTHON = sys.executable
+CONSOLE_SCRIPT = str(Path(sys.executable).with_name("signal-job"))
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """One way of computing the job, as a command over an input file."""
+
+    name: str
+    spelling: str  # which file of the dataset it reads: csv, parquet, parquet_float or shipped
+    kind: str  # job (writes a metrics document), floor or startup
+
+    def command(self, path: Path, config: Path, output: Path, log: Path) -> list[str]:
+        """The command line that runs it on `path`."""
+        paths = [
+            "--input",
+            str(path),
+            "--config",
+            str(config),
+            "--output",
+            str(output),
+            "--log-file",
+            str(log),
+        ]
+        if self.name.startswith("signal-job"):
+            return [CONSOLE_SCRIPT, "run", *paths]
+        if self.name == "pandas":
+            return [PYTHON, str(HERE / "pandas_job.py"), *paths]
+        if self.name == "duckdb":
+            return [PYTHON, str(HERE / "duckdb_job.py"), *paths]
+        if self.name == "polars floor":
+            return [PYTHON, str(HERE / "polars_floor.py"), str(path)]
+        return [PYTHON, "-c", "import polars, orjson, yaml, typer"]
+
+
+IMPLEMENTATIONS = (
+    Implementation("signal-job", "csv", "job"),
+    Implementation("signal-job parquet", "parquet", "job"),
+    Implementation("signal-job parquet float", "parquet_float", "job"),
+    Implementation("signal-job as shipped", "shipped", "job"),
+    Implementation("pandas", "csv", "job"),
+    Implementation("duckdb", "csv", "job"),
+    Implementation("polars floor", "csv", "floor"),
+    Implementation("bare imports", "csv", "startup"),
+)
+
+
+@dataclass
+class Runs:
+    """Every measured run of one implementation on one file."""
+
+    seconds: list[float] = field(default_factory=list)
+    peak_mib: list[float] = field(default_factory=list)
+    document: dict[str, object] | None = None
+
+
+def run_once(command: list[str], output: Path) -> tuple[float, float, dict[str, object] | None]:
+    """Run `command`; return wall seconds, peak RSS in MiB and the metrics document it wrote."""
+    output.unlink(missing_ok=True)
+    spawned = subprocess.run(
+        [PYTHON, "-S", str(HERE / "spawn.py"), *command], capture_output=True, text=True, check=True
+    )
+    result = json.loads(spawned.stdout)
+    if result["exit_code"] != 0:
+        msg = f"{' '.join(command)} failed:\n{result['stderr']}"
+        raise RuntimeError(msg)
+    document = json.loads(output.read_text()) if output.exists() else None
+    return result["seconds"], result["peak_kib"] / 1024, document  # ru_maxrss is in KiB on Linux

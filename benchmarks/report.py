@@ -1,0 +1,161 @@
+"""Turn measured runs into figures, ratios, targets, a markdown table and a log-log plot."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Row = dict[str, Any]
+
+
+def figures(
+    rows: int, name: str, spelling: str, *, size: int, seconds: list[float], peaks: list[float]
+) -> Row:
+    """One result row: medians, throughput; ratios are added by `add_ratios`."""
+    median = statistics.median(seconds)
+    return {
+        "rows": rows,
+        "implementation": name,
+        "input": spelling,
+        "file_bytes": size,
+        "seconds": [round(s, 4) for s in seconds],
+        "median_s": round(median, 4),
+        "peak_mib": [round(p, 1) for p in peaks],
+        "median_peak_mib": round(statistics.median(peaks), 1),
+        "max_peak_mib": round(max(peaks), 1),
+        "mb_per_s": round(size / 1e6 / median, 1),
+        "rows_per_s": round(rows / median),
+    }
+
+
+def add_ratios(results: list[Row]) -> None:
+    """Add each row's time and memory ratios to pandas and to the floor at the same size."""
+    by_key = {(r["rows"], r["implementation"]): r for r in results}
+    for row in results:
+        for other, key in (
+            ("pandas", "x_pandas"),
+            ("polars floor", "x_floor"),
+            ("bare imports", "x_imports"),
+        ):
+            base = by_key.get((row["rows"], other))
+            row[key] = round(row["median_s"] / base["median_s"], 3) if base else None
+        pandas = by_key.get((row["rows"], "pandas"))
+        row["memory_x_pandas"] = (
+            round(row["median_peak_mib"] / pandas["median_peak_mib"], 3) if pandas else None
+        )
+
+
+def targets(results: list[Row]) -> list[Row]:
+    """Check the issue's targets against whatever sizes were measured."""
+    by_key = {(r["rows"], r["implementation"]): r for r in results}
+    checks: list[Row] = []
+
+    def check(rows: int, name: str, what: str, limit: float, value: Callable[[Row], float | None]) -> None:
+        row = by_key.get((rows, name))
+        measured = value(row) if row else None
+        if measured is not None:
+            checks.append(
+                {"target": what, "measured": round(measured, 3), "limit": limit, "met": measured <= limit}
+            )
+
+    def relative_to(other_name: str) -> Callable[[Row], float | None]:
+        def value(row: Row) -> float | None:
+            other = by_key.get((row["rows"], other_name))
+            return row["median_s"] / other["median_s"] if other else None
+
+        return value
+
+    big, small = 10_000_000, 10_000
+    check(big, "signal-job", "10M CSV: time / pandas <= 0.45", 0.45, lambda r: r["x_pandas"])
+    check(big, "signal-job", "10M CSV: time / polars floor <= 1.15", 1.15, lambda r: r["x_floor"])
+    check(big, "signal-job", "10M CSV: peak memory / pandas <= 0.2", 0.2, lambda r: r["memory_x_pandas"])
+    check(
+        big,
+        "signal-job as shipped",
+        "10M as shipped: time / clean CSV <= 1.1",
+        1.1,
+        relative_to("signal-job"),
+    )
+    check(
+        big,
+        "signal-job parquet",
+        "10M Parquet: time / clean CSV <= 1/2.5 = 0.4",
+        0.4,
+        relative_to("signal-job"),
+    )
+    check(small, "signal-job", "10k: time / pandas <= 0.6", 0.6, lambda r: r["x_pandas"])
+    check(small, "signal-job", "10k: time / bare imports <= 1.2", 1.2, lambda r: r["x_imports"])
+    fifty = by_key.get((50_000_000, "signal-job"))
+    ten = by_key.get((big, "signal-job"))
+    if fifty and ten:
+        growth = fifty["max_peak_mib"] / ten["max_peak_mib"]
+        checks.append(
+            {
+                "target": "50M: peak memory / 10M peak <= 1.15",
+                "measured": round(growth, 3),
+                "limit": 1.15,
+                "met": growth <= 1.15,
+            }
+        )
+        peak = fifty["max_peak_mib"]
+        checks.append(
+            {"target": "50M: peak memory <= 400 MiB", "measured": peak, "limit": 400, "met": peak <= 400}
+        )
+    return checks
+
+
+def markdown(results: list[Row], checks: list[Row], correctness: dict[str, dict[str, int]] | None) -> str:
+    """The tables the README's Performance section shows."""
+    lines = [
+        "| rows | implementation | input | wall s (median) | peak MiB | MB/s | rows/s | x pandas | x floor |",
+        "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['rows']:,} | {r['implementation']} | {r['input']} | {r['median_s']:.3f} | "
+            f"{r['median_peak_mib']:.0f} | {r['mb_per_s']:,.0f} | {r['rows_per_s']:,.0f} | "
+            f"{_ratio(r['x_pandas'])} | {_ratio(r['x_floor'])} |"
+        )
+    if checks:
+        lines += ["", "| target | measured | met |", "| --- | ---: | :---: |"]
+        lines += [f"| {c['target']} | {c['measured']} | {'yes' if c['met'] else '**no**'} |" for c in checks]
+    if correctness:
+        lines += [
+            "",
+            "| algorithm | signals | false signals | missed signals |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        lines += [
+            f"| {name} | {c['signals']:,} | {c['false']:,} | {c['missed']:,} |"
+            for name, c in correctness.items()
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: list[Row], path: Path) -> None:
+    """Latency against rows, log-log, one line per implementation."""
+    import matplotlib as mpl
+
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 5), dpi=120)
+    for name in dict.fromkeys(r["implementation"] for r in results):
+        points = sorted((r["rows"], r["median_s"]) for r in results if r["implementation"] == name)
+        axes.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=name)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("rows")
+    axes.set_ylabel("wall time, whole process (s, median)")
+    axes.set_title("signal-job and the alternatives")
+    axes.grid(visible=True, which="both", alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def _ratio(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
