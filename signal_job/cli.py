@@ -71,6 +71,11 @@ def run(
         log.error("%s", exc)
         log.debug("traceback", exc_info=True)
         document = error_document(version=exc.version, message=str(exc))
+    except Exception as exc:  # a bug must still end in the error document, not a traceback
+        message = f"unexpected error, please report it: {type(exc).__name__}: {exc} (traceback in {log_file})"
+        log.error("%s", message)
+        log.debug("traceback", exc_info=True)
+        document = error_document(version=None, message=message)
     data = render(document)
     try:
         write_atomic(output, data)

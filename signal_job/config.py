@@ -46,14 +46,14 @@ _StrictLoader.add_constructor(
 
 def load_config(path: Path) -> Config:
     """Read and validate the config file at `path`."""
-    if not path.exists():
-        msg = f"config file {path} does not exist"
-        raise ConfigError(msg)
-    if path.is_dir():
-        msg = f"config path {path} is a directory, not a YAML file"
-        raise ConfigError(msg)
     try:
         text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        msg = f"config file {path} does not exist"
+        raise ConfigError(msg) from exc
+    except IsADirectoryError as exc:
+        msg = f"config path {path} is a directory, not a YAML file"
+        raise ConfigError(msg) from exc
     except UnicodeDecodeError as exc:
         msg = f"config file {path} is not UTF-8 text (byte {exc.start})"
         raise ConfigError(msg) from exc

@@ -39,14 +39,8 @@ def render(document: Document) -> bytes:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace `path` with `data` in one step: a temporary file beside it, then a rename."""
-    if path.is_dir():
-        msg = f"output path {path} is a directory; give a file name such as {path / 'metrics.json'}"
-        raise OutputError(msg)
+    _check_target(path)
     folder = path.parent
-    if not folder.is_dir():
-        problem = "is not a folder" if folder.exists() else "does not exist"
-        msg = f"output folder {folder} {problem}"
-        raise OutputError(msg)
     try:
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
@@ -64,6 +58,21 @@ def write_atomic(path: Path, data: bytes) -> None:
         Path(temporary).unlink(missing_ok=True)
         msg = f"cannot write output file {path}: {exc.strerror}"
         raise OutputError(msg) from exc
+
+
+def _check_target(path: Path) -> None:
+    try:
+        is_folder, parent_is_folder, parent_exists = path.is_dir(), path.parent.is_dir(), path.parent.exists()
+    except OSError as exc:  # e.g. a folder this user may not look into
+        msg = f"cannot write output file {path}: {exc.strerror}"
+        raise OutputError(msg) from exc
+    if is_folder:
+        msg = f"output path {path} is a directory; give a file name such as {path / 'metrics.json'}"
+        raise OutputError(msg)
+    if not parent_is_folder:
+        problem = "is not a folder" if parent_exists else "does not exist"
+        msg = f"output folder {path.parent} {problem}"
+        raise OutputError(msg)
 
 
 def _umask() -> int:

@@ -8,6 +8,7 @@ malformed rows; `signal_job.lines` looks at those only when there are any.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,15 +131,15 @@ def scan_lines(path: Path, *, skip: int = 0) -> pl.LazyFrame:
 
 
 def _file_size(path: Path) -> int:
-    if not path.exists():
-        msg = f"input file {path} does not exist"
-        raise InputError(msg)
-    if path.is_dir():
-        msg = f"input path {path} is a directory, not a file"
-        raise InputError(msg)
     try:
-        with path.open("rb"):
-            return path.stat().st_size
+        with path.open("rb") as file:
+            return os.fstat(file.fileno()).st_size
+    except FileNotFoundError as exc:
+        msg = f"input file {path} does not exist"
+        raise InputError(msg) from exc
+    except IsADirectoryError as exc:
+        msg = f"input path {path} is a directory, not a file"
+        raise InputError(msg) from exc
     except OSError as exc:
         msg = f"cannot read input file {path}: {exc.strerror}"
         raise InputError(msg) from exc

@@ -263,3 +263,33 @@ def test_environment_variables_configure_the_run_and_flags_win(
     assert not (tmp_path / "from_env.json").exists()
     assert (tmp_path / "env.log").is_file()
     assert orjson.loads(stdout)["rows_processed"] == 400
+
+
+def test_unexpected_failure_still_gives_the_error_document(
+    tmp_path: Path, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(*_args: object, **_kwargs: object) -> None:
+        message = "boom"
+        raise RuntimeError(message)
+
+    monkeypatch.setattr("signal_job.pipeline.count", explode)
+    code, stdout, stderr = invoke(*run_args(tmp_path, DATA / "candles.csv", config_file))
+    assert code == 1
+    assert "unexpected error, please report it: RuntimeError: boom" in orjson.loads(stdout)["error_message"]
+    assert "Traceback" not in stderr
+    assert "Traceback" in (tmp_path / "run.log").read_text()
+
+
+def test_output_folder_that_cannot_be_searched_gives_the_error_document(
+    tmp_path: Path, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(_path: Path) -> bool:
+        raise PermissionError(13, "Permission denied")
+
+    args = run_args(tmp_path, DATA / "candles.csv", config_file)
+    monkeypatch.setattr(Path, "is_dir", refuse)
+    code, stdout, stderr = invoke(*args)
+    assert code == 1
+    assert "cannot write output file" in orjson.loads(stdout)["error_message"]
+    assert "Permission denied" in orjson.loads(stdout)["error_message"]
+    assert "Traceback" not in stderr
