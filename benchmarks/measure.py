@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -11,6 +12,8 @@ from pathlib import Path
 HERE = Path(__file__).parent
 PYTHON = sys.executable
 CONSOLE_SCRIPT = str(Path(sys.executable).with_name("signal-job"))
+# Measure as users run: with Python's bytecode cache, which some sandboxes switch off.
+ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ def run_once(command: list[str], output: Path) -> tuple[float, float, dict[str, 
     """Run `command`; return wall seconds, peak RSS in MiB and the metrics document it wrote."""
     output.unlink(missing_ok=True)
     spawned = subprocess.run(
-        [PYTHON, "-S", str(HERE / "spawn.py"), *command], capture_output=True, text=True, check=True
+        [PYTHON, "-S", str(HERE / "spawn.py"), *command], capture_output=True, text=True, check=True, env=ENV
     )
     result = json.loads(spawned.stdout)
     if result["exit_code"] != 0:

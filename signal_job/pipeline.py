@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Literal
 
 import polars as pl
 
-from signal_job import lines
 from signal_job.errors import InputError
 from signal_job.signals import MAX_WINDOW, above_mean, fixed_point, window_sum
 from signal_job.sources import Source
@@ -33,7 +31,10 @@ class Counts:
     @property
     def rate(self) -> float:
         """Signals per row, rounded half-to-even to 4 decimals from the exact fraction."""
-        return float(round(Fraction(self.signals, self.rows), 4))
+        quotient, remainder = divmod(self.signals * 10_000, self.rows)
+        if 2 * remainder > self.rows or (2 * remainder == self.rows and quotient % 2):
+            quotient += 1
+        return quotient / 10_000
 
 
 def signal_counts(
@@ -67,6 +68,8 @@ def count(source: Source, *, window: int, engine: Engine = "streaming") -> Count
     if result["suspect"]:
         # Blank lines and short rows both leave the last field empty; only a line check can
         # tell them from rows whose last field is simply empty, and it raises on bad rows.
+        from signal_job import lines  # noqa: PLC0415 - rarely needed: kept off the start-up path
+
         report = lines.check_lines(source)
         if report.rows != result["rows"]:
             msg = f"input file {source.path} has quoted fields that span lines, which are not supported"
@@ -84,7 +87,7 @@ def count(source: Source, *, window: int, engine: Engine = "streaming") -> Count
         signals=result["signals"],
         blank_lines=blank_lines,
     )
-    _check_exact(counts, result["largest_price"], window=window, source=source)
+    _check_counts(counts, result["largest_price"], window=window, source=source)
     return counts
 
 
@@ -92,12 +95,14 @@ def _collect(plan: pl.LazyFrame, source: Source, engine: Engine) -> dict[str, in
     try:
         frame = plan.collect(engine=engine)
     except (pl.exceptions.PolarsError, OSError) as exc:
+        from signal_job import lines  # noqa: PLC0415 - rarely needed: kept off the start-up path
+
         log.debug("scan of %s failed", source.path, exc_info=True)
         raise lines.explain_failure(source, exc) from exc
     return {name: value or 0 for name, value in frame.row(0, named=True).items()}
 
 
-def _check_exact(counts: Counts, largest_price: int, *, window: int, source: Source) -> None:
+def _check_counts(counts: Counts, largest_price: int, *, window: int, source: Source) -> None:
     if counts.rows == 0:
         msg = f"input file {source.path} has a header but no data rows"
         raise InputError(msg)

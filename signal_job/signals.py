@@ -19,7 +19,15 @@ _PADDING = ' \t\r"'
 
 
 def fixed_point(close: pl.Expr, *, dtype: pl.DataType) -> pl.Expr:
-    """`close` (of type `dtype`) as an Int128 count of 10**-18 price units; null stays null."""
+    """`close` (of type `dtype`) as an Int128 count of price units; null stays null.
+
+    The unit is 10**-scale of a decimal column, 1 for integers and 10**-18 for text and floats:
+    the comparison only needs one unit for the whole column, so decimals are not rescaled.
+    """
+    if isinstance(dtype, pl.Decimal):
+        return close.to_physical().alias("price")
+    if dtype.is_integer():
+        return close.cast(pl.Int128).alias("price")
     if dtype == pl.String:
         text = close.str.strip_chars(_PADDING)
         close = pl.when(text.str.len_bytes() > 0).then(text)

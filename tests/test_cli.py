@@ -195,8 +195,16 @@ def test_console_script_runs_the_bundled_example_with_its_defaults(tmp_path: Pat
     assert done.returncode == 0, done.stderr
     assert done.stdout == (tmp_path / "metrics.json").read_bytes()
     assert orjson.loads(done.stdout)["rows_processed"] == 10_000
-    assert (tmp_path / "run.log").is_file()
+    # The script exits without interpreter teardown: everything must be flushed before.
+    assert "status: success" in (tmp_path / "run.log").read_text()
+    assert b"status: success" in done.stderr
     assert b"Traceback" not in done.stderr
+
+
+def test_console_script_usage_error_exits_2(tmp_path: Path) -> None:
+    done = console("run", "--no-such-option", cwd=tmp_path)
+    assert done.returncode == 2
+    assert b"No such option" in done.stderr
 
 
 def test_console_script_on_the_real_file_prints_the_published_document(

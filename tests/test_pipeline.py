@@ -5,10 +5,13 @@ import os
 import subprocess
 import sys
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from signal_job.errors import InputError
 from signal_job.pipeline import Counts, Engine, count
@@ -128,3 +131,10 @@ def test_prices_too_large_for_exact_sums_are_refused(write_file: WriteFile) -> N
 )
 def test_rate_rounds_the_exact_fraction_half_to_even(signals: int, rows: int, rate: float) -> None:
     assert Counts(rows=rows, full_windows=rows, missing=0, signals=signals).rate == rate
+
+
+@given(st.integers(1, 10**12).flatmap(lambda rows: st.tuples(st.integers(0, rows), st.just(rows))))
+def test_rate_equals_rounding_the_fraction(case: tuple[int, int]) -> None:
+    signals, rows = case
+    expected = float(round(Fraction(signals, rows), 4))
+    assert Counts(rows=rows, full_windows=rows, missing=0, signals=signals).rate == expected
