@@ -46,6 +46,7 @@ def main() -> None:
         "--pandas-max-rows", type=parse_size, default=10_000_000, help="skip pandas above this"
     )
     parser.add_argument("--no-correctness", action="store_true", help="skip the wrong-signals check")
+    parser.add_argument("--name", default="latest", help="results: NAME.json, NAME.md")
     args = parser.parse_args()
     sizes = [parse_size(size) for size in args.sizes.split(",")]
     chosen = [i for i in IMPLEMENTATIONS if not args.only or i.name in args.only.split(",")]
@@ -55,8 +56,11 @@ def main() -> None:
         (work / "config.yaml").write_text(f'seed: 42\nwindow: {WINDOW}\nversion: "bench"\n')
         results = []
         for rows in sizes:
-            data = dataset(rows, progress=lambda what, total: _bar(progress, f"generating {what}", total))
             implementations = [i for i in chosen if i.name != "pandas" or rows <= args.pandas_max_rows]
+            spellings = {i.spelling for i in implementations}
+            data = dataset(
+                rows, spellings, progress=lambda what, total: _bar(progress, f"generating {what}", total)
+            )
             runs = _measure(data, implementations, _repeats(rows, args.repeats), work, progress)
             for implementation, measured in runs.items():
                 path = _input(data, implementation)
@@ -75,12 +79,14 @@ def main() -> None:
         correctness = None
         if not args.no_correctness:
             plateau = dataset(
-                CORRECTNESS_ROWS, progress=lambda what, total: _bar(progress, f"generating {what}", total)
+                CORRECTNESS_ROWS,
+                {"csv"},
+                progress=lambda what, total: _bar(progress, f"generating {what}", total),
             )
             task = progress.add_task(f"correctness on {label(CORRECTNESS_ROWS)} rows", total=1)
             correctness = wrong_signals(plateau.csv, WINDOW)
             progress.advance(task)
-    _write(results, checks, correctness, sizes)
+    _write(args.name, results, checks, correctness, sizes)
     print(markdown(results, checks, correctness))
 
 
@@ -127,7 +133,7 @@ def _document_fields(document: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _write(
-    results: list[dict[str, Any]], checks: list[dict[str, Any]], correctness: Any, sizes: list[int]
+    name: str, results: list[dict[str, Any]], checks: list[dict[str, Any]], correctness: Any, sizes: list[int]
 ) -> None:
     RESULTS.mkdir(exist_ok=True)
     document = {
@@ -141,9 +147,9 @@ def _write(
         "targets": checks,
         "correctness": {"rows": CORRECTNESS_ROWS, "window": WINDOW, "algorithms": correctness},
     }
-    (RESULTS / "latest.json").write_text(json.dumps(document, indent=2) + "\n")
-    (RESULTS / "latest.md").write_text(markdown(results, checks, correctness))
-    plot(results, RESULTS / "latency.png")
+    (RESULTS / f"{name}.json").write_text(json.dumps(document, indent=2) + "\n")
+    (RESULTS / f"{name}.md").write_text(markdown(results, checks, correctness))
+    plot(results, RESULTS / ("latency.png" if name == "latest" else f"latency_{name}.png"))
 
 
 def _machine() -> dict[str, Any]:

@@ -47,8 +47,8 @@ class Dataset:
     shipped: Path  # every line wrapped in quotes, CRLF, no final newline: the task's own file
 
 
-def dataset(rows: int, *, progress: Callable[[str, int], Progress]) -> Dataset:
-    """Make (or reuse from the cache) the files for `rows` candles."""
+def dataset(rows: int, spellings: set[str], *, progress: Callable[[str, int], Progress]) -> Dataset:
+    """Make (or reuse from the cache) the files of `spellings` for `rows` candles."""
     CACHE.mkdir(exist_ok=True)
     stem = CACHE / f"candles_{label(rows)}_{SEED}"
     files = Dataset(
@@ -58,14 +58,14 @@ def dataset(rows: int, *, progress: Callable[[str, int], Progress]) -> Dataset:
         parquet_float=Path(f"{stem}_float.parquet"),
         shipped=Path(f"{stem}_shipped.csv"),
     )
-    if not files.csv.exists():
+    if not files.csv.exists():  # every other spelling is made from it
         write_candles(files.csv, rows=rows, seed=SEED, progress=progress(f"CSV {label(rows)}", rows))
-    if not files.parquet.exists():
+    if spellings & {"parquet", "parquet_float"} and not files.parquet.exists():
         write_candles(files.parquet, rows=rows, seed=SEED, progress=progress(f"Parquet {label(rows)}", rows))
-    if not files.parquet_float.exists():
+    if "parquet_float" in spellings and not files.parquet_float.exists():
         floats = pl.scan_parquet(files.parquet).with_columns(pl.col("close").cast(pl.Float64))
         floats.sink_parquet(files.parquet_float)
-    if not files.shipped.exists():
+    if "shipped" in spellings and not files.shipped.exists():
         _write_shipped(files.csv, files.shipped)
     return files
 

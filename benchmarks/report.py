@@ -140,6 +140,7 @@ def plot(results: list[Row], path: Path) -> None:
 
     mpl.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     figure, axes = plt.subplots(figsize=(8, 5), dpi=120)
     for name in dict.fromkeys(r["implementation"] for r in results):
@@ -147,6 +148,9 @@ def plot(results: list[Row], path: Path) -> None:
         axes.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=name)
     axes.set_xscale("log")
     axes.set_yscale("log")
+    seconds = FuncFormatter(lambda value, _: f"{value:g}")
+    axes.yaxis.set_major_formatter(seconds)
+    axes.yaxis.set_minor_formatter(seconds)
     axes.set_xlabel("rows")
     axes.set_ylabel("wall time, whole process (s, median)")
     axes.set_title("signal-job and the alternatives")

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from signal_job.errors import ConfigError
+from signal_job.errors import ConfigError, file_problem
 
 KEYS = ("seed", "window", "version")
 
@@ -48,18 +48,11 @@ def load_config(path: Path) -> Config:
     """Read and validate the config file at `path`."""
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        msg = f"config file {path} does not exist"
-        raise ConfigError(msg) from exc
-    except IsADirectoryError as exc:
-        msg = f"config path {path} is a directory, not a YAML file"
-        raise ConfigError(msg) from exc
     except UnicodeDecodeError as exc:
         msg = f"config file {path} is not UTF-8 text (byte {exc.start})"
         raise ConfigError(msg) from exc
     except OSError as exc:
-        msg = f"cannot read config file {path}: {exc.strerror}"
-        raise ConfigError(msg) from exc
+        raise ConfigError(file_problem(exc, "config file", path)) from exc
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:

@@ -20,3 +20,12 @@ class InputError(JobError):
 
 class OutputError(JobError):
     """The metrics document or the log file cannot be written."""
+
+
+def file_problem(exc: OSError, what: str, path: object) -> str:
+    """Say why `what` (e.g. "input file") at `path` could not be opened, for the person running the job."""
+    if isinstance(exc, FileNotFoundError):
+        return f"{what} {path} does not exist"
+    if isinstance(exc, IsADirectoryError):
+        return f"{what} {path} is a directory, not a file"
+    return f"cannot read {what} {path}: {exc.strerror}"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from signal_job.errors import InputError
+from signal_job.errors import InputError, file_problem
 from signal_job.signals import PRICE
 from signal_job.sniff import SAMPLE_LINES, CsvLayout, sniff_csv
 
@@ -134,15 +134,8 @@ def _file_size(path: Path) -> int:
     try:
         with path.open("rb") as file:
             return os.fstat(file.fileno()).st_size
-    except FileNotFoundError as exc:
-        msg = f"input file {path} does not exist"
-        raise InputError(msg) from exc
-    except IsADirectoryError as exc:
-        msg = f"input path {path} is a directory, not a file"
-        raise InputError(msg) from exc
     except OSError as exc:
-        msg = f"cannot read input file {path}: {exc.strerror}"
-        raise InputError(msg) from exc
+        raise InputError(file_problem(exc, "input file", path)) from exc
 
 
 def _kind(path: Path) -> str:
