@@ -28,7 +28,7 @@ def million() -> pl.LazyFrame:
 
 
 @pytest.mark.parametrize("engine", ["streaming", "in-memory"])
-def test_signal_plan_on_a_million_rows_in_memory(
+def test_signal_plan_on_a_million_rows_held_in_memory(
     benchmark: BenchmarkFixture, million: pl.LazyFrame, engine: str
 ) -> None:
     plan = signal_counts(million, window=5, dtype=PRICE)

@@ -76,7 +76,12 @@ def run(
         log.error("%s", message)
         log.debug("traceback", exc_info=True)
         document = error_document(version=None, message=message)
-    data = render(document)
+    try:
+        data = render(document)
+    except TypeError as exc:  # every field is checked before; this is a last line of defence
+        log.debug("traceback", exc_info=True)
+        document = error_document(version=None, message=f"cannot write the metrics document: {exc}")
+        data = render(document)
     try:
         write_atomic(output, data)
     except OutputError as exc:
@@ -97,9 +102,12 @@ def run(
 def generate(
     rows: Annotated[int, typer.Option(min=1, help="Number of one-minute candles.")] = 10_000,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the random generator.")] = 42,
-    output: Annotated[Path, typer.Option("--output", "-o", help="CSV (.csv) or Parquet (.parquet).")] = Path(
-        "data.csv"
-    ),
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="By ending: .csv, .csv.gz, .csv.zst, .parquet, .arrow, .feather."
+        ),
+    ] = Path("data.csv"),
 ) -> None:
     """Write seeded synthetic BTC/USD-like candles, with realistic flat stretches."""
     from signal_job.synthetic import write_candles  # noqa: PLC0415 - numpy only here
@@ -125,7 +133,8 @@ def _configure_logging(log_file: Path) -> OutputError | None:
     console.setFormatter(formatter)
     log.addHandler(console)
     try:
-        file_handler = logging.FileHandler(log_file, encoding="utf-8")
+        # A path that is not UTF-8 (surrogate-escaped) must not break the log.
+        file_handler = logging.FileHandler(log_file, encoding="utf-8", errors="backslashreplace")
     except OSError as exc:
         return OutputError(f"cannot write log file {log_file}: {exc.strerror}")
     file_handler.setLevel(logging.DEBUG)

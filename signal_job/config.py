@@ -29,8 +29,14 @@ class _StrictLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue  # `<<: *defaults` may be overridden by the keys written beside it
         key = loader.construct_object(key_node)
-        if key in seen:
+        try:
+            duplicate = key in seen
+        except TypeError:
+            continue  # an unhashable key: construct_mapping below refuses it with a mark
+        if duplicate:
             line = key_node.start_mark.line + 1
             msg = f"duplicate key {key!r} at line {line}"
             raise yaml.constructor.ConstructorError(None, None, msg, key_node.start_mark)
@@ -86,7 +92,8 @@ def parse_config(data: object, *, origin: str) -> Config:
         names = ", ".join(repr(key) for key in missing)
         msg = f"config file {origin} is missing {names}"
         raise ConfigError(msg, version=known_version)
-    seed = _integer(data["seed"], "seed", origin, known_version, minimum=0)
+    # The metrics document echoes the seed; JSON readers (and numpy) take at most 64 bits.
+    seed = _integer(data["seed"], "seed", origin, known_version, minimum=0, maximum=2**64 - 1)
     window = _integer(data["window"], "window", origin, known_version, minimum=1)
     if known_version is None:
         hint = ' (quote it: version: "1.0")' if isinstance(version, int | float) else ""
@@ -95,7 +102,9 @@ def parse_config(data: object, *, origin: str) -> Config:
     return Config(seed=seed, window=window, version=known_version)
 
 
-def _integer(value: object, key: str, origin: str, version: str | None, *, minimum: int) -> int:
+def _integer(
+    value: object, key: str, origin: str, version: str | None, *, minimum: int, maximum: int | None = None
+) -> int:
     # YAML reads `yes`/`true` as booleans, which Python counts as integers: refuse them.
     if isinstance(value, bool) or not isinstance(value, int):
         msg = f"config key {key!r} in {origin} must be an integer, not {_describe(value)}"
@@ -103,11 +112,20 @@ def _integer(value: object, key: str, origin: str, version: str | None, *, minim
     if value < minimum:
         msg = f"config key {key!r} in {origin} must be at least {minimum}, not {value}"
         raise ConfigError(msg, version=version)
+    if maximum is not None and value > maximum:
+        msg = f"config key {key!r} in {origin} must be at most {maximum}, not {value}"
+        raise ConfigError(msg, version=version)
     return value
 
 
 def _is_version(value: object) -> bool:
-    return isinstance(value, str) and bool(value.strip())
+    if not isinstance(value, str) or not value.strip():
+        return False
+    try:
+        value.encode("utf-8")  # YAML escapes can spell lone surrogates, which JSON cannot carry
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _describe(value: object) -> str:

@@ -29,3 +29,9 @@ def file_problem(exc: OSError, what: str, path: object) -> str:
     if isinstance(exc, IsADirectoryError):
         return f"{what} {path} is a directory, not a file"
     return f"cannot read {what} {path}: {exc.strerror}"
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (Polars adds pages of hints), or its type."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -26,7 +26,7 @@ def run(input_path: Path, config_path: Path, *, started: float) -> Document:
     )
     try:
         source = open_source(input_path)
-        log.info("input %s: %s bytes, %s", input_path, f"{input_path.stat().st_size:,}", source.describe())
+        log.info("input %s: %s bytes, %s", input_path, f"{source.size:,}", source.describe())
         counts = pipeline.count(source, window=config.window)
     except JobError as exc:
         exc.version = config.version

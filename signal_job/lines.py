@@ -11,9 +11,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from signal_job.errors import InputError
-from signal_job.signals import PRICE, SCALE
-from signal_job.sniff import PADDING
+from signal_job.errors import InputError, first_line
+from signal_job.signals import PRICE, SCALE, VALUE_PADDING
 from signal_job.sources import Source, scan_lines
 
 _PREVIEW = 80
@@ -37,28 +36,29 @@ def check_lines(source: Source) -> LineReport:
     return LineReport(rows=count.item(), blank_rows=blank)
 
 
-def explain_failure(source: Source, exc: Exception) -> InputError:
+def explain_failure(source: Source, exc: BaseException) -> InputError:
     """An `InputError` naming the line (or row) behind a scan that failed with `exc`."""
     try:
-        found = _find_culprit(source)
+        found = _first_culprit(source)
     except (pl.exceptions.PolarsError, OSError):
         found = None  # the diagnosis failed the same way: report the scan's own message
-    if found is not None:
-        return found
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return InputError(f"cannot read input file {source.path}: {first}")
+    return found or InputError(f"cannot read input file {source.path}: {first_line(exc)}")
 
 
-def _find_culprit(source: Source) -> InputError | None:
+def _first_culprit(source: Source) -> InputError | None:
+    """The error of whichever comes first: a malformed line or a close that is not a number."""
+    culprits: list[tuple[int, InputError]] = []
     if source.layout is not None:
         bad = _flagged_lines(source).filter(pl.col("bad") | pl.col("invalid")).head(1).collect()
         if bad.height:
-            return _line_error(source, bad.row(0, named=True))
+            row = bad.row(0, named=True)
+            culprits.append((row["row"], _line_error(source, row)))
     found = _first_bad_close(source)
-    if found is None:
-        return None
-    row, value = found
-    return InputError(f"input file {source.path} {_where(source, row)}: {_value_problem(value)}")
+    if found is not None:
+        row_index, value = found
+        where = f"input file {source.path} {_where(source, row_index)}"
+        culprits.append((row_index, InputError(f"{where}: {_value_problem(value)}")))
+    return min(culprits, key=lambda culprit: culprit[0])[1] if culprits else None
 
 
 def _line_scan(source: Source) -> pl.LazyFrame:
@@ -69,14 +69,15 @@ def _line_scan(source: Source) -> pl.LazyFrame:
 def _flagged_lines(source: Source) -> pl.LazyFrame:
     layout = source.layout
     assert layout is not None  # noqa: S101
-    text = pl.col("line").str.strip_chars(PADDING)
+    trimmed = pl.col("line").str.strip_chars(layout.padding)
     if layout.wrapped:
-        text = text.str.strip_chars('"')
+        text = trimmed.str.strip_chars('"')
+        blank = text.is_null() | (text.str.len_bytes() == 0)
     else:
+        blank = trimmed.is_null() | (trimmed.str.len_bytes() == 0)
         # Delimiters inside quoted fields do not separate fields.
-        text = text.str.replace_all(r'"[^"]*"', "")
+        text = trimmed.str.replace_all(r'"[^"]*"', "")
     fields = text.str.count_matches(layout.delimiter, literal=True) + 1
-    blank = text.is_null() | (text.str.len_bytes() == 0)
     return (
         _line_scan(source)
         .with_row_index("row")
@@ -95,14 +96,15 @@ def _line_error(source: Source, row: dict[str, object]) -> InputError:
     if row["invalid"]:
         return InputError(f"{where} is not valid UTF-8 text; save the file as UTF-8")
     assert source.layout is not None  # noqa: S101
-    text = str(row["line"]).strip(PADDING)
+    text = str(row["line"]).strip(source.layout.padding)
     preview = text if len(text) <= _PREVIEW else text[:_PREVIEW] + "..."
     columns = len(source.layout.columns)
     return InputError(f"{where} has {row['fields']} fields but the header has {columns}: {preview!r}")
 
 
 def _first_bad_close(source: Source) -> tuple[int, str] | None:
-    text = pl.col("close").cast(pl.String).str.strip_chars(' \t\r"')
+    """The first row whose close is there but is not a number, read as the fast scan reads it."""
+    text = pl.col("close").cast(pl.String).str.strip_chars(VALUE_PADDING)
     bad = (
         source.scan(close=pl.String())
         .with_row_index("row")
@@ -125,10 +127,12 @@ def _where(source: Source, row: int) -> str:
 
 def _value_problem(value: str) -> str:
     try:
-        number = decimal.Decimal(value.strip(' \t\r"'))
+        number = decimal.Decimal(value.strip(VALUE_PADDING))
     except decimal.InvalidOperation:
         return f"close value {value!r} is not a number"
     if not number.is_finite():
         return f"close value {value!r} is not a finite number"
     digits = PRICE.precision - SCALE
-    return f"close value {value!r} is too large: prices may have at most {digits} digits before the point"
+    if number.adjusted() + 1 > digits:
+        return f"close value {value!r} is too large: prices may have at most {digits} digits before the point"
+    return f"close value {value!r} is not a number"

@@ -29,7 +29,9 @@ def success_document(*, version: str, rows: int, value: float, latency_ms: int, 
 
 def error_document(*, version: str | None, message: str) -> Document:
     """The document of a failed run; `version` is the config's when it was read."""
-    return {"version": version or "unknown", "status": "error", "error_message": message}
+    # A file name that is not UTF-8 reaches messages as surrogates, which JSON cannot carry.
+    readable = message.encode("utf-8", errors="backslashreplace").decode("utf-8")
+    return {"version": version or "unknown", "status": "error", "error_message": readable}
 
 
 def render(document: Document) -> bytes:

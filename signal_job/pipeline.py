@@ -1,4 +1,7 @@
-"""Scan, query, collect: the one place that runs Polars plans over the input."""
+"""The job's one lazy plan over the input, its collection, and what to do when it flags rows.
+
+(The line-by-line diagnosis in `lines` runs plans of its own, only when this one fails or flags.)
+"""
 
 from __future__ import annotations
 
@@ -51,7 +54,7 @@ def signal_counts(
         .with_columns(window_sum(price, window=window))
         .select(
             rows=pl.len(),
-            missing=pl.col("close").null_count(),
+            missing=price.null_count(),
             full_windows=pl.len() - total.null_count(),
             signals=above_mean(price, total, window=window).sum(),
             largest_price=pl.max_horizontal(price.max().abs(), price.min().abs()),
@@ -60,10 +63,38 @@ def signal_counts(
     )
 
 
+class _ScanFailed(Exception):
+    """A plan over the input failed in Polars (or reading the file)."""
+
+    def __init__(self, error: Exception) -> None:
+        """Keep Polars' `error` for the diagnosis."""
+        super().__init__(str(error))
+        self.error = error
+
+
 def count(source: Source, *, window: int, engine: Engine = "streaming") -> Counts:
     """Run the plan over `source` and return its counts, or raise `InputError` naming the line."""
+    try:
+        return _count(source, window=window, engine=engine)
+    except _ScanFailed as failure:
+        error = failure.error
+    # Close values were sniffed as plain numbers; padding further down the file fails that
+    # parse, so read them as text to trim before calling the file malformed.
+    text_source = source.with_text_close()
+    if text_source is not None:
+        try:
+            return _count(text_source, window=window, engine=engine)
+        except _ScanFailed as failure:
+            error = failure.error
+    from signal_job import lines  # noqa: PLC0415 - rarely needed: kept off the start-up path
+
+    log.debug("scan of %s failed", source.path, exc_info=error)
+    raise lines.explain_failure(text_source or source, error) from error
+
+
+def _count(source: Source, *, window: int, engine: Engine) -> Counts:
     plan = signal_counts(source.frame, window=window, dtype=source.close_dtype, suspect=source.suspect)
-    result = _collect(plan, source, engine)
+    result = _collect(plan, engine)
     blank_lines = 0
     if result["suspect"]:
         # Blank lines and short rows both leave the last field empty; only a line check can
@@ -79,7 +110,7 @@ def count(source: Source, *, window: int, engine: Engine = "streaming") -> Count
             kept = source.frame.with_row_index("_row").filter(
                 ~pl.col("_row").is_in(report.blank_rows.implode())
             )
-            result = _collect(signal_counts(kept, window=window, dtype=source.close_dtype), source, engine)
+            result = _collect(signal_counts(kept, window=window, dtype=source.close_dtype), engine)
     counts = Counts(
         rows=result["rows"],
         full_windows=result["full_windows"],
@@ -91,20 +122,18 @@ def count(source: Source, *, window: int, engine: Engine = "streaming") -> Count
     return counts
 
 
-def _collect(plan: pl.LazyFrame, source: Source, engine: Engine) -> dict[str, int]:
+def _collect(plan: pl.LazyFrame, engine: Engine) -> dict[str, int]:
     try:
         frame = plan.collect(engine=engine)
     except (pl.exceptions.PolarsError, OSError) as exc:
-        from signal_job import lines  # noqa: PLC0415 - rarely needed: kept off the start-up path
-
-        log.debug("scan of %s failed", source.path, exc_info=True)
-        raise lines.explain_failure(source, exc) from exc
+        raise _ScanFailed(exc) from exc
     return {name: value or 0 for name, value in frame.row(0, named=True).items()}
 
 
 def _check_counts(counts: Counts, largest_price: int, *, window: int, source: Source) -> None:
     if counts.rows == 0:
-        msg = f"input file {source.path} has a header but no data rows"
+        what = "has a header but no data rows" if source.layout else "has no rows"
+        msg = f"input file {source.path} {what}"
         raise InputError(msg)
     # Int128 wraps around silently; the sums are exact while window * max|price| fits.
     if largest_price * min(window, MAX_WINDOW, counts.rows) > _INT128_MAX:

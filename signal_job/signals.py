@@ -15,7 +15,8 @@ PRICE = pl.Decimal(38, SCALE)
 # Polars counts rows in 32 bits, so no window longer than this can ever be full; capping keeps
 # `window * price` inside Int128 for absurd windows without changing any result.
 MAX_WINDOW = 2**32
-_PADDING = ' \t\r"'
+# Trimmed around a close value read as text: blanks and the quotes of the as-shipped spelling.
+VALUE_PADDING = ' \t\r"'
 
 
 def fixed_point(close: pl.Expr, *, dtype: pl.DataType) -> pl.Expr:
@@ -29,7 +30,7 @@ def fixed_point(close: pl.Expr, *, dtype: pl.DataType) -> pl.Expr:
     if dtype.is_integer():
         return close.cast(pl.Int128).alias("price")
     if dtype == pl.String:
-        text = close.str.strip_chars(_PADDING)
+        text = close.str.strip_chars(VALUE_PADDING)
         close = pl.when(text.str.len_bytes() > 0).then(text)
     elif dtype.is_float():
         # The shortest decimal that reads back as the same float: the price as it was written.

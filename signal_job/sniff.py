@@ -6,9 +6,10 @@ import csv
 from dataclasses import dataclass
 
 from signal_job.errors import InputError
+from signal_job.signals import VALUE_PADDING
 
 DELIMITERS = (",", ";", "\t", "|")
-# Line ends, padding and the quotes of the as-shipped spelling: never part of a value.
+# Blanks around a whole line: a carriage return and spaces or tabs, unless tabs separate fields.
 PADDING = " \t\r"
 SAMPLE_LINES = 200
 
@@ -29,6 +30,11 @@ class CsvLayout:
         """The quote character for the scan: none when quotes wrap whole lines."""
         return None if self.wrapped else '"'
 
+    @property
+    def padding(self) -> str:
+        """The blanks trimmed from each line: never the delimiter itself."""
+        return line_padding(self.delimiter)
+
     def describe(self) -> str:
         """A short human description for the log."""
         name = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[self.delimiter]
@@ -44,24 +50,31 @@ class CsvLayout:
         return ", ".join(parts)
 
 
+def line_padding(delimiter: str) -> str:
+    """The blanks around a line of a file with this delimiter."""
+    return PADDING.replace(delimiter, "")
+
+
 def sniff_csv(lines: list[str | None], *, origin: str) -> CsvLayout:
     """Detect the layout from the first lines of a file (`None` stands for an empty line)."""
     texts = [_decoded(line, number, origin) for number, line in enumerate(lines, start=1)]
+    # A header is never blanks alone, whatever the delimiter.
     header_line = next((i for i, text in enumerate(texts) if text.strip(PADDING)), None)
     if header_line is None:
         msg = f"{origin} has no header line: it is blank"
         if len(lines) >= SAMPLE_LINES:
             msg = f"{origin} has no header line in its first {SAMPLE_LINES} lines"
         raise InputError(msg)
-    header = texts[header_line].strip(PADDING)
-    wrapped = _is_wrapped(header)
-    if wrapped:
-        header = header[1:-1]
-    delimiter = _delimiter(header)
-    columns = tuple(_fields(header, delimiter, wrapped))
+    trimmed = texts[header_line].strip(PADDING)
+    wrapped = _is_wrapped(trimmed)
+    delimiter = _delimiter(trimmed[1:-1] if wrapped else trimmed)
+    columns = tuple(
+        name.strip(VALUE_PADDING) for name in _fields(texts[header_line], delimiter, wrapped=wrapped)
+    )
     close_index = _close_index(columns, origin)
-    samples = [text for text in texts[header_line + 1 :] if text.strip(PADDING)]
-    padded = any(_is_padded(row, delimiter, wrapped, close_index) for row in samples)
+    padding = line_padding(delimiter)
+    rows = [text for text in texts[header_line + 1 :] if text.strip(padding)]
+    padded = any(_close_is_padded(row, delimiter, close_index, wrapped=wrapped) for row in rows)
     at_edge = close_index in (0, len(columns) - 1)
     return CsvLayout(
         delimiter=delimiter,
@@ -73,14 +86,6 @@ def sniff_csv(lines: list[str | None], *, origin: str) -> CsvLayout:
     )
 
 
-def unwrap(text: str, *, wrapped: bool) -> str:
-    """One line's row text: padding trimmed and, for wrapped lines, the outer quotes removed."""
-    text = text.strip(PADDING)
-    if wrapped and len(text) >= 2 and text[0] == text[-1] == '"':  # noqa: PLR2004
-        text = text[1:-1]
-    return text
-
-
 def _decoded(line: str | None, number: int, origin: str) -> str:
     text = (line or "").removeprefix("\ufeff")
     if "\ufffd" in text:
@@ -89,11 +94,11 @@ def _decoded(line: str | None, number: int, origin: str) -> str:
     return text
 
 
-def _is_wrapped(header: str) -> bool:
-    inner = header[1:-1]
+def _is_wrapped(trimmed: str) -> bool:
+    inner = trimmed[1:-1]
     return (
-        len(header) >= 2  # noqa: PLR2004
-        and header[0] == header[-1] == '"'
+        len(trimmed) >= 2  # noqa: PLR2004
+        and trimmed[0] == trimmed[-1] == '"'
         and '"' not in inner
         and any(d in inner for d in DELIMITERS)
     )
@@ -105,12 +110,12 @@ def _delimiter(header: str) -> str:
     return best if counts[best] else ","
 
 
-def _fields(text: str, delimiter: str, wrapped: bool) -> list[str]:
-    row = unwrap(text, wrapped=wrapped)
+def _fields(line: str, delimiter: str, *, wrapped: bool) -> list[str]:
+    """The fields of one line, its padding and (when wrapped) its outer quotes removed."""
+    text = line.strip(line_padding(delimiter))
     if wrapped:
-        return [field.strip() for field in row.split(delimiter)]
-    parsed = next(csv.reader([row], delimiter=delimiter), [])
-    return [field.strip().strip('"').strip() for field in parsed]
+        return text[1:-1].split(delimiter) if len(text) >= 2 else [text]  # noqa: PLR2004
+    return next(csv.reader([text], delimiter=delimiter), [])
 
 
 def _close_index(columns: tuple[str, ...], origin: str) -> int:
@@ -121,18 +126,19 @@ def _close_index(columns: tuple[str, ...], origin: str) -> int:
         raise InputError(msg)
     if len(matches) > 1:
         named = " and ".join(f"{columns[i]!r} (column {i + 1})" for i in matches)
-        msg = f"{origin} has two columns that match 'close': {named}; keep one"
+        msg = f"{origin} has {len(matches)} columns that match 'close': {named}; keep one"
         raise InputError(msg)
     return matches[0]
 
 
-def _is_padded(row: str, delimiter: str, wrapped: bool, close_index: int) -> bool:
+def _close_is_padded(row: str, delimiter: str, close_index: int, *, wrapped: bool) -> bool:
+    # The scan sees a plain line whole, padding included; a wrapped line's edge fields keep the
+    # outer quotes whatever happens, so only its middle fields are looked at here.
     if wrapped:
-        # Trimming the line is not enough here: the outer quotes sit inside the padding.
-        fields = row.strip(PADDING).split(delimiter)
+        fields = row.strip(line_padding(delimiter)).split(delimiter)
     else:
         fields = next(csv.reader([row.rstrip("\r")], delimiter=delimiter), [])
     if close_index >= len(fields):
         return False
     value = fields[close_index]
-    return value != value.strip(' \t"')
+    return value != value.strip(VALUE_PADDING)

@@ -9,12 +9,12 @@ malformed rows; `signal_job.lines` looks at those only when there are any.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
 
-from signal_job.errors import InputError, file_problem
+from signal_job.errors import InputError, file_problem, first_line
 from signal_job.signals import PRICE
 from signal_job.sniff import SAMPLE_LINES, CsvLayout, sniff_csv
 
@@ -57,6 +57,7 @@ class Source:
     """One input file, ready to scan: a lazy frame with `close`, and what is known of it."""
 
     path: Path
+    size: int
     kind: str
     frame: pl.LazyFrame
     close_dtype: pl.DataType
@@ -74,46 +75,63 @@ class Source:
             return self.frame
         return _scan_csv(self.path, self.layout, close_dtype=close)
 
+    def with_text_close(self) -> Source | None:
+        """The same CSV source reading close as text to trim, if it read close as a number."""
+        if self.layout is None or self.close_dtype == pl.String:
+            return None
+        frame = _scan_csv(self.path, self.layout, close_dtype=pl.String())
+        return replace(self, frame=frame, close_dtype=pl.String())
+
 
 def open_source(path: Path) -> Source:
     """Check the input file, detect its kind and spelling, and plan its scan."""
-    size = _file_size(path)
+    size, head, complete = _read_head(path)
     if size == 0:
         msg = f"input file {path} is empty"
         raise InputError(msg)
-    kind = _kind(path)
+    kind = _kind(path, head)
     if kind in ("parquet", "ipc"):
-        return _columnar_source(path, kind)
-    head = _head_lines(path) if kind == "csv" else read_lines(path, n_rows=SAMPLE_LINES)
-    layout = sniff_csv(head, origin=f"input file {path}")
+        return _columnar_source(path, size, kind)
+    lines = _head_lines(path, head, complete=complete) if kind == "csv" else _decompressed_head_lines(path)
+    layout = sniff_csv(lines, origin=f"input file {path}")
     close_dtype: pl.DataType = pl.String() if layout.close_is_text else PRICE
     frame = _scan_csv(path, layout, close_dtype=close_dtype)
     suspect = pl.col("_last").is_null() | pl.col("_overflow").is_not_null()
-    return Source(path, kind, frame, close_dtype, suspect, layout)
+    return Source(path, size, kind, frame, close_dtype, suspect, layout)
 
 
-def read_lines(path: Path, *, n_rows: int | None = None, skip: int = 0) -> list[str | None]:
-    """The file's lines as text (decompressed; `None` for an empty line), invalid UTF-8 as U+FFFD."""
+def _read_head(path: Path) -> tuple[int, bytes, bool]:
+    """The file's size, its first bytes, and whether they are the whole file."""
     try:
-        frame = scan_lines(path, skip=skip).head(n_rows) if n_rows else scan_lines(path, skip=skip)
-        return frame.collect()["line"].to_list()
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        msg = f"cannot read input file {path}: {_first_line(exc)}"
-        raise InputError(msg) from exc
+        with path.open("rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            head = file.read(HEAD_BYTES)
+    except OSError as exc:
+        raise InputError(file_problem(exc, "input file", path)) from exc
+    return size, head, len(head) == size
 
 
-def _head_lines(path: Path) -> list[str | None]:
-    """The first lines of a plain text file, read directly: much cheaper than a Polars scan."""
-    with path.open("rb") as file:
-        head = file.read(HEAD_BYTES)
-        complete = len(head) < HEAD_BYTES or not file.read(1)
-    text = head.decode("utf-8", errors="replace")
-    lines = text.split("\n")
+def _head_lines(path: Path, head: bytes, *, complete: bool) -> list[str | None]:
+    """The first lines of a plain text file from its first bytes: much cheaper than a scan."""
+    lines = head.decode("utf-8", errors="replace").split("\n")
     if not complete:
+        if len(lines) == 1:
+            kib = HEAD_BYTES // 1024
+            msg = f"input file {path} has no line break in its first {kib} KiB; is it a CSV file?"
+            raise InputError(msg)
         lines.pop()  # cut off mid-line (perhaps mid-character) by the read
     elif lines[-1] == "":
         lines.pop()  # after the final newline
     return [line.removesuffix("\r") or None for line in lines[:SAMPLE_LINES]]
+
+
+def _decompressed_head_lines(path: Path) -> list[str | None]:
+    """The first lines of a compressed CSV, decompressed by Polars (`None` for an empty line)."""
+    try:
+        return scan_lines(path).head(SAMPLE_LINES).collect()["line"].to_list()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        msg = f"cannot read input file {path}: {first_line(exc)}"
+        raise InputError(msg) from exc
 
 
 def scan_lines(path: Path, *, skip: int = 0) -> pl.LazyFrame:
@@ -130,17 +148,7 @@ def scan_lines(path: Path, *, skip: int = 0) -> pl.LazyFrame:
     )
 
 
-def _file_size(path: Path) -> int:
-    try:
-        with path.open("rb") as file:
-            return os.fstat(file.fileno()).st_size
-    except OSError as exc:
-        raise InputError(file_problem(exc, "input file", path)) from exc
-
-
-def _kind(path: Path) -> str:
-    with path.open("rb") as file:
-        head = file.read(16)
+def _kind(path: Path, head: bytes) -> str:
     for magic, kind in _MAGIC.items():
         if head.startswith(magic):
             return kind
@@ -153,23 +161,23 @@ def _kind(path: Path) -> str:
         name = _KIND_NAMES[_COLUMNAR_SUFFIXES[suffix]]
         msg = f"input file {path} is named {suffix} but is not a {name} file (its first bytes are wrong)"
         raise InputError(msg)
-    if b"\x00" in head:
+    if b"\x00" in head[:1024]:
         msg = f"input file {path} is not a text file; supported inputs: {SUPPORTED}"
         raise InputError(msg)
     return "csv"
 
 
-def _columnar_source(path: Path, kind: str) -> Source:
+def _columnar_source(path: Path, size: int, kind: str) -> Source:
     frame = pl.scan_parquet(path) if kind == "parquet" else pl.scan_ipc(path)
     try:
         schema = frame.collect_schema()
     except pl.exceptions.PolarsError as exc:
-        msg = f"cannot read {_KIND_NAMES[kind]} file {path}: {_first_line(exc)}"
+        msg = f"cannot read {_KIND_NAMES[kind]} file {path}: {first_line(exc)}"
         raise InputError(msg) from exc
     matches = [name for name in schema if name.strip().lower() == "close"]
     if len(matches) != 1:
         found = ", ".join(repr(name) for name in schema) or "none"
-        problem = "no 'close' column" if not matches else "two columns that match 'close'"
+        problem = f"{len(matches)} columns that match 'close'" if matches else "no 'close' column"
         msg = f"input file {path} has {problem}; columns found: {found}"
         raise InputError(msg)
     dtype = schema[matches[0]]
@@ -177,7 +185,7 @@ def _columnar_source(path: Path, kind: str) -> Source:
         msg = f"input file {path}: column {matches[0]!r} holds {dtype}, not numbers"
         raise InputError(msg)
     close = frame.select(pl.col(matches[0]).alias("close"))
-    return Source(path, kind, close, dtype, pl.lit(value=False))
+    return Source(path, size, kind, close, dtype, pl.lit(value=False))
 
 
 def _scan_csv(path: Path, layout: CsvLayout, *, close_dtype: pl.DataType) -> pl.LazyFrame:
@@ -185,7 +193,9 @@ def _scan_csv(path: Path, layout: CsvLayout, *, close_dtype: pl.DataType) -> pl.
     names = [f"_{i}" for i in range(len(layout.columns))]
     schema: dict[str, pl.DataType] = {name: pl.String() for name in names}
     schema[names[layout.close_index]] = close_dtype
-    schema["_overflow"] = pl.String()  # catches a field beyond the header's count
+    # Catches a field beyond the header's count; an empty one reads as null, so only rows whose
+    # extra fields start empty get past it, and those never shift close out of its column.
+    schema["_overflow"] = pl.String()
     frame = pl.scan_csv(
         path,
         has_header=False,
@@ -201,7 +211,3 @@ def _scan_csv(path: Path, layout: CsvLayout, *, close_dtype: pl.DataType) -> pl.
         pl.col(names[-1]).alias("_last"),
         pl.col("_overflow"),
     )
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 from polars.io.plugins import register_io_source
 
-from signal_job.errors import OutputError
+from signal_job.errors import OutputError, first_line
 
 COLUMNS = ("timestamp", "open", "high", "low", "close", "volume_btc", "volume_usd")
 START = "2024-01-01 00:00:00"
@@ -104,7 +104,7 @@ def write_candles(path: Path, *, rows: int, seed: int, progress: Callable[[int],
         temporary.replace(path)
     except (OSError, pl.exceptions.PolarsError) as exc:
         temporary.unlink(missing_ok=True)
-        reason = exc.strerror if isinstance(exc, OSError) else str(exc).splitlines()[0]
+        reason = exc.strerror if isinstance(exc, OSError) else first_line(exc)
         msg = f"cannot write {path}: {reason}"
         raise OutputError(msg) from exc
 

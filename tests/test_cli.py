@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -301,3 +302,18 @@ def test_output_folder_that_cannot_be_searched_gives_the_error_document(
     assert "cannot write output file" in orjson.loads(stdout)["error_message"]
     assert "Permission denied" in orjson.loads(stdout)["error_message"]
     assert "Traceback" not in stderr
+
+
+def test_file_names_that_are_not_utf8_give_a_readable_error_document(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("seed: 1\nwindow: 5\nversion: v2\n")
+    done = subprocess.run(
+        [os.fsencode(CONSOLE_SCRIPT), b"run", b"--input", b"caf\xe9.csv"],
+        cwd=tmp_path,
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["error_message"] == "input file caf\\udce9.csv does not exist"
+    assert b"Traceback" not in done.stderr
+    assert "does not exist" in (tmp_path / "run.log").read_text()

@@ -85,8 +85,29 @@ def test_config_that_is_not_utf8_is_refused(write_file: WriteFile) -> None:
         load_config(path)
 
 
-def test_large_window_and_seed_are_accepted(write_file: WriteFile) -> None:
-    path = write_file(
-        "config.yaml", "seed: 123456789012345678901234567890\nwindow: 1000000000000\nversion: x\n"
-    )
-    assert load_config(path).window == 10**12
+def test_large_window_and_64_bit_seed_are_accepted(write_file: WriteFile) -> None:
+    path = write_file("config.yaml", f"seed: {2**64 - 1}\nwindow: 1000000000000\nversion: x\n")
+    assert load_config(path) == Config(seed=2**64 - 1, window=10**12, version="x")
+
+
+def test_seed_beyond_64_bits_is_refused(write_file: WriteFile) -> None:
+    path = write_file("config.yaml", f"seed: {2**64}\nwindow: 5\nversion: v1\n")
+    with pytest.raises(ConfigError, match=r"'seed' .* must be at most 18446744073709551615"):
+        load_config(path)
+
+
+def test_version_with_a_lone_surrogate_is_refused(write_file: WriteFile) -> None:
+    path = write_file("config.yaml", 'seed: 1\nwindow: 5\nversion: "\\ud800"\n')
+    with pytest.raises(ConfigError, match=r"'version' .* must be a non-empty string"):
+        load_config(path)
+
+
+def test_merge_keys_work_as_in_safe_load_and_may_be_overridden(write_file: WriteFile) -> None:
+    path = write_file("config.yaml", "<<: {seed: 1, window: 3}\nwindow: 4\nversion: v1\n")
+    assert load_config(path) == Config(seed=1, window=4, version="v1")
+
+
+def test_unhashable_key_is_a_yaml_error_with_its_place(write_file: WriteFile) -> None:
+    path = write_file("config.yaml", "? [a, b]\n: 1\n")
+    with pytest.raises(ConfigError, match=r"not valid YAML at line \d+, column \d+: found unhashable key"):
+        load_config(path)

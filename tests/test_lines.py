@@ -108,3 +108,21 @@ def test_text_close_in_parquet_that_is_not_a_number_names_the_row(tmp_path: Path
     pl.DataFrame({"close": ["1.5", "x"]}).write_parquet(tmp_path / "text.parquet")
     with pytest.raises(InputError, match=r"row 2: close value 'x' is not a number"):
         run(tmp_path / "text.parquet")
+
+
+def test_quoted_data_line_in_a_plain_file_is_a_malformed_row(write_file: WriteFile) -> None:
+    path = write_file("q.csv", 'a,close,b\n1,1,x\n"2,2,y"\n3,3,z\n')
+    with pytest.raises(InputError, match="line 3 has 1 fields but the header has 3"):
+        run(path)
+
+
+def test_the_earlier_of_a_bad_value_and_a_bad_row_is_reported(write_file: WriteFile) -> None:
+    with pytest.raises(InputError, match=r"line 2: close value 'abc' is not a number"):
+        run(write_file("two.csv", "a,close,b\n1,abc,x\n1,2\n"))
+    with pytest.raises(InputError, match="line 2 has 2 fields"):
+        run(write_file("two.csv", "a,close,b\n1,2\n1,abc,x\n"))
+
+
+def test_number_spellings_polars_does_not_read_are_not_numbers(write_file: WriteFile) -> None:
+    with pytest.raises(InputError, match=r"close value '1_000' is not a number$"):
+        run(write_file("u.csv", "a,close\n1,1_000\n"))

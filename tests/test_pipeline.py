@@ -4,13 +4,14 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from signal_job.errors import InputError
@@ -138,3 +139,66 @@ def test_rate_equals_rounding_the_fraction(case: tuple[int, int]) -> None:
     signals, rows = case
     expected = float(round(Fraction(signals, rows), 4))
     assert Counts(rows=rows, full_windows=rows, missing=0, signals=signals).rate == expected
+
+
+def test_padded_close_values_past_the_sniffed_lines_are_trimmed(write_file: WriteFile) -> None:
+    rows = "".join(f"{i},{i % 7}.5,x\n" for i in range(250))
+    for padded in ("251,7.5 ,x\n", "251, 7.5,x\n", '251,"7.5",x\n'):
+        path = write_file("late.csv", "a,close,b\n" + rows + padded)
+        assert counts_of(path, 2) == counts_of(
+            write_file("clean.csv", "a,close,b\n" + rows + "251,7.5,x\n"), 2
+        )
+
+
+def test_padded_close_at_the_edges_past_the_sniffed_lines_is_trimmed(write_file: WriteFile) -> None:
+    rows = "".join(f"{i % 7}.5,{i}\n" for i in range(250))
+    path = write_file("first.csv", "close,b\n" + rows + "7.5  ,1\n")
+    assert counts_of(path, 2).rows == 251
+    rows = "".join(f"{i},{i % 7}.5\n" for i in range(250))
+    path = write_file("last.csv", "a,close\n" + rows + "1,7.5  \n")
+    assert counts_of(path, 2).rows == 251
+
+
+def test_tab_separated_rows_with_empty_edge_fields_are_rows(write_file: WriteFile) -> None:
+    path = write_file("t.tsv", "a\tclose\tb\n1\t2\t3\n1\t2\t\n4\t5\t6\n")
+    assert counts_of(path, 2) == Counts(rows=3, full_windows=2, missing=0, signals=1)
+    path = write_file("index.tsv", "\tclose\tb\n0\t2\t3\n1\t3\t4\n")
+    assert counts_of(path, 2) == Counts(rows=2, full_windows=1, missing=0, signals=1)
+
+
+def test_whitespace_only_close_cells_count_as_missing(write_file: WriteFile) -> None:
+    path = write_file("ws.csv", "a,close\n1, 1.5 \n2,   \n3, 2 \n")
+    assert counts_of(path, 1) == Counts(rows=3, full_windows=2, missing=1, signals=0)
+
+
+def test_parquet_without_rows_says_so(tmp_path: Path) -> None:
+    pl.DataFrame({"close": []}, schema={"close": pl.Float64}).write_parquet(tmp_path / "empty.parquet")
+    with pytest.raises(InputError, match="has no rows"):
+        counts_of(tmp_path / "empty.parquet")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from(["1.25", "1.25", "1.5", "1.75", "2", None]), min_size=1, max_size=40),
+    st.integers(1, 45),
+    st.booleans(),
+)
+def test_counts_from_a_file_match_the_exact_reference(
+    closes: list[str | None], window: int, blank_lines: bool
+) -> None:
+    lines = ["t,close,v"]
+    for i, close in enumerate(closes):
+        lines.append(f"{i},{close or ''},1")
+        if blank_lines and i % 5 == 2:
+            lines.append("  ")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "series.csv"
+        path.write_text("\n".join(lines) + "\n")
+        expected = sum(reference_signals([None if c is None else Decimal(c) for c in closes], window))
+        for engine in ENGINES:
+            counts = counts_of(path, window, engine)
+            assert (counts.rows, counts.signals, counts.missing) == (
+                len(closes),
+                expected,
+                closes.count(None),
+            )

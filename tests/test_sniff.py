@@ -83,7 +83,10 @@ def test_missing_close_column_lists_the_columns_found() -> None:
 
 
 def test_two_columns_matching_close_are_refused() -> None:
-    with pytest.raises(InputError, match=r"'close' \(column 1\) and 'Close' \(column 3\); keep one"):
+    with pytest.raises(
+        InputError,
+        match=r"has 2 columns that match 'close': 'close' \(column 1\) and 'Close' \(column 3\); keep one",
+    ):
         sniff("close,b,Close", "1,2,3")
 
 

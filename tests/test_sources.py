@@ -138,7 +138,7 @@ def test_parquet_without_close_lists_its_columns(tmp_path: Path) -> None:
 
 def test_parquet_with_two_close_columns_is_refused(tmp_path: Path) -> None:
     pl.DataFrame({"close": [1.0], "Close": [2.0]}).write_parquet(tmp_path / "p.parquet")
-    with pytest.raises(InputError, match="two columns that match 'close'"):
+    with pytest.raises(InputError, match="has 2 columns that match 'close'"):
         open_source(tmp_path / "p.parquet")
 
 
@@ -156,3 +156,13 @@ def test_corrupt_parquet_is_reported(write_file: WriteFile) -> None:
 def test_corrupt_gzip_is_reported(write_file: WriteFile) -> None:
     with pytest.raises(InputError, match="cannot read input file"):
         open_source(write_file("bad.csv.gz", b"\x1f\x8b\x08\x00broken"))
+
+
+def test_first_line_longer_than_the_sniffed_head_is_refused(write_file: WriteFile) -> None:
+    with pytest.raises(InputError, match="has no line break in its first 64 KiB; is it a CSV file"):
+        open_source(write_file("long.csv", "x" * 70_000 + "\n1\n"))
+
+
+def test_three_close_columns_are_counted_in_the_message(write_file: WriteFile) -> None:
+    with pytest.raises(InputError, match="has 3 columns that match 'close'"):
+        open_source(write_file("three.csv", "close,Close,CLOSE\n1,2,3\n"))

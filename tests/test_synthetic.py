@@ -71,6 +71,10 @@ def test_unknown_format_is_refused(tmp_path: Path) -> None:
 
 
 def test_unwritable_target_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
+    (tmp_path / "taken.csv").mkdir()  # the candles are written, then cannot replace a folder
+    with pytest.raises(OutputError, match=r"cannot write .*taken.csv"):
+        write_candles(tmp_path / "taken.csv", rows=5, seed=1)
+    assert [p.name for p in tmp_path.iterdir()] == ["taken.csv"]
     with pytest.raises(OutputError, match="cannot write"):
         write_candles(tmp_path / "missing" / "x.csv", rows=5, seed=1)
 

@@ -33,12 +33,12 @@ def main() -> None:
     write("crlf.csv", lines, eol="\r\n")
     write("padded.csv", [" , ".join(header.split(","))] + [f"  {row} \t" for row in rows])
     write("padded_shipped.csv", [f'  "{line}"  ' for line in lines], eol="\r\n")
-    blank = ["", "   "]
+    blank = []
     for i, row in enumerate(rows):
         blank.append(row)
         if i % 97 == 5:
             blank += ["", " \t ", ""]
-    write("blank_lines.csv", [header, *blank[2:], "", "   ", ""])
+    write("blank_lines.csv", [header, *blank, "", "   ", ""])
     write("leading_blank_lines.csv", ["", "  ", header, *rows])
     (HERE / "bom_upper.csv").write_bytes(
         b"\xef\xbb\xbf" + ("\n".join([header.upper(), *rows]) + "\n").encode()
