@@ -34,7 +34,11 @@ def main() -> None:
         config = yaml.safe_load(file)
     window = config["window"]
     params = {"path": args.input, "preceding": window - 1, "window": window}
-    rows, signals = duckdb.execute(QUERY, params).fetchone()  # type: ignore[misc]
+    result = duckdb.execute(QUERY, params).fetchone()
+    if result is None:
+        message = "DuckDB returned no result"
+        raise SystemExit(message)
+    rows, signals = result
     metrics = {
         "version": config["version"],
         "rows_processed": rows,
