@@ -17,6 +17,7 @@ import typer  # noqa: E402
 
 from signal_job import __version__  # noqa: E402
 from signal_job.errors import JobError, OutputError  # noqa: E402
+from signal_job.metrics import Document, error_document, render, write_atomic  # noqa: E402
 
 log = logging.getLogger("signal_job")
 
@@ -55,27 +56,40 @@ def run(
     The document goes to the output file and to stdout; logs go to stderr and the log file.
     Exit code 0 on success, 1 on any job error, 2 on a usage error.
     """
-    from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
-    from signal_job.metrics import error_document, render, write_atomic  # noqa: PLC0415
-
     # Polars' streaming CSV reader keeps several read-ahead chunks in flight; its default chunk
     # size puts ~400 MiB in flight on a 10M-row file, 8 MiB chunks ~220 MiB at the same speed.
     os.environ.setdefault("POLARS_CSV_CHUNK_SIZE", str(8 << 20))
     log_problem = _configure_logging(log_file)
     log.info("signal-job %s starting", __version__)
+    document = _job_document(input_path, config_path, log_file, log_problem)
+    status = _write_and_print(document, output)
+    log.info("status: %s", status)
+    raise typer.Exit(0 if status == "success" else 1)
+
+
+def _job_document(
+    input_path: Path, config_path: Path, log_file: Path, log_problem: OutputError | None
+) -> Document:
+    """Run the job; every failure, even a bug, becomes the error document."""
+    from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
+
     try:
         if log_problem is not None:
             raise log_problem
-        document = job.run(input_path, config_path, started=_STARTED)
+        return job.run(input_path, config_path, started=_STARTED)
     except JobError as exc:
         log.error("%s", exc)
         log.debug("traceback", exc_info=True)
-        document = error_document(version=exc.version, message=str(exc))
+        return error_document(version=exc.version, message=str(exc))
     except Exception as exc:  # a bug must still end in the error document, not a traceback
         message = f"unexpected error, please report it: {type(exc).__name__}: {exc} (traceback in {log_file})"
         log.error("%s", message)
         log.debug("traceback", exc_info=True)
-        document = error_document(version=None, message=message)
+        return error_document(version=None, message=message)
+
+
+def _write_and_print(document: Document, output: Path) -> str:
+    """Write the document atomically and print it; return the final status."""
     try:
         data = render(document)
     except TypeError as exc:  # every field is checked before; this is a last line of defence
@@ -93,9 +107,7 @@ def run(
         log.info("metrics written to %s", output)
     sys.stdout.buffer.write(data)
     sys.stdout.flush()
-    status = document["status"]
-    log.info("status: %s", status)
-    raise typer.Exit(0 if status == "success" else 1)
+    return str(document["status"])
 
 
 @app.command()
