@@ -106,8 +106,8 @@ def _first_bad_close(source: Source) -> tuple[int, str] | None:
     """The first row whose close is there but is not a number, read as the fast scan reads it."""
     text = pl.col("close").cast(pl.String).str.strip_chars(VALUE_PADDING)
     bad = (
-        source.scan(close=pl.String())
-        .with_row_index("row")
+        (source.with_text_close() or source)
+        .frame.with_row_index("row")
         .filter(text.str.len_bytes() > 0, text.cast(PRICE, strict=False).is_null())
         .select("row", pl.col("close").cast(pl.String))
         .head(1)

@@ -69,12 +69,6 @@ class Source:
         name = _KIND_NAMES[self.kind]
         return f"{name}, {self.layout.describe()}" if self.layout else name
 
-    def scan(self, *, close: pl.DataType | None = None) -> pl.LazyFrame:
-        """The frame again, optionally with `close` read as another type (for diagnostics)."""
-        if self.layout is None or close is None:
-            return self.frame
-        return _scan_csv(self.path, self.layout, close_dtype=close)
-
     def with_text_close(self) -> Source | None:
         """The same CSV source reading close as text to trim, if it read close as a number."""
         if self.layout is None or self.close_dtype == pl.String:
