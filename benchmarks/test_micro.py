@@ -7,38 +7,42 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import polars as pl
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from signal_job.config import load_config
-from signal_job.pipeline import count, signal_counts
-from signal_job.signals import PRICE
+from signal_job.config import Config, load_config
+from signal_job.inputs import open_input
+from signal_job.pipeline import run
+from signal_job.plan import plan
 from signal_job.sources import open_source
-from signal_job.synthetic import candles
+from signal_job.synthetic import write_candles
 
 pytestmark = pytest.mark.benchmark
 PROJECT = Path(__file__).resolve().parents[1]
 
 
+CONFIG = Config(seed=1, window=5, version="bench")
+
+
 @pytest.fixture(scope="module")
-def million() -> pl.LazyFrame:
-    closes = next(candles(1_000_000, seed=1))["close"].cast(PRICE)
-    return pl.LazyFrame({"close": closes})
+def million(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("million") / "candles.parquet"
+    write_candles(path, rows=1_000_000, seed=1)
+    return path
 
 
 @pytest.mark.parametrize("engine", ["streaming", "in-memory"])
-def test_signal_plan_on_a_million_rows_held_in_memory(
-    benchmark: BenchmarkFixture, million: pl.LazyFrame, engine: str
+def test_signal_plan_on_a_million_rows_of_parquet(
+    benchmark: BenchmarkFixture, million: Path, engine: str
 ) -> None:
-    plan = signal_counts(million, window=5, dtype=PRICE)
-    result = benchmark(plan.collect, engine=engine)
+    counts = plan(open_input(million), CONFIG).counts
+    result = benchmark(counts.collect, engine=engine)
     assert result["rows"].item() == 1_000_000
 
 
 def test_whole_count_of_the_bundled_file(benchmark: BenchmarkFixture) -> None:
-    counts = benchmark(lambda: count(open_source(PROJECT / "data.csv"), window=5))
-    assert counts.rows == 10_000
+    result = benchmark(lambda: run(open_input(PROJECT / "data.csv"), CONFIG))
+    assert result.total.rows == 10_000
 
 
 def test_sniffing_the_as_shipped_fixture(benchmark: BenchmarkFixture) -> None:

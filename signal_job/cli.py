@@ -22,7 +22,7 @@ from signal_job.metrics import Document, error_document, render, write_atomic  #
 log = logging.getLogger("signal_job")
 
 app = typer.Typer(
-    help="Turn OHLCV candles into an exact trading-signal rate.",
+    help="Turn OHLCV candles into exact trading signals and their rate.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -30,7 +30,13 @@ app = typer.Typer(
 
 # Schedulers often pass settings in the environment; a flag given on the command line wins.
 InputOption = Annotated[
-    Path, typer.Option("--input", "-i", envvar="SIGNAL_JOB_INPUT", help="Candles: CSV, Parquet or Arrow IPC.")
+    Path,
+    typer.Option(
+        "--input",
+        "-i",
+        envvar="SIGNAL_JOB_INPUT",
+        help="Candles: CSV, Parquet or Arrow IPC; a file, a quoted glob ('data/*.csv') or a folder.",
+    ),
 ]
 ConfigOption = Annotated[
     Path,
@@ -38,6 +44,14 @@ ConfigOption = Annotated[
 ]
 OutputOption = Annotated[
     Path, typer.Option("--output", "-o", envvar="SIGNAL_JOB_OUTPUT", help="Where to write the metrics JSON.")
+]
+SignalsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--signals",
+        envvar="SIGNAL_JOB_SIGNALS",
+        help="Also write each row's timestamp, close, rolling mean and signal here (Parquet).",
+    ),
 ]
 LogOption = Annotated[
     Path, typer.Option("--log-file", envvar="SIGNAL_JOB_LOG_FILE", help="Log file (appended to).")
@@ -50,10 +64,12 @@ def run(
     config_path: ConfigOption = Path("config.yaml"),
     output: OutputOption = Path("metrics.json"),
     log_file: LogOption = Path("run.log"),
+    signals: SignalsOption = None,
 ) -> None:
     """Compute the signal rate of the input and write the metrics document.
 
     The document goes to the output file and to stdout; logs go to stderr and the log file.
+    With --signals, every row's signal also goes to a Parquet file, from the same scan.
     Exit code 0 on success, 1 on any job error, 2 on a usage error.
     """
     # Polars' streaming CSV reader keeps several read-ahead chunks in flight; its default chunk
@@ -61,22 +77,23 @@ def run(
     os.environ.setdefault("POLARS_CSV_CHUNK_SIZE", str(8 << 20))
     log_problem = _configure_logging(log_file)
     log.info("signal-job %s starting", __version__)
-    document = _job_document(input_path, config_path, log_file, log_problem)
+    problem = log_problem or _clash(signals, output=output, log_file=log_file)
+    document = _job_document(input_path, config_path, signals, log_file=log_file, problem=problem)
     status = _write_and_print(document, output)
     log.info("status: %s", status)
     raise typer.Exit(0 if status == "success" else 1)
 
 
 def _job_document(
-    input_path: Path, config_path: Path, log_file: Path, log_problem: OutputError | None
+    input_path: Path, config_path: Path, signals: Path | None, *, log_file: Path, problem: OutputError | None
 ) -> Document:
     """Run the job; every failure, even a bug, becomes the error document."""
     from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
 
     try:
-        if log_problem is not None:
-            raise log_problem
-        return job.run(input_path, config_path, started=_STARTED)
+        if problem is not None:
+            raise problem
+        return job.run(input_path, config_path, started=_STARTED, signals=signals)
     except JobError as exc:
         log.error("%s", exc)
         log.debug("traceback", exc_info=True)
@@ -86,6 +103,16 @@ def _job_document(
         log.error("%s", message)
         log.debug("traceback", exc_info=True)
         return error_document(version=None, message=message)
+
+
+def _clash(signals: Path | None, *, output: Path, log_file: Path) -> OutputError | None:
+    """The problem if the signals file would overwrite the metrics or the log."""
+    if signals is None:
+        return None
+    for option, path in (("--output", output), ("--log-file", log_file)):
+        if signals.resolve() == path.resolve():
+            return OutputError(f"--signals and {option} name the same file {path}; give each its own")
+    return None
 
 
 def _write_and_print(document: Document, output: Path) -> str:

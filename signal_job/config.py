@@ -1,4 +1,4 @@
-"""The job's YAML config: exactly `seed`, `window` and `version`, each checked strictly."""
+"""The job's YAML config: `seed`, `window` and `version`, optionally `group_by`, each checked strictly."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import yaml
 from signal_job.errors import ConfigError, file_problem
 
 KEYS = ("seed", "window", "version")
+OPTIONAL_KEYS = ("group_by",)
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Config:
     seed: int
     window: int
     version: str
+    group_by: str | None = None  # a column naming the series (e.g. `symbol`): one window per value
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -82,10 +84,13 @@ def parse_config(data: object, *, origin: str) -> Config:
         raise ConfigError(msg)
     version = data.get("version")
     known_version = version if _is_version(version) else None
-    unknown = [key for key in data if key not in KEYS]
+    unknown = [key for key in data if key not in KEYS + OPTIONAL_KEYS]
     if unknown:
         names = ", ".join(repr(key) for key in unknown)
-        msg = f"config file {origin} has unknown key(s) {names}; the keys are {_keys_text()}"
+        msg = (
+            f"config file {origin} has unknown key(s) {names}; "
+            f"the keys are {_keys_text()} and optionally 'group_by'"
+        )
         raise ConfigError(msg, version=known_version)
     missing = [key for key in KEYS if key not in data]
     if missing:
@@ -99,7 +104,16 @@ def parse_config(data: object, *, origin: str) -> Config:
         hint = ' (quote it: version: "1.0")' if isinstance(version, int | float) else ""
         msg = f"config key 'version' in {origin} must be a non-empty string{hint}, not {version!r}"
         raise ConfigError(msg)
-    return Config(seed=seed, window=window, version=known_version)
+    group_by = data.get("group_by")
+    if group_by is not None and (not isinstance(group_by, str) or not group_by.strip()):
+        msg = f"config key 'group_by' in {origin} must be a column name, not {_describe(group_by)}"
+        raise ConfigError(msg, version=known_version)
+    return Config(
+        seed=seed,
+        window=window,
+        version=known_version,
+        group_by=group_by.strip() if group_by is not None else None,
+    )
 
 
 def _integer(

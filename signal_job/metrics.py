@@ -1,9 +1,11 @@
-"""The metrics documents and their atomic writing: readers never see a half-written file."""
+"""The metrics documents, and atomic writing of every output: readers never see a half-written file."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,35 +43,49 @@ def render(document: Document) -> bytes:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace `path` with `data` in one step: a temporary file beside it, then a rename."""
-    _check_target(path)
-    folder = path.parent
+    with atomic_output(path) as temporary, temporary.open("wb") as file:
+        file.write(data)
+
+
+@contextmanager
+def atomic_output(path: Path, *, what: str = "output file") -> Iterator[Path]:
+    """A temporary file beside `path` to write; it replaces `path` only if the block succeeds.
+
+    On any error the temporary file is removed, so `path` is either the old file or the new one.
+    """
+    _check_target(path, what)
     try:
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(handle)
     except OSError as exc:
-        msg = f"cannot write output file {path}: {exc.strerror}"
+        msg = f"cannot write {what} {path}: {exc.strerror}"
         raise OutputError(msg) from exc
+    temporary = Path(name)
     try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
+        yield temporary
+        with temporary.open("rb") as file:
             os.fsync(file.fileno())
         # mkstemp makes the file private (0600); give it the permissions a plain open() would.
-        os.chmod(temporary, 0o666 & ~_umask())  # noqa: PTH101
-        os.replace(temporary, path)  # noqa: PTH105
+        temporary.chmod(0o666 & ~_umask())
+        temporary.replace(path)
     except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
-        msg = f"cannot write output file {path}: {exc.strerror}"
+        temporary.unlink(missing_ok=True)
+        msg = f"cannot write {what} {path}: {exc.strerror}"
         raise OutputError(msg) from exc
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
-def _check_target(path: Path) -> None:
+def _check_target(path: Path, what: str) -> None:
     try:
         is_folder, parent_is_folder, parent_exists = path.is_dir(), path.parent.is_dir(), path.parent.exists()
     except OSError as exc:  # e.g. a folder this user may not look into
-        msg = f"cannot write output file {path}: {exc.strerror}"
+        msg = f"cannot write {what} {path}: {exc.strerror}"
         raise OutputError(msg) from exc
     if is_folder:
-        msg = f"output path {path} is a directory; give a file name such as {path / 'metrics.json'}"
+        example = path / ("signals.parquet" if "signals" in what else "metrics.json")
+        msg = f"{what.removesuffix(' file')} path {path} is a directory; give a file name such as {example}"
         raise OutputError(msg)
     if not parent_is_folder:
         problem = "is not a folder" if parent_exists else "does not exist"

@@ -1,4 +1,4 @@
-"""The job's one lazy plan over the input, its collection, and what to do when it flags rows.
+"""Run the plan: collect its counts (and sink its signals) in one scan, and handle flagged rows.
 
 (The line-by-line diagnosis in `lines` runs plans of its own, only when this one fails or flags.)
 """
@@ -6,13 +6,17 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Literal
 
 import polars as pl
 
-from signal_job.errors import InputError
-from signal_job.signals import MAX_WINDOW, above_mean, fixed_point, window_sum
+from signal_job.config import Config
+from signal_job.errors import ConfigError, InputError, first_line
+from signal_job.inputs import Input
+from signal_job.plan import SIGNAL_COLUMNS, plan
+from signal_job.signals import MAX_WINDOW
 from signal_job.sources import Source
 
 log = logging.getLogger(__name__)
@@ -23,7 +27,7 @@ _INT128_MAX = 2**127 - 1
 
 @dataclass(frozen=True)
 class Counts:
-    """What one run counted: the numbers behind the metrics document and the log."""
+    """What one run (or one group, or one partition) counted; partial counts add up."""
 
     rows: int
     full_windows: int
@@ -39,28 +43,23 @@ class Counts:
             quotient += 1
         return quotient / 10_000
 
-
-def signal_counts(
-    frame: pl.LazyFrame, *, window: int, dtype: pl.DataType, suspect: pl.Expr | None = None
-) -> pl.LazyFrame:
-    """The whole computation as one lazy plan: a single row of counts over `frame`'s `close`.
-
-    `suspect` flags rows for a closer look; its count comes out of the same scan. Each stage
-    is computed once: the streaming engine does not share common subexpressions.
-    """
-    price, total = pl.col("price"), pl.col("window_sum")
-    return (
-        frame.with_columns(fixed_point(pl.col("close"), dtype=dtype))
-        .with_columns(window_sum(price, window=window))
-        .select(
-            rows=pl.len(),
-            missing=price.null_count(),
-            full_windows=pl.len() - total.null_count(),
-            signals=above_mean(price, total, window=window).sum(),
-            largest_price=pl.max_horizontal(price.max().abs(), price.min().abs()),
-            suspect=(pl.lit(value=False) if suspect is None else suspect).sum(),
+    def __add__(self, other: Counts) -> Counts:
+        """The counts of both together (windows never span the two)."""
+        return Counts(
+            rows=self.rows + other.rows,
+            full_windows=self.full_windows + other.full_windows,
+            missing=self.missing + other.missing,
+            signals=self.signals + other.signals,
+            blank_lines=self.blank_lines + other.blank_lines,
         )
-    )
+
+
+@dataclass(frozen=True)
+class Result:
+    """The counts of a run: over all rows, and per `group_by` value (empty if not grouped)."""
+
+    total: Counts
+    groups: list[tuple[str | None, Counts]]
 
 
 class _ScanFailed(Exception):
@@ -72,70 +71,157 @@ class _ScanFailed(Exception):
         self.error = error
 
 
-def count(source: Source, *, window: int, engine: Engine = "streaming") -> Counts:
-    """Run the plan over `source` and return its counts, or raise `InputError` naming the line."""
+def run(data: Input, config: Config, *, signals: Path | None = None, engine: Engine = "streaming") -> Result:
+    """Count the signals of `data`, writing each row's signal to `signals` if given, in one scan.
+
+    Raises `InputError` naming the file and line of a bad row. `signals` may be left half
+    written on error: the caller writes to a temporary file.
+    """
+    _check_group(data, config)
     try:
-        return _count(source, window=window, engine=engine)
+        return _run(data, config, signals=signals, engine=engine)
     except _ScanFailed as failure:
         error = failure.error
     # Close values were sniffed as plain numbers; padding further down the file fails that
     # parse, so read them as text to trim before calling the file malformed.
-    text_source = source.with_text_close()
-    if text_source is not None:
+    text_parts = [part.with_text_close() for part in data.parts]
+    if any(text_parts):
+        data = data.replace_parts([text or part for text, part in zip(text_parts, data.parts, strict=True)])
         try:
-            return _count(text_source, window=window, engine=engine)
+            return _run(data, config, signals=signals, engine=engine)
         except _ScanFailed as failure:
             error = failure.error
-    from signal_job import lines  # noqa: PLC0415 - rarely needed: kept off the start-up path
-
-    log.debug("scan of %s failed", source.path, exc_info=error)
-    raise lines.explain_failure(text_source or source, error) from error
+    log.debug("scan of %s failed", data.spec, exc_info=error)
+    raise _explain(data, config, error) from error
 
 
-def _count(source: Source, *, window: int, engine: Engine) -> Counts:
-    plan = signal_counts(source.frame, window=window, dtype=source.close_dtype, suspect=source.suspect)
-    result = _collect(plan, engine)
+def _run(data: Input, config: Config, *, signals: Path | None, engine: Engine) -> Result:
+    frame = _collect(data, config, signals=signals, engine=engine)
     blank_lines = 0
-    if result["suspect"]:
-        # Blank lines and short rows both leave the last field empty; only a line check can
-        # tell them from rows whose last field is simply empty, and it raises on bad rows.
-        from signal_job import lines  # noqa: PLC0415 - rarely needed: kept off the start-up path
-
-        report = lines.check_lines(source)
-        if report.rows != result["rows"]:
-            msg = f"input file {source.path} has quoted fields that span lines, which are not supported"
-            raise InputError(msg)
-        blank_lines = report.blank_rows.len()
+    if sum(frame["suspect"]):
+        data, blank_lines = _without_blank_lines(data)
         if blank_lines:
-            kept = source.frame.with_row_index("_row").filter(
-                ~pl.col("_row").is_in(report.blank_rows.implode())
-            )
-            result = _collect(signal_counts(kept, window=window, dtype=source.close_dtype), engine)
-    counts = Counts(
-        rows=result["rows"],
-        full_windows=result["full_windows"],
-        missing=result["missing"],
-        signals=result["signals"],
-        blank_lines=blank_lines,
-    )
-    _check_counts(counts, result["largest_price"], window=window, source=source)
-    return counts
+            frame = _collect(data, config, signals=signals, engine=engine)
+    groups = [(row.pop("group", None), row) for row in frame.iter_rows(named=True)]
+    counts = [
+        (name, Counts(row["rows"], row["full_windows"], row["missing"], row["signals"]))
+        for name, row in groups
+    ]
+    total = sum((c for _, c in counts), Counts(0, 0, 0, 0, blank_lines=blank_lines))
+    _check_counts(data, total, groups, window=config.window)
+    return Result(total, counts if config.group_by else [])
 
 
-def _collect(plan: pl.LazyFrame, engine: Engine) -> dict[str, int]:
+def _collect(data: Input, config: Config, *, signals: Path | None, engine: Engine) -> pl.DataFrame:
+    """The counts, one row per group; the signals file from the same scan if asked."""
+    the_plan = plan(data, config, timestamps=signals is not None)
     try:
-        frame = plan.collect(engine=engine)
+        if signals is None:
+            frame = the_plan.counts.collect(engine=engine)
+        else:
+            sink = the_plan.signals.sink_parquet(signals, lazy=True)
+            frame = pl.collect_all([sink, the_plan.counts], engine=engine)[1]
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise _ScanFailed(exc) from exc
-    return {name: value or 0 for name, value in frame.row(0, named=True).items()}
+    return frame.fill_null(0)
 
 
-def _check_counts(counts: Counts, largest_price: int, *, window: int, source: Source) -> None:
-    if counts.rows == 0:
-        what = "has a header but no data rows" if source.layout else "has no rows"
-        msg = f"input file {source.path} {what}"
+def _without_blank_lines(data: Input) -> tuple[Input, int]:
+    """`data` with its CSV files' blank lines left out, and how many there were.
+
+    Blank lines and short rows both leave the last field empty; only a line check can tell
+    them from rows whose last field is simply empty, and it raises on bad rows.
+    """
+    from signal_job import lines  # noqa: PLC0415 - rarely needed: kept off the start-up path
+
+    parts, blank_lines = [], 0
+    for part in data.parts:
+        if part.layout is not None:
+            report = lines.check_lines(part)
+            rows = part.scan.select(pl.len()).collect().item()
+            if report.rows != rows:
+                msg = f"input file {part.path} has quoted fields that span lines, which are not supported"
+                raise InputError(msg)
+            blank_lines += report.blank_rows.len()
+            part = replace(part, skipped_rows=report.blank_rows)  # noqa: PLW2901
+        parts.append(part)
+    return data.replace_parts(parts), blank_lines
+
+
+def _explain(data: Input, config: Config, error: Exception) -> InputError:
+    """The error of the first file that fails on its own, naming its line."""
+    from signal_job import lines  # noqa: PLC0415 - rarely needed: kept off the start-up path
+
+    if len(data.parts) == 1:
+        return lines.explain_failure(data.parts[0], error)
+    for part in data.parts:
+        try:
+            _collect(data.replace_parts([part]), config, signals=None, engine="streaming")
+        except _ScanFailed as failure:
+            return lines.explain_failure(part, failure.error)
+    return InputError(f"cannot read input {data.spec}: {first_line(error)}")
+
+
+def _check_group(data: Input, config: Config) -> None:
+    if config.group_by is None:
+        return
+    if config.group_by.lower() in SIGNAL_COLUMNS:
+        msg = (
+            f"config key 'group_by' cannot be {config.group_by!r}: the signals file has a column of that name"
+        )
+        raise ConfigError(msg)
+    for part in data.parts:
+        if part.column(config.group_by) is None:
+            found = ", ".join(repr(name) for name in part.column_names())
+            msg = (
+                f"input file {part.path} has no column {config.group_by!r} to group by; "
+                f"columns found: {found}"
+            )
+            raise InputError(msg)
+
+
+def _check_counts(
+    data: Input, total: Counts, groups: list[tuple[object, dict[str, int]]], *, window: int
+) -> None:
+    if total.rows == 0:
+        single = data.parts[0] if len(data.parts) == 1 else None
+        if single is None:
+            msg = f"input {data.spec} has no rows in any of its {len(data.parts)} files"
+        else:
+            what = "has a header but no data rows" if single.layout else "has no rows"
+            msg = f"input file {single.path} {what}"
         raise InputError(msg)
     # Int128 wraps around silently; the sums are exact while window * max|price| fits.
-    if largest_price * min(window, MAX_WINDOW, counts.rows) > _INT128_MAX:
-        msg = f"input file {source.path} has close values too large for an exact sum over {window} rows"
-        raise InputError(msg)
+    for _, row in groups:
+        if row["largest_price"] * min(window, MAX_WINDOW, row["rows"]) > _INT128_MAX:
+            msg = f"input {data.spec} has close values too large for an exact sum over {window} rows"
+            raise InputError(msg)
+    unreadable = sum(row["unreadable_timestamps"] for _, row in groups)
+    if unreadable:
+        raise _timestamp_error(data, unreadable)
+
+
+def _timestamp_error(data: Input, unreadable: int) -> InputError:
+    for part in data.parts:
+        if part.timestamp is None:
+            continue
+        found = _first_unreadable_timestamp(part)
+        if found is not None:
+            row, value = found
+            where = f"line {part.layout.header_line + 2 + row}" if part.layout else f"row {row + 1}"
+            msg = (
+                f"input file {part.path} {where}: timestamp {value!r} does not read as "
+                f"{part.timestamp.spelling} like the first ones ({unreadable} such values in all)"
+            )
+            return InputError(msg)
+    return InputError(f"input {data.spec} has {unreadable} timestamps that do not read as date-times")
+
+
+def _first_unreadable_timestamp(part: Source) -> tuple[int, str] | None:
+    assert part.timestamp is not None  # noqa: S101
+    raw = part.column("timestamp")
+    assert raw is not None  # noqa: S101
+    columns = {"bad": part.timestamp.unreadable, "value": raw.cast(pl.String)}
+    unfiltered = replace(part, skipped_rows=None)  # line numbers count blank lines too
+    found = unfiltered.frame_with(columns).with_row_index("row").filter("bad").head(1).collect()
+    return (found["row"][0], found["value"][0]) if found.height else None

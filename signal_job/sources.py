@@ -1,22 +1,28 @@
 """Input files: tell the kind from the first bytes, then scan it lazily with the right options.
 
-Every source becomes the same lazy frame with a `close` column, so the pipeline has one shape.
-CSV frames carry two helper columns, `_last` (the row's last field) and `_overflow` (a field
-beyond the header's count), from which `Source.suspect` flags rows that may be blank lines or
-malformed rows; `signal_job.lines` looks at those only when there are any.
+Every source becomes the same lazy frame with a `close` column, so the pipeline has one shape;
+its other columns are there by name for the plan to ask for. CSV frames carry two helper columns,
+`_last` (the row's last field) and `_overflow` (a field beyond the header's count), from which
+`Source.suspect` flags rows that may be blank lines or malformed rows; `signal_job.lines` looks
+at those only when there are any.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from signal_job.errors import InputError, file_problem, first_line
 from signal_job.signals import PRICE
 from signal_job.sniff import SAMPLE_LINES, CsvLayout, sniff_csv
+
+if TYPE_CHECKING:
+    from signal_job.timestamps import TimestampReading
 
 SUPPORTED = (
     "CSV (.csv, .txt, .tsv, also gzip or zstd compressed: .csv.gz, .csv.zst), "
@@ -59,10 +65,48 @@ class Source:
     path: Path
     size: int
     kind: str
-    frame: pl.LazyFrame
+    scan: pl.LazyFrame  # every column of the file, under the names in `names`
+    names: dict[str, str]  # column name, trimmed and lower-cased -> its name in `scan`
+    close: str  # the name of close in `scan`
     close_dtype: pl.DataType
     suspect: pl.Expr  # True on rows that may be blank lines or rows of the wrong length
     layout: CsvLayout | None = None
+    partition: dict[str, str] = field(default_factory=dict)  # hive `key=value` folders above it
+    skipped_rows: pl.Series | None = None  # rows of `scan` that are blank lines, once known
+    timestamp: TimestampReading | None = None  # how to read its `timestamp` column, once asked
+
+    @property
+    def frame(self) -> pl.LazyFrame:
+        """The rows: `close`, plus the helper columns `suspect` reads for CSV."""
+        return self.frame_with({})
+
+    def frame_with(self, columns: Mapping[str, pl.Expr]) -> pl.LazyFrame:
+        """The rows with `close` (and the CSV helpers) and `columns`, blank lines left out."""
+        helpers = []
+        if self.layout is not None:
+            last = f"_{len(self.layout.columns) - 1}"
+            helpers = [pl.col(last).alias("_last"), pl.col("_overflow")]
+        scan = self.scan
+        if self.skipped_rows is not None and self.skipped_rows.len():
+            scan = scan.with_row_index("_row").filter(~pl.col("_row").is_in(self.skipped_rows.implode()))
+        return scan.select(
+            pl.col(self.close).alias("close"),
+            *helpers,
+            *(expr.alias(name) for name, expr in columns.items()),
+        )
+
+    def column(self, name: str) -> pl.Expr | None:
+        """The column `name` (any case, trimmed) of the file or of its hive folders, if any."""
+        key = name.strip().lower()
+        if key in self.names:
+            return pl.col(self.names[key])
+        if key in self.partition:
+            return pl.lit(self.partition[key], dtype=pl.String)
+        return None
+
+    def column_names(self) -> list[str]:
+        """Every column name, trimmed and lower-cased, hive folder keys included."""
+        return list(self.names) + [key for key in self.partition if key not in self.names]
 
     def describe(self) -> str:
         """The kind of file and, for CSV, its spelling, for the log."""
@@ -73,8 +117,8 @@ class Source:
         """The same CSV source reading close as text to trim, if it read close as a number."""
         if self.layout is None or self.close_dtype == pl.String:
             return None
-        frame = _scan_csv(self.path, self.layout, close_dtype=pl.String())
-        return replace(self, frame=frame, close_dtype=pl.String())
+        scan = _scan_csv(self.path, self.layout, close_dtype=pl.String())
+        return replace(self, scan=scan, close_dtype=pl.String())
 
 
 def open_source(path: Path) -> Source:
@@ -89,9 +133,17 @@ def open_source(path: Path) -> Source:
     lines = _head_lines(path, head, complete=complete) if kind == "csv" else _decompressed_head_lines(path)
     layout = sniff_csv(lines, origin=f"input file {path}")
     close_dtype: pl.DataType = pl.String() if layout.close_is_text else PRICE
-    frame = _scan_csv(path, layout, close_dtype=close_dtype)
+    scan = _scan_csv(path, layout, close_dtype=close_dtype)
+    names: dict[str, str] = {}
+    for index, column in enumerate(layout.columns):
+        names.setdefault(normal_name(column), f"_{index}")
     suspect = pl.col("_last").is_null() | pl.col("_overflow").is_not_null()
-    return Source(path, size, kind, frame, close_dtype, suspect, layout)
+    return Source(path, size, kind, scan, names, f"_{layout.close_index}", close_dtype, suspect, layout)
+
+
+def normal_name(name: str) -> str:
+    """A column name as the job matches it: trimmed, unquoted, lower-cased."""
+    return name.strip().strip('"').strip().lower()
 
 
 def _read_head(path: Path) -> tuple[int, bytes, bool]:
@@ -162,13 +214,13 @@ def _kind(path: Path, head: bytes) -> str:
 
 
 def _columnar_source(path: Path, size: int, kind: str) -> Source:
-    frame = pl.scan_parquet(path) if kind == "parquet" else pl.scan_ipc(path)
+    scan = pl.scan_parquet(path) if kind == "parquet" else pl.scan_ipc(path)
     try:
-        schema = frame.collect_schema()
+        schema = scan.collect_schema()
     except pl.exceptions.PolarsError as exc:
         msg = f"cannot read {_KIND_NAMES[kind]} file {path}: {first_line(exc)}"
         raise InputError(msg) from exc
-    matches = [name for name in schema if name.strip().lower() == "close"]
+    matches = [name for name in schema if normal_name(name) == "close"]
     if len(matches) != 1:
         found = ", ".join(repr(name) for name in schema) or "none"
         problem = f"{len(matches)} columns that match 'close'" if matches else "no 'close' column"
@@ -178,8 +230,10 @@ def _columnar_source(path: Path, size: int, kind: str) -> Source:
     if not (dtype.is_numeric() or dtype == pl.String):
         msg = f"input file {path}: column {matches[0]!r} holds {dtype}, not numbers"
         raise InputError(msg)
-    close = frame.select(pl.col(matches[0]).alias("close"))
-    return Source(path, size, kind, close, dtype, pl.lit(value=False))
+    names: dict[str, str] = {}
+    for name in schema:
+        names.setdefault(normal_name(name), name)
+    return Source(path, size, kind, scan, names, matches[0], dtype, pl.lit(value=False))
 
 
 def _scan_csv(path: Path, layout: CsvLayout, *, close_dtype: pl.DataType) -> pl.LazyFrame:
@@ -190,7 +244,7 @@ def _scan_csv(path: Path, layout: CsvLayout, *, close_dtype: pl.DataType) -> pl.
     # Catches a field beyond the header's count; an empty one reads as null, so only rows whose
     # extra fields start empty get past it, and those never shift close out of its column.
     schema["_overflow"] = pl.String()
-    frame = pl.scan_csv(
+    return pl.scan_csv(
         path,
         has_header=False,
         skip_lines=layout.header_line + 1,
@@ -199,9 +253,4 @@ def _scan_csv(path: Path, layout: CsvLayout, *, close_dtype: pl.DataType) -> pl.
         quote_char=layout.quote_char,
         truncate_ragged_lines=True,
         missing_columns="insert",
-    )
-    return frame.select(
-        pl.col(names[layout.close_index]).alias("close"),
-        pl.col(names[-1]).alias("_last"),
-        pl.col("_overflow"),
     )

@@ -7,11 +7,26 @@ from pathlib import Path
 
 import pytest
 
+from signal_job.config import Config
+from signal_job.inputs import open_input
+from signal_job.pipeline import Counts, Engine, run
+
 DATA = Path(__file__).parent / "data"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 REAL_ROWS, REAL_SIGNALS = 10_000, 4_989
 
 WriteFile = Callable[..., Path]
+ENGINES: tuple[Engine, ...] = ("streaming", "in-memory")
+
+
+def make_config(window: int = 5, group_by: str | None = None) -> Config:
+    """A config as the job would read it."""
+    return Config(seed=42, window=window, version="test", group_by=group_by)
+
+
+def counts_of(path: Path, window: int = 5, engine: Engine = "streaming") -> Counts:
+    """The counts of the input at `path` (a file, glob or folder), as the job computes them."""
+    return run(open_input(path), make_config(window), engine=engine).total
 
 
 @pytest.fixture

@@ -108,10 +108,10 @@ def test_bad_input_gives_exit_1_and_the_error_document(
     assert message in stderr
 
 
-def test_input_that_is_a_directory_gives_the_error_document(tmp_path: Path, config_file: Path) -> None:
+def test_input_folder_without_data_files_gives_the_error_document(tmp_path: Path, config_file: Path) -> None:
     code, stdout, _ = invoke(*run_args(tmp_path, tmp_path, config_file))
     assert code == 1
-    assert "is a directory" in orjson.loads(stdout)["error_message"]
+    assert "holds no data files" in orjson.loads(stdout)["error_message"]
 
 
 def test_bad_config_gives_an_error_document_with_an_unknown_version(
@@ -124,7 +124,8 @@ def test_bad_config_gives_an_error_document_with_an_unknown_version(
         "version": "unknown",
         "status": "error",
         "error_message": (
-            f"config file {config} has unknown key(s) 'windw'; the keys are 'seed', 'window', 'version'"
+            f"config file {config} has unknown key(s) 'windw'; "
+            "the keys are 'seed', 'window', 'version' and optionally 'group_by'"
         ),
     }
 
@@ -281,7 +282,7 @@ def test_unexpected_failure_still_gives_the_error_document(
         message = "boom"
         raise RuntimeError(message)
 
-    monkeypatch.setattr("signal_job.pipeline.count", explode)
+    monkeypatch.setattr("signal_job.pipeline.run", explode)
     code, stdout, stderr = invoke(*run_args(tmp_path, DATA / "candles.csv", config_file))
     assert code == 1
     assert "unexpected error, please report it: RuntimeError: boom" in orjson.loads(stdout)["error_message"]

@@ -7,15 +7,13 @@ import polars as pl
 import pytest
 
 from signal_job.errors import InputError
-from signal_job.pipeline import count
-from signal_job.sources import open_source
-from tests.conftest import WriteFile
+from tests.conftest import WriteFile, counts_of
 
 HEADER = "timestamp,open,close,volume\n"
 
 
 def run(path: Path, window: int = 2) -> None:
-    count(open_source(path), window=window)
+    counts_of(path, window)
 
 
 def rows(n: int) -> str:
@@ -75,7 +73,7 @@ def test_row_with_more_fields_names_the_line(write_file: WriteFile) -> None:
 
 def test_quoted_delimiters_do_not_count_as_fields(write_file: WriteFile) -> None:
     path = write_file("quoted.csv", 'note,close,volume\n"a, b",1.5,\n"c",2.5,\nd,3.5,1\n')
-    assert count(open_source(path), window=2).rows == 3
+    assert counts_of(path, 2).rows == 3
 
 
 def test_wrapped_row_with_fewer_fields_names_the_line(write_file: WriteFile) -> None:

@@ -15,16 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from signal_job.errors import InputError
-from signal_job.pipeline import Counts, Engine, count
+from signal_job.pipeline import Counts, Engine
 from signal_job.reference import reference_signals
-from signal_job.sources import open_source
-from tests.conftest import DATA, REAL_ROWS, REAL_SIGNALS, WriteFile
-
-ENGINES: tuple[Engine, ...] = ("streaming", "in-memory")
-
-
-def counts_of(path: Path, window: int = 5, engine: Engine = "streaming") -> Counts:
-    return count(open_source(path), window=window, engine=engine)
+from tests.conftest import DATA, ENGINES, REAL_ROWS, REAL_SIGNALS, WriteFile, counts_of
 
 
 def reference_counts(path: Path, window: int) -> int:
@@ -64,9 +57,8 @@ def test_streaming_chunk_size_does_not_change_the_counts() -> None:
 
 def test_thread_count_does_not_change_the_counts() -> None:
     code = (
-        "import json, sys; from pathlib import Path; from signal_job.pipeline import count; "
-        "from signal_job.sources import open_source; "
-        "c = count(open_source(Path(sys.argv[1])), window=7); print(json.dumps(c.__dict__))"
+        "import json, sys; from pathlib import Path; from tests.conftest import counts_of; "
+        "c = counts_of(Path(sys.argv[1]), 7); print(json.dumps(c.__dict__))"
     )
     results = []
     for threads in ("1", "2", "4"):

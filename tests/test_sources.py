@@ -7,9 +7,9 @@ import polars as pl
 import pytest
 
 from signal_job.errors import InputError
-from signal_job.pipeline import Engine, count
+from signal_job.pipeline import Engine
 from signal_job.sources import open_source
-from tests.conftest import DATA, REAL_ROWS, REAL_SIGNALS, WriteFile
+from tests.conftest import DATA, REAL_ROWS, REAL_SIGNALS, WriteFile, counts_of
 
 SPELLINGS = [
     "shipped.csv",
@@ -36,8 +36,8 @@ SPELLINGS = [
 
 @pytest.mark.parametrize("name", SPELLINGS)
 def test_every_spelling_gives_the_rows_and_signals_of_the_clean_file(name: str) -> None:
-    expected = count(open_source(DATA / "candles.csv"), window=5)
-    got = count(open_source(DATA / name), window=5)
+    expected = counts_of(DATA / "candles.csv", 5)
+    got = counts_of(DATA / name, 5)
     assert (got.rows, got.full_windows, got.missing, got.signals) == (
         expected.rows,
         expected.full_windows,
@@ -48,7 +48,7 @@ def test_every_spelling_gives_the_rows_and_signals_of_the_clean_file(name: str) 
 
 @pytest.mark.parametrize("engine", ["streaming", "in-memory"])
 def test_as_shipped_real_file_gives_the_published_result(shared_data: Path, engine: Engine) -> None:
-    counts = count(open_source(shared_data / "btcusd_1m_10k_as_shipped.csv"), window=5, engine=engine)
+    counts = counts_of(shared_data / "btcusd_1m_10k_as_shipped.csv", 5, engine)
     assert (counts.rows, counts.signals, counts.rate) == (REAL_ROWS, REAL_SIGNALS, 0.4989)
 
 
@@ -83,7 +83,7 @@ def test_every_spelling_of_the_real_rows_gives_the_published_result(
     frame.with_columns(pl.col("close").cast(pl.Float64)).write_parquet(tmp_path / "real.parquet")
     frame.with_columns(pl.col("close").cast(pl.Decimal(12, 2))).write_ipc(tmp_path / "real.arrow")
     for path in sorted(tmp_path.iterdir()):
-        counts = count(open_source(path), window=5)
+        counts = counts_of(path, 5)
         assert (path.name, counts.rows, counts.signals) == (path.name, REAL_ROWS, REAL_SIGNALS)
 
 

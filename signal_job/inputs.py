@@ -1,0 +1,139 @@
+"""Which files make up the input: one file, a glob, a folder or a hive-partitioned tree, in order.
+
+Files of one input are read as one series, one after another: in path order, or by each file's
+first timestamp when every file has a `timestamp` column. Folders named `key=value` between the
+root and a file give that file a column `key` (hive partitioning), e.g. `symbol=BTC/`.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+from dataclasses import dataclass, replace
+from itertools import takewhile
+from pathlib import Path
+from urllib.parse import unquote
+
+import polars as pl
+
+from signal_job.errors import InputError, file_problem
+from signal_job.sources import Source, open_source
+from signal_job.timestamps import read_timestamps
+
+log = logging.getLogger(__name__)
+
+# What a folder's data files are called; anything else (`_SUCCESS`, `README.md`) is not data.
+DATA_SUFFIXES = (".csv", ".txt", ".tsv", ".gz", ".zst", ".parquet", ".arrow", ".feather", ".ipc")
+_GLOB_CHARACTERS = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class Input:
+    """The files of one input, in the order their rows make one series."""
+
+    spec: Path  # as given: a file, a glob or a folder
+    parts: tuple[Source, ...]
+    order: str  # how the files were ordered, for the log
+
+    def describe(self) -> str:
+        """What was found, for the log."""
+        if len(self.parts) == 1:
+            part = self.parts[0]
+            return f"{part.size:,} bytes, {part.describe()}"
+        size = sum(part.size for part in self.parts)
+        kinds = sorted({part.describe().split(",")[0] for part in self.parts})
+        return f"{len(self.parts)} files ({', '.join(kinds)}), {size:,} bytes, in {self.order} order"
+
+    @property
+    def has_timestamps(self) -> bool:
+        """Whether every file's timestamps were read (see `open_input`)."""
+        return all(part.timestamp is not None for part in self.parts)
+
+    def column_names(self) -> list[str]:
+        """The column names of the first file (trimmed, lower-cased), hive keys included."""
+        return self.parts[0].column_names()
+
+    def replace_parts(self, parts: list[Source]) -> Input:
+        """The same input with its files' sources replaced."""
+        return replace(self, parts=tuple(parts))
+
+
+def open_input(spec: Path, *, timestamps: bool = False) -> Input:
+    """Find and open the input's files; read their timestamps too if asked (or to order them)."""
+    paths, root = _expand(spec)
+    parts = [replace(open_source(path), partition=_partition(path, root)) for path in paths]
+    if timestamps or len(parts) > 1:
+        parts = [replace(part, timestamp=read_timestamps(part)) for part in parts]
+        _check_timestamps(parts, required=timestamps)
+    if len(parts) > 1 and all(part.timestamp is not None for part in parts):
+        parts = sorted(parts, key=lambda part: (_first_timestamp(part), str(part.path)))
+        return Input(spec, tuple(parts), "first timestamp")
+    return Input(spec, tuple(parts), "path")
+
+
+def _expand(spec: Path) -> tuple[list[Path], Path | None]:
+    """The files `spec` names, sorted, and the root that hive folders are counted from."""
+    text = str(spec)
+    try:
+        is_folder = not spec.is_file() and spec.is_dir()
+    except OSError as exc:
+        raise InputError(file_problem(exc, "input", spec)) from exc
+    if not (is_folder or _GLOB_CHARACTERS.intersection(text)):
+        return [spec], None  # a file, or opening it says what is wrong
+    if not is_folder:
+        paths = sorted(Path(match) for match in glob.glob(text, recursive=True))  # noqa: PTH207
+        files = [path for path in paths if path.is_file()]
+        if not files:
+            msg = f"input pattern {spec} matches no files"
+            raise InputError(msg)
+        return files, _glob_root(text)
+    files = sorted(
+        path
+        for path in spec.rglob("*")
+        if path.suffix.lower() in DATA_SUFFIXES
+        and path.is_file()
+        and not any(part.startswith((".", "_")) for part in path.relative_to(spec).parts)
+    )
+    if not files:
+        suffixes = ", ".join(DATA_SUFFIXES)
+        msg = f"input folder {spec} holds no data files (looked for {suffixes})"
+        raise InputError(msg)
+    return files, spec
+
+
+def _glob_root(pattern: str) -> Path:
+    """The folder above a pattern's first wildcard."""
+    fixed = takewhile(lambda part: not _GLOB_CHARACTERS.intersection(part), Path(pattern).parts)
+    return Path(*fixed)
+
+
+def _partition(path: Path, root: Path | None) -> dict[str, str]:
+    """The `key=value` folders between `root` and `path` (keys trimmed and lower-cased)."""
+    if root is None:
+        return {}
+    values = {}
+    for folder in path.relative_to(root).parts[:-1]:
+        key, equals, value = folder.partition("=")
+        if equals and key:
+            values[key.strip().lower()] = unquote(value)
+    return values
+
+
+def _check_timestamps(parts: list[Source], *, required: bool) -> None:
+    have = [part for part in parts if part.timestamp is not None]
+    if have and len(have) < len(parts):
+        without = next(part for part in parts if part.timestamp is None)
+        msg = f"input file {without.path} has no timestamp column, but {have[0].path} has one"
+        raise InputError(msg)
+    if required and not have:
+        log.info("the input has no timestamp column: the signals file has none either")
+
+
+def _first_timestamp(part: Source) -> object:
+    """The file's first timestamp (None sorts first), read from its first rows only."""
+    assert part.timestamp is not None  # noqa: S101 - only called when every part has one
+    try:
+        first = part.frame_with({"t": part.timestamp.parsed}).select("t").drop_nulls().head(1).collect()
+    except (pl.exceptions.PolarsError, OSError):
+        return ""  # the full scan reports the problem with its line
+    return first["t"][0].isoformat() if first.height else ""

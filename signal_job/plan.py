@@ -1,0 +1,105 @@
+"""One partition's lazy plan, a pure function of (input, config): the rows, their counts, the signals.
+
+Nothing here reads a file or collects: `plan` only describes the query, so the pipeline can run
+it here, or a later step can build one per partition elsewhere and add up the `Counts`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from signal_job.config import Config
+from signal_job.inputs import Input
+from signal_job.signals import (
+    above_mean,
+    close_as_float,
+    fixed_point,
+    natural_scale,
+    rolling_mean,
+    signal,
+    window_sum,
+)
+from signal_job.sources import Source
+
+# Columns of the signals file; a `group_by` column may not take one of these names.
+SIGNAL_COLUMNS = ("timestamp", "close", "rolling_mean", "signal")
+_GROUP = "_group"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The lazy frames of one run; `counts` and `signals` share `rows`, so one scan feeds both."""
+
+    rows: pl.LazyFrame  # per input row: price, window_sum, suspect, [_group], [timestamp, _unreadable]
+    counts: pl.LazyFrame  # one row of counts, or one per group in order of first appearance
+    signals: pl.LazyFrame  # per input row: [group], [timestamp], close, rolling_mean, signal
+    group: str | None  # the group_by column's name as configured
+    scale: int  # decimals of one price unit
+
+
+def plan(data: Input, config: Config, *, timestamps: bool = False) -> Plan:
+    """The plan over every file of `data` as one series (one per `group_by` value).
+
+    `timestamps` adds the parsed timestamp to the signals (files opened with timestamps read).
+    """
+    scale = max(natural_scale(part.close_dtype) for part in data.parts)
+    use_timestamps = timestamps and data.has_timestamps
+    frames = [
+        _part_rows(part, scale=scale, group=config.group_by, timestamps=use_timestamps) for part in data.parts
+    ]
+    rows = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
+    price, total = pl.col("price"), pl.col("window_sum")
+    summed = window_sum(price, window=config.window)
+    rows = rows.with_columns(summed.over(_GROUP) if config.group_by else summed)
+    return Plan(
+        rows=rows,
+        counts=_counts(
+            rows, window=config.window, grouped=config.group_by is not None, timestamps=use_timestamps
+        ),
+        signals=rows.select(
+            *([pl.col(_GROUP).alias(config.group_by)] if config.group_by else []),
+            *(["timestamp"] if use_timestamps else []),
+            "close",
+            rolling_mean=rolling_mean(total, window=config.window, scale=scale),
+            signal=signal(price, total, window=config.window),
+        ),
+        group=config.group_by,
+        scale=scale,
+    )
+
+
+def _part_rows(part: Source, *, scale: int, group: str | None, timestamps: bool) -> pl.LazyFrame:
+    """One file's rows in the plan's common shape, whatever its kind and column types."""
+    columns: dict[str, pl.Expr] = {}
+    if group is not None:
+        column = part.column(group)
+        assert column is not None  # noqa: S101 - the pipeline checks every file has it
+        columns[_GROUP] = column.cast(pl.String)
+    if timestamps:
+        assert part.timestamp is not None  # noqa: S101 - `has_timestamps` was checked
+        columns["timestamp"] = part.timestamp.parsed
+        columns["_unreadable"] = part.timestamp.unreadable
+    return part.frame_with(columns).select(
+        fixed_point(pl.col("close"), dtype=part.close_dtype, scale=scale),
+        close_as_float(pl.col("close"), dtype=part.close_dtype),
+        part.suspect.alias("suspect"),
+        *columns,
+    )
+
+
+def _counts(rows: pl.LazyFrame, *, window: int, grouped: bool, timestamps: bool) -> pl.LazyFrame:
+    price, total = pl.col("price"), pl.col("window_sum")
+    aggregates = {
+        "rows": pl.len(),
+        "missing": price.null_count(),
+        "full_windows": pl.len() - total.null_count(),
+        "signals": above_mean(price, total, window=window).sum(),
+        "largest_price": pl.max_horizontal(price.max().abs(), price.min().abs()),
+        "suspect": pl.col("suspect").sum(),
+        "unreadable_timestamps": pl.col("_unreadable").sum() if timestamps else pl.lit(0),
+    }
+    if grouped:
+        return rows.group_by(_GROUP, maintain_order=True).agg(**aggregates).rename({_GROUP: "group"})
+    return rows.select(**aggregates)
