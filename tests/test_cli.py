@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import orjson
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -318,3 +319,101 @@ def test_file_names_that_are_not_utf8_give_a_readable_error_document(tmp_path: P
     assert json.loads(done.stdout)["error_message"] == "input file caf\\udce9.csv does not exist"
     assert b"Traceback" not in done.stderr
     assert "does not exist" in (tmp_path / "run.log").read_text()
+
+
+def names(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir())
+
+
+def signals_args(tmp_path: Path, input_path: Path, config: Path) -> list[str]:
+    return [*run_args(tmp_path, input_path, config), "--signals", str(tmp_path / "out" / "signals.parquet")]
+
+
+def test_signals_file_holds_every_row_and_sums_to_the_logged_count(tmp_path: Path, config_file: Path) -> None:
+    (tmp_path / "out").mkdir()
+    code, stdout, stderr = invoke(*signals_args(tmp_path, DATA / "candles.csv", config_file))
+    assert code == 0, stderr
+    signals = pl.read_parquet(tmp_path / "out" / "signals.parquet")
+    assert signals.height == orjson.loads(stdout)["rows_processed"] == 400
+    assert f"signals: {signals['signal'].sum()}, signal rate" in stderr
+    assert "signals written to" in stderr
+    assert names(tmp_path / "out") == ["signals.parquet"]  # no temporary file left
+
+
+@pytest.mark.parametrize("name", sorted(BAD_INPUTS))
+def test_bad_input_with_signals_leaves_no_signals_file(
+    tmp_path: Path, write_file: WriteFile, config_file: Path, name: str
+) -> None:
+    content, message = BAD_INPUTS[name]
+    data = tmp_path / name if content is None else write_file(name, content)
+    (tmp_path / "out").mkdir()
+    code, stdout, stderr = invoke(*signals_args(tmp_path, data, config_file))
+    assert code == 1
+    assert message in orjson.loads(stdout)["error_message"]
+    assert "Traceback" not in stderr
+    assert names(tmp_path / "out") == []
+
+
+def test_failed_run_removes_an_earlier_signals_file(
+    tmp_path: Path, write_file: WriteFile, config_file: Path
+) -> None:
+    (tmp_path / "out").mkdir()
+    assert invoke(*signals_args(tmp_path, DATA / "candles.csv", config_file))[0] == 0
+    code, _, stderr = invoke(*signals_args(tmp_path, write_file("bad.csv", "close\n1\nx\n"), config_file))
+    assert code == 1
+    assert names(tmp_path / "out") == []
+    assert "the signals file of an earlier run" in stderr
+
+
+def test_bad_timestamp_deep_in_the_file_leaves_no_signals_file(
+    tmp_path: Path, write_file: WriteFile, config_file: Path
+) -> None:
+    rows = "".join(f"2024-01-01 {m // 60:02}:{m % 60:02}:00,{m}\n" for m in range(300))
+    data = write_file("c.csv", f"timestamp,close\n{rows}not a time,1\n")
+    (tmp_path / "out").mkdir()
+    code, stdout, _ = invoke(*signals_args(tmp_path, data, config_file))
+    assert code == 1
+    assert "line 302: timestamp 'not a time' does not read as" in orjson.loads(stdout)["error_message"]
+    assert names(tmp_path / "out") == []
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("out", "signals path {tmp}/out is a directory; give a file name such as"),
+        ("missing/s.parquet", "output folder {tmp}/missing does not exist"),
+        ("metrics.json", "--signals and --output name the same file"),
+        ("run.log", "--signals and --log-file name the same file"),
+    ],
+)
+def test_unusable_signals_path_gives_the_error_document(
+    tmp_path: Path, config_file: Path, where: str, message: str
+) -> None:
+    (tmp_path / "out").mkdir()
+    args = [*run_args(tmp_path, DATA / "candles.csv", config_file), "--signals", str(tmp_path / where)]
+    code, stdout, stderr = invoke(*args)
+    assert code == 1
+    assert message.format(tmp=tmp_path) in orjson.loads(stdout)["error_message"]
+    assert "Traceback" not in stderr
+
+
+def test_console_script_reads_a_glob_of_daily_files_per_symbol(tmp_path: Path) -> None:
+    frame = pl.read_csv(DATA / "candles.csv").with_columns(day=pl.col("timestamp").str.slice(0, 13))
+    for symbol, scale in (("BTC", 1.0), ("ETH", 0.05)):
+        for (day,), part in frame.group_by("day", maintain_order=True):
+            folder = tmp_path / "data" / f"symbol={symbol}"
+            folder.mkdir(parents=True, exist_ok=True)
+            part.drop("day").with_columns(pl.col("close") * scale).write_parquet(folder / f"{day}.parquet")
+    config = tmp_path / "config.yaml"
+    config.write_text('seed: 1\nwindow: 5\nversion: "v1"\n')
+    done = console("run", "--input", "data/**/*.parquet", "--signals", "s.parquet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert b"'symbol' column but no group_by is configured: windows cross symbols" in done.stderr
+    config.write_text('seed: 1\nwindow: 5\nversion: "v1"\ngroup_by: symbol\n')
+    done = console("run", "--input", "data/**/*.parquet", "--signals", "s.parquet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert b"symbol=BTC: rows 400, signals" in done.stderr
+    assert b"symbol=ETH: rows 400, signals" in done.stderr
+    signals = pl.read_parquet(tmp_path / "s.parquet")
+    assert signals.columns == ["symbol", "timestamp", "close", "rolling_mean", "signal"]
+    assert json.loads(done.stdout)["rows_processed"] == signals.height == 800

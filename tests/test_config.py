@@ -14,6 +14,13 @@ def test_valid_config_loads(write_file: WriteFile) -> None:
     assert load_config(path) == Config(seed=42, window=5, version="v1")
 
 
+def test_group_by_is_optional_and_trimmed(write_file: WriteFile) -> None:
+    path = write_file("config.yaml", 'seed: 42\nwindow: 5\nversion: "v1"\ngroup_by: " symbol "\n')
+    assert load_config(path) == Config(seed=42, window=5, version="v1", group_by="symbol")
+    path = write_file("null.yaml", 'seed: 42\nwindow: 5\nversion: "v1"\ngroup_by:\n')
+    assert load_config(path).group_by is None
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -34,6 +41,11 @@ def test_valid_config_loads(write_file: WriteFile) -> None:
         ("- 42\n- 5\n", r"must be a mapping of .*, not a list"),
         ("just text\n", r"must be a mapping of .*, not a string"),
         ("seed: 42\nwindow: 5\nwindow: 6\nversion: v1\n", r"duplicate key 'window' at line 3"),
+        (
+            "seed: 42\nwindow: 5\nversion: v1\ngroup_by: 3\n",
+            r"'group_by' .* must be a column name, not integer 3",
+        ),
+        ('seed: 42\nwindow: 5\nversion: v1\ngroup_by: " "\n', r"'group_by' .* must be a column name"),
     ],
 )
 def test_invalid_config_is_refused_with_a_clear_message(
