@@ -36,17 +36,25 @@ class Implementation:
             "--log-file",
             str(log),
         ]
+        if self.writes_signals:
+            paths += ["--signals", str(output.with_name("signals.parquet"))]
         if self.name.startswith("signal-job"):
             return [CONSOLE_SCRIPT, "run", *paths]
-        if self.name == "pandas":
+        if self.name.startswith("pandas"):
             return [PYTHON, str(HERE / "pandas_job.py"), *paths]
         if self.name == "duckdb":
             return [PYTHON, str(HERE / "duckdb_job.py"), *paths]
-        if self.name == "polars floor":
-            return [PYTHON, str(HERE / "polars_floor.py"), str(path)]
+        if self.name.startswith("polars floor"):
+            return [PYTHON, str(HERE / "polars_floor.py"), str(path), *paths[-2:]]
         return [PYTHON, "-c", "import polars, orjson, yaml, typer"]
 
+    @property
+    def writes_signals(self) -> bool:
+        """Whether it also writes every row's signal to a Parquet file."""
+        return self.name.endswith(SIGNALS)
 
+
+SIGNALS = " --signals"
 IMPLEMENTATIONS = (
     Implementation("signal-job", "csv", "job"),
     Implementation("signal-job parquet", "parquet", "job"),
@@ -56,6 +64,10 @@ IMPLEMENTATIONS = (
     Implementation("duckdb", "csv", "job"),
     Implementation("polars floor", "csv", "floor"),
     Implementation("bare imports", "csv", "startup"),
+    # The same, also writing each row's timestamp, close, rolling mean and signal to Parquet.
+    Implementation(f"signal-job{SIGNALS}", "csv", "job"),
+    Implementation(f"pandas{SIGNALS}", "csv", "job"),
+    Implementation(f"polars floor{SIGNALS}", "csv", "floor"),
 )
 
 

@@ -1,6 +1,7 @@
 """The original task's job, the way its run.py does it in pandas: the baseline users compare with.
 
-Same command line as `signal-job run`; reads the whole CSV, takes a float rolling mean, compares.
+Same command line as `signal-job run`; reads the whole CSV, takes a float rolling mean, compares;
+with `--signals`, also writes each row's timestamp, close, rolling mean and signal (pyarrow).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     for option in ("--input", "--config", "--output", "--log-file"):
         parser.add_argument(option, required=True)
+    parser.add_argument("--signals")
     args = parser.parse_args()
     logging.basicConfig(
         level=logging.INFO,
@@ -31,6 +33,10 @@ def main() -> None:
     df = pd.read_csv(args.input)
     df["rolling_mean"] = df["close"].rolling(window=config["window"]).mean()
     df["signal"] = (df["close"] > df["rolling_mean"]).astype(int)
+    if args.signals:
+        df["timestamp"] = pd.to_datetime(df["timestamp"], format="%Y-%m-%d %H:%M:%S")
+        df["signal"] = df["signal"].astype("int8")
+        df[["timestamp", "close", "rolling_mean", "signal"]].to_parquet(args.signals, index=False)
     metrics = {
         "version": config["version"],
         "rows_processed": len(df),
