@@ -248,6 +248,23 @@ def test_python_dash_m_runs_the_same_command(tmp_path: Path) -> None:
     assert json.loads(done.stdout)["rows_processed"] == 400
 
 
+def test_a_run_does_not_import_numpy(tmp_path: Path) -> None:
+    # numpy costs ~90 ms of start-up, a third of an everyday run; only `generate` needs it.
+    args = run_args(tmp_path, DATA / "candles.csv", PROJECT / "config.yaml")
+    probe = (
+        "import sys\n"
+        "from signal_job import cli\n"
+        "try:\n"
+        "    cli.app(sys.argv[1:])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "sys.stderr.write(f'numpy imported: {\"numpy\" in sys.modules}\\n')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, check=False, timeout=120)
+    assert b"status: success" in done.stderr
+    assert b"numpy imported: False" in done.stderr
+
+
 def test_generate_writes_seeded_candles(tmp_path: Path) -> None:
     code, _, stderr = invoke("generate", "--rows", "50", "--seed", "3", "--output", str(tmp_path / "x.csv"))
     assert code == 0
