@@ -13,9 +13,9 @@ from typing import Literal
 import polars as pl
 
 from signal_job.config import Config
-from signal_job.errors import ConfigError, InputError, first_line
+from signal_job.errors import ConfigError, InputError, OutputError, first_line
 from signal_job.inputs import Input
-from signal_job.plan import SIGNAL_COLUMNS, plan
+from signal_job.plan import SIGNAL_COLUMNS, partitions, plan
 from signal_job.signals import MAX_WINDOW
 from signal_job.sources import Source
 
@@ -78,6 +78,35 @@ def run(data: Input, config: Config, *, signals: Path | None = None, engine: Eng
     written on error: the caller writes to a temporary file.
     """
     _check_group(data, config)
+    series = partitions(data, config)
+    if len(series) == 1:
+        results = [_run_series(data, config, signals=signals, engine=engine)]
+    else:
+        results = _run_each(series, config, signals=signals, engine=engine)
+    total = sum((result.total for result in results), Counts(0, 0, 0, 0))
+    if total.rows == 0:
+        raise _no_rows(data)
+    return Result(total, [group for result in results for group in result.groups])
+
+
+def _run_each(series: list[Input], config: Config, *, signals: Path | None, engine: Engine) -> list[Result]:
+    """Run one series after another, each in flat memory; then join their signals files."""
+    pieces = [] if signals is None else [signals.with_name(f"{signals.name}.{i}") for i in range(len(series))]
+    try:
+        results = [
+            _run_series(part, config, signals=pieces[index] if pieces else None, engine=engine)
+            for index, part in enumerate(series)
+        ]
+        if signals is not None:
+            pl.scan_parquet(pieces).sink_parquet(signals, engine=engine)
+    finally:
+        for piece in pieces:
+            piece.unlink(missing_ok=True)
+    return results
+
+
+def _run_series(data: Input, config: Config, *, signals: Path | None, engine: Engine) -> Result:
+    """Run the plan over one series; on a failed scan, retry with close as text, then explain."""
     try:
         return _run(data, config, signals=signals, engine=engine)
     except _ScanFailed as failure:
@@ -108,7 +137,7 @@ def _run(data: Input, config: Config, *, signals: Path | None, engine: Engine) -
         for name, row in groups
     ]
     total = sum((c for _, c in counts), Counts(0, 0, 0, 0, blank_lines=blank_lines))
-    _check_counts(data, total, groups, window=config.window)
+    _check_counts(data, groups, window=config.window)
     return Result(total, counts if config.group_by else [])
 
 
@@ -122,6 +151,9 @@ def _collect(data: Input, config: Config, *, signals: Path | None, engine: Engin
             sink = the_plan.signals.sink_parquet(signals, lazy=True)
             frame = pl.collect_all([sink, the_plan.counts], engine=engine)[1]
     except (pl.exceptions.PolarsError, OSError) as exc:
+        if signals is not None and signals.name in str(exc):  # e.g. the disk is full
+            msg = f"cannot write signals file: {first_line(exc)}"
+            raise OutputError(msg) from exc
         raise _ScanFailed(exc) from exc
     return frame.fill_null(0)
 
@@ -180,17 +212,15 @@ def _check_group(data: Input, config: Config) -> None:
             raise InputError(msg)
 
 
-def _check_counts(
-    data: Input, total: Counts, groups: list[tuple[object, dict[str, int]]], *, window: int
-) -> None:
-    if total.rows == 0:
-        single = data.parts[0] if len(data.parts) == 1 else None
-        if single is None:
-            msg = f"input {data.spec} has no rows in any of its {len(data.parts)} files"
-        else:
-            what = "has a header but no data rows" if single.layout else "has no rows"
-            msg = f"input file {single.path} {what}"
-        raise InputError(msg)
+def _no_rows(data: Input) -> InputError:
+    if len(data.parts) > 1:
+        return InputError(f"input {data.spec} has no rows in any of its {len(data.parts)} files")
+    single = data.parts[0]
+    what = "has a header but no data rows" if single.layout else "has no rows"
+    return InputError(f"input file {single.path} {what}")
+
+
+def _check_counts(data: Input, groups: list[tuple[object, dict[str, int]]], *, window: int) -> None:
     # Int128 wraps around silently; the sums are exact while window * max|price| fits.
     for _, row in groups:
         if row["largest_price"] * min(window, MAX_WINDOW, row["rows"]) > _INT128_MAX:

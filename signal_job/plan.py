@@ -2,6 +2,7 @@
 
 Nothing here reads a file or collects: `plan` only describes the query, so the pipeline can run
 it here, or a later step can build one per partition elsewhere and add up the `Counts`.
+`partitions` splits an input into series that share no window, so each can run on its own.
 """
 
 from __future__ import annotations
@@ -39,12 +40,31 @@ class Plan:
     scale: int  # decimals of one price unit
 
 
+def partitions(data: Input, config: Config) -> list[Input]:
+    """`data` split into inputs that share no window: one per hive folder value of `group_by`.
+
+    Only folder values are known without reading the rows; a `group_by` column inside the files
+    keeps the input whole, and its plan windows each group with `over`.
+    """
+    if config.group_by is None:
+        return [data]
+    key = config.group_by.strip().lower()
+    if not all(key in part.partition and key not in part.names for part in data.parts):
+        return [data]
+    by_value: dict[str, list[Source]] = {}
+    for part in data.parts:
+        by_value.setdefault(part.partition[key], []).append(part)
+    return [data.replace_parts(parts) for parts in by_value.values()]
+
+
 def plan(data: Input, config: Config, *, timestamps: bool = False) -> Plan:
     """The plan over every file of `data` as one series (one per `group_by` value).
 
     `timestamps` adds the parsed timestamp to the signals (files opened with timestamps read).
     """
     scale = max(natural_scale(part.close_dtype) for part in data.parts)
+    # A partition of one folder value is one series: no need to window it per group.
+    one_group = _one_folder_value(data, config.group_by)
     use_timestamps = timestamps and data.has_timestamps
     frames = [
         _part_rows(part, scale=scale, group=config.group_by, timestamps=use_timestamps) for part in data.parts
@@ -52,7 +72,7 @@ def plan(data: Input, config: Config, *, timestamps: bool = False) -> Plan:
     rows = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
     price, total = pl.col("price"), pl.col("window_sum")
     summed = window_sum(price, window=config.window)
-    rows = rows.with_columns(summed.over(_GROUP) if config.group_by else summed)
+    rows = rows.with_columns(summed.over(_GROUP) if config.group_by and not one_group else summed)
     return Plan(
         rows=rows,
         counts=_counts(
@@ -103,3 +123,14 @@ def _counts(rows: pl.LazyFrame, *, window: int, grouped: bool, timestamps: bool)
     if grouped:
         return rows.group_by(_GROUP, maintain_order=True).agg(**aggregates).rename({_GROUP: "group"})
     return rows.select(**aggregates)
+
+
+def _one_folder_value(data: Input, group: str | None) -> bool:
+    """Whether every row's `group` comes from one and the same hive folder value."""
+    if group is None:
+        return False
+    key = group.strip().lower()
+    if any(key in part.names for part in data.parts):
+        return False
+    values = {part.partition.get(key) for part in data.parts}
+    return len(values) == 1 and None not in values

@@ -14,9 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from signal_job.errors import OutputError
 from signal_job.inputs import open_input
 from signal_job.pipeline import Engine, Result, run
-from signal_job.plan import plan
+from signal_job.plan import partitions, plan
 from signal_job.reference import reference_signals
 from tests.conftest import DATA, ENGINES, REAL_ROWS, REAL_SIGNALS, WriteFile, make_config
 
@@ -246,3 +247,42 @@ def test_mixed_kinds_of_files_make_one_series(tmp_path: Path) -> None:
 def test_plan_is_lazy_and_reads_only_the_columns_it_needs() -> None:
     the_plan = plan(open_input(DATA / "candles.csv"), make_config(5))
     assert "PROJECT 3/8 COLUMNS" in the_plan.counts.explain()
+
+
+def test_hive_folders_of_the_group_run_one_by_one_like_a_symbol_column(tmp_path: Path) -> None:
+    frame = pl.read_csv(DATA / "candles.csv").with_columns(symbol=pl.Series(["A", "B", "C", "A"] * 100))
+    frame.write_parquet(tmp_path / "column.parquet")
+    for (symbol,), rows in frame.group_by("symbol", maintain_order=True):
+        folder = tmp_path / "tree" / f"symbol={symbol}"
+        folder.mkdir(parents=True)
+        rows.drop("symbol").head(50).write_parquet(folder / "1.parquet")
+        rows.drop("symbol").slice(50).write_parquet(folder / "2.parquet")
+    config = make_config(4, group_by="symbol")
+    tree = open_input(tmp_path / "tree", timestamps=True)
+    assert [[p.path.name for p in part.parts] for part in partitions(tree, config)] == [
+        ["1.parquet", "2.parquet"]
+    ] * 3
+    by_column = run_with_signals(tmp_path / "column.parquet", tmp_path / "a.parquet", 4, group_by="symbol")
+    (tmp_path / "out").mkdir()
+    by_folder = run_with_signals(tmp_path / "tree", tmp_path / "out" / "b.parquet", 4, group_by="symbol")
+    assert [path.name for path in (tmp_path / "out").iterdir()] == ["b.parquet"]  # the pieces are gone
+    assert by_folder[0] == by_column[0]
+    # Folder by folder: each symbol's rows together, in file order within the symbol.
+    assert_frame_equal(by_folder[1], by_column[1].sort("symbol", maintain_order=True))
+
+
+def test_a_signals_file_that_cannot_be_written_is_an_output_error(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match=r"cannot write signals file: .*missing"):
+        run(
+            open_input(DATA / "candles.csv", timestamps=True),
+            make_config(),
+            signals=tmp_path / "missing" / "s.parquet",
+        )
+
+
+def test_a_group_by_column_inside_the_files_keeps_the_input_whole(tmp_path: Path) -> None:
+    (tmp_path / "symbol=A").mkdir()
+    (tmp_path / "symbol=A" / "x.csv").write_text("symbol,close\nB,1\n")
+    data = open_input(tmp_path)
+    assert partitions(data, make_config(2, group_by="symbol")) == [data]
+    assert partitions(data, make_config(2)) == [data]
