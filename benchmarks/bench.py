@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from benchmarks.correctness import wrong_signals
 from benchmarks.datasets import Dataset, dataset, label, parse_size
-from benchmarks.measure import IMPLEMENTATIONS, Implementation, Runs, run_once
+from benchmarks.measure import GROUPED_CONFIG, IMPLEMENTATIONS, Implementation, Runs, run_once
 from benchmarks.report import add_ratios, figures, markdown, plot, targets
 
 RESULTS = Path(__file__).parent / "results"
@@ -54,6 +54,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch, _progress(console) as progress:
         work = Path(scratch)
         (work / "config.yaml").write_text(f'seed: 42\nwindow: {WINDOW}\nversion: "bench"\n')
+        grouped = f'seed: 42\nwindow: {WINDOW}\nversion: "bench"\ngroup_by: symbol\n'
+        (work / GROUPED_CONFIG).write_text(grouped)
         results = []
         for rows in sizes:
             implementations = [i for i in chosen if i.name != "pandas" or rows <= args.pandas_max_rows]
@@ -68,7 +70,7 @@ def main() -> None:
                     rows,
                     implementation.name,
                     implementation.spelling,
-                    size=path.stat().st_size,
+                    size=_size(path),
                     seconds=measured.seconds,
                     peaks=measured.peak_mib,
                 )
@@ -116,8 +118,17 @@ def _input(data: Dataset, implementation: Implementation) -> Path:
         "parquet": data.parquet,
         "parquet_float": data.parquet_float,
         "shipped": data.shipped,
+        "symbols": data.symbols,
+        "symbol_tree": data.symbol_tree,
     }
     return files[implementation.spelling]
+
+
+def _size(path: Path) -> int:
+    """Bytes of a file, or of every file under a folder."""
+    if path.is_dir():
+        return sum(file.stat().st_size for file in path.rglob("*") if file.is_file())
+    return path.stat().st_size
 
 
 def _repeats(rows: int, chosen: int | None) -> int:

@@ -15,6 +15,7 @@ from signal_job.synthetic import write_candles
 CACHE = Path(__file__).parent / ".cache"
 SEED = 20240101
 SUFFIXES = {"k": 1_000, "m": 1_000_000}
+SYMBOLS = 4
 
 Progress = Callable[[int], None]
 
@@ -45,6 +46,8 @@ class Dataset:
     parquet: Path  # close as Decimal(18, 2), as the generator writes it
     parquet_float: Path  # close as Float64, as pandas writes prices
     shipped: Path  # every line wrapped in quotes, CRLF, no final newline: the task's own file
+    symbols: Path  # Parquet with a `symbol` column, SYMBOLS symbols taking turns row by row
+    symbol_tree: Path  # the same rows in hive folders, symbol=S0/part.parquet, ...
 
 
 def dataset(rows: int, spellings: set[str], *, progress: Callable[[str, int], Progress]) -> Dataset:
@@ -57,6 +60,8 @@ def dataset(rows: int, spellings: set[str], *, progress: Callable[[str, int], Pr
         parquet=stem.with_suffix(".parquet"),
         parquet_float=Path(f"{stem}_float.parquet"),
         shipped=Path(f"{stem}_shipped.csv"),
+        symbols=Path(f"{stem}_symbols.parquet"),
+        symbol_tree=Path(f"{stem}_symbols"),
     )
     if not files.csv.exists():  # every other spelling is made from it
         write_candles(files.csv, rows=rows, seed=SEED, progress=progress(f"CSV {label(rows)}", rows))
@@ -67,7 +72,22 @@ def dataset(rows: int, spellings: set[str], *, progress: Callable[[str, int], Pr
         floats.sink_parquet(files.parquet_float)
     if "shipped" in spellings and not files.shipped.exists():
         _write_shipped(files.csv, files.shipped)
+    if spellings & {"symbols", "symbol_tree"} and not files.symbol_tree.exists():
+        _write_symbols(files.parquet, files.symbols, files.symbol_tree)
     return files
+
+
+def _write_symbols(candles: Path, table: Path, tree: Path) -> None:
+    """The candles as SYMBOLS interleaved series: one table with a symbol column, and a hive tree."""
+    symbol = pl.format("S{}", pl.int_range(pl.len()) % SYMBOLS).alias("symbol")
+    pl.scan_parquet(candles).with_columns(symbol).sink_parquet(table)
+    temporary = tree.with_name(f".{tree.name}.tmp")
+    for number in range(SYMBOLS):
+        folder = temporary / f"symbol=S{number}"
+        folder.mkdir(parents=True, exist_ok=True)
+        rows = pl.scan_parquet(table).filter(pl.col("symbol") == f"S{number}").drop("symbol")
+        rows.sink_parquet(folder / "part.parquet")
+    temporary.replace(tree)
 
 
 def _write_shipped(clean: Path, target: Path) -> None:

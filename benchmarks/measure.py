@@ -25,7 +25,9 @@ class Implementation:
     kind: str  # job (writes a metrics document), floor or startup
 
     def command(self, path: Path, config: Path, output: Path, log: Path) -> list[str]:
-        """The command line that runs it on `path`."""
+        """The command line that runs it on `path`; grouped runs use `config`'s grouped twin."""
+        if self.spelling.startswith("symbol"):
+            config = config.with_name(GROUPED_CONFIG)
         paths = [
             "--input",
             str(path),
@@ -55,6 +57,7 @@ class Implementation:
 
 
 SIGNALS = " --signals"
+GROUPED_CONFIG = "config_grouped.yaml"  # the same with `group_by: symbol`
 IMPLEMENTATIONS = (
     Implementation("signal-job", "csv", "job"),
     Implementation("signal-job parquet", "parquet", "job"),
@@ -68,6 +71,9 @@ IMPLEMENTATIONS = (
     Implementation(f"signal-job{SIGNALS}", "csv", "job"),
     Implementation(f"pandas{SIGNALS}", "csv", "job"),
     Implementation(f"polars floor{SIGNALS}", "csv", "floor"),
+    # group_by symbol: a symbol column inside the file (windowed with `over`), or hive folders.
+    Implementation("signal-job group_by column", "symbols", "job"),
+    Implementation("signal-job group_by folders", "symbol_tree", "job"),
 )
 
 
