@@ -43,8 +43,12 @@ def render(document: Document) -> bytes:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace `path` with `data` in one step: a temporary file beside it, then a rename."""
-    with atomic_output(path) as temporary, temporary.open("wb") as file:
-        file.write(data)
+    with atomic_output(path) as temporary:
+        try:
+            temporary.write_bytes(data)
+        except OSError as exc:  # e.g. the disk is full
+            msg = f"cannot write output file {path}: {exc.strerror}"
+            raise OutputError(msg) from exc
 
 
 @contextmanager
@@ -63,6 +67,10 @@ def atomic_output(path: Path, *, what: str = "output file") -> Iterator[Path]:
     temporary = Path(name)
     try:
         yield temporary
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    try:
         with temporary.open("rb") as file:
             os.fsync(file.fileno())
         # mkstemp makes the file private (0600); give it the permissions a plain open() would.
@@ -72,9 +80,6 @@ def atomic_output(path: Path, *, what: str = "output file") -> Iterator[Path]:
         temporary.unlink(missing_ok=True)
         msg = f"cannot write {what} {path}: {exc.strerror}"
         raise OutputError(msg) from exc
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def _check_target(path: Path, what: str) -> None:

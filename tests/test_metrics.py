@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from signal_job.errors import OutputError
-from signal_job.metrics import error_document, render, success_document, write_atomic
+from signal_job.metrics import atomic_output, error_document, render, success_document, write_atomic
 
 
 def test_success_document_has_its_keys_in_order() -> None:
@@ -71,3 +71,28 @@ def test_output_below_a_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(OutputError, match="is not a folder"):
         write_atomic(tmp_path / "file" / "metrics.json", b"{}")
+
+
+def test_a_failing_block_keeps_the_old_file_and_its_own_error(tmp_path: Path) -> None:
+    path = tmp_path / "signals.parquet"
+    path.write_text("old")
+
+    def half_write_then_fail() -> None:
+        with atomic_output(path, what="signals file") as temporary:
+            temporary.write_text("half")
+            raise FileNotFoundError(2, "an input vanished")  # not an output problem: not renamed
+
+    with pytest.raises(FileNotFoundError):
+        half_write_then_fail()
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["signals.parquet"]
+
+
+def test_a_write_that_fails_is_an_output_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(_self: Path, _data: bytes) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(OutputError, match=r"cannot write output file .*: No space left on device"):
+        write_atomic(tmp_path / "metrics.json", b"{}")
+    assert list(tmp_path.iterdir()) == []
