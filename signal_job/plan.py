@@ -36,8 +36,6 @@ class Plan:
     rows: pl.LazyFrame  # per input row: price, window_sum, suspect, [_group], [timestamp, _unreadable]
     counts: pl.LazyFrame  # one row of counts, or one per group in order of first appearance
     signals: pl.LazyFrame  # per input row: [group], [timestamp], close, rolling_mean, signal
-    group: str | None  # the group_by column's name as configured
-    scale: int  # decimals of one price unit
 
 
 def partitions(data: Input, config: Config) -> list[Input]:
@@ -85,8 +83,6 @@ def plan(data: Input, config: Config, *, timestamps: bool = False) -> Plan:
             rolling_mean=rolling_mean(total, window=config.window, scale=scale),
             signal=signal(price, total, window=config.window),
         ),
-        group=config.group_by,
-        scale=scale,
     )
 
 
