@@ -9,6 +9,7 @@ _STARTED = time.perf_counter()
 
 import logging  # noqa: E402
 import os  # noqa: E402
+import signal  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Annotated  # noqa: E402
@@ -75,17 +76,33 @@ def run(
     # Polars' streaming CSV reader keeps several read-ahead chunks in flight; its default chunk
     # size puts ~400 MiB in flight on a 10M-row file, 8 MiB chunks ~220 MiB at the same speed.
     os.environ.setdefault("POLARS_CSV_CHUNK_SIZE", str(8 << 20))
+    # A scheduler's or `docker stop`'s SIGTERM unwinds like an error, so temporary files go too.
+    signal.signal(signal.SIGTERM, _terminate)
     log_problem = _configure_logging(log_file)
     log.info("signal-job %s starting", __version__)
-    problem = log_problem or _clash(signals, output=output, log_file=log_file)
-    document = _job_document(input_path, config_path, signals, log_file=log_file, problem=problem)
+    files = {"--input": input_path, "--config": config_path, "--output": output, "--log-file": log_file}
+    problem = log_problem or _clash(signals, files)
+    document = _job_document(input_path, config_path, signals, own_files=[output, log_file], problem=problem)
     status = _write_and_print(document, output)
+    if status != "success" and signals is not None:
+        from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
+
+        job.remove_stale_signals(signals)
     log.info("status: %s", status)
     raise typer.Exit(0 if status == "success" else 1)
 
 
+def _terminate(number: int, _frame: object) -> None:
+    raise SystemExit(128 + number)
+
+
 def _job_document(
-    input_path: Path, config_path: Path, signals: Path | None, *, log_file: Path, problem: OutputError | None
+    input_path: Path,
+    config_path: Path,
+    signals: Path | None,
+    *,
+    own_files: list[Path],
+    problem: OutputError | None,
 ) -> Document:
     """Run the job; every failure, even a bug, becomes the error document."""
     from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
@@ -93,23 +110,25 @@ def _job_document(
     try:
         if problem is not None:
             raise problem
-        return job.run(input_path, config_path, started=_STARTED, signals=signals)
+        return job.run(input_path, config_path, started=_STARTED, signals=signals, own_files=own_files)
     except JobError as exc:
         log.error("%s", exc)
         log.debug("traceback", exc_info=True)
         return error_document(version=exc.version, message=str(exc))
     except Exception as exc:  # a bug must still end in the error document, not a traceback
-        message = f"unexpected error, please report it: {type(exc).__name__}: {exc} (traceback in {log_file})"
+        message = (
+            f"unexpected error, please report it: {type(exc).__name__}: {exc} (traceback in {own_files[-1]})"
+        )
         log.error("%s", message)
         log.debug("traceback", exc_info=True)
         return error_document(version=None, message=message)
 
 
-def _clash(signals: Path | None, *, output: Path, log_file: Path) -> OutputError | None:
-    """The problem if the signals file would overwrite the metrics or the log."""
+def _clash(signals: Path | None, files: dict[str, Path]) -> OutputError | None:
+    """The problem if the signals file would overwrite another file of the run."""
     if signals is None:
         return None
-    for option, path in (("--output", output), ("--log-file", log_file)):
+    for option, path in files.items():
         if signals.resolve() == path.resolve():
             return OutputError(f"--signals and {option} name the same file {path}; give each its own")
     return None

@@ -19,7 +19,7 @@ class InputError(JobError):
 
 
 class OutputError(JobError):
-    """The metrics document or the log file cannot be written."""
+    """The metrics document, the signals file or the log file cannot be written."""
 
 
 def file_problem(exc: OSError, what: str, path: object) -> str:

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import glob
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from itertools import takewhile
 from pathlib import Path
 from urllib.parse import unquote
 
-import polars as pl
-
 from signal_job.errors import InputError, file_problem
-from signal_job.sources import Source, open_source
+from signal_job.sources import Source, normal_name, open_source
 from signal_job.timestamps import read_timestamps
 
 log = logging.getLogger(__name__)
@@ -58,41 +57,51 @@ class Input:
         return replace(self, parts=tuple(parts))
 
 
-def open_input(spec: Path, *, timestamps: bool = False) -> Input:
-    """Find and open the input's files; read their timestamps too if asked (or to order them)."""
-    paths, root = _expand(spec)
+def open_input(spec: Path, *, timestamps: bool = False, exclude: Collection[Path] = ()) -> Input:
+    """Find and open the input's files; read their timestamps too if asked (or to order them).
+
+    Files in `exclude` (the job's own outputs) are never read as input, even in its folder.
+    """
+    paths, root = _expand(spec, exclude={path.resolve() for path in exclude})
     parts = [replace(open_source(path), partition=_partition(path, root)) for path in paths]
-    if timestamps or len(parts) > 1:
+    if timestamps:
         parts = [replace(part, timestamp=read_timestamps(part)) for part in parts]
-        _check_timestamps(parts, required=timestamps)
+        _check_timestamps(parts)
+    elif len(parts) > 1:
+        parts = _with_timestamps_to_order(parts)
     if len(parts) > 1 and all(part.timestamp is not None for part in parts):
         parts = sorted(parts, key=lambda part: (_first_timestamp(part), str(part.path)))
         return Input(spec, tuple(parts), "first timestamp")
     return Input(spec, tuple(parts), "path")
 
 
-def _expand(spec: Path) -> tuple[list[Path], Path | None]:
-    """The files `spec` names, sorted, and the root that hive folders are counted from."""
+def _expand(spec: Path, *, exclude: set[Path]) -> tuple[list[Path], Path | None]:
+    """The files `spec` names, sorted by their path's text, and the root of hive folders."""
     text = str(spec)
     try:
-        is_folder = not spec.is_file() and spec.is_dir()
+        is_file = spec.is_file()  # first: a file named `candles[2024].csv` is no pattern
+        is_folder = not is_file and spec.is_dir()
     except OSError as exc:
         raise InputError(file_problem(exc, "input", spec)) from exc
-    if not (is_folder or _GLOB_CHARACTERS.intersection(text)):
+    if is_file or not (is_folder or _GLOB_CHARACTERS.intersection(text)):
         return [spec], None  # a file, or opening it says what is wrong
     if not is_folder:
-        paths = sorted(Path(match) for match in glob.glob(text, recursive=True))  # noqa: PTH207
-        files = [path for path in paths if path.is_file()]
+        paths = sorted((Path(match) for match in glob.glob(text, recursive=True)), key=str)  # noqa: PTH207
+        files = [path for path in paths if path.is_file() and path.resolve() not in exclude]
         if not files:
             msg = f"input pattern {spec} matches no files"
             raise InputError(msg)
         return files, _glob_root(text)
     files = sorted(
-        path
-        for path in spec.rglob("*")
-        if path.suffix.lower() in DATA_SUFFIXES
-        and path.is_file()
-        and not any(part.startswith((".", "_")) for part in path.relative_to(spec).parts)
+        (
+            path
+            for path in spec.rglob("*")
+            if path.suffix.lower() in DATA_SUFFIXES
+            and path.is_file()
+            and not any(part.startswith((".", "_")) for part in path.relative_to(spec).parts)
+            and path.resolve() not in exclude
+        ),
+        key=str,
     )
     if not files:
         suffixes = ", ".join(DATA_SUFFIXES)
@@ -115,25 +124,35 @@ def _partition(path: Path, root: Path | None) -> dict[str, str]:
     for folder in path.relative_to(root).parts[:-1]:
         key, equals, value = folder.partition("=")
         if equals and key:
-            values[key.strip().lower()] = unquote(value)
+            values[normal_name(key)] = unquote(value)
     return values
 
 
-def _check_timestamps(parts: list[Source], *, required: bool) -> None:
+def _check_timestamps(parts: list[Source]) -> None:
+    """The signals need every file's timestamps, or none (no timestamp column anywhere)."""
     have = [part for part in parts if part.timestamp is not None]
     if have and len(have) < len(parts):
         without = next(part for part in parts if part.timestamp is None)
         msg = f"input file {without.path} has no timestamp column, but {have[0].path} has one"
         raise InputError(msg)
-    if required and not have:
+    if not have:
         log.info("the input has no timestamp column: the signals file has none either")
 
 
-def _first_timestamp(part: Source) -> object:
-    """The file's first timestamp (None sorts first), read from its first rows only."""
-    assert part.timestamp is not None  # noqa: S101 - only called when every part has one
+def _with_timestamps_to_order(parts: list[Source]) -> list[Source]:
+    """The files with their timestamps read, to order them; as they are if that cannot be done."""
     try:
-        first = part.frame_with({"t": part.timestamp.parsed}).select("t").drop_nulls().head(1).collect()
-    except (pl.exceptions.PolarsError, OSError):
-        return ""  # the full scan reports the problem with its line
-    return first["t"][0].isoformat() if first.height else ""
+        read = [replace(part, timestamp=read_timestamps(part)) for part in parts]
+    except InputError as exc:
+        log.warning("files are read in path order: %s", exc)
+        return parts
+    if any(part.timestamp is None for part in read) and any(part.timestamp for part in read):
+        log.warning("files are read in path order: not every file has a timestamp column")
+        return parts
+    return read
+
+
+def _first_timestamp(part: Source) -> str:
+    """The file's first timestamp as sortable text ("" sorts first: a file with none)."""
+    first = part.timestamp.first if part.timestamp else None
+    return first.isoformat() if first else ""

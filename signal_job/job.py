@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
 
+import polars as pl
+
 from signal_job import pipeline
 from signal_job.config import Config, load_config
-from signal_job.errors import JobError
+from signal_job.errors import JobError, OutputError, first_line
 from signal_job.inputs import Input, open_input
 from signal_job.metrics import Document, atomic_output, success_document
 
@@ -21,21 +24,20 @@ _SERIES_COLUMNS = ("symbol", "ticker")
 _GROUPS_ON_CONSOLE = 50
 
 
-def run(input_path: Path, config_path: Path, *, started: float, signals: Path | None = None) -> Document:
+def run(
+    input_path: Path,
+    config_path: Path,
+    *,
+    started: float,
+    signals: Path | None = None,
+    own_files: Sequence[Path] = (),
+) -> Document:
     """Compute the metrics document; `started` is the `perf_counter()` the latency counts from.
 
-    With `signals`, also write each row's signal there (Parquet). Raises `JobError`, carrying
-    the config's version once the config has been read; a failed run leaves no signals file.
+    With `signals`, also write each row's signal there (Parquet). Neither it nor `own_files`
+    (the log, say) is read as input from a folder or glob. Raises `JobError`, carrying the
+    config's version once the config has been read.
     """
-    try:
-        return _run(input_path, config_path, started=started, signals=signals)
-    except BaseException:
-        if signals is not None:
-            _remove_stale(signals)
-        raise
-
-
-def _run(input_path: Path, config_path: Path, *, started: float, signals: Path | None) -> Document:
     config = load_config(config_path)
     grouping = f" group_by={config.group_by}" if config.group_by else ""
     log.info(
@@ -47,11 +49,20 @@ def _run(input_path: Path, config_path: Path, *, started: float, signals: Path |
         grouping,
     )
     try:
-        data = open_input(input_path, timestamps=signals is not None)
+        own = [*own_files, *([signals] if signals else [])]
+        data = open_input(input_path, timestamps=signals is not None, exclude=own)
         log.info("input %s: %s", input_path, data.describe())
         _warn_of_mixed_series(data, config)
-        with atomic_output(signals, what="signals file") if signals else nullcontext() as temporary:
-            result = pipeline.run(data, config, signals=temporary)
+        with (
+            atomic_output(signals, what="signals file", example="signals.parquet")
+            if signals
+            else nullcontext() as temporary
+        ):
+            try:
+                result = pipeline.run(data, config, signals=temporary)
+            except pipeline.SignalsNotWritten as exc:
+                msg = f"cannot write signals file {signals}: {first_line(exc.error)}"
+                raise OutputError(msg) from exc
     except JobError as exc:
         exc.version = config.version
         raise
@@ -109,11 +120,16 @@ def _log_result(result: pipeline.Result, config: Config) -> None:
     log.info("signals: %d, signal rate: %.4f", counts.signals, counts.rate)
 
 
-def _remove_stale(signals: Path) -> None:
-    """A failed run must not leave an earlier run's signals file looking like this run's."""
+def remove_stale_signals(signals: Path) -> None:
+    """Remove an earlier run's signals file after a failed run, so it does not pass for this one's.
+
+    Only a Parquet file with the signals file's columns is removed: never a file that merely
+    sits at the path given by mistake.
+    """
     try:
-        if signals.is_file():
+        columns = list(pl.read_parquet_schema(signals)) if signals.is_file() else []
+        if columns[-3:] == ["close", "rolling_mean", "signal"]:
             signals.unlink()
             log.warning("removed %s, the signals file of an earlier run", signals)
-    except OSError as exc:
-        log.warning("cannot remove the earlier signals file %s: %s", signals, exc.strerror)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        log.debug("left %s in place: %s", signals, exc)

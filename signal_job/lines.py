@@ -1,4 +1,4 @@
-"""Look at a CSV file line by line: only when the fast scan failed or flagged suspect rows.
+"""Look at a file line by line: only when the fast scan failed, flagged rows or unreadable timestamps.
 
 The scan yields one row per line after the header (blank lines included), so row i of the
 scan is line `header_line + 2 + i` of the file; these lazy queries name lines that way.
@@ -7,7 +7,8 @@ scan is line `header_line + 2 + i` of the file; these lazy queries name lines th
 from __future__ import annotations
 
 import decimal
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -43,6 +44,28 @@ def explain_failure(source: Source, exc: BaseException) -> InputError:
     except (pl.exceptions.PolarsError, OSError):
         found = None  # the diagnosis failed the same way: report the scan's own message
     return found or InputError(f"cannot read input file {source.path}: {first_line(exc)}")
+
+
+def explain_timestamps(parts: Sequence[Source], count: int) -> InputError:
+    """An `InputError` naming the first of `count` timestamps that do not read like their file's first."""
+    for part in parts:
+        raw = part.column("timestamp")
+        if part.timestamp is None or raw is None:
+            continue
+        columns = {
+            "bad": part.timestamp.parsed.is_null() & part.timestamp.present,
+            "value": raw.cast(pl.String),
+        }
+        # Rows as the scan numbers them, blank lines included, so `_where` names the line.
+        unfiltered = replace(part, skipped_rows=None)
+        found = unfiltered.frame_with(columns).with_row_index("row").filter("bad").head(1).collect()
+        if found.height:
+            row, value = found["row"][0], found["value"][0]
+            return InputError(
+                f"input file {part.path} {_where(part, row)}: timestamp {value!r} does not read as "
+                f"{part.timestamp.spelling} like the first ones ({count} such values in all)"
+            )
+    return InputError(f"the input has {count} timestamps that do not read as date-times")
 
 
 def _first_culprit(source: Source) -> InputError | None:

@@ -52,12 +52,12 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 @contextmanager
-def atomic_output(path: Path, *, what: str = "output file") -> Iterator[Path]:
+def atomic_output(path: Path, *, what: str = "output file", example: str = "metrics.json") -> Iterator[Path]:
     """A temporary file beside `path` to write; it replaces `path` only if the block succeeds.
 
     On any error the temporary file is removed, so `path` is either the old file or the new one.
     """
-    _check_target(path, what)
+    _check_target(path, what, example)
     try:
         handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         os.close(handle)
@@ -82,15 +82,15 @@ def atomic_output(path: Path, *, what: str = "output file") -> Iterator[Path]:
         raise OutputError(msg) from exc
 
 
-def _check_target(path: Path, what: str) -> None:
+def _check_target(path: Path, what: str, example: str) -> None:
     try:
         is_folder, parent_is_folder, parent_exists = path.is_dir(), path.parent.is_dir(), path.parent.exists()
     except OSError as exc:  # e.g. a folder this user may not look into
         msg = f"cannot write {what} {path}: {exc.strerror}"
         raise OutputError(msg) from exc
     if is_folder:
-        example = path / ("signals.parquet" if "signals" in what else "metrics.json")
-        msg = f"{what.removesuffix(' file')} path {path} is a directory; give a file name such as {example}"
+        kind = what.removesuffix(" file")
+        msg = f"{kind} path {path} is a directory; give a file name such as {path / example}"
         raise OutputError(msg)
     if not parent_is_folder:
         problem = "is not a folder" if parent_exists else "does not exist"

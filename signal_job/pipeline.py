@@ -13,11 +13,10 @@ from typing import Literal
 import polars as pl
 
 from signal_job.config import Config
-from signal_job.errors import ConfigError, InputError, OutputError, first_line
+from signal_job.errors import ConfigError, InputError, first_line
 from signal_job.inputs import Input
 from signal_job.plan import SIGNAL_COLUMNS, partitions, plan
 from signal_job.signals import MAX_WINDOW
-from signal_job.sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +61,15 @@ class Result:
     groups: list[tuple[str | None, Counts]]
 
 
+class SignalsNotWritten(Exception):
+    """The signals file could not be written (the input read fine)."""
+
+    def __init__(self, error: Exception) -> None:
+        """Keep the writer's `error` for the message."""
+        super().__init__(str(error))
+        self.error = error
+
+
 class _ScanFailed(Exception):
     """A plan over the input failed in Polars (or reading the file)."""
 
@@ -98,7 +106,10 @@ def _run_each(series: list[Input], config: Config, *, signals: Path | None, engi
             for index, part in enumerate(series)
         ]
         if signals is not None:
-            pl.scan_parquet(pieces).sink_parquet(signals, engine=engine)
+            try:
+                pl.scan_parquet(pieces).sink_parquet(signals, engine=engine)
+            except (pl.exceptions.PolarsError, OSError) as exc:
+                raise SignalsNotWritten(exc) from exc
     finally:
         for piece in pieces:
             piece.unlink(missing_ok=True)
@@ -151,10 +162,11 @@ def _collect(data: Input, config: Config, *, signals: Path | None, engine: Engin
             sink = the_plan.signals.sink_parquet(signals, lazy=True)
             frame = pl.collect_all([sink, the_plan.counts], engine=engine)[1]
     except (pl.exceptions.PolarsError, OSError) as exc:
-        if signals is not None and signals.name in str(exc):  # e.g. the disk is full
-            msg = f"cannot write signals file: {first_line(exc)}"
-            raise OutputError(msg) from exc
-        raise _ScanFailed(exc) from exc
+        if signals is None:
+            raise _ScanFailed(exc) from exc
+        # Reading or writing? If the counts alone collect, the writing failed (e.g. disk full).
+        _collect(data, config, signals=None, engine=engine)
+        raise SignalsNotWritten(exc) from exc
     return frame.fill_null(0)
 
 
@@ -228,30 +240,6 @@ def _check_counts(data: Input, groups: list[tuple[object, dict[str, int]]], *, w
             raise InputError(msg)
     unreadable = sum(row["unreadable_timestamps"] for _, row in groups)
     if unreadable:
-        raise _timestamp_error(data, unreadable)
+        from signal_job import lines  # noqa: PLC0415 - rarely needed: kept off the start-up path
 
-
-def _timestamp_error(data: Input, unreadable: int) -> InputError:
-    for part in data.parts:
-        if part.timestamp is None:
-            continue
-        found = _first_unreadable_timestamp(part)
-        if found is not None:
-            row, value = found
-            where = f"line {part.layout.header_line + 2 + row}" if part.layout else f"row {row + 1}"
-            msg = (
-                f"input file {part.path} {where}: timestamp {value!r} does not read as "
-                f"{part.timestamp.spelling} like the first ones ({unreadable} such values in all)"
-            )
-            return InputError(msg)
-    return InputError(f"input {data.spec} has {unreadable} timestamps that do not read as date-times")
-
-
-def _first_unreadable_timestamp(part: Source) -> tuple[int, str] | None:
-    assert part.timestamp is not None  # noqa: S101
-    raw = part.column("timestamp")
-    assert raw is not None  # noqa: S101
-    columns = {"bad": part.timestamp.unreadable, "value": raw.cast(pl.String)}
-    unfiltered = replace(part, skipped_rows=None)  # line numbers count blank lines too
-    found = unfiltered.frame_with(columns).with_row_index("row").filter("bad").head(1).collect()
-    return (found["row"][0], found["value"][0]) if found.height else None
+        raise lines.explain_timestamps(data.parts, unreadable)

@@ -14,6 +14,7 @@ import polars as pl
 from signal_job.config import Config
 from signal_job.inputs import Input
 from signal_job.signals import (
+    VALUE_PADDING,
     above_mean,
     close_as_float,
     fixed_point,
@@ -22,7 +23,7 @@ from signal_job.signals import (
     signal,
     window_sum,
 )
-from signal_job.sources import Source
+from signal_job.sources import Source, normal_name
 
 # Columns of the signals file; a `group_by` column may not take one of these names.
 SIGNAL_COLUMNS = ("timestamp", "close", "rolling_mean", "signal")
@@ -31,9 +32,8 @@ _GROUP = "_group"
 
 @dataclass(frozen=True)
 class Plan:
-    """The lazy frames of one run; `counts` and `signals` share `rows`, so one scan feeds both."""
+    """The lazy frames of one run; they share one scan of the rows, so one collect feeds both."""
 
-    rows: pl.LazyFrame  # per input row: price, window_sum, suspect, [_group], [timestamp, _unreadable]
     counts: pl.LazyFrame  # one row of counts, or one per group in order of first appearance
     signals: pl.LazyFrame  # per input row: [group], [timestamp], close, rolling_mean, signal
 
@@ -46,7 +46,7 @@ def partitions(data: Input, config: Config) -> list[Input]:
     """
     if config.group_by is None:
         return [data]
-    key = config.group_by.strip().lower()
+    key = normal_name(config.group_by)
     if not all(key in part.partition and key not in part.names for part in data.parts):
         return [data]
     by_value: dict[str, list[Source]] = {}
@@ -72,7 +72,6 @@ def plan(data: Input, config: Config, *, timestamps: bool = False) -> Plan:
     summed = window_sum(price, window=config.window)
     rows = rows.with_columns(summed.over(_GROUP) if config.group_by and not one_group else summed)
     return Plan(
-        rows=rows,
         counts=_counts(
             rows, window=config.window, grouped=config.group_by is not None, timestamps=use_timestamps
         ),
@@ -92,17 +91,24 @@ def _part_rows(part: Source, *, scale: int, group: str | None, timestamps: bool)
     if group is not None:
         column = part.column(group)
         assert column is not None  # noqa: S101 - the pipeline checks every file has it
-        columns[_GROUP] = column.cast(pl.String)
+        # Trimmed like every value: `"BTC "` and the as-shipped `"BTC` are the group BTC.
+        name = column.cast(pl.String).str.strip_chars(VALUE_PADDING)
+        columns[_GROUP] = pl.when(name.str.len_bytes() > 0).then(name)
     if timestamps:
         assert part.timestamp is not None  # noqa: S101 - `has_timestamps` was checked
         columns["timestamp"] = part.timestamp.parsed
-        columns["_unreadable"] = part.timestamp.unreadable
-    return part.frame_with(columns).select(
+        columns["_present"] = part.timestamp.present
+    rows = part.frame_with(columns).select(
         fixed_point(pl.col("close"), dtype=part.close_dtype, scale=scale),
         close_as_float(pl.col("close"), dtype=part.close_dtype),
         part.suspect.alias("suspect"),
         *columns,
     )
+    if not timestamps:
+        return rows
+    # A second stage, so the timestamp is parsed once (streaming does not share subexpressions).
+    unreadable = pl.col("timestamp").is_null() & pl.col("_present")
+    return rows.with_columns(_unreadable=unreadable).drop("_present")
 
 
 def _counts(rows: pl.LazyFrame, *, window: int, grouped: bool, timestamps: bool) -> pl.LazyFrame:
@@ -125,7 +131,7 @@ def _one_folder_value(data: Input, group: str | None) -> bool:
     """Whether every row's `group` comes from one and the same hive folder value."""
     if group is None:
         return False
-    key = group.strip().lower()
+    key = normal_name(group)
     if any(key in part.names for part in data.parts):
         return False
     values = {part.partition.get(key) for part in data.parts}

@@ -97,7 +97,7 @@ class Source:
 
     def column(self, name: str) -> pl.Expr | None:
         """The column `name` (any case, trimmed) of the file or of its hive folders, if any."""
-        key = name.strip().lower()
+        key = normal_name(name)
         if key in self.names:
             return pl.col(self.names[key])
         if key in self.partition:

@@ -8,6 +8,7 @@ with a zone or offset are turned into UTC, Unix epoch numbers are UTC, other tex
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 import polars as pl
@@ -34,6 +35,8 @@ FORMATS = (
 # Unix epoch numbers: the unit is told by size (seconds until year 5138, then ms, us, ns).
 EpochUnit = Literal["s", "ms", "us", "ns"]
 _EPOCH_UNITS: tuple[tuple[int, EpochUnit], ...] = ((10**11, "s"), (10**14, "ms"), (10**17, "us"))
+_EPOCH = datetime(1970, 1, 1)
+_MICROSECONDS = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}
 SAMPLE_VALUES = 100
 TIME_UNIT: Final = "us"
 DATETIME = pl.Datetime(TIME_UNIT)
@@ -41,48 +44,62 @@ DATETIME = pl.Datetime(TIME_UNIT)
 
 @dataclass(frozen=True)
 class TimestampReading:
-    """How to read one file's `timestamp` column."""
+    """How to read one file's `timestamp` column, and its first value."""
 
     parsed: pl.Expr  # Datetime, null where the value is missing or unreadable
-    unreadable: pl.Expr  # True where a value is there but does not read with this spelling
+    present: pl.Expr  # True where the file has a value (so a null `parsed` means unreadable)
     spelling: str  # for the log and messages
+    first: datetime | None  # the first value read, to order files
 
 
 def read_timestamps(source: Source) -> TimestampReading | None:
-    """How to read `source`'s `timestamp` column, or None if it has none."""
+    """How to read `source`'s `timestamp` column, or None if it has none.
+
+    Reads the file's first values (a small head read, not a scan) to tell the spelling.
+    """
     column = source.column("timestamp")
     if column is None:
         return None
     dtype = _dtype(source)
-    if isinstance(dtype, pl.Datetime):
-        parsed = _in_utc(column) if dtype.time_zone else column
-        spelling = f"date-times in {dtype.time_zone}" if dtype.time_zone else "date-times"
-        return TimestampReading(parsed.cast(DATETIME), pl.lit(value=False), spelling)
-    if dtype == pl.Date:
-        return TimestampReading(column.cast(DATETIME), pl.lit(value=False), "dates")
+    if isinstance(dtype, pl.Datetime | pl.Date):
+        spelling, parsed = "dates", column
+        if isinstance(dtype, pl.Datetime):
+            zone = dtype.time_zone
+            spelling, parsed = (f"date-times in {zone}", _in_utc(column)) if zone else ("date-times", column)
+        parsed = parsed.cast(DATETIME)  # a native column has no unreadable values
+        return TimestampReading(parsed, pl.lit(value=False), spelling, _first(_sample(source, parsed)))
     if dtype.is_integer():
-        return _epoch(source, column, column)
+        return _epoch(column, column.is_not_null(), _sample(source, column))
     if dtype != pl.String:
         msg = f"input file {source.path}: column 'timestamp' holds {dtype}, not date-times"
         raise InputError(msg)
     text = column.str.strip_chars(VALUE_PADDING)
     text = pl.when(text.str.len_bytes() > 0).then(text)
-    sample = [str(value) for value in _sample(source, text)]
-    if sample and all(value.lstrip("-").isdigit() for value in sample):
-        return _epoch(source, text.cast(pl.Int64, strict=False), text, sample=[int(v) for v in sample])
+    sample = pl.Series([str(value) for value in _sample(source, text)], dtype=pl.String)
+    if sample.len() and sample.str.contains(r"^-?\d+$").all():
+        return _epoch(text.cast(pl.Int64, strict=False), text.is_not_null(), sample.cast(pl.Int64).to_list())
+    # The spelling that reads the most of the first values (the very first among them): a stray
+    # value is then named with its line by the scan, rather than blamed on the whole file.
+    best, best_read = (None, 0) if sample.len() else (FORMATS[0], 0)  # no values: any will do
     for spelling in FORMATS:
-        values = pl.Series(sample, dtype=pl.String)
-        if values.str.to_datetime(spelling, strict=False, time_unit=TIME_UNIT).null_count() == 0:
-            parsed = text.str.to_datetime(spelling, strict=False, time_unit=TIME_UNIT)
-            if spelling.endswith("%#z"):
-                parsed = _in_utc(parsed)
-            return TimestampReading(parsed, parsed.is_null() & text.is_not_null(), f"text like {spelling}")
-    example = sample[0] if sample else ""
-    msg = (
-        f"input file {source.path}: timestamp {example!r} is not a date-time this job reads; "
-        "write it like 2024-01-01 00:00:00, 2024-01-01T00:00:00Z or as Unix epoch numbers"
-    )
-    raise InputError(msg)
+        read = _parse(pl.lit(sample), spelling).alias("t")
+        values = pl.select(read).to_series()
+        if values.len() and values[0] is not None and values.count() > best_read:
+            best, best_read = spelling, values.count()
+    if best is None:
+        example = sample[0] if sample.len() else ""
+        msg = (
+            f"input file {source.path}: timestamp {example!r} is not a date-time this job reads; "
+            "write it like 2024-01-01 00:00:00, 2024-01-01T00:00:00Z or as Unix epoch numbers"
+        )
+        raise InputError(msg)
+    first = pl.select(_parse(pl.lit(sample.head(1)), best)).to_series()[0] if sample.len() else None
+    return TimestampReading(_parse(text, best), text.is_not_null(), f"text like {best}", first)
+
+
+def _parse(text: pl.Expr, spelling: str) -> pl.Expr:
+    parsed = text.str.to_datetime(spelling, strict=False, time_unit=TIME_UNIT)
+    return _in_utc(parsed) if spelling.endswith("%#z") else parsed
 
 
 def _dtype(source: Source) -> pl.DataType:
@@ -106,16 +123,17 @@ def _sample(source: Source, values: pl.Expr) -> list[Any]:
     return frame["t"].to_list()
 
 
-def _epoch(
-    source: Source, number: pl.Expr, raw: pl.Expr, *, sample: list[int] | None = None
-) -> TimestampReading:
-    if sample is None:
-        sample = _sample(source, number)
+def _first(sample: list[Any]) -> datetime | None:
+    return sample[0] if sample else None
+
+
+def _epoch(number: pl.Expr, present: pl.Expr, sample: list[int]) -> TimestampReading:
     largest = max((abs(value) for value in sample), default=0)
     unit: EpochUnit = next((unit for limit, unit in _EPOCH_UNITS if largest < limit), "ns")
     parsed = pl.from_epoch(number, time_unit=unit).cast(DATETIME)
     names = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
-    return TimestampReading(parsed, number.is_null() & raw.is_not_null(), f"Unix epoch {names[unit]}")
+    first = _EPOCH + timedelta(microseconds=sample[0] * _MICROSECONDS[unit]) if sample else None
+    return TimestampReading(parsed, present, f"Unix epoch {names[unit]}", first)
 
 
 def _in_utc(zoned: pl.Expr) -> pl.Expr:

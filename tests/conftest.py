@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,17 @@ def make_config(window: int = 5, group_by: str | None = None) -> Config:
 def counts_of(path: Path, window: int = 5, engine: Engine = "streaming") -> Counts:
     """The counts of the input at `path` (a file, glob or folder), as the job computes them."""
     return run(open_input(path), make_config(window), engine=engine).total
+
+
+@pytest.fixture(autouse=True)
+def _detach_cli_log_handlers() -> Iterator[None]:
+    """CLI tests point the job's logger at streams that close with them; detach after each test."""
+    yield
+    logger = logging.getLogger("signal_job")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    logger.propagate = True
 
 
 @pytest.fixture

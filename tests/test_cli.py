@@ -401,6 +401,7 @@ def test_bad_timestamp_deep_in_the_file_leaves_no_signals_file(
         ("missing/s.parquet", "output folder {tmp}/missing does not exist"),
         ("metrics.json", "--signals and --output name the same file"),
         ("run.log", "--signals and --log-file name the same file"),
+        ("config.yaml", "--signals and --config name the same file"),
     ],
 )
 def test_unusable_signals_path_gives_the_error_document(
@@ -434,3 +435,48 @@ def test_console_script_reads_a_glob_of_daily_files_per_symbol(tmp_path: Path) -
     signals = pl.read_parquet(tmp_path / "s.parquet")
     assert signals.columns == ["symbol", "timestamp", "close", "rolling_mean", "signal"]
     assert json.loads(done.stdout)["rows_processed"] == signals.height == 800
+
+
+def test_signals_naming_the_input_file_is_refused_and_the_input_kept(
+    tmp_path: Path, config_file: Path
+) -> None:
+    data = tmp_path / "candles.csv"
+    shutil.copy(DATA / "candles.csv", data)
+    code, stdout, _ = invoke(*[*run_args(tmp_path, data, config_file), "--signals", str(data)])
+    assert code == 1
+    assert "--signals and --input name the same file" in orjson.loads(stdout)["error_message"]
+    assert data.read_bytes() == (DATA / "candles.csv").read_bytes()
+
+
+def test_a_signals_file_inside_the_input_folder_is_not_read_as_input(
+    tmp_path: Path, config_file: Path
+) -> None:
+    days = tmp_path / "days"
+    days.mkdir()
+    shutil.copy(DATA / "candles.csv", days / "a.csv")
+    args = [*run_args(tmp_path, days, config_file), "--signals", str(days / "signals.parquet")]
+    for _ in range(2):
+        code, stdout, _ = invoke(*args)
+        assert code == 0
+        assert orjson.loads(stdout)["rows_processed"] == 400
+
+
+def test_a_failed_metrics_write_leaves_no_signals_file(tmp_path: Path, config_file: Path) -> None:
+    args = signals_args(tmp_path, DATA / "candles.csv", config_file)
+    args[args.index("--output") + 1] = str(tmp_path / "nowhere" / "metrics.json")
+    (tmp_path / "out").mkdir()
+    code, stdout, _ = invoke(*args)
+    assert code == 1
+    assert "output folder" in orjson.loads(stdout)["error_message"]
+    assert names(tmp_path / "out") == []
+
+
+def test_a_failed_run_keeps_a_file_that_is_not_a_signals_file(
+    tmp_path: Path, write_file: WriteFile, config_file: Path
+) -> None:
+    (tmp_path / "out").mkdir()
+    precious = tmp_path / "out" / "signals.parquet"
+    pl.DataFrame({"close": [1.0]}).write_parquet(precious)
+    code, _, _ = invoke(*signals_args(tmp_path, write_file("bad.csv", "close\n1\nx\n"), config_file))
+    assert code == 1
+    assert pl.read_parquet(precious).columns == ["close"]

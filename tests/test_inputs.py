@@ -85,11 +85,46 @@ def test_blank_lines_in_one_file_of_many_are_skipped(tmp_path: Path) -> None:
     assert (counts.rows, counts.blank_lines, counts.signals) == (4, 1, 3)
 
 
-def test_files_with_and_without_timestamps_are_refused(tmp_path: Path) -> None:
+def test_files_with_and_without_timestamps_are_refused_for_signals(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     write(tmp_path / "a.csv", "timestamp,close\n2024-01-01 00:00:00,1\n")
     write(tmp_path / "b.csv", "close\n1\n")
     with pytest.raises(InputError, match=r"b\.csv has no timestamp column, but .*a\.csv has one"):
-        open_input(tmp_path)
+        open_input(tmp_path, timestamps=True)
+    with caplog.at_level("WARNING", logger="signal_job"):
+        assert open_input(tmp_path).order == "path"  # the counts need no timestamps
+    assert "not every file has a timestamp column" in caplog.text
+
+
+def test_timestamps_that_cannot_order_files_leave_them_in_path_order(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write(tmp_path / "a.csv", "timestamp,close\n01/02/2024 00:00,1\n")
+    write(tmp_path / "b.csv", "timestamp,close\n01/01/2024 00:00,2\n")
+    with caplog.at_level("WARNING", logger="signal_job"):
+        data = open_input(tmp_path)
+    assert [part.path.name for part in data.parts] == ["a.csv", "b.csv"]
+    assert "files are read in path order: input file" in caplog.text
+
+
+def test_a_file_whose_name_looks_like_a_pattern_is_a_file(tmp_path: Path) -> None:
+    path = write(tmp_path / "candles[2024].csv", "close\n1\n2\n")
+    assert [part.path for part in open_input(path).parts] == [path]
+
+
+def test_excluded_files_are_not_read_from_a_folder_or_glob(tmp_path: Path) -> None:
+    write(tmp_path / "a.csv", "close\n1\n")
+    pl.DataFrame({"close": [1.0], "signal": [0]}).write_parquet(tmp_path / "signals.parquet")
+    for spec in (tmp_path, tmp_path / "*"):
+        data = open_input(spec, exclude=[tmp_path / "signals.parquet"])
+        assert [part.path.name for part in data.parts] == ["a.csv"]
+
+
+def test_files_sort_by_the_text_of_their_paths(tmp_path: Path) -> None:
+    write(tmp_path / "a" / "x.csv", "close\n1\n")
+    write(tmp_path / "a-b" / "x.csv", "close\n1\n")
+    assert [part.path.parent.name for part in open_input(tmp_path).parts] == ["a-b", "a"]
 
 
 def test_group_by_a_missing_column_lists_the_columns(tmp_path: Path) -> None:

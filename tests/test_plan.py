@@ -14,9 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from signal_job.errors import OutputError
 from signal_job.inputs import open_input
-from signal_job.pipeline import Engine, Result, run
+from signal_job.pipeline import Engine, Result, SignalsNotWritten, run
 from signal_job.plan import partitions, plan
 from signal_job.reference import reference_signals
 from tests.conftest import DATA, ENGINES, REAL_ROWS, REAL_SIGNALS, WriteFile, make_config
@@ -271,8 +270,8 @@ def test_hive_folders_of_the_group_run_one_by_one_like_a_symbol_column(tmp_path:
     assert_frame_equal(by_folder[1], by_column[1].sort("symbol", maintain_order=True))
 
 
-def test_a_signals_file_that_cannot_be_written_is_an_output_error(tmp_path: Path) -> None:
-    with pytest.raises(OutputError, match=r"cannot write signals file: .*missing"):
+def test_a_signals_file_that_cannot_be_written_is_told_from_a_bad_input(tmp_path: Path) -> None:
+    with pytest.raises(SignalsNotWritten, match=r"missing"):
         run(
             open_input(DATA / "candles.csv", timestamps=True),
             make_config(),
@@ -286,3 +285,13 @@ def test_a_group_by_column_inside_the_files_keeps_the_input_whole(tmp_path: Path
     data = open_input(tmp_path)
     assert partitions(data, make_config(2, group_by="symbol")) == [data]
     assert partitions(data, make_config(2)) == [data]
+
+
+def test_group_values_are_trimmed_like_every_value(tmp_path: Path) -> None:
+    path = tmp_path / "pad.csv"
+    path.write_text('symbol,close\nBTC,1\n"BTC ",2\n BTC,3\n,4\n  ,5\n')
+    result = run(open_input(path), make_config(2, group_by="symbol"))
+    assert [(name, counts.rows, counts.signals) for name, counts in result.groups] == [
+        ("BTC", 3, 2),
+        (None, 2, 1),
+    ]
