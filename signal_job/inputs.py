@@ -3,6 +3,8 @@
 Files of one input are read as one series, one after another: in path order, or by each file's
 first timestamp when every file has a `timestamp` column. Folders named `key=value` between the
 root and a file give that file a column `key` (hive partitioning), e.g. `symbol=BTC/`.
+Opening reads each file's first bytes and, for timestamps, its first values (head reads, not
+scans): the one place outside `pipeline` that collects, because the order must be known first.
 """
 
 from __future__ import annotations
