@@ -17,6 +17,7 @@ from signal_job.errors import ConfigError, InputError, first_line
 from signal_job.inputs import Input
 from signal_job.plan import SIGNAL_COLUMNS, partitions, plan
 from signal_job.signals import MAX_WINDOW
+from signal_job.sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ def _run(data: Input, config: Config, *, signals: Path | None, engine: Engine) -
     frame = _collect(data, config, signals=signals, engine=engine)
     blank_lines = 0
     if sum(frame["suspect"]):
-        data, blank_lines = _without_blank_lines(data)
+        data, blank_lines = _without_blank_lines(data, rows=sum(frame["rows"]))
         if blank_lines:
             frame = _collect(data, config, signals=signals, engine=engine)
     groups = [(row.pop("group", None), row) for row in frame.iter_rows(named=True)]
@@ -170,26 +171,36 @@ def _collect(data: Input, config: Config, *, signals: Path | None, engine: Engin
     return frame.fill_null(0)
 
 
-def _without_blank_lines(data: Input) -> tuple[Input, int]:
+def _without_blank_lines(data: Input, *, rows: int) -> tuple[Input, int]:
     """`data` with its CSV files' blank lines left out, and how many there were.
 
     Blank lines and short rows both leave the last field empty; only a line check can tell
-    them from rows whose last field is simply empty, and it raises on bad rows.
+    them from rows whose last field is simply empty, and it raises on bad rows. `rows` is what
+    the scan counted, blank lines included: more lines than that means quoted line breaks.
     """
     from signal_job import lines  # noqa: PLC0415 - rarely needed: kept off the start-up path
 
-    parts, blank_lines = [], 0
-    for part in data.parts:
-        if part.layout is not None:
-            report = lines.check_lines(part)
-            rows = part.scan.select(pl.len()).collect().item()
-            if report.rows != rows:
-                msg = f"input file {part.path} has quoted fields that span lines, which are not supported"
-                raise InputError(msg)
-            blank_lines += report.blank_rows.len()
-            part = replace(part, skipped_rows=report.blank_rows)  # noqa: PLW2901
-        parts.append(part)
-    return data.replace_parts(parts), blank_lines
+    reports = {part.path: lines.check_lines(part) for part in data.parts if part.layout is not None}
+    # Only the Parquet and Arrow files' rows are left to count: from their metadata, not a scan.
+    lines_read = sum(report.rows for report in reports.values()) + sum(
+        _rows(part) for part in data.parts if part.layout is None
+    )
+    if lines_read != rows:
+        spanning = next(
+            part for part in data.parts if part.path in reports and reports[part.path].rows != _rows(part)
+        )
+        msg = f"input file {spanning.path} has quoted fields that span lines, which are not supported"
+        raise InputError(msg)
+    parts = [
+        replace(part, skipped_rows=reports[part.path].blank_rows) if part.path in reports else part
+        for part in data.parts
+    ]
+    return data.replace_parts(parts), sum(report.blank_rows.len() for report in reports.values())
+
+
+def _rows(part: Source) -> int:
+    """The rows the file's scan yields (CSV: records, blank lines included)."""
+    return int(part.scan.select(pl.len()).collect().item())
 
 
 def _explain(data: Input, config: Config, error: Exception) -> InputError:

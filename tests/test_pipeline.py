@@ -194,3 +194,11 @@ def test_counts_from_a_file_match_the_exact_reference(
                 expected,
                 closes.count(None),
             )
+
+
+def test_quoted_line_breaks_with_blank_lines_are_refused_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("close,note\n1,x\n2,y\n")
+    # Each half of the quoted field has the header's two fields: only the count of rows tells.
+    (tmp_path / "b.csv").write_text('close,note\n3,"x\ny,z"\n\n4,z\n')
+    with pytest.raises(InputError, match=r"b\.csv has quoted fields that span lines"):
+        counts_of(tmp_path)
