@@ -132,12 +132,12 @@ def _partition(path: Path, root: Path | None) -> dict[str, str]:
 
 def _check_timestamps(parts: list[Source]) -> None:
     """The signals need every file's timestamps, or none (no timestamp column anywhere)."""
-    have = [part for part in parts if part.timestamp is not None]
-    if have and len(have) < len(parts):
-        without = next(part for part in parts if part.timestamp is None)
-        msg = f"input file {without.path} has no timestamp column, but {have[0].path} has one"
+    mixed = _one_without_timestamps(parts)
+    if mixed is not None:
+        without, with_ = mixed
+        msg = f"input file {without.path} has no timestamp column, but {with_.path} has one"
         raise InputError(msg)
-    if not have:
+    if all(part.timestamp is None for part in parts):
         log.info("the input has no timestamp column: the signals file has none either")
 
 
@@ -148,10 +148,21 @@ def _with_timestamps_to_order(parts: list[Source]) -> list[Source]:
     except InputError as exc:
         log.warning("files are read in path order: %s", exc)
         return parts
-    if any(part.timestamp is None for part in read) and any(part.timestamp for part in read):
-        log.warning("files are read in path order: not every file has a timestamp column")
+    mixed = _one_without_timestamps(read)
+    if mixed is not None:
+        log.warning(
+            "files are read in path order: not every file has a timestamp column (%s has none)",
+            mixed[0].path,
+        )
         return parts
     return read
+
+
+def _one_without_timestamps(parts: list[Source]) -> tuple[Source, Source] | None:
+    """A file without timestamps and one with them, if the files disagree."""
+    without = next((part for part in parts if part.timestamp is None), None)
+    with_ = next((part for part in parts if part.timestamp is not None), None)
+    return (without, with_) if without and with_ else None
 
 
 def _first_timestamp(part: Source) -> str:

@@ -44,14 +44,12 @@ def partitions(data: Input, config: Config) -> list[Input]:
     Only folder values are known without reading the rows; a `group_by` column inside the files
     keeps the input whole, and its plan windows each group with `over`.
     """
-    if config.group_by is None:
-        return [data]
-    key = normal_name(config.group_by)
-    if not all(key in part.partition and key not in part.names for part in data.parts):
+    values = _folder_values(data, config.group_by)
+    if values is None:
         return [data]
     by_value: dict[str, list[Source]] = {}
-    for part in data.parts:
-        by_value.setdefault(part.partition[key], []).append(part)
+    for part, value in zip(data.parts, values, strict=True):
+        by_value.setdefault(value, []).append(part)
     return [data.replace_parts(parts) for parts in by_value.values()]
 
 
@@ -62,7 +60,8 @@ def plan(data: Input, config: Config, *, timestamps: bool = False) -> Plan:
     """
     scale = max(natural_scale(part.close_dtype) for part in data.parts)
     # A partition of one folder value is one series: no need to window it per group.
-    one_group = _one_folder_value(data, config.group_by)
+    values = _folder_values(data, config.group_by)
+    one_group = values is not None and len(set(values)) == 1
     use_timestamps = timestamps and data.has_timestamps
     frames = [
         _part_rows(part, scale=scale, group=config.group_by, timestamps=use_timestamps) for part in data.parts
@@ -127,12 +126,11 @@ def _counts(rows: pl.LazyFrame, *, window: int, grouped: bool, timestamps: bool)
     return rows.select(**aggregates)
 
 
-def _one_folder_value(data: Input, group: str | None) -> bool:
-    """Whether every row's `group` comes from one and the same hive folder value."""
+def _folder_values(data: Input, group: str | None) -> list[str] | None:
+    """Each file's hive folder value of `group`, if `group` is a folder key (not a column) of all."""
     if group is None:
-        return False
+        return None
     key = normal_name(group)
-    if any(key in part.names for part in data.parts):
-        return False
-    values = {part.partition.get(key) for part in data.parts}
-    return len(values) == 1 and None not in values
+    if not all(key in part.partition and key not in part.names for part in data.parts):
+        return None
+    return [part.partition[key] for part in data.parts]
