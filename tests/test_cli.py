@@ -92,13 +92,18 @@ BAD_INPUTS: dict[str, tuple[str | bytes | None, str]] = {
 }
 
 
+@pytest.mark.parametrize("with_signals", [False, True], ids=["", "with-signals"])
 @pytest.mark.parametrize("name", sorted(BAD_INPUTS))
 def test_bad_input_gives_exit_1_and_the_error_document(
-    tmp_path: Path, write_file: WriteFile, config_file: Path, name: str
+    tmp_path: Path, write_file: WriteFile, config_file: Path, name: str, with_signals: bool
 ) -> None:
     content, message = BAD_INPUTS[name]
     data = tmp_path / name if content is None else write_file(name, content)
-    code, stdout, stderr = invoke(*run_args(tmp_path, data, config_file))
+    (tmp_path / "out").mkdir()
+    args = (
+        signals_args(tmp_path, data, config_file) if with_signals else run_args(tmp_path, data, config_file)
+    )
+    code, stdout, stderr = invoke(*args)
     assert code == 1
     document = orjson.loads(stdout)
     assert document["status"] == "error"
@@ -107,6 +112,7 @@ def test_bad_input_gives_exit_1_and_the_error_document(
     assert stdout == (tmp_path / "metrics.json").read_bytes()
     assert "Traceback" not in stderr
     assert message in stderr
+    assert names(tmp_path / "out") == []  # no signals file, not even a temporary one
 
 
 def test_input_folder_without_data_files_gives_the_error_document(tmp_path: Path, config_file: Path) -> None:
@@ -355,20 +361,6 @@ def test_signals_file_holds_every_row_and_sums_to_the_logged_count(tmp_path: Pat
     assert f"signals: {signals['signal'].sum()}, signal rate" in stderr
     assert "signals written to" in stderr
     assert names(tmp_path / "out") == ["signals.parquet"]  # no temporary file left
-
-
-@pytest.mark.parametrize("name", sorted(BAD_INPUTS))
-def test_bad_input_with_signals_leaves_no_signals_file(
-    tmp_path: Path, write_file: WriteFile, config_file: Path, name: str
-) -> None:
-    content, message = BAD_INPUTS[name]
-    data = tmp_path / name if content is None else write_file(name, content)
-    (tmp_path / "out").mkdir()
-    code, stdout, stderr = invoke(*signals_args(tmp_path, data, config_file))
-    assert code == 1
-    assert message in orjson.loads(stdout)["error_message"]
-    assert "Traceback" not in stderr
-    assert names(tmp_path / "out") == []
 
 
 def test_failed_run_removes_an_earlier_signals_file(
