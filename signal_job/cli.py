@@ -12,13 +12,17 @@ import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Annotated  # noqa: E402
+from typing import TYPE_CHECKING, Annotated  # noqa: E402
 
 import typer  # noqa: E402
 
 from signal_job import __version__  # noqa: E402
-from signal_job.errors import JobError, OutputError  # noqa: E402
-from signal_job.metrics import Document, error_document, render, write_atomic  # noqa: E402
+from signal_job.errors import ClashError, JobError, OutputError, Terminated  # noqa: E402
+from signal_job.metrics import Document, error_document, render  # noqa: E402
+
+if TYPE_CHECKING:
+    from signal_job.job import Done, Prepared
+    from signal_job.logs import Logs
 
 log = logging.getLogger("signal_job")
 
@@ -29,10 +33,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+def _path_option(*names: str, envvar: str, help: str) -> typer.models.OptionInfo:
+    # Never check paths here (typer's `readable=True` refuses a write-only log with exit 2):
+    # the job checks each one and reports it in the error document.
+    option: typer.models.OptionInfo = typer.Option(
+        *names, envvar=envvar, help=help, readable=False, writable=False, exists=False
+    )
+    return option
+
+
 # Schedulers often pass settings in the environment; a flag given on the command line wins.
 InputOption = Annotated[
     Path,
-    typer.Option(
+    _path_option(
         "--input",
         "-i",
         envvar="SIGNAL_JOB_INPUT",
@@ -41,22 +55,23 @@ InputOption = Annotated[
 ]
 ConfigOption = Annotated[
     Path,
-    typer.Option("--config", "-c", envvar="SIGNAL_JOB_CONFIG", help="YAML with seed, window and version."),
+    _path_option("--config", "-c", envvar="SIGNAL_JOB_CONFIG", help="YAML with seed, window and version."),
 ]
 OutputOption = Annotated[
-    Path, typer.Option("--output", "-o", envvar="SIGNAL_JOB_OUTPUT", help="Where to write the metrics JSON.")
+    Path, _path_option("--output", "-o", envvar="SIGNAL_JOB_OUTPUT", help="Where to write the metrics JSON.")
 ]
 SignalsOption = Annotated[
     Path | None,
-    typer.Option(
+    _path_option(
         "--signals",
         envvar="SIGNAL_JOB_SIGNALS",
         help="Also write each row's timestamp, close, rolling mean and signal here (Parquet).",
     ),
 ]
 LogOption = Annotated[
-    Path, typer.Option("--log-file", envvar="SIGNAL_JOB_LOG_FILE", help="Log file (appended to).")
+    Path, _path_option("--log-file", envvar="SIGNAL_JOB_LOG_FILE", help="Log file (appended to).")
 ]
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 @app.command()
@@ -71,89 +86,126 @@ def run(
 
     The document goes to the output file and to stdout; logs go to stderr and the log file.
     With --signals, every row's signal also goes to a Parquet file, from the same scan.
-    Exit code 0 on success, 1 on any job error, 2 on a usage error.
+    Exit code 0 on success, 1 on any job error, 2 on a usage error, 130 or 143 when stopped
+    by SIGINT or SIGTERM. No output is ever written over an input.
     """
     # Polars' streaming CSV reader keeps several read-ahead chunks in flight; its default chunk
     # size puts ~400 MiB in flight on a 10M-row file, 8 MiB chunks ~220 MiB at the same speed.
     os.environ.setdefault("POLARS_CSV_CHUNK_SIZE", str(8 << 20))
-    # A scheduler's or `docker stop`'s SIGTERM unwinds like an error, so temporary files go too.
-    signal.signal(signal.SIGTERM, _terminate)
-    log_problem = _configure_logging(log_file)
-    log.info("signal-job %s starting", __version__)
-    files = {"--input": input_path, "--config": config_path, "--output": output, "--log-file": log_file}
-    problem = log_problem or _clash(signals, files)
-    document = _job_document(input_path, config_path, signals, own_files=[output, log_file], problem=problem)
-    status = _write_and_print(document, output)
-    if status != "success" and signals is not None:
-        from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
-
-        job.remove_stale_signals(signals)
-    log.info("status: %s", status)
-    raise typer.Exit(0 if status == "success" else 1)
-
-
-def _terminate(number: int, _frame: object) -> None:
-    raise SystemExit(128 + number)
-
-
-def _job_document(
-    input_path: Path,
-    config_path: Path,
-    signals: Path | None,
-    *,
-    own_files: list[Path],
-    problem: OutputError | None,
-) -> Document:
-    """Run the job; every failure, even a bug, becomes the error document."""
+    # A scheduler's SIGTERM (or Ctrl-C) unwinds like an error: temporary files go, the error
+    # document replaces any older success, and the exit code says which signal it was.
+    for number in _STOP_SIGNALS:
+        signal.signal(number, _stop)
     from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
+    from signal_job.logs import Logs  # noqa: PLC0415
 
+    logs = Logs()
+    log.info("signal-job %s starting", __version__)
+    paths = job.Paths(input_path, config_path, output, log_file, signals)
     try:
-        if problem is not None:
+        prepared = job.prepare(paths)
+    except ClashError as exc:
+        # Nothing is written to any path of this run: the clash may name an input.
+        logs.drop_buffer()
+        log.error("%s", exc)
+        _print(render(error_document(version=job.config_version(config_path), message=str(exc))))
+        raise typer.Exit(1) from None
+    except Terminated as exc:
+        raise typer.Exit(128 + exc.number) from None
+    done, code = _job_document(prepared, logs)
+    for number in _STOP_SIGNALS:  # the run is over: finish writing whatever comes now
+        signal.signal(number, signal.SIG_IGN)
+    status = _write_and_print(done.document, prepared)
+    if status != "success" and "--signals" in prepared.outputs:
+        from signal_job.outputs import remove_stale_signals  # noqa: PLC0415
+
+        remove_stale_signals(prepared.outputs["--signals"], done.signals)
+    log.info("status: %s", status)
+    logs.close()
+    raise typer.Exit(code if code else 0 if status == "success" else 1)
+
+
+def _stop(number: int, _frame: object) -> None:
+    for each in _STOP_SIGNALS:  # once: the unwinding must not be interrupted again
+        signal.signal(each, signal.SIG_IGN)
+    raise Terminated(number, signal.Signals(number).name)
+
+
+def _job_document(prepared: Prepared, logs: Logs) -> tuple[Done, int]:
+    """Run the job; every failure, even a bug, becomes the error document.
+
+    Also returns the exit code that a signal sets (0 if none).
+    """
+    from signal_job import job  # noqa: PLC0415
+
+    config = prepared.paths.config
+    try:
+        if "--log-file" in prepared.unusable:
+            raise prepared.unusable["--log-file"]
+        logs.attach(prepared.outputs["--log-file"])
+        done = job.run(prepared, started=_STARTED)
+        problem = logs.problem()
+        if problem is not None:  # a full disk under the log: the run is not to be trusted
+            problem.version = done.document["version"]
             raise problem
-        return job.run(input_path, config_path, started=_STARTED, signals=signals, own_files=own_files)
     except JobError as exc:
+        if exc.version is None and isinstance(exc, OutputError):
+            exc.version = job.config_version(config)
         log.error("%s", exc)
         log.debug("traceback", exc_info=True)
-        return error_document(version=exc.version, message=str(exc))
+        return job.Done(error_document(version=exc.version, message=str(exc))), 0
+    except Terminated as exc:
+        log.error("%s", exc)
+        return job.Done(
+            error_document(version=job.config_version(config), message=str(exc))
+        ), 128 + exc.number
     except Exception as exc:  # a bug must still end in the error document, not a traceback
-        message = (
-            f"unexpected error, please report it: {type(exc).__name__}: {exc} (traceback in {own_files[-1]})"
-        )
+        where = prepared.paths.log_file
+        message = f"unexpected error, please report it: {type(exc).__name__}: {exc} (traceback in {where})"
         log.error("%s", message)
         log.debug("traceback", exc_info=True)
-        return error_document(version=None, message=message)
+        return job.Done(error_document(version=None, message=message)), 0
+    return done, 0
 
 
-def _clash(signals: Path | None, files: dict[str, Path]) -> OutputError | None:
-    """The problem if the signals file would overwrite another file of the run."""
-    if signals is None:
-        return None
-    for option, path in files.items():
-        if signals.resolve() == path.resolve():
-            return OutputError(f"--signals and {option} name the same file {path}; give each its own")
-    return None
+def _write_and_print(document: Document, prepared: Prepared) -> str:
+    """Write the document (replacing an older one) and print it; return the final status."""
+    from signal_job.outputs import write  # noqa: PLC0415
 
-
-def _write_and_print(document: Document, output: Path) -> str:
-    """Write the document atomically and print it; return the final status."""
+    data = render(document)
+    out = prepared.outputs.get("--output")
     try:
-        data = render(document)
-    except TypeError as exc:  # every field is checked before; this is a last line of defence
-        log.debug("traceback", exc_info=True)
-        document = error_document(version=None, message=f"cannot write the metrics document: {exc}")
-        data = render(document)
-    try:
-        write_atomic(output, data)
+        if out is None:
+            raise prepared.unusable["--output"]
+        if out.status is not None and _is_stdout(out.status):
+            log.info("metrics written to stdout (%s)", out.path)
+            _print(data)
+            return str(document["status"])
+        write(out, data)
     except OutputError as exc:
+        if out is not None and out.status is not None and not out.special:
+            exc = OutputError(f"{exc}; {out.path} still holds an earlier run's document")
         log.error("%s", exc)
         if document["status"] == "success":
             document = error_document(version=document["version"], message=str(exc))
             data = render(document)
     else:
-        log.info("metrics written to %s", output)
+        log.info("metrics written to %s", out.path)
+    _print(data)
+    return str(document["status"])
+
+
+def _is_stdout(status: os.stat_result) -> bool:
+    try:
+        here = os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError):
+        return False
+    return (here.st_dev, here.st_ino) == (status.st_dev, status.st_ino)
+
+
+def _print(data: bytes) -> None:
     sys.stdout.buffer.write(data)
     sys.stdout.flush()
-    return str(document["status"])
 
 
 @app.command()
@@ -178,35 +230,14 @@ def generate(
     typer.echo(f"wrote {rows:,} candles to {output}", err=True)
 
 
-def _configure_logging(log_file: Path) -> OutputError | None:
-    """Log INFO to stderr and DEBUG to the file; return the problem if the file cannot be opened."""
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
-    log.setLevel(logging.DEBUG)
-    log.propagate = False
-    for handler in list(log.handlers):
-        log.removeHandler(handler)
-        handler.close()
-    console = logging.StreamHandler(sys.stderr)
-    console.setLevel(logging.INFO)
-    console.setFormatter(formatter)
-    log.addHandler(console)
-    try:
-        # A path that is not UTF-8 (surrogate-escaped) must not break the log.
-        file_handler = logging.FileHandler(log_file, encoding="utf-8", errors="backslashreplace")
-    except OSError as exc:
-        return OutputError(f"cannot write log file {log_file}: {exc.strerror}")
-    file_handler.setLevel(logging.DEBUG)
-    file_handler.setFormatter(formatter)
-    log.addHandler(file_handler)
-    return None
-
-
 def main() -> None:
     """Entry point of the `signal-job` console script: run the app, then exit at once."""
     try:
         app()
     except SystemExit as exit_:
         code = exit_.code
+    except Terminated as exc:  # stopped before the run could write its error document
+        code = 128 + exc.number
     else:
         code = 0
     if isinstance(code, str):

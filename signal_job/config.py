@@ -8,10 +8,17 @@ from typing import Any
 
 import yaml
 
-from signal_job.errors import ConfigError, file_problem
+from signal_job.errors import ConfigError, shorten
+from signal_job.files import read_regular
 
 KEYS = ("seed", "window", "version")
 OPTIONAL_KEYS = ("group_by",)
+# A config is a few short lines. Anything far larger is refused before it is expanded: a YAML
+# alias bomb fits in 500 bytes and expands to gigabytes, deep nesting overflows the parser.
+MAX_BYTES = 64 * 1024
+MAX_DEPTH = 20
+MAX_VALUES = 1_000  # scalars, lists and mappings, counting each alias as often as it is used
+MAX_SCALAR = 256  # characters of one value
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,7 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[An
             continue  # an unhashable key: construct_mapping below refuses it with a mark
         if duplicate:
             line = key_node.start_mark.line + 1
-            msg = f"duplicate key {key!r} at line {line}"
+            msg = f"duplicate key {shorten(key)} at line {line}"
             raise yaml.constructor.ConstructorError(None, None, msg, key_node.start_mark)
         seen.add(key)
     return loader.construct_mapping(node)
@@ -54,24 +61,108 @@ _StrictLoader.add_constructor(
 
 def load_config(path: Path) -> Config:
     """Read and validate the config file at `path`."""
+    origin = f"config file {path}"
+    raw = read_regular(path, what="config file", limit=MAX_BYTES, error=ConfigError)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        msg = f"config file {path} is not UTF-8 text (byte {exc.start})"
+        msg = f"{origin} is not UTF-8 text (byte {exc.start})"
         raise ConfigError(msg) from exc
-    except OSError as exc:
-        raise ConfigError(file_problem(exc, "config file", path)) from exc
+    return parse_config(_parse_yaml(text, origin), origin=str(path))
+
+
+def _parse_yaml(text: str, origin: str) -> object:
+    """The YAML document in `text`, refused if it is deep, huge or refers to itself."""
+    loader = _StrictLoader(text)
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        _check_depth(text, origin)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_size(node, origin)
+        return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        msg = f"config file {path} is not valid YAML{where}: {exc.problem or exc.context}"
+        msg = f"{origin} is not valid YAML{where}: {exc.problem or exc.context}"
         raise ConfigError(msg) from exc
     except yaml.YAMLError as exc:
-        msg = f"config file {path} is not valid YAML: {exc}"
+        msg = f"{origin} is not valid YAML: {exc}"
         raise ConfigError(msg) from exc
-    return parse_config(data, origin=str(path))
+    finally:
+        loader.dispose()
+
+
+_OPENING = (
+    yaml.BlockMappingStartToken,
+    yaml.BlockSequenceStartToken,
+    yaml.FlowMappingStartToken,
+    yaml.FlowSequenceStartToken,
+)
+_CLOSING = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
+
+
+def _check_depth(text: str, origin: str) -> None:
+    # The scanner reads tokens one by one (the composer recurses and would overflow first).
+    depth = 0
+    for token in yaml.scan(text, Loader=_StrictLoader):
+        if isinstance(token, _OPENING):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = token.start_mark.line + 1
+                msg = (
+                    f"{origin} nests values more than {MAX_DEPTH} levels deep (line {line}); "
+                    "a config is a flat mapping"
+                )
+                raise ConfigError(msg)
+        elif isinstance(token, _CLOSING):
+            depth -= 1
+
+
+def _check_size(root: yaml.Node, origin: str) -> None:
+    """Count the values the document expands to, without expanding it; refuse long scalars and cycles."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        children = _children(node)
+        if done:
+            open_nodes.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
+            if sizes[id(node)] > MAX_VALUES:
+                line = node.start_mark.line + 1
+                msg = (
+                    f"{origin} expands to more than {MAX_VALUES:,} values (YAML aliases, line {line}); "
+                    "a config is a few keys"
+                )
+                raise ConfigError(msg)
+            continue
+        if id(node) in sizes:
+            continue
+        if id(node) in open_nodes:
+            msg = (
+                f"{origin} holds a value that contains itself (a YAML alias, line {node.start_mark.line + 1})"
+            )
+            raise ConfigError(msg)
+        if isinstance(node, yaml.ScalarNode) and len(node.value) > MAX_SCALAR:
+            line = node.start_mark.line + 1
+            msg = (
+                f"{origin} line {line} holds a value of {len(node.value):,} characters "
+                f"({shorten(node.value)}); values are at most {MAX_SCALAR}"
+            )
+            raise ConfigError(msg)
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [item for pair in node.value for item in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def parse_config(data: object, *, origin: str) -> Config:
@@ -86,7 +177,7 @@ def parse_config(data: object, *, origin: str) -> Config:
     known_version = version if _is_version(version) else None
     unknown = [key for key in data if key not in KEYS + OPTIONAL_KEYS]
     if unknown:
-        names = ", ".join(repr(key) for key in unknown)
+        names = ", ".join(shorten(key) for key in unknown[:5]) + (", ..." if len(unknown) > 5 else "")  # noqa: PLR2004
         msg = (
             f"config file {origin} has unknown key(s) {names}; "
             f"the keys are {_keys_text()} and optionally 'group_by'"
@@ -102,7 +193,7 @@ def parse_config(data: object, *, origin: str) -> Config:
     window = _integer(data["window"], "window", origin, known_version, minimum=1)
     if known_version is None:
         hint = ' (quote it: version: "1.0")' if isinstance(version, int | float) else ""
-        msg = f"config key 'version' in {origin} must be a non-empty string{hint}, not {version!r}"
+        msg = f"config key 'version' in {origin} must be a non-empty string{hint}, not {shorten(version)}"
         raise ConfigError(msg)
     group_by = data.get("group_by")
     if group_by is not None and (not isinstance(group_by, str) or not group_by.strip()):
@@ -124,10 +215,10 @@ def _integer(
         msg = f"config key {key!r} in {origin} must be an integer, not {_describe(value)}"
         raise ConfigError(msg, version=version)
     if value < minimum:
-        msg = f"config key {key!r} in {origin} must be at least {minimum}, not {value}"
+        msg = f"config key {key!r} in {origin} must be at least {minimum}, not {shorten(value)}"
         raise ConfigError(msg, version=version)
     if maximum is not None and value > maximum:
-        msg = f"config key {key!r} in {origin} must be at most {maximum}, not {value}"
+        msg = f"config key {key!r} in {origin} must be at most {maximum}, not {shorten(value)}"
         raise ConfigError(msg, version=version)
     return value
 
@@ -143,7 +234,7 @@ def _is_version(value: object) -> bool:
 
 
 def _describe(value: object) -> str:
-    return f"{_yaml_type(value)} {value!r}"
+    return f"{_yaml_type(value)} {shorten(value)}"
 
 
 def _yaml_type(value: object) -> str:

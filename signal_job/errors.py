@@ -1,5 +1,9 @@
 """The job's errors: each message tells the person running it what is wrong and where."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+
 
 class JobError(Exception):
     """A failure of the job that the person running it can fix."""
@@ -22,12 +26,25 @@ class OutputError(JobError):
     """The metrics document, the signals file or the log file cannot be written."""
 
 
+class ClashError(OutputError):
+    """An output names a file the run reads, or another output: nothing may be written."""
+
+
+class Terminated(BaseException):
+    """The run was stopped by a signal (SIGTERM, SIGINT); unwinds like an error, past `except Exception`."""
+
+    def __init__(self, number: int, name: str) -> None:
+        """Keep the signal's `number` (the exit code is 128 + number) and `name`."""
+        super().__init__(f"terminated by {name}")
+        self.number = number
+
+
 def file_problem(exc: OSError, what: str, path: object) -> str:
     """Say why `what` (e.g. "input file") at `path` could not be opened, for the person running the job."""
     if isinstance(exc, FileNotFoundError):
         return f"{what} {path} does not exist"
     if isinstance(exc, IsADirectoryError):
-        return f"{what} {path} is a directory, not a file"
+        return f"{what} {path} is a folder, not a file"
     return f"cannot read {what} {path}: {exc.strerror}"
 
 
@@ -35,3 +52,19 @@ def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (Polars adds pages of hints), or its type."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def shorten(value: object, limit: int = 40) -> str:
+    """`repr(value)` cut to about `limit` characters: messages quote values, never whole ones."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def names_text(names: Iterable[object], limit: int = 20) -> str:
+    """Names for a message (`'a', 'b', ... (300 in all)`), each shortened, at most `limit` of them."""
+    listed = [shorten(name) for name in names]
+    if not listed:
+        return "none"
+    if len(listed) <= limit:
+        return ", ".join(listed)
+    return ", ".join(listed[:limit]) + f", ... ({len(listed):,} in all)"

@@ -9,23 +9,17 @@ scans): the one place outside `pipeline` that collects, because the order must b
 
 from __future__ import annotations
 
-import glob
 import logging
-from collections.abc import Collection
 from dataclasses import dataclass, replace
-from itertools import takewhile
 from pathlib import Path
 from urllib.parse import unquote
 
-from signal_job.errors import InputError, file_problem
+from signal_job.errors import InputError
+from signal_job.files import Found, find_files
 from signal_job.sources import Source, normal_name, open_source
 from signal_job.timestamps import read_timestamps
 
 log = logging.getLogger(__name__)
-
-# What a folder's data files are called; anything else (`_SUCCESS`, `README.md`) is not data.
-DATA_SUFFIXES = (".csv", ".txt", ".tsv", ".gz", ".zst", ".parquet", ".arrow", ".feather", ".ipc")
-_GLOB_CHARACTERS = frozenset("*?[")
 
 
 @dataclass(frozen=True)
@@ -59,13 +53,10 @@ class Input:
         return replace(self, parts=tuple(parts))
 
 
-def open_input(spec: Path, *, timestamps: bool = False, exclude: Collection[Path] = ()) -> Input:
-    """Find and open the input's files; read their timestamps too if asked (or to order them).
-
-    Files in `exclude` (the job's own outputs) are never read as input, even in its folder.
-    """
-    paths, root = _expand(spec, exclude={path.resolve() for path in exclude})
-    parts = [replace(open_source(path), partition=_partition(path, root)) for path in paths]
+def open_input(spec: Path | Found, *, timestamps: bool = False) -> Input:
+    """Find and open the input's files; read their timestamps too if asked (or to order them)."""
+    found = spec if isinstance(spec, Found) else find_files(spec)
+    parts = [replace(open_source(path), partition=_partition(path, found.root)) for path in found.files]
     if timestamps:
         parts = [replace(part, timestamp=read_timestamps(part)) for part in parts]
         _check_timestamps(parts)
@@ -73,49 +64,8 @@ def open_input(spec: Path, *, timestamps: bool = False, exclude: Collection[Path
         parts = _with_timestamps_to_order(parts)
     if len(parts) > 1 and all(part.timestamp is not None for part in parts):
         parts = sorted(parts, key=lambda part: (_first_timestamp(part), str(part.path)))
-        return Input(spec, tuple(parts), "first timestamp")
-    return Input(spec, tuple(parts), "path")
-
-
-def _expand(spec: Path, *, exclude: set[Path]) -> tuple[list[Path], Path | None]:
-    """The files `spec` names, sorted by their path's text, and the root of hive folders."""
-    text = str(spec)
-    try:
-        is_file = spec.is_file()  # first: a file named `candles[2024].csv` is no pattern
-        is_folder = not is_file and spec.is_dir()
-    except OSError as exc:
-        raise InputError(file_problem(exc, "input", spec)) from exc
-    if is_file or not (is_folder or _GLOB_CHARACTERS.intersection(text)):
-        return [spec], None  # a file, or opening it says what is wrong
-    if not is_folder:
-        paths = sorted((Path(match) for match in glob.glob(text, recursive=True)), key=str)  # noqa: PTH207
-        files = [path for path in paths if path.is_file() and path.resolve() not in exclude]
-        if not files:
-            msg = f"input pattern {spec} matches no files"
-            raise InputError(msg)
-        return files, _glob_root(text)
-    files = sorted(
-        (
-            path
-            for path in spec.rglob("*")
-            if path.suffix.lower() in DATA_SUFFIXES
-            and path.is_file()
-            and not any(part.startswith((".", "_")) for part in path.relative_to(spec).parts)
-            and path.resolve() not in exclude
-        ),
-        key=str,
-    )
-    if not files:
-        suffixes = ", ".join(DATA_SUFFIXES)
-        msg = f"input folder {spec} holds no data files (looked for {suffixes})"
-        raise InputError(msg)
-    return files, spec
-
-
-def _glob_root(pattern: str) -> Path:
-    """The folder above a pattern's first wildcard."""
-    fixed = takewhile(lambda part: not _GLOB_CHARACTERS.intersection(part), Path(pattern).parts)
-    return Path(*fixed)
+        return Input(found.spec, tuple(parts), "first timestamp")
+    return Input(found.spec, tuple(parts), "path")
 
 
 def _partition(path: Path, root: Path | None) -> dict[str, str]:

@@ -1,20 +1,26 @@
-"""One run of the job: config, input, counts (and signals file), the metrics document; each step logged."""
+"""One run of the job: its paths checked, then config, input, counts (and signals file), the document.
+
+`prepare` looks at every path before anything is written: the outputs (links followed) and
+every file the input and config name, so that no output ever overwrites an input. `run` then
+computes the metrics document, logging each step.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import time
-from collections.abc import Sequence
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import polars as pl
 
 from signal_job import pipeline
 from signal_job.config import Config, load_config
-from signal_job.errors import JobError, OutputError, first_line
+from signal_job.errors import InputError, JobError, OutputError, first_line
+from signal_job.files import Found, Identity, find_files, identity
 from signal_job.inputs import Input, open_input
-from signal_job.metrics import Document, atomic_output, success_document
+from signal_job.metrics import Document, success_document
+from signal_job.outputs import Target, atomic, check_clashes, target
 
 log = logging.getLogger(__name__)
 
@@ -24,60 +30,129 @@ _SERIES_COLUMNS = ("symbol", "ticker")
 _GROUPS_ON_CONSOLE = 50
 
 
-def run(
-    input_path: Path,
-    config_path: Path,
-    *,
-    started: float,
-    signals: Path | None = None,
-    own_files: Sequence[Path] = (),
-) -> Document:
+@dataclass(frozen=True)
+class Paths:
+    """What one run reads and writes, as given."""
+
+    input: Path  # a file, a glob or a folder
+    config: Path
+    output: Path
+    log_file: Path
+    signals: Path | None = None
+
+    def outputs(self) -> dict[str, Path]:
+        """Each output path by the option that names it."""
+        named = {"--output": self.output, "--log-file": self.log_file}
+        return named | ({"--signals": self.signals} if self.signals else {})
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The run's paths, checked: outputs resolved, input files found, none of them the same."""
+
+    paths: Paths
+    outputs: dict[str, Target]  # by option, the outputs that can be written
+    unusable: dict[str, OutputError]  # by option, outputs that never can be (a folder, a socket)
+    found: Found | None  # the input's files, or
+    input_problem: InputError | None  # why they could not be found (reported once the config is read)
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a successful run leaves: its document, and the signals file it wrote."""
+
+    document: Document
+    signals: os.stat_result | None = field(default=None)
+
+
+def prepare(paths: Paths) -> Prepared:
+    """Resolve every path before anything is written; raise `ClashError` if an output is an input."""
+    outputs: dict[str, Target] = {}
+    unusable: dict[str, OutputError] = {}
+    for option, path in paths.outputs().items():
+        try:
+            outputs[option] = target(option, path)
+        except OutputError as exc:
+            unusable[option] = exc
+    found, problem = None, None
+    try:
+        found = find_files(paths.input)
+    except InputError as exc:
+        problem = exc
+    read: list[tuple[str, Path, Identity]] = []
+    try:
+        read.append(("--config", paths.config, identity(paths.config.stat())))
+    except OSError:
+        pass  # reading the config says what is wrong
+    if found is not None:
+        read.extend(("--input", path, key) for path, key in zip(found.files, found.identities, strict=True))
+    check_clashes(outputs.values(), read)
+    return Prepared(paths, outputs, unusable, found, problem)
+
+
+def run(prepared: Prepared, *, started: float) -> Done:
     """Compute the metrics document; `started` is the `perf_counter()` the latency counts from.
 
-    With `signals`, also write each row's signal there (Parquet). Neither it nor `own_files`
-    (the log, say) is read as input from a folder or glob. Raises `JobError`, carrying the
-    config's version once the config has been read.
+    With a signals path, also write each row's signal there (Parquet). Raises `JobError`,
+    carrying the config's version once the config has been read.
     """
-    config = load_config(config_path)
+    paths = prepared.paths
+    config = load_config(paths.config)
     grouping = f" group_by={config.group_by}" if config.group_by else ""
     log.info(
         "config %s: seed=%d window=%d version=%s%s",
-        config_path,
+        paths.config,
         config.seed,
         config.window,
         config.version,
         grouping,
     )
     try:
-        own = [*own_files, *([signals] if signals else [])]
-        data = open_input(input_path, timestamps=signals is not None, exclude=own)
-        log.info("input %s: %s", input_path, data.describe())
-        _warn_of_mixed_series(data, config)
-        with (
-            atomic_output(signals, what="signals file", example="signals.parquet")
-            if signals
-            else nullcontext() as temporary
-        ):
-            try:
-                result = pipeline.run(data, config, signals=temporary)
-            except pipeline.SignalsNotWritten as exc:
-                msg = f"cannot write signals file {signals}: {first_line(exc.error)}"
-                raise OutputError(msg) from exc
+        result, written = _compute(prepared, config)
     except JobError as exc:
         exc.version = config.version
         raise
     _log_result(result, config)
-    if signals is not None:
-        log.info("signals written to %s", signals)
+    if paths.signals is not None:
+        log.info("signals written to %s", paths.signals)
     latency_ms = round((time.perf_counter() - started) * 1000)
     log.info("latency: %d ms", latency_ms)
-    return success_document(
+    document = success_document(
         version=config.version,
         rows=result.total.rows,
         value=result.total.rate,
         latency_ms=latency_ms,
         seed=config.seed,
     )
+    return Done(document, written)
+
+
+def config_version(path: Path) -> str | None:
+    """The config's version if it can be read, for an error document; None otherwise."""
+    try:
+        return load_config(path).version
+    except JobError:
+        return None
+
+
+def _compute(prepared: Prepared, config: Config) -> tuple[pipeline.Result, os.stat_result | None]:
+    """The counts, and the signals file written (atomically) if asked for."""
+    if prepared.input_problem is not None:
+        raise prepared.input_problem
+    assert prepared.found is not None  # noqa: S101 - found, or a problem
+    if "--signals" in prepared.unusable:
+        raise prepared.unusable["--signals"]
+    signals = prepared.outputs.get("--signals")
+    data = open_input(prepared.found, timestamps=signals is not None)
+    log.info("input %s: %s", prepared.paths.input, data.describe())
+    _warn_of_mixed_series(data, config)
+    with atomic(signals) if signals else nullcontext() as temporary:
+        try:
+            result = pipeline.run(data, config, signals=temporary)
+        except pipeline.SignalsNotWritten as exc:
+            msg = f"cannot write signals file {prepared.paths.signals}: {first_line(exc.error)}"
+            raise OutputError(msg) from exc
+    return result, signals.current() if signals else None
 
 
 def _warn_of_mixed_series(data: Input, config: Config) -> None:
@@ -118,18 +193,3 @@ def _log_result(result: pipeline.Result, config: Config) -> None:
     if result.groups:
         log.info("groups: %d", len(result.groups))
     log.info("signals: %d, signal rate: %.4f", counts.signals, counts.rate)
-
-
-def remove_stale_signals(signals: Path) -> None:
-    """Remove an earlier run's signals file after a failed run, so it does not pass for this one's.
-
-    Only a Parquet file with the signals file's columns is removed: never a file that merely
-    sits at the path given by mistake.
-    """
-    try:
-        columns = list(pl.read_parquet_schema(signals)) if signals.is_file() else []
-        if columns[-3:] == ["close", "rolling_mean", "signal"]:
-            signals.unlink()
-            log.warning("removed %s, the signals file of an earlier run", signals)
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        log.debug("left %s in place: %s", signals, exc)

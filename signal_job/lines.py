@@ -1,4 +1,4 @@
-"""Look at a file line by line: only when the fast scan failed, flagged rows or unreadable timestamps.
+"""Name the line behind a failure: only when a scan failed, flagged malformed rows or unreadable timestamps.
 
 The scan yields one row per line after the header (blank lines included), so row i of the
 scan is line `header_line + 2 + i` of the file; these lazy queries name lines that way.
@@ -7,34 +7,18 @@ scan is line `header_line + 2 + i` of the file; these lazy queries name lines th
 from __future__ import annotations
 
 import decimal
+import gzip
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from pathlib import Path
 
 import polars as pl
 
 from signal_job.errors import InputError, first_line
 from signal_job.signals import PRICE, SCALE, VALUE_PADDING
-from signal_job.sources import Source, scan_lines
+from signal_job.sources import Source, raw_blank, raw_fields, scan_lines
 
 _PREVIEW = 80
-
-
-@dataclass(frozen=True)
-class LineReport:
-    """What the line check found in a file with no malformed lines."""
-
-    rows: int  # lines after the header
-    blank_rows: pl.Series  # 0-based scan rows that are blank or whitespace-only lines
-
-
-def check_lines(source: Source) -> LineReport:
-    """Raise `InputError` for the first malformed line; otherwise report the blank lines."""
-    flagged, count = pl.collect_all([_flagged_lines(source), _line_scan(source).select(pl.len())])
-    bad = flagged.filter(pl.col("bad") | pl.col("invalid"))
-    if bad.height:
-        raise _line_error(source, bad.row(0, named=True))
-    blank = flagged.filter(pl.col("blank"))["row"]
-    return LineReport(rows=count.item(), blank_rows=blank)
 
 
 def explain_failure(source: Source, exc: BaseException) -> InputError:
@@ -42,8 +26,31 @@ def explain_failure(source: Source, exc: BaseException) -> InputError:
     try:
         found = _first_culprit(source)
     except (pl.exceptions.PolarsError, OSError):
-        found = None  # the diagnosis failed the same way: report the scan's own message
+        found = _nul_error(source)  # the line scan fails on NUL bytes; else report the scan's message
     return found or InputError(f"cannot read input file {source.path}: {first_line(exc)}")
+
+
+def explain_suspects(source: Source) -> InputError | None:
+    """The error behind rows that a scan without blank lines still flagged, if this file has any."""
+    if source.layout is None:
+        return None
+    try:
+        unpaired = _unpaired(source)
+        if unpaired is not None:
+            return unpaired
+        bad = _malformed_lines(source).head(1).collect()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        return _nul_error(source) or InputError(f"cannot read input file {source.path}: {first_line(exc)}")
+    return _line_error(source, bad.row(0, named=True)) if bad.height else None
+
+
+def _unpaired(source: Source) -> InputError | None:
+    """The error for a file whose rows and lines do not pair up (a quoted field spans lines)."""
+    rows, lines = pl.collect_all([source.scan.select(pl.len()), _line_scan(source).select(pl.len())])
+    if rows.item() == lines.item():
+        return None
+    msg = f"input file {source.path} has quoted fields that span lines, which are not supported"
+    return InputError(msg)
 
 
 def explain_timestamps(parts: Sequence[Source], count: int) -> InputError:
@@ -57,7 +64,7 @@ def explain_timestamps(parts: Sequence[Source], count: int) -> InputError:
             "value": raw.cast(pl.String),
         }
         # Rows as the scan numbers them, blank lines included, so `_where` names the line.
-        unfiltered = replace(part, skipped_rows=None)
+        unfiltered = replace(part, drop_blank_lines=False)
         found = unfiltered.frame_with(columns).with_row_index("row").filter("bad").head(1).collect()
         if found.height:
             row, value = found["row"][0], found["value"][0]
@@ -72,7 +79,10 @@ def _first_culprit(source: Source) -> InputError | None:
     """The error of whichever comes first: a malformed line or a close that is not a number."""
     culprits: list[tuple[int, InputError]] = []
     if source.layout is not None:
-        bad = _flagged_lines(source).filter(pl.col("bad") | pl.col("invalid")).head(1).collect()
+        unpaired = _unpaired(source)
+        if unpaired is not None:
+            return unpaired
+        bad = _malformed_lines(source).head(1).collect()
         if bad.height:
             row = bad.row(0, named=True)
             culprits.append((row["row"], _line_error(source, row)))
@@ -86,31 +96,21 @@ def _first_culprit(source: Source) -> InputError | None:
 
 def _line_scan(source: Source) -> pl.LazyFrame:
     assert source.layout is not None  # noqa: S101 - callers check: only CSV has lines
-    return scan_lines(source.path, skip=source.layout.header_line + 1)
+    return scan_lines(source.path, skip=source.layout.header_line + 1, eol=source.layout.eol)
 
 
-def _flagged_lines(source: Source) -> pl.LazyFrame:
+def _malformed_lines(source: Source) -> pl.LazyFrame:
+    """Lines that are not blank and hold the wrong number of fields, or invalid UTF-8."""
     layout = source.layout
     assert layout is not None  # noqa: S101
-    trimmed = pl.col("line").str.strip_chars(layout.padding)
-    if layout.wrapped:
-        text = trimmed.str.strip_chars('"')
-        blank = text.is_null() | (text.str.len_bytes() == 0)
-    else:
-        blank = trimmed.is_null() | (trimmed.str.len_bytes() == 0)
-        # Delimiters inside quoted fields do not separate fields.
-        text = trimmed.str.replace_all(r'"[^"]*"', "")
-    fields = text.str.count_matches(layout.delimiter, literal=True) + 1
+    line = pl.col("line")
+    fields = raw_fields(line, layout)
+    invalid = line.str.contains("\ufffd", literal=True).fill_null(value=False)
     return (
         _line_scan(source)
         .with_row_index("row")
-        .with_columns(
-            blank=blank,
-            fields=fields,
-            bad=~blank & (fields != len(layout.columns)),
-            invalid=pl.col("line").str.contains("\ufffd", literal=True).fill_null(value=False),
-        )
-        .filter(pl.col("blank") | pl.col("bad") | pl.col("invalid"))
+        .with_columns(fields=fields, invalid=invalid)
+        .filter(~raw_blank(line, layout) & ((pl.col("fields") != len(layout.columns)) | pl.col("invalid")))
     )
 
 
@@ -122,14 +122,40 @@ def _line_error(source: Source, row: dict[str, object]) -> InputError:
     text = str(row["line"]).strip(source.layout.padding)
     preview = text if len(text) <= _PREVIEW else text[:_PREVIEW] + "..."
     columns = len(source.layout.columns)
-    return InputError(f"{where} has {row['fields']} fields but the header has {columns}: {preview!r}")
+    problem = f"has {row['fields']} fields but the header has {columns}: {preview!r}"
+    if "\r" in text:
+        problem += "; a carriage return (CR) inside the line: the file mixes line endings"
+    return InputError(f"{where} {problem}")
+
+
+def _nul_error(source: Source) -> InputError | None:
+    """The line of the file's first NUL byte, found by reading its bytes (only to name the line)."""
+    if source.layout is None or source.kind not in ("csv", "gzip"):
+        return None
+    eol = source.layout.eol.encode()
+    line = 1
+    opener = gzip.open if source.kind == "gzip" else Path.open
+    try:
+        with opener(source.path, "rb") as file:
+            while block := file.read(1 << 20):
+                at = block.find(b"\x00")
+                if at >= 0:
+                    line += block.count(eol, 0, at)
+                    msg = (
+                        f"input file {source.path} line {line} holds NUL bytes (\\x00): it is not a text line"
+                    )
+                    return InputError(msg)
+                line += block.count(eol)
+    except (OSError, EOFError):
+        return None
+    return None
 
 
 def _first_bad_close(source: Source) -> tuple[int, str] | None:
     """The first row whose close is there but is not a number, read as the fast scan reads it."""
     text = pl.col("close").cast(pl.String).str.strip_chars(VALUE_PADDING)
     bad = (
-        (source.with_text_close() or source)
+        replace(source.with_text_close() or source, drop_blank_lines=False)
         .frame.with_row_index("row")
         .filter(text.str.len_bytes() > 0, text.cast(PRICE, strict=False).is_null())
         .select("row", pl.col("close").cast(pl.String))

@@ -6,18 +6,19 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import polars as pl
 
 from signal_job.config import Config
-from signal_job.errors import ConfigError, InputError, first_line
+from signal_job.errors import ConfigError, InputError, first_line, names_text
 from signal_job.inputs import Input
-from signal_job.plan import SIGNAL_COLUMNS, partitions, plan
+from signal_job.plan import SIGNAL_COLUMNS, SIGNALS_METADATA, partitions, plan
 from signal_job.signals import MAX_WINDOW
-from signal_job.sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def _run_each(series: list[Input], config: Config, *, signals: Path | None, engi
         ]
         if signals is not None:
             try:
-                pl.scan_parquet(pieces).sink_parquet(signals, engine=engine)
+                pl.scan_parquet(pieces).sink_parquet(signals, metadata=SIGNALS_METADATA, engine=engine)
             except (pl.exceptions.PolarsError, OSError) as exc:
                 raise SignalsNotWritten(exc) from exc
     finally:
@@ -140,9 +141,16 @@ def _run(data: Input, config: Config, *, signals: Path | None, engine: Engine) -
     frame = _collect(data, config, signals=signals, engine=engine)
     blank_lines = 0
     if sum(frame["suspect"]):
-        data, blank_lines = _without_blank_lines(data, rows=sum(frame["rows"]))
-        if blank_lines:
-            frame = _collect(data, config, signals=signals, engine=engine)
+        # Blank lines, or malformed rows: read the CSV files again beside their raw lines, in
+        # one streaming pass that leaves blank lines out; any row still flagged is malformed.
+        rows_with_blank_lines = sum(frame["rows"])
+        data = data.replace_parts(
+            [replace(part, drop_blank_lines=part.layout is not None) for part in data.parts]
+        )
+        frame = _collect(data, config, signals=signals, engine=engine)
+        if sum(frame["suspect"]):
+            raise _explain_suspects(data)
+        blank_lines = rows_with_blank_lines - sum(frame["rows"])
     groups = [(row.pop("group", None), row) for row in frame.iter_rows(named=True)]
     counts = [
         (name, Counts(row["rows"], row["full_windows"], row["missing"], row["signals"]))
@@ -158,10 +166,10 @@ def _collect(data: Input, config: Config, *, signals: Path | None, engine: Engin
     the_plan = plan(data, config, timestamps=signals is not None)
     try:
         if signals is None:
-            frame = the_plan.counts.collect(engine=engine)
+            frame = _in_background(lambda: the_plan.counts.collect(engine=engine))
         else:
-            sink = the_plan.signals.sink_parquet(signals, lazy=True)
-            frame = pl.collect_all([sink, the_plan.counts], engine=engine)[1]
+            sink = the_plan.signals.sink_parquet(signals, metadata=SIGNALS_METADATA, lazy=True)
+            frame = _in_background(lambda: pl.collect_all([sink, the_plan.counts], engine=engine)[1])
     except (pl.exceptions.PolarsError, OSError) as exc:
         if signals is None:
             raise _ScanFailed(exc) from exc
@@ -171,36 +179,43 @@ def _collect(data: Input, config: Config, *, signals: Path | None, engine: Engin
     return frame.fill_null(0)
 
 
-def _without_blank_lines(data: Input, *, rows: int) -> tuple[Input, int]:
-    """`data` with its CSV files' blank lines left out, and how many there were.
+_T = TypeVar("_T")
 
-    Blank lines and short rows both leave the last field empty; only a line check can tell
-    them from rows whose last field is simply empty, and it raises on bad rows. `rows` is what
-    the scan counted, blank lines included: more lines than that means quoted line breaks.
+
+def _in_background(work: Callable[[], _T]) -> _T:
+    """`work()` (a Polars collect) on another thread, so this one still handles signals.
+
+    A Python signal handler runs only between bytecodes of the main thread, never while it
+    waits inside Polars; waiting here instead lets SIGTERM stop the run at once. The query
+    itself cannot be cancelled: the process exits soon after, taking it along.
     """
+    outcome: list[_T] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            outcome.append(work())
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, name="signal-job-query", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.05)
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
+def _explain_suspects(data: Input) -> InputError:
+    """The error of the first file with a malformed row."""
     from signal_job import lines  # noqa: PLC0415 - rarely needed: kept off the start-up path
 
-    reports = {part.path: lines.check_lines(part) for part in data.parts if part.layout is not None}
-    # Only the Parquet and Arrow files' rows are left to count: from their metadata, not a scan.
-    lines_read = sum(report.rows for report in reports.values()) + sum(
-        _rows(part) for part in data.parts if part.layout is None
-    )
-    if lines_read != rows:
-        spanning = next(
-            part for part in data.parts if part.path in reports and reports[part.path].rows != _rows(part)
-        )
-        msg = f"input file {spanning.path} has quoted fields that span lines, which are not supported"
-        raise InputError(msg)
-    parts = [
-        replace(part, skipped_rows=reports[part.path].blank_rows) if part.path in reports else part
-        for part in data.parts
-    ]
-    return data.replace_parts(parts), sum(report.blank_rows.len() for report in reports.values())
-
-
-def _rows(part: Source) -> int:
-    """The rows the file's scan yields (CSV: records, blank lines included)."""
-    return int(part.scan.select(pl.len()).collect().item())
+    for part in data.parts:
+        found = lines.explain_suspects(part)
+        if found is not None:
+            return found
+    return InputError(f"input {data.spec} has malformed rows that could not be located")
 
 
 def _explain(data: Input, config: Config, error: Exception) -> InputError:
@@ -214,6 +229,11 @@ def _explain(data: Input, config: Config, error: Exception) -> InputError:
             _collect(data.replace_parts([part]), config, signals=None, engine="streaming")
         except _ScanFailed as failure:
             return lines.explain_failure(part, failure.error)
+    # Each file reads alone: the failure came in the pass that leaves blank lines out.
+    for part in data.parts:
+        found = lines.explain_suspects(part)
+        if found is not None:
+            return found
     return InputError(f"cannot read input {data.spec}: {first_line(error)}")
 
 
@@ -227,7 +247,7 @@ def _check_group(data: Input, config: Config) -> None:
         raise ConfigError(msg)
     for part in data.parts:
         if part.column(config.group_by) is None:
-            found = ", ".join(repr(name) for name in part.column_names())
+            found = names_text(part.column_names())
             msg = (
                 f"input file {part.path} has no column {config.group_by!r} to group by; "
                 f"columns found: {found}"

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from signal_job import __version__
 from signal_job.config import Config
+from signal_job.files import SIGNALS_MARK
 from signal_job.inputs import Input
 from signal_job.signals import (
     VALUE_PADDING,
@@ -27,6 +29,8 @@ from signal_job.sources import Source, normal_name
 
 # Columns of the signals file; a `group_by` column may not take one of these names.
 SIGNAL_COLUMNS = ("timestamp", "close", "rolling_mean", "signal")
+# Written into every signals file's Parquet metadata, so no later run reads one as input.
+SIGNALS_METADATA = {SIGNALS_MARK: f"signals file, version {__version__}"}
 _GROUP = "_group"
 
 
@@ -100,7 +104,7 @@ def _part_rows(part: Source, *, scale: int, group: str | None, timestamps: bool)
     rows = part.frame_with(columns).select(
         fixed_point(pl.col("close"), dtype=part.close_dtype, scale=scale),
         close_as_float(pl.col("close"), dtype=part.close_dtype),
-        part.suspect.alias("suspect"),
+        "suspect",
         *columns,
     )
     if not timestamps:

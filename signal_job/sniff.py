@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 
-from signal_job.errors import InputError
+from signal_job.errors import InputError, names_text
 from signal_job.signals import VALUE_PADDING
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -24,6 +25,7 @@ class CsvLayout:
     columns: tuple[str, ...]  # header names as written, trimmed
     close_index: int
     close_is_text: bool  # close values carry padding or quotes, so they are trimmed before parsing
+    eol: str = "\n"  # "\n" for LF and CRLF, "\r" for bare CR (old Mac tools)
 
     @property
     def quote_char(self) -> str | None:
@@ -47,6 +49,8 @@ class CsvLayout:
             parts.append("every line wrapped in quotes")
         if self.header_line:
             parts.append(f"header on line {self.header_line + 1}")
+        if self.eol == "\r":
+            parts.append("lines end in CR")
         return ", ".join(parts)
 
 
@@ -55,7 +59,29 @@ def line_padding(delimiter: str) -> str:
     return PADDING.replace(delimiter, "")
 
 
-def sniff_csv(lines: list[str | None], *, origin: str) -> CsvLayout:
+def line_ending(head: bytes, *, complete: bool) -> str:
+    r"""The line ending of a file from its first bytes: "\n" (LF or CRLF) or "\r" (bare CR).
+
+    Raise `ValueError` (saying why, to follow the file's name) for a file that mixes the two.
+    """
+    body = head if complete else head[:-1]  # the read may have cut a CR from its LF
+    bare_cr = _BARE_CR.search(body)
+    if bare_cr is None:
+        return "\n"
+    if b"\n" not in body:
+        return "\r"
+    line = body.count(b"\n", 0, bare_cr.start()) + 1
+    msg = (
+        f"mixes line endings: line {line} ends in a bare carriage return (CR) while others end "
+        "in LF; save it with one kind of line ending"
+    )
+    raise ValueError(msg)
+
+
+_BARE_CR = re.compile(rb"\r(?!\n)")
+
+
+def sniff_csv(lines: list[str | None], *, origin: str, eol: str = "\n") -> CsvLayout:
     """Detect the layout from the first lines of a file (`None` stands for an empty line)."""
     texts = [_decoded(line, number, origin) for number, line in enumerate(lines, start=1)]
     # A header is never blanks alone, whatever the delimiter.
@@ -83,6 +109,7 @@ def sniff_csv(lines: list[str | None], *, origin: str) -> CsvLayout:
         columns=columns,
         close_index=close_index,
         close_is_text=padded or (wrapped and at_edge),
+        eol=eol,
     )
 
 
@@ -121,7 +148,7 @@ def _fields(line: str, delimiter: str, *, wrapped: bool) -> list[str]:
 def _close_index(columns: tuple[str, ...], origin: str) -> int:
     matches = [i for i, name in enumerate(columns) if name.lower() == "close"]
     if not matches:
-        found = ", ".join(repr(name) for name in columns)
+        found = names_text(columns)
         msg = f"{origin} has no 'close' column; columns found: {found}"
         raise InputError(msg)
     if len(matches) > 1:

@@ -1,25 +1,28 @@
 """Input files: tell the kind from the first bytes, then scan it lazily with the right options.
 
 Every source becomes the same lazy frame with a `close` column, so the pipeline has one shape;
-its other columns are there by name for the plan to ask for. CSV frames carry two helper columns,
-`_last` (the row's last field) and `_overflow` (a field beyond the header's count), from which
-`Source.suspect` flags rows that may be blank lines or malformed rows; `signal_job.lines` looks
-at those only when there are any.
+its other columns are there by name for the plan to ask for. CSV frames carry a `suspect` column,
+true on rows whose last field is missing or that have a field too many: blank lines or malformed
+rows. Only when there are any is the file read again with `drop_blank_lines`, each row beside its
+raw line in one streaming pass, so blank lines drop out and any other suspect row is an error.
 """
 
 from __future__ import annotations
 
+import gzip
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import polars as pl
 
-from signal_job.errors import InputError, file_problem, first_line
+from signal_job.errors import InputError, file_problem, first_line, names_text
+from signal_job.files import kind_of
 from signal_job.signals import PRICE
-from signal_job.sniff import SAMPLE_LINES, CsvLayout, sniff_csv
+from signal_job.sniff import SAMPLE_LINES, CsvLayout, line_ending, sniff_csv
 
 if TYPE_CHECKING:
     from signal_job.timestamps import TimestampReading
@@ -54,7 +57,9 @@ _KIND_NAMES = {
     "zstd": "zstd-compressed CSV",
 }
 HEAD_BYTES = 64 * 1024
-# A byte that never separates fields, so a CSV scan with it yields each line whole.
+# A header may be wide (100,000 columns is legal CSV): read on until a line break, up to this.
+MAX_HEAD_BYTES = 64 * 1024 * 1024
+# The raw line scan splits on NUL, so a line holding one has two fields: an error, as it should be.
 LINE_SEPARATOR = "\x00"
 
 
@@ -69,31 +74,37 @@ class Source:
     names: dict[str, str]  # column name, trimmed and lower-cased -> its name in `scan`
     close: str  # the name of close in `scan`
     close_dtype: pl.DataType
-    suspect: pl.Expr  # True on rows that may be blank lines or rows of the wrong length
     layout: CsvLayout | None = None
     partition: dict[str, str] = field(default_factory=dict)  # hive `key=value` folders above it
-    skipped_rows: pl.Series | None = None  # rows of `scan` that are blank lines, once known
+    drop_blank_lines: bool = False  # read each row beside its raw line, leaving blank lines out
     timestamp: TimestampReading | None = None  # how to read its `timestamp` column, once asked
 
     @property
     def frame(self) -> pl.LazyFrame:
-        """The rows: `close`, plus the helper columns `suspect` reads for CSV."""
+        """The rows: `close` and `suspect`."""
         return self.frame_with({})
 
     def frame_with(self, columns: Mapping[str, pl.Expr]) -> pl.LazyFrame:
-        """The rows with `close` (and the CSV helpers) and `columns`, blank lines left out."""
-        helpers = []
-        if self.layout is not None:
-            last = f"_{len(self.layout.columns) - 1}"
-            helpers = [pl.col(last).alias("_last"), pl.col("_overflow")]
-        scan = self.scan
-        if self.skipped_rows is not None and self.skipped_rows.len():
-            scan = scan.with_row_index("_row").filter(~pl.col("_row").is_in(self.skipped_rows.implode()))
-        return scan.select(
+        """The rows with `close`, `suspect` and `columns`; with `drop_blank_lines`, blank lines left out.
+
+        Without it, `suspect` flags rows that may be blank lines or malformed; with it, only
+        malformed rows.
+        """
+        selected = [
             pl.col(self.close).alias("close"),
-            *helpers,
             *(expr.alias(name) for name, expr in columns.items()),
-        )
+        ]
+        if self.layout is None:
+            return self.scan.select(*selected, suspect=pl.lit(value=False))
+        last, overflow = pl.col(f"_{len(self.layout.columns) - 1}"), pl.col("_overflow")
+        suspect = last.is_null() | overflow.is_not_null()
+        if not self.drop_blank_lines:
+            return self.scan.select(*selected, suspect=suspect)
+        raw = scan_lines(self.path, skip=self.layout.header_line + 1, eol=self.layout.eol)
+        # Polars refuses to pair frames of different lengths: quoted line breaks fail the scan.
+        paired = pl.concat([self.scan, raw], how="horizontal")
+        malformed = suspect & (raw_fields(pl.col("line"), self.layout) != len(self.layout.columns))
+        return paired.filter(~raw_blank(pl.col("line"), self.layout)).select(*selected, suspect=malformed)
 
     def column(self, name: str) -> pl.Expr | None:
         """The column `name` (any case, trimmed) of the file or of its hive folders, if any."""
@@ -130,15 +141,18 @@ def open_source(path: Path) -> Source:
     kind = _kind(path, head)
     if kind in ("parquet", "ipc"):
         return _columnar_source(path, size, kind)
-    lines = _head_lines(path, head, complete=complete) if kind == "csv" else _decompressed_head_lines(path)
-    layout = sniff_csv(lines, origin=f"input file {path}")
+    if kind == "zstd":
+        head, complete = _zstd_head(path), False
+    elif kind == "gzip":
+        head, complete = _gzip_head(path)
+    lines, eol = _head_lines(path, head, complete=complete)
+    layout = sniff_csv(lines, origin=f"input file {path}", eol=eol)
     close_dtype: pl.DataType = pl.String() if layout.close_is_text else PRICE
     scan = _scan_csv(path, layout, close_dtype=close_dtype)
     names: dict[str, str] = {}
     for index, column in enumerate(layout.columns):
         names.setdefault(normal_name(column), f"_{index}")
-    suspect = pl.col("_last").is_null() | pl.col("_overflow").is_not_null()
-    return Source(path, size, kind, scan, names, f"_{layout.close_index}", close_dtype, suspect, layout)
+    return Source(path, size, kind, scan, names, f"_{layout.close_index}", close_dtype, layout)
 
 
 def normal_name(name: str) -> str:
@@ -146,42 +160,26 @@ def normal_name(name: str) -> str:
     return name.strip().strip('"').strip().lower()
 
 
-def _read_head(path: Path) -> tuple[int, bytes, bool]:
-    """The file's size, its first bytes, and whether they are the whole file."""
-    try:
-        with path.open("rb") as file:
-            size = os.fstat(file.fileno()).st_size
-            head = file.read(HEAD_BYTES)
-    except OSError as exc:
-        raise InputError(file_problem(exc, "input file", path)) from exc
-    return size, head, len(head) == size
+def raw_blank(line: pl.Expr, layout: CsvLayout) -> pl.Expr:
+    """Whether a raw line is blank: nothing but padding (and, when wrapped, its quotes)."""
+    text = line.str.strip_chars(layout.padding)
+    if layout.wrapped:
+        text = text.str.strip_chars('"')
+    return text.is_null() | (text.str.len_bytes() == 0)
 
 
-def _head_lines(path: Path, head: bytes, *, complete: bool) -> list[str | None]:
-    """The first lines of a plain text file from its first bytes: much cheaper than a scan."""
-    lines = head.decode("utf-8", errors="replace").split("\n")
-    if not complete:
-        if len(lines) == 1:
-            kib = HEAD_BYTES // 1024
-            msg = f"input file {path} has no line break in its first {kib} KiB; is it a CSV file?"
-            raise InputError(msg)
-        lines.pop()  # cut off mid-line (perhaps mid-character) by the read
-    elif lines[-1] == "":
-        lines.pop()  # after the final newline
-    return [line.removesuffix("\r") or None for line in lines[:SAMPLE_LINES]]
+def raw_fields(line: pl.Expr, layout: CsvLayout) -> pl.Expr:
+    """How many fields a raw line holds (delimiters inside quoted fields do not count)."""
+    text = line.str.strip_chars(layout.padding)
+    text = text.str.strip_chars('"') if layout.wrapped else text.str.replace_all(r'"[^"]*"', "")
+    return text.str.count_matches(layout.delimiter, literal=True).fill_null(0) + 1
 
 
-def _decompressed_head_lines(path: Path) -> list[str | None]:
-    """The first lines of a compressed CSV, decompressed by Polars (`None` for an empty line)."""
-    try:
-        return scan_lines(path).head(SAMPLE_LINES).collect()["line"].to_list()
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        msg = f"cannot read input file {path}: {first_line(exc)}"
-        raise InputError(msg) from exc
+def scan_lines(path: Path, *, skip: int = 0, eol: str = "\n") -> pl.LazyFrame:
+    """A lazy frame of the file's raw lines, one row per line, in a column `line`.
 
-
-def scan_lines(path: Path, *, skip: int = 0) -> pl.LazyFrame:
-    """A lazy frame of the file's raw lines, one row per line, in a column `line`."""
+    A line holding a NUL byte makes the scan fail (see `LINE_SEPARATOR`); invalid UTF-8 reads as U+FFFD.
+    """
     return pl.scan_csv(
         path,
         has_header=False,
@@ -189,9 +187,92 @@ def scan_lines(path: Path, *, skip: int = 0) -> pl.LazyFrame:
         quote_char=None,
         schema={"line": pl.String},
         skip_lines=skip,
-        truncate_ragged_lines=True,
+        eol_char=eol,
         encoding="utf8-lossy",
     )
+
+
+def _read_head(path: Path) -> tuple[int, bytes, bool]:
+    """The file's size, its first bytes (up to a line break at least), and whether they are all of it."""
+    try:
+        # Without blocking: a FIFO put in the file's place is refused, never waited on.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise InputError(file_problem(exc, "input file", path)) from exc
+    status = os.fstat(fd)
+    if not stat.S_ISREG(status.st_mode):
+        os.close(fd)
+        msg = f"input file {path} is {kind_of(status)}, not a regular file"
+        raise InputError(msg)
+    with os.fdopen(fd, "rb") as file:
+        try:
+            head = _read_to_line_break(file)
+        except OSError as exc:
+            raise InputError(file_problem(exc, "input file", path)) from exc
+    return status.st_size, head, len(head) == status.st_size
+
+
+def _read_to_line_break(file: BinaryIO | gzip.GzipFile) -> bytes:
+    """`HEAD_BYTES`, or more, up to `MAX_HEAD_BYTES`, until they hold a line break."""
+    head = file.read(HEAD_BYTES)
+    while len(head) < MAX_HEAD_BYTES and b"\n" not in head and b"\r" not in head:
+        more = file.read(len(head))
+        if not more:
+            break
+        head += more
+    return head
+
+
+def _gzip_head(path: Path) -> tuple[bytes, bool]:
+    try:
+        with gzip.open(path, "rb") as file:
+            head = _read_to_line_break(file)
+            return head, not file.read(1)
+    except (OSError, EOFError) as exc:
+        msg = f"cannot read input file {path}: it is not a valid gzip file ({exc})"
+        raise InputError(msg) from exc
+
+
+def _zstd_head(path: Path) -> bytes:
+    """The first lines of a zstd file, decompressed by Polars (the standard library cannot)."""
+    try:
+        lines = (
+            pl.scan_csv(
+                path,
+                has_header=False,
+                separator=LINE_SEPARATOR,
+                quote_char=None,
+                schema={"line": pl.String},
+                truncate_ragged_lines=True,
+                encoding="utf8-lossy",
+            )
+            .head(SAMPLE_LINES)
+            .collect()["line"]
+            .fill_null("")
+            .to_list()
+        )
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        msg = f"cannot read input file {path}: {first_line(exc)}"
+        raise InputError(msg) from exc
+    return "\n".join(lines).encode() + b"\n"
+
+
+def _head_lines(path: Path, head: bytes, *, complete: bool) -> tuple[list[str | None], str]:
+    """The first lines of a text file from its first bytes (much cheaper than a scan), and its line ending."""
+    try:
+        eol = line_ending(head, complete=complete)
+    except ValueError as exc:
+        msg = f"input file {path} {exc}"
+        raise InputError(msg) from exc
+    lines = head.decode("utf-8", errors="replace").split(eol)
+    if not complete:
+        if len(lines) == 1:
+            msg = f"input file {path} has no line break in its first {len(head):,} bytes; is it a CSV file?"
+            raise InputError(msg)
+        lines.pop()  # cut off mid-line (perhaps mid-character) by the read
+    elif lines[-1] == "":
+        lines.pop()  # after the final line break
+    return [line.removesuffix("\r") or None for line in lines[:SAMPLE_LINES]], eol
 
 
 def _kind(path: Path, head: bytes) -> str:
@@ -222,7 +303,7 @@ def _columnar_source(path: Path, size: int, kind: str) -> Source:
         raise InputError(msg) from exc
     matches = [name for name in schema if normal_name(name) == "close"]
     if len(matches) != 1:
-        found = ", ".join(repr(name) for name in schema) or "none"
+        found = names_text(schema)
         problem = f"{len(matches)} columns that match 'close'" if matches else "no 'close' column"
         msg = f"input file {path} has {problem}; columns found: {found}"
         raise InputError(msg)
@@ -233,7 +314,7 @@ def _columnar_source(path: Path, size: int, kind: str) -> Source:
     names: dict[str, str] = {}
     for name in schema:
         names.setdefault(normal_name(name), name)
-    return Source(path, size, kind, scan, names, matches[0], dtype, pl.lit(value=False))
+    return Source(path, size, kind, scan, names, matches[0], dtype)
 
 
 def _scan_csv(path: Path, layout: CsvLayout, *, close_dtype: pl.DataType) -> pl.LazyFrame:
@@ -253,4 +334,5 @@ def _scan_csv(path: Path, layout: CsvLayout, *, close_dtype: pl.DataType) -> pl.
         quote_char=layout.quote_char,
         truncate_ragged_lines=True,
         missing_columns="insert",
+        eol_char=layout.eol,
     )

@@ -165,7 +165,7 @@ def test_unwritable_output_still_prints_the_error_document(tmp_path: Path, confi
     document = orjson.loads(stdout)
     assert document["status"] == "error"
     assert document["version"] == "v1"
-    assert "is a directory" in document["error_message"]
+    assert "is a folder; give a file name such as" in document["error_message"]
     assert "Traceback" not in stderr
 
 
@@ -174,7 +174,7 @@ def test_unwritable_log_file_gives_the_error_document(tmp_path: Path, config_fil
     args[args.index("--log-file") + 1] = str(tmp_path)
     code, stdout, _ = invoke(*args)
     assert code == 1
-    assert orjson.loads(stdout)["error_message"].startswith(f"cannot write log file {tmp_path}")
+    assert orjson.loads(stdout)["error_message"].startswith(f"log path {tmp_path} is a folder")
     assert orjson.loads((tmp_path / "metrics.json").read_bytes())["status"] == "error"
 
 
@@ -314,21 +314,6 @@ def test_unexpected_failure_still_gives_the_error_document(
     assert "Traceback" in (tmp_path / "run.log").read_text()
 
 
-def test_output_folder_that_cannot_be_searched_gives_the_error_document(
-    tmp_path: Path, config_file: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def refuse(_path: Path) -> bool:
-        raise PermissionError(13, "Permission denied")
-
-    args = run_args(tmp_path, DATA / "candles.csv", config_file)
-    monkeypatch.setattr(Path, "is_dir", refuse)
-    code, stdout, stderr = invoke(*args)
-    assert code == 1
-    assert "cannot write output file" in orjson.loads(stdout)["error_message"]
-    assert "Permission denied" in orjson.loads(stdout)["error_message"]
-    assert "Traceback" not in stderr
-
-
 def test_file_names_that_are_not_utf8_give_a_readable_error_document(tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("seed: 1\nwindow: 5\nversion: v2\n")
     done = subprocess.run(
@@ -389,11 +374,11 @@ def test_bad_timestamp_deep_in_the_file_leaves_no_signals_file(
 @pytest.mark.parametrize(
     ("where", "message"),
     [
-        ("out", "signals path {tmp}/out is a directory; give a file name such as"),
+        ("out", "signals path {tmp}/out is a folder; give a file name such as"),
         ("missing/s.parquet", "output folder {tmp}/missing does not exist"),
-        ("metrics.json", "--signals and --output name the same file"),
-        ("run.log", "--signals and --log-file name the same file"),
-        ("config.yaml", "--signals and --config name the same file"),
+        ("metrics.json", "--output and --signals name the same file"),
+        ("run.log", "--log-file and --signals name the same file"),
+        ("config.yaml", "--signals {tmp}/config.yaml is the config file of this run"),
     ],
 )
 def test_unusable_signals_path_gives_the_error_document(
@@ -436,7 +421,7 @@ def test_signals_naming_the_input_file_is_refused_and_the_input_kept(
     shutil.copy(DATA / "candles.csv", data)
     code, stdout, _ = invoke(*[*run_args(tmp_path, data, config_file), "--signals", str(data)])
     assert code == 1
-    assert "--signals and --input name the same file" in orjson.loads(stdout)["error_message"]
+    assert "is an input file of this run" in orjson.loads(stdout)["error_message"]
     assert data.read_bytes() == (DATA / "candles.csv").read_bytes()
 
 

@@ -82,7 +82,7 @@ def test_missing_config_file_is_named(tmp_path: Path) -> None:
 
 
 def test_config_path_that_is_a_directory_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="is a directory"):
+    with pytest.raises(ConfigError, match="is a folder, not a regular file"):
         load_config(tmp_path)
 
 

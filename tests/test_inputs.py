@@ -8,6 +8,7 @@ import pytest
 from signal_job.errors import ConfigError, InputError
 from signal_job.inputs import open_input
 from signal_job.pipeline import run
+from signal_job.plan import SIGNALS_METADATA
 from tests.conftest import DATA, make_config
 
 
@@ -113,12 +114,13 @@ def test_a_file_whose_name_looks_like_a_pattern_is_a_file(tmp_path: Path) -> Non
     assert [part.path for part in open_input(path).parts] == [path]
 
 
-def test_excluded_files_are_not_read_from_a_folder_or_glob(tmp_path: Path) -> None:
+def test_signals_files_are_not_read_from_a_folder_or_glob(tmp_path: Path) -> None:
     write(tmp_path / "a.csv", "close\n1\n")
-    pl.DataFrame({"close": [1.0], "signal": [0]}).write_parquet(tmp_path / "signals.parquet")
+    frame = pl.DataFrame({"close": [1.0], "rolling_mean": [None], "signal": [0]})
+    frame.write_parquet(tmp_path / "signals.parquet", metadata=SIGNALS_METADATA)
+    frame.write_parquet(tmp_path / "b.parquet")  # the same columns, but not the job's: data
     for spec in (tmp_path, tmp_path / "*"):
-        data = open_input(spec, exclude=[tmp_path / "signals.parquet"])
-        assert [part.path.name for part in data.parts] == ["a.csv"]
+        assert [part.path.name for part in open_input(spec).parts] == ["a.csv", "b.parquet"]
 
 
 def test_files_sort_by_the_text_of_their_paths(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from signal_job import sources
 from signal_job.errors import InputError
 from signal_job.pipeline import Engine
 from signal_job.sources import open_source
@@ -103,8 +104,8 @@ def test_missing_input_is_named(tmp_path: Path) -> None:
         open_source(tmp_path / "nope.csv")
 
 
-def test_input_that_is_a_directory_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="is a directory, not a file"):
+def test_input_that_is_a_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="is a folder, not a regular file"):
         open_source(tmp_path)
 
 
@@ -158,9 +159,22 @@ def test_corrupt_gzip_is_reported(write_file: WriteFile) -> None:
         open_source(write_file("bad.csv.gz", b"\x1f\x8b\x08\x00broken"))
 
 
-def test_first_line_longer_than_the_sniffed_head_is_refused(write_file: WriteFile) -> None:
-    with pytest.raises(InputError, match="has no line break in its first 64 KiB; is it a CSV file"):
-        open_source(write_file("long.csv", "x" * 70_000 + "\n1\n"))
+def test_a_header_wider_than_the_first_read_is_read_whole(write_file: WriteFile) -> None:
+    columns = [f"c{i}" for i in range(100_000)]
+    columns[70_000] = "close"
+    row = ",".join("1" for _ in columns)
+    source = open_source(write_file("wide.csv", ",".join(columns) + "\n" + row + "\n"))
+    assert source.layout is not None
+    assert source.layout.close_index == 70_000
+    assert source.frame.select("close").collect().item() == 1
+
+
+def test_a_first_line_that_never_ends_is_refused(
+    write_file: WriteFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sources, "MAX_HEAD_BYTES", 256 * 1024)
+    with pytest.raises(InputError, match="has no line break in its first 262,144 bytes; is it a CSV file"):
+        open_source(write_file("long.csv", "x" * 300_000 + "\n1\n"))
 
 
 def test_three_close_columns_are_counted_in_the_message(write_file: WriteFile) -> None:
