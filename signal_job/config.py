@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from signal_job.errors import ConfigError, shorten
+from signal_job.errors import ConfigError, first_line, shorten
 from signal_job.files import read_regular
 
 KEYS = ("seed", "window", "version")
@@ -73,24 +73,32 @@ def load_config(path: Path) -> Config:
 
 def _parse_yaml(text: str, origin: str) -> object:
     """The YAML document in `text`, refused if it is deep, huge or refers to itself."""
-    loader = _StrictLoader(text)
     try:
         _check_depth(text, origin)
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _check_size(node, origin)
-        return loader.construct_document(node)
+        loader = _StrictLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _check_size(node, origin)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         msg = f"{origin} is not valid YAML{where}: {exc.problem or exc.context}"
         raise ConfigError(msg) from exc
-    except yaml.YAMLError as exc:
-        msg = f"{origin} is not valid YAML: {exc}"
+    except yaml.reader.ReaderError as exc:
+        character = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        msg = (
+            f"{origin} is not valid YAML: it holds the character U+{character:04X}, which YAML does "
+            f"not allow (character {exc.position + 1})"
+        )
         raise ConfigError(msg) from exc
-    finally:
-        loader.dispose()
+    except yaml.YAMLError as exc:
+        msg = f"{origin} is not valid YAML: {first_line(exc)}"
+        raise ConfigError(msg) from exc
 
 
 _OPENING = (

@@ -108,8 +108,12 @@ def _run_each(series: list[Input], config: Config, *, signals: Path | None, engi
             for index, part in enumerate(series)
         ]
         if signals is not None:
+            joined = pl.scan_parquet(pieces)
             try:
-                pl.scan_parquet(pieces).sink_parquet(signals, metadata=SIGNALS_METADATA, engine=engine)
+                with signals.open("wb") as handle:
+                    _in_background(
+                        lambda: joined.sink_parquet(handle, metadata=SIGNALS_METADATA, engine=engine)
+                    )
             except (pl.exceptions.PolarsError, OSError) as exc:
                 raise SignalsNotWritten(exc) from exc
     finally:
@@ -168,8 +172,11 @@ def _collect(data: Input, config: Config, *, signals: Path | None, engine: Engin
         if signals is None:
             frame = _in_background(lambda: the_plan.counts.collect(engine=engine))
         else:
-            sink = the_plan.signals.sink_parquet(signals, metadata=SIGNALS_METADATA, lazy=True)
-            frame = _in_background(lambda: pl.collect_all([sink, the_plan.counts], engine=engine)[1])
+            # Polars writes into a file this process opened, never one it creates by name: a run
+            # stopped mid-query can remove its temporary file with no late write bringing it back.
+            with signals.open("wb") as handle:
+                sink = the_plan.signals.sink_parquet(handle, metadata=SIGNALS_METADATA, lazy=True)
+                frame = _in_background(lambda: pl.collect_all([sink, the_plan.counts], engine=engine)[1])
     except (pl.exceptions.PolarsError, OSError) as exc:
         if signals is None:
             raise _ScanFailed(exc) from exc

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,45 @@ def test_unhashable_key_is_a_yaml_error_with_its_place(write_file: WriteFile) ->
     path = write_file("config.yaml", "? [a, b]\n: 1\n")
     with pytest.raises(ConfigError, match=r"not valid YAML at line \d+, column \d+: found unhashable key"):
         load_config(path)
+
+
+BOMB = "\n".join(
+    ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    + ["seed: 1", "window: *a8", "version: v"]
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (BOMB, r"expands to more than 1,000 values \(YAML aliases, line \d+\)"),
+        ("seed: 1\nwindow: " + "[" * 100 + "]" * 100, r"nests values more than 20 levels deep \(line 2\)"),
+        ("seed: 1\nwindow: " + "1" * 5000, r"line 2 holds a value of 5,000 characters \('1111"),
+        ("x: &x [*x]\nseed: 1", r"holds a value that contains itself \(a YAML alias, line 1\)"),
+        ("seed: 1\nversion: \x00", r"not valid YAML: it holds the character U\+0000, .* \(character 18\)"),
+        (
+            "windw: 1\n" + "\n".join(f"k{i}: 1" for i in range(30)),
+            r"unknown key\(s\) 'windw', 'k0', .*, \.\.\.;",
+        ),
+    ],
+    ids=["alias-bomb", "deep", "huge-scalar", "self-reference", "nul", "many-unknown-keys"],
+)
+def test_hostile_yaml_is_refused_before_it_is_expanded(
+    write_file: WriteFile, text: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_config(write_file("config.yaml", text))
+    assert len(str(caught.value)) < 300  # values quoted shortened, never whole
+
+
+def test_a_value_in_a_message_is_quoted_shortened(write_file: WriteFile) -> None:
+    path = write_file("config.yaml", f"seed: 1\nwindow: '{'x' * 200}'\nversion: v\n")
+    with pytest.raises(ConfigError, match=r"must be an integer, not string 'xxxx[x]*\.\.\.$"):
+        load_config(path)
+
+
+def test_a_fifo_config_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "config.yaml")
+    with pytest.raises(ConfigError, match=r"is a FIFO \(named pipe\), not a regular file"):
+        load_config(tmp_path / "config.yaml")

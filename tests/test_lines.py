@@ -124,3 +124,32 @@ def test_the_earlier_of_a_bad_value_and_a_bad_row_is_reported(write_file: WriteF
 def test_number_spellings_polars_does_not_read_are_not_numbers(write_file: WriteFile) -> None:
     with pytest.raises(InputError, match=r"close value '1_000' is not a number$"):
         run(write_file("u.csv", "a,close\n1,1_000\n"))
+
+
+@pytest.mark.parametrize("tail", [b"\x00" * 20 + b"\n", b"x,1,\x00,2\n", b"\x00" * 3000])
+def test_nul_bytes_name_their_line(write_file: WriteFile, tail: bytes) -> None:
+    path = write_file("nul.csv", (HEADER + rows(100) + "\n").encode() + tail)  # past the sniffed bytes
+    with pytest.raises(InputError, match=r"nul\.csv line 103 holds NUL bytes"):
+        run(path)
+
+
+def test_nul_bytes_in_a_gzip_file_name_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "nul.csv.gz"
+    path.write_bytes(gzip.compress((HEADER + rows(100)).encode() + b"\x00\x00\n"))
+    with pytest.raises(InputError, match=r"nul\.csv\.gz line 102 holds NUL bytes"):
+        run(path)
+
+
+def test_a_stray_carriage_return_deep_in_the_file_is_named(write_file: WriteFile) -> None:
+    # Past the first 64 KiB, which are all that sniffing reads.
+    stray = "2024-01-02 00:00,1.0,2.5,9\r2024-01-02 00:01,1.0,2.5,9\n"
+    path = write_file("cr.csv", HEADER + rows(3000) + stray)
+    with pytest.raises(
+        InputError, match=r"line 3002 has 7 fields but the header has 4: .*carriage return \(CR\)"
+    ):
+        run(path)
+
+
+def test_a_row_of_empty_fields_is_a_row_with_a_missing_close_not_a_blank_line(write_file: WriteFile) -> None:
+    counts = counts_of(write_file("gaps.csv", HEADER + rows(3) + ",,,\n\n" + rows(2)), 2)
+    assert (counts.rows, counts.missing, counts.blank_lines) == (6, 1, 1)

@@ -16,6 +16,8 @@ SPELLINGS = [
     "shipped.csv",
     "wrapped_lf.csv",
     "crlf.csv",
+    "cr.csv",
+    "cr.csv.gz",
     "padded.csv",
     "padded_shipped.csv",
     "blank_lines.csv",
@@ -180,3 +182,15 @@ def test_a_first_line_that_never_ends_is_refused(
 def test_three_close_columns_are_counted_in_the_message(write_file: WriteFile) -> None:
     with pytest.raises(InputError, match="has 3 columns that match 'close'"):
         open_source(write_file("three.csv", "close,Close,CLOSE\n1,2,3\n"))
+
+
+def test_mixed_line_endings_are_refused_naming_the_first_bare_cr(write_file: WriteFile) -> None:
+    path = write_file("mixed.csv", "timestamp,close\n1,2\n2,3\r3,4\n")
+    with pytest.raises(
+        InputError, match=r"mixed\.csv mixes line endings: line 3 ends in a bare carriage return"
+    ):
+        open_source(path)
+
+
+def test_a_bare_cr_file_says_so_in_its_description() -> None:
+    assert open_source(DATA / "cr.csv").describe().endswith("lines end in CR")

@@ -31,6 +31,7 @@ def main() -> None:
     write("shipped.csv", [f'"{line}"' for line in lines], eol="\r\n", final=False)
     write("wrapped_lf.csv", [f'"{line}"' for line in lines])
     write("crlf.csv", lines, eol="\r\n")
+    write("cr.csv", lines, eol="\r")  # old Mac tools: a bare carriage return ends each line
     write("padded.csv", [" , ".join(header.split(","))] + [f"  {row} \t" for row in rows])
     write("padded_shipped.csv", [f'  "{line}"  ' for line in lines], eol="\r\n")
     blank = []
@@ -48,6 +49,7 @@ def main() -> None:
     write("tab.tsv", [line.replace(",", "\t") for line in lines])
     write("pipe.csv", [line.replace(",", "|") for line in lines])
     (HERE / "candles.csv.gz").write_bytes(gzip.compress(clean.read_bytes(), mtime=0))
+    (HERE / "cr.csv.gz").write_bytes(gzip.compress((HERE / "cr.csv").read_bytes(), mtime=0))
     frame.lazy().sink_csv(HERE / "candles.csv.zst", compression="zstd", check_extension=False)
     floats = frame.with_columns(pl.col("close").cast(pl.Float64))
     floats.write_parquet(HERE / "float_close.parquet")

@@ -1,0 +1,559 @@
+"""The job against an attacker and a careless user: every class of hostile input, as it is run.
+
+Most cases run the console script in a subprocess, as a scheduler would. The rules every case
+checks: exit 1 (or 130/143 when stopped) with the error document on stdout, a message saying what
+is wrong and where, no traceback on the console, inputs byte for byte as they were, and nothing
+half-written or stale left behind. Permission cases run with root's permission overrides dropped.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gzip
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from signal_job.config import load_config
+from signal_job.errors import ConfigError, JobError
+from signal_job.inputs import open_input
+from signal_job.pipeline import run
+from signal_job.synthetic import write_candles
+from tests.conftest import DATA, make_config
+
+CONSOLE_SCRIPT = Path(sys.executable).with_name("signal-job")
+CANDLES = DATA / "candles.csv"  # 400 rows
+CONFIG = 'seed: 42\nwindow: 5\nversion: "v1"\n'
+SUCCESS = b'{"version": "v0", "status": "success"}\n'  # an earlier run's document
+_CAPABILITIES_THAT_IGNORE_PERMISSIONS = (1, 2, 3)  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER
+_PR_CAPBSET_DROP = 24
+
+
+def _without_permission_overrides() -> None:
+    """In the child: give up root's power to ignore file permissions, as any other user runs."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in _CAPABILITIES_THAT_IGNORE_PERMISSIONS:
+        if libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+def job(
+    *args: str | bytes,
+    cwd: Path,
+    permissions: bool = False,
+    limit: Callable[[], None] | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run `signal-job run ARGS` in `cwd`; with `permissions`, as a user whom permissions bind."""
+    prepare = limit or (_without_permission_overrides if permissions and os.geteuid() == 0 else None)
+    return subprocess.run(
+        [os.fsencode(CONSOLE_SCRIPT), b"run", *(os.fsencode(arg) for arg in args)],
+        cwd=cwd,
+        capture_output=True,
+        check=False,
+        timeout=timeout,
+        preexec_fn=prepare,  # only drops a capability or sets a limit: safe before exec
+    )
+
+
+def assert_refused(done: subprocess.CompletedProcess[bytes], *fragments: str) -> dict[str, str]:
+    """Exit 1, the error document on stdout naming every fragment, no traceback."""
+    assert done.returncode == 1, done.stderr
+    document = json.loads(done.stdout)
+    assert document["status"] == "error"
+    for fragment in fragments:
+        assert fragment in document["error_message"]
+    assert b"Traceback" not in done.stderr
+    assert b"Logging error" not in done.stderr
+    return document  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    """A folder with the candles, a config and an earlier run's success document."""
+    shutil.copy(CANDLES, tmp_path / "data.csv")
+    (tmp_path / "config.yaml").write_text(CONFIG)
+    (tmp_path / "metrics.json").write_bytes(SUCCESS)
+    return tmp_path
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(folder)): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+
+# 1. An output never overwrites an input.
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--output", "data.csv"], "--output data.csv is an input file of this run"),
+        (["--log-file", "data.csv"], "--log-file data.csv is an input file of this run"),
+        (["--signals", "data.csv"], "--signals data.csv is an input file of this run"),
+        (["--output", "config.yaml"], "--output config.yaml is the config file of this run"),
+        (["--output", "./data.csv"], "--output data.csv is an input file"),
+        (
+            ["--output", "link.csv"],
+            "--output link.csv is an input file of this run (data.csv, by another name)",
+        ),
+        (
+            ["--output", "hard.csv"],
+            "--output hard.csv is an input file of this run (data.csv, by another name)",
+        ),
+        (["--input", ".", "--output", "data.csv"], "--output data.csv is an input file"),
+        (["--input", "*.csv", "--log-file", "hard.csv"], "--log-file hard.csv is an input file"),
+        (["--output", "m.json", "--log-file", "m.json"], "--output and --log-file name the same file"),
+        (["--output", "s.parquet", "--signals", "s.parquet"], "--output and --signals name the same file"),
+    ],
+)
+def test_an_output_that_names_an_input_is_refused_and_nothing_is_written(
+    work: Path, args: list[str], message: str
+) -> None:
+    (work / "link.csv").symlink_to("data.csv")
+    (work / "hard.csv").hardlink_to(work / "data.csv")
+    before = snapshot(work)
+    done = job(*args, cwd=work)
+    assert_refused(done, message)
+    assert snapshot(work) == before  # not even the log: the refusal goes to stdout and stderr only
+
+
+def test_a_failing_config_named_as_the_output_is_kept(work: Path) -> None:
+    (work / "config.yaml").write_text("seed: 1\nwindw: 5\n")
+    before = (work / "config.yaml").read_bytes()
+    assert_refused(job("--output", "config.yaml", cwd=work), "is the config file of this run")
+    assert (work / "config.yaml").read_bytes() == before
+
+
+# 2. Every failure exits 1 with the error document, which replaces an older success.
+
+
+@pytest.mark.parametrize(
+    ("make", "args", "message"),
+    [
+        (lambda w: (w / "data.csv").chmod(0), [], "cannot read input file data.csv: Permission denied"),
+        (
+            lambda w: (w / "config.yaml").chmod(0),
+            [],
+            "cannot read config file config.yaml: Permission denied",
+        ),
+        (lambda w: (w / "in").chmod(0), ["--input", "in"], "cannot read input folder in: Permission denied"),
+        (
+            lambda w: (w / "in" / "sub").chmod(0),
+            ["--input", "in"],
+            "cannot read input folder in/sub: Permission denied",
+        ),
+    ],
+    ids=["input-file", "config", "input-folder", "input-subfolder"],
+)
+def test_an_unreadable_input_is_a_job_error_that_replaces_the_old_document(
+    work: Path, make: Callable[[Path], None], args: list[str], message: str
+) -> None:
+    (work / "in" / "sub").mkdir(parents=True)
+    shutil.copy(CANDLES, work / "in" / "a.csv")
+    shutil.copy(CANDLES, work / "in" / "sub" / "b.csv")
+    make(work)
+    try:
+        done = job(*args, cwd=work, permissions=True)
+    finally:
+        for path in (work / "data.csv", work / "config.yaml", work / "in", work / "in" / "sub"):
+            path.chmod(0o755)
+    document = assert_refused(done, message)
+    assert json.loads((work / "metrics.json").read_bytes()) == document
+
+
+def test_write_only_output_and_log_files_are_written(work: Path) -> None:
+    for name in ("metrics.json", "run.log"):
+        (work / name).write_bytes(b"")
+        (work / name).chmod(0o200)  # an append-only log is a normal setup
+    done = job(cwd=work, permissions=True)
+    for name in ("metrics.json", "run.log"):
+        (work / name).chmod(0o644)
+    assert done.returncode == 0, done.stderr
+    assert (work / "metrics.json").read_bytes() == done.stdout
+    assert b"status: success" in (work / "run.log").read_bytes()
+
+
+def test_an_old_document_in_a_read_only_folder_is_replaced_in_place(work: Path) -> None:
+    (work / "out").mkdir()
+    (work / "out" / "metrics.json").write_bytes(SUCCESS)
+    (work / "out").chmod(0o555)
+    try:
+        done = job("--input", "missing.csv", "--output", "out/metrics.json", cwd=work, permissions=True)
+    finally:
+        (work / "out").chmod(0o755)
+    document = assert_refused(done, "input file missing.csv does not exist")
+    assert json.loads((work / "out" / "metrics.json").read_bytes()) == document
+
+
+def test_an_output_in_a_read_only_folder_is_an_error_on_stdout(work: Path) -> None:
+    (work / "out").mkdir()
+    (work / "out").chmod(0o555)
+    try:
+        done = job("--output", "out/metrics.json", cwd=work, permissions=True)
+    finally:
+        (work / "out").chmod(0o755)
+    assert_refused(done, "cannot write output file out/metrics.json: Permission denied")
+    assert list((work / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize("option", ["--log-file", "--output"])
+def test_a_full_device_is_a_job_error_without_a_traceback(work: Path, option: str) -> None:
+    done = job(option, "/dev/full", cwd=work)
+    assert_refused(done, f"cannot write {'log' if option == '--log-file' else 'output'} file /dev/full")
+    assert b"No space left on device" in done.stdout
+
+
+def _tmpfs_available() -> bool:
+    probe = ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"]
+    try:
+        return subprocess.run(probe, capture_output=True, check=False, timeout=10).returncode == 0
+    except OSError:
+        return False
+
+
+def test_a_full_disk_under_the_signals_file_and_log_fails_the_run_cleanly(work: Path) -> None:
+    """A real ENOSPC from a 256 KiB tmpfs where the system allows one, else a real EFBIG."""
+    write_candles(work / "big.csv", rows=200_000, seed=1)
+    (work / "disk").mkdir()
+    args = [
+        "--input",
+        "big.csv",
+        "--output",
+        "m.json",
+        "--log-file",
+        "disk/run.log",
+        "--signals",
+        "disk/s.parquet",
+    ]
+    if _tmpfs_available():
+        quoted = " ".join(f"'{arg}'" for arg in args)
+        script = (
+            f"mount -t tmpfs -o size=256k tmpfs disk && exec '{CONSOLE_SCRIPT}' run {quoted}; ls -a disk >&2"
+        )
+        unshare = ["unshare", "-rm", "sh", "-c", script]
+        done = subprocess.run(unshare, cwd=work, capture_output=True, check=False, timeout=60)
+    else:
+
+        def small_files() -> None:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+
+        done = job(*args, cwd=work, limit=small_files)
+    document = assert_refused(done)
+    assert document["error_message"].startswith(
+        ("cannot write signals file disk/", "cannot write log file disk/")
+    )
+    assert (
+        "No space left on device" in document["error_message"]
+        or "File too large" in document["error_message"]
+    )
+    assert json.loads((work / "m.json").read_bytes())["status"] == "error"
+    assert not list((work / "disk").iterdir())  # nothing half-written (outside the mount, too)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            "seed: 1\nwindow: " + "[" * 5000 + "]" * 5000 + "\nversion: v\n",
+            "nests values more than 20 levels deep",
+        ),
+        ("seed: 1\nwindow: " + "9" * 5000 + "\nversion: v\n", "line 2 holds a value of 5,000 characters"),
+        ("seed: 1\nwindow: 5\nversion: " + "v" * 300 + "\n", "values are at most 256"),
+        ("a: &a [*a]\nseed: 1\nwindow: 5\nversion: v\n", "holds a value that contains itself"),
+        ("seed: 1\nwindow: 5\nversion: !!python/object:os.system x\n", "could not determine a constructor"),
+        ("seed: 1\nwindow: 5\nversion: !!binary aGVsbG8=\n", "must be a non-empty string, not b'hello'"),
+        ("seed: 1\nwindow: 5\nversion: v\n" + "#" * 70_000, "more than the 64 KiB allowed"),
+    ],
+    ids=["deep", "huge-window", "long-version", "self-alias", "python-tag", "binary", "huge-file"],
+)
+def test_a_hostile_config_is_refused_before_it_is_expanded(work: Path, config: str, message: str) -> None:
+    (work / "config.yaml").write_text(config)
+    document = assert_refused(job(cwd=work), message)
+    assert len(json.dumps(document)) < 400  # the value is quoted shortened, never whole
+
+
+def test_a_yaml_alias_bomb_is_refused_in_a_small_document(work: Path) -> None:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    (work / "config.yaml").write_text("\n".join([*lines, "seed: 1", "window: *a8", "version: v", ""]))
+    done = job(cwd=work)
+    assert_refused(done, "expands to more than 1,000 values (YAML aliases")
+    assert len(done.stdout) < 400
+    assert (work / "run.log").stat().st_size < 10_000
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_a_device_as_the_config_is_refused_at_once(work: Path, device: str) -> None:
+    assert_refused(
+        job("--config", device, cwd=work, timeout=20), f"config file {device} is a character device"
+    )
+
+
+@pytest.mark.parametrize("option", ["--input", "--config"])
+def test_a_fifo_as_input_or_config_is_refused_without_waiting(work: Path, option: str) -> None:
+    os.mkfifo(work / "pipe")
+    assert_refused(
+        job(option, "pipe", cwd=work, timeout=20), "pipe is a FIFO (named pipe), not a regular file"
+    )
+
+
+def test_a_file_name_that_is_not_utf8_is_named_in_the_message(work: Path) -> None:
+    name = os.fsdecode(b"caf\xe9.csv")
+    shutil.copy(CANDLES, work / name)
+    assert_refused(job("--input", name, cwd=work), "caf\\udce9.csv has a name that is not valid UTF-8")
+
+
+def test_bare_cr_line_endings_read_like_lf(work: Path) -> None:
+    (work / "cr.csv").write_bytes(CANDLES.read_bytes().replace(b"\n", b"\r"))
+    old, new = job(cwd=work), job("--input", "cr.csv", cwd=work)
+    assert new.returncode == 0, new.stderr
+    assert json.loads(new.stdout)["value"] == json.loads(old.stdout)["value"]
+    assert json.loads(new.stdout)["rows_processed"] == 400
+    assert b"lines end in CR" in new.stderr
+
+
+def test_mixed_line_endings_are_refused_naming_the_line(work: Path) -> None:
+    lines = CANDLES.read_bytes().split(b"\n")
+    (work / "mixed.csv").write_bytes(b"\n".join(lines[:3]) + b"\r" + b"\n".join(lines[3:]))
+    assert_refused(
+        job("--input", "mixed.csv", cwd=work), "mixed.csv mixes line endings: line 3 ends in a bare"
+    )
+
+
+# 3. Never a wrong number with exit 0.
+
+
+def test_a_recursive_glob_over_a_symlink_loop_reads_each_file_once(work: Path) -> None:
+    (work / "in" / "sub").mkdir(parents=True)
+    shutil.copy(CANDLES, work / "in" / "a.csv")
+    (work / "in" / "loop").symlink_to(".")
+    (work / "in" / "sub" / "up").symlink_to("..")
+    for spec in ("in/**/*.csv", "in"):
+        done = job("--input", spec, cwd=work)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["rows_processed"] == 400
+
+
+def test_a_symlinked_subfolder_is_followed(work: Path) -> None:
+    (work / "in").mkdir()
+    (work / "elsewhere").mkdir()
+    shutil.copy(CANDLES, work / "in" / "a.csv")
+    pl.read_csv(CANDLES).head(100).write_csv(work / "elsewhere" / "b.csv")
+    (work / "in" / "more").symlink_to(work / "elsewhere")
+    done = job("--input", "in", cwd=work)
+    assert json.loads(done.stdout)["rows_processed"] == 500
+
+
+def test_a_broken_link_in_the_input_is_an_error(work: Path) -> None:
+    (work / "in").mkdir()
+    shutil.copy(CANDLES, work / "in" / "a.csv")
+    (work / "in" / "gone.csv").symlink_to(work / "nowhere.csv")
+    assert_refused(job("--input", "in", cwd=work), "in/gone.csv is a broken link")
+
+
+def test_a_signals_file_in_the_input_folder_is_never_read_back(work: Path) -> None:
+    (work / "in").mkdir()
+    shutil.copy(CANDLES, work / "in" / "a.csv")
+    for _ in range(2):
+        done = job("--input", "in", "--signals", "in/signals.parquet", cwd=work)
+        assert json.loads(done.stdout)["rows_processed"] == 400
+    assert b"skipped in/signals.parquet: a signals file that signal-job wrote" in done.stderr
+    shutil.copy(work / "in" / "signals.parquet", work / "in" / "renamed.csv")  # any name, any place
+    assert json.loads(job("--input", "in", cwd=work).stdout)["rows_processed"] == 400
+    assert_refused(job("--input", "in/renamed.csv", cwd=work), "is a signals file that signal-job wrote")
+
+
+@pytest.mark.parametrize(
+    ("tail", "line"),
+    [(b"\x00" * 50 + b"\n", 402), (b"\x00" * 5000, 402)],
+    ids=["nul-line", "nul-padding"],
+)
+def test_nul_bytes_are_a_bad_line_named_by_number(work: Path, tail: bytes, line: int) -> None:
+    (work / "nul.csv").write_bytes(CANDLES.read_bytes() + tail)
+    document = assert_refused(job("--input", "nul.csv", cwd=work))
+    assert f"line {line}" in document["error_message"]
+
+
+# 4. Bounded time and memory on hostile input.
+
+
+def test_a_header_of_100000_columns_is_read(work: Path) -> None:
+    names = [f"c{i}" for i in range(100_000)]
+    names[99_000] = "close"
+    rows = "".join(",".join(str(i % 7 + 1) for _ in names) + "\n" for i in range(10))
+    (work / "wide.csv").write_text(",".join(names) + "\n" + rows)
+    done = job("--input", "wide.csv", cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["rows_processed"] == 10
+
+
+def test_a_gzip_of_blank_lines_runs_in_bounded_time(work: Path) -> None:
+    body = CANDLES.read_bytes()
+    (work / "blank.csv.gz").write_bytes(gzip.compress(body + b"\n" * 5_000_000 + body.split(b"\n", 1)[1]))
+    done = job("--input", "blank.csv.gz", cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["rows_processed"] == 800
+    assert b"5000000 blank lines skipped" in done.stderr
+
+
+# 5. Outputs that are not plain files, killed runs, concurrent runs.
+
+
+def test_an_output_symlink_is_written_through_and_stays_a_link(work: Path) -> None:
+    (work / "real").mkdir()
+    (work / "real" / "m.json").write_bytes(SUCCESS)
+    (work / "m.json").symlink_to("real/m.json")
+    done = job("--output", "m.json", cwd=work)
+    assert (work / "m.json").is_symlink()
+    assert (work / "real" / "m.json").read_bytes() == done.stdout
+
+
+def test_dev_stdout_as_the_output_prints_the_document_once(work: Path) -> None:
+    done = job("--output", "/dev/stdout", cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count(b'"status"') == 1
+
+
+def test_a_fifo_output_with_a_reader_gets_the_document(work: Path) -> None:
+    os.mkfifo(work / "m.fifo")
+    reader = subprocess.Popen(["cat", str(work / "m.fifo")], stdout=subprocess.PIPE)  # noqa: S607
+    try:
+        done = job("--output", "m.fifo", cwd=work)
+        assert reader.communicate(timeout=30)[0] == done.stdout
+    finally:
+        reader.kill()
+    assert not (work / "m.fifo").is_file()
+
+
+def slow_input(folder: Path) -> str:
+    """A small file that takes many seconds to read: rows around 100M blank lines, gzipped."""
+    body = CANDLES.read_bytes()
+    data = body + b"\n" * 100_000_000 + body.split(b"\n", 1)[1]
+    (folder / "slow.csv.gz").write_bytes(gzip.compress(data, compresslevel=1))
+    return "slow.csv.gz"
+
+
+def start(work: Path, *args: str) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [str(CONSOLE_SCRIPT), "run", *args], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 30
+    while not list((work / "out").glob(".*.tmp")):  # the run has started writing
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    return process
+
+
+@pytest.mark.parametrize(("name", "code"), [("SIGTERM", 143), ("SIGINT", 130)])
+def test_a_signal_stops_the_run_and_leaves_the_error_document(work: Path, name: str, code: int) -> None:
+    (work / "out").mkdir()
+    process = start(work, "--input", slow_input(work), "--signals", "out/s.parquet")
+    stopped = time.monotonic()
+    process.send_signal(getattr(signal, name))
+    stdout, stderr = process.communicate(timeout=30)
+    # The run would take several seconds more; a generous bound says it did not finish first.
+    assert time.monotonic() - stopped < 5
+    assert process.returncode == code, stderr
+    assert json.loads(stdout)["error_message"] == f"terminated by {name}"
+    assert json.loads((work / "metrics.json").read_bytes())["status"] == "error"
+    assert list((work / "out").iterdir()) == []
+    assert b"Traceback" not in stderr
+
+
+def test_a_killed_runs_temporary_file_is_removed_by_the_next_run(work: Path) -> None:
+    (work / "out").mkdir()
+    process = start(work, "--input", slow_input(work), "--signals", "out/s.parquet")
+    process.kill()
+    process.communicate(timeout=30)
+    assert len(list((work / "out").glob(".*.tmp"))) == 1
+    done = job("--signals", "out/s.parquet", cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert b"left by a run that was killed" in done.stderr
+    assert sorted(path.name for path in (work / "out").iterdir()) == ["s.parquet"]
+
+
+def start_run(work: Path, data: str, log: str) -> subprocess.Popen[bytes]:
+    args = ["--input", data, "--output", "out/m.json", "--log-file", log, "--signals", "out/s.parquet"]
+    return subprocess.Popen(
+        [str(CONSOLE_SCRIPT), "run", *args], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def test_concurrent_runs_into_one_folder_never_leave_a_success_without_its_signals(work: Path) -> None:
+    (work / "bad.csv").write_text("timestamp,close\n2024-01-01 00:00:00,1\n2024-01-01 00:01:00,x\n")
+    for _ in range(3):
+        shutil.rmtree(work / "out", ignore_errors=True)
+        (work / "out").mkdir()
+        runs = [start_run(work, "data.csv" if i % 2 else "bad.csv", f"out/{i}.log") for i in range(4)]
+        codes = sorted(process.wait(timeout=60) for process in runs)
+        for process in runs:
+            process.communicate()
+        assert codes == [0, 0, 1, 1]
+        names = sorted(path.name for path in (work / "out").iterdir())
+        if json.loads((work / "out" / "m.json").read_bytes())["status"] == "success":
+            assert "s.parquet" in names
+        assert not [name for name in names if ".tmp" in name]
+
+
+# Fuzzed bytes and YAML, in-process: never anything but a result or the job's own error.
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cuts=st.lists(
+        st.tuples(
+            st.integers(0, 2_000),
+            st.sampled_from(
+                [b"\x00", b"\r", b"\n", b"\n\n", b'"', b",", b";", b"\xff", b"\t", b"  ", b"\r\n"]
+            ),
+        ),
+        max_size=6,
+    )
+)
+def test_fuzzed_csv_bytes_give_a_result_or_a_job_error(tmp_path: Path, cuts: list[tuple[int, bytes]]) -> None:
+    data = bytearray(CANDLES.read_bytes()[:3_000])
+    for at, piece in sorted(cuts, reverse=True):
+        data[at:at] = piece
+    path = tmp_path / "fuzz.csv"
+    path.write_bytes(bytes(data))
+    try:
+        counts = run(open_input(path), make_config()).total
+    except JobError:
+        return
+    text = bytes(data).decode("utf-8")
+    if '"' not in text and "\r" not in text.replace("\r\n", "\n"):
+        lines = text.split("\n")[1:]
+        assert counts.rows == sum(1 for line in lines if line.strip(" \t"))
+
+
+YAML_PIECES = st.sampled_from(
+    ["seed: 1", "window: 5", 'version: "v"', "&a [1, 2]", "*a", "<<: *a", "!!binary aGk=", "{", "[", "- x",
+     "window: 99999999999999999999999", "? x", "%YAML 1.1", "---", "...", "\t", "'", '"', "\\", "\x00", "|"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(YAML_PIECES, max_size=12).map("\n".join))
+def test_fuzzed_yaml_gives_a_config_or_a_config_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    try:
+        load_config(path)
+    except ConfigError as exc:
+        message = str(exc)
+    else:
+        return
+    assert len(message) < 1_000
