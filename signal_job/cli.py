@@ -217,13 +217,14 @@ def generate(
         typer.Option(
             "--output", "-o", help="By ending: .csv, .csv.gz, .csv.zst, .parquet, .arrow, .feather."
         ),
-    ] = Path("data.csv"),
+    ] = Path("candles.csv"),
+    force: Annotated[bool, typer.Option("--force", help="Replace the output if it exists.")] = False,
 ) -> None:
     """Write seeded synthetic BTC/USD-like candles, with realistic flat stretches."""
     from signal_job.synthetic import write_candles  # noqa: PLC0415 - numpy only here
 
     try:
-        write_candles(output, rows=rows, seed=seed)
+        write_candles(output, rows=rows, seed=seed, force=force)
     except JobError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc

@@ -91,8 +91,21 @@ def candles_frame(rows: int, *, seed: int, progress: Callable[[int], None] | Non
     return register_io_source(source, schema=_SCHEMA)
 
 
-def write_candles(path: Path, *, rows: int, seed: int, progress: Callable[[int], None] | None = None) -> None:
-    """Write candles to `path` (CSV, .csv.gz, .csv.zst, Parquet or Arrow), atomically."""
+def write_candles(
+    path: Path,
+    *,
+    rows: int,
+    seed: int,
+    progress: Callable[[int], None] | None = None,
+    force: bool = False,
+) -> None:
+    """Write candles to `path` (CSV, .csv.gz, .csv.zst, Parquet or Arrow), atomically.
+
+    An existing file is replaced only with `force`: it may be real data.
+    """
+    if not force and (path.exists() or path.is_symlink()):
+        msg = f"{path} already exists; give another --output, or --force to replace it"
+        raise OutputError(msg)
     sink = _FORMATS.get(path.suffix.lower())
     if sink is None:
         known = ", ".join(_FORMATS)

@@ -13,7 +13,7 @@ from signal_job.inputs import open_input
 from signal_job.pipeline import Counts, Engine, run
 
 DATA = Path(__file__).parent / "data"
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+PROJECT = Path(__file__).resolve().parents[1]
 REAL_ROWS, REAL_SIGNALS = 10_000, 4_989
 
 WriteFile = Callable[..., Path]
@@ -41,12 +41,19 @@ def _detach_cli_log_handlers() -> Iterator[None]:
     logger.propagate = True
 
 
-@pytest.fixture
-def shared_data() -> Path:
-    """The real 10,000-row BTC/USD files, which sit beside the project, not in it."""
-    if not (SHARED_DATA / "btcusd_1m_10k.csv").is_file():
-        pytest.skip("the real data in ../shared/data is not here (a fresh clone)")
-    return SHARED_DATA
+@pytest.fixture(scope="session")
+def shared_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The task's real 10,000 BTC/USD candles: the bundled data.csv as shipped, and unwrapped.
+
+    As shipped, every line is wrapped in quotes, lines end in CRLF and the last has no newline;
+    the clean spelling (plain CSV, LF, final newline) is derived from it byte for byte.
+    """
+    folder = tmp_path_factory.mktemp("real")
+    shipped = (PROJECT / "data.csv").read_bytes()
+    (folder / "btcusd_1m_10k_as_shipped.csv").write_bytes(shipped)
+    clean = "\n".join(line.strip('"') for line in shipped.decode().split("\r\n")) + "\n"
+    (folder / "btcusd_1m_10k.csv").write_text(clean)
+    return folder
 
 
 @pytest.fixture

@@ -73,7 +73,7 @@ def test_unknown_format_is_refused(tmp_path: Path) -> None:
 def test_unwritable_target_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
     (tmp_path / "taken.csv").mkdir()  # the candles are written, then cannot replace a folder
     with pytest.raises(OutputError, match=r"cannot write .*taken.csv"):
-        write_candles(tmp_path / "taken.csv", rows=5, seed=1)
+        write_candles(tmp_path / "taken.csv", rows=5, seed=1, force=True)
     assert [p.name for p in tmp_path.iterdir()] == ["taken.csv"]
     with pytest.raises(OutputError, match="cannot write"):
         write_candles(tmp_path / "missing" / "x.csv", rows=5, seed=1)
@@ -85,6 +85,11 @@ def test_progress_reports_every_row(tmp_path: Path) -> None:
     assert sum(seen) == 1_500
 
 
-def test_bundled_data_csv_is_what_the_generator_makes(tmp_path: Path) -> None:
-    write_candles(tmp_path / "data.csv", rows=10_000, seed=42)
-    assert (tmp_path / "data.csv").read_bytes() == (PROJECT / "data.csv").read_bytes()
+def test_an_existing_file_is_replaced_only_when_forced(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text("real data")
+    with pytest.raises(OutputError, match=r"data\.csv already exists; give another --output, or --force"):
+        write_candles(path, rows=10, seed=1)
+    assert path.read_text() == "real data"
+    write_candles(path, rows=10, seed=1, force=True)
+    assert len(path.read_text().splitlines()) == 11
