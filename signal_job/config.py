@@ -1,24 +1,48 @@
-"""The job's YAML config: `seed`, `window` and `version`, optionally `group_by`, each checked strictly."""
+"""The job's YAML config: `seed`, `window` and `version`, and optional keys, each checked strictly."""
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from signal_job.errors import ConfigError, first_line, shorten
+from signal_job.errors import ConfigError, first_line, names_text, shorten
 from signal_job.files import read_regular
 
 KEYS = ("seed", "window", "version")
-OPTIONAL_KEYS = ("group_by",)
+OPTIONAL_KEYS = (
+    "group_by",
+    "close_column",
+    "timestamp_column",
+    "timestamp_format",
+    "header",
+    "decimal_comma",
+    "sort",
+    "duplicates",
+)
+DUPLICATES = ("refuse", "drop")
 # A config is a few short lines. Anything far larger is refused before it is expanded: a YAML
 # alias bomb fits in 500 bytes and expands to gigabytes, deep nesting overflows the parser.
 MAX_BYTES = 64 * 1024
 MAX_DEPTH = 20
 MAX_VALUES = 1_000  # scalars, lists and mappings, counting each alias as often as it is used
 MAX_SCALAR = 256  # characters of one value
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How to read the input where the file cannot tell; None means: tell from the file."""
+
+    close_column: str | int | None = None  # a column name, or a 1-based position
+    timestamp_column: str | int | None = None
+    timestamp_format: str | None = None  # strftime, e.g. "%d/%m/%Y %H:%M", for ambiguous dates
+    header: bool | None = None  # whether the first line names the columns
+    decimal_comma: bool | None = None  # 44910,83 rather than 44910.83
+    sort: bool = False  # put rows in time order first, rather than refuse a file out of order
+    duplicates: str = "refuse"  # or "drop": keep one row of each run of identical rows
 
 
 @dataclass(frozen=True)
@@ -29,6 +53,7 @@ class Config:
     window: int
     version: str
     group_by: str | None = None  # a column naming the series (e.g. `symbol`): one window per value
+    reading: Reading = Reading()
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -185,10 +210,13 @@ def parse_config(data: object, *, origin: str) -> Config:
     known_version = version if _is_version(version) else None
     unknown = [key for key in data if key not in KEYS + OPTIONAL_KEYS]
     if unknown:
-        names = ", ".join(shorten(key) for key in unknown[:5]) + (", ..." if len(unknown) > 5 else "")  # noqa: PLR2004
+        names = names_text(unknown, limit=5)
+        close = difflib.get_close_matches(str(unknown[0]), KEYS + OPTIONAL_KEYS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        optional = ", ".join(repr(key) for key in OPTIONAL_KEYS)
         msg = (
-            f"config file {origin} has unknown key(s) {names}; "
-            f"the keys are {_keys_text()} and optionally 'group_by'"
+            f"config file {origin} has unknown key(s) {names}{hint}; "
+            f"the keys are {_keys_text()} and, optionally, {optional}"
         )
         raise ConfigError(msg, version=known_version)
     missing = [key for key in KEYS if key not in data]
@@ -203,16 +231,72 @@ def parse_config(data: object, *, origin: str) -> Config:
         hint = ' (quote it: version: "1.0")' if isinstance(version, int | float) else ""
         msg = f"config key 'version' in {origin} must be a non-empty string{hint}, not {shorten(version)}"
         raise ConfigError(msg)
-    group_by = data.get("group_by")
-    if group_by is not None and (not isinstance(group_by, str) or not group_by.strip()):
-        msg = f"config key 'group_by' in {origin} must be a column name, not {_describe(group_by)}"
-        raise ConfigError(msg, version=known_version)
-    return Config(
-        seed=seed,
-        window=window,
-        version=known_version,
-        group_by=group_by.strip() if group_by is not None else None,
-    )
+    checked = {
+        key: _CHECKS[key](data[key], key, origin, known_version) for key in OPTIONAL_KEYS if key in data
+    }
+    group_by = checked.pop("group_by", None)
+    assert group_by is None or isinstance(group_by, str)  # noqa: S101 - checked above
+    reading = Reading(**{key: value for key, value in checked.items() if value is not None})
+    return Config(seed=seed, window=window, version=known_version, group_by=group_by, reading=reading)
+
+
+def _name(value: object, key: str, origin: str, version: str | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        msg = f"config key {key!r} in {origin} must be a column name, not {_describe(value)}"
+        raise ConfigError(msg, version=version)
+    return value.strip()
+
+
+def _column(value: object, key: str, origin: str, version: str | None) -> str | int | None:
+    """A column name, or a 1-based position."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _integer(value, key, origin, version, minimum=1, maximum=100_000)
+    if value is not None and not isinstance(value, str):
+        msg = (
+            f"config key {key!r} in {origin} must be a column name or a position (1 for the first), "
+            f"not {_describe(value)}"
+        )
+        raise ConfigError(msg, version=version)
+    return _name(value, key, origin, version)
+
+
+def _flag(value: object, key: str, origin: str, version: str | None) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        msg = f"config key {key!r} in {origin} must be true or false, not {_describe(value)}"
+        raise ConfigError(msg, version=version)
+    return value
+
+
+def _format(value: object, key: str, origin: str, version: str | None) -> str | None:
+    text = _name(value, key, origin, version)
+    if text is not None and "%" not in text:
+        example = "'%d/%m/%Y %H:%M'"
+        msg = (
+            f"config key {key!r} in {origin} must be a strftime format such as {example}, not {shorten(text)}"
+        )
+        raise ConfigError(msg, version=version)
+    return text
+
+
+def _duplicates(value: object, key: str, origin: str, version: str | None) -> str | None:
+    if value is not None and value not in DUPLICATES:
+        msg = f"config key {key!r} in {origin} must be one of {', '.join(DUPLICATES)}, not {_describe(value)}"
+        raise ConfigError(msg, version=version)
+    return value
+
+
+_CHECKS: dict[str, Any] = {
+    "group_by": _name,
+    "close_column": _column,
+    "timestamp_column": _column,
+    "timestamp_format": _format,
+    "header": _flag,
+    "decimal_comma": _flag,
+    "sort": _flag,
+    "duplicates": _duplicates,
+}
 
 
 def _integer(

@@ -1,10 +1,10 @@
 """Which files make up the input: one file, a glob, a folder or a hive-partitioned tree, in order.
 
 Files of one input are read as one series, one after another: in path order, or by each file's
-first timestamp when every file has a `timestamp` column. Folders named `key=value` between the
-root and a file give that file a column `key` (hive partitioning), e.g. `symbol=BTC/`.
-Opening reads each file's first bytes and, for timestamps, its first values (head reads, not
-scans): the one place outside `pipeline` that collects, because the order must be known first.
+earliest time when every file has a time column. Folders named `key=value` between the root and
+a file give that file a column `key` (hive partitioning), e.g. `symbol=BTC/`. Opening reads each
+file's first bytes and its first times (head reads, not scans; a newest-first file among several
+is scanned for its earliest time): the order of the files must be known before the plan.
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote
 
-from signal_job.errors import InputError
+import polars as pl
+
+from signal_job.config import Reading
+from signal_job.errors import InputError, first_line
 from signal_job.files import Found, find_files
 from signal_job.sources import Source, normal_name, open_source
 from signal_job.timestamps import read_timestamps
@@ -53,19 +56,39 @@ class Input:
         return replace(self, parts=tuple(parts))
 
 
-def open_input(spec: Path | Found, *, timestamps: bool = False) -> Input:
-    """Find and open the input's files; read their timestamps too if asked (or to order them)."""
+def open_input(spec: Path | Found, *, reading: Reading = Reading(), timestamps: bool = False) -> Input:
+    """Find and open the input's files, read how their times are written, and put them in order.
+
+    `timestamps` says the signals file needs every file's times: a file whose times cannot be
+    read is then an error, not a warning that their order was not checked.
+    """
     found = spec if isinstance(spec, Found) else find_files(spec)
     parts = [replace(open_source(path), partition=_partition(path, found.root)) for path in found.files]
-    if timestamps:
-        parts = [replace(part, timestamp=read_timestamps(part)) for part in parts]
-        _check_timestamps(parts)
-    elif len(parts) > 1:
-        parts = _with_timestamps_to_order(parts)
+    parts = _with_times(parts, reading, required=timestamps)
     if len(parts) > 1 and all(part.timestamp is not None for part in parts):
-        parts = sorted(parts, key=lambda part: (_first_timestamp(part), str(part.path)))
-        return Input(found.spec, tuple(parts), "first timestamp")
+        return Input(found.spec, tuple(_by_time(parts)), "time")
     return Input(found.spec, tuple(parts), "path")
+
+
+def _by_time(parts: list[Source]) -> list[Source]:
+    """The files in order of their earliest times, which must not depend on an undecided spelling."""
+    earliest = {part.path: _earliest(part) for part in parts}
+
+    def in_spelling(index: int) -> list[Source]:
+        def key(part: Source) -> tuple[str, str]:
+            times = earliest[part.path]
+            return times[min(index, len(times) - 1)], str(part.path)
+
+        return sorted(parts, key=key)
+
+    ordered = in_spelling(0)
+    if ordered != in_spelling(1):
+        msg = (
+            f"the order of the input's files ({parts[0].path}, ...) depends on whether their dates are "
+            "written day first or month first; set timestamp_format in the config"
+        )
+        raise InputError(msg)
+    return ordered
 
 
 def _partition(path: Path, root: Path | None) -> dict[str, str]:
@@ -80,31 +103,34 @@ def _partition(path: Path, root: Path | None) -> dict[str, str]:
     return values
 
 
-def _check_timestamps(parts: list[Source]) -> None:
-    """The signals need every file's timestamps, or none (no timestamp column anywhere)."""
-    mixed = _one_without_timestamps(parts)
-    if mixed is not None:
-        without, with_ = mixed
-        msg = f"input file {without.path} has no timestamp column, but {with_.path} has one"
-        raise InputError(msg)
-    if all(part.timestamp is None for part in parts):
-        log.info("the input has no timestamp column: the signals file has none either")
-
-
-def _with_timestamps_to_order(parts: list[Source]) -> list[Source]:
-    """The files with their timestamps read, to order them; as they are if that cannot be done."""
-    try:
-        read = [replace(part, timestamp=read_timestamps(part)) for part in parts]
-    except InputError as exc:
-        log.warning("files are read in path order: %s", exc)
-        return parts
+def _with_times(parts: list[Source], reading: Reading, *, required: bool) -> list[Source]:
+    """The files with their times read; with none where that cannot be (and is not `required`)."""
+    read = []
+    for part in parts:
+        try:
+            read.append(replace(part, timestamp=read_timestamps(part, reading)))
+        except InputError as exc:
+            if required:
+                raise
+            log.warning("time order not checked: %s", exc)
+            return [replace(part, timestamp=None) for part in parts]
     mixed = _one_without_timestamps(read)
     if mixed is not None:
+        without, with_ = mixed
+        if required:
+            msg = f"input file {without.path} has no timestamp column, but {with_.path} has one"
+            raise InputError(msg)
         log.warning(
-            "files are read in path order: not every file has a timestamp column (%s has none)",
-            mixed[0].path,
+            "files read in path order, time order unchecked: %s has no timestamp column, %s has one",
+            without.path,
+            with_.path,
         )
-        return parts
+        return [replace(part, timestamp=None) for part in read]
+    if all(part.timestamp is None for part in read):
+        log.info("the input has no timestamp column: rows are read in file order, which is not checked")
+    for part in read:
+        if part.timestamp is not None and part.timestamp.descending:
+            log.info("input file %s runs newest first: it is read oldest first", part.path)
     return read
 
 
@@ -115,7 +141,18 @@ def _one_without_timestamps(parts: list[Source]) -> tuple[Source, Source] | None
     return (without, with_) if without and with_ else None
 
 
-def _first_timestamp(part: Source) -> str:
-    """The file's first timestamp as sortable text ("" sorts first: a file with none)."""
-    first = part.timestamp.first if part.timestamp else None
-    return first.isoformat() if first else ""
+def _earliest(part: Source) -> tuple[str, ...]:
+    """The file's earliest time in each spelling still possible, as sortable text.
+
+    That is its first value, or its last if it runs newest first.
+    """
+    reading = part.timestamp
+    assert reading is not None  # noqa: S101 - only files with times are ordered by them
+    if not reading.descending:
+        return tuple(first.isoformat() if first else "" for first in reading.firsts)
+    try:
+        earliest = part.frame_with({"t": reading.parsed}).select(pl.col("t").min()).collect().item()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        msg = f"cannot read input file {part.path}: {first_line(exc)}"
+        raise InputError(msg) from exc
+    return (earliest.isoformat() if earliest else "",)

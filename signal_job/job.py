@@ -143,7 +143,7 @@ def _compute(prepared: Prepared, config: Config) -> tuple[pipeline.Result, os.st
     if "--signals" in prepared.unusable:
         raise prepared.unusable["--signals"]
     signals = prepared.outputs.get("--signals")
-    data = open_input(prepared.found, timestamps=signals is not None)
+    data = open_input(prepared.found, reading=config.reading, timestamps=signals is not None)
     log.info("input %s: %s", prepared.paths.input, data.describe())
     _warn_of_mixed_series(data, config)
     with atomic(signals) if signals else nullcontext() as temporary:

@@ -69,7 +69,7 @@ def explain_timestamps(parts: Sequence[Source], count: int) -> InputError:
         if found.height:
             row, value = found["row"][0], found["value"][0]
             return InputError(
-                f"input file {part.path} {_where(part, row)}: timestamp {value!r} does not read as "
+                f"input file {part.path} {where(part, row)}: timestamp {value!r} does not read as "
                 f"{part.timestamp.spelling} like the first ones ({count} such values in all)"
             )
     return InputError(f"the input has {count} timestamps that do not read as date-times")
@@ -89,8 +89,8 @@ def _first_culprit(source: Source) -> InputError | None:
     found = _first_bad_close(source)
     if found is not None:
         row_index, value = found
-        where = f"input file {source.path} {_where(source, row_index)}"
-        culprits.append((row_index, InputError(f"{where}: {_value_problem(value)}")))
+        at = f"input file {source.path} {where(source, row_index)}"
+        culprits.append((row_index, InputError(f"{at}: {_value_problem(value)}")))
     return min(culprits, key=lambda culprit: culprit[0])[1] if culprits else None
 
 
@@ -115,9 +115,9 @@ def _malformed_lines(source: Source) -> pl.LazyFrame:
 
 
 def _line_error(source: Source, row: dict[str, object]) -> InputError:
-    where = f"input file {source.path} {_where(source, int(str(row['row'])))}"
+    at = f"input file {source.path} {where(source, int(str(row['row'])))}"
     if row["invalid"]:
-        return InputError(f"{where} is not valid UTF-8 text; save the file as UTF-8")
+        return InputError(f"{at} is not valid UTF-8 text; save the file as UTF-8")
     assert source.layout is not None  # noqa: S101
     text = str(row["line"]).strip(source.layout.padding)
     preview = text if len(text) <= _PREVIEW else text[:_PREVIEW] + "..."
@@ -125,7 +125,7 @@ def _line_error(source: Source, row: dict[str, object]) -> InputError:
     problem = f"has {row['fields']} fields but the header has {columns}: {preview!r}"
     if "\r" in text:
         problem += "; a carriage return (CR) inside the line: the file mixes line endings"
-    return InputError(f"{where} {problem}")
+    return InputError(f"{at} {problem}")
 
 
 def _nul_error(source: Source) -> InputError | None:
@@ -168,7 +168,8 @@ def _first_bad_close(source: Source) -> tuple[int, str] | None:
     return int(row), str(value)
 
 
-def _where(source: Source, row: int) -> str:
+def where(source: Source, row: int) -> str:
+    """Where row `row` of the scan (blank lines counted) is, for a message: its line, or its row."""
     if source.layout is None:
         return f"row {row + 1}"
     return f"line {source.layout.header_line + 2 + row}"

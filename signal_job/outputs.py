@@ -14,6 +14,7 @@ import errno
 import logging
 import os
 import re
+import shutil
 import socket
 import stat
 import tempfile
@@ -175,7 +176,7 @@ def atomic(out: Target) -> Iterator[Path]:
     remove_orphans(folder)
     try:
         handle, name = tempfile.mkstemp(
-            dir=folder, prefix=f".{out.real.name[:100]}.{_owner()}.", suffix=".tmp"
+            dir=folder, prefix=f".{out.real.name[:100]}.{owner()}.", suffix=".tmp"
         )
         os.close(handle)
     except OSError as exc:
@@ -213,8 +214,12 @@ def remove_orphans(folder: Path) -> None:
         found = _TEMPORARY.match(name)
         if found is None or found["host"] != host or _alive(int(found["pid"]), int(found["start"])):
             continue
+        path = folder / name
         try:
-            (folder / name).unlink()
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
         except OSError:
             continue  # removed by another run meanwhile, or not ours to remove
         log.info("removed %s, left by a run that was killed (pid %s)", folder / name, found["pid"])
@@ -282,7 +287,7 @@ def _write_all(out: Target, file: IO[bytes], data: bytes) -> None:
 
 
 @cache
-def _owner() -> str:
+def owner() -> str:
     """This process, as temporary names record it: `sj<host>-<pid>-<start>`."""
     return f"sj{_host()}-{os.getpid()}-{_started(os.getpid())}"
 

@@ -6,18 +6,18 @@
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
 import polars as pl
 
+from signal_job.background import in_background
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, first_line, names_text
 from signal_job.inputs import Input
-from signal_job.plan import SIGNAL_COLUMNS, SIGNALS_METADATA, partitions, plan
+from signal_job.order import in_time_order
+from signal_job.plan import SIGNAL_COLUMNS, SIGNALS_METADATA, partitions, plan, shape
 from signal_job.signals import MAX_WINDOW
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ class Counts:
     missing: int
     signals: int
     blank_lines: int = 0
+    repeats: int = 0  # rows left out as repeats of the row before (`duplicates: drop`)
 
     @property
     def rate(self) -> float:
@@ -52,6 +53,7 @@ class Counts:
             missing=self.missing + other.missing,
             signals=self.signals + other.signals,
             blank_lines=self.blank_lines + other.blank_lines,
+            repeats=self.repeats + other.repeats,
         )
 
 
@@ -111,7 +113,7 @@ def _run_each(series: list[Input], config: Config, *, signals: Path | None, engi
             joined = pl.scan_parquet(pieces)
             try:
                 with signals.open("wb") as handle:
-                    _in_background(
+                    in_background(
                         lambda: joined.sink_parquet(handle, metadata=SIGNALS_METADATA, engine=engine)
                     )
             except (pl.exceptions.PolarsError, OSError) as exc:
@@ -142,76 +144,73 @@ def _run_series(data: Input, config: Config, *, signals: Path | None, engine: En
 
 
 def _run(data: Input, config: Config, *, signals: Path | None, engine: Engine) -> Result:
-    frame = _collect(data, config, signals=signals, engine=engine)
+    frame, repeats = _collect(data, config, signals=signals, engine=engine)
     blank_lines = 0
     if sum(frame["suspect"]):
         # Blank lines, or malformed rows: read the CSV files again beside their raw lines, in
         # one streaming pass that leaves blank lines out; any row still flagged is malformed.
-        rows_with_blank_lines = sum(frame["rows"])
+        rows_with_blank_lines = sum(frame["rows"]) + repeats
         data = data.replace_parts(
             [replace(part, drop_blank_lines=part.layout is not None) for part in data.parts]
         )
-        frame = _collect(data, config, signals=signals, engine=engine)
+        frame, repeats = _collect(data, config, signals=signals, engine=engine)
         if sum(frame["suspect"]):
             raise _explain_suspects(data)
-        blank_lines = rows_with_blank_lines - sum(frame["rows"])
+        blank_lines = rows_with_blank_lines - sum(frame["rows"]) - repeats
+    _check_order(data, config, frame, engine=engine)
     groups = [(row.pop("group", None), row) for row in frame.iter_rows(named=True)]
     counts = [
         (name, Counts(row["rows"], row["full_windows"], row["missing"], row["signals"]))
         for name, row in groups
     ]
-    total = sum((c for _, c in counts), Counts(0, 0, 0, 0, blank_lines=blank_lines))
+    total = sum((c for _, c in counts), Counts(0, 0, 0, 0, blank_lines=blank_lines, repeats=repeats))
     _check_counts(data, groups, window=config.window)
     return Result(total, counts if config.group_by else [])
 
 
-def _collect(data: Input, config: Config, *, signals: Path | None, engine: Engine) -> pl.DataFrame:
-    """The counts, one row per group; the signals file from the same scan if asked."""
-    the_plan = plan(data, config, timestamps=signals is not None)
+def _check_order(data: Input, config: Config, frame: pl.DataFrame, *, engine: Engine) -> None:
+    """Raise the error for rows out of time order, naming the first such row."""
+    in_order = frame["in_order"].all() and not frame["times_missing"].sum()
+    if in_order and not frame["times_odd"].sum():
+        return
+    if in_order:
+        # Some times are not written like the first ones: text order is no proof; parse them.
+        again, _ = _collect(data, config, signals=None, engine=engine, parse_times=True)
+        if again["in_order"].all() and not again["times_missing"].sum():
+            return
+    from signal_job import order  # noqa: PLC0415 - rarely needed: kept off the start-up path
+
+    raise order.explain(data, config)
+
+
+def _collect(
+    data: Input, config: Config, *, signals: Path | None, engine: Engine, parse_times: bool = False
+) -> tuple[pl.DataFrame, int]:
+    """The counts, one row per group, and the rows left out as repeats; the signals file too if asked.
+
+    Files that run newest first, or every file with `sort: true`, are staged oldest first first.
+    """
+    the_shape = shape(data, config, timestamps=signals is not None, parse_times=parse_times)
     try:
-        if signals is None:
-            frame = _in_background(lambda: the_plan.counts.collect(engine=engine))
-        else:
-            # Polars writes into a file this process opened, never one it creates by name: a run
-            # stopped mid-query can remove its temporary file with no late write bringing it back.
-            with signals.open("wb") as handle:
-                sink = the_plan.signals.sink_parquet(handle, metadata=SIGNALS_METADATA, lazy=True)
-                frame = _in_background(lambda: pl.collect_all([sink, the_plan.counts], engine=engine)[1])
+        with in_time_order(data, config, the_shape) as frames:
+            the_plan = plan(data, config, the_shape=the_shape, frames=frames)
+            queries = [the_plan.counts, *([the_plan.repeats] if the_plan.repeats is not None else [])]
+            if signals is None:
+                results = in_background(lambda: pl.collect_all(queries, engine=engine))
+            else:
+                # Polars writes into a file this process opened, never one it creates by name: a
+                # run stopped mid-query can remove its temporary file, no late write brings it back.
+                with signals.open("wb") as handle:
+                    sink = the_plan.signals.sink_parquet(handle, metadata=SIGNALS_METADATA, lazy=True)
+                    results = in_background(lambda: pl.collect_all([sink, *queries], engine=engine))[1:]
     except (pl.exceptions.PolarsError, OSError) as exc:
         if signals is None:
             raise _ScanFailed(exc) from exc
         # Reading or writing? If the counts alone collect, the writing failed (e.g. disk full).
         _collect(data, config, signals=None, engine=engine)
         raise SignalsNotWritten(exc) from exc
-    return frame.fill_null(0)
-
-
-_T = TypeVar("_T")
-
-
-def _in_background(work: Callable[[], _T]) -> _T:
-    """`work()` (a Polars collect) on another thread, so this one still handles signals.
-
-    A Python signal handler runs only between bytecodes of the main thread, never while it
-    waits inside Polars; waiting here instead lets SIGTERM stop the run at once. The query
-    itself cannot be cancelled: the process exits soon after, taking it along.
-    """
-    outcome: list[_T] = []
-    failure: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            outcome.append(work())
-        except BaseException as exc:
-            failure.append(exc)
-
-    thread = threading.Thread(target=target, name="signal-job-query", daemon=True)
-    thread.start()
-    while thread.is_alive():
-        thread.join(0.05)
-    if failure:
-        raise failure[0]
-    return outcome[0]
+    counts = results[0].with_columns(pl.exclude("in_order", "group").fill_null(0))
+    return counts, int(results[1].item()) if len(results) > 1 else 0
 
 
 def _explain_suspects(data: Input) -> InputError:

@@ -26,6 +26,8 @@ class CsvLayout:
     close_index: int
     close_is_text: bool  # close values carry padding or quotes, so they are trimmed before parsing
     eol: str = "\n"  # "\n" for LF and CRLF, "\r" for bare CR (old Mac tools)
+    # The first data rows' fields as the scan reads them: a sample of values that costs no scan.
+    sample: tuple[tuple[str, ...], ...] = ()
 
     @property
     def quote_char(self) -> str | None:
@@ -110,6 +112,7 @@ def sniff_csv(lines: list[str | None], *, origin: str, eol: str = "\n") -> CsvLa
         close_index=close_index,
         close_is_text=padded or (wrapped and at_edge),
         eol=eol,
+        sample=tuple(tuple(_scan_fields(row, delimiter, wrapped=wrapped)) for row in rows),
     )
 
 
@@ -143,6 +146,13 @@ def _fields(line: str, delimiter: str, *, wrapped: bool) -> list[str]:
     if wrapped:
         return text[1:-1].split(delimiter) if len(text) >= 2 else [text]  # noqa: PLR2004
     return next(csv.reader([text], delimiter=delimiter), [])
+
+
+def _scan_fields(line: str, delimiter: str, *, wrapped: bool) -> list[str]:
+    """The fields of one line as the scan reads them: quotes kept where they wrap the line."""
+    if wrapped:
+        return line.split(delimiter)
+    return next(csv.reader([line], delimiter=delimiter), [])
 
 
 def _close_index(columns: tuple[str, ...], origin: str) -> int:

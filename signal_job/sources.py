@@ -84,25 +84,28 @@ class Source:
         """The rows: `close` and `suspect`."""
         return self.frame_with({})
 
-    def frame_with(self, columns: Mapping[str, pl.Expr]) -> pl.LazyFrame:
+    def frame_with(self, columns: Mapping[str, pl.Expr], *, row_index: str | None = None) -> pl.LazyFrame:
         """The rows with `close`, `suspect` and `columns`; with `drop_blank_lines`, blank lines left out.
 
         Without it, `suspect` flags rows that may be blank lines or malformed; with it, only
-        malformed rows.
+        malformed rows. `row_index` adds each row's index in the scan (blank lines counted), by
+        which `signal_job.lines.where` names its line.
         """
         selected = [
             pl.col(self.close).alias("close"),
             *(expr.alias(name) for name, expr in columns.items()),
+            *([pl.col(row_index)] if row_index else []),
         ]
+        scan = self.scan.with_row_index(row_index) if row_index else self.scan
         if self.layout is None:
-            return self.scan.select(*selected, suspect=pl.lit(value=False))
+            return scan.select(*selected, suspect=pl.lit(value=False))
         last, overflow = pl.col(f"_{len(self.layout.columns) - 1}"), pl.col("_overflow")
         suspect = last.is_null() | overflow.is_not_null()
         if not self.drop_blank_lines:
-            return self.scan.select(*selected, suspect=suspect)
+            return scan.select(*selected, suspect=suspect)
         raw = scan_lines(self.path, skip=self.layout.header_line + 1, eol=self.layout.eol)
         # Polars refuses to pair frames of different lengths: quoted line breaks fail the scan.
-        paired = pl.concat([self.scan, raw], how="horizontal")
+        paired = pl.concat([scan, raw], how="horizontal")
         malformed = suspect & (raw_fields(pl.col("line"), self.layout) != len(self.layout.columns))
         return paired.filter(~raw_blank(pl.col("line"), self.layout)).select(*selected, suspect=malformed)
 
@@ -114,6 +117,22 @@ class Source:
         if key in self.partition:
             return pl.lit(self.partition[key], dtype=pl.String)
         return None
+
+    def whole_row(self) -> pl.Expr:
+        """Every column of the file as one struct, to tell rows identical in every column."""
+        names = (
+            [f"_{i}" for i in range(len(self.layout.columns))] if self.layout else list(self.names.values())
+        )
+        return pl.struct(names)
+
+    def column_at(self, wanted: str | int) -> pl.Expr | None:
+        """The column named `wanted`, or at 1-based position `wanted`, if there is one."""
+        if isinstance(wanted, str):
+            return self.column(wanted)
+        names = (
+            [f"_{i}" for i in range(len(self.layout.columns))] if self.layout else list(self.names.values())
+        )
+        return pl.col(names[wanted - 1]) if wanted <= len(names) else None
 
     def column_names(self) -> list[str]:
         """Every column name, trimmed and lower-cased, hive folder keys included."""
@@ -156,8 +175,8 @@ def open_source(path: Path) -> Source:
 
 
 def normal_name(name: str) -> str:
-    """A column name as the job matches it: trimmed, unquoted, lower-cased."""
-    return name.strip().strip('"').strip().lower()
+    """A column name as the job matches it: trimmed, unquoted, lower-cased, `<CLOSE>` as `close`."""
+    return name.strip().strip('"').strip().removeprefix("<").removesuffix(">").strip().lower()
 
 
 def raw_blank(line: pl.Expr, layout: CsvLayout) -> pl.Expr:

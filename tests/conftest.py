@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from signal_job.config import Config
+from signal_job.config import Config, Reading
 from signal_job.inputs import open_input
 from signal_job.pipeline import Counts, Engine, run
 
@@ -20,9 +20,9 @@ WriteFile = Callable[..., Path]
 ENGINES: tuple[Engine, ...] = ("streaming", "in-memory")
 
 
-def make_config(window: int = 5, group_by: str | None = None) -> Config:
-    """A config as the job would read it."""
-    return Config(seed=42, window=window, version="test", group_by=group_by)
+def make_config(window: int = 5, group_by: str | None = None, reading: Reading | None = None) -> Config:
+    """A config as the job would read it, with `reading` keys (`Reading(sort=True)`, ...) if given."""
+    return Config(seed=42, window=window, version="test", group_by=group_by, reading=reading or Reading())
 
 
 def counts_of(path: Path, window: int = 5, engine: Engine = "streaming") -> Counts:

@@ -131,8 +131,9 @@ def test_bad_config_gives_an_error_document_with_an_unknown_version(
         "version": "unknown",
         "status": "error",
         "error_message": (
-            f"config file {config} has unknown key(s) 'windw'; "
-            "the keys are 'seed', 'window', 'version' and optionally 'group_by'"
+            f"config file {config} has unknown key(s) 'windw' (did you mean 'window'?); "
+            "the keys are 'seed', 'window', 'version' and, optionally, 'group_by', 'close_column', "
+            "'timestamp_column', 'timestamp_format', 'header', 'decimal_comma', 'sort', 'duplicates'"
         ),
     }
 
@@ -402,8 +403,11 @@ def test_console_script_reads_a_glob_of_daily_files_per_symbol(tmp_path: Path) -
     config = tmp_path / "config.yaml"
     config.write_text('seed: 1\nwindow: 5\nversion: "v1"\n')
     done = console("run", "--input", "data/**/*.parquet", "--signals", "s.parquet", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr
     assert b"'symbol' column but no group_by is configured: windows cross symbols" in done.stderr
+    message = json.loads(done.stdout)["error_message"]
+    assert "input files overlap in time: " in message
+    assert "set group_by: symbol for one series per symbol" in message
     config.write_text('seed: 1\nwindow: 5\nversion: "v1"\ngroup_by: symbol\n')
     done = console("run", "--input", "data/**/*.parquet", "--signals", "s.parquet", cwd=tmp_path)
     assert done.returncode == 0, done.stderr

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from signal_job.config import Config, load_config
+from signal_job.config import Config, Reading, load_config
 from signal_job.errors import ConfigError
 from tests.conftest import WriteFile
 
@@ -33,7 +33,10 @@ def test_group_by_is_optional_and_trimmed(write_file: WriteFile) -> None:
         ("seed: 42\nwindow: -3\nversion: v1\n", r"'window' .* must be at least 1, not -3"),
         ("seed: -1\nwindow: 5\nversion: v1\n", r"'seed' .* must be at least 0, not -1"),
         ("seed:\nwindow: 5\nversion: v1\n", r"'seed' .* must be an integer, not empty value None"),
-        ("seed: 42\nwindw: 5\nversion: v1\n", r"unknown key\(s\) 'windw'; the keys are 'seed', 'window'"),
+        (
+            "seed: 42\nwindw: 5\nversion: v1\n",
+            r"unknown key\(s\) 'windw' \(did you mean 'window'\?\); the keys are 'seed', 'window'",
+        ),
         ("seed: 42\nversion: v1\n", r"is missing 'window'"),
         ('seed: 42\nwindow: 5\nversion: ""\n', r"'version' .* must be a non-empty string"),
         ('seed: 42\nwindow: 5\nversion: "  "\n', r"'version' .* must be a non-empty string"),
@@ -126,7 +129,7 @@ BOMB = "\n".join(
         ("seed: 1\nversion: \x00", r"not valid YAML: it holds the character U\+0000, .* \(character 18\)"),
         (
             "windw: 1\n" + "\n".join(f"k{i}: 1" for i in range(30)),
-            r"unknown key\(s\) 'windw', 'k0', .*, \.\.\.;",
+            r"unknown key\(s\) 'windw', 'k0', .*, \.\.\. \(31 in all\) \(did you mean 'window'\?\);",
         ),
     ],
     ids=["alias-bomb", "deep", "huge-scalar", "self-reference", "nul", "many-unknown-keys"],
@@ -136,7 +139,7 @@ def test_hostile_yaml_is_refused_before_it_is_expanded(
 ) -> None:
     with pytest.raises(ConfigError, match=message) as caught:
         load_config(write_file("config.yaml", text))
-    assert len(str(caught.value)) < 300  # values quoted shortened, never whole
+    assert len(str(caught.value)) < 500  # values quoted shortened, never whole
 
 
 def test_a_value_in_a_message_is_quoted_shortened(write_file: WriteFile) -> None:
@@ -149,3 +152,35 @@ def test_a_fifo_config_is_refused_without_waiting_for_a_writer(tmp_path: Path) -
     os.mkfifo(tmp_path / "config.yaml")
     with pytest.raises(ConfigError, match=r"is a FIFO \(named pipe\), not a regular file"):
         load_config(tmp_path / "config.yaml")
+
+
+def test_reading_keys_are_read_into_the_config(write_file: WriteFile) -> None:
+    text = (
+        "seed: 1\nwindow: 5\nversion: v\nclose_column: 5\ntimestamp_column: Date\nheader: false\n"
+        "decimal_comma: true\nsort: true\nduplicates: drop\ntimestamp_format: '%d/%m/%Y %H:%M'\n"
+    )
+    assert load_config(write_file("config.yaml", text)).reading == Reading(
+        close_column=5,
+        timestamp_column="Date",
+        timestamp_format="%d/%m/%Y %H:%M",
+        header=False,
+        decimal_comma=True,
+        sort=True,
+        duplicates="drop",
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("close_column: 0", "'close_column' .* must be at least 1, not 0"),
+        ("close_column: [1]", "'close_column' .* must be a column name or a position"),
+        ("header: yes please", "'header' .* must be true or false, not string 'yes please'"),
+        ("sort: 1", "'sort' .* must be true or false, not integer 1"),
+        ("duplicates: keep", "'duplicates' .* must be one of refuse, drop, not string 'keep'"),
+        ("timestamp_format: dd/mm/yyyy", "'timestamp_format' .* must be a strftime format"),
+    ],
+)
+def test_bad_reading_keys_are_refused(write_file: WriteFile, line: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(write_file("config.yaml", f"seed: 1\nwindow: 5\nversion: v\n{line}\n"))

@@ -350,11 +350,12 @@ def test_a_recursive_glob_over_a_symlink_loop_reads_each_file_once(work: Path) -
 def test_a_symlinked_subfolder_is_followed(work: Path) -> None:
     (work / "in").mkdir()
     (work / "elsewhere").mkdir()
-    shutil.copy(CANDLES, work / "in" / "a.csv")
-    pl.read_csv(CANDLES).head(100).write_csv(work / "elsewhere" / "b.csv")
+    candles = pl.read_csv(CANDLES)
+    candles.head(300).write_csv(work / "in" / "a.csv")
+    candles.tail(100).write_csv(work / "elsewhere" / "b.csv")
     (work / "in" / "more").symlink_to(work / "elsewhere")
     done = job("--input", "in", cwd=work)
-    assert json.loads(done.stdout)["rows_processed"] == 500
+    assert json.loads(done.stdout)["rows_processed"] == 400
 
 
 def test_a_broken_link_in_the_input_is_an_error(work: Path) -> None:
@@ -378,8 +379,8 @@ def test_a_signals_file_in_the_input_folder_is_never_read_back(work: Path) -> No
 
 @pytest.mark.parametrize(
     ("tail", "line"),
-    [(b"\x00" * 50 + b"\n", 402), (b"\x00" * 5000, 402)],
-    ids=["nul-line", "nul-padding"],
+    [(b"\x00\x00\x00,5,5,5,5,5,5\n", 402), (b"\x00" * 50 + b"\n", 402), (b"\x00" * 5000, 402)],
+    ids=["nul-start", "nul-line", "nul-padding"],
 )
 def test_nul_bytes_are_a_bad_line_named_by_number(work: Path, tail: bytes, line: int) -> None:
     (work / "nul.csv").write_bytes(CANDLES.read_bytes() + tail)
@@ -401,11 +402,13 @@ def test_a_header_of_100000_columns_is_read(work: Path) -> None:
 
 
 def test_a_gzip_of_blank_lines_runs_in_bounded_time(work: Path) -> None:
-    body = CANDLES.read_bytes()
-    (work / "blank.csv.gz").write_bytes(gzip.compress(body + b"\n" * 5_000_000 + body.split(b"\n", 1)[1]))
+    head, rest = CANDLES.read_bytes().split(b"\n", 1)
+    middle = rest.index(b"\n", len(rest) // 2) + 1
+    data = head + b"\n" + rest[:middle] + b"\n" * 5_000_000 + rest[middle:]
+    (work / "blank.csv.gz").write_bytes(gzip.compress(data))
     done = job("--input", "blank.csv.gz", cwd=work)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["rows_processed"] == 800
+    assert json.loads(done.stdout)["rows_processed"] == 400
     assert b"5000000 blank lines skipped" in done.stderr
 
 
@@ -441,7 +444,7 @@ def test_a_fifo_output_with_a_reader_gets_the_document(work: Path) -> None:
 def slow_input(folder: Path) -> str:
     """A small file that takes many seconds to read: rows around 100M blank lines, gzipped."""
     body = CANDLES.read_bytes()
-    data = body + b"\n" * 100_000_000 + body.split(b"\n", 1)[1]
+    data = body + b"\n" * 100_000_000
     (folder / "slow.csv.gz").write_bytes(gzip.compress(data, compresslevel=1))
     return "slow.csv.gz"
 

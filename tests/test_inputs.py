@@ -95,18 +95,30 @@ def test_files_with_and_without_timestamps_are_refused_for_signals(
         open_input(tmp_path, timestamps=True)
     with caplog.at_level("WARNING", logger="signal_job"):
         assert open_input(tmp_path).order == "path"  # the counts need no timestamps
-    assert "not every file has a timestamp column" in caplog.text
+    assert "time order unchecked: " in caplog.text
+    assert "b.csv has no timestamp column" in caplog.text
 
 
 def test_timestamps_that_cannot_order_files_leave_them_in_path_order(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    write(tmp_path / "a.csv", "timestamp,close\n01/02/2024 00:00,1\n")
-    write(tmp_path / "b.csv", "timestamp,close\n01/01/2024 00:00,2\n")
+    write(tmp_path / "a.csv", "timestamp,close\nsoon,1\n")
+    write(tmp_path / "b.csv", "timestamp,close\nlater,2\n")
     with caplog.at_level("WARNING", logger="signal_job"):
         data = open_input(tmp_path)
     assert [part.path.name for part in data.parts] == ["a.csv", "b.csv"]
-    assert "files are read in path order: input file" in caplog.text
+    assert "time order not checked: input file" in caplog.text
+
+
+def test_files_whose_dates_read_day_or_month_first_are_ordered_when_both_agree(tmp_path: Path) -> None:
+    write(tmp_path / "a.csv", "timestamp,close\n01/02/2024 00:00,1\n")
+    write(tmp_path / "b.csv", "timestamp,close\n01/01/2024 00:00,2\n")
+    assert [part.path.name for part in open_input(tmp_path).parts] == ["b.csv", "a.csv"]
+    write(tmp_path / "c.csv", "timestamp,close\n03/01/2024 00:00,2\n")  # 3 January or 1 March
+    with pytest.raises(
+        InputError, match="depends on whether their dates are written day first or month first"
+    ):
+        open_input(tmp_path)
 
 
 def test_a_file_whose_name_looks_like_a_pattern_is_a_file(tmp_path: Path) -> None:

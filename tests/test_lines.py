@@ -151,5 +151,6 @@ def test_a_stray_carriage_return_deep_in_the_file_is_named(write_file: WriteFile
 
 
 def test_a_row_of_empty_fields_is_a_row_with_a_missing_close_not_a_blank_line(write_file: WriteFile) -> None:
-    counts = counts_of(write_file("gaps.csv", HEADER + rows(3) + ",,,\n\n" + rows(2)), 2)
+    header = HEADER.replace("timestamp", "label")  # a row without a time could not be put in order
+    counts = counts_of(write_file("gaps.csv", header + rows(3) + ",,,\n\n" + rows(2)), 2)
     assert (counts.rows, counts.missing, counts.blank_lines) == (6, 1, 1)

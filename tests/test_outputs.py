@@ -208,7 +208,7 @@ def test_orphans_of_a_dead_run_are_removed_and_a_live_runs_kept(tmp_path: Path) 
     host = outputs._host()
     orphan = tmp_path / temporary_of(f"sj{host}-{dead_pid}-{outputs._started(os.getpid()) + 1}")
     piece = tmp_path / (temporary_of(f"sj{host}-{dead_pid}-1") + ".3")
-    live = tmp_path / temporary_of(outputs._owner())
+    live = tmp_path / temporary_of(outputs.owner())
     other_host = tmp_path / temporary_of(f"sj00000000-{dead_pid}-1")
     unrelated = tmp_path / ".signals.parquet.something.tmp"
     for path in (orphan, piece, live, other_host, unrelated):

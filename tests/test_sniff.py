@@ -22,6 +22,7 @@ def test_clean_header_is_comma_separated_with_close_in_column_five() -> None:
         columns=tuple(HEADER.split(",")),
         close_index=4,
         close_is_text=False,
+        sample=(tuple(ROW.split(",")),),
     )
     assert layout.quote_char == '"'
 
@@ -98,3 +99,10 @@ def test_blank_sample_has_no_header() -> None:
 def test_invalid_utf8_in_the_header_names_the_line() -> None:
     with pytest.raises(InputError, match="line 2 is not valid UTF-8"):
         sniff(None, "time\ufffd,close")
+
+
+def test_the_sample_holds_the_fields_as_the_scan_reads_them() -> None:
+    wrapped = sniff(f'"{HEADER}"', f'"{ROW}"', "")
+    assert wrapped.sample == (tuple(f'"{ROW}"'.split(",")),)  # the outer quotes stay, as in the scan
+    quoted = sniff("a,close", '"x,y",1')
+    assert quoted.sample == (("x,y", "1"),)

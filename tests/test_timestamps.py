@@ -85,5 +85,5 @@ def test_timestamps_of_another_type_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_file_without_timestamp_column_has_no_reading(tmp_path: Path) -> None:
-    (tmp_path / "c.csv").write_text("time,close\n2024-01-01,1\n")
+    (tmp_path / "c.csv").write_text("t,close\n2024-01-01,1\n")
     assert read_timestamps(open_source(tmp_path / "c.csv")) is None
