@@ -19,7 +19,8 @@ import polars as pl
 from signal_job.config import Reading
 from signal_job.errors import InputError, first_line
 from signal_job.files import Found, find_files
-from signal_job.sources import Source, normal_name, open_source
+from signal_job.headers import normal_name
+from signal_job.sources import Source, open_source, split_tickers
 from signal_job.timestamps import read_timestamps
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,11 @@ def open_input(spec: Path | Found, *, reading: Reading = Reading(), timestamps: 
     read is then an error, not a warning that their order was not checked.
     """
     found = spec if isinstance(spec, Found) else find_files(spec)
-    parts = [replace(open_source(path), partition=_partition(path, found.root)) for path in found.files]
+    parts = [
+        part
+        for path in found.files
+        for part in split_tickers(replace(open_source(path, reading), partition=_partition(path, found.root)))
+    ]
     parts = _with_times(parts, reading, required=timestamps)
     if len(parts) > 1 and all(part.timestamp is not None for part in parts):
         return Input(found.spec, tuple(_by_time(parts)), "time")

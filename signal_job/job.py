@@ -159,7 +159,12 @@ def _warn_of_mixed_series(data: Input, config: Config) -> None:
     if config.group_by is not None:
         return
     for name in _SERIES_COLUMNS:
-        if name in data.column_names():
+        if name not in data.column_names():
+            continue
+        seen = data.parts[0].first_values(name)
+        if seen is not None and len(set(seen)) == 1 and len(data.parts) == 1:
+            log.info("the input has a %r column with one value in its first rows (%s)", name, seen[0])
+        else:
             log.warning(
                 "the input has a %r column but no group_by is configured: windows cross symbols "
                 "(set group_by: %s in the config for one series per %s)",

@@ -1,7 +1,7 @@
 """Name the line behind a failure: only when a scan failed, flagged malformed rows or unreadable timestamps.
 
 The scan yields one row per line after the header (blank lines included), so row i of the
-scan is line `header_line + 2 + i` of the file; these lazy queries name lines that way.
+scan is line `data_line + 1 + i` of the file; these lazy queries name lines that way.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def _first_culprit(source: Source) -> InputError | None:
 
 def _line_scan(source: Source) -> pl.LazyFrame:
     assert source.layout is not None  # noqa: S101 - callers check: only CSV has lines
-    return scan_lines(source.path, skip=source.layout.header_line + 1, eol=source.layout.eol)
+    return scan_lines(source.path, skip=source.layout.data_line, eol=source.layout.eol)
 
 
 def _malformed_lines(source: Source) -> pl.LazyFrame:
@@ -172,7 +172,7 @@ def where(source: Source, row: int) -> str:
     """Where row `row` of the scan (blank lines counted) is, for a message: its line, or its row."""
     if source.layout is None:
         return f"row {row + 1}"
-    return f"line {source.layout.header_line + 2 + row}"
+    return f"line {source.layout.data_line + 1 + row}"
 
 
 def _value_problem(value: str) -> str:

@@ -15,6 +15,7 @@ import polars as pl
 from signal_job.background import in_background
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, first_line, names_text
+from signal_job.headers import normal_name
 from signal_job.inputs import Input
 from signal_job.order import in_time_order
 from signal_job.plan import SIGNAL_COLUMNS, SIGNALS_METADATA, partitions, plan, shape
@@ -244,6 +245,14 @@ def _explain(data: Input, config: Config, error: Exception) -> InputError:
 
 
 def _check_group(data: Input, config: Config) -> None:
+    several = next((part for part in data.parts if part.tickers > 1), None)
+    if several is not None and (config.group_by is None or normal_name(config.group_by) != "ticker"):
+        tickers = names_text(part.partition["ticker"] for part in data.parts if part.path == several.path)
+        msg = (
+            f"input file {several.path} holds {several.tickers} tickers ({tickers}), each its own series; "
+            "set group_by: ticker in the config"
+        )
+        raise InputError(msg)
     if config.group_by is None:
         return
     if config.group_by.lower() in SIGNAL_COLUMNS:

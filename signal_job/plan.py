@@ -18,6 +18,7 @@ import polars as pl
 from signal_job import __version__
 from signal_job.config import Config
 from signal_job.files import SIGNALS_MARK
+from signal_job.headers import normal_name
 from signal_job.inputs import Input
 from signal_job.signals import (
     VALUE_PADDING,
@@ -29,7 +30,7 @@ from signal_job.signals import (
     signal,
     window_sum,
 )
-from signal_job.sources import Source, normal_name
+from signal_job.sources import Source
 
 # Columns of the signals file; a `group_by` column may not take one of these names.
 SIGNAL_COLUMNS = ("timestamp", "close", "rolling_mean", "signal")
@@ -56,6 +57,7 @@ class Shape:
     scale: int  # decimals of the common price unit
     group: str | None  # the `group_by` column
     timestamps: bool  # the parsed timestamp, for the signals file
+    text_times: bool  # ... kept as text: some file's dates read both day and month first
     keys: int  # order keys per row (0: no time column; 2: day or month first, both checked)
     width: int | None  # keys are text of this width (sorting as time); None: Int64 nanoseconds
     one_group: bool  # a hive partition of one `group_by` value: windowed without `over`
@@ -82,6 +84,7 @@ def shape(data: Input, config: Config, *, timestamps: bool = False, parse_times:
         scale=max(natural_scale(part.close_dtype) for part in data.parts),
         group=config.group_by,
         timestamps=timestamps and data.has_timestamps,
+        text_times=any(reading is not None and reading.written is not None for reading in readings),
         keys=keys,
         width=widths.pop() if keys == 1 and len(widths) == 1 and not parse_times else None,
         one_group=values is not None and len(set(values)) == 1,
@@ -172,8 +175,15 @@ def part_rows(part: Source, the_shape: Shape) -> pl.LazyFrame:
         columns["_whole"] = part.whole_row()
     if the_shape.timestamps:
         assert part.timestamp is not None  # noqa: S101 - `has_timestamps` was checked
-        columns["timestamp"] = part.timestamp.parsed
-        columns["_present"] = part.timestamp.present
+        reading = part.timestamp
+        text = (
+            reading.for_signals
+            if reading.written is not None
+            else reading.parsed.dt.to_string("%Y-%m-%d %H:%M:%S")
+        )
+        columns["timestamp"] = text if the_shape.text_times else reading.parsed
+        columns["_unparsed"] = reading.parsed.is_null()
+        columns["_present"] = reading.present
     rows = part.frame_with(columns).select(
         fixed_point(pl.col("close"), dtype=part.close_dtype, scale=the_shape.scale),
         close_as_float(pl.col("close"), dtype=part.close_dtype),
@@ -183,8 +193,8 @@ def part_rows(part: Source, the_shape: Shape) -> pl.LazyFrame:
     if not the_shape.timestamps:
         return rows
     # A second stage, so the timestamp is parsed once (streaming does not share subexpressions).
-    unreadable = pl.col("timestamp").is_null() & pl.col("_present")
-    return rows.with_columns(_unreadable=unreadable).drop("_present")
+    unreadable = pl.col("_unparsed") & pl.col("_present")
+    return rows.with_columns(_unreadable=unreadable).drop("_present", "_unparsed")
 
 
 def sort_key(the_shape: Shape) -> pl.Expr:

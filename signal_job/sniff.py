@@ -1,17 +1,17 @@
-"""Work out how a CSV file is spelled from its first lines: delimiter, quoting, header, close."""
+"""Work out how a CSV file is spelled from its first lines: line ends, delimiter, header, close, numbers."""
 
 from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from signal_job.errors import InputError, names_text
+from signal_job.config import Reading
+from signal_job.errors import InputError
+from signal_job.headers import PADDING, Header, close_index, find_header, line_padding
+from signal_job.numbers import AmbiguousNumbers, NumberFormat, number_format
 from signal_job.signals import VALUE_PADDING
 
-DELIMITERS = (",", ";", "\t", "|")
-# Blanks around a whole line: a carriage return and spaces or tabs, unless tabs separate fields.
-PADDING = " \t\r"
 SAMPLE_LINES = 200
 
 
@@ -21,13 +21,17 @@ class CsvLayout:
 
     delimiter: str
     wrapped: bool  # every line is one quoted field holding the whole row (the as-shipped file)
-    header_line: int  # 0-based index of the header among the file's lines
-    columns: tuple[str, ...]  # header names as written, trimmed
+    header_line: int | None  # 0-based index of the header among the file's lines; None: no header
+    columns: tuple[str, ...]  # header names as written, trimmed (made up for a file without one)
     close_index: int
-    close_is_text: bool  # close values carry padding or quotes, so they are trimmed before parsing
+    close_is_text: bool  # close values carry padding, quotes or separators: trimmed before parsing
     eol: str = "\n"  # "\n" for LF and CRLF, "\r" for bare CR (old Mac tools)
     # The first data rows' fields as the scan reads them: a sample of values that costs no scan.
     sample: tuple[tuple[str, ...], ...] = ()
+    data_line: int = 1  # 0-based index of the first data line
+    numbers: NumberFormat = field(default_factory=NumberFormat)
+    skipped: tuple[int, ...] = ()  # 0-based lines before the header that are not data
+    tickers: tuple[str, ...] = ()  # yfinance: each column's ticker ("" for none)
 
     @property
     def quote_char(self) -> str | None:
@@ -49,16 +53,17 @@ class CsvLayout:
         ]
         if self.wrapped:
             parts.append("every line wrapped in quotes")
-        if self.header_line:
+        if self.header_line is None:
+            parts.append("no header")
+        elif self.header_line:
             parts.append(f"header on line {self.header_line + 1}")
+        if self.data_line > (self.header_line or 0) + 1 and self.header_line is not None:
+            parts.append(f"data from line {self.data_line + 1}")
+        if not self.numbers.plain:
+            parts.append(self.numbers.describe())
         if self.eol == "\r":
             parts.append("lines end in CR")
         return ", ".join(parts)
-
-
-def line_padding(delimiter: str) -> str:
-    """The blanks around a line of a file with this delimiter."""
-    return PADDING.replace(delimiter, "")
 
 
 def line_ending(head: bytes, *, complete: bool) -> str:
@@ -83,37 +88,67 @@ def line_ending(head: bytes, *, complete: bool) -> str:
 _BARE_CR = re.compile(rb"\r(?!\n)")
 
 
-def sniff_csv(lines: list[str | None], *, origin: str, eol: str = "\n") -> CsvLayout:
+def sniff_csv(
+    lines: list[str | None], *, origin: str, eol: str = "\n", reading: Reading = Reading()
+) -> CsvLayout:
     """Detect the layout from the first lines of a file (`None` stands for an empty line)."""
     texts = [_decoded(line, number, origin) for number, line in enumerate(lines, start=1)]
-    # A header is never blanks alone, whatever the delimiter.
-    header_line = next((i for i, text in enumerate(texts) if text.strip(PADDING)), None)
-    if header_line is None:
-        msg = f"{origin} has no header line: it is blank"
-        if len(lines) >= SAMPLE_LINES:
-            msg = f"{origin} has no header line in its first {SAMPLE_LINES} lines"
-        raise InputError(msg)
-    trimmed = texts[header_line].strip(PADDING)
-    wrapped = _is_wrapped(trimmed)
-    delimiter = _delimiter(trimmed[1:-1] if wrapped else trimmed)
-    columns = tuple(
-        name.strip(VALUE_PADDING) for name in _fields(texts[header_line], delimiter, wrapped=wrapped)
-    )
-    close_index = _close_index(columns, origin)
-    padding = line_padding(delimiter)
-    rows = [text for text in texts[header_line + 1 :] if text.strip(padding)]
-    padded = any(_close_is_padded(row, delimiter, close_index, wrapped=wrapped) for row in rows)
-    at_edge = close_index in (0, len(columns) - 1)
+    header = find_header(texts, origin, reading)
+    close = close_index(header.columns, origin, reading, several=bool(header.tickers))
+    padding = line_padding(header.delimiter)
+    rows = [text for text in texts[header.data_line :] if text.strip(padding)]
+    sample = tuple(tuple(_scan_fields(row, header.delimiter, wrapped=header.wrapped)) for row in rows)
+    closes = _close_indices(header, close)
+    numbers = _numbers(sample, closes, origin, reading)
+    padded = any(_close_is_padded(row, header.delimiter, close, wrapped=header.wrapped) for row in rows)
+    at_edge = close in (0, len(header.columns) - 1)
     return CsvLayout(
-        delimiter=delimiter,
-        wrapped=wrapped,
-        header_line=header_line,
-        columns=columns,
-        close_index=close_index,
-        close_is_text=padded or (wrapped and at_edge),
+        delimiter=header.delimiter,
+        wrapped=header.wrapped,
+        header_line=header.line,
+        columns=header.columns,
+        close_index=close,
+        close_is_text=padded or (header.wrapped and at_edge) or not numbers.plain,
         eol=eol,
-        sample=tuple(tuple(_scan_fields(row, delimiter, wrapped=wrapped)) for row in rows),
+        sample=sample,
+        data_line=header.data_line,
+        numbers=numbers,
+        skipped=header.skipped,
+        tickers=header.tickers,
     )
+
+
+def ticker_closes(layout: CsvLayout) -> list[tuple[str, int]]:
+    """Each ticker of a yfinance file with its close column (none for other files)."""
+    if not layout.tickers:
+        return []
+    name = layout.columns[layout.close_index]
+    return [
+        (ticker, index)
+        for index, (column, ticker) in enumerate(zip(layout.columns, layout.tickers, strict=False))
+        if column == name and ticker
+    ]
+
+
+def _close_indices(header: Header, close: int) -> list[int]:
+    if not header.tickers:
+        return [close]
+    name = header.columns[close]
+    return [index for index, column in enumerate(header.columns) if column == name] or [close]
+
+
+def _numbers(
+    sample: tuple[tuple[str, ...], ...], closes: list[int], origin: str, reading: Reading
+) -> NumberFormat:
+    values = [row[index] for row in sample for index in closes if index < len(row)]
+    try:
+        return number_format(values, decimal_comma=reading.decimal_comma)
+    except AmbiguousNumbers as exc:
+        msg = (
+            f"{origin}: close values like {exc.args[0]!r} read as well with a decimal comma as with a "
+            "thousands separator; set decimal_comma: true or false in the config"
+        )
+        raise InputError(msg) from None
 
 
 def _decoded(line: str | None, number: int, origin: str) -> str:
@@ -124,48 +159,11 @@ def _decoded(line: str | None, number: int, origin: str) -> str:
     return text
 
 
-def _is_wrapped(trimmed: str) -> bool:
-    inner = trimmed[1:-1]
-    return (
-        len(trimmed) >= 2  # noqa: PLR2004
-        and trimmed[0] == trimmed[-1] == '"'
-        and '"' not in inner
-        and any(d in inner for d in DELIMITERS)
-    )
-
-
-def _delimiter(header: str) -> str:
-    counts = {d: header.count(d) for d in DELIMITERS}
-    best = max(DELIMITERS, key=lambda d: counts[d])  # ties go to the earlier, more common one
-    return best if counts[best] else ","
-
-
-def _fields(line: str, delimiter: str, *, wrapped: bool) -> list[str]:
-    """The fields of one line, its padding and (when wrapped) its outer quotes removed."""
-    text = line.strip(line_padding(delimiter))
-    if wrapped:
-        return text[1:-1].split(delimiter) if len(text) >= 2 else [text]  # noqa: PLR2004
-    return next(csv.reader([text], delimiter=delimiter), [])
-
-
 def _scan_fields(line: str, delimiter: str, *, wrapped: bool) -> list[str]:
     """The fields of one line as the scan reads them: quotes kept where they wrap the line."""
     if wrapped:
         return line.split(delimiter)
     return next(csv.reader([line], delimiter=delimiter), [])
-
-
-def _close_index(columns: tuple[str, ...], origin: str) -> int:
-    matches = [i for i, name in enumerate(columns) if name.lower() == "close"]
-    if not matches:
-        found = names_text(columns)
-        msg = f"{origin} has no 'close' column; columns found: {found}"
-        raise InputError(msg)
-    if len(matches) > 1:
-        named = " and ".join(f"{columns[i]!r} (column {i + 1})" for i in matches)
-        msg = f"{origin} has {len(matches)} columns that match 'close': {named}; keep one"
-        raise InputError(msg)
-    return matches[0]
 
 
 def _close_is_padded(row: str, delimiter: str, close_index: int, *, wrapped: bool) -> bool:
@@ -179,3 +177,6 @@ def _close_is_padded(row: str, delimiter: str, close_index: int, *, wrapped: boo
         return False
     value = fields[close_index]
     return value != value.strip(VALUE_PADDING)
+
+
+__all__ = ["PADDING", "SAMPLE_LINES", "CsvLayout", "line_ending", "sniff_csv", "ticker_closes"]

@@ -10,6 +10,7 @@ raw line in one streaming pass, so blank lines drop out and any other suspect ro
 from __future__ import annotations
 
 import gzip
+import logging
 import os
 import stat
 from collections.abc import Mapping
@@ -19,10 +20,12 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import polars as pl
 
-from signal_job.errors import InputError, file_problem, first_line, names_text
+from signal_job.config import Reading
+from signal_job.errors import InputError, file_problem, first_line
 from signal_job.files import kind_of
-from signal_job.signals import PRICE
-from signal_job.sniff import SAMPLE_LINES, CsvLayout, line_ending, sniff_csv
+from signal_job.headers import close_index, normal_name
+from signal_job.signals import PRICE, VALUE_PADDING
+from signal_job.sniff import SAMPLE_LINES, CsvLayout, line_ending, sniff_csv, ticker_closes
 
 if TYPE_CHECKING:
     from signal_job.timestamps import TimestampReading
@@ -56,6 +59,8 @@ _KIND_NAMES = {
     "gzip": "gzip-compressed CSV",
     "zstd": "zstd-compressed CSV",
 }
+log = logging.getLogger(__name__)
+
 HEAD_BYTES = 64 * 1024
 # A header may be wide (100,000 columns is legal CSV): read on until a line break, up to this.
 MAX_HEAD_BYTES = 64 * 1024 * 1024
@@ -77,6 +82,7 @@ class Source:
     layout: CsvLayout | None = None
     partition: dict[str, str] = field(default_factory=dict)  # hive `key=value` folders above it
     drop_blank_lines: bool = False  # read each row beside its raw line, leaving blank lines out
+    tickers: int = 1  # the tickers of the file this source is one of (yfinance, several tickers)
     timestamp: TimestampReading | None = None  # how to read its `timestamp` column, once asked
 
     @property
@@ -91,8 +97,11 @@ class Source:
         malformed rows. `row_index` adds each row's index in the scan (blank lines counted), by
         which `signal_job.lines.where` names its line.
         """
+        close = pl.col(self.close)
+        if self.layout is not None and not self.layout.numbers.plain:
+            close = self.layout.numbers.normalized(close.str.strip_chars(VALUE_PADDING))
         selected = [
-            pl.col(self.close).alias("close"),
+            close.alias("close"),
             *(expr.alias(name) for name, expr in columns.items()),
             *([pl.col(row_index)] if row_index else []),
         ]
@@ -103,7 +112,7 @@ class Source:
         suspect = last.is_null() | overflow.is_not_null()
         if not self.drop_blank_lines:
             return scan.select(*selected, suspect=suspect)
-        raw = scan_lines(self.path, skip=self.layout.header_line + 1, eol=self.layout.eol)
+        raw = scan_lines(self.path, skip=self.layout.data_line, eol=self.layout.eol)
         # Polars refuses to pair frames of different lengths: quoted line breaks fail the scan.
         paired = pl.concat([scan, raw], how="horizontal")
         malformed = suspect & (raw_fields(pl.col("line"), self.layout) != len(self.layout.columns))
@@ -124,6 +133,14 @@ class Source:
             [f"_{i}" for i in range(len(self.layout.columns))] if self.layout else list(self.names.values())
         )
         return pl.struct(names)
+
+    def first_values(self, name: str) -> list[str] | None:
+        """The column's first values (trimmed) from the lines sniffing read; None for other files."""
+        scan_name = self.names.get(normal_name(name))
+        if self.layout is None or scan_name is None:
+            return None
+        index = int(scan_name.removeprefix("_"))
+        return [row[index].strip(VALUE_PADDING) for row in self.layout.sample if index < len(row)]
 
     def column_at(self, wanted: str | int) -> pl.Expr | None:
         """The column named `wanted`, or at 1-based position `wanted`, if there is one."""
@@ -151,21 +168,28 @@ class Source:
         return replace(self, scan=scan, close_dtype=pl.String())
 
 
-def open_source(path: Path) -> Source:
-    """Check the input file, detect its kind and spelling, and plan its scan."""
+def open_source(path: Path, reading: Reading = Reading()) -> Source:
+    """Check the input file, detect its kind and spelling, and plan its scan.
+
+    `reading` holds the config's keys for what the file cannot tell (close_column, header, ...).
+    """
     size, head, complete = _read_head(path)
     if size == 0:
         msg = f"input file {path} is empty"
         raise InputError(msg)
     kind = _kind(path, head)
     if kind in ("parquet", "ipc"):
-        return _columnar_source(path, size, kind)
+        return _columnar_source(path, size, kind, reading)
     if kind == "zstd":
         head, complete = _zstd_head(path), False
     elif kind == "gzip":
         head, complete = _gzip_head(path)
     lines, eol = _head_lines(path, head, complete=complete)
-    layout = sniff_csv(lines, origin=f"input file {path}", eol=eol)
+    layout = sniff_csv(lines, origin=f"input file {path}", eol=eol, reading=reading)
+    for skipped in layout.skipped:
+        log.info(
+            "input file %s: skipped line %d (%r): it is not the header", path, skipped + 1, lines[skipped]
+        )
     close_dtype: pl.DataType = pl.String() if layout.close_is_text else PRICE
     scan = _scan_csv(path, layout, close_dtype=close_dtype)
     names: dict[str, str] = {}
@@ -174,9 +198,20 @@ def open_source(path: Path) -> Source:
     return Source(path, size, kind, scan, names, f"_{layout.close_index}", close_dtype, layout)
 
 
-def normal_name(name: str) -> str:
-    """A column name as the job matches it: trimmed, unquoted, lower-cased, `<CLOSE>` as `close`."""
-    return name.strip().strip('"').strip().removeprefix("<").removesuffix(">").strip().lower()
+def split_tickers(source: Source) -> list[Source]:
+    """One source per ticker of a yfinance file with several, each with the ticker as a column.
+
+    Every other file is one source.
+    """
+    closes = ticker_closes(source.layout) if source.layout else []
+    if len(closes) < 2:  # noqa: PLR2004
+        return [source]
+    return [
+        replace(
+            source, close=f"_{index}", partition={**source.partition, "ticker": ticker}, tickers=len(closes)
+        )
+        for ticker, index in closes
+    ]
 
 
 def raw_blank(line: pl.Expr, layout: CsvLayout) -> pl.Expr:
@@ -313,27 +348,22 @@ def _kind(path: Path, head: bytes) -> str:
     return "csv"
 
 
-def _columnar_source(path: Path, size: int, kind: str) -> Source:
+def _columnar_source(path: Path, size: int, kind: str, reading: Reading) -> Source:
     scan = pl.scan_parquet(path) if kind == "parquet" else pl.scan_ipc(path)
     try:
         schema = scan.collect_schema()
     except pl.exceptions.PolarsError as exc:
         msg = f"cannot read {_KIND_NAMES[kind]} file {path}: {first_line(exc)}"
         raise InputError(msg) from exc
-    matches = [name for name in schema if normal_name(name) == "close"]
-    if len(matches) != 1:
-        found = names_text(schema)
-        problem = f"{len(matches)} columns that match 'close'" if matches else "no 'close' column"
-        msg = f"input file {path} has {problem}; columns found: {found}"
-        raise InputError(msg)
-    dtype = schema[matches[0]]
+    close = list(schema)[close_index(tuple(schema), f"input file {path}", reading)]
+    dtype = schema[close]
     if not (dtype.is_numeric() or dtype == pl.String):
-        msg = f"input file {path}: column {matches[0]!r} holds {dtype}, not numbers"
+        msg = f"input file {path}: column {close!r} holds {dtype}, not numbers"
         raise InputError(msg)
     names: dict[str, str] = {}
     for name in schema:
         names.setdefault(normal_name(name), name)
-    return Source(path, size, kind, scan, names, matches[0], dtype)
+    return Source(path, size, kind, scan, names, close, dtype)
 
 
 def _scan_csv(path: Path, layout: CsvLayout, *, close_dtype: pl.DataType) -> pl.LazyFrame:
@@ -347,7 +377,7 @@ def _scan_csv(path: Path, layout: CsvLayout, *, close_dtype: pl.DataType) -> pl.
     return pl.scan_csv(
         path,
         has_header=False,
-        skip_lines=layout.header_line + 1,
+        skip_lines=layout.data_line,
         schema=schema,
         separator=layout.delimiter,
         quote_char=layout.quote_char,

@@ -90,6 +90,12 @@ class TimestampReading:
     descending: bool  # the first values run newest first
     column: str  # the time column's name(s), for messages
     raw: pl.Expr  # the value as written, for messages
+    written: pl.Expr | None = None  # the trimmed text, where the signals file keeps it as text
+
+    @property
+    def for_signals(self) -> pl.Expr:
+        """The time as the signals file holds it: parsed, or as text where the spelling is undecided."""
+        return self.written if self.written is not None else self.parsed
 
     @property
     def int_keys(self) -> tuple[pl.Expr, ...]:
@@ -187,8 +193,8 @@ def _spellings(source: Source, text: pl.Expr, sample: pl.Series, reading: Readin
     if decided is not None:
         return [decided]
     log.warning(
-        "input file %s: timestamps like %s read both day first and month first; "
-        "the order is checked both ways (set timestamp_format to say which)",
+        "input file %s: timestamps like %s read both day first and month first; the order is "
+        "checked both ways and a signals file keeps them as text (set timestamp_format to say which)",
         source.path,
         shorten(sample[0]),
     )
@@ -264,6 +270,7 @@ def _text(
         descending=_runs_down(values.drop_nulls().to_list()),
         column=name,
         raw=column,
+        written=text if len(spellings) > 1 else None,
     )
 
 
