@@ -13,8 +13,9 @@ import duckdb
 import pandas as pd
 import polars as pl
 
+from signal_job.computing.signals import fixed_point, signal, window_sum
+from signal_job.reading.numbers import PRICE
 from signal_job.reference import reference_signals
-from signal_job.signals import PRICE, fixed_point, signal, window_sum
 
 DUCKDB_ROWS = """
 SELECT CASE WHEN count(close) OVER w = $window AND close > avg(close) OVER w THEN 1 ELSE 0 END AS signal

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-from signal_job.sources import scan_lines
+from signal_job.reading.sources import scan_lines
 from signal_job.synthetic import write_candles
 
 CACHE = Path(__file__).parent / ".cache"

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
+from signal_job.computing.pipeline import run
+from signal_job.computing.plan import plan
 from signal_job.config import Config, load_config
-from signal_job.inputs import open_input
-from signal_job.pipeline import run
-from signal_job.plan import plan
-from signal_job.sources import open_source
+from signal_job.reading.inputs import open_input
+from signal_job.reading.sources import open_source
 from signal_job.synthetic import write_candles
 
 pytestmark = pytest.mark.benchmark

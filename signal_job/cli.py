@@ -18,11 +18,11 @@ import typer  # noqa: E402
 
 from signal_job import __version__  # noqa: E402
 from signal_job.errors import ClashError, JobError, OutputError, Terminated  # noqa: E402
-from signal_job.metrics import Document, error_document, render  # noqa: E402
+from signal_job.reporting.metrics import Document, error_document, render  # noqa: E402
 
 if TYPE_CHECKING:
     from signal_job.job import Done, Prepared
-    from signal_job.logs import Logs
+    from signal_job.reporting.logs import Logs
 
 log = logging.getLogger("signal_job")
 
@@ -97,7 +97,7 @@ def run(
     for number in _STOP_SIGNALS:
         signal.signal(number, _stop)
     from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
-    from signal_job.logs import Logs  # noqa: PLC0415
+    from signal_job.reporting.logs import Logs  # noqa: PLC0415
 
     logs = Logs()
     log.info("signal-job %s starting", __version__)
@@ -117,7 +117,7 @@ def run(
         signal.signal(number, signal.SIG_IGN)
     status = _write_and_print(done.document, prepared)
     if status != "success" and "--signals" in prepared.outputs:
-        from signal_job.outputs import remove_stale_signals  # noqa: PLC0415
+        from signal_job.reporting.outputs import remove_stale_signals  # noqa: PLC0415
 
         remove_stale_signals(prepared.outputs["--signals"], done.signals)
     log.info("status: %s", status)
@@ -170,7 +170,7 @@ def _job_document(prepared: Prepared, logs: Logs) -> tuple[Done, int]:
 
 def _write_and_print(document: Document, prepared: Prepared) -> str:
     """Write the document (replacing an older one) and print it; return the final status."""
-    from signal_job.outputs import write  # noqa: PLC0415
+    from signal_job.reporting.outputs import write  # noqa: PLC0415
 
     data = render(document)
     out = prepared.outputs.get("--output")

@@ -14,13 +14,13 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from signal_job import pipeline
+from signal_job.computing import pipeline
 from signal_job.config import Config, load_config
 from signal_job.errors import InputError, JobError, OutputError, first_line
-from signal_job.files import Found, Identity, find_files, identity
-from signal_job.inputs import Input, open_input
-from signal_job.metrics import Document, success_document
-from signal_job.outputs import Target, atomic, check_clashes, target
+from signal_job.reading.files import Found, Identity, find_files, identity
+from signal_job.reading.inputs import Input, open_input
+from signal_job.reporting.metrics import Document, success_document
+from signal_job.reporting.outputs import Target, atomic, check_clashes, target
 
 log = logging.getLogger(__name__)
 

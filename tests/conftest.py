@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from signal_job.computing.pipeline import Counts, Engine, run
 from signal_job.config import Config, Reading
-from signal_job.inputs import open_input
-from signal_job.pipeline import Counts, Engine, run
+from signal_job.reading.inputs import open_input
 
 DATA = Path(__file__).parent / "data"
 PROJECT = Path(__file__).resolve().parents[1]

@@ -307,7 +307,7 @@ def test_unexpected_failure_still_gives_the_error_document(
         message = "boom"
         raise RuntimeError(message)
 
-    monkeypatch.setattr("signal_job.pipeline.run", explode)
+    monkeypatch.setattr("signal_job.computing.pipeline.run", explode)
     code, stdout, stderr = invoke(*run_args(tmp_path, DATA / "candles.csv", config_file))
     assert code == 1
     assert "unexpected error, please report it: RuntimeError: boom" in orjson.loads(stdout)["error_message"]

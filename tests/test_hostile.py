@@ -26,10 +26,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from signal_job.computing.pipeline import run
 from signal_job.config import load_config
 from signal_job.errors import ConfigError, JobError
-from signal_job.inputs import open_input
-from signal_job.pipeline import run
+from signal_job.reading.inputs import open_input
 from signal_job.synthetic import write_candles
 from tests.conftest import DATA, make_config
 

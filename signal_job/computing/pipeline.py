@@ -1,0 +1,291 @@
+"""Run the plan: collect its counts (and sink its signals) in one scan, and handle flagged rows.
+
+(The line-by-line diagnosis in `lines` runs plans of its own, only when this one fails or flags.)
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from signal_job.computing.background import in_background
+from signal_job.computing.order import in_time_order
+from signal_job.computing.plan import SIGNAL_COLUMNS, SIGNALS_METADATA, partitions, plan, shape
+from signal_job.computing.signals import MAX_WINDOW
+from signal_job.config import Config
+from signal_job.errors import ConfigError, InputError, first_line, names_text
+from signal_job.reading.headers import normal_name
+from signal_job.reading.inputs import Input
+
+log = logging.getLogger(__name__)
+
+Engine = Literal["streaming", "in-memory"]
+_INT128_MAX = 2**127 - 1
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What one run (or one group, or one partition) counted; partial counts add up."""
+
+    rows: int
+    full_windows: int
+    missing: int
+    signals: int
+    blank_lines: int = 0
+    repeats: int = 0  # rows left out as repeats of the row before (`duplicates: drop`)
+
+    @property
+    def rate(self) -> float:
+        """Signals per row, rounded half-to-even to 4 decimals from the exact fraction."""
+        quotient, remainder = divmod(self.signals * 10_000, self.rows)
+        if 2 * remainder > self.rows or (2 * remainder == self.rows and quotient % 2):
+            quotient += 1
+        return quotient / 10_000
+
+    def __add__(self, other: Counts) -> Counts:
+        """The counts of both together (windows never span the two)."""
+        return Counts(
+            rows=self.rows + other.rows,
+            full_windows=self.full_windows + other.full_windows,
+            missing=self.missing + other.missing,
+            signals=self.signals + other.signals,
+            blank_lines=self.blank_lines + other.blank_lines,
+            repeats=self.repeats + other.repeats,
+        )
+
+
+@dataclass(frozen=True)
+class Result:
+    """The counts of a run: over all rows, and per `group_by` value (empty if not grouped)."""
+
+    total: Counts
+    groups: list[tuple[str | None, Counts]]
+
+
+class SignalsNotWritten(Exception):
+    """The signals file could not be written (the input read fine)."""
+
+    def __init__(self, error: Exception) -> None:
+        """Keep the writer's `error` for the message."""
+        super().__init__(str(error))
+        self.error = error
+
+
+class _ScanFailed(Exception):
+    """A plan over the input failed in Polars (or reading the file)."""
+
+    def __init__(self, error: Exception) -> None:
+        """Keep Polars' `error` for the diagnosis."""
+        super().__init__(str(error))
+        self.error = error
+
+
+def run(data: Input, config: Config, *, signals: Path | None = None, engine: Engine = "streaming") -> Result:
+    """Count the signals of `data`, writing each row's signal to `signals` if given, in one scan.
+
+    Raises `InputError` naming the file and line of a bad row. `signals` may be left half
+    written on error: the caller writes to a temporary file.
+    """
+    _check_group(data, config)
+    series = partitions(data, config)
+    if len(series) == 1:
+        results = [_run_series(data, config, signals=signals, engine=engine)]
+    else:
+        results = _run_each(series, config, signals=signals, engine=engine)
+    total = sum((result.total for result in results), Counts(0, 0, 0, 0))
+    if total.rows == 0:
+        raise _no_rows(data)
+    return Result(total, [group for result in results for group in result.groups])
+
+
+def _run_each(series: list[Input], config: Config, *, signals: Path | None, engine: Engine) -> list[Result]:
+    """Run one series after another, each in flat memory; then join their signals files."""
+    pieces = [] if signals is None else [signals.with_name(f"{signals.name}.{i}") for i in range(len(series))]
+    try:
+        results = [
+            _run_series(part, config, signals=pieces[index] if pieces else None, engine=engine)
+            for index, part in enumerate(series)
+        ]
+        if signals is not None:
+            joined = pl.scan_parquet(pieces)
+            try:
+                with signals.open("wb") as handle:
+                    in_background(
+                        lambda: joined.sink_parquet(handle, metadata=SIGNALS_METADATA, engine=engine)
+                    )
+            except (pl.exceptions.PolarsError, OSError) as exc:
+                raise SignalsNotWritten(exc) from exc
+    finally:
+        for piece in pieces:
+            piece.unlink(missing_ok=True)
+    return results
+
+
+def _run_series(data: Input, config: Config, *, signals: Path | None, engine: Engine) -> Result:
+    """Run the plan over one series; on a failed scan, retry with close as text, then explain."""
+    try:
+        return _run(data, config, signals=signals, engine=engine)
+    except _ScanFailed as failure:
+        error = failure.error
+    # Close values were sniffed as plain numbers; padding further down the file fails that
+    # parse, so read them as text to trim before calling the file malformed.
+    text_parts = [part.with_text_close() for part in data.parts]
+    if any(text_parts):
+        data = data.replace_parts([text or part for text, part in zip(text_parts, data.parts, strict=True)])
+        try:
+            return _run(data, config, signals=signals, engine=engine)
+        except _ScanFailed as failure:
+            error = failure.error
+    log.debug("scan of %s failed", data.spec, exc_info=error)
+    raise _explain(data, config, error) from error
+
+
+def _run(data: Input, config: Config, *, signals: Path | None, engine: Engine) -> Result:
+    frame, repeats = _collect(data, config, signals=signals, engine=engine)
+    blank_lines = 0
+    if sum(frame["suspect"]):
+        # Blank lines, or malformed rows: read the CSV files again beside their raw lines, in
+        # one streaming pass that leaves blank lines out; any row still flagged is malformed.
+        rows_with_blank_lines = sum(frame["rows"]) + repeats
+        data = data.replace_parts(
+            [replace(part, drop_blank_lines=part.layout is not None) for part in data.parts]
+        )
+        frame, repeats = _collect(data, config, signals=signals, engine=engine)
+        if sum(frame["suspect"]):
+            raise _explain_suspects(data)
+        blank_lines = rows_with_blank_lines - sum(frame["rows"]) - repeats
+    _check_order(data, config, frame, engine=engine)
+    groups = [(row.pop("group", None), row) for row in frame.iter_rows(named=True)]
+    counts = [
+        (name, Counts(row["rows"], row["full_windows"], row["missing"], row["signals"]))
+        for name, row in groups
+    ]
+    total = sum((c for _, c in counts), Counts(0, 0, 0, 0, blank_lines=blank_lines, repeats=repeats))
+    _check_counts(data, groups, window=config.window)
+    return Result(total, counts if config.group_by else [])
+
+
+def _check_order(data: Input, config: Config, frame: pl.DataFrame, *, engine: Engine) -> None:
+    """Raise the error for rows out of time order, naming the first such row."""
+    in_order = frame["in_order"].all() and not frame["times_missing"].sum()
+    if in_order and not frame["times_odd"].sum():
+        return
+    if in_order:
+        # Some times are not written like the first ones: text order is no proof; parse them.
+        again, _ = _collect(data, config, signals=None, engine=engine, parse_times=True)
+        if again["in_order"].all() and not again["times_missing"].sum():
+            return
+    from signal_job.computing import order  # noqa: PLC0415 - rarely needed: kept off the start-up path
+
+    raise order.explain(data, config)
+
+
+def _collect(
+    data: Input, config: Config, *, signals: Path | None, engine: Engine, parse_times: bool = False
+) -> tuple[pl.DataFrame, int]:
+    """The counts, one row per group, and the rows left out as repeats; the signals file too if asked.
+
+    Files that run newest first, or every file with `sort: true`, are staged oldest first first.
+    """
+    the_shape = shape(data, config, timestamps=signals is not None, parse_times=parse_times)
+    try:
+        with in_time_order(data, config, the_shape) as frames:
+            the_plan = plan(data, config, the_shape=the_shape, frames=frames)
+            queries = [the_plan.counts, *([the_plan.repeats] if the_plan.repeats is not None else [])]
+            if signals is None:
+                results = in_background(lambda: pl.collect_all(queries, engine=engine))
+            else:
+                # Polars writes into a file this process opened, never one it creates by name: a
+                # run stopped mid-query can remove its temporary file, no late write brings it back.
+                with signals.open("wb") as handle:
+                    sink = the_plan.signals.sink_parquet(handle, metadata=SIGNALS_METADATA, lazy=True)
+                    results = in_background(lambda: pl.collect_all([sink, *queries], engine=engine))[1:]
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        if signals is None:
+            raise _ScanFailed(exc) from exc
+        # Reading or writing? If the counts alone collect, the writing failed (e.g. disk full).
+        _collect(data, config, signals=None, engine=engine)
+        raise SignalsNotWritten(exc) from exc
+    counts = results[0].with_columns(pl.exclude("in_order", "group").fill_null(0))
+    return counts, int(results[1].item()) if len(results) > 1 else 0
+
+
+def _explain_suspects(data: Input) -> InputError:
+    """The error of the first file with a malformed row."""
+    from signal_job.reading import lines  # noqa: PLC0415 - rarely needed: kept off the start-up path
+
+    for part in data.parts:
+        found = lines.explain_suspects(part)
+        if found is not None:
+            return found
+    return InputError(f"input {data.spec} has malformed rows that could not be located")
+
+
+def _explain(data: Input, config: Config, error: Exception) -> InputError:
+    """The error of the first file that fails on its own, naming its line."""
+    from signal_job.reading import lines  # noqa: PLC0415 - rarely needed: kept off the start-up path
+
+    if len(data.parts) == 1:
+        return lines.explain_failure(data.parts[0], error)
+    for part in data.parts:
+        try:
+            _collect(data.replace_parts([part]), config, signals=None, engine="streaming")
+        except _ScanFailed as failure:
+            return lines.explain_failure(part, failure.error)
+    # Each file reads alone: the failure came in the pass that leaves blank lines out.
+    for part in data.parts:
+        found = lines.explain_suspects(part)
+        if found is not None:
+            return found
+    return InputError(f"cannot read input {data.spec}: {first_line(error)}")
+
+
+def _check_group(data: Input, config: Config) -> None:
+    several = next((part for part in data.parts if part.tickers > 1), None)
+    if several is not None and (config.group_by is None or normal_name(config.group_by) != "ticker"):
+        tickers = names_text(part.partition["ticker"] for part in data.parts if part.path == several.path)
+        msg = (
+            f"input file {several.path} holds {several.tickers} tickers ({tickers}), each its own series; "
+            "set group_by: ticker in the config"
+        )
+        raise InputError(msg)
+    if config.group_by is None:
+        return
+    if config.group_by.lower() in SIGNAL_COLUMNS:
+        msg = (
+            f"config key 'group_by' cannot be {config.group_by!r}: the signals file has a column of that name"
+        )
+        raise ConfigError(msg)
+    for part in data.parts:
+        if part.column(config.group_by) is None:
+            found = names_text(part.column_names())
+            msg = (
+                f"input file {part.path} has no column {config.group_by!r} to group by; "
+                f"columns found: {found}"
+            )
+            raise InputError(msg)
+
+
+def _no_rows(data: Input) -> InputError:
+    if len(data.parts) > 1:
+        return InputError(f"input {data.spec} has no rows in any of its {len(data.parts)} files")
+    single = data.parts[0]
+    what = "has a header but no data rows" if single.layout else "has no rows"
+    return InputError(f"input file {single.path} {what}")
+
+
+def _check_counts(data: Input, groups: list[tuple[object, dict[str, int]]], *, window: int) -> None:
+    # Int128 wraps around silently; the sums are exact while window * max|price| fits.
+    for _, row in groups:
+        if row["largest_price"] * min(window, MAX_WINDOW, row["rows"]) > _INT128_MAX:
+            msg = f"input {data.spec} has close values too large for an exact sum over {window} rows"
+            raise InputError(msg)
+    unreadable = sum(row["unreadable_timestamps"] for _, row in groups)
+    if unreadable:
+        from signal_job.reading import lines  # noqa: PLC0415 - rarely needed: kept off the start-up path
+
+        raise lines.explain_timestamps(data.parts, unreadable)

@@ -1,0 +1,261 @@
+"""One partition's lazy plan, a pure function of its rows and config: the counts and the signals.
+
+Nothing here reads a file or collects: `plan` only describes the query, so the pipeline can run
+it here, or a later step can build one per partition elsewhere and add up the `Counts`. Each
+file's rows come from `part_rows` in one common `Shape`; the pipeline may stage some of them
+first (a newest-first file is read back oldest first, `sort: true` sorts them) and hand the
+plan the frames. `partitions` splits an input into series that share no window.
+
+Time order is checked in the same pass: the rows' order keys must rise strictly (per group).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from signal_job import __version__
+from signal_job.computing.signals import (
+    above_mean,
+    close_as_float,
+    fixed_point,
+    natural_scale,
+    rolling_mean,
+    signal,
+    window_sum,
+)
+from signal_job.config import Config
+from signal_job.reading.files import SIGNALS_MARK
+from signal_job.reading.headers import normal_name
+from signal_job.reading.inputs import Input
+from signal_job.reading.numbers import VALUE_PADDING
+from signal_job.reading.sources import Source
+
+# Columns of the signals file; a `group_by` column may not take one of these names.
+SIGNAL_COLUMNS = ("timestamp", "close", "rolling_mean", "signal")
+# Written into every signals file's Parquet metadata, so no later run reads one as input.
+SIGNALS_METADATA = {SIGNALS_MARK: f"signals file, version {__version__}"}
+GROUP = "_group"
+ROW = "_row"
+SORT_KEY = "_sort"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The lazy frames of one run; they share one scan of the rows, so one collect feeds all."""
+
+    counts: pl.LazyFrame  # one row of counts, or one per group in order of first appearance
+    signals: pl.LazyFrame  # per input row: [group], [timestamp], close, rolling_mean, signal
+    repeats: pl.LazyFrame | None  # with `duplicates: drop`: how many repeated rows were left out
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What every file's rows carry, the same for all files of one series."""
+
+    scale: int  # decimals of the common price unit
+    group: str | None  # the `group_by` column
+    timestamps: bool  # the parsed timestamp, for the signals file
+    text_times: bool  # ... kept as text: some file's dates read both day and month first
+    keys: int  # order keys per row (0: no time column; 2: day or month first, both checked)
+    width: int | None  # keys are text of this width (sorting as time); None: Int64 nanoseconds
+    one_group: bool  # a hive partition of one `group_by` value: windowed without `over`
+    whole_rows: bool  # carry every column, to tell repeated rows (`duplicates: drop`)
+
+    @property
+    def key_names(self) -> list[str]:
+        """The names of the order key columns."""
+        return [f"_key{index}" for index in range(self.keys)]
+
+
+def shape(data: Input, config: Config, *, timestamps: bool = False, parse_times: bool = False) -> Shape:
+    """The common shape of `data`'s rows; `timestamps` adds the parsed timestamp for the signals.
+
+    `parse_times` orders rows by parsed times even where their text would do (to check text of
+    another width than the first values).
+    """
+    values = _folder_values(data, config.group_by)
+    readings = [part.timestamp for part in data.parts]
+    timed = [reading for reading in readings if reading is not None]
+    keys = max((len(reading.keys) for reading in timed), default=0) if len(timed) == len(readings) else 0
+    widths = {reading.width for reading in timed}
+    return Shape(
+        scale=max(natural_scale(part.close_dtype) for part in data.parts),
+        group=config.group_by,
+        timestamps=timestamps and data.has_timestamps,
+        text_times=any(reading is not None and reading.written is not None for reading in readings),
+        keys=keys,
+        width=widths.pop() if keys == 1 and len(widths) == 1 and not parse_times else None,
+        one_group=values is not None and len(set(values)) == 1,
+        whole_rows=config.reading.duplicates == "drop",
+    )
+
+
+def partitions(data: Input, config: Config) -> list[Input]:
+    """`data` split into inputs that share no window: one per hive folder value of `group_by`.
+
+    Only folder values are known without reading the rows; a `group_by` column inside the files
+    keeps the input whole, and its plan windows each group with `over`.
+    """
+    values = _folder_values(data, config.group_by)
+    if values is None:
+        return [data]
+    by_value: dict[str, list[Source]] = {}
+    for part, value in zip(data.parts, values, strict=True):
+        by_value.setdefault(value, []).append(part)
+    return [data.replace_parts(parts) for parts in by_value.values()]
+
+
+def plan(
+    data: Input,
+    config: Config,
+    *,
+    timestamps: bool = False,
+    the_shape: Shape | None = None,
+    frames: list[pl.LazyFrame] | None = None,
+) -> Plan:
+    """The plan over every file of `data` as one series (one per `group_by` value).
+
+    `frames` are the files' rows as `part_rows` gives them in `the_shape` (staged by the
+    pipeline), or None to read each file as it is; `timestamps` adds the parsed timestamp to
+    the signals (when no shape is given).
+    """
+    if the_shape is None:
+        the_shape = shape(data, config, timestamps=timestamps)
+    if frames is None:
+        frames = [part_rows(part, the_shape) for part in data.parts]
+    rows = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
+    return plan_rows(rows, config, the_shape)
+
+
+def plan_rows(rows: pl.LazyFrame, config: Config, the_shape: Shape) -> Plan:
+    """The plan over rows of `the_shape`, already in the order their windows run."""
+    repeats = None
+    if the_shape.whole_rows:
+        # A row identical in every column to the one before it is a repeat (overlapping exports).
+        repeated = pl.col("_whole").eq_missing(pl.col("_whole").shift(1)).fill_null(value=False)
+        rows = rows.with_columns(_repeated=repeated)
+        repeats = rows.select(repeats=pl.col("_repeated").sum())
+        rows = rows.filter(~pl.col("_repeated"))
+    if the_shape.keys:
+        rows = rows.with_row_index(ROW)  # ties in time are broken by the row: no two rows at one time
+    price, total = pl.col("price"), pl.col("window_sum")
+    summed = window_sum(price, window=config.window)
+    grouped = config.group_by is not None and not the_shape.one_group
+    rows = rows.with_columns(summed.over(GROUP) if grouped else summed)
+    return Plan(
+        counts=_counts(rows, window=config.window, the_shape=the_shape, grouped=config.group_by is not None),
+        signals=rows.select(
+            *([pl.col(GROUP).alias(config.group_by)] if config.group_by else []),
+            *(["timestamp"] if the_shape.timestamps else []),
+            "close",
+            rolling_mean=rolling_mean(total, window=config.window, scale=the_shape.scale),
+            signal=signal(price, total, window=config.window),
+        ),
+        repeats=repeats,
+    )
+
+
+def part_rows(part: Source, the_shape: Shape) -> pl.LazyFrame:
+    """One file's rows in the common shape, whatever its kind and column types."""
+    columns: dict[str, pl.Expr] = {}
+    if the_shape.group is not None:
+        column = part.column(the_shape.group)
+        assert column is not None  # noqa: S101 - the pipeline checks every file has it
+        # Trimmed like every value: `"BTC "` and the as-shipped `"BTC` are the group BTC.
+        name = column.cast(pl.String).str.strip_chars(VALUE_PADDING)
+        columns[GROUP] = pl.when(name.str.len_bytes() > 0).then(name)
+    if the_shape.keys:
+        assert part.timestamp is not None  # noqa: S101 - keys only when every file has times
+        keys = part.timestamp.keys if the_shape.width is not None else part.timestamp.int_keys
+        padded = (*keys, *(keys[0] for _ in range(the_shape.keys - len(keys))))
+        columns |= dict(zip(the_shape.key_names, padded, strict=True))
+    if the_shape.whole_rows:
+        columns["_whole"] = part.whole_row()
+    if the_shape.timestamps:
+        assert part.timestamp is not None  # noqa: S101 - `has_timestamps` was checked
+        reading = part.timestamp
+        text = (
+            reading.for_signals
+            if reading.written is not None
+            else reading.parsed.dt.to_string("%Y-%m-%d %H:%M:%S")
+        )
+        columns["timestamp"] = text if the_shape.text_times else reading.parsed
+        columns["_unparsed"] = reading.parsed.is_null()
+        columns["_present"] = reading.present
+    rows = part.frame_with(columns).select(
+        fixed_point(pl.col("close"), dtype=part.close_dtype, scale=the_shape.scale),
+        close_as_float(pl.col("close"), dtype=part.close_dtype),
+        "suspect",
+        *columns,
+    )
+    if not the_shape.timestamps:
+        return rows
+    # A second stage, so the timestamp is parsed once (streaming does not share subexpressions).
+    unreadable = pl.col("_unparsed") & pl.col("_present")
+    return rows.with_columns(_unreadable=unreadable).drop("_present", "_unparsed")
+
+
+def sort_key(the_shape: Shape) -> pl.Expr:
+    """One column to sort rows by time (within a group: ties between symbols are no repeats)."""
+    key = pl.col("_key0")
+    if the_shape.group is None:
+        return key.alias(SORT_KEY)
+    text = key if the_shape.width is not None else key.cast(pl.String).str.zfill(20)
+    return pl.concat_str(text, pl.lit("\x00"), pl.col(GROUP).fill_null(""), ignore_nulls=False).alias(
+        SORT_KEY
+    )
+
+
+def _counts(rows: pl.LazyFrame, *, window: int, the_shape: Shape, grouped: bool) -> pl.LazyFrame:
+    price, total = pl.col("price"), pl.col("window_sum")
+    aggregates = {
+        "rows": pl.len(),
+        "missing": price.null_count(),
+        "full_windows": pl.len() - total.null_count(),
+        "signals": above_mean(price, total, window=window).sum(),
+        "largest_price": pl.max_horizontal(price.max().abs(), price.min().abs()),
+        "suspect": pl.col("suspect").sum(),
+        "unreadable_timestamps": pl.col("_unreadable").sum() if the_shape.timestamps else pl.lit(0),
+        **_order(the_shape, grouped=grouped),
+    }
+    if grouped:
+        return rows.group_by(GROUP, maintain_order=True).agg(**aggregates).rename({GROUP: "group"})
+    return rows.select(**aggregates)
+
+
+def _order(the_shape: Shape, *, grouped: bool) -> dict[str, pl.Expr]:
+    """Whether the rows' times rise strictly, as the rows stream past: no parse, no second pass."""
+    if not the_shape.keys:
+        return {"times_missing": pl.lit(0), "times_odd": pl.lit(0), "in_order": pl.lit(value=True)}
+    row = pl.col(ROW).cast(pl.Int64)
+    checks = []
+    for name in the_shape.key_names:
+        key = pl.col(name)
+        if the_shape.width is None and not grouped:
+            # Integers rise strictly exactly when key - row never falls.
+            checks.append((key - row).is_sorted())
+        else:
+            # Ties broken by the row, falling: an equal time is out of order too.
+            checks.append(pl.struct(key.alias("k"), (-row).alias("r")).is_sorted())
+    odd = (
+        (pl.col("_key0").str.len_bytes() != the_shape.width).sum()
+        if the_shape.width is not None
+        else pl.lit(0, dtype=pl.UInt32)
+    )
+    return {
+        "times_missing": pl.col("_key0").null_count(),
+        "times_odd": odd,  # text keys of another width: their order is checked by parsing them
+        "in_order": pl.all_horizontal(checks),
+    }
+
+
+def _folder_values(data: Input, group: str | None) -> list[str] | None:
+    """Each file's hive folder value of `group`, if `group` is a folder key (not a column) of all."""
+    if group is None:
+        return None
+    key = normal_name(group)
+    if not all(key in part.partition and key not in part.names for part in data.parts):
+        return None
+    return [part.partition[key] for part in data.parts]

@@ -1,0 +1,92 @@
+"""The signal as Polars expressions, in exact fixed-point integers rather than float means.
+
+close > mean(window) is tested as window * close > sum(window) on prices scaled to integer
+units of 10**-18, so a flat window (every close equal) compares equal, never greater, and the
+result is the same on every engine, thread count and chunking.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import polars as pl
+
+from signal_job.reading.numbers import PRICE, SCALE, VALUE_PADDING
+
+# Polars counts rows in 32 bits, so no window longer than this can ever be full; capping keeps
+# `window * price` inside Int128 for absurd windows without changing any result.
+MAX_WINDOW = 2**32
+
+
+def natural_scale(dtype: pl.DataType) -> int:
+    """The decimals of one price unit for a close of type `dtype`: its own scale where it has one."""
+    if isinstance(dtype, pl.Decimal):
+        return dtype.scale
+    return 0 if dtype.is_integer() else SCALE
+
+
+def fixed_point(close: pl.Expr, *, dtype: pl.DataType, scale: int | None = None) -> pl.Expr:
+    """`close` (of type `dtype`) as an Int128 count of price units of 10**-scale; null stays null.
+
+    The comparison only needs one unit for the whole series, so by default a decimal keeps its
+    own scale and integers count whole units; files of one series with different types share
+    the largest scale of them (see `natural_scale`).
+    """
+    if scale is None:
+        scale = natural_scale(dtype)
+    if isinstance(dtype, pl.Decimal) and dtype.scale == scale:
+        return close.to_physical().alias("price")
+    if dtype.is_integer() and scale == 0:
+        return close.cast(pl.Int128).alias("price")
+    if dtype == pl.String:
+        text = close.str.strip_chars(VALUE_PADDING)
+        close = pl.when(text.str.len_bytes() > 0).then(text)
+    elif dtype.is_float():
+        # The shortest decimal that reads back as the same float: the price as it was written.
+        close = close.cast(pl.String)
+    return close.cast(pl.Decimal(PRICE.precision, scale)).to_physical().alias("price")
+
+
+def window_sum(price: pl.Expr, *, window: int) -> pl.Expr:
+    """Trailing sum over `window` rows, null until the window is full or if it holds a null."""
+    size = min(window, MAX_WINDOW)
+    return price.rolling_sum(size, min_samples=size).alias("window_sum")
+
+
+def above_mean(price: pl.Expr, total: pl.Expr, *, window: int) -> pl.Expr:
+    """Close above the window's mean, as `window * price > total`; null while the window is not full."""
+    return (price * min(window, MAX_WINDOW) > total).alias("above_mean")
+
+
+def signal(price: pl.Expr, total: pl.Expr, *, window: int) -> pl.Expr:
+    """1 where the window is full and close is above its mean, else 0 (Int8)."""
+    return above_mean(price, total, window=window).fill_null(value=False).cast(pl.Int8).alias("signal")
+
+
+def close_as_float(close: pl.Expr, *, dtype: pl.DataType) -> pl.Expr:
+    """`close` as the nearest Float64: a float as it is, any other type rounded once."""
+    if dtype.is_float():
+        return close.cast(pl.Float64).alias("close")
+    if dtype == pl.String:
+        close = fixed_point(close, dtype=dtype)
+        return as_float(close, scale=SCALE).alias("close")
+    return close.cast(pl.Float64).alias("close")
+
+
+def as_float(units: pl.Expr, *, scale: int) -> pl.Expr:
+    """Price units of 10**-scale as the nearest Float64 (through Decimal, which rounds once)."""
+    # A decimal literal from text: a Decimal object would make Polars import numpy (~90 ms).
+    unit = pl.lit(f"{Decimal(1).scaleb(-scale):f}").cast(pl.Decimal(PRICE.precision, scale))
+    return (units.cast(pl.Decimal(PRICE.precision, 0), strict=False) * unit).cast(pl.Float64)
+
+
+def rolling_mean(total: pl.Expr, *, window: int, scale: int) -> pl.Expr:
+    """The window's mean as Float64, null while `total` is; exactly close on a flat window.
+
+    The mean's whole units are converted like close itself, so a window of equal prices shows
+    a mean equal to its close; the remainder adds at most one rounding in the last place.
+    """
+    size = min(window, MAX_WINDOW)
+    whole = total // size
+    fraction = (total - whole * size).cast(pl.Float64) / size * 10.0**-scale
+    return (as_float(whole, scale=scale) + fraction).alias("rolling_mean")

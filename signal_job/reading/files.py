@@ -1,0 +1,266 @@
+"""Which files an input names: one file, a folder or a glob, walked safely, each file read once.
+
+Links are followed, but a folder is entered once however many paths lead to it, so a link loop
+(`in/loop -> .`) ends; a file reached by two paths (a link, a hard link) is read once. An
+unreadable folder or a broken link is an error, never a silent omission. The job's own signals
+files (marked in their Parquet metadata) are never read as input, wherever they sit.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from signal_job.errors import InputError, JobError, file_problem
+
+log = logging.getLogger(__name__)
+
+# What a folder's data files are called; anything else (`_SUCCESS`, `README.md`) is not data.
+DATA_SUFFIXES = (".csv", ".txt", ".tsv", ".gz", ".zst", ".parquet", ".arrow", ".feather", ".ipc")
+GLOB_CHARACTERS = frozenset("*?[")
+# The key the job writes into its signals files' Parquet metadata (see `signal_job.computing.plan`).
+SIGNALS_MARK = "signal-job"
+
+Identity = tuple[int, int]  # (st_dev, st_ino): the same file, however it is spelled
+
+
+@dataclass(frozen=True)
+class Found:
+    """The files an input names, in path order, and the root that hive folders hang from."""
+
+    spec: Path
+    files: tuple[Path, ...]
+    identities: tuple[Identity, ...]
+    root: Path | None  # the folder, or the fixed part of a glob; None for a single file
+
+
+def identity(status: os.stat_result) -> Identity:
+    """The file's identity from its `stat`."""
+    return status.st_dev, status.st_ino
+
+
+def find_files(spec: Path) -> Found:
+    """The files `spec` names: itself, the data files under a folder, or the files a glob matches."""
+    text = str(spec)
+    try:
+        status = spec.stat()
+    except FileNotFoundError:
+        if not GLOB_CHARACTERS.intersection(text):
+            msg = f"input file {spec} does not exist"
+            raise InputError(msg) from None
+        return _found(spec, _glob(text), root=_glob_root(text), what=f"input pattern {spec}")
+    except OSError as exc:
+        raise InputError(file_problem(exc, "input", spec)) from exc
+    if stat.S_ISDIR(status.st_mode):
+        return _found(spec, _walk_folder(spec), root=spec, what=f"input folder {spec}")
+    _check_regular(spec, status, "input file")
+    _check_utf8(spec)
+    if is_signals_file(spec):
+        msg = (
+            f"input file {spec} is a signals file that signal-job wrote (--signals), not candles; "
+            "give the input it was computed from"
+        )
+        raise InputError(msg)
+    return Found(spec, (spec,), (identity(status),), None)
+
+
+def is_signals_file(path: Path) -> bool:
+    """Whether `path` is a Parquet file that this job wrote with --signals (its metadata says so)."""
+    try:
+        with path.open("rb") as file:
+            if file.read(4) != b"PAR1":
+                return False
+    except OSError:
+        return False  # opening it as input says what is wrong
+    import polars as pl  # noqa: PLC0415 - only for Parquet files
+
+    try:
+        return SIGNALS_MARK in pl.read_parquet_metadata(path)
+    except (pl.exceptions.PolarsError, OSError):
+        return False
+
+
+def kind_of(status: os.stat_result) -> str:
+    """What a file that is not a regular file is, in words."""
+    mode = status.st_mode
+    kinds = {
+        stat.S_ISFIFO: "a FIFO (named pipe)",
+        stat.S_ISCHR: "a character device",
+        stat.S_ISBLK: "a block device",
+        stat.S_ISSOCK: "a socket",
+        stat.S_ISDIR: "a folder",
+    }
+    return next((name for test, name in kinds.items() if test(mode)), "not a regular file")
+
+
+def read_regular(path: Path, *, what: str, limit: int, error: type[JobError]) -> bytes:
+    """The first `limit` bytes of a regular file; `error` if it is anything else or longer.
+
+    Opened without blocking, so a FIFO is refused at once rather than waited on for ever.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise error(file_problem(exc, what, path)) from exc
+    status = os.fstat(fd)
+    if not stat.S_ISREG(status.st_mode):
+        os.close(fd)
+        msg = f"{what} {path} is {kind_of(status)}, not a regular file"
+        raise error(msg)
+    with os.fdopen(fd, "rb") as file:
+        try:
+            data = file.read(limit + 1)
+        except OSError as exc:
+            raise error(file_problem(exc, what, path)) from exc
+    if len(data) > limit:
+        msg = f"{what} {path} holds {status.st_size:,} bytes, more than the {limit // 1024} KiB allowed"
+        raise error(msg)
+    return data
+
+
+def _check_regular(path: Path, status: os.stat_result, what: str) -> None:
+    # Reading a FIFO or a device would block or never end: refuse at once.
+    if not stat.S_ISREG(status.st_mode):
+        msg = f"{what} {path} is {kind_of(status)}, not a regular file"
+        raise InputError(msg)
+
+
+def _check_utf8(path: Path) -> None:
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(path).encode("utf-8", errors="backslashreplace").decode("utf-8")
+        msg = f"input file {shown} has a name that is not valid UTF-8, which Polars cannot open; rename it"
+        raise InputError(msg) from None
+
+
+def _found(spec: Path, paths: Iterator[Path], *, root: Path, what: str) -> Found:
+    """Each file once (the first path to it in path order), or an error if there are none."""
+    seen: dict[Identity, Path] = {}
+    for path in sorted(paths, key=str):
+        try:
+            status = path.stat()
+        except OSError as exc:
+            raise _unreadable(path, exc) from exc
+        _check_regular(path, status, "input file")
+        key = identity(status)
+        if key in seen:
+            log.info("%s is the same file as %s: read once", path, seen[key])
+            continue
+        _check_utf8(path)
+        if is_signals_file(path):
+            log.info("skipped %s: a signals file that signal-job wrote, not input", path)
+            continue
+        seen[key] = path
+    if not seen:
+        if what.startswith("input folder"):
+            suffixes = ", ".join(DATA_SUFFIXES)
+            msg = f"{what} holds no data files (looked for {suffixes})"
+        else:
+            msg = f"{what} matches no files"
+        raise InputError(msg)
+    return Found(spec, tuple(seen.values()), tuple(seen), root)
+
+
+def _unreadable(path: Path, exc: OSError) -> InputError:
+    if isinstance(exc, FileNotFoundError) and path.is_symlink():
+        target = path.readlink()
+        return InputError(f"input file {path} is a broken link: its target {target} does not exist")
+    return InputError(file_problem(exc, "input file", path))
+
+
+def _walk_folder(root: Path) -> Iterator[Path]:
+    """The data files under `root`, hidden (`.x`) and private (`_x`) names left out."""
+    visited: set[tuple[int, int, int]] = set()
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        if not _first_visit(folder, visited):
+            log.info("%s leads to a folder already read (a link): not read again", folder)
+            continue
+        for path, is_folder in _list(folder):
+            if path.name.startswith((".", "_")):
+                continue
+            if is_folder:
+                stack.append(path)
+            elif path.suffix.lower() in DATA_SUFFIXES:
+                yield path
+
+
+def _glob(pattern: str) -> Iterator[Path]:
+    """The files matching a glob (`*`, `?`, `[...]` within a name; `**` for any folders)."""
+    root = _glob_root(pattern)
+    parts = Path(pattern).parts[len(root.parts) :]
+    if parts[-1] == "**":  # as in glob: a trailing `**` matches every file below
+        parts = (*parts, "*")
+    # A state is (folder, index of the pattern part to match in it); each is searched once.
+    visited: set[tuple[int, int, int]] = set()
+    stack: list[tuple[Path, int]] = [(root, 0)]
+    while stack:
+        folder, index = stack.pop()
+        if not _first_visit(folder, visited, index):
+            continue
+        part, last = parts[index], index == len(parts) - 1
+        if part == "**":
+            stack.append((folder, index + 1))  # `**` matches no folder at all, too
+        for path, is_folder in _list(folder):
+            if part == "**":
+                if is_folder and not path.name.startswith("."):
+                    stack.append((path, index))
+            elif _matches(path.name, part):
+                if last and not is_folder:
+                    yield path
+                elif not last and is_folder:
+                    stack.append((path, index + 1))
+
+
+def _first_visit(folder: Path, visited: set[tuple[int, int, int]], index: int = 0) -> bool:
+    """Record a visit of `folder` (at pattern part `index`); False if it was visited before."""
+    try:
+        status = folder.stat()
+    except OSError as exc:
+        raise InputError(file_problem(exc, "input folder", folder)) from exc
+    key = (status.st_dev, status.st_ino, index)
+    if key in visited:
+        return False
+    visited.add(key)
+    return True
+
+
+def _matches(name: str, part: str) -> bool:
+    # As in glob: a wildcard never matches a leading dot.
+    if name.startswith(".") and not part.startswith("."):
+        return False
+    return fnmatchcase(name, part)
+
+
+def _glob_root(pattern: str) -> Path:
+    """The folder above a pattern's first wildcard."""
+    fixed: list[str] = []
+    for part in Path(pattern).parts:
+        if GLOB_CHARACTERS.intersection(part):
+            break
+        fixed.append(part)
+    return Path(*fixed) if fixed else Path()
+
+
+def _list(folder: Path) -> list[tuple[Path, bool]]:
+    """The entries of one folder as (path, is a folder), links followed; unreadable is an error."""
+    try:
+        with os.scandir(folder) as entries:
+            found = []
+            for entry in entries:
+                try:
+                    is_folder = entry.is_dir()  # follows links
+                except OSError:
+                    is_folder = False  # a broken link: a file that fails to open
+                found.append((folder / entry.name, is_folder))
+    except OSError as exc:
+        msg = f"cannot read input folder {folder}: {exc.strerror}"
+        raise InputError(msg) from exc
+    return found

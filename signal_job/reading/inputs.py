@@ -1,0 +1,163 @@
+"""Which files make up the input: one file, a glob, a folder or a hive-partitioned tree, in order.
+
+Files of one input are read as one series, one after another: in path order, or by each file's
+earliest time when every file has a time column. Folders named `key=value` between the root and
+a file give that file a column `key` (hive partitioning), e.g. `symbol=BTC/`. Opening reads each
+file's first bytes and its first times (head reads, not scans; a newest-first file among several
+is scanned for its earliest time): the order of the files must be known before the plan.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import unquote
+
+import polars as pl
+
+from signal_job.config import Reading
+from signal_job.errors import InputError, first_line
+from signal_job.reading.files import Found, find_files
+from signal_job.reading.headers import normal_name
+from signal_job.reading.sources import Source, open_source, split_tickers
+from signal_job.reading.timestamps import read_timestamps
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Input:
+    """The files of one input, in the order their rows make one series."""
+
+    spec: Path  # as given: a file, a glob or a folder
+    parts: tuple[Source, ...]
+    order: str  # how the files were ordered, for the log
+
+    def describe(self) -> str:
+        """What was found, for the log."""
+        if len(self.parts) == 1:
+            part = self.parts[0]
+            return f"{part.size:,} bytes, {part.describe()}"
+        size = sum(part.size for part in self.parts)
+        kinds = sorted({part.describe().split(",")[0] for part in self.parts})
+        return f"{len(self.parts)} files ({', '.join(kinds)}), {size:,} bytes, in {self.order} order"
+
+    @property
+    def has_timestamps(self) -> bool:
+        """Whether every file's timestamps were read (see `open_input`)."""
+        return all(part.timestamp is not None for part in self.parts)
+
+    def column_names(self) -> list[str]:
+        """The column names of the first file (trimmed, lower-cased), hive keys included."""
+        return self.parts[0].column_names()
+
+    def replace_parts(self, parts: list[Source]) -> Input:
+        """The same input with its files' sources replaced."""
+        return replace(self, parts=tuple(parts))
+
+
+def open_input(spec: Path | Found, *, reading: Reading = Reading(), timestamps: bool = False) -> Input:
+    """Find and open the input's files, read how their times are written, and put them in order.
+
+    `timestamps` says the signals file needs every file's times: a file whose times cannot be
+    read is then an error, not a warning that their order was not checked.
+    """
+    found = spec if isinstance(spec, Found) else find_files(spec)
+    parts = [
+        part
+        for path in found.files
+        for part in split_tickers(replace(open_source(path, reading), partition=_partition(path, found.root)))
+    ]
+    parts = _with_times(parts, reading, required=timestamps)
+    if len(parts) > 1 and all(part.timestamp is not None for part in parts):
+        return Input(found.spec, tuple(_by_time(parts)), "time")
+    return Input(found.spec, tuple(parts), "path")
+
+
+def _by_time(parts: list[Source]) -> list[Source]:
+    """The files in order of their earliest times, which must not depend on an undecided spelling."""
+    earliest = {part.path: _earliest(part) for part in parts}
+
+    def in_spelling(index: int) -> list[Source]:
+        def key(part: Source) -> tuple[str, str]:
+            times = earliest[part.path]
+            return times[min(index, len(times) - 1)], str(part.path)
+
+        return sorted(parts, key=key)
+
+    ordered = in_spelling(0)
+    if ordered != in_spelling(1):
+        msg = (
+            f"the order of the input's files ({parts[0].path}, ...) depends on whether their dates are "
+            "written day first or month first; set timestamp_format in the config"
+        )
+        raise InputError(msg)
+    return ordered
+
+
+def _partition(path: Path, root: Path | None) -> dict[str, str]:
+    """The `key=value` folders between `root` and `path` (keys trimmed and lower-cased)."""
+    if root is None:
+        return {}
+    values = {}
+    for folder in path.relative_to(root).parts[:-1]:
+        key, equals, value = folder.partition("=")
+        if equals and key:
+            values[normal_name(key)] = unquote(value)
+    return values
+
+
+def _with_times(parts: list[Source], reading: Reading, *, required: bool) -> list[Source]:
+    """The files with their times read; with none where that cannot be (and is not `required`)."""
+    read = []
+    for part in parts:
+        try:
+            read.append(replace(part, timestamp=read_timestamps(part, reading)))
+        except InputError as exc:
+            if required:
+                raise
+            log.warning("time order not checked: %s", exc)
+            return [replace(part, timestamp=None) for part in parts]
+    mixed = _one_without_timestamps(read)
+    if mixed is not None:
+        without, with_ = mixed
+        if required:
+            msg = f"input file {without.path} has no timestamp column, but {with_.path} has one"
+            raise InputError(msg)
+        log.warning(
+            "files read in path order, time order unchecked: %s has no timestamp column, %s has one",
+            without.path,
+            with_.path,
+        )
+        return [replace(part, timestamp=None) for part in read]
+    if all(part.timestamp is None for part in read):
+        log.info("the input has no timestamp column: rows are read in file order, which is not checked")
+    for part in read:
+        if part.timestamp is not None and part.timestamp.descending:
+            log.info("input file %s runs newest first: it is read oldest first", part.path)
+    return read
+
+
+def _one_without_timestamps(parts: list[Source]) -> tuple[Source, Source] | None:
+    """A file without timestamps and one with them, if the files disagree."""
+    without = next((part for part in parts if part.timestamp is None), None)
+    with_ = next((part for part in parts if part.timestamp is not None), None)
+    return (without, with_) if without and with_ else None
+
+
+def _earliest(part: Source) -> tuple[str, ...]:
+    """The file's earliest time in each spelling still possible, as sortable text.
+
+    That is its first value, or its last if it runs newest first.
+    """
+    reading = part.timestamp
+    assert reading is not None  # noqa: S101 - only files with times are ordered by them
+    if not reading.descending:
+        return tuple(first.isoformat() if first else "" for first in reading.firsts)
+    try:
+        earliest = part.frame_with({"t": reading.parsed}).select(pl.col("t").min()).collect().item()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        msg = f"cannot read input file {part.path}: {first_line(exc)}"
+        raise InputError(msg) from exc
+    return (earliest.isoformat() if earliest else "",)

@@ -1,0 +1,1 @@
+"""Reporting: the metrics documents, the log, and writing every output safely."""

@@ -1,0 +1,34 @@
+"""The metrics documents, as the job prints and writes them (writing is `signal_job.reporting.outputs`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+Document = dict[str, Any]
+
+
+def success_document(*, version: str, rows: int, value: float, latency_ms: int, seed: int) -> Document:
+    """The document of a successful run, keys in their documented order."""
+    return {
+        "version": version,
+        "rows_processed": rows,
+        "metric": "signal_rate",
+        "value": value,
+        "latency_ms": latency_ms,
+        "seed": seed,
+        "status": "success",
+    }
+
+
+def error_document(*, version: str | None, message: str) -> Document:
+    """The document of a failed run; `version` is the config's when it was read."""
+    # A file name that is not UTF-8 reaches messages as surrogates, which JSON cannot carry.
+    readable = message.encode("utf-8", errors="backslashreplace").decode("utf-8")
+    return {"version": version or "unknown", "status": "error", "error_message": readable}
+
+
+def render(document: Document) -> bytes:
+    """The document as JSON bytes: indented two spaces, newline at the end."""
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)

@@ -1,0 +1,327 @@
+"""Where the job writes: checked before anything is written, then written whole or not at all.
+
+Each output is a `Target`: the path as given and the file its links lead to. A regular file is
+replaced atomically (a temporary file beside the real file, then a rename), so a reader sees the
+old file or the new one; a FIFO, a character device or /dev/stdout is written directly and never
+replaced. No output may be a file the run reads, nor another output (`check_clashes`).
+Temporary files carry their owner (host, pid, process start) in their names, so a later run
+removes those of a killed run (`remove_orphans`) and never those of a live one.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import re
+import shutil
+import socket
+import stat
+import tempfile
+import zlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import IO
+
+from signal_job.errors import ClashError, OutputError
+from signal_job.reading.files import Identity, identity, is_signals_file, kind_of
+
+log = logging.getLogger(__name__)
+
+_WHAT = {"--output": "output file", "--log-file": "log file", "--signals": "signals file"}
+_EXAMPLE = {"--output": "metrics.json", "--log-file": "run.log", "--signals": "signals.parquet"}
+# `.<name>.sj<host>-<pid>-<start>.<random>.tmp`, and `.<n>` after it for the pieces of one file.
+_TEMPORARY = re.compile(r"^\..*\.sj(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-(?P<start>\d+)\.\w+\.tmp(\.\d+)?$")
+# Why a new file cannot be made in a folder where an existing file may still be written.
+_NO_NEW_FILE = (errno.EACCES, errno.EPERM, errno.EROFS)
+# Folders this process has already cleaned of orphans.
+_CLEANED: set[Path] = set()
+
+
+@dataclass(frozen=True)
+class Target:
+    """One output of the run, as found before the run wrote anything."""
+
+    option: str  # the command-line option that names it, e.g. "--output"
+    path: Path  # as given
+    real: Path  # the file its links lead to: where a regular file is written
+    status: os.stat_result | None  # of the existing file (links followed); None if there is none
+
+    @property
+    def what(self) -> str:
+        """What the output is, in words: "output file", "log file", "signals file"."""
+        return _WHAT.get(self.option, "output file")
+
+    @property
+    def special(self) -> bool:
+        """A FIFO, a device or a terminal: written directly, never replaced."""
+        return self.status is not None and not stat.S_ISREG(self.status.st_mode)
+
+    @property
+    def key(self) -> tuple[object, ...] | None:
+        """What makes two outputs the same file: its identity, or its folder's and name if new."""
+        if self.status is not None:
+            return identity(self.status)
+        try:
+            return (*identity(self.real.parent.stat()), self.real.name)
+        except OSError:
+            return None  # writing it will say what is wrong
+
+    def current(self) -> os.stat_result | None:
+        """The file at the path now (links followed), if any."""
+        try:
+            return self.path.stat()
+        except OSError:
+            return None
+
+
+def target(option: str, path: Path) -> Target:
+    """Resolve one output path; raise `OutputError` if it can never be written (a folder, a socket)."""
+    what = _WHAT.get(option, "output file")
+    try:
+        status: os.stat_result | None = path.stat()
+    except FileNotFoundError:
+        status = None
+    except OSError as exc:
+        msg = f"cannot write {what} {path}: {exc.strerror}"
+        raise OutputError(msg) from exc
+    if status is not None and stat.S_ISDIR(status.st_mode):
+        kind = what.removesuffix(" file")
+        msg = f"{kind} path {path} is a folder; give a file name such as {path / _EXAMPLE.get(option, 'out')}"
+        raise OutputError(msg)
+    if status is not None and (stat.S_ISSOCK(status.st_mode) or stat.S_ISBLK(status.st_mode)):
+        msg = f"{what} {path} is {kind_of(status)}; give a file name"
+        raise OutputError(msg)
+    return Target(option, path, Path(os.path.realpath(path)), status)
+
+
+def check_clashes(outputs: Iterable[Target], inputs: Iterable[tuple[str, Path, Identity]]) -> None:
+    """Raise `ClashError` if an output is a file the run reads, or two outputs are one file."""
+    read = {key: (option, path) for option, path, key in inputs}
+    seen: dict[tuple[object, ...], Target] = {}
+    for out in outputs:
+        if out.status is not None and identity(out.status) in read:
+            option, path = read[identity(out.status)]
+            what = "the config file" if option == "--config" else "an input file"
+            same = "" if str(path) == str(out.path) else f" ({path}, by another name)"
+            msg = (
+                f"{out.option} {out.path} is {what} of this run{same}: the job never writes over "
+                f"what it reads; give {out.option} another path"
+            )
+            raise ClashError(msg)
+        key = out.key
+        if key is not None and key in seen:
+            msg = f"{seen[key].option} and {out.option} name the same file {out.path}; give each its own"
+            raise ClashError(msg)
+        if key is not None:
+            seen[key] = out
+
+
+def write(out: Target, data: bytes) -> None:
+    """Write `data` as the whole of `out`: atomically for a file, directly for a FIFO or device."""
+    if out.special:
+        _write_all(out, os.fdopen(_open_special(out), "ab"), data)
+        return
+    try:
+        with atomic(out) as temporary:
+            _write_all(out, temporary.open("wb"), data)
+    except OutputError as exc:
+        # A folder where no new file may be created (read-only, or not ours) can still hold a
+        # file this user may write: overwrite it in place rather than leave an old document.
+        cause = exc.__cause__
+        if out.status is None or not isinstance(cause, OSError) or cause.errno not in _NO_NEW_FILE:
+            raise
+        try:
+            file = out.real.open("r+b")
+        except OSError:
+            raise exc from None
+        file.truncate(0)
+        _write_all(out, file, data)
+        log.warning("cannot create a file in %s, so wrote %s in place", out.real.parent, out.path)
+
+
+def open_log(out: Target) -> IO[str]:
+    """The log file, opened to append (a FIFO must have a reader); raise `OutputError` if it cannot be."""
+    # A name that is not UTF-8 arrives surrogate-escaped: keep the log writable anyway.
+    if out.special:
+        return os.fdopen(_open_special(out), "a", encoding="utf-8", errors="backslashreplace")
+    try:
+        return out.real.open("a", encoding="utf-8", errors="backslashreplace")
+    except OSError as exc:
+        msg = f"cannot write log file {out.path}: {exc.strerror}"
+        raise OutputError(msg) from exc
+
+
+@contextmanager
+def atomic(out: Target) -> Iterator[Path]:
+    """A temporary file beside the real file to write; it replaces the file only if the block succeeds.
+
+    On any error, or a signal, the temporary file is removed: the file is the old one or the new one.
+    """
+    folder = out.real.parent
+    try:
+        is_folder = stat.S_ISDIR(folder.stat().st_mode)
+    except FileNotFoundError:
+        msg = f"output folder {out.path.parent} does not exist"
+        raise OutputError(msg) from None
+    except OSError as exc:
+        msg = f"cannot write {out.what} {out.path}: {exc.strerror}"
+        raise OutputError(msg) from exc
+    if not is_folder:
+        msg = f"output folder {out.path.parent} is not a folder"
+        raise OutputError(msg)
+    remove_orphans(folder)
+    try:
+        handle, name = tempfile.mkstemp(
+            dir=folder, prefix=f".{out.real.name[:100]}.{owner()}.", suffix=".tmp"
+        )
+        os.close(handle)
+    except OSError as exc:
+        msg = f"cannot write {out.what} {out.path}: {exc.strerror}"
+        raise OutputError(msg) from exc
+    temporary = Path(name)
+    try:
+        yield temporary
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    try:
+        with temporary.open("rb") as file:
+            os.fsync(file.fileno())
+        # mkstemp makes the file private (0600); give it the permissions a plain open() would.
+        temporary.chmod(0o666 & ~_umask())
+        temporary.replace(out.real)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        msg = f"cannot write {out.what} {out.path}: {exc.strerror}"
+        raise OutputError(msg) from exc
+
+
+def remove_orphans(folder: Path) -> None:
+    """Remove temporary files that killed runs on this host left in `folder`; never a live run's."""
+    if folder in _CLEANED:
+        return
+    _CLEANED.add(folder)
+    host = _host()
+    try:
+        names = [path.name for path in folder.iterdir()]
+    except OSError:
+        return
+    for name in names:
+        found = _TEMPORARY.match(name)
+        if found is None or found["host"] != host or _alive(int(found["pid"]), int(found["start"])):
+            continue
+        path = folder / name
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except OSError:
+            continue  # removed by another run meanwhile, or not ours to remove
+        log.info("removed %s, left by a run that was killed (pid %s)", folder / name, found["pid"])
+
+
+def remove_stale_signals(out: Target, ours: os.stat_result | None) -> None:
+    """After a failed run, remove the signals file at `out`, so that it does not pass for a result.
+
+    Only the file found before the run, or the one this run wrote: never another run's new file.
+    """
+    now = out.current()
+    if now is None or not stat.S_ISREG(now.st_mode):
+        return
+    before = out.status
+    if not any(_same_version(now, known) for known in (before, ours) if known is not None):
+        log.info("left %s in place: another run wrote it meanwhile", out.path)
+        return
+    if not is_signals_file(out.real) and not _old_signals_file(out.real):
+        log.debug("left %s in place: not a signals file", out.path)
+        return
+    try:
+        out.real.unlink()
+    except OSError as exc:
+        log.warning("cannot remove %s, the signals file of an earlier run: %s", out.path, exc.strerror)
+        return
+    log.warning("removed %s, the signals file of an earlier run", out.path)
+
+
+def _same_version(a: os.stat_result, b: os.stat_result) -> bool:
+    return identity(a) == identity(b) and a.st_mtime_ns == b.st_mtime_ns and a.st_size == b.st_size
+
+
+def _old_signals_file(path: Path) -> bool:
+    """A signals file written before they were marked: known by its last columns."""
+    import polars as pl  # noqa: PLC0415 - only after a failed run with --signals
+
+    try:
+        return list(pl.read_parquet_schema(path))[-3:] == ["close", "rolling_mean", "signal"]
+    except (pl.exceptions.PolarsError, OSError):
+        return False
+
+
+def _open_special(out: Target) -> int:
+    """Open a FIFO or device to write; a FIFO without a reader is an error, not a hang."""
+    try:
+        fd = os.open(out.path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            msg = f"cannot write {out.what} {out.path}: it is a FIFO that no process reads"
+        else:
+            msg = f"cannot write {out.what} {out.path}: {exc.strerror}"
+        raise OutputError(msg) from exc
+    os.set_blocking(fd, True)
+    return fd
+
+
+def _write_all(out: Target, file: IO[bytes], data: bytes) -> None:
+    try:
+        with file:
+            file.write(data)
+            file.flush()
+    except OSError as exc:  # e.g. the disk is full
+        msg = f"cannot write {out.what} {out.path}: {exc.strerror}"
+        raise OutputError(msg) from exc
+
+
+@cache
+def owner() -> str:
+    """This process, as temporary names record it: `sj<host>-<pid>-<start>`."""
+    return f"sj{_host()}-{os.getpid()}-{_started(os.getpid())}"
+
+
+@cache
+def _host() -> str:
+    return f"{zlib.crc32(socket.gethostname().encode()):08x}"
+
+
+def _started(pid: int) -> int:
+    """When process `pid` started, in clock ticks since boot (Linux); 0 where that cannot be told."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[19])  # field 22 of proc(5), counting from the state after the name
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _alive(pid: int, started: int) -> bool:
+    """Whether the run that named a temporary file still runs (a reused pid does not count)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's live process
+    now = _started(pid)
+    return not (started and now and now != started)
+
+
+def _umask() -> int:
+    # The only portable way to read the umask is to set it and put it back.
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

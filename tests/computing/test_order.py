@@ -1,0 +1,259 @@
+from __future__ import annotations
+
+import random
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from signal_job.computing import order
+from signal_job.computing.pipeline import Engine, run
+from signal_job.config import Reading
+from signal_job.errors import InputError
+from signal_job.reading.inputs import open_input
+from signal_job.reference import reference_signals
+from tests.conftest import ENGINES, REAL_ROWS, REAL_SIGNALS, make_config
+
+CLEAN = "btcusd_1m_10k.csv"
+
+
+@pytest.fixture(scope="module")
+def candles(shared_data: Path) -> pl.DataFrame:
+    """The real candles, every column as written."""
+    return pl.read_csv(shared_data / CLEAN, infer_schema=False)
+
+
+def write(frame: pl.DataFrame, path: Path) -> Path:
+    frame.write_csv(path)
+    return path
+
+
+def counts(
+    path: Path, *, engine: Engine = "streaming", window: int = 5, reading: Reading | None = None
+) -> tuple[int, int]:
+    total = run(open_input(path), make_config(window, reading=reading), engine=engine).total
+    return total.rows, total.signals
+
+
+def signals_of(path: Path, out: Path, reading: Reading | None = None) -> pl.DataFrame:
+    config = make_config(5, reading=reading)
+    run(open_input(path, reading=config.reading, timestamps=True), config, signals=out)
+    return pl.read_parquet(out)
+
+
+@pytest.fixture(autouse=True)
+def _small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Staging in pieces and runs of a few thousand rows, so the real file needs several."""
+    monkeypatch.setattr(order, "PIECE_ROWS", 3_000)
+    monkeypatch.setattr(order, "RUN_ROWS", 2_500)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_newest_first_file_gives_the_result_of_the_oldest_first_one(
+    candles: pl.DataFrame, tmp_path: Path, engine: Engine
+) -> None:
+    path = write(candles.reverse(), tmp_path / "newest_first.csv")
+    assert counts(path, engine=engine) == (REAL_ROWS, REAL_SIGNALS)
+
+
+def test_a_newest_first_file_writes_its_signals_oldest_first(
+    candles: pl.DataFrame, tmp_path: Path, shared_data: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write(candles.reverse(), tmp_path / "newest_first.csv")
+    with caplog.at_level("INFO", logger="signal_job"):
+        newest_first = signals_of(path, tmp_path / "a.parquet")
+    assert "newest_first.csv runs newest first: it is read oldest first" in caplog.text
+    assert_frame_equal(newest_first, signals_of(shared_data / CLEAN, tmp_path / "b.parquet"))
+    assert newest_first["timestamp"].is_sorted()
+
+
+def test_rows_out_of_order_are_refused_naming_the_first_one(candles: pl.DataFrame, tmp_path: Path) -> None:
+    rows = candles.with_row_index()
+    swapped = pl.concat([rows.slice(0, 36), rows.slice(40, 1), rows.slice(36, 4), rows.slice(41)]).drop(
+        "index"
+    )
+    path = write(swapped, tmp_path / "shuffled.csv")
+    with pytest.raises(
+        InputError,
+        match=(
+            r"shuffled\.csv line 39: timestamp '2024-01-01 00:36:00' is earlier than '2024-01-01 00:40:00' "
+            r"on the line before, in a file that runs oldest first; .* set sort: true"
+        ),
+    ):
+        counts(path)
+
+
+def test_sort_true_puts_shuffled_rows_in_time_order_exactly(
+    candles: pl.DataFrame, tmp_path: Path, shared_data: Path
+) -> None:
+    path = write(candles.sample(fraction=1.0, shuffle=True, seed=3), tmp_path / "shuffled.csv")
+    assert counts(path, reading=Reading(sort=True)) == (REAL_ROWS, REAL_SIGNALS)
+    assert_frame_equal(
+        signals_of(path, tmp_path / "a.parquet", Reading(sort=True)),
+        signals_of(shared_data / CLEAN, tmp_path / "b.parquet"),
+    )
+
+
+def test_a_repeated_span_is_refused_unless_repeats_are_dropped(candles: pl.DataFrame, tmp_path: Path) -> None:
+    path = write(pl.concat([candles, candles.slice(9_000, 1_000)]), tmp_path / "overlap.csv")
+    with pytest.raises(InputError, match=r"line 10002: timestamp '2024-01-07 06:00:00' is earlier than"):
+        counts(path)
+    with pytest.raises(
+        InputError,
+        match=(
+            r"appears twice, on input file .*overlap\.csv line 9002 and .* line 10002: two rows for one "
+            r"time\. If the input repeats rows .* set duplicates: drop"
+        ),
+    ):
+        counts(path, reading=Reading(sort=True))
+    assert counts(path, reading=Reading(sort=True, duplicates="drop")) == (REAL_ROWS, REAL_SIGNALS)
+
+
+def test_repeated_rows_next_to_each_other_are_dropped_and_counted(
+    candles: pl.DataFrame, tmp_path: Path
+) -> None:
+    twice = pl.concat([candles.slice(0, 5_000), candles.slice(4_999, 5_001)])  # row 5000 twice
+    path = write(twice, tmp_path / "twice.csv")
+    with pytest.raises(
+        InputError, match=r"line 5002: timestamp '2024-01-04 11:19:00' is the same as on the line before"
+    ):
+        counts(path)
+    total = run(open_input(path), make_config(5, reading=Reading(duplicates="drop"))).total
+    assert (total.rows, total.signals, total.repeats) == (REAL_ROWS, REAL_SIGNALS, 1)
+
+
+def test_two_different_rows_for_one_time_are_refused_even_when_dropping_repeats(
+    candles: pl.DataFrame, tmp_path: Path
+) -> None:
+    other = candles.slice(4_999, 1).with_columns(close=pl.lit("1.5"))
+    path = write(pl.concat([candles.slice(0, 5_000), other, candles.slice(5_000)]), tmp_path / "two.csv")
+    with pytest.raises(
+        InputError, match=r"line 5002: timestamp '2024-01-04 11:19:00' is the same as on the line before"
+    ):
+        counts(path, reading=Reading(duplicates="drop"))
+    with pytest.raises(
+        InputError, match=r"appears twice, .* line 5001 and .* line 5002, in rows that differ"
+    ):
+        counts(path, reading=Reading(sort=True, duplicates="drop"))
+
+
+def test_a_row_without_a_time_is_refused_naming_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "gap.csv"
+    path.write_text("timestamp,close\n2024-01-01 00:00:00,1\n,2\n2024-01-01 00:02:00,3\n")
+    for reading in (Reading(), Reading(sort=True)):
+        with pytest.raises(InputError, match=r"gap\.csv line 3 has no timestamp; every row needs its time"):
+            counts(path, reading=reading)
+
+
+def test_files_that_overlap_in_time_are_refused_naming_both(candles: pl.DataFrame, tmp_path: Path) -> None:
+    write(candles.slice(0, 6_000), tmp_path / "a.csv")
+    write(candles.slice(5_000), tmp_path / "b.csv")
+    with pytest.raises(
+        InputError,
+        match=(
+            r"input files overlap in time: .*b\.csv starts at 2024-01-04 11:20:00 "
+            r"but .*a\.csv ends at 2024-01-05 03:59:00"
+        ),
+    ):
+        counts(tmp_path)
+
+
+def test_a_newest_first_file_among_others_is_read_in_time_order(
+    candles: pl.DataFrame, tmp_path: Path
+) -> None:
+    write(candles.slice(0, 3_000), tmp_path / "c.csv")
+    write(candles.slice(3_000, 4_000).reverse(), tmp_path / "a.csv")
+    write(candles.slice(7_000), tmp_path / "b.csv")
+    data = open_input(tmp_path)
+    assert [part.path.name for part in data.parts] == ["c.csv", "a.csv", "b.csv"]
+    assert counts(tmp_path) == (REAL_ROWS, REAL_SIGNALS)
+
+
+def test_each_group_runs_in_its_own_time_order(candles: pl.DataFrame, tmp_path: Path) -> None:
+    both = pl.concat([candles.with_columns(symbol=pl.lit(name)) for name in ("A", "B")]).sort(
+        "timestamp", "symbol"
+    )
+    path = write(both, tmp_path / "symbols.csv")
+    result = run(open_input(path), make_config(5, "symbol"))
+    assert [(name, group.rows, group.signals) for name, group in result.groups] == [
+        ("A", REAL_ROWS, REAL_SIGNALS),
+        ("B", REAL_ROWS, REAL_SIGNALS),
+    ]
+    swapped = pl.concat([both.slice(0, 100), both.slice(102, 1), both.slice(100, 2), both.slice(103)])
+    with pytest.raises(
+        InputError, match=r"line 103: timestamp '2024-01-01 00:50:00' is earlier than '2024-01-01 00:51:00'"
+    ):
+        run(open_input(write(swapped, tmp_path / "swapped.csv")), make_config(5, "symbol"))
+
+
+def test_without_a_time_column_file_order_is_kept_and_said_unchecked(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "closes.csv"
+    path.write_text("close\n3\n1\n2\n")
+    with caplog.at_level("INFO", logger="signal_job"):
+        assert counts(path)[0] == 3
+    assert "rows are read in file order, which is not checked" in caplog.text
+
+
+def test_times_written_another_way_later_in_the_file_are_checked_by_their_value(tmp_path: Path) -> None:
+    path = tmp_path / "widths.csv"
+    lines = [f"2024-01-01 {hour:02}:00:00,{hour % 3}" for hour in range(10)]
+    lines += [f"2024-01-01 {hour}:30:00,{hour % 3}" for hour in range(10, 12)]  # as wide: fine as text
+    path.write_text("timestamp,close\n" + "\n".join([*lines, "2024-01-02 0:00:00,1"]) + "\n")
+    assert counts(path)[0] == 13
+    path.write_text("timestamp,close\n" + "\n".join([*lines, "2024-01-01 9:59:00,1"]) + "\n")
+    with pytest.raises(
+        InputError, match=r"line 14: timestamp '2024-01-01 9:59:00' is earlier than '2024-01-01 11:30:00'"
+    ):
+        counts(path)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    closes=st.lists(st.sampled_from(["1.25", "1.5", "1.5", "2"]), min_size=2, max_size=60),
+    window=st.integers(1, 8),
+    how=st.sampled_from(
+        ["oldest", "newest", "shuffled", "shuffled+sort", "repeats", "repeats+drop", "files"]
+    ),
+    seed=st.integers(0, 1_000),
+)
+def test_every_ordering_gives_the_exact_answer_or_its_documented_error(
+    closes: list[str], window: int, how: str, seed: int
+) -> None:
+    stamps = [f"2024-01-01 {i // 60:02}:{i % 60:02}:00" for i in range(len(closes))]
+    frame = pl.DataFrame({"timestamp": stamps, "close": closes})
+    expected = sum(reference_signals([Decimal(close) for close in closes], window))
+    shuffle = frame.sample(fraction=1.0, shuffle=True, seed=seed)
+    in_order = shuffle.equals(frame) or shuffle.equals(frame.reverse())
+    rows = {
+        "oldest": frame,
+        "newest": frame.reverse(),
+        "shuffled": shuffle,
+        "shuffled+sort": shuffle,
+        "repeats": pl.concat([frame, frame.tail(1)]),
+        "repeats+drop": pl.concat([frame.head(len(closes) // 2 + 1), frame.slice(len(closes) // 2)]),
+        "files": frame,
+    }[how]
+    readings = {"shuffled+sort": Reading(sort=True), "repeats+drop": Reading(duplicates="drop", sort=True)}
+    reading = readings.get(how, Reading())
+    with tempfile.TemporaryDirectory() as folder:
+        if how == "files":
+            cuts = sorted(random.Random(seed).sample(range(1, len(closes)), min(3, len(closes) - 1)))  # noqa: S311
+            for index, (start, end) in enumerate(zip([0, *cuts], [*cuts, len(closes)], strict=True)):
+                part = rows.slice(start, end - start)
+                write(part.reverse() if index % 2 else part, Path(folder) / f"{seed + 7 * index:05}.csv")
+            path = Path(folder)
+        else:
+            path = write(rows, Path(folder) / "series.csv")
+        refused = how == "repeats" or (how == "shuffled" and not in_order)
+        if refused:
+            with pytest.raises(InputError, match=r"time order|the same as on the line before|earlier than"):
+                counts(path, window=window, reading=reading)
+        else:
+            assert counts(path, window=window, reading=reading) == (len(closes), expected)

@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from signal_job.computing.pipeline import Counts, Engine
+from signal_job.errors import InputError
+from signal_job.reference import reference_signals
+from tests.conftest import DATA, ENGINES, REAL_ROWS, REAL_SIGNALS, WriteFile, counts_of
+
+
+def reference_counts(path: Path, window: int) -> int:
+    closes = pl.read_csv(path, schema_overrides={"close": pl.String})["close"].to_list()
+    return sum(reference_signals([None if c is None else Decimal(c) for c in closes], window))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("window", [1, 2, 5, 30, 399, 400, 401, 10**9])
+def test_counts_match_the_exact_reference(engine: Engine, window: int) -> None:
+    counts = counts_of(DATA / "candles.csv", window, engine)
+    assert counts.rows == 400
+    assert counts.full_windows == max(0, 400 - window + 1)
+    assert counts.signals == reference_counts(DATA / "candles.csv", window)
+
+
+def test_real_file_gives_the_published_result(shared_data: Path) -> None:
+    for engine in ENGINES:
+        counts = counts_of(shared_data / "btcusd_1m_10k.csv", 5, engine)
+        assert (counts.rows, counts.signals, counts.rate) == (REAL_ROWS, REAL_SIGNALS, 0.4989)
+        assert counts.full_windows == REAL_ROWS - 4
+        assert counts.missing == 0
+
+
+def test_real_file_matches_the_exact_reference_for_many_windows(shared_data: Path) -> None:
+    path = shared_data / "btcusd_1m_10k.csv"
+    for window in (2, 7, 60):
+        assert counts_of(path, window).signals == reference_counts(path, window)
+
+
+def test_streaming_chunk_size_does_not_change_the_counts() -> None:
+    expected = counts_of(DATA / "candles.csv", 7)
+    for size in (1, 3, 64):
+        with pl.Config(streaming_chunk_size=size):
+            assert counts_of(DATA / "candles.csv", 7) == expected
+
+
+def test_thread_count_does_not_change_the_counts() -> None:
+    code = (
+        "import json, sys; from pathlib import Path; from tests.conftest import counts_of; "
+        "c = counts_of(Path(sys.argv[1]), 7); print(json.dumps(c.__dict__))"
+    )
+    results = []
+    for threads in ("1", "2", "4"):
+        env = {**os.environ, "POLARS_MAX_THREADS": threads}
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(DATA / "candles.csv")], env=env, capture_output=True, check=True
+        )
+        results.append(json.loads(done.stdout))
+    assert results[0] == results[1] == results[2]
+    assert Counts(**results[0]) == counts_of(DATA / "candles.csv", 7)
+
+
+def test_missing_close_values_count_as_rows_without_signals(write_file: WriteFile) -> None:
+    path = write_file("gaps.csv", "timestamp,close,volume\n1,1,9\n2,2,9\n3,,9\n4,4,9\n5,5,9\n6,6,9\n")
+    counts = counts_of(path, 2)
+    assert counts == Counts(rows=6, full_windows=3, missing=1, signals=3, blank_lines=0)
+
+
+def test_blank_lines_are_skipped_and_not_counted(write_file: WriteFile) -> None:
+    text = "\n  \ntimestamp,close,volume\n\n1,1,9\n \t \n2,2,9\n\n3,,9\n4,4,9\n5,5,9\n6,6,9\n\n   \n"
+    counts = counts_of(write_file("blank.csv", text), 2)
+    # The two blank lines above the header are skipped too; blank_lines counts those below it.
+    assert counts == Counts(rows=6, full_windows=3, missing=1, signals=3, blank_lines=5)
+
+
+def test_empty_last_fields_are_not_malformed_rows(write_file: WriteFile) -> None:
+    path = write_file("trailing.csv", "close,note\n1,\n2,x\n3,\n")
+    assert counts_of(path, 2) == Counts(rows=3, full_windows=2, missing=0, signals=2)
+
+
+def test_single_column_file_skips_empty_lines(write_file: WriteFile) -> None:
+    path = write_file("close.csv", "close\n1\n\n2\n3\n\n")
+    assert counts_of(path, 2) == Counts(rows=3, full_windows=2, missing=0, signals=2, blank_lines=2)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_engines_agree_on_files_with_blank_lines_and_gaps(engine: Engine) -> None:
+    assert counts_of(DATA / "blank_lines.csv", 3, engine) == counts_of(
+        DATA / "blank_lines.csv", 3, "streaming"
+    )
+
+
+def test_header_without_rows_is_an_error(write_file: WriteFile) -> None:
+    with pytest.raises(InputError, match="has a header but no data rows"):
+        counts_of(write_file("header.csv", "timestamp,close\n"))
+
+
+def test_header_and_blank_lines_only_is_an_error(write_file: WriteFile) -> None:
+    with pytest.raises(InputError, match="has a header but no data rows"):
+        counts_of(write_file("header.csv", "timestamp,close\n\n  \n"))
+
+
+def test_prices_too_large_for_exact_sums_are_refused(write_file: WriteFile) -> None:
+    big = "9" * 20
+    path = write_file("big.csv", "close\n" + f"{big}\n" * 3)
+    with pytest.raises(InputError, match="too large for an exact sum over 2 rows"):
+        counts_of(path, 2)
+
+
+@pytest.mark.parametrize(
+    ("signals", "rows", "rate"),
+    [(4989, 10000, 0.4989), (1, 3, 0.3333), (2, 3, 0.6667), (1, 32, 0.0312), (3, 32, 0.0938), (0, 5, 0.0)],
+)
+def test_rate_rounds_the_exact_fraction_half_to_even(signals: int, rows: int, rate: float) -> None:
+    assert Counts(rows=rows, full_windows=rows, missing=0, signals=signals).rate == rate
+
+
+@given(st.integers(1, 10**12).flatmap(lambda rows: st.tuples(st.integers(0, rows), st.just(rows))))
+def test_rate_equals_rounding_the_fraction(case: tuple[int, int]) -> None:
+    signals, rows = case
+    expected = float(round(Fraction(signals, rows), 4))
+    assert Counts(rows=rows, full_windows=rows, missing=0, signals=signals).rate == expected
+
+
+def test_padded_close_values_past_the_sniffed_lines_are_trimmed(write_file: WriteFile) -> None:
+    rows = "".join(f"{i},{i % 7}.5,x\n" for i in range(250))
+    for padded in ("251,7.5 ,x\n", "251, 7.5,x\n", '251,"7.5",x\n'):
+        path = write_file("late.csv", "a,close,b\n" + rows + padded)
+        assert counts_of(path, 2) == counts_of(
+            write_file("clean.csv", "a,close,b\n" + rows + "251,7.5,x\n"), 2
+        )
+
+
+def test_padded_close_at_the_edges_past_the_sniffed_lines_is_trimmed(write_file: WriteFile) -> None:
+    rows = "".join(f"{i % 7}.5,{i}\n" for i in range(250))
+    path = write_file("first.csv", "close,b\n" + rows + "7.5  ,1\n")
+    assert counts_of(path, 2).rows == 251
+    rows = "".join(f"{i},{i % 7}.5\n" for i in range(250))
+    path = write_file("last.csv", "a,close\n" + rows + "1,7.5  \n")
+    assert counts_of(path, 2).rows == 251
+
+
+def test_tab_separated_rows_with_empty_edge_fields_are_rows(write_file: WriteFile) -> None:
+    path = write_file("t.tsv", "a\tclose\tb\n1\t2\t3\n1\t2\t\n4\t5\t6\n")
+    assert counts_of(path, 2) == Counts(rows=3, full_windows=2, missing=0, signals=1)
+    path = write_file("index.tsv", "\tclose\tb\n0\t2\t3\n1\t3\t4\n")
+    assert counts_of(path, 2) == Counts(rows=2, full_windows=1, missing=0, signals=1)
+
+
+def test_whitespace_only_close_cells_count_as_missing(write_file: WriteFile) -> None:
+    path = write_file("ws.csv", "a,close\n1, 1.5 \n2,   \n3, 2 \n")
+    assert counts_of(path, 1) == Counts(rows=3, full_windows=2, missing=1, signals=0)
+
+
+def test_parquet_without_rows_says_so(tmp_path: Path) -> None:
+    pl.DataFrame({"close": []}, schema={"close": pl.Float64}).write_parquet(tmp_path / "empty.parquet")
+    with pytest.raises(InputError, match="has no rows"):
+        counts_of(tmp_path / "empty.parquet")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from(["1.25", "1.25", "1.5", "1.75", "2", None]), min_size=1, max_size=40),
+    st.integers(1, 45),
+    st.booleans(),
+)
+def test_counts_from_a_file_match_the_exact_reference(
+    closes: list[str | None], window: int, blank_lines: bool
+) -> None:
+    lines = ["t,close,v"]
+    for i, close in enumerate(closes):
+        lines.append(f"{i},{close or ''},1")
+        if blank_lines and i % 5 == 2:
+            lines.append("  ")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "series.csv"
+        path.write_text("\n".join(lines) + "\n")
+        expected = sum(reference_signals([None if c is None else Decimal(c) for c in closes], window))
+        for engine in ENGINES:
+            counts = counts_of(path, window, engine)
+            assert (counts.rows, counts.signals, counts.missing) == (
+                len(closes),
+                expected,
+                closes.count(None),
+            )
+
+
+def test_quoted_line_breaks_with_blank_lines_are_refused_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("close,note\n1,x\n2,y\n")
+    # Each half of the quoted field has the header's two fields: only the count of rows tells.
+    (tmp_path / "b.csv").write_text('close,note\n3,"x\ny,z"\n\n4,z\n')
+    with pytest.raises(InputError, match=r"b\.csv has quoted fields that span lines"):
+        counts_of(tmp_path)

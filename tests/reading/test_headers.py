@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pytest
+
+from signal_job.config import Reading
+from signal_job.errors import InputError
+from signal_job.reading.headers import close_index, find_header, normal_name
+
+
+def header(*texts: str, reading: Reading | None = None):  # type: ignore[no-untyped-def]
+    return find_header(list(texts), "input file x.csv", reading or Reading())
+
+
+def test_a_title_line_before_the_header_is_skipped() -> None:
+    found = header("https://www.CryptoDataDownload.com", "unix,date,close", "1,2024-01-01,3")
+    assert (found.line, found.data_line, found.skipped, found.columns) == (
+        1,
+        2,
+        (0,),
+        ("unix", "date", "close"),
+    )
+
+
+def test_data_above_a_line_naming_close_is_not_skipped() -> None:
+    with pytest.raises(InputError, match="has no header line naming a 'close' column"):
+        header("1,2,3", "a,close,b", "1,2,3")
+
+
+def test_yfinance_three_header_lines_name_the_date_and_the_tickers() -> None:
+    found = header("Price,Close,Close", "Ticker,BTC-USD,ETH-USD", "Date,,", "2024-01-01,1,2")
+    assert (found.data_line, found.columns, found.tickers) == (
+        3,
+        ("Date", "Close", "Close"),
+        ("", "BTC-USD", "ETH-USD"),
+    )
+
+
+def test_a_headerless_file_of_epoch_and_ohlc_is_named_by_the_rule() -> None:
+    found = header("1704067200,10,12,9,11,5", "1704067260,11,13,10,12,6")
+    assert found.line is None
+    assert found.columns[:5] == ("timestamp", "open", "high", "low", "close")
+
+
+def test_a_headerless_file_whose_prices_do_not_behave_is_refused() -> None:
+    with pytest.raises(InputError, match="set header: false and close_column"):
+        header("1704067200,10,8,9,11,5")  # high below open
+
+
+def test_metatrader_names_in_angle_brackets_and_investing_price_as_close() -> None:
+    assert normal_name(' "<CLOSE>" ') == "close"
+    assert close_index(("<DATE>", "<TIME>", "<CLOSE>"), "x", Reading()) == 2
+    assert close_index(("Date", "Price", "Open", "High", "Low"), "x", Reading()) == 1
+
+
+def test_the_config_names_close_by_name_or_position() -> None:
+    assert close_index(("a", "Last"), "x", Reading(close_column="last")) == 1
+    assert close_index(("a", "b", "c"), "x", Reading(close_column=3)) == 2
+    with pytest.raises(InputError, match="has 3 columns, so no column 4"):
+        close_index(("a", "b", "c"), "x", Reading(close_column=4))
+
+
+def test_header_true_takes_the_first_line_even_without_close() -> None:
+    found = header("a,b", "1,2", reading=Reading(header=True, close_column=2))
+    assert (found.line, found.columns) == (0, ("a", "b"))

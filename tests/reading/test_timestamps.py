@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from signal_job.computing.pipeline import run
+from signal_job.errors import InputError
+from signal_job.reading.inputs import open_input
+from signal_job.reading.sources import open_source
+from signal_job.reading.timestamps import SAMPLE_VALUES, read_timestamps
+from tests.conftest import DATA, make_config
+
+FIRST = datetime(2024, 1, 1, 0, 0)
+
+
+def parsed(path: Path) -> list[datetime | None]:
+    source = open_source(path)
+    reading = read_timestamps(source)
+    assert reading is not None
+    return source.frame_with({"t": reading.parsed}).collect()["t"].to_list()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-01-01 00:00:00", FIRST),
+        ("2024-01-01T00:00:00", FIRST),
+        ("2024-01-01 00:00:00.250", FIRST.replace(microsecond=250_000)),
+        ("2024-01-01T00:00:00Z", FIRST),
+        ("2024-01-01T01:00:00+01:00", FIRST),  # turned into UTC
+        ("2024-01-01 00:00", FIRST),
+        ("2024-01-01", FIRST),
+        ("1704067200", FIRST),  # Unix seconds
+        ("1704067200000", FIRST),  # Unix milliseconds
+    ],
+)
+def test_timestamp_spellings_read_as_the_same_instant(tmp_path: Path, text: str, expected: datetime) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text(f"timestamp,close\n{text},1\n")
+    assert parsed(path) == [expected]
+
+
+def test_as_shipped_quotes_around_timestamps_are_trimmed() -> None:
+    assert parsed(DATA / "shipped.csv")[0] == FIRST
+
+
+def test_fractions_after_the_sampled_whole_seconds_are_named_not_dropped(tmp_path: Path) -> None:
+    # The first values pick whole seconds; a later fraction must not be dropped or misread.
+    rows = "".join(f"2024-01-01 {m // 60:02}:{m % 60:02}:00,1\n" for m in range(SAMPLE_VALUES))
+    path = tmp_path / "c.csv"
+    path.write_text(f"timestamp,close\n{rows}2024-01-02 00:00:00.5,2\n")
+    line = SAMPLE_VALUES + 2
+    with pytest.raises(
+        InputError, match=rf"line {line}: timestamp '2024-01-02 00:00:00.5' does not read as text"
+    ):
+        run(open_input(path, timestamps=True), make_config(1), signals=tmp_path / "s.parquet")
+
+
+def test_parquet_datetime_and_date_columns_are_kept(tmp_path: Path) -> None:
+    zoned = pl.Series([datetime(2024, 1, 1, 1, tzinfo=UTC)]).dt.convert_time_zone("Europe/Paris")
+    pl.DataFrame({"timestamp": zoned, "close": [1.0]}).write_parquet(tmp_path / "z.parquet")
+    pl.DataFrame({"timestamp": [date(2024, 1, 1)], "close": [1.0]}).write_parquet(tmp_path / "d.parquet")
+    pl.DataFrame({"timestamp": [1704067200000], "close": [1.0]}).write_parquet(tmp_path / "i.parquet")
+    assert parsed(tmp_path / "z.parquet") == [datetime(2024, 1, 1, 1)]
+    assert parsed(tmp_path / "d.parquet") == [FIRST]
+    assert parsed(tmp_path / "i.parquet") == [FIRST]
+
+
+def test_unreadable_first_timestamps_are_refused_with_examples(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("timestamp,close\nyesterday,1\n")
+    with pytest.raises(
+        InputError, match=r"timestamp 'yesterday' is not a date-time this job reads; write it like"
+    ):
+        open_input(path, timestamps=True)
+
+
+def test_timestamps_of_another_type_are_refused(tmp_path: Path) -> None:
+    pl.DataFrame({"timestamp": [True], "close": [1.0]}).write_parquet(tmp_path / "b.parquet")
+    with pytest.raises(InputError, match="column 'timestamp' holds Boolean, not date-times"):
+        open_input(tmp_path / "b.parquet", timestamps=True)
+
+
+def test_a_file_without_timestamp_column_has_no_reading(tmp_path: Path) -> None:
+    (tmp_path / "c.csv").write_text("t,close\n2024-01-01,1\n")
+    assert read_timestamps(open_source(tmp_path / "c.csv")) is None
