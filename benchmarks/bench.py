@@ -113,15 +113,8 @@ def _measure(
 
 
 def _input(data: Dataset, implementation: Implementation) -> Path:
-    files = {
-        "csv": data.csv,
-        "parquet": data.parquet,
-        "parquet_float": data.parquet_float,
-        "shipped": data.shipped,
-        "symbols": data.symbols,
-        "symbol_tree": data.symbol_tree,
-    }
-    return files[implementation.spelling]
+    path: Path = getattr(data, implementation.spelling)
+    return path
 
 
 def _size(path: Path) -> int:

@@ -16,6 +16,7 @@ CACHE = Path(__file__).parent / ".cache"
 SEED = 20240101
 SUFFIXES = {"k": 1_000, "m": 1_000_000}
 SYMBOLS = 4
+BLANK_LINES_PER_ROW = 6.4  # 64M blank lines at 10M rows, where the job once took 2 GiB
 
 Progress = Callable[[int], None]
 
@@ -48,6 +49,9 @@ class Dataset:
     shipped: Path  # every line wrapped in quotes, CRLF, no final newline: the task's own file
     symbols: Path  # Parquet with a `symbol` column, SYMBOLS symbols taking turns row by row
     symbol_tree: Path  # the same rows in hive folders, symbol=S0/part.parquet, ...
+    untimed: Path  # the clean CSV with its time column renamed: no time order to check
+    newest_first: Path  # the clean CSV newest first, as Investing.com and many brokers write it
+    blank_lines: Path  # the clean CSV with BLANK_LINES_PER_ROW blank lines after each row
 
 
 def dataset(rows: int, spellings: set[str], *, progress: Callable[[str, int], Progress]) -> Dataset:
@@ -62,6 +66,9 @@ def dataset(rows: int, spellings: set[str], *, progress: Callable[[str, int], Pr
         shipped=Path(f"{stem}_shipped.csv"),
         symbols=Path(f"{stem}_symbols.parquet"),
         symbol_tree=Path(f"{stem}_symbols"),
+        untimed=Path(f"{stem}_untimed.csv"),
+        newest_first=Path(f"{stem}_newest_first.csv"),
+        blank_lines=Path(f"{stem}_blank_lines.csv"),
     )
     if not files.csv.exists():  # every other spelling is made from it
         write_candles(files.csv, rows=rows, seed=SEED, progress=progress(f"CSV {label(rows)}", rows))
@@ -74,7 +81,37 @@ def dataset(rows: int, spellings: set[str], *, progress: Callable[[str, int], Pr
         _write_shipped(files.csv, files.shipped)
     if spellings & {"symbols", "symbol_tree"} and not files.symbol_tree.exists():
         _write_symbols(files.parquet, files.symbols, files.symbol_tree)
+    if "untimed" in spellings and not files.untimed.exists():
+        _write_untimed(files.csv, files.untimed)
+    if "newest_first" in spellings and not files.newest_first.exists():
+        temporary = files.newest_first.with_name(f".{files.newest_first.name}.tmp")
+        pl.read_csv(files.csv, infer_schema=False).reverse().write_csv(temporary)
+        temporary.replace(files.newest_first)
+    if "blank_lines" in spellings and not files.blank_lines.exists():
+        _write_blank_lines(files.csv, files.blank_lines)
     return files
+
+
+def _write_untimed(clean: Path, target: Path) -> None:
+    """The same bytes with the header's `timestamp` renamed, so the job finds no time column."""
+    temporary = target.with_name(f".{target.name}.tmp")
+    with clean.open("rb") as source, temporary.open("wb") as out:
+        out.write(source.readline().replace(b"timestamp", b"t", 1))
+        while block := source.read(1 << 24):
+            out.write(block)
+    temporary.replace(target)
+
+
+def _write_blank_lines(clean: Path, target: Path) -> None:
+    """The rows with blank lines between them, BLANK_LINES_PER_ROW per row on average."""
+    temporary = target.with_name(f".{target.name}.tmp")
+    gap = int(BLANK_LINES_PER_ROW)
+    with clean.open("rb") as source, temporary.open("wb") as out:
+        out.write(source.readline())
+        for number, line in enumerate(source):
+            out.write(line)
+            out.write(b"\n" * (gap + (1 if number % 5 < 2 else 0)))  # 6, 7, ... averages 6.4
+    temporary.replace(target)
 
 
 def _write_symbols(candles: Path, table: Path, tree: Path) -> None:

@@ -21,7 +21,7 @@ class Implementation:
     """One way of computing the job, as a command over an input file."""
 
     name: str
-    spelling: str  # which file of the dataset it reads: csv, parquet, parquet_float or shipped
+    spelling: str  # which file of the dataset it reads: csv, parquet, ... (a field of `Dataset`)
     kind: str  # job (writes a metrics document), floor or startup
 
     def command(self, path: Path, config: Path, output: Path, log: Path) -> list[str]:
@@ -74,6 +74,11 @@ IMPLEMENTATIONS = (
     # group_by symbol: a symbol column inside the file (windowed with `over`), or hive folders.
     Implementation("signal-job group_by column", "symbols", "job"),
     Implementation("signal-job group_by folders", "symbol_tree", "job"),
+    # Time order: the same file without a time column (nothing to check), newest first (staged
+    # and read back oldest first), and with blank lines between its rows (memory must not grow).
+    Implementation("signal-job no time column", "untimed", "job"),
+    Implementation("signal-job newest first", "newest_first", "job"),
+    Implementation("signal-job blank lines", "blank_lines", "job"),
 )
 
 

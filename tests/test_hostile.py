@@ -560,3 +560,61 @@ def test_fuzzed_yaml_gives_a_config_or_a_config_error(tmp_path: Path, text: str)
     else:
         return
     assert len(message) < 1_000
+
+
+# Time order: the same rules on the new paths (staging under TMPDIR included).
+
+
+def shuffled(work: Path) -> str:
+    lines = CANDLES.read_text().splitlines()
+    (work / "shuffled.csv").write_text("\n".join([lines[0], *lines[1:200][::-1], *lines[200:]]) + "\n")
+    return "shuffled.csv"
+
+
+def staged_job(work: Path, staging: Path, *args: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "TMPDIR": str(staging)}
+    return subprocess.Popen(
+        [str(CONSOLE_SCRIPT), "run", *args], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+
+
+def test_rows_out_of_order_are_refused_and_leave_no_signals_file(work: Path) -> None:
+    (work / "out").mkdir()
+    done = job("--input", shuffled(work), "--signals", "out/s.parquet", cwd=work)
+    assert_refused(
+        done, "shuffled.csv line 201: timestamp", "is later than", "runs newest first", "set sort: true"
+    )
+    assert list((work / "out").iterdir()) == []
+
+
+def test_sort_true_puts_them_in_order_and_leaves_no_staging_folder(work: Path) -> None:
+    (work / "staging").mkdir()
+    (work / "config.yaml").write_text(CONFIG + "sort: true\n")
+    process = staged_job(work, work / "staging", "--input", shuffled(work), "--signals", "s.parquet")
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert json.loads(stdout)["rows_processed"] == 400
+    assert list((work / "staging").iterdir()) == []
+
+
+def test_a_stopped_or_killed_run_leaves_no_staging_folder_behind(work: Path) -> None:
+    staging = work / "staging"
+    staging.mkdir()
+    (work / "config.yaml").write_text(CONFIG + "sort: true\n")
+    slow = slow_input(work)
+    for stop in (signal.SIGTERM, signal.SIGKILL):
+        process = staged_job(work, staging, "--input", slow)
+        deadline = time.monotonic() + 30
+        while not list(staging.iterdir()):  # the run has started staging
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        process.send_signal(stop)
+        process.communicate(timeout=30)
+        if stop == signal.SIGTERM:
+            assert process.returncode == 143
+            assert list(staging.iterdir()) == []
+    assert len(list(staging.iterdir())) == 1  # the killed run's
+    done = staged_job(work, staging, "--input", shuffled(work))
+    assert done.communicate(timeout=60)[0]
+    assert done.returncode == 0
+    assert list(staging.iterdir()) == []  # removed by the next run that stages
