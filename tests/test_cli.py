@@ -461,3 +461,17 @@ def test_a_failed_run_keeps_a_file_that_is_not_a_signals_file(
     code, _, _ = invoke(*signals_args(tmp_path, write_file("bad.csv", "close\n1\nx\n"), config_file))
     assert code == 1
     assert pl.read_parquet(precious).columns == ["close"]
+
+
+def test_an_unreadable_time_deep_in_any_time_column_names_its_line(
+    tmp_path: Path, write_file: WriteFile, config_file: Path
+) -> None:
+    rows = "".join(f"2024-01-01 {m // 60:02}:{m % 60:02}:00,{m}\n" for m in range(300))
+    data = write_file("c.csv", f"date,close\n{rows}2024-13-01 00:00:00,1\n")
+    (tmp_path / "out").mkdir()
+    code, stdout, _ = invoke(*signals_args(tmp_path, data, config_file))
+    assert code == 1
+    assert (
+        "c.csv line 302: timestamp '2024-13-01 00:00:00' does not read as"
+        in orjson.loads(stdout)["error_message"]
+    )

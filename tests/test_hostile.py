@@ -9,6 +9,7 @@ half-written or stale left behind. Permission cases run with root's permission o
 from __future__ import annotations
 
 import ctypes
+import functools
 import gzip
 import json
 import os
@@ -49,6 +50,28 @@ def _without_permission_overrides() -> None:
             raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
 
 
+def _as_nobody() -> None:
+    """In the child: become an unprivileged user (where dropping capabilities is not allowed)."""
+    os.setgroups([])
+    os.setgid(65534)
+    os.setuid(65534)
+
+
+@functools.cache
+def _unprivileged() -> Callable[[], None] | None:
+    """How a child of this process runs bound by file permissions: as it is, or made so."""
+    if os.geteuid() != 0:
+        return None
+    for way in (_without_permission_overrides, _as_nobody):
+        try:
+            subprocess.run(["true"], preexec_fn=way, check=True)  # noqa: S607
+        except (subprocess.SubprocessError, OSError):
+            continue
+        return way
+    msg = "root here can neither drop CAP_DAC_OVERRIDE nor become nobody: permission cases cannot run"
+    raise RuntimeError(msg)
+
+
 def job(
     *args: str | bytes,
     cwd: Path,
@@ -57,7 +80,7 @@ def job(
     timeout: float = 60,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run `signal-job run ARGS` in `cwd`; with `permissions`, as a user whom permissions bind."""
-    prepare = limit or (_without_permission_overrides if permissions and os.geteuid() == 0 else None)
+    prepare = limit or (_unprivileged() if permissions else None)
     return subprocess.run(
         [os.fsencode(CONSOLE_SCRIPT), b"run", *(os.fsencode(arg) for arg in args)],
         cwd=cwd,
@@ -481,7 +504,10 @@ def test_a_killed_runs_temporary_file_is_removed_by_the_next_run(work: Path) -> 
     process = start(work, "--input", slow_input(work), "--signals", "out/s.parquet")
     process.kill()
     process.communicate(timeout=30)
-    assert len(list((work / "out").glob(".*.tmp"))) == 1
+    leftovers = list((work / "out").glob(".*.tmp"))
+    assert len(leftovers) == 1
+    past = time.time() - 60  # the next run comes later than a run takes to lock its files
+    os.utime(leftovers[0], (past, past))
     done = job("--signals", "out/s.parquet", cwd=work)
     assert done.returncode == 0, done.stderr
     assert b"left by a run that was killed" in done.stderr
@@ -613,7 +639,10 @@ def test_a_stopped_or_killed_run_leaves_no_staging_folder_behind(work: Path) -> 
         if stop == signal.SIGTERM:
             assert process.returncode == 143
             assert list(staging.iterdir()) == []
-    assert len(list(staging.iterdir())) == 1  # the killed run's
+    leftovers = list(staging.iterdir())
+    assert len(leftovers) == 1  # the killed run's
+    past = time.time() - 60
+    os.utime(leftovers[0], (past, past))
     done = staged_job(work, staging, "--input", shuffled(work))
     assert done.communicate(timeout=60)[0]
     assert done.returncode == 0

@@ -10,6 +10,7 @@ it if this one is killed) and reads back in bounded pieces: memory stays flat wh
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, shorten
 from signal_job.reading.inputs import Input
 from signal_job.reading.sources import Source
-from signal_job.reporting.outputs import owner, remove_orphans
+from signal_job.reporting.outputs import OWNER, hold, owner, remove_orphans
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def in_time_order(data: Input, config: Config, the_shape: Shape) -> Iterator[lis
             "set timestamp_format in the config (e.g. '%d/%m/%Y %H:%M')"
         )
         raise ConfigError(msg)
-    folder = _folder()
+    folder, lock = _folder()
     try:
         frames = []
         for index, (part, newest_first) in enumerate(zip(data.parts, descending, strict=True)):
@@ -65,12 +66,17 @@ def in_time_order(data: Input, config: Config, the_shape: Shape) -> Iterator[lis
         yield frames
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        os.close(lock)
 
 
-def _folder() -> Path:
+def _folder() -> tuple[Path, int]:
+    """A new temporary folder under TMPDIR, and the lock that says its run is alive."""
     root = Path(tempfile.gettempdir())
     remove_orphans(root)
-    return Path(tempfile.mkdtemp(prefix=f".signal-job.{owner()}.", suffix=".tmp", dir=root))
+    folder = Path(tempfile.mkdtemp(prefix=f".signal-job.{owner()}.", suffix=".tmp", dir=root))
+    lock = os.open(folder / OWNER, os.O_CREAT | os.O_WRONLY, 0o600)
+    hold(lock)
+    return folder, lock
 
 
 def _reversed(rows: pl.LazyFrame, folder: Path) -> pl.LazyFrame:

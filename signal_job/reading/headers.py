@@ -66,7 +66,7 @@ def find_header(texts: list[str], origin: str, reading: Reading) -> Header:
             if any(_looks_like_data(texts[line], delimiter, len(names)) for line in skipped):
                 break  # data above the header: not a header after all
             plain = Header(delimiter, wrapped, index, index + 1, names, skipped)
-            return _yfinance(texts, lines[position:], plain) or plain
+            return _yfinance(texts, lines, position, plain) or plain
     if reading.header is True:
         delimiter, wrapped, names = split_header(texts[lines[0]])
         return Header(delimiter, wrapped, lines[0], lines[0] + 1, names)
@@ -119,10 +119,16 @@ def close_index(columns: tuple[str, ...], origin: str, reading: Reading, *, seve
 
 
 def _names_close(names: tuple[str, ...], reading: Reading) -> bool:
+    """Whether a line is the header: it names close (as the config says).
+
+    Where the config gives close by position, the header is a line of names rather than numbers.
+    """
     wanted = reading.close_column
     normal = {normal_name(name) for name in names}
     if isinstance(wanted, str):
         return normal_name(wanted) in normal
+    if isinstance(wanted, int):
+        return sum(1 for name in names if _number(name)) <= len(names) // 2
     return "close" in normal or _price_is_close(names)
 
 
@@ -132,23 +138,35 @@ def _price_is_close(columns: tuple[str, ...]) -> bool:
     return "close" not in normal and {"price", "open", "high", "low"} <= normal
 
 
-def _yfinance(texts: list[str], lines: list[int], plain: Header) -> Header | None:
-    """The three header lines that yfinance writes: names, tickers, then the index's name alone."""
-    if len(lines) < 3:  # noqa: PLR2004
-        return None
-    tickers = fields(texts[lines[1]], plain.delimiter, wrapped=plain.wrapped)
-    index = fields(texts[lines[2]], plain.delimiter, wrapped=plain.wrapped)
-    if (
-        normal_name(tickers[0]) != "ticker"
-        or any(value.strip() for value in index[1:])
-        or not index[0].strip()
-    ):
+def _yfinance(texts: list[str], lines: list[int], position: int, plain: Header) -> Header | None:
+    """The three header lines that yfinance writes.
+
+    Names, tickers and the index's name alone; or, with `group_by='ticker'`, the tickers first.
+    """
+
+    def split(line: int) -> list[str]:
+        return fields(texts[line], plain.delimiter, wrapped=plain.wrapped)
+
+    def tickers(line: int) -> bool:
+        return normal_name(split(line)[0]) == "ticker"
+
+    def index(line: int) -> bool:
+        values = split(line)
+        return bool(values[0].strip()) and not any(value.strip() for value in values[1:])
+
+    after = lines[position + 1 : position + 3]
+    if len(after) == 2 and tickers(after[0]) and index(after[1]):  # noqa: PLR2004
+        ticker_line, index_line, skipped = after[0], after[1], plain.skipped
+    elif position and after and tickers(lines[position - 1]) and index(after[0]):
+        ticker_line, index_line, skipped = lines[position - 1], after[0], plain.skipped[:-1]
+    else:
         return None
     return replace(
         plain,
-        data_line=lines[2] + 1,
-        columns=(index[0].strip(VALUE_PADDING), *plain.columns[1:]),
-        tickers=("", *(ticker.strip() for ticker in tickers[1:])),
+        data_line=index_line + 1,
+        columns=(split(index_line)[0].strip(VALUE_PADDING), *plain.columns[1:]),
+        skipped=skipped,
+        tickers=("", *(ticker.strip() for ticker in split(ticker_line)[1:])),
     )
 
 

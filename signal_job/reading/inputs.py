@@ -109,30 +109,23 @@ def _partition(path: Path, root: Path | None) -> dict[str, str]:
 
 
 def _with_times(parts: list[Source], reading: Reading, *, required: bool) -> list[Source]:
-    """The files with their times read; with none where that cannot be (and is not `required`)."""
-    read = []
-    for part in parts:
-        try:
-            read.append(replace(part, timestamp=read_timestamps(part, reading)))
-        except InputError as exc:
-            if required:
-                raise
-            log.warning("time order not checked: %s", exc)
-            return [replace(part, timestamp=None) for part in parts]
+    """The files with their times read; a file whose times cannot be read is an error.
+
+    Files with a time column and files without one cannot make one series: the rows of the
+    latter could not be put in time order. (`required`: the signals file needs the times.)
+    """
+    read = [replace(part, timestamp=read_timestamps(part, reading)) for part in parts]
     mixed = _one_without_timestamps(read)
     if mixed is not None:
         without, with_ = mixed
-        if required:
-            msg = f"input file {without.path} has no timestamp column, but {with_.path} has one"
-            raise InputError(msg)
-        log.warning(
-            "files read in path order, time order unchecked: %s has no timestamp column, %s has one",
-            without.path,
-            with_.path,
+        msg = (
+            f"input file {without.path} has no timestamp column, but {with_.path} has one: the files "
+            "of one input must all have times, to be put in time order"
         )
-        return [replace(part, timestamp=None) for part in read]
+        raise InputError(msg)
     if all(part.timestamp is None for part in read):
-        log.info("the input has no timestamp column: rows are read in file order, which is not checked")
+        what = "a signals file has no timestamp either" if required else "rows are read in file order"
+        log.info("the input has no timestamp column: %s, which is not checked", what)
     for part in read:
         if part.timestamp is not None and part.timestamp.descending:
             log.info("input file %s runs newest first: it is read oldest first", part.path)

@@ -56,9 +56,9 @@ def _unpaired(source: Source) -> InputError | None:
 def explain_timestamps(parts: Sequence[Source], count: int) -> InputError:
     """An `InputError` naming the first of `count` timestamps that do not read like their file's first."""
     for part in parts:
-        raw = part.column("timestamp")
-        if part.timestamp is None or raw is None:
+        if part.timestamp is None:
             continue
+        raw = part.timestamp.raw
         columns = {
             "bad": part.timestamp.parsed.is_null() & part.timestamp.present,
             "value": raw.cast(pl.String),

@@ -20,13 +20,6 @@ SCALE = 18
 PRICE = pl.Decimal(38, SCALE)
 # Trimmed around a value read as text: blanks and the quotes of the as-shipped spelling.
 VALUE_PADDING = ' \t\r"'
-_PLAIN = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-_COMMA_DECIMAL = re.compile(r"^[+-]?\d+,\d+$")
-_GROUPED = {
-    (",", "."): re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"),  # 44,077.36
-    (".", ","): re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$"),  # 44.077,36
-    (" ", ","): re.compile(r"^[+-]?\d{1,3}( \d{3})+(,\d+)?$"),  # 44 077,36
-}
 
 
 @dataclass(frozen=True)
@@ -54,6 +47,14 @@ class NumberFormat:
             text = text.str.replace(",", ".", literal=True)
         return text
 
+    def reads(self, text: str) -> bool:
+        """Whether `text` (trimmed) is a number in this format."""
+        decimal, thousands = re.escape(self.decimal), re.escape(self.thousands)
+        exponent = r"([eE][+-]?\d+)?" if self.decimal == "." else ""
+        plain = rf"[+-]?(\d+({decimal}\d*)?|{decimal}\d+){exponent}"
+        grouped = rf"[+-]?\d{{1,3}}({thousands}\d{{3}})+({decimal}\d+)?" if self.thousands else None
+        return bool(re.fullmatch(plain, text) or (grouped and re.fullmatch(grouped, text)))
+
     def parse(self, value: str) -> Decimal | None:
         """One value as a decimal, or None if it is not a number in this format."""
         text = value.strip(VALUE_PADDING)
@@ -72,47 +73,35 @@ class AmbiguousNumbers(ValueError):
     """The values read as well with a decimal comma as with a thousands separator."""
 
 
-def number_format(values: Iterable[str], *, decimal_comma: bool | None = None) -> NumberFormat:
+# Every format a price may be written in, simplest first.
+FORMATS = tuple(
+    NumberFormat(decimal, thousands)
+    for decimal, separators in ((".", ("", ",", " ")), (",", ("", ".", " ")))
+    for thousands in separators
+)
+
+
+def number_format(
+    values: Iterable[str], *, decimal_comma: bool | None = None, semicolons: bool = False
+) -> NumberFormat:
     """The format that reads every value (blanks left out), told from the values themselves.
 
-    `decimal_comma` (the config's key) decides where the values cannot. Raises
-    `AmbiguousNumbers` when they cannot and no key is given.
+    Decimal commas are considered where some value has a comma, or fields are separated by `;`
+    (as spreadsheets with decimal commas write them): elsewhere `1.001` is one and a thousandth.
+    Where two formats read every value but give different numbers (`1,250`; `1.001` in a file
+    with semicolons), the values are ambiguous: `decimal_comma` (the config's key) decides,
+    else `AmbiguousNumbers` is raised.
     """
     texts = [text for text in (value.strip(VALUE_PADDING) for value in values) if text]
-    if decimal_comma is not None:
-        return _told(texts, decimal_comma=decimal_comma)
-    if all(_PLAIN.match(text) for text in texts):
-        return NumberFormat()
-    for (thousands, decimal), pattern in _GROUPED.items():
-        grouped = [text for text in texts if pattern.match(text)]
-        if grouped and any(decimal in text for text in grouped) and _all_read(texts, pattern, decimal):
-            return NumberFormat(decimal, thousands)
-    commas = [text for text in texts if not _PLAIN.match(text)]
-    if all(_COMMA_DECIMAL.match(text) for text in commas):
-        # A comma followed by other than three digits is no thousands separator.
-        if any(len(text.split(",")[1]) != 3 for text in commas):  # noqa: PLR2004
-            return NumberFormat(",", "")
-        raise AmbiguousNumbers(commas[0])
-    return _grouped_integers(texts)
-
-
-def _told(texts: list[str], *, decimal_comma: bool) -> NumberFormat:
-    """The format the config's `decimal_comma` says, with any thousands separator the values show."""
-    if not decimal_comma:
-        return NumberFormat(".", ",") if any("," in text for text in texts) else NumberFormat()
-    grouped = any(_GROUPED[(".", ",")].match(text) for text in texts)
-    return NumberFormat(",", "." if grouped else "")
-
-
-def _grouped_integers(texts: list[str]) -> NumberFormat:
-    """Whole numbers in groups of three (`44,077,000`): the separator is a thousands separator."""
-    for (thousands, decimal), pattern in _GROUPED.items():
-        if _all_read(texts, pattern, decimal):
-            return NumberFormat(decimal, thousands)
-    return NumberFormat()  # not numbers at all: the scan names the first bad value
-
-
-def _all_read(texts: list[str], pattern: re.Pattern[str], decimal: str) -> bool:
-    """Whether every value is grouped by `pattern`, or written without groups with `decimal`."""
-    ungrouped = _PLAIN if decimal == "." else _COMMA_DECIMAL
-    return all(pattern.match(text) or ungrouped.match(text) or text.lstrip("+-").isdigit() for text in texts)
+    formats = [f for f in FORMATS if decimal_comma is None or (f.decimal == ",") is decimal_comma]
+    if decimal_comma is None and not semicolons and not any("," in text for text in texts):
+        formats = [f for f in formats if f.decimal == "."]
+    readers = [f for f in formats if all(f.reads(text) for text in texts)]
+    if not readers:
+        return formats[0]  # not numbers: the scan names the first bad value
+    first = readers[0]
+    for other in readers[1:]:
+        for text in texts:
+            if first.parse(text) != other.parse(text):
+                raise AmbiguousNumbers(text)
+    return first

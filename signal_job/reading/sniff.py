@@ -98,7 +98,7 @@ def sniff_csv(
     rows = [text for text in texts[header.data_line :] if text.strip(padding)]
     sample = tuple(tuple(_scan_fields(row, header.delimiter, wrapped=header.wrapped)) for row in rows)
     closes = _close_indices(header, close)
-    numbers = _numbers(sample, closes, origin, reading)
+    numbers = _numbers(sample, closes, origin, reading, semicolons=header.delimiter == ";")
     padded = any(_close_is_padded(row, header.delimiter, close, wrapped=header.wrapped) for row in rows)
     at_edge = close in (0, len(header.columns) - 1)
     return CsvLayout(
@@ -137,11 +137,16 @@ def _close_indices(header: Header, close: int) -> list[int]:
 
 
 def _numbers(
-    sample: tuple[tuple[str, ...], ...], closes: list[int], origin: str, reading: Reading
+    sample: tuple[tuple[str, ...], ...],
+    closes: list[int],
+    origin: str,
+    reading: Reading,
+    *,
+    semicolons: bool,
 ) -> NumberFormat:
     values = [row[index] for row in sample for index in closes if index < len(row)]
     try:
-        return number_format(values, decimal_comma=reading.decimal_comma)
+        return number_format(values, decimal_comma=reading.decimal_comma, semicolons=semicolons)
     except AmbiguousNumbers as exc:
         msg = (
             f"{origin}: close values like {exc.args[0]!r} read as well with a decimal comma as with a "

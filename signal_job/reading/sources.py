@@ -106,17 +106,20 @@ class Source:
             *([pl.col(row_index)] if row_index else []),
         ]
         scan = self.scan.with_row_index(row_index) if row_index else self.scan
+        # One ticker among several (yfinance): a row where it has no close is another's row.
+        its_rows = pl.col(self.close).is_not_null() if self.tickers > 1 else pl.lit(value=True)
         if self.layout is None:
-            return scan.select(*selected, suspect=pl.lit(value=False))
+            return scan.filter(its_rows).select(*selected, suspect=pl.lit(value=False))
         last, overflow = pl.col(f"_{len(self.layout.columns) - 1}"), pl.col("_overflow")
         suspect = last.is_null() | overflow.is_not_null()
         if not self.drop_blank_lines:
-            return scan.select(*selected, suspect=suspect)
+            return scan.filter(its_rows).select(*selected, suspect=suspect)
         raw = scan_lines(self.path, skip=self.layout.data_line, eol=self.layout.eol)
         # Polars refuses to pair frames of different lengths: quoted line breaks fail the scan.
         paired = pl.concat([scan, raw], how="horizontal")
         malformed = suspect & (raw_fields(pl.col("line"), self.layout) != len(self.layout.columns))
-        return paired.filter(~raw_blank(pl.col("line"), self.layout)).select(*selected, suspect=malformed)
+        kept = ~raw_blank(pl.col("line"), self.layout) & its_rows
+        return paired.filter(kept).select(*selected, suspect=malformed)
 
     def column(self, name: str) -> pl.Expr | None:
         """The column `name` (any case, trimmed) of the file or of its hive folders, if any."""

@@ -12,6 +12,7 @@ of one width), else an integer count of nanoseconds.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -20,7 +21,7 @@ from typing import Any, Final, Literal
 import polars as pl
 
 from signal_job.config import Reading
-from signal_job.errors import InputError, first_line, shorten
+from signal_job.errors import ConfigError, InputError, first_line, shorten
 from signal_job.reading.numbers import VALUE_PADDING
 from signal_job.reading.sources import Source
 
@@ -56,10 +57,19 @@ _YEAR_FIRST = (
     "%Y.%m.%d %H:%M:%S",  # MetaTrader
     "%Y.%m.%d %H:%M",
     "%Y.%m.%d",
+    "%Y-%m-%d %I:%M %p",
+    "%Y-%m-%d %I:%M:%S %p",
+    "%b %d, %Y",  # Investing.com: Jan 05, 2024
+    "%b %d, %Y %H:%M",
+    "%d %b %Y",
+    "%d %b %Y %H:%M",
+    "%B %d, %Y",
 )
 # Day or month first: the values decide (a first field over 12 is a day), else `timestamp_format`.
 _DAY_FIRST = tuple(
-    f"%d{sep}%m{sep}%Y{time}" for sep in ("/", "-", ".") for time in (" %H:%M:%S", " %H:%M", "")
+    f"%d{sep}%m{sep}%Y{time}"
+    for sep in ("/", "-", ".")
+    for time in (" %H:%M:%S", " %H:%M", "", " %I:%M %p", " %I:%M:%S %p")
 )
 _MONTH_FIRST = tuple(fmt.replace("%d", "%D").replace("%m", "%d").replace("%D", "%m") for fmt in _DAY_FIRST)
 FORMATS = _YEAR_FIRST + _DAY_FIRST + _MONTH_FIRST
@@ -68,7 +78,7 @@ EpochUnit = Literal["s", "ms", "us", "ns"]
 _EPOCH_UNITS: tuple[tuple[int, EpochUnit], ...] = ((10**11, "s"), (10**14, "ms"), (10**17, "us"))
 _EPOCH = datetime(1970, 1, 1)
 _MICROSECONDS = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}
-_NANOSECONDS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+_PER_MICROSECOND = {"s": 10**6, "ms": 10**3, "us": 1}
 SAMPLE_VALUES = 100
 # Where the first values leave day and month undecided, this many more are read to decide.
 DECIDING_VALUES = 200_000
@@ -85,7 +95,7 @@ class TimestampReading:
     spelling: str  # for the log and messages
     first: datetime | None  # the first value read, to order files
     firsts: tuple[datetime | None, ...]  # the first value in each spelling still possible
-    keys: tuple[pl.Expr, ...]  # sort as time: String of one `width`, or Int64 nanoseconds
+    keys: tuple[pl.Expr, ...]  # sort as time: String of one `width`, or Int64 microseconds
     width: int | None  # the width of text keys; None for integer keys
     descending: bool  # the first values run newest first
     column: str  # the time column's name(s), for messages
@@ -99,62 +109,95 @@ class TimestampReading:
 
     @property
     def int_keys(self) -> tuple[pl.Expr, ...]:
-        """The keys as Int64 nanoseconds, to compare with files whose keys are not text."""
+        """The keys as Int64 microseconds, to compare with files whose keys are not text."""
         if self.width is None:
             return self.keys
-        return (_nanoseconds(self.parsed),)
+        return (_microseconds(self.parsed),)
+
+
+class UnreadableTimes(InputError):
+    """A time column whose values this job does not read."""
 
 
 def read_timestamps(source: Source, reading: Reading = Reading()) -> TimestampReading | None:
-    """How to read `source`'s time column, or None if it has none.
+    """How to read `source`'s time column, or None if it has none (or the config says so).
 
     Tells the spelling from the file's first values: for CSV those the sniffing read, for other
-    files a small head read.
+    files a small head read. Of several time columns the first that reads is taken; a file whose
+    time columns none read is refused, never read in an order nobody checked.
     """
-    column, name, indices = _time_column(source, reading)
-    if column is None:
+    candidates = _time_columns(source, reading)
+    problems = []
+    for column, name, scan_names in candidates:
+        try:
+            return _read(source, reading, column, name, scan_names)
+        except UnreadableTimes as exc:
+            problems.append(exc)
+    if not problems:
         return None
+    msg = (
+        f"{problems[0]}; set timestamp_format in the config (or timestamp_column: none to read "
+        "the rows in file order, unchecked)"
+    )
+    raise InputError(msg)
+
+
+def _read(
+    source: Source, reading: Reading, column: pl.Expr, name: str, scan_names: tuple[str, ...]
+) -> TimestampReading:
     dtype: pl.DataType = pl.String() if source.layout is not None else _dtype(source, column)
     if isinstance(dtype, pl.Datetime | pl.Date):
         return _native(source, column, dtype, name)
     if dtype.is_integer():
         return _epoch(column, column.is_not_null(), _sample(source, column), name, column.cast(pl.String))
-    if dtype != pl.String:
+    if dtype.is_float():
+        column = column.cast(pl.String)
+    elif dtype != pl.String:
         msg = f"input file {source.path}: column {name!r} holds {dtype}, not date-times"
-        raise InputError(msg)
+        raise UnreadableTimes(msg)
     text = column.str.strip_chars(VALUE_PADDING)
     text = pl.when(text.str.len_bytes() > 0).then(text)
-    raw = [value for value in _first_values(source, column, indices) if value.strip(VALUE_PADDING)]
+    raw = [value for value in _first_values(source, column, scan_names) if value.strip(VALUE_PADDING)]
     sample = pl.Series([value.strip(VALUE_PADDING) for value in raw], dtype=pl.String)
-    if sample.len() and sample.str.contains(r"^-?\d+$").all():
-        number = text.cast(pl.Int64, strict=False)
-        return _epoch(number, text.is_not_null(), sample.cast(pl.Int64).to_list(), name, column)
-    spellings = _spellings(source, text, sample, reading)
+    epochs = (
+        sample.cast(pl.Int64, strict=False)
+        if sample.len() and sample.str.contains(r"^-?\d+$").all()
+        else None
+    )
+    if epochs is not None and not epochs.null_count():  # numbers too long for 64 bits are no epochs
+        return _epoch(text.cast(pl.Int64, strict=False), text.is_not_null(), epochs.to_list(), name, column)
+    if sample.len() and sample.str.contains(r"^-?\d+\.\d+$").all():
+        return _float_epoch(text, sample.cast(pl.Float64).to_list(), name, column)
+    spellings = _spellings(source, text, sample, reading, name)
     # Compare the text as written where it needs no trimming (trimming every value costs).
     key, written = (column, raw) if raw == sample.to_list() else (text, sample.to_list())
     return _text((key, text, column), sample, written, spellings, name)
 
 
-def _time_column(source: Source, reading: Reading) -> tuple[pl.Expr | None, str, tuple[str, ...]]:
-    """The time column (or `date` and `time` joined), its name for messages, and its scan names."""
+def _time_columns(source: Source, reading: Reading) -> list[tuple[pl.Expr, str, tuple[str, ...]]]:
+    """The time columns to try, in order: the configured one, or by name (`date` and `time` joined)."""
     wanted = reading.timestamp_column
+    if isinstance(wanted, str) and wanted.lower() == "none":
+        log.info("input file %s: time order not checked (timestamp_column: none)", source.path)
+        return []
     if wanted is not None:
         found = source.column_at(wanted)
         if found is None:
             msg = f"input file {source.path} has no column {wanted!r} (config key 'timestamp_column')"
             raise InputError(msg)
-        return found, str(wanted), tuple(found.meta.root_names())
+        return [(found, str(wanted), tuple(found.meta.root_names()))]
     names = source.names  # the file's own columns: a hive folder `date=...` labels a whole file
-    if "date" in names and "time" in names and "timestamp" not in names and "datetime" not in names:
+    candidates: list[tuple[pl.Expr, str, tuple[str, ...]]] = []
+    if "date" in names and "time" in names:
         date, time = pl.col(names["date"]), pl.col(names["time"])
         joined = pl.concat_str(
             date.str.strip_chars(VALUE_PADDING), pl.lit(" "), time.str.strip_chars(VALUE_PADDING)
         )
-        return joined, "date and time", (names["date"], names["time"])
-    for name in TIME_NAMES:
-        if name in names:
-            return pl.col(names[name]), name, (names[name],)
-    return None, "", ()
+        candidates.append((joined, "date and time", (names["date"], names["time"])))
+    candidates += [(pl.col(names[name]), name, (names[name],)) for name in TIME_NAMES if name in names]
+    if len(candidates) > 1 and candidates[0][1] == "date and time" and {"timestamp", "datetime"} & set(names):
+        candidates.append(candidates.pop(0))  # a full timestamp beats a date and a time apart
+    return candidates
 
 
 def _first_values(source: Source, column: pl.Expr, scan_names: tuple[str, ...]) -> list[str]:
@@ -171,19 +214,31 @@ def _first_values(source: Source, column: pl.Expr, scan_names: tuple[str, ...]) 
     return values[:SAMPLE_VALUES]
 
 
-def _spellings(source: Source, text: pl.Expr, sample: pl.Series, reading: Reading) -> list[str]:
+def _spellings(source: Source, text: pl.Expr, sample: pl.Series, reading: Reading, name: str) -> list[str]:
     """The spelling that reads the first values; two if day and month order cannot be told."""
     if reading.timestamp_format is not None:
+        try:
+            read = pl.select(_parse(pl.lit(sample), reading.timestamp_format).alias("t")).to_series()
+        except pl.exceptions.PolarsError as exc:
+            given = shorten(reading.timestamp_format)
+            msg = f"config key 'timestamp_format' {given} is not a format: {first_line(exc)}"
+            raise ConfigError(msg) from exc
+        if read.null_count():
+            example = sample.filter(read.is_null())[0]
+            msg = (
+                f"input file {source.path}: timestamp {shorten(example)} does not read as "
+                f"timestamp_format {shorten(reading.timestamp_format)}"
+            )
+            raise InputError(msg)
         return [reading.timestamp_format]
     best = _best(sample)
     if best is None:
         example = sample[0] if sample.len() else ""
         msg = (
-            f"input file {source.path}: timestamp {shorten(example)} is not a date-time this job reads; "
-            "write it like 2024-01-01 00:00:00, 2024-01-01T00:00:00Z or as Unix epoch numbers, "
-            "or set timestamp_format in the config"
+            f"input file {source.path}: column {name!r} holds times like {shorten(example)}, "
+            "which this job does not read"
         )
-        raise InputError(msg)
+        raise UnreadableTimes(msg)
     if best not in _DAY_FIRST + _MONTH_FIRST or best.count(".") == 2:  # noqa: PLR2004 - dotted: day first
         return [best]
     other = (
@@ -250,11 +305,11 @@ def _text(
     parsed = _parse(text, spellings[0])
     values = pl.select(_parse(pl.lit(sample), spellings[0])).to_series() if sample.len() else pl.Series([])
     widths = {len(value.encode()) for value in written}
-    if len(spellings) == 1 and _sorts_as_text(spellings[0]) and len(widths) <= 1:
+    if len(spellings) == 1 and _sorts_as_text(spellings[0], sample.to_list()) and len(widths) <= 1:
         keys: tuple[pl.Expr, ...] = (key,)
         width: int | None = widths.pop() if widths else 0
     else:
-        keys, width = tuple(_nanoseconds(_parse(text, spelling)) for spelling in spellings), None
+        keys, width = tuple(_microseconds(_parse(text, spelling)) for spelling in spellings), None
     firsts = tuple(
         pl.select(_parse(pl.lit(sample.head(1)), spelling)).item() if sample.len() else None
         for spelling in spellings
@@ -274,9 +329,27 @@ def _text(
     )
 
 
-def _sorts_as_text(spelling: str) -> bool:
-    """Whether text in this spelling sorts as time: year first, fixed-width fields, no offsets."""
-    return spelling.startswith("%Y") and "%#z" not in spelling and "%.f" not in spelling
+def _sorts_as_text(spelling: str, sample: list[str]) -> bool:
+    """Whether text in this spelling sorts as time, as every sampled value is written.
+
+    Only zero-padded fields from the year down (`%Y %m %d %H %M %S`, in that order, and a final
+    `Z`) sort as text, and only if each value has exactly that shape: `2024/9/30` sorts after
+    `2024/10/1` as text, and `%I %p` (12-hour clocks) never sorts.
+    """
+    fields = _FIELD.findall(spelling)
+    if not fields or fields[0] != "%Y" or any(field not in _SIGNIFICANCE for field in fields):
+        return False  # another directive: an offset, a fraction, a month name, a 12-hour clock
+    if fields != sorted(fields, key=_SIGNIFICANCE.index):
+        return False
+    shape = re.escape(spelling)
+    for field in fields:
+        shape = shape.replace(re.escape(field), r"\d{4}" if field == "%Y" else r"\d{2}")
+    whole = re.compile(shape)
+    return all(whole.fullmatch(value) for value in sample)
+
+
+_FIELD = re.compile(r"%[#.]?[A-Za-z]")
+_SIGNIFICANCE = ["%Y", "%m", "%d", "%H", "%M", "%S"]
 
 
 def _native(source: Source, column: pl.Expr, dtype: pl.DataType, name: str) -> TimestampReading:
@@ -292,7 +365,7 @@ def _native(source: Source, column: pl.Expr, dtype: pl.DataType, name: str) -> T
         spelling=spelling,
         first=sample[0] if sample else None,
         firsts=(sample[0] if sample else None,),
-        keys=(_nanoseconds(column),),
+        keys=(_microseconds(column),),
         width=None,
         descending=_runs_down(sample),
         column=name,
@@ -312,7 +385,34 @@ def _epoch(number: pl.Expr, present: pl.Expr, sample: list[int], name: str, raw:
         spelling=f"Unix epoch {names[unit]}",
         first=first,
         firsts=(first,),
-        keys=(number.cast(pl.Int64) * _NANOSECONDS[unit],),
+        keys=(_epoch_microseconds(number.cast(pl.Int64), unit),),
+        width=None,
+        descending=_runs_down(sample),
+        column=name,
+        raw=raw,
+    )
+
+
+def _epoch_microseconds(number: pl.Expr, unit: EpochUnit) -> pl.Expr:
+    """An epoch number in microseconds: exact for s, ms and us (below 10**11 s, no overflow)."""
+    return number // 1000 if unit == "ns" else number * _PER_MICROSECOND[unit]
+
+
+def _float_epoch(text: pl.Expr, sample: list[float], name: str, raw: pl.Expr) -> TimestampReading:
+    """Epoch numbers written with a fraction (`1704067200.5`), read to the microsecond."""
+    largest = max((abs(value) for value in sample), default=0)
+    unit: EpochUnit = next((unit for limit, unit in _EPOCH_UNITS if largest < limit), "ns")
+    per_second = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}[unit]
+    micros = (text.cast(pl.Float64, strict=False) * (1e6 / per_second)).round(0).cast(pl.Int64)
+    first = _EPOCH + timedelta(seconds=sample[0] / per_second) if sample else None
+    names = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+    return TimestampReading(
+        parsed=pl.from_epoch(micros, time_unit="us"),
+        present=text.is_not_null(),
+        spelling=f"Unix epoch {names[unit]} with a fraction",
+        first=first,
+        firsts=(first,),
+        keys=(micros,),
         width=None,
         descending=_runs_down(sample),
         column=name,
@@ -325,8 +425,9 @@ def _runs_down(values: list[Any]) -> bool:
     return len(values) > 1 and all(later < earlier for earlier, later in pairwise(values))
 
 
-def _nanoseconds(times: pl.Expr) -> pl.Expr:
-    return times.cast(pl.Datetime("ns")).to_physical()
+def _microseconds(times: pl.Expr) -> pl.Expr:
+    # Microseconds fit Int64 for any year a candle has; nanoseconds overflow after 2262.
+    return times.cast(pl.Datetime("us")).to_physical()
 
 
 def _parse(text: pl.Expr, spelling: str) -> pl.Expr:

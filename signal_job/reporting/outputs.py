@@ -10,7 +10,9 @@ removes those of a killed run (`remove_orphans`) and never those of a live one.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import logging
 import os
 import re
@@ -18,6 +20,7 @@ import shutil
 import socket
 import stat
 import tempfile
+import time
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -37,6 +40,10 @@ _EXAMPLE = {"--output": "metrics.json", "--log-file": "run.log", "--signals": "s
 _TEMPORARY = re.compile(r"^\..*\.sj(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-(?P<start>\d+)\.\w+\.tmp(\.\d+)?$")
 # Why a new file cannot be made in a folder where an existing file may still be written.
 _NO_NEW_FILE = (errno.EACCES, errno.EPERM, errno.EROFS)
+# The lock file inside a temporary folder (see `hold`).
+OWNER = ".owner"
+# A temporary file younger than this may belong to a run that has not taken its lock yet.
+_YOUNG_SECONDS = 5
 # Folders this process has already cleaned of orphans.
 _CLEANED: set[Path] = set()
 
@@ -160,6 +167,7 @@ def atomic(out: Target) -> Iterator[Path]:
     """A temporary file beside the real file to write; it replaces the file only if the block succeeds.
 
     On any error, or a signal, the temporary file is removed: the file is the old one or the new one.
+    While the block runs this process holds a lock on it, which tells other runs it is alive.
     """
     folder = out.real.parent
     try:
@@ -178,15 +186,16 @@ def atomic(out: Target) -> Iterator[Path]:
         handle, name = tempfile.mkstemp(
             dir=folder, prefix=f".{out.real.name[:100]}.{owner()}.", suffix=".tmp"
         )
-        os.close(handle)
     except OSError as exc:
         msg = f"cannot write {out.what} {out.path}: {exc.strerror}"
         raise OutputError(msg) from exc
     temporary = Path(name)
     try:
+        hold(handle)
         yield temporary
     except BaseException:
         temporary.unlink(missing_ok=True)
+        os.close(handle)
         raise
     try:
         with temporary.open("rb") as file:
@@ -198,31 +207,61 @@ def atomic(out: Target) -> Iterator[Path]:
         temporary.unlink(missing_ok=True)
         msg = f"cannot write {out.what} {out.path}: {exc.strerror}"
         raise OutputError(msg) from exc
+    finally:
+        os.close(handle)
+
+
+def hold(fd: int) -> None:
+    """Lock an open temporary file for as long as this process keeps it open (or lives)."""
+    with contextlib.suppress(OSError):  # no locks on this file system: orphans are then kept
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 def remove_orphans(folder: Path) -> None:
-    """Remove temporary files that killed runs on this host left in `folder`; never a live run's."""
+    """Remove the temporary files and folders of runs that were killed; never a live run's.
+
+    A live run holds a lock on each (see `hold`); the kernel drops it when the run dies, however
+    it dies, in whatever container. Very new ones are left alone: their run may not hold the
+    lock yet.
+    """
     if folder in _CLEANED:
         return
     _CLEANED.add(folder)
-    host = _host()
     try:
         names = [path.name for path in folder.iterdir()]
     except OSError:
         return
     for name in names:
         found = _TEMPORARY.match(name)
-        if found is None or found["host"] != host or _alive(int(found["pid"]), int(found["start"])):
-            continue
-        path = folder / name
-        try:
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
-        except OSError:
-            continue  # removed by another run meanwhile, or not ours to remove
-        log.info("removed %s, left by a run that was killed (pid %s)", folder / name, found["pid"])
+        if found is not None and _orphaned(folder / name):
+            log.info("removed %s, left by a run that was killed (pid %s)", folder / name, found["pid"])
+
+
+def _orphaned(path: Path) -> bool:
+    """Remove `path` if no live run holds it; whether it was removed."""
+    folder = path.is_dir() and not path.is_symlink()
+    lock = path / OWNER if folder else path
+    try:
+        if time.time() - path.lstat().st_mtime < _YOUNG_SECONDS:
+            return False
+        fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        fd = None  # a folder whose run died before it took the lock
+    except OSError:
+        return False
+    try:
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if folder:
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except OSError:
+        return False  # held by a live run, removed meanwhile, or not ours to remove
+    finally:
+        if fd is not None:
+            os.close(fd)
+    return True
 
 
 def remove_stale_signals(out: Target, ours: os.stat_result | None) -> None:
@@ -304,20 +343,6 @@ def _started(pid: int) -> int:
         return int(fields[19])  # field 22 of proc(5), counting from the state after the name
     except (OSError, IndexError, ValueError):
         return 0
-
-
-def _alive(pid: int, started: int) -> bool:
-    """Whether the run that named a temporary file still runs (a reused pid does not count)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # another user's live process
-    now = _started(pid)
-    return not (started and now and now != started)
 
 
 def _umask() -> int:

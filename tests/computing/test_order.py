@@ -257,3 +257,32 @@ def test_every_ordering_gives_the_exact_answer_or_its_documented_error(
                 counts(path, window=window, reading=reading)
         else:
             assert counts(path, window=window, reading=reading) == (len(closes), expected)
+
+
+def test_dates_without_leading_zeros_are_ordered_by_their_value(tmp_path: Path) -> None:
+    # As text, 2024/9/30 sorts after 2024/10/1; as times it comes before.
+    path = tmp_path / "unpadded.csv"
+    stamps = ["2024/9/29 0:00", "2024/9/30 0:00", "2024/10/1 0:00", "2024/10/2 0:00"]
+    path.write_text(
+        "timestamp,close\n" + "".join(f"{t},{c}\n" for t, c in zip(stamps, (1, 2, 3, 4), strict=True))
+    )
+    assert counts(path, window=2) == (4, 3)
+    shuffled = tmp_path / "shuffled.csv"
+    shuffled.write_text("timestamp,close\n" + "".join(f"{stamps[i]},{i + 1}\n" for i in (2, 3, 0, 1)))
+    with pytest.raises(InputError, match=r"line 4: timestamp '2024/9/29 0:00' is earlier than"):
+        counts(shuffled, window=2)
+    assert counts(shuffled, window=2, reading=Reading(sort=True)) == (4, 3)
+
+
+def test_twelve_hour_clocks_are_ordered_by_their_value(tmp_path: Path) -> None:
+    path = tmp_path / "clock.csv"
+    path.write_text("timestamp,close\n2024-01-01 01:00 PM,1\n2024-01-01 11:00 AM,2\n2024-01-01 12:00 PM,3\n")
+    with pytest.raises(InputError, match=r"line 3: timestamp '2024-01-01 11:00 AM' is earlier than"):
+        counts(path, window=2, reading=Reading(timestamp_format="%Y-%m-%d %I:%M %p"))
+
+
+def test_a_readable_epoch_column_orders_a_file_whose_dates_do_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "cdd.csv"
+    rows = [(1_704_070_800, "2024-01-01 01-AM", 3), (1_704_067_200, "2024-01-01 12-AM", 1)]
+    path.write_text("unix,date,close\n" + "".join(f"{u},{d},{c}\n" for u, d, c in rows))
+    assert counts(path, window=2) == (2, 1)  # read oldest first: 1 then 3

@@ -62,3 +62,14 @@ def test_the_config_names_close_by_name_or_position() -> None:
 def test_header_true_takes_the_first_line_even_without_close() -> None:
     found = header("a,b", "1,2", reading=Reading(header=True, close_column=2))
     assert (found.line, found.columns) == (0, ("a", "b"))
+
+
+def test_yfinance_with_tickers_first_reads_the_same_columns() -> None:
+    found = header("Ticker,BTC-USD,BTC-USD", "Price,Close,Open", "Date,,", "2024-01-01,1,2")
+    assert (found.line, found.data_line, found.skipped) == (1, 3, ())
+    assert (found.columns, found.tickers) == (("Date", "Close", "Open"), ("", "BTC-USD", "BTC-USD"))
+
+
+def test_close_by_position_takes_the_line_of_names_as_the_header() -> None:
+    found = header("timestamp,last", "2024-01-01,1", reading=Reading(close_column=2))
+    assert (found.line, found.columns) == (0, ("timestamp", "last"))

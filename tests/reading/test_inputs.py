@@ -7,6 +7,7 @@ import pytest
 
 from signal_job.computing.pipeline import run
 from signal_job.computing.plan import SIGNALS_METADATA
+from signal_job.config import Reading
 from signal_job.errors import ConfigError, InputError
 from signal_job.reading.inputs import open_input
 from tests.conftest import DATA, make_config
@@ -86,28 +87,31 @@ def test_blank_lines_in_one_file_of_many_are_skipped(tmp_path: Path) -> None:
     assert (counts.rows, counts.blank_lines, counts.signals) == (4, 1, 3)
 
 
-def test_files_with_and_without_timestamps_are_refused_for_signals(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_files_with_and_without_timestamps_are_refused(tmp_path: Path) -> None:
     write(tmp_path / "a.csv", "timestamp,close\n2024-01-01 00:00:00,1\n")
     write(tmp_path / "b.csv", "close\n1\n")
-    with pytest.raises(InputError, match=r"b\.csv has no timestamp column, but .*a\.csv has one"):
-        open_input(tmp_path, timestamps=True)
-    with caplog.at_level("WARNING", logger="signal_job"):
-        assert open_input(tmp_path).order == "path"  # the counts need no timestamps
-    assert "time order unchecked: " in caplog.text
-    assert "b.csv has no timestamp column" in caplog.text
+    for signals in (True, False):  # the rows of b.csv could not be put in time order
+        with pytest.raises(InputError, match=r"b\.csv has no timestamp column, but .*a\.csv has one"):
+            open_input(tmp_path, timestamps=signals)
 
 
-def test_timestamps_that_cannot_order_files_leave_them_in_path_order(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_times_that_do_not_read_are_refused_unless_the_config_says_to_leave_them(tmp_path: Path) -> None:
     write(tmp_path / "a.csv", "timestamp,close\nsoon,1\n")
     write(tmp_path / "b.csv", "timestamp,close\nlater,2\n")
-    with caplog.at_level("WARNING", logger="signal_job"):
-        data = open_input(tmp_path)
+    with pytest.raises(InputError, match=r"holds times like 'soon', which this job does not read"):
+        open_input(tmp_path)
+    data = open_input(tmp_path, reading=Reading(timestamp_column="none"))
     assert [part.path.name for part in data.parts] == ["a.csv", "b.csv"]
-    assert "time order not checked: input file" in caplog.text
+    assert data.order == "path"
+
+
+def test_a_time_column_that_reads_is_taken_over_one_that_does_not(tmp_path: Path) -> None:
+    write(
+        tmp_path / "c.csv", "unix,date,close\n1704067260,2024-01-01 11-PM,1\n1704067200,2024-01-01 10-PM,2\n"
+    )
+    reading = open_input(tmp_path / "c.csv").parts[0].timestamp
+    assert reading is not None
+    assert (reading.column, reading.descending) == ("unix", True)
 
 
 def test_files_whose_dates_read_day_or_month_first_are_ordered_when_both_agree(tmp_path: Path) -> None:

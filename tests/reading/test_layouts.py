@@ -214,3 +214,21 @@ def test_close_and_time_columns_named_in_the_config(tmp_path: Path) -> None:
     assert data.parts[0].timestamp.descending
     total = run(data, make_config(2, reading=reading)).total
     assert (total.rows, total.signals) == (3, 1)  # 2, 1, 3 in time order: only 3 is above its mean
+
+
+def test_a_ticker_without_a_close_on_some_rows_has_no_rows_there(tmp_path: Path) -> None:
+    # A stock beside a coin: yfinance leaves the stock's cells empty on weekends.
+    path = tmp_path / "two.csv"
+    rows = [
+        ("2024-01-05", "10", "1"),
+        ("2024-01-06", "11", ""),
+        ("2024-01-07", "12", ""),
+        ("2024-01-08", "13", "3"),
+    ]
+    body = "".join(f"{day} 00:00:00+00:00,{btc},{stock}\n" for day, btc, stock in rows)
+    path.write_text("Price,Close,Close\nTicker,BTC-USD,AAPL\nDate,,\n" + body)
+    result = run(open_input(path), make_config(2, group_by="ticker"))
+    assert [(name, group.rows, group.missing, group.signals) for name, group in result.groups] == [
+        ("BTC-USD", 4, 0, 3),
+        ("AAPL", 2, 0, 1),
+    ]

@@ -45,3 +45,14 @@ def test_separators_are_removed_as_text_so_values_stay_exact(
     normalized = pl.select(number_format_.normalized(pl.lit(text)).cast(pl.Decimal(38, 18))).item()
     assert normalized == Decimal(value)
     assert number_format_.parse(text) == Decimal(value)
+
+
+def test_a_dot_with_three_digits_is_ambiguous_where_fields_are_separated_by_semicolons() -> None:
+    with pytest.raises(AmbiguousNumbers):
+        number_format(["998", "1.001"], semicolons=True)
+    assert number_format(["998", "1.001"]) == NumberFormat()  # elsewhere a decimal point
+    assert number_format(["145.123"]) == NumberFormat()  # MetaTrader's JPY pairs, tab-separated
+
+
+def test_a_decimal_comma_file_reads_a_dot_as_thousands() -> None:
+    assert number_format(["0,5", "1.234"]) == NumberFormat(",", ".")

@@ -7,10 +7,11 @@ import polars as pl
 import pytest
 
 from signal_job.computing.pipeline import run
-from signal_job.errors import InputError
+from signal_job.config import Reading
+from signal_job.errors import ConfigError, InputError
 from signal_job.reading.inputs import open_input
 from signal_job.reading.sources import open_source
-from signal_job.reading.timestamps import SAMPLE_VALUES, read_timestamps
+from signal_job.reading.timestamps import FORMATS, SAMPLE_VALUES, read_timestamps
 from tests.conftest import DATA, make_config
 
 FIRST = datetime(2024, 1, 1, 0, 0)
@@ -73,7 +74,8 @@ def test_unreadable_first_timestamps_are_refused_with_examples(tmp_path: Path) -
     path = tmp_path / "c.csv"
     path.write_text("timestamp,close\nyesterday,1\n")
     with pytest.raises(
-        InputError, match=r"timestamp 'yesterday' is not a date-time this job reads; write it like"
+        InputError,
+        match=r"holds times like 'yesterday', which this job does not read; set timestamp_format",
     ):
         open_input(path, timestamps=True)
 
@@ -87,3 +89,39 @@ def test_timestamps_of_another_type_are_refused(tmp_path: Path) -> None:
 def test_a_file_without_timestamp_column_has_no_reading(tmp_path: Path) -> None:
     (tmp_path / "c.csv").write_text("t,close\n2024-01-01,1\n")
     assert read_timestamps(open_source(tmp_path / "c.csv")) is None
+
+
+def test_an_epoch_too_long_for_64_bits_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("timestamp,close\n99999999999999999999,1\n")
+    with pytest.raises(
+        InputError, match=r"holds times like '99999999999999999999', which this job does not read"
+    ):
+        open_input(path)
+
+
+def test_epoch_seconds_and_fractions_are_ordered_in_microseconds(tmp_path: Path) -> None:
+    (tmp_path / "far.csv").write_text("timestamp,close\n9300000000,1\n9300000060,2\n")  # year 2264
+    (tmp_path / "fractions.csv").write_text("timestamp,close\n1704067200.5,1\n1704067200.25,2\n")
+    far = open_input(tmp_path / "far.csv").parts[0].timestamp
+    fractions = open_input(tmp_path / "fractions.csv").parts[0].timestamp
+    assert far is not None
+    assert not far.descending
+    assert fractions is not None
+    assert fractions.descending
+
+
+def test_a_timestamp_format_that_does_not_read_the_values_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("timestamp,close\n2024-01-01 00:00:00,1\n")
+    with pytest.raises(
+        InputError, match=r"timestamp '2024-01-01 00:00:00' does not read as timestamp_format '%d/%m/%Y'"
+    ):
+        open_input(path, reading=Reading(timestamp_format="%d/%m/%Y"))
+    with pytest.raises(ConfigError, match=r"'timestamp_format' '%Y-%m-%d %I-%p' is not a format"):
+        open_input(path, reading=Reading(timestamp_format="%Y-%m-%d %I-%p"))
+
+
+def test_every_built_in_spelling_is_a_format_polars_reads() -> None:
+    for spelling in FORMATS:
+        pl.select(pl.lit("2024-01-01").str.to_datetime(spelling, strict=False))

@@ -200,32 +200,47 @@ def temporary_of(owner: str, name: str = "signals.parquet") -> str:
     return f".{name}.{owner}.abc123.tmp"
 
 
-def test_orphans_of_a_dead_run_are_removed_and_a_live_runs_kept(tmp_path: Path) -> None:
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True
-    )
-    dead_pid = int(dead.stdout)
+def aged(path: Path) -> Path:
+    """As if written a minute ago: older than a run takes to lock its new files."""
+    past = time.time() - 60
+    os.utime(path, (past, past))
+    return path
+
+
+def test_leftovers_nobody_holds_are_removed_and_held_or_new_ones_kept(tmp_path: Path) -> None:
     host = outputs._host()
-    orphan = tmp_path / temporary_of(f"sj{host}-{dead_pid}-{outputs._started(os.getpid()) + 1}")
-    piece = tmp_path / (temporary_of(f"sj{host}-{dead_pid}-1") + ".3")
-    live = tmp_path / temporary_of(outputs.owner())
-    other_host = tmp_path / temporary_of(f"sj00000000-{dead_pid}-1")
+    gone = [
+        tmp_path / temporary_of(f"sj{host}-4242-1"),
+        tmp_path / (temporary_of(f"sj{host}-4242-1") + ".3"),  # a piece of one
+        tmp_path / temporary_of("sj00000000-4242-1"),  # a container that is gone
+    ]
+    held = tmp_path / temporary_of(f"sj{host}-1-1")
     unrelated = tmp_path / ".signals.parquet.something.tmp"
-    for path in (orphan, piece, live, other_host, unrelated):
+    for path in (*gone, held, unrelated):
         path.write_text("")
-    remove_orphans(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in (live, other_host, unrelated))
+        aged(path)
+    folder = tmp_path / temporary_of(f"sj{host}-4242-1", "signal-job")
+    (folder / "part0").mkdir(parents=True)
+    (folder / outputs.OWNER).write_text("")
+    aged(folder)
+    new = tmp_path / temporary_of(f"sj{host}-4243-1")
+    new.write_text("")  # its run may not hold it yet
+    lock = os.open(held, os.O_RDONLY)
+    outputs.hold(lock)  # as a live run holds its files
+    try:
+        remove_orphans(tmp_path)
+    finally:
+        os.close(lock)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in (held, new, unrelated))
 
 
-def test_a_reused_pid_does_not_keep_an_orphan(tmp_path: Path) -> None:
-    # This process's pid, but a different start time: a killed run whose pid was reused.
-    started = outputs._started(os.getpid())
-    if not started:
-        pytest.skip("process start times are read from /proc, which this system has not")
-    reused = tmp_path / temporary_of(f"sj{outputs._host()}-{os.getppid()}-{started + 12345}")
-    reused.write_text("")
+def test_a_leftover_named_with_this_processes_pid_is_removed(tmp_path: Path) -> None:
+    # In a container every run is PID 1 on a new host name: names cannot tell a live run.
+    orphan = tmp_path / temporary_of(outputs.owner())
+    orphan.write_text("")
+    aged(orphan)
     remove_orphans(tmp_path)
-    assert not reused.exists()
+    assert not orphan.exists()
 
 
 def signals_file(path: Path) -> None:
