@@ -175,15 +175,12 @@ def part_rows(part: Source, the_shape: Shape) -> pl.LazyFrame:
         columns["_whole"] = part.whole_row()
     if the_shape.timestamps:
         assert part.timestamp is not None  # noqa: S101 - `has_timestamps` was checked
-        reading = part.timestamp
-        text = (
-            reading.for_signals
-            if reading.written is not None
-            else reading.parsed.dt.to_string("%Y-%m-%d %H:%M:%S")
-        )
-        columns["timestamp"] = text if the_shape.text_times else reading.parsed
-        columns["_unparsed"] = reading.parsed.is_null()
-        columns["_present"] = reading.present
+        columns["timestamp"] = part.timestamp.parsed
+        columns["_present"] = part.timestamp.present
+        if the_shape.text_times:  # some file's dates read day first and month first: keep text
+            columns["_written"] = (
+                part.timestamp.written if part.timestamp.written is not None else pl.lit(None)
+            )
     rows = part.frame_with(columns).select(
         fixed_point(pl.col("close"), dtype=part.close_dtype, scale=the_shape.scale),
         close_as_float(pl.col("close"), dtype=part.close_dtype),
@@ -193,8 +190,13 @@ def part_rows(part: Source, the_shape: Shape) -> pl.LazyFrame:
     if not the_shape.timestamps:
         return rows
     # A second stage, so the timestamp is parsed once (streaming does not share subexpressions).
-    unreadable = pl.col("_unparsed") & pl.col("_present")
-    return rows.with_columns(_unreadable=unreadable).drop("_present", "_unparsed")
+    rows = rows.with_columns(_unreadable=pl.col("timestamp").is_null() & pl.col("_present")).drop("_present")
+    if not the_shape.text_times:
+        return rows
+    as_text = pl.coalesce(
+        pl.col("_written").cast(pl.String), pl.col("timestamp").dt.to_string("%Y-%m-%d %H:%M:%S")
+    )
+    return rows.with_columns(timestamp=as_text).drop("_written")
 
 
 def sort_key(the_shape: Shape) -> pl.Expr:

@@ -12,9 +12,11 @@ import logging
 import os
 import stat
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import BinaryIO
 
 from signal_job.errors import InputError, JobError, file_problem
 
@@ -98,10 +100,14 @@ def kind_of(status: os.stat_result) -> str:
     return next((name for test, name in kinds.items() if test(mode)), "not a regular file")
 
 
-def read_regular(path: Path, *, what: str, limit: int, error: type[JobError]) -> bytes:
-    """The first `limit` bytes of a regular file; `error` if it is anything else or longer.
+@contextmanager
+def open_regular(
+    path: Path, *, what: str, error: type[JobError]
+) -> Iterator[tuple[BinaryIO, os.stat_result]]:
+    """A regular file opened to read, and its status; `error` if it is anything else.
 
-    Opened without blocking, so a FIFO is refused at once rather than waited on for ever.
+    Opened without blocking, so a FIFO is refused at once rather than waited on for ever; a
+    failed read is `error` too.
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
@@ -114,9 +120,15 @@ def read_regular(path: Path, *, what: str, limit: int, error: type[JobError]) ->
         raise error(msg)
     with os.fdopen(fd, "rb") as file:
         try:
-            data = file.read(limit + 1)
+            yield file, status
         except OSError as exc:
             raise error(file_problem(exc, what, path)) from exc
+
+
+def read_regular(path: Path, *, what: str, limit: int, error: type[JobError]) -> bytes:
+    """The first `limit` bytes of a regular file; `error` if it is anything else or longer."""
+    with open_regular(path, what=what, error=error) as (file, status):
+        data = file.read(limit + 1)
     if len(data) > limit:
         msg = f"{what} {path} holds {status.st_size:,} bytes, more than the {limit // 1024} KiB allowed"
         raise error(msg)

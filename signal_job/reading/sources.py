@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import gzip
 import logging
-import os
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,8 +19,8 @@ from typing import TYPE_CHECKING, BinaryIO
 import polars as pl
 
 from signal_job.config import Reading
-from signal_job.errors import InputError, file_problem, first_line
-from signal_job.reading.files import kind_of
+from signal_job.errors import InputError, first_line
+from signal_job.reading.files import open_regular
 from signal_job.reading.headers import close_index, normal_name
 from signal_job.reading.numbers import PRICE, VALUE_PADDING
 from signal_job.reading.sniff import SAMPLE_LINES, CsvLayout, line_ending, sniff_csv, ticker_closes
@@ -232,10 +230,11 @@ def raw_fields(line: pl.Expr, layout: CsvLayout) -> pl.Expr:
     return text.str.count_matches(layout.delimiter, literal=True).fill_null(0) + 1
 
 
-def scan_lines(path: Path, *, skip: int = 0, eol: str = "\n") -> pl.LazyFrame:
+def scan_lines(path: Path, *, skip: int = 0, eol: str = "\n", ragged: bool = False) -> pl.LazyFrame:
     """A lazy frame of the file's raw lines, one row per line, in a column `line`.
 
-    A line holding a NUL byte makes the scan fail (see `LINE_SEPARATOR`); invalid UTF-8 reads as U+FFFD.
+    A line holding a NUL byte makes the scan fail (see `LINE_SEPARATOR`), unless `ragged`, which
+    cuts it there; invalid UTF-8 reads as U+FFFD.
     """
     return pl.scan_csv(
         path,
@@ -246,26 +245,14 @@ def scan_lines(path: Path, *, skip: int = 0, eol: str = "\n") -> pl.LazyFrame:
         skip_lines=skip,
         eol_char=eol,
         encoding="utf8-lossy",
+        truncate_ragged_lines=ragged,
     )
 
 
 def _read_head(path: Path) -> tuple[int, bytes, bool]:
     """The file's size, its first bytes (up to a line break at least), and whether they are all of it."""
-    try:
-        # Without blocking: a FIFO put in the file's place is refused, never waited on.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as exc:
-        raise InputError(file_problem(exc, "input file", path)) from exc
-    status = os.fstat(fd)
-    if not stat.S_ISREG(status.st_mode):
-        os.close(fd)
-        msg = f"input file {path} is {kind_of(status)}, not a regular file"
-        raise InputError(msg)
-    with os.fdopen(fd, "rb") as file:
-        try:
-            head = _read_to_line_break(file)
-        except OSError as exc:
-            raise InputError(file_problem(exc, "input file", path)) from exc
+    with open_regular(path, what="input file", error=InputError) as (file, status):
+        head = _read_to_line_break(file)
     return status.st_size, head, len(head) == status.st_size
 
 
@@ -293,21 +280,7 @@ def _gzip_head(path: Path) -> tuple[bytes, bool]:
 def _zstd_head(path: Path) -> bytes:
     """The first lines of a zstd file, decompressed by Polars (the standard library cannot)."""
     try:
-        lines = (
-            pl.scan_csv(
-                path,
-                has_header=False,
-                separator=LINE_SEPARATOR,
-                quote_char=None,
-                schema={"line": pl.String},
-                truncate_ragged_lines=True,
-                encoding="utf8-lossy",
-            )
-            .head(SAMPLE_LINES)
-            .collect()["line"]
-            .fill_null("")
-            .to_list()
-        )
+        lines = scan_lines(path, ragged=True).head(SAMPLE_LINES).collect()["line"].fill_null("").to_list()
     except (pl.exceptions.PolarsError, OSError) as exc:
         msg = f"cannot read input file {path}: {first_line(exc)}"
         raise InputError(msg) from exc
