@@ -174,8 +174,9 @@ def _check_order(data: Input, config: Config, frame: pl.DataFrame, *, engine: En
     in_order = frame["in_order"].all() and not frame["times_missing"].sum()
     if in_order and not frame["times_odd"].sum():
         return
-    if in_order:
-        # Some times are not written like the first ones: text order is no proof; parse them.
+    if shape(data, config).width is not None:
+        # Times compared as text, some not written like the first ones (or out of order as
+        # text): text order is no proof either way; the parsed times decide.
         again, _ = _collect(data, config, signals=None, engine=engine, parse_times=True)
         if again["in_order"].all() and not again["times_missing"].sum():
             return

@@ -286,3 +286,10 @@ def test_a_readable_epoch_column_orders_a_file_whose_dates_do_not_read(tmp_path:
     rows = [(1_704_070_800, "2024-01-01 01-AM", 3), (1_704_067_200, "2024-01-01 12-AM", 1)]
     path.write_text("unix,date,close\n" + "".join(f"{u},{d},{c}\n" for u, d, c in rows))
     assert counts(path, window=2) == (2, 1)  # read oldest first: 1 then 3
+
+
+def test_times_out_of_order_only_as_text_are_judged_by_their_value(tmp_path: Path) -> None:
+    # The same width as the first values, but padded differently: as text it sorts before them.
+    path = tmp_path / "padding.csv"
+    path.write_text("timestamp,close\n2024-01-01 09:00:00,1\n2024-01-01 10:00:00,2\n 2024-01-01 11:00:0,3\n")
+    assert counts(path, window=2) == (3, 2)
