@@ -514,6 +514,17 @@ def test_a_killed_runs_temporary_file_is_removed_by_the_next_run(work: Path) -> 
     assert sorted(path.name for path in (work / "out").iterdir()) == ["s.parquet"]
 
 
+def test_a_fifo_named_like_a_killed_runs_file_neither_blocks_nor_goes(work: Path) -> None:
+    (work / "out").mkdir()
+    trap = work / "out" / ".s.parquet.sjdeadbeef-4242-1.abc123.tmp"
+    os.mkfifo(trap)
+    past = time.time() - 60
+    os.utime(trap, (past, past))
+    done = job("--signals", "out/s.parquet", cwd=work, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert trap.is_fifo()
+
+
 def start_run(work: Path, data: str, log: str) -> subprocess.Popen[bytes]:
     args = ["--input", data, "--output", "out/m.json", "--log-file", log, "--signals", "out/s.parquet"]
     return subprocess.Popen(

@@ -239,18 +239,27 @@ def remove_orphans(folder: Path) -> None:
 
 def _orphaned(path: Path) -> bool:
     """Remove `path` if no live run holds it; whether it was removed."""
-    folder = path.is_dir() and not path.is_symlink()
+    try:
+        found = path.lstat()
+    except OSError:
+        return False
+    folder = stat.S_ISDIR(found.st_mode)
+    # A FIFO, socket or link wearing our name is never ours, and opening it could block.
+    ours = folder or stat.S_ISREG(found.st_mode)
+    if not ours or time.time() - found.st_mtime < _YOUNG_SECONDS:
+        return False
     lock = path / OWNER if folder else path
     try:
-        if time.time() - path.lstat().st_mtime < _YOUNG_SECONDS:
-            return False
-        fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW)
+        # O_NONBLOCK: a FIFO swapped in after the check above must not hang the run.
+        fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except FileNotFoundError:
         fd = None  # a folder whose run died before it took the lock
     except OSError:
         return False
     try:
         if fd is not None:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return False
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         if folder:
             shutil.rmtree(path)

@@ -243,6 +243,25 @@ def test_a_leftover_named_with_this_processes_pid_is_removed(tmp_path: Path) -> 
     assert not orphan.exists()
 
 
+def test_a_fifo_named_like_a_leftover_is_kept_and_does_not_block(tmp_path: Path) -> None:
+    # Opening a FIFO for reading waits for a writer: the sweep must never try.
+    fifo = tmp_path / temporary_of("sjdeadbeef-4242-1")
+    os.mkfifo(fifo)
+    aged(fifo)
+    reader = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from signal_job.reporting.outputs import remove_orphans;"
+            f" from pathlib import Path; remove_orphans(Path({str(tmp_path)!r}))",
+        ],
+        timeout=30,
+        check=True,
+    )
+    assert reader.returncode == 0
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
 def signals_file(path: Path) -> None:
     pl.DataFrame({"close": [1.0], "rolling_mean": [1.0], "signal": [0]}).write_parquet(
         path, metadata=SIGNALS_METADATA
