@@ -70,7 +70,8 @@ def find_header(texts: list[str], origin: str, reading: Reading) -> Header:
     if reading.header is True:
         delimiter, wrapped, names = split_header(texts[lines[0]])
         return Header(delimiter, wrapped, lines[0], lines[0] + 1, names)
-    return _headerless(texts, lines, origin, reading, told=False)
+    # Close by position and no line names it: the first line has a price there, so no header.
+    return _headerless(texts, lines, origin, reading, told=isinstance(reading.close_column, int))
 
 
 def split_header(text: str) -> tuple[str, bool, tuple[str, ...]]:
@@ -121,14 +122,15 @@ def close_index(columns: tuple[str, ...], origin: str, reading: Reading, *, seve
 def _names_close(names: tuple[str, ...], reading: Reading) -> bool:
     """Whether a line is the header: it names close (as the config says).
 
-    Where the config gives close by position, the header is a line of names rather than numbers.
+    Where the config gives close by position, the header is the line whose field there is a name:
+    in a data line it is a price, however many other fields are text (tickers, dates).
     """
     wanted = reading.close_column
     normal = {normal_name(name) for name in names}
     if isinstance(wanted, str):
         return normal_name(wanted) in normal
     if isinstance(wanted, int):
-        return sum(1 for name in names if _number(name)) <= len(names) // 2
+        return wanted <= len(names) and bool(names[wanted - 1]) and not _number(names[wanted - 1])
     return "close" in normal or _price_is_close(names)
 
 
@@ -223,8 +225,14 @@ def _ohlc(rows: list[list[str]]) -> bool:
 
 
 def _number(value: str) -> bool:
-    text = value.strip(VALUE_PADDING)
-    return bool(text) and text.replace(".", "", 1).replace(",", "", 1).lstrip("+-").isdigit()
+    text = value.strip(VALUE_PADDING).strip('"')
+    if text.replace(".", "", 1).replace(",", "", 1).lstrip("+-").isdigit():
+        return True
+    try:
+        float(text.replace(",", "."))  # 1e5, 1,5E-3, nan: prices a header never names
+    except ValueError:
+        return False
+    return True
 
 
 def _is_wrapped(trimmed: str) -> bool:

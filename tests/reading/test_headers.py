@@ -73,3 +73,10 @@ def test_yfinance_with_tickers_first_reads_the_same_columns() -> None:
 def test_close_by_position_takes_the_line_of_names_as_the_header() -> None:
     found = header("timestamp,last", "2024-01-01,1", reading=Reading(close_column=2))
     assert (found.line, found.columns) == (0, ("timestamp", "last"))
+
+
+@pytest.mark.parametrize("price", ["5", "5.25", "1e5", "1,5E-3", '"5"'])
+def test_close_by_position_reads_a_narrow_line_of_text_and_a_price_as_data(price: str) -> None:
+    # Two of three fields are text, but the field at the close position is a price.
+    found = header(f"BTC,2024-01-01,{price}", f"BTC,2024-01-02,{price}", reading=Reading(close_column=3))
+    assert found.line is None

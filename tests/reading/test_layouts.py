@@ -205,6 +205,15 @@ def test_a_headerless_file_that_is_not_ohlc_needs_header_false_and_close_column(
     assert (total.rows, total.signals) == (3, 1)
 
 
+def test_close_by_position_reads_a_headerless_file_of_tickers_and_dates_from_its_first_row(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ticks.csv"
+    path.write_text("BTC,2024-01-01,5\nBTC,2024-01-02,3\nBTC,2024-01-03,4\n")
+    total = run(open_input(path, reading=Reading(close_column=3)), make_config(2)).total
+    assert (total.rows, total.signals) == (3, 1)  # the first row is data, not a header
+
+
 def test_close_and_time_columns_named_in_the_config(tmp_path: Path) -> None:
     path = tmp_path / "named.csv"
     path.write_text("when,last\n2024-01-01 00:02:00,3\n2024-01-01 00:01:00,1\n2024-01-01 00:00:00,2\n")
