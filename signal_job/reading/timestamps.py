@@ -189,15 +189,31 @@ def _time_columns(source: Source, reading: Reading) -> list[tuple[pl.Expr, str, 
     names = source.names  # the file's own columns: a hive folder `date=...` labels a whole file
     candidates: list[tuple[pl.Expr, str, tuple[str, ...]]] = []
     if "date" in names and "time" in names:
-        date, time = pl.col(names["date"]), pl.col(names["time"])
-        joined = pl.concat_str(
-            date.str.strip_chars(VALUE_PADDING), pl.lit(" "), time.str.strip_chars(VALUE_PADDING)
-        )
-        candidates.append((joined, "date and time", (names["date"], names["time"])))
+        joined = _date_and_time(source, names["date"], names["time"])
+        if joined is not None:
+            candidates.append((joined, "date and time", (names["date"], names["time"])))
     candidates += [(pl.col(names[name]), name, (names[name],)) for name in TIME_NAMES if name in names]
     if len(candidates) > 1 and candidates[0][1] == "date and time" and {"timestamp", "datetime"} & set(names):
         candidates.append(candidates.pop(0))  # a full timestamp beats a date and a time apart
     return candidates
+
+
+def _date_and_time(source: Source, date_name: str, time_name: str) -> pl.Expr | None:
+    """A date column and a time column as one: text joined, or a Parquet Date and Time combined.
+
+    None where they are of other kinds (a full date-time in `date`): each is then tried alone.
+    """
+    date, time = pl.col(date_name), pl.col(time_name)
+    kinds: tuple[pl.DataType, pl.DataType] = (pl.String(), pl.String())
+    if source.layout is None:
+        kinds = (_dtype(source, date), _dtype(source, time))
+    if kinds == (pl.String(), pl.String()):
+        return pl.concat_str(
+            date.str.strip_chars(VALUE_PADDING), pl.lit(" "), time.str.strip_chars(VALUE_PADDING)
+        )
+    if kinds == (pl.Date(), pl.Time()):
+        return date.dt.combine(time, time_unit=TIME_UNIT)
+    return None
 
 
 def _first_values(source: Source, column: pl.Expr, scan_names: tuple[str, ...]) -> list[str]:

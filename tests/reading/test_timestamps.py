@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import polars as pl
@@ -68,6 +68,28 @@ def test_parquet_datetime_and_date_columns_are_kept(tmp_path: Path) -> None:
     assert parsed(tmp_path / "z.parquet") == [datetime(2024, 1, 1, 1)]
     assert parsed(tmp_path / "d.parquet") == [FIRST]
     assert parsed(tmp_path / "i.parquet") == [FIRST]
+
+
+def test_parquet_date_and_time_columns_are_combined(tmp_path: Path) -> None:
+    minutes = [time(0, 2), time(0, 1), time(0, 0)]  # newest first, each day alone not ordered
+    pl.DataFrame({"date": [date(2024, 1, 1)] * 3, "time": minutes, "close": [3.0, 2.0, 1.0]}).write_parquet(
+        tmp_path / "p.parquet"
+    )
+    data = open_input(tmp_path / "p.parquet", timestamps=True)
+    reading = data.parts[0].timestamp
+    assert reading is not None
+    assert (reading.column, reading.descending) == ("date and time", True)
+    assert parsed(tmp_path / "p.parquet") == [datetime(2024, 1, 1, 0, 2), datetime(2024, 1, 1, 0, 1), FIRST]
+
+
+def test_a_parquet_date_time_named_date_is_read_alone_beside_a_time(tmp_path: Path) -> None:
+    stamps = [datetime(2024, 1, 1, 0, minute) for minute in range(3)]
+    pl.DataFrame({"date": stamps, "time": [time(9)] * 3, "close": [1.0, 2.0, 3.0]}).write_parquet(
+        tmp_path / "p.parquet"
+    )
+    reading = open_input(tmp_path / "p.parquet", timestamps=True).parts[0].timestamp
+    assert reading is not None
+    assert reading.column == "date"
 
 
 def test_unreadable_first_timestamps_are_refused_with_examples(tmp_path: Path) -> None:
