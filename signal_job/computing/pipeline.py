@@ -158,7 +158,7 @@ def _run(data: Input, config: Config, *, signals: Path | None, engine: Engine) -
         if sum(frame["suspect"]):
             raise _explain_suspects(data)
         blank_lines = rows_with_blank_lines - sum(frame["rows"]) - repeats
-    _check_order(data, config, frame, engine=engine)
+    frame, repeats = _in_time_order(data, config, frame, repeats, signals=signals, engine=engine)
     groups = [(row.pop("group", None), row) for row in frame.iter_rows(named=True)]
     counts = [
         (name, Counts(row["rows"], row["full_windows"], row["missing"], row["signals"]))
@@ -169,17 +169,22 @@ def _run(data: Input, config: Config, *, signals: Path | None, engine: Engine) -
     return Result(total, counts if config.group_by else [])
 
 
-def _check_order(data: Input, config: Config, frame: pl.DataFrame, *, engine: Engine) -> None:
-    """Raise the error for rows out of time order, naming the first such row."""
+def _in_time_order(
+    data: Input, config: Config, frame: pl.DataFrame, repeats: int, *, signals: Path | None, engine: Engine
+) -> tuple[pl.DataFrame, int]:
+    """The counts of rows proven in time order; else raise the error naming the first row out of it."""
     in_order = frame["in_order"].all() and not frame["times_missing"].sum()
     if in_order and not frame["times_odd"].sum():
-        return
+        return frame, repeats
     if shape(data, config).width is not None:
         # Times compared as text, some not written like the first ones (or out of order as
-        # text): text order is no proof either way; the parsed times decide.
-        again, _ = _collect(data, config, signals=None, engine=engine, parse_times=True)
+        # text): text order is no proof either way; the parsed times decide. With `sort: true`
+        # they also order the rows, so that pass counts (and writes the signals) again.
+        again, again_repeats = _collect(
+            data, config, signals=signals if config.reading.sort else None, engine=engine, parse_times=True
+        )
         if again["in_order"].all() and not again["times_missing"].sum():
-            return
+            return again, again_repeats
     from signal_job.computing import order  # noqa: PLC0415 - rarely needed: kept off the start-up path
 
     raise order.explain(data, config)

@@ -293,3 +293,21 @@ def test_times_out_of_order_only_as_text_are_judged_by_their_value(tmp_path: Pat
     path = tmp_path / "padding.csv"
     path.write_text("timestamp,close\n2024-01-01 09:00:00,1\n2024-01-01 10:00:00,2\n 2024-01-01 11:00:0,3\n")
     assert counts(path, window=2) == (3, 2)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_sort_true_orders_times_of_another_width_by_their_value(tmp_path: Path, engine: Engine) -> None:
+    # Sorted as text, a day's 9 o'clock rows follow its 23 o'clock ones: the first hundred values
+    # are all as wide, so text keys are tried first; the parsed times must both order and count.
+    minutes = [(day, hour, minute) for day in (1, 2) for hour in range(9, 24) for minute in range(60)]
+    closes = {stamp: (stamp[1] * 7 + stamp[2] * 13) % 17 for stamp in minutes}
+    written = sorted(minutes, key=lambda stamp: f"{stamp[0]} {stamp[1]}:{stamp[2]:02}")
+    path = tmp_path / "sorted_as_text.csv"
+    path.write_text(
+        "timestamp,close\n" + "".join(f"2024-01-0{d} {h}:{m:02},{closes[d, h, m]}\n" for d, h, m in written)
+    )
+    expected = sum(reference_signals([Decimal(closes[stamp]) for stamp in minutes], 5))
+    assert counts(path, engine=engine, reading=Reading(sort=True)) == (len(minutes), expected)
+    written_signals = signals_of(path, tmp_path / "s.parquet", Reading(sort=True))
+    assert written_signals["timestamp"].is_sorted()
+    assert written_signals["signal"].sum() == expected
