@@ -52,7 +52,8 @@ class NumberFormat:
         decimal, thousands = re.escape(self.decimal), re.escape(self.thousands)
         exponent = r"([eE][+-]?\d+)?" if self.decimal == "." else ""
         plain = rf"[+-]?(\d+({decimal}\d*)?|{decimal}\d+){exponent}"
-        grouped = rf"[+-]?\d{{1,3}}({thousands}\d{{3}})+({decimal}\d+)?" if self.thousands else None
+        # A leading group is never 0: `0.123` is no thousands-grouped 123.
+        grouped = rf"[+-]?[1-9]\d{{0,2}}({thousands}\d{{3}})+({decimal}\d+)?" if self.thousands else None
         return bool(re.fullmatch(plain, text) or (grouped and re.fullmatch(grouped, text)))
 
     def parse(self, value: str) -> Decimal | None:

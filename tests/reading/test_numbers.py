@@ -54,5 +54,13 @@ def test_a_dot_with_three_digits_is_ambiguous_where_fields_are_separated_by_semi
     assert number_format(["145.123"]) == NumberFormat()  # MetaTrader's JPY pairs, tab-separated
 
 
+@pytest.mark.parametrize("values", [["0.123", "0.456"], ["-0.123"], ["0.5", "1.234"]])
+def test_a_dot_after_a_leading_zero_is_a_decimal_point_even_where_fields_are_separated_by_semicolons(
+    values: list[str],
+) -> None:
+    assert number_format(values, semicolons=True) == NumberFormat()
+    assert number_format(["0,123"]) == NumberFormat(",", "")  # nor is a comma after a zero a grouping
+
+
 def test_a_decimal_comma_file_reads_a_dot_as_thousands() -> None:
     assert number_format(["0,5", "1.234"]) == NumberFormat(",", ".")
