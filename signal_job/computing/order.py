@@ -197,7 +197,7 @@ def _out_of_order(part: Source, row: dict[str, Any]) -> InputError:
     if row["t"] is None and not row["raw"]:
         return InputError(f"{at} has no timestamp; every row needs its time to be put in time order")
     if row["t"] is None:
-        msg = f"{at}: timestamp {value} does not read as {reading.spelling} like the first ones"
+        msg = f"{at}: timestamp {value} does not read as {reading.spelling}, as the first ones do"
         return InputError(msg)
     if row["t"] == row["before"]:
         msg = (

@@ -64,6 +64,14 @@ class Shape:
     whole_rows: bool  # carry every column, to tell repeated rows (`duplicates: drop`)
 
     @property
+    def parsed_order(self) -> bool:
+        """Whether order is checked on the parsed timestamps (signals runs parse them anyway).
+
+        Text keys are no proof for a later time written another way at the same width.
+        """
+        return self.timestamps and not self.text_times and self.keys == 1 and self.width is not None
+
+    @property
     def key_names(self) -> list[str]:
         """The names of the order key columns."""
         return [f"_key{index}" for index in range(self.keys)]
@@ -232,6 +240,12 @@ def _order(the_shape: Shape, *, grouped: bool) -> dict[str, pl.Expr]:
     if not the_shape.keys:
         return {"times_missing": pl.lit(0), "times_odd": pl.lit(0), "in_order": pl.lit(value=True)}
     row = pl.col(ROW).cast(pl.Int64)
+    if the_shape.parsed_order:
+        return {
+            "times_missing": pl.col("_key0").null_count(),
+            "times_odd": pl.lit(0, dtype=pl.UInt32),  # every time parsed: their order is the proof
+            "in_order": _rising(pl.col("timestamp").cast(pl.Int64), row, grouped=grouped),
+        }
     checks = []
     for name in the_shape.key_names:
         key = pl.col(name)
@@ -251,6 +265,15 @@ def _order(the_shape: Shape, *, grouped: bool) -> dict[str, pl.Expr]:
         "times_odd": odd,  # text keys of another width: their order is checked by parsing them
         "in_order": pl.all_horizontal(checks),
     }
+
+
+def _rising(times: pl.Expr, row: pl.Expr, *, grouped: bool) -> pl.Expr:
+    """Whether integer `times` rise strictly row by row; unreadable (null) times are left to the counts."""
+    read = times.is_not_null()
+    if grouped:  # rows of one group are not consecutive: ties broken by the row, falling
+        return pl.struct(times.alias("k"), (-row).alias("r")).filter(read).is_sorted()
+    # Integers rise strictly exactly when time - row never falls.
+    return (times - row).filter(read).is_sorted()
 
 
 def _folder_values(data: Input, group: str | None) -> list[str] | None:

@@ -70,7 +70,7 @@ def explain_timestamps(parts: Sequence[Source], count: int) -> InputError:
             row, value = found["row"][0], found["value"][0]
             return InputError(
                 f"input file {part.path} {where(part, row)}: timestamp {value!r} does not read as "
-                f"{part.timestamp.spelling} like the first ones ({count} such values in all)"
+                f"{part.timestamp.spelling}, as the first ones do ({count} such values in all)"
             )
     return InputError(f"the input has {count} timestamps that do not read as date-times")
 

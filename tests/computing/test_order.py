@@ -311,3 +311,17 @@ def test_sort_true_orders_times_of_another_width_by_their_value(tmp_path: Path, 
     written_signals = signals_of(path, tmp_path / "s.parquet", Reading(sort=True))
     assert written_signals["timestamp"].is_sorted()
     assert written_signals["signal"].sum() == expected
+
+
+def test_a_signals_run_checks_the_parsed_times_where_a_later_spelling_sorts_wrongly_as_text(
+    tmp_path: Path,
+) -> None:
+    # As wide as the first values and later as text, but an earlier time: only parsing tells.
+    lines = [f"2024-01-01 {10 + minute // 60:02}:{minute % 60:02}:00,{minute % 7}" for minute in range(150)]
+    path = tmp_path / "spelling.csv"
+    path.write_text("timestamp,close\n" + "\n".join([*lines, "2024-01-1 09:00:00 ,5"]) + "\n")
+    with pytest.raises(InputError, match=r"line 152: timestamp '2024-01-1 09:00:00' is earlier than"):
+        signals_of(path, tmp_path / "a.parquet")
+    ordered = signals_of(path, tmp_path / "b.parquet", Reading(sort=True))
+    assert ordered["timestamp"].is_sorted()
+    assert ordered["close"].head(2).to_list() == [5.0, 0.0]
