@@ -1,3 +1,51 @@
-"""signal-job: turn OHLCV candles into an exact trading-signal rate."""
+"""signal-job: turn OHLCV candles into an exact trading-signal rate.
+
+    import signal_job
+    result = signal_job.run("data.csv", config="config.yaml")
+    result.rate, result.rows, result.document
+
+See docs/api.md. Importing the package is cheap: Polars loads when a run starts.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from signal_job.errors import ClashError, ConfigError, InputError, JobError, OutputError
+
+if TYPE_CHECKING:
+    from signal_job.api import RunResult, run
+    from signal_job.config import Config, Reading
 
 __version__ = "0.1.0"
+__all__ = [
+    "ClashError",
+    "Config",
+    "ConfigError",
+    "InputError",
+    "JobError",
+    "OutputError",
+    "Reading",
+    "RunResult",
+    "__version__",
+    "run",
+]
+# A library's loggers stay silent until the application configures logging (Python's advice).
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+_LAZY = {
+    "run": "signal_job.api",
+    "RunResult": "signal_job.api",
+    "Config": "signal_job.config",
+    "Reading": "signal_job.config",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The API's heavier names, imported on first use (PEP 562)."""
+    if name in _LAZY:
+        from importlib import import_module  # noqa: PLC0415
+
+        return getattr(import_module(_LAZY[name]), name)
+    msg = f"module 'signal_job' has no attribute {name!r}"
+    raise AttributeError(msg)

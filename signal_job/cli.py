@@ -12,17 +12,13 @@ import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import TYPE_CHECKING, Annotated  # noqa: E402
+from typing import Annotated  # noqa: E402
 
 import typer  # noqa: E402
 
 from signal_job import __version__  # noqa: E402
-from signal_job.errors import ClashError, JobError, OutputError, Terminated  # noqa: E402
-from signal_job.reporting.metrics import Document, error_document, render  # noqa: E402
-
-if TYPE_CHECKING:
-    from signal_job.job import Done, Prepared
-    from signal_job.reporting.logs import Logs
+from signal_job.errors import JobError, Terminated  # noqa: E402
+from signal_job.reporting.metrics import render  # noqa: E402
 
 log = logging.getLogger("signal_job")
 
@@ -102,105 +98,22 @@ def run(
     logs = Logs()
     log.info("signal-job %s starting", __version__)
     paths = job.Paths(input_path, config_path, output, log_file, signals)
-    try:
-        prepared = job.prepare(paths)
-    except ClashError as exc:
-        # Nothing is written to any path of this run: the clash may name an input.
-        logs.drop_buffer()
-        log.error("%s", exc)
-        _print(render(error_document(version=job.config_version(config_path), message=str(exc))))
-        raise typer.Exit(1) from None
-    except Terminated as exc:
-        raise typer.Exit(128 + exc.number) from None
-    done, code = _job_document(prepared, logs)
-    for number in _STOP_SIGNALS:  # the run is over: finish writing whatever comes now
-        signal.signal(number, signal.SIG_IGN)
-    status = _write_and_print(done.document, prepared)
-    if status != "success" and "--signals" in prepared.outputs:
-        from signal_job.reporting.outputs import remove_stale_signals  # noqa: PLC0415
-
-        remove_stale_signals(prepared.outputs["--signals"], done.signals)
-    log.info("status: %s", status)
-    logs.close()
-    raise typer.Exit(code if code else 0 if status == "success" else 1)
+    outcome = job.execute(
+        paths, started=_STARTED, logs=logs, prints=True, before_writing=_stop_taking_signals
+    )
+    _print(render(outcome.document))
+    raise typer.Exit(outcome.code)
 
 
 def _stop(number: int, _frame: object) -> None:
-    for each in _STOP_SIGNALS:  # once: the unwinding must not be interrupted again
-        signal.signal(each, signal.SIG_IGN)
+    _stop_taking_signals()  # once: the unwinding must not be interrupted again
     raise Terminated(number, signal.Signals(number).name)
 
 
-def _job_document(prepared: Prepared, logs: Logs) -> tuple[Done, int]:
-    """Run the job; every failure, even a bug, becomes the error document.
-
-    Also returns the exit code that a signal sets (0 if none).
-    """
-    from signal_job import job  # noqa: PLC0415
-
-    config = prepared.paths.config
-    try:
-        if "--log-file" in prepared.unusable:
-            raise prepared.unusable["--log-file"]
-        logs.attach(prepared.outputs["--log-file"])
-        done = job.run(prepared, started=_STARTED)
-        problem = logs.problem()
-        if problem is not None:  # a full disk under the log: the run is not to be trusted
-            problem.version = done.document["version"]
-            raise problem
-    except JobError as exc:
-        if exc.version is None and isinstance(exc, OutputError):
-            exc.version = job.config_version(config)
-        log.error("%s", exc)
-        log.debug("traceback", exc_info=True)
-        return job.Done(error_document(version=exc.version, message=str(exc))), 0
-    except Terminated as exc:
-        log.error("%s", exc)
-        return job.Done(
-            error_document(version=job.config_version(config), message=str(exc))
-        ), 128 + exc.number
-    except Exception as exc:  # a bug must still end in the error document, not a traceback
-        where = prepared.paths.log_file
-        message = f"unexpected error, please report it: {type(exc).__name__}: {exc} (traceback in {where})"
-        log.error("%s", message)
-        log.debug("traceback", exc_info=True)
-        return job.Done(error_document(version=None, message=message)), 0
-    return done, 0
-
-
-def _write_and_print(document: Document, prepared: Prepared) -> str:
-    """Write the document (replacing an older one) and print it; return the final status."""
-    from signal_job.reporting.outputs import write  # noqa: PLC0415
-
-    data = render(document)
-    out = prepared.outputs.get("--output")
-    try:
-        if out is None:
-            raise prepared.unusable["--output"]
-        if out.status is not None and _is_stdout(out.status):
-            log.info("metrics written to stdout (%s)", out.path)
-            _print(data)
-            return str(document["status"])
-        write(out, data)
-    except OutputError as exc:
-        if out is not None and out.status is not None and not out.special:
-            exc = OutputError(f"{exc}; {out.path} still holds an earlier run's document")
-        log.error("%s", exc)
-        if document["status"] == "success":
-            document = error_document(version=document["version"], message=str(exc))
-            data = render(document)
-    else:
-        log.info("metrics written to %s", out.path)
-    _print(data)
-    return str(document["status"])
-
-
-def _is_stdout(status: os.stat_result) -> bool:
-    try:
-        here = os.fstat(sys.stdout.fileno())
-    except (OSError, ValueError):
-        return False
-    return (here.st_dev, here.st_ino) == (status.st_dev, status.st_ino)
+def _stop_taking_signals() -> None:
+    """From here on a stop signal is ignored: the run is over, or unwinding, and must finish writing."""
+    for number in _STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
 
 
 def _print(data: bytes) -> None:

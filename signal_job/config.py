@@ -198,13 +198,18 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def parse_config(data: object, *, origin: str) -> Config:
-    """Validate an already parsed YAML document; `origin` names it in messages."""
+def parse_config(data: object, *, origin: str, named: str | None = None) -> Config:
+    """Validate an already parsed YAML document (or a mapping given in Python).
+
+    `origin` names it in messages about one key ("config key 'window' in <origin>"), `named`
+    in messages about the whole (default: "config file <origin>").
+    """
+    named = named or f"config file {origin}"
     if data is None:
-        msg = f"config file {origin} is empty; it needs {_keys_text()}"
+        msg = f"{named} is empty; it needs {_keys_text()}"
         raise ConfigError(msg)
     if not isinstance(data, dict):
-        msg = f"config file {origin} must be a mapping of {_keys_text()}, not a {_yaml_type(data)}"
+        msg = f"{named} must be a mapping of {_keys_text()}, not a {_yaml_type(data)}"
         raise ConfigError(msg)
     version = data.get("version")
     known_version = version if _is_version(version) else None
@@ -215,14 +220,14 @@ def parse_config(data: object, *, origin: str) -> Config:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         optional = ", ".join(repr(key) for key in OPTIONAL_KEYS)
         msg = (
-            f"config file {origin} has unknown key(s) {names}{hint}; "
+            f"{named} has unknown key(s) {names}{hint}; "
             f"the keys are {_keys_text()} and, optionally, {optional}"
         )
         raise ConfigError(msg, version=known_version)
     missing = [key for key in KEYS if key not in data]
     if missing:
         names = ", ".join(repr(key) for key in missing)
-        msg = f"config file {origin} is missing {names}"
+        msg = f"{named} is missing {names}"
         raise ConfigError(msg, version=known_version)
     # The metrics document echoes the seed; JSON readers (and numpy) take at most 64 bits.
     seed = _integer(data["seed"], "seed", origin, known_version, minimum=0, maximum=2**64 - 1)

@@ -1,28 +1,36 @@
 """One run of the job: its paths checked, then config, input, counts (and signals file), the document.
 
-`prepare` looks at every path before anything is written: the outputs (links followed) and
-every file the input and config name, so that no output ever overwrites an input. `run` then
-computes the metrics document, logging each step.
+`execute` is the one path that the command line and the Python API share. `prepare` looks at
+every path before anything is written: the outputs (links followed) and every file the input
+and config name, so that no output ever overwrites an input. `run` then computes the metrics
+document, logging each step, and `execute` writes it, whatever the run's end.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from signal_job.computing import pipeline
-from signal_job.config import Config, load_config
-from signal_job.errors import InputError, JobError, OutputError, first_line
+from signal_job.config import Config, load_config, parse_config
+from signal_job.errors import ClashError, InputError, JobError, OutputError, Terminated, first_line
 from signal_job.reading.files import Found, Identity, find_files, identity
 from signal_job.reading.inputs import Input, open_input
-from signal_job.reporting.metrics import Document, success_document
-from signal_job.reporting.outputs import Target, atomic, check_clashes, target
+from signal_job.reporting.logs import Logs
+from signal_job.reporting.metrics import Document, error_document, render, success_document
+from signal_job.reporting.outputs import Target, atomic, check_clashes, remove_stale_signals, target, write
 
 log = logging.getLogger(__name__)
+
+# A config given in Python rather than by a path: checked as a file's would be.
+Given = Config | Mapping[str, Any]
 
 # Columns that usually name a series; windows over them mix symbols unless grouped.
 _SERIES_COLUMNS = ("symbol", "ticker")
@@ -35,15 +43,15 @@ class Paths:
     """What one run reads and writes, as given."""
 
     input: Path  # a file, a glob or a folder
-    config: Path
-    output: Path
-    log_file: Path
+    config: Path | None  # None: the config was given as a mapping or a `Config`
+    output: Path | None  # None: the document is only returned (Python API)
+    log_file: Path | None  # None: records go to the `signal_job` logger only
     signals: Path | None = None
 
     def outputs(self) -> dict[str, Path]:
         """Each output path by the option that names it."""
-        named = {"--output": self.output, "--log-file": self.log_file}
-        return named | ({"--signals": self.signals} if self.signals else {})
+        named = {"--output": self.output, "--log-file": self.log_file, "--signals": self.signals}
+        return {option: path for option, path in named.items() if path is not None}
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,150 @@ class Done:
 
     document: Document
     signals: os.stat_result | None = field(default=None)
+    counts: pipeline.Counts | None = None  # of a successful run
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended: the document it wrote (success or error) and what to report."""
+
+    document: Document
+    counts: pipeline.Counts | None = None  # of a successful run
+    error: BaseException | None = None  # a `JobError`, `Terminated`, or a bug
+    code: int = 0  # the exit code: 0, 1, or 128 + the number of the signal that stopped it
+
+
+def execute(
+    paths: Paths,
+    *,
+    started: float,
+    config: Given | None = None,
+    logs: Logs | None = None,
+    prints: bool = False,
+    before_writing: Callable[[], None] | None = None,
+) -> Outcome:
+    """Run the job and write its document, whatever the end; the error is returned, not raised.
+
+    `config` stands in for `paths.config`; `logs` gets the log file attached once the paths are
+    checked; `prints`: the caller prints the document (so an output that is stdout is left to it);
+    `before_writing` is called once the run is over (the CLI stops taking signals there).
+    """
+    try:
+        prepared = prepare(paths)
+    except ClashError as exc:
+        # Nothing is written to any path of this run: the clash may name an input.
+        if logs is not None:
+            logs.drop_buffer()
+        log.error("%s", exc)
+        return Outcome(error_document(version=_version(paths, config), message=str(exc)), error=exc, code=1)
+    except Terminated as exc:
+        log.error("%s", exc)
+        document = error_document(version=_version(paths, config), message=str(exc))
+        return Outcome(document, error=exc, code=128 + exc.number)
+    done, error, code = _done(prepared, config, logs, started=started)
+    if before_writing is not None:
+        before_writing()
+    document = _write_document(done.document, prepared, prints=prints)
+    if document["status"] != "success":
+        if error is None:  # the document could not be written: that is the run's error
+            error = OutputError(document["error_message"], version=document["version"])
+        if "--signals" in prepared.outputs:
+            remove_stale_signals(prepared.outputs["--signals"], done.signals)
+    log.info("status: %s", document["status"])
+    if logs is not None:
+        logs.close()
+    if error is not None:
+        return Outcome(document, error=error, code=code or 1)
+    return Outcome(document, counts=done.counts)
+
+
+def _done(
+    prepared: Prepared, config: Given | None, logs: Logs | None, *, started: float
+) -> tuple[Done, BaseException | None, int]:
+    """Run the job: its result, or the error document, the error and the exit code a signal sets."""
+    paths = prepared.paths
+    try:
+        if logs is not None and paths.log_file is not None:
+            if "--log-file" in prepared.unusable:
+                raise prepared.unusable["--log-file"]
+            logs.attach(prepared.outputs["--log-file"])
+        done = run(prepared, started=started, config=config)
+        problem = logs.problem() if logs is not None else None
+        if problem is not None:  # a full disk under the log: the run is not to be trusted
+            problem.version = done.document["version"]
+            raise problem
+    except JobError as exc:
+        if exc.version is None and isinstance(exc, OutputError):
+            exc.version = _version(paths, config)
+        log.error("%s", exc)
+        log.debug("traceback", exc_info=True)
+        return Done(error_document(version=exc.version, message=str(exc))), exc, 1
+    except Terminated as exc:
+        log.error("%s", exc)
+        document = error_document(version=_version(paths, config), message=str(exc))
+        return Done(document), exc, 128 + exc.number
+    except Exception as exc:  # a bug must still end in the error document, not a traceback
+        where = f" (traceback in {paths.log_file})" if paths.log_file is not None else ""
+        message = f"unexpected error, please report it: {type(exc).__name__}: {exc}{where}"
+        log.error("%s", message)
+        log.debug("traceback", exc_info=True)
+        return Done(error_document(version=_version(paths, config), message=message)), exc, 1
+    return done, None, 0
+
+
+def _write_document(document: Document, prepared: Prepared, *, prints: bool) -> Document:
+    """Write the document (replacing an older one); the document as it ends.
+
+    A success whose document cannot be written ends as the error document saying so. Where the
+    caller `prints` the document, an output that is this process's stdout is left to it.
+    """
+    out = prepared.outputs.get("--output")
+    try:
+        if out is None:
+            if prepared.paths.output is None:
+                return document
+            raise prepared.unusable["--output"]
+        if prints and out.status is not None and _is_stdout(out.status):
+            log.info("metrics written to stdout (%s)", out.path)
+            return document
+        write(out, render(document))
+    except OutputError as exc:
+        if out is not None and out.status is not None and not out.special:
+            exc = OutputError(f"{exc}; {out.path} still holds an earlier run's document")
+        log.error("%s", exc)
+        if document["status"] == "success":
+            return error_document(version=document["version"], message=str(exc))
+    else:
+        log.info("metrics written to %s", out.path)
+    return document
+
+
+def _is_stdout(status: os.stat_result) -> bool:
+    try:
+        here = os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError):
+        return False
+    return (here.st_dev, here.st_ino) == (status.st_dev, status.st_ino)
+
+
+def _config(paths: Paths, given: Given | None) -> Config:
+    """The run's config: as given, or read from its path."""
+    if isinstance(given, Config):
+        return given
+    if given is not None:
+        return parse_config(dict(given), origin="the config mapping", named="the config mapping")
+    assert paths.config is not None  # noqa: S101 - a config path, or a config given
+    return load_config(paths.config)
+
+
+def _version(paths: Paths, given: Given | None) -> str | None:
+    """The config's version for an error document, where it can be told."""
+    if given is not None or paths.config is None:
+        try:
+            return _config(paths, given).version
+        except JobError:
+            return None
+    return config_version(paths.config)
 
 
 def prepare(paths: Paths) -> Prepared:
@@ -80,28 +232,30 @@ def prepare(paths: Paths) -> Prepared:
     except InputError as exc:
         problem = exc
     read: list[tuple[str, Path, Identity]] = []
-    try:
-        read.append(("--config", paths.config, identity(paths.config.stat())))
-    except OSError:
-        pass  # reading the config says what is wrong
+    if paths.config is not None:
+        try:
+            read.append(("--config", paths.config, identity(paths.config.stat())))
+        except OSError:
+            pass  # reading the config says what is wrong
     if found is not None:
         read.extend(("--input", path, key) for path, key in zip(found.files, found.identities, strict=True))
     check_clashes(outputs.values(), read)
     return Prepared(paths, outputs, unusable, found, problem)
 
 
-def run(prepared: Prepared, *, started: float) -> Done:
+def run(prepared: Prepared, *, started: float, config: Given | None = None) -> Done:
     """Compute the metrics document; `started` is the `perf_counter()` the latency counts from.
 
-    With a signals path, also write each row's signal there (Parquet). Raises `JobError`,
-    carrying the config's version once the config has been read.
+    The config is `config`, else read from the config path. With a signals path, also write
+    each row's signal there (Parquet). Raises `JobError`, carrying the config's version once
+    the config has been read.
     """
     paths = prepared.paths
-    config = load_config(paths.config)
+    config = _config(paths, config)
     grouping = f" group_by={config.group_by}" if config.group_by else ""
     log.info(
         "config %s: seed=%d window=%d version=%s%s",
-        paths.config,
+        paths.config if paths.config is not None else "(given)",
         config.seed,
         config.window,
         config.version,
@@ -124,7 +278,7 @@ def run(prepared: Prepared, *, started: float) -> Done:
         latency_ms=latency_ms,
         seed=config.seed,
     )
-    return Done(document, written)
+    return Done(document, written, result.total)
 
 
 def config_version(path: Path) -> str | None:

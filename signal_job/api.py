@@ -1,0 +1,82 @@
+"""The job from Python, for schedulers (Airflow, Dagster, Prefect) and notebooks.
+
+`run` is the command line's own path (`signal_job.job.execute`) without the console: the same
+checks, the same documents written the same way, the same messages, raised as the job's
+exceptions. It logs through the standard `logging` module under the `signal_job` logger and
+configures nothing global: no handlers, no levels, no signal handlers.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from signal_job.config import Config
+
+ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config
+PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A successful run: its counts and the metrics document the command line writes."""
+
+    rows: int  # rows_processed
+    signals: int  # rows whose close is above the rolling mean
+    rate: float  # the signal rate, rounded half-to-even to 4 decimals: the document's value
+    latency_ms: int
+    version: str
+    seed: int
+    document: dict[str, Any]  # the metrics document, keys in their documented order
+
+
+def run(
+    input: PathLike = "data.csv",
+    *,
+    config: ConfigSource = "config.yaml",
+    output: PathLike | None = None,
+    signals: PathLike | None = None,
+) -> RunResult:
+    """Run the job on `input` (a file, a glob or a folder) and return its result.
+
+    `config` is a YAML file's path, a mapping of the same keys, or a `Config`. With `output`,
+    the metrics document is written there (a failed run writes the error document, replacing
+    an older success, as the command line does); with `signals`, every row's signal is written
+    there (Parquet). No output may be a file the run reads.
+
+    Raises the job's `JobError` subclasses (`ConfigError`, `InputError`, `OutputError`,
+    `ClashError`) with the messages the command line puts in its error document; `exc.version`
+    is the config's version once known.
+    """
+    from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
+
+    started = time.perf_counter()
+    given = config if isinstance(config, Config | Mapping) else None
+    if given is None and not isinstance(config, str | os.PathLike):
+        msg = f"config must be a path, a mapping or a Config, not {type(config).__name__}"
+        raise TypeError(msg)
+    paths = job.Paths(
+        input=Path(input),
+        config=Path(config) if isinstance(config, str | os.PathLike) else None,
+        output=None if output is None else Path(output),
+        log_file=None,
+        signals=None if signals is None else Path(signals),
+    )
+    outcome = job.execute(paths, started=started, config=given)
+    if outcome.error is not None:
+        raise outcome.error
+    assert outcome.counts is not None  # noqa: S101 - a success has its counts
+    document = outcome.document
+    return RunResult(
+        rows=outcome.counts.rows,
+        signals=outcome.counts.signals,
+        rate=document["value"],
+        latency_ms=document["latency_ms"],
+        version=document["version"],
+        seed=document["seed"],
+        document=document,
+    )

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import logging
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import polars as pl
+import pytest
+
+import signal_job
+from tests.conftest import PROJECT, REAL_ROWS, REAL_SIGNALS
+
+CONSOLE_SCRIPT = Path(sys.executable).with_name("signal-job")
+CONFIG = {"seed": 42, "window": 5, "version": "v1"}
+
+
+@pytest.fixture
+def bundled(tmp_path: Path) -> Path:
+    """A folder holding the bundled data.csv and config.yaml, as a fresh clone has them."""
+    for name in ("data.csv", "config.yaml"):
+        shutil.copy(PROJECT / name, tmp_path / name)
+    return tmp_path
+
+
+def cli_document(folder: Path, *args: str) -> dict[str, object]:
+    done = subprocess.run(
+        [str(CONSOLE_SCRIPT), "run", *args], cwd=folder, capture_output=True, check=False, timeout=120
+    )
+    document: dict[str, object] = orjson.loads(done.stdout)
+    return document
+
+
+def test_a_run_returns_the_bundled_result_and_the_document_the_command_line_prints(bundled: Path) -> None:
+    result = signal_job.run(bundled / "data.csv", config=bundled / "config.yaml")
+    assert (result.rows, result.signals, result.rate) == (REAL_ROWS, REAL_SIGNALS, 0.4989)
+    assert (result.version, result.seed) == ("v1", 42)
+    printed = cli_document(bundled)
+    assert list(result.document) == list(printed)
+    assert {**result.document, "latency_ms": 0} == {**printed, "latency_ms": 0}
+    assert result.document["latency_ms"] == result.latency_ms
+
+
+def test_a_config_path_mapping_or_config_object_give_the_same_result(bundled: Path) -> None:
+    data = str(bundled / "data.csv")
+    config = signal_job.Config(seed=42, window=5, version="v1")
+    results = [signal_job.run(data, config=given) for given in (str(bundled / "config.yaml"), CONFIG, config)]
+    assert {(r.rows, r.signals, r.version, r.seed) for r in results} == {(REAL_ROWS, REAL_SIGNALS, "v1", 42)}
+
+
+def test_errors_are_the_jobs_exceptions_with_the_command_lines_messages(
+    bundled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(bundled)
+    with pytest.raises(signal_job.InputError) as missing:
+        signal_job.run("missing.csv")  # the defaults: config.yaml, as the command line's
+    assert missing.value.version == "v1"
+    printed = cli_document(bundled, "--input", "missing.csv")
+    assert printed == {"version": "v1", "status": "error", "error_message": str(missing.value)}
+    assert str(missing.value) == "input file missing.csv does not exist"
+
+
+def test_a_bad_config_mapping_is_checked_as_a_file_would_be(bundled: Path) -> None:
+    with pytest.raises(
+        signal_job.ConfigError, match=r"config key 'window' in the config mapping must be at least 1"
+    ):
+        signal_job.run(bundled / "data.csv", config={**CONFIG, "window": 0})
+    with pytest.raises(signal_job.ConfigError, match=r"the config mapping is missing 'seed'"):
+        signal_job.run(bundled / "data.csv", config={"window": 5, "version": "v1"})
+
+
+def test_the_output_gets_the_document_and_a_failure_replaces_an_older_success(bundled: Path) -> None:
+    output = bundled / "metrics.json"
+    result = signal_job.run(bundled / "data.csv", config=CONFIG, output=output)
+    assert orjson.loads(output.read_bytes()) == result.document
+    (bundled / "bad.csv").write_text("close\n1\nnot a price\n")
+    with pytest.raises(signal_job.InputError, match=r"bad\.csv line 3") as failed:
+        signal_job.run(bundled / "bad.csv", config=CONFIG, output=output)
+    written = orjson.loads(output.read_bytes())
+    assert written == {"version": "v1", "status": "error", "error_message": str(failed.value)}
+
+
+def test_an_output_that_is_the_input_is_refused_and_the_input_kept(bundled: Path) -> None:
+    before = (bundled / "data.csv").read_bytes()
+    with pytest.raises(signal_job.ClashError, match=r"data\.csv"):
+        signal_job.run(bundled / "data.csv", config=bundled / "config.yaml", output=bundled / "data.csv")
+    assert (bundled / "data.csv").read_bytes() == before
+
+
+def test_signals_are_written_as_the_command_line_writes_them(bundled: Path) -> None:
+    signal_job.run(bundled / "data.csv", config=CONFIG, signals=bundled / "api.parquet")
+    cli_document(bundled, "--signals", "cli.parquet")
+    written = pl.read_parquet(bundled / "api.parquet")
+    assert written.equals(pl.read_parquet(bundled / "cli.parquet"))
+    assert written["signal"].sum() == REAL_SIGNALS
+
+
+def test_a_run_configures_no_logging_and_no_signal_handlers(
+    bundled: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    logger, root = logging.getLogger("signal_job"), logging.getLogger()
+    before = (list(logger.handlers), logger.level, logger.propagate, list(root.handlers), root.level)
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT)}
+    with caplog.at_level(logging.INFO, logger="signal_job"):
+        signal_job.run(bundled / "data.csv", config=CONFIG)
+    assert "signals: 4989, signal rate: 0.4989" in caplog.text  # through the standard logging module
+    assert (list(logger.handlers), logger.level, logger.propagate) == before[:3]
+    assert (list(root.handlers), root.level) == (before[3], before[4])
+    assert {number: signal.getsignal(number) for number in handlers} == handlers
+
+
+def test_importing_the_package_loads_neither_polars_nor_the_cli() -> None:
+    code = "import sys, signal_job; print(sorted({'polars', 'typer', 'yaml'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, text=True)
+    assert done.stdout.strip() == "[]"
