@@ -7,6 +7,7 @@ import time
 # Latency counts from the command's start, before the heavy imports below.
 _STARTED = time.perf_counter()
 
+import itertools  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
@@ -23,11 +24,27 @@ from signal_job.reporting.metrics import render  # noqa: E402
 log = logging.getLogger("signal_job")
 
 app = typer.Typer(
-    help="Turn OHLCV candles into exact trading signals and their rate.",
+    help=f"signal-job {__version__}: turn OHLCV candles into exact trading signals and their rate.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"signal-job {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version and exit."),
+    ] = False,
+) -> None:
+    """Options before the command."""
 
 
 def _path_option(*names: str, envvar: str, help: str) -> typer.models.OptionInfo:
@@ -144,8 +161,35 @@ def generate(
     typer.echo(f"wrote {rows:,} candles to {output}", err=True)
 
 
+def _expanded_glob(args: list[str]) -> str | None:
+    """The hint for paths after `--input` that a shell made of an unquoted glob, if there are any."""
+    if not args or args[0] != "run":
+        return None
+    for index, arg in enumerate(args):
+        if arg in ("--input", "-i"):
+            paths = [args[index + 1]] if index + 1 < len(args) else []
+            rest = args[index + 2 :]
+        elif arg.startswith("--input="):
+            paths, rest = [arg.removeprefix("--input=")], args[index + 1 :]
+        else:
+            continue
+        paths += itertools.takewhile(lambda a: not a.startswith("-"), rest)
+        if len(paths) > 1:
+            shown = " ".join(paths[:3]) + (" ..." if len(paths) > 3 else "")  # noqa: PLR2004
+            return (
+                f"--input takes one path, but {len(paths)} came ({shown}): the shell expanded a glob; "
+                "quote it so the job expands it, e.g. --input 'data/*.csv'"
+            )
+    return None
+
+
 def main() -> None:
     """Entry point of the `signal-job` console script: run the app, then exit at once."""
+    hint = _expanded_glob(sys.argv[1:])
+    if hint is not None:  # typer would only say "Got unexpected extra argument"
+        sys.stderr.write(f"Usage: signal-job run [OPTIONS]\nError: {hint}\n")
+        sys.stderr.flush()
+        os._exit(2)
     try:
         app()
     except SystemExit as exit_:

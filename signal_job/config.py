@@ -220,7 +220,7 @@ def parse_config(data: object, *, origin: str, named: str | None = None) -> Conf
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         optional = ", ".join(repr(key) for key in OPTIONAL_KEYS)
         msg = (
-            f"{named} has unknown key(s) {names}{hint}; "
+            f"{named} has {'an unknown key' if len(unknown) == 1 else 'unknown keys'} {names}{hint}; "
             f"the keys are {_keys_text()} and, optionally, {optional}"
         )
         raise ConfigError(msg, version=known_version)

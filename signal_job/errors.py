@@ -48,6 +48,11 @@ def file_problem(exc: OSError, what: str, path: object) -> str:
     return f"cannot read {what} {path}: {exc.strerror}"
 
 
+def counted(number: int, word: str, plural: str | None = None) -> str:
+    """`number` and `word` in the right number: "1 file", "2 files", "1,000 rows"."""
+    return f"{number:,} {word if number == 1 else plural or word + 's'}"
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (Polars adds pages of hints), or its type."""
     text = str(exc).strip()

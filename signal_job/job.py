@@ -20,7 +20,16 @@ from typing import Any
 
 from signal_job.computing import pipeline
 from signal_job.config import Config, load_config, parse_config
-from signal_job.errors import ClashError, InputError, JobError, OutputError, Terminated, first_line
+from signal_job.errors import (
+    ClashError,
+    InputError,
+    JobError,
+    OutputError,
+    Terminated,
+    counted,
+    first_line,
+    names_text,
+)
 from signal_job.reading.files import Found, Identity, find_files, identity
 from signal_job.reading.inputs import Input, open_input
 from signal_job.reporting.logs import Logs
@@ -277,6 +286,7 @@ def run(prepared: Prepared, *, started: float, config: Given | None = None) -> D
         value=result.total.rate,
         latency_ms=latency_ms,
         seed=config.seed,
+        warnings=_short_windows(result, config),
     )
     return Done(document, written, result.total)
 
@@ -328,6 +338,31 @@ def _warn_of_mixed_series(data: Input, config: Config) -> None:
             )
 
 
+def _short_windows(result: pipeline.Result, config: Config) -> list[str]:
+    """Warn (log and document) where no row has a full window: every signal there is 0."""
+    total, window = result.total, config.window
+    if total.full_windows == 0:
+        why = (
+            f"the window of {window} is longer than the input's {counted(total.rows, 'row')}"
+            if total.rows < window
+            else f"missing close values break every window of {window}"
+        )
+        warnings = [f"{why}: no row has a full window, so every signal is 0"]
+    else:
+        short = [name for name, counts in result.groups if counts.full_windows == 0]
+        if not short:
+            return []
+        names = names_text(["(missing)" if name is None else name for name in short], limit=5)
+        warnings = [
+            f"{counted(len(short), 'group')} of {config.group_by} ({names}) "
+            f"{'has' if len(short) == 1 else 'have'} no row with a full window of {window}: "
+            "every signal there is 0"
+        ]
+    for warning in warnings:
+        log.warning("%s", warning)
+    return warnings
+
+
 def _log_result(result: pipeline.Result, config: Config) -> None:
     counts = result.total
     for index, (name, group) in enumerate(result.groups):
@@ -342,8 +377,8 @@ def _log_result(result: pipeline.Result, config: Config) -> None:
             group.rate,
         )
     if len(result.groups) > _GROUPS_ON_CONSOLE:
-        log.info("... %d more groups in the log file", len(result.groups) - _GROUPS_ON_CONSOLE)
-    log.info("rows: %d (%d blank lines skipped)", counts.rows, counts.blank_lines)
+        log.info("... %s more in the log file", counted(len(result.groups) - _GROUPS_ON_CONSOLE, "group"))
+    log.info("rows: %d (%s skipped)", counts.rows, counted(counts.blank_lines, "blank line"))
     log.info("rows with a full window of %d: %d", config.window, counts.full_windows)
     if counts.missing:
         log.warning("missing close values: %d (their windows give no signal)", counts.missing)

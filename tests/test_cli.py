@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from signal_job import __version__
 from signal_job.cli import app
 from tests.conftest import DATA, REAL_ROWS, WriteFile
 
@@ -131,7 +132,7 @@ def test_bad_config_gives_an_error_document_with_an_unknown_version(
         "version": "unknown",
         "status": "error",
         "error_message": (
-            f"config file {config} has unknown key(s) 'windw' (did you mean 'window'?); "
+            f"config file {config} has an unknown key 'windw' (did you mean 'window'?); "
             "the keys are 'seed', 'window', 'version' and, optionally, 'group_by', 'close_column', "
             "'timestamp_column', 'timestamp_format', 'header', 'decimal_comma', 'sort', 'duplicates'"
         ),
@@ -215,6 +216,63 @@ def test_console_script_usage_error_exits_2(tmp_path: Path) -> None:
     done = console("run", "--no-such-option", cwd=tmp_path)
     assert done.returncode == 2
     assert b"No such option" in done.stderr
+
+
+def test_version_is_shown_by_its_flag_and_in_the_help(tmp_path: Path) -> None:
+    done = console("--version", cwd=tmp_path)
+    assert (done.returncode, done.stdout.decode()) == (0, f"signal-job {__version__}\n")
+    assert f"signal-job {__version__}" in console("--help", cwd=tmp_path).stdout.decode()
+
+
+@pytest.mark.parametrize("spelling", [["--input"], ["-i"], []])
+def test_a_glob_the_shell_expanded_gets_a_hint_to_quote_it(tmp_path: Path, spelling: list[str]) -> None:
+    files = [f"{day}.csv" for day in ("mon", "tue", "wed", "thu")]
+    given = [*spelling, *files] if spelling else [f"--input={files[0]}", *files[1:]]
+    done = console("run", *given, "--output", "m.json", cwd=tmp_path)
+    assert done.returncode == 2
+    error = done.stderr.decode()
+    assert "--input takes one path, but 4 came (mon.csv tue.csv wed.csv ...)" in error
+    assert "quote it" in error
+    assert "Traceback" not in error
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_a_window_longer_than_the_input_warns_in_the_log_and_the_document(
+    tmp_path: Path, write_file: WriteFile
+) -> None:
+    config = write_file("long.yaml", "seed: 1\nwindow: 500\nversion: v1\n")
+    code, stdout, stderr = invoke(*run_args(tmp_path, DATA / "candles.csv", config))
+    document = orjson.loads(stdout)
+    assert (code, document["status"], document["value"]) == (0, "success", 0.0)
+    warning = (
+        "the window of 500 is longer than the input's 400 rows: "
+        "no row has a full window, so every signal is 0"
+    )
+    assert document["warnings"] == [warning]
+    assert list(document)[-1] == "warnings"  # the seed contract's keys first, as always
+    assert f"WARNING {warning}" in stderr
+
+
+def test_a_group_shorter_than_the_window_is_named_in_the_warning(
+    tmp_path: Path, write_file: WriteFile
+) -> None:
+    rows = "".join(
+        f"2024-01-01 00:{minute:02}:00,{symbol},{minute % 3}\n" for minute in range(6) for symbol in "AB"
+    )
+    data = write_file("groups.csv", "timestamp,symbol,close\n" + rows + "2024-01-01 00:00:00,C,1\n")
+    config = write_file("groups.yaml", "seed: 1\nwindow: 3\nversion: v1\ngroup_by: symbol\n")
+    code, stdout, _ = invoke(*run_args(tmp_path, data, config))
+    assert code == 0
+    assert orjson.loads(stdout)["warnings"] == [
+        "1 group of symbol ('C') has no row with a full window of 3: every signal there is 0"
+    ]
+    assert "WARNING 1 group of symbol ('C') has no row" in (tmp_path / "run.log").read_text()
+
+
+def test_counts_in_messages_agree_in_number(tmp_path: Path, config_file: Path, write_file: WriteFile) -> None:
+    data = write_file("one_blank.csv", "close\n1\n\n2\n")
+    invoke(*run_args(tmp_path, data, config_file))
+    assert "rows: 2 (1 blank line skipped)" in (tmp_path / "run.log").read_text()
 
 
 def test_console_script_on_the_real_file_prints_the_published_document(

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from signal_job.config import Reading
-from signal_job.errors import InputError, names_text, shorten
+from signal_job.errors import InputError, counted, names_text, shorten
 from signal_job.reading.numbers import VALUE_PADDING, number_format
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -99,7 +99,8 @@ def close_index(columns: tuple[str, ...], origin: str, reading: Reading, *, seve
     wanted = reading.close_column
     if isinstance(wanted, int):
         if wanted > len(columns):
-            msg = f"{origin} has {len(columns)} columns, so no column {wanted} (config key 'close_column')"
+            found = counted(len(columns), "column")
+            msg = f"{origin} has {found}, so no column {wanted} (config key 'close_column')"
             raise InputError(msg)
         return wanted - 1
     name = normal_name(wanted) if wanted else "close"

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from signal_job.config import Reading
-from signal_job.errors import InputError
+from signal_job.errors import InputError, counted
 from signal_job.reading.headers import PADDING, Header, close_index, find_header, line_padding
 from signal_job.reading.numbers import VALUE_PADDING, AmbiguousNumbers, NumberFormat, number_format
 
@@ -47,7 +47,7 @@ class CsvLayout:
         name = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[self.delimiter]
         parts = [
             f"{name}-separated",
-            f"{len(self.columns)} columns",
+            counted(len(self.columns), "column"),
             f"close is column {self.close_index + 1}",
         ]
         if self.wrapped:

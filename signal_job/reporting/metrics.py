@@ -9,9 +9,14 @@ import orjson
 Document = dict[str, Any]
 
 
-def success_document(*, version: str, rows: int, value: float, latency_ms: int, seed: int) -> Document:
-    """The document of a successful run, keys in their documented order."""
-    return {
+def success_document(
+    *, version: str, rows: int, value: float, latency_ms: int, seed: int, warnings: list[str] | None = None
+) -> Document:
+    """The document of a successful run, keys in their documented order.
+
+    `warnings` (a result to be read with care, e.g. no full window) adds a `warnings` key last.
+    """
+    document: Document = {
         "version": version,
         "rows_processed": rows,
         "metric": "signal_rate",
@@ -20,6 +25,7 @@ def success_document(*, version: str, rows: int, value: float, latency_ms: int, 
         "seed": seed,
         "status": "success",
     }
+    return document | ({"warnings": warnings} if warnings else {})
 
 
 def error_document(*, version: str | None, message: str) -> Document:
