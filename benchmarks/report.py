@@ -133,7 +133,7 @@ def _flat_memory(by_key: dict[tuple[int, str], Row], name: str) -> list[Row]:
 
 
 def markdown(results: list[Row], checks: list[Row], correctness: dict[str, dict[str, int]] | None) -> str:
-    """The tables the README's Performance section shows."""
+    """The tables benchmarks/README.md shows."""
     lines = [
         "| rows | implementation | input | wall s (median) | peak MiB | MB/s | rows/s | x pandas | x floor |",
         "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
