@@ -14,7 +14,15 @@ import polars as pl
 
 from signal_job.computing.background import in_background
 from signal_job.computing.order import in_time_order
-from signal_job.computing.plan import SIGNAL_COLUMNS, SIGNALS_METADATA, partitions, plan, shape
+from signal_job.computing.plan import (
+    SIGNAL_COLUMNS,
+    SIGNALS_METADATA,
+    Shape,
+    fast_counts,
+    partitions,
+    plan,
+    shape,
+)
 from signal_job.computing.signals import MAX_WINDOW
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, first_line, names_text
@@ -201,6 +209,10 @@ def _collect(
     try:
         with in_time_order(data, config, the_shape) as frames:
             the_plan = plan(data, config, the_shape=the_shape, frames=frames)
+            if signals is not None and the_plan.fast_signals is not None:
+                fast = _fast(the_plan.fast_signals, the_shape, signals, engine=engine)
+                if fast is not None:
+                    return fast, 0
             queries = [the_plan.counts, *([the_plan.repeats] if the_plan.repeats is not None else [])]
             if signals is None:
                 results = in_background(lambda: pl.collect_all(queries, engine=engine))
@@ -218,6 +230,24 @@ def _collect(
         raise SignalsNotWritten(exc) from exc
     counts = results[0].with_columns(pl.exclude("in_order", "group").fill_null(0))
     return counts, int(results[1].item()) if len(results) > 1 else 0
+
+
+def _fast(
+    fast_signals: pl.LazyFrame, the_shape: Shape, signals: Path, *, engine: Engine
+) -> pl.DataFrame | None:
+    """Write the signals on the fast path and read the counts back from the file written.
+
+    One scan of the input, not two. None if some row needs the general path (which then
+    writes the file again).
+    """
+    with signals.open("wb") as handle:
+        in_background(lambda: fast_signals.sink_parquet(handle, metadata=SIGNALS_METADATA, engine=engine))
+    counts = in_background(lambda: fast_counts(pl.scan_parquet(signals), the_shape).collect(engine=engine))
+    untrusted = int(counts["untrusted"].item())
+    if untrusted:
+        log.debug("%d rows need the general path for the signals", untrusted)
+        return None
+    return counts.drop("untrusted")
 
 
 def _explain_suspects(data: Input) -> InputError:

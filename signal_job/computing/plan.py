@@ -19,6 +19,10 @@ from signal_job import __version__
 from signal_job.computing.signals import (
     above_mean,
     close_as_float,
+    fast_close,
+    fast_rolling_mean,
+    fast_units,
+    fast_window,
     fixed_point,
     natural_scale,
     rolling_mean,
@@ -48,6 +52,9 @@ class Plan:
     counts: pl.LazyFrame  # one row of counts, or one per group in order of first appearance
     signals: pl.LazyFrame  # per input row: [group], [timestamp], close, rolling_mean, signal
     repeats: pl.LazyFrame | None  # with `duplicates: drop`: how many repeated rows were left out
+    # The signals on Int64 prices where the rows allow (see `fast_units`), with a null signal
+    # on any row it cannot vouch for; None where the shape does not allow it at all.
+    fast_signals: pl.LazyFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +153,7 @@ def plan_rows(rows: pl.LazyFrame, config: Config, the_shape: Shape) -> Plan:
         rows = rows.with_columns(_repeated=repeated)
         repeats = rows.select(repeats=pl.col("_repeated").sum())
         rows = rows.filter(~pl.col("_repeated"))
+    fast = _fast_signals(rows, config, the_shape) if _fast_fits(config, the_shape) else None
     if the_shape.keys:
         rows = rows.with_row_index(ROW)  # ties in time are broken by the row: no two rows at one time
     price, total = pl.col("price"), pl.col("window_sum")
@@ -162,6 +170,58 @@ def plan_rows(rows: pl.LazyFrame, config: Config, the_shape: Shape) -> Plan:
             signal=signal(price, total, window=config.window),
         ),
         repeats=repeats,
+        fast_signals=fast,
+    )
+
+
+def fast_counts(written: pl.LazyFrame, the_shape: Shape) -> pl.LazyFrame:
+    """The counts, read back from a signals file the fast path wrote; `untrusted` rows void them."""
+    timestamps = the_shape.timestamps and the_shape.keys > 0
+    if timestamps:
+        written = written.with_row_index(ROW)
+    zero = pl.lit(0, dtype=pl.UInt32)
+    return written.select(
+        rows=pl.len(),
+        missing=pl.col("close").null_count(),
+        full_windows=pl.len() - pl.col("rolling_mean").null_count(),
+        signals=pl.col("signal").sum(),
+        largest_price=zero,  # Int64 sums cannot overflow: `fast_units` bounds every price
+        suspect=zero,
+        unreadable_timestamps=zero,
+        times_missing=zero,
+        times_odd=zero,
+        in_order=(
+            _rising(pl.col("timestamp").cast(pl.Int64), pl.col(ROW).cast(pl.Int64), grouped=False)
+            if timestamps
+            else pl.lit(value=True)
+        ),
+        untrusted=pl.col("signal").null_count(),
+    )
+
+
+def _fast_fits(config: Config, the_shape: Shape) -> bool:
+    """Whether the fast path can write these rows' signals file: one series, order proven on times."""
+    ordered = the_shape.keys == 0 or the_shape.parsed_order
+    return config.group_by is None and not the_shape.whole_rows and ordered and fast_window(config.window)
+
+
+def _fast_signals(rows: pl.LazyFrame, config: Config, the_shape: Shape) -> pl.LazyFrame:
+    timestamps = ["timestamp"] if the_shape.timestamps else []
+    trusted = ~pl.col("suspect")
+    if the_shape.timestamps:
+        trusted &= pl.col("timestamp").is_not_null() & ~pl.col("_unreadable")
+    # Each derived column in its own stage: the streaming engine does not share subexpressions.
+    staged = rows.select(
+        *timestamps,
+        trusted=trusted,
+        **fast_units(pl.col("price"), scale=the_shape.scale, window=config.window),
+    ).with_columns(window_sum(pl.col("units"), window=config.window))
+    units, total, unit = pl.col("units"), pl.col("window_sum"), pl.col("unit")
+    return staged.select(
+        *timestamps,
+        close=fast_close(units, unit),
+        rolling_mean=fast_rolling_mean(total, unit, window=config.window),
+        signal=pl.when(pl.col("trusted") & pl.col("exact")).then(signal(units, total, window=config.window)),
     )
 
 

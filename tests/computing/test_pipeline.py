@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -14,10 +15,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from signal_job.computing.pipeline import Counts, Engine
+from signal_job.computing import plan as plan_module
+from signal_job.computing.pipeline import Counts, Engine, run
 from signal_job.errors import InputError
+from signal_job.reading.inputs import open_input
 from signal_job.reference import reference_signals
-from tests.conftest import DATA, ENGINES, REAL_ROWS, REAL_SIGNALS, WriteFile, counts_of
+from tests.conftest import DATA, ENGINES, REAL_ROWS, REAL_SIGNALS, WriteFile, counts_of, make_config
 
 
 def reference_counts(path: Path, window: int) -> int:
@@ -202,3 +205,81 @@ def test_quoted_line_breaks_with_blank_lines_are_refused_naming_the_file(tmp_pat
     (tmp_path / "b.csv").write_text('close,note\n3,"x\ny,z"\n\n4,z\n')
     with pytest.raises(InputError, match=r"b\.csv has quoted fields that span lines"):
         counts_of(tmp_path)
+
+
+def signals_of(path: Path, window: int, engine: Engine, out: Path) -> tuple[Counts, pl.DataFrame]:
+    counts = run(open_input(path), make_config(window), signals=out, engine=engine).total
+    return counts, pl.read_parquet(out)
+
+
+def candles_with_plateaus(write_file: WriteFile, closes: list[str]) -> Path:
+    rows = "".join(f"2024-01-01 {i // 60:02}:{i % 60:02}:00,{close},1\n" for i, close in enumerate(closes))
+    return write_file("plateaus.csv", "timestamp,close,volume\n" + rows)
+
+
+PLATEAUS = ["44221.07"] * 7 + ["44221.1", "44221.10", "0.00000001", "0.00000002"] * 3 + ["9999999.99"] * 5
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("extra", "fast"),
+    [(None, True), ("1.0000000001", False), ("100000.000000000001", False), ("", True)],
+    ids=["8-decimals", "10-decimals", "16-digits", "missing"],
+)
+def test_a_signals_file_is_the_same_on_the_fast_path_and_the_general_path(  # noqa: PLR0917
+    write_file: WriteFile,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    engine: Engine,
+    extra: str | None,
+    fast: bool,
+) -> None:
+    closes = PLATEAUS if extra is None else [*PLATEAUS[:10], extra, *PLATEAUS[10:]]
+    path = candles_with_plateaus(write_file, closes)
+    with caplog.at_level(logging.DEBUG, logger="signal_job"):
+        counts, written = signals_of(path, 5, engine, tmp_path / "fast.parquet")
+    assert ("need the general path" not in caplog.text) is fast
+    expected = reference_signals([Decimal(c) if c else None for c in closes], 5)
+    assert written["signal"].to_list() == expected
+    assert counts.signals == sum(expected)
+    monkeypatch.setattr(plan_module, "_fast_fits", lambda *_: False)
+    general_counts, general = signals_of(path, 5, engine, tmp_path / "general.parquet")
+    assert general_counts == counts
+    assert written.equals(general)  # every column, bit for bit: timestamp, close, rolling_mean, signal
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_real_file_takes_the_fast_path_and_writes_what_the_general_path_writes(
+    shared_data: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    engine: Engine,
+) -> None:
+    path = shared_data / "btcusd_1m_10k_as_shipped.csv"
+    with caplog.at_level(logging.DEBUG, logger="signal_job"):
+        counts, written = signals_of(path, 5, engine, tmp_path / "fast.parquet")
+    assert "need the general path" not in caplog.text
+    assert (counts.rows, counts.signals) == (REAL_ROWS, REAL_SIGNALS)
+    monkeypatch.setattr(plan_module, "_fast_fits", lambda *_: False)
+    general_counts, general = signals_of(path, 5, engine, tmp_path / "general.parquet")
+    assert general_counts == counts
+    assert written.equals(general)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("timestamp,close\n2024-01-01 00:00:00,1\n2024-01-01 00:02:00,2\n2024-01-01 00:01:00,3\n", "line 4"),
+        ("timestamp,close\n2024-01-01 00:00:00,1\n2024-01-01 00:01:00,x\n", "line 3"),
+        ("timestamp,close\n2024-01-01 00:00:00,1\n2024-13-01 00:01:00,2\n", "line 3"),
+        ("timestamp,close\n2024-01-01 00:00:00,1\n,2\n", "line 3"),
+    ],
+    ids=["out-of-order", "bad-close", "bad-time", "no-time"],
+)
+def test_a_bad_row_on_the_fast_path_gets_the_general_paths_error(
+    write_file: WriteFile, tmp_path: Path, content: str, message: str
+) -> None:
+    with pytest.raises(InputError, match=message):
+        run(open_input(write_file("bad.csv", content)), make_config(2), signals=tmp_path / "s.parquet")

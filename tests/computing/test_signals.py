@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from fractions import Fraction
 
 import polars as pl
 import pytest
@@ -9,7 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from signal_job.computing.pipeline import Engine
-from signal_job.computing.signals import MAX_WINDOW, fixed_point, signal, window_sum
+from signal_job.computing.signals import (
+    MAX_WINDOW,
+    fast_close,
+    fast_rolling_mean,
+    fast_units,
+    fixed_point,
+    signal,
+    window_sum,
+)
+from signal_job.reading.numbers import SCALE
 from signal_job.reference import reference_signals
 
 ENGINES: tuple[Engine, ...] = ("in-memory", "streaming")
@@ -102,3 +112,77 @@ def test_fixed_point_is_exact_for_every_source_type(
 ) -> None:
     frame = pl.DataFrame({"close": values}, schema={"close": dtype})
     assert frame.select(fixed_point(pl.col("close"), dtype=dtype))["price"].to_list() == expected
+
+
+def fast_of(closes: Sequence[str | None], window: int, engine: Engine) -> pl.DataFrame:
+    """The fast path's columns for `closes` read exactly (as text): exact, close, mean, signal."""
+    price = fixed_point(pl.col("close"), dtype=pl.String())
+    units, total, unit = pl.col("units"), pl.col("window_sum"), pl.col("unit")
+    return (
+        pl.LazyFrame({"close": closes}, schema={"close": pl.String})
+        .select(**fast_units(price, scale=SCALE, window=window))
+        .with_columns(window_sum(units, window=window))
+        .select(
+            "exact",
+            close=fast_close(units, unit),
+            rolling_mean=fast_rolling_mean(total, unit, window=window),
+            signal=signal(units, total, window=window),
+        )
+        .collect(engine=engine)
+    )
+
+
+def correctly_rounded_means(closes: Sequence[str | None], window: int) -> list[float | None]:
+    means: list[float | None] = []
+    for end in range(1, len(closes) + 1):
+        frame = closes[max(0, end - window) : end]
+        full = len(frame) == window and all(close is not None for close in frame)
+        means.append(float(sum(Fraction(close) for close in frame if close) / window) if full else None)
+    return means
+
+
+@settings(max_examples=300, deadline=None)
+@given(plateau_series())
+def test_the_fast_path_is_exact_wherever_it_vouches_for_every_row(case: tuple[list[str | None], int]) -> None:
+    closes, window = case
+    expected = reference_signals([None if c is None else Decimal(c) for c in closes], window)
+    for engine in ENGINES:
+        fast = fast_of(closes, window, engine)
+        if not fast["exact"].all():
+            continue  # the pipeline takes the general path for such a file
+        assert fast["signal"].to_list() == expected
+        assert fast["close"].to_list() == [None if c is None else float(c) for c in closes]
+        assert fast["rolling_mean"].to_list() == correctly_rounded_means(closes, window)
+
+
+def test_a_flat_window_on_the_fast_path_has_its_close_as_mean_bit_for_bit() -> None:
+    closes = ["41208.9", "43326.95", "47214.84", "47111.92", "49364.41"] + ["44221.07"] * 7
+    fast = fast_of(closes, 5, "streaming")
+    assert fast["exact"].all()
+    assert fast["signal"].to_list()[-6:] == [0] * 6
+    assert fast["rolling_mean"].to_list()[-3:] == [44221.07] * 3
+
+
+@pytest.mark.parametrize(
+    ("close", "window", "why"),
+    [
+        ("1.0000000001", 5, "a 10th decimal"),
+        ("100000.000000000001", 5, "16 significant digits: the same double as 100000"),
+        ("10000000", 5, "10**15 units of 10**-8"),
+        ("1000000", 10_000, "window * units past 2**53"),
+    ],
+)
+def test_the_fast_path_does_not_vouch_for_a_price_it_cannot_hold_exactly(
+    close: str, window: int, why: str
+) -> None:
+    fast = fast_of(["1", close, None], window, "streaming")
+    assert fast["exact"].to_list() == [True, False, True], why
+
+
+def test_the_fast_path_vouches_for_tiny_large_and_whole_prices() -> None:
+    closes = ["0.00000001", "9999999.99999999", "-5", "42", "0.5000"]
+    assert fast_of(closes, 5, "streaming")["exact"].all()
+    prices = pl.LazyFrame({"price": [12, 10**7, 10**7 - 1]}, schema={"price": pl.Int128})
+    whole = prices.select(**fast_units(pl.col("price"), scale=0, window=1)).collect()
+    assert whole["exact"].to_list() == [True, False, True]
+    assert whole["units"].to_list() == [12 * 10**8, None, (10**7 - 1) * 10**8]
