@@ -49,3 +49,8 @@ def __getattr__(name: str) -> Any:
         return getattr(import_module(_LAZY[name]), name)
     msg = f"module 'signal_job' has no attribute {name!r}"
     raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    """The API's names, the lazy ones included (for completion in notebooks and shells)."""
+    return sorted({*globals(), *_LAZY})

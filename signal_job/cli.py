@@ -7,6 +7,7 @@ import time
 # Latency counts from the command's start, before the heavy imports below.
 _STARTED = time.perf_counter()
 
+import contextlib  # noqa: E402
 import itertools  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
@@ -18,7 +19,7 @@ from typing import Annotated  # noqa: E402
 import typer  # noqa: E402
 
 from signal_job import __version__  # noqa: E402
-from signal_job.errors import JobError, Terminated  # noqa: E402
+from signal_job.errors import JobError, Terminated, counted  # noqa: E402
 from signal_job.reporting.metrics import render  # noqa: E402
 
 log = logging.getLogger("signal_job")
@@ -84,7 +85,7 @@ SignalsOption = Annotated[
 LogOption = Annotated[
     Path, _path_option("--log-file", envvar="SIGNAL_JOB_LOG_FILE", help="Log file (appended to).")
 ]
-_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # SIGTERM last: once it is caught, so is SIGINT
 
 
 @app.command()
@@ -105,10 +106,7 @@ def run(
     # Polars' streaming CSV reader keeps several read-ahead chunks in flight; its default chunk
     # size puts ~400 MiB in flight on a 10M-row file, 8 MiB chunks ~220 MiB at the same speed.
     os.environ.setdefault("POLARS_CSV_CHUNK_SIZE", str(8 << 20))
-    # A scheduler's SIGTERM (or Ctrl-C) unwinds like an error: temporary files go, the error
-    # document replaces any older success, and the exit code says which signal it was.
-    for number in _STOP_SIGNALS:
-        signal.signal(number, _stop)
+    _take_stop_signals()
     from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
     from signal_job.reporting.logs import Logs  # noqa: PLC0415
 
@@ -116,13 +114,41 @@ def run(
     log.info("signal-job %s starting", __version__)
     paths = job.Paths(input_path, config_path, output, log_file, signals)
     outcome = job.execute(
-        paths, started=_STARTED, logs=logs, prints=True, before_writing=_stop_taking_signals
+        paths,
+        started=_STARTED,
+        logs=logs,
+        prints=True,
+        ready=_act_on_stop_signals,
+        before_writing=_stop_taking_signals,
     )
-    _print(render(outcome.document))
-    raise typer.Exit(outcome.code)
+    printed = _print(render(outcome.document))
+    raise typer.Exit(outcome.code or (0 if printed else 1))
+
+
+# A scheduler's SIGTERM (or Ctrl-C) unwinds like an error: temporary files go, the error
+# document replaces any older success, and the exit code says which signal it was. Until the
+# run's paths are checked, no document can be written safely: a stop is kept until then.
+_early_stops: list[int] = []
+_acting_on_stops = False
+
+
+def _take_stop_signals() -> None:
+    for number in _STOP_SIGNALS:
+        signal.signal(number, _stop)
+
+
+def _act_on_stop_signals() -> None:
+    """From here on a stop signal stops the run at once; one that came earlier, now."""
+    global _acting_on_stops  # noqa: PLW0603 - the signal handler's one piece of state
+    _acting_on_stops = True
+    if _early_stops:
+        _stop(_early_stops[0], None)
 
 
 def _stop(number: int, _frame: object) -> None:
+    if not _acting_on_stops:
+        _early_stops.append(number)
+        return
     _stop_taking_signals()  # once: the unwinding must not be interrupted again
     raise Terminated(number, signal.Signals(number).name)
 
@@ -133,9 +159,17 @@ def _stop_taking_signals() -> None:
         signal.signal(number, signal.SIG_IGN)
 
 
-def _print(data: bytes) -> None:
-    sys.stdout.buffer.write(data)
-    sys.stdout.flush()
+def _print(data: bytes) -> bool:
+    """Print the document; False if stdout is there but cannot take it (a full disk, a closed pipe)."""
+    if sys.stdout is None:  # started with stdout closed: nobody to print to
+        return True
+    try:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    except (OSError, ValueError) as exc:
+        log.error("the metrics document could not be printed to stdout: %s", exc)
+        return False
+    return True
 
 
 @app.command()
@@ -151,6 +185,7 @@ def generate(
     force: Annotated[bool, typer.Option("--force", help="Replace the output if it exists.")] = False,
 ) -> None:
     """Write seeded synthetic BTC/USD-like candles, with realistic flat stretches."""
+    _act_on_stop_signals()  # nothing to write on a stop: the file is left half written
     from signal_job.synthetic import write_candles  # noqa: PLC0415 - numpy only here
 
     try:
@@ -158,7 +193,7 @@ def generate(
     except JobError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
-    typer.echo(f"wrote {rows:,} candles to {output}", err=True)
+    typer.echo(f"wrote {counted(rows, 'candle')} to {output}", err=True)
 
 
 def _expanded_glob(args: list[str]) -> str | None:
@@ -185,6 +220,7 @@ def _expanded_glob(args: list[str]) -> str | None:
 
 def main() -> None:
     """Entry point of the `signal-job` console script: run the app, then exit at once."""
+    _take_stop_signals()  # kept from the start: a stop during start-up still ends in the document
     hint = _expanded_glob(sys.argv[1:])
     if hint is not None:  # typer would only say "Got unexpected extra argument"
         sys.stderr.write(f"Usage: signal-job run [OPTIONS]\nError: {hint}\n")
@@ -198,11 +234,14 @@ def main() -> None:
         code = 128 + exc.number
     else:
         code = 0
+    if _early_stops and not _acting_on_stops:  # stopped while showing help or the version
+        code = 128 + _early_stops[0]
     if isinstance(code, str):
         sys.stderr.write(f"{code}\n")
     # Tearing down an interpreter that holds Polars takes ~40 ms, a fifth of an everyday run;
     # everything is written and flushed here, so skip it (as mypy's hard_exit does).
     logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # closed, or already reported
+            stream.flush()
     os._exit(code if isinstance(code, int) else 0 if code is None else 1)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from signal_job.computing import pipeline
-from signal_job.config import Config, load_config, parse_config
+from signal_job.config import OPTIONAL_KEYS, Config, Reading, load_config, parse_config
 from signal_job.errors import (
     ClashError,
     InputError,
@@ -100,13 +100,16 @@ def execute(
     config: Given | None = None,
     logs: Logs | None = None,
     prints: bool = False,
+    ready: Callable[[], None] | None = None,
     before_writing: Callable[[], None] | None = None,
 ) -> Outcome:
     """Run the job and write its document, whatever the end; the error is returned, not raised.
 
     `config` stands in for `paths.config`; `logs` gets the log file attached once the paths are
     checked; `prints`: the caller prints the document (so an output that is stdout is left to it);
-    `before_writing` is called once the run is over (the CLI stops taking signals there).
+    `ready` is called once the paths are checked, where a stop can still write the error
+    document (the CLI acts on stop signals from there); `before_writing` once the run is over
+    (the CLI stops taking signals there).
     """
     try:
         prepared = prepare(paths)
@@ -115,12 +118,9 @@ def execute(
         if logs is not None:
             logs.drop_buffer()
         log.error("%s", exc)
-        return Outcome(error_document(version=_version(paths, config), message=str(exc)), error=exc, code=1)
-    except Terminated as exc:
-        log.error("%s", exc)
-        document = error_document(version=_version(paths, config), message=str(exc))
-        return Outcome(document, error=exc, code=128 + exc.number)
-    done, error, code = _done(prepared, config, logs, started=started)
+        exc.version = _version(paths, config)
+        return Outcome(error_document(version=exc.version, message=str(exc)), error=exc, code=1)
+    done, error, code = _done(prepared, config, logs, started=started, ready=ready)
     if before_writing is not None:
         before_writing()
     document = _write_document(done.document, prepared, prints=prints)
@@ -138,11 +138,18 @@ def execute(
 
 
 def _done(
-    prepared: Prepared, config: Given | None, logs: Logs | None, *, started: float
+    prepared: Prepared,
+    config: Given | None,
+    logs: Logs | None,
+    *,
+    started: float,
+    ready: Callable[[], None] | None,
 ) -> tuple[Done, BaseException | None, int]:
     """Run the job: its result, or the error document, the error and the exit code a signal sets."""
     paths = prepared.paths
     try:
+        if ready is not None:
+            ready()
         if logs is not None and paths.log_file is not None:
             if "--log-file" in prepared.unusable:
                 raise prepared.unusable["--log-file"]
@@ -162,6 +169,10 @@ def _done(
         log.error("%s", exc)
         document = error_document(version=_version(paths, config), message=str(exc))
         return Done(document), exc, 128 + exc.number
+    except KeyboardInterrupt as exc:  # Ctrl-C in a notebook (Python API): the caller gets it back
+        log.error("interrupted by KeyboardInterrupt")
+        document = error_document(version=_version(paths, config), message="interrupted by KeyboardInterrupt")
+        return Done(document), exc, 130
     except Exception as exc:  # a bug must still end in the error document, not a traceback
         where = f" (traceback in {paths.log_file})" if paths.log_file is not None else ""
         message = f"unexpected error, please report it: {type(exc).__name__}: {exc}{where}"
@@ -201,19 +212,31 @@ def _write_document(document: Document, prepared: Prepared, *, prints: bool) -> 
 def _is_stdout(status: os.stat_result) -> bool:
     try:
         here = os.fstat(sys.stdout.fileno())
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):  # closed, or None when started without one
         return False
     return (here.st_dev, here.st_ino) == (status.st_dev, status.st_ino)
 
 
 def _config(paths: Paths, given: Given | None) -> Config:
     """The run's config: as given, or read from its path."""
-    if isinstance(given, Config):
-        return given
+    if isinstance(given, Config):  # checked like a file: a dataclass takes any values
+        return parse_config(_as_mapping(given), origin="the Config", named="the Config")
     if given is not None:
         return parse_config(dict(given), origin="the config mapping", named="the config mapping")
     assert paths.config is not None  # noqa: S101 - a config path, or a config given
     return load_config(paths.config)
+
+
+def _as_mapping(config: Config) -> dict[str, Any]:
+    """`config` as the mapping of config keys it stands for (keys left unset left out)."""
+    keys = {"seed": config.seed, "window": config.window, "version": config.version}
+    if config.group_by is not None:
+        keys["group_by"] = config.group_by
+    defaults = Reading()
+    for name in OPTIONAL_KEYS:
+        if hasattr(defaults, name) and getattr(config.reading, name) != getattr(defaults, name):
+            keys[name] = getattr(config.reading, name)
+    return keys
 
 
 def _version(paths: Paths, given: Given | None) -> str | None:
@@ -342,11 +365,12 @@ def _short_windows(result: pipeline.Result, config: Config) -> list[str]:
     """Warn (log and document) where no row has a full window: every signal there is 0."""
     total, window = result.total, config.window
     if total.full_windows == 0:
-        why = (
-            f"the window of {window} is longer than the input's {counted(total.rows, 'row')}"
-            if total.rows < window
-            else f"missing close values break every window of {window}"
-        )
+        if total.rows < window:
+            why = f"the window of {window} is longer than the input's {counted(total.rows, 'row')}"
+        elif result.groups and all(counts.rows < window for _, counts in result.groups):
+            why = f"the window of {window} is longer than every group of {config.group_by}"
+        else:
+            why = f"missing close values break every window of {window}"
         warnings = [f"{why}: no row has a full window, so every signal is 0"]
     else:
         short = [name for name, counts in result.groups if counts.full_windows == 0]

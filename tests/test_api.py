@@ -85,8 +85,9 @@ def test_the_output_gets_the_document_and_a_failure_replaces_an_older_success(bu
 
 def test_an_output_that_is_the_input_is_refused_and_the_input_kept(bundled: Path) -> None:
     before = (bundled / "data.csv").read_bytes()
-    with pytest.raises(signal_job.ClashError, match=r"data\.csv"):
+    with pytest.raises(signal_job.ClashError, match=r"data\.csv") as clash:
         signal_job.run(bundled / "data.csv", config=bundled / "config.yaml", output=bundled / "data.csv")
+    assert clash.value.version == "v1"  # as the command line's error document says
     assert (bundled / "data.csv").read_bytes() == before
 
 
@@ -116,3 +117,57 @@ def test_importing_the_package_loads_neither_polars_nor_the_cli() -> None:
     code = "import sys, signal_job; print(sorted({'polars', 'typer', 'yaml'} & set(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, text=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_an_interrupt_mid_run_writes_the_error_document_and_is_raised_again(
+    bundled: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    output, signals = bundled / "metrics.json", bundled / "s.parquet"
+    signal_job.run(bundled / "data.csv", config=CONFIG, output=output, signals=signals)
+
+    class CtrlC(logging.Handler):
+        """Ctrl-C as the run reads its input: after its paths are checked, before its result."""
+
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("input "):
+                raise KeyboardInterrupt
+
+    logger = logging.getLogger("signal_job")
+    logger.addHandler(handler := CtrlC())
+    try:
+        with caplog.at_level(logging.INFO, logger="signal_job"), pytest.raises(KeyboardInterrupt):
+            signal_job.run(bundled / "data.csv", config=CONFIG, output=output, signals=signals)
+    finally:
+        logger.removeHandler(handler)
+    assert orjson.loads(output.read_bytes()) == {
+        "version": "v1",
+        "status": "error",
+        "error_message": "interrupted by KeyboardInterrupt",
+    }
+    assert not signals.exists()  # the earlier success's signals file went with its document
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            signal_job.Config(seed=42, window=0, version="v1"),
+            "config key 'window' in the Config must be at least 1",
+        ),
+        (
+            signal_job.Config(seed=2**70, window=5, version="v1"),
+            "config key 'seed' in the Config must be at most",
+        ),
+        (
+            signal_job.Config(seed=1, window=5, version=""),
+            "config key 'version' in the Config must be a non-empty",
+        ),
+    ],
+)
+def test_a_config_object_is_checked_as_a_file_would_be(bundled: Path, config: object, message: str) -> None:
+    with pytest.raises(signal_job.ConfigError, match=message):
+        signal_job.run(bundled / "data.csv", config=config)  # type: ignore[arg-type]
+
+
+def test_the_package_lists_its_lazy_names() -> None:
+    assert {"run", "RunResult", "Config", "Reading", "InputError"} <= set(dir(signal_job))

@@ -385,3 +385,32 @@ def test_console_script_reads_a_glob_of_daily_files_per_symbol(tmp_path: Path) -
     signals = pl.read_parquet(tmp_path / "s.parquet")
     assert signals.columns == ["symbol", "timestamp", "close", "rolling_mean", "signal"]
     assert json.loads(done.stdout)["rows_processed"] == signals.height == 800
+
+
+@pytest.mark.parametrize(
+    ("redirect", "code", "logged"),
+    [(">&-", 0, None), ("> /dev/full", 1, "the metrics document could not be printed to stdout")],
+    ids=["closed", "full"],
+)
+def test_a_stdout_that_is_closed_or_full_gives_no_traceback(
+    tmp_path: Path, redirect: str, code: int, logged: str | None
+) -> None:
+    for name in ("data.csv", "config.yaml"):
+        shutil.copy(PROJECT / name, tmp_path / name)
+    done = subprocess.run(
+        ["/bin/sh", "-c", f'"$0" run {redirect}', str(CONSOLE_SCRIPT)],
+        cwd=tmp_path,
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == code, done.stderr
+    assert b"Traceback" not in done.stderr
+    assert orjson.loads((tmp_path / "metrics.json").read_bytes())["status"] == "success"
+    if logged is not None:
+        assert logged.encode() in done.stderr
+
+
+def test_generate_counts_its_candles_in_number(tmp_path: Path) -> None:
+    code, _, stderr = invoke("generate", "--rows", "1", "--output", str(tmp_path / "one.csv"))
+    assert (code, stderr.strip()) == (0, f"wrote 1 candle to {tmp_path / 'one.csv'}")

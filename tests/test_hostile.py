@@ -499,6 +499,43 @@ def test_a_signal_stops_the_run_and_leaves_the_error_document(work: Path, name: 
     assert b"Traceback" not in stderr
 
 
+def catches(pid: int, number: int) -> bool:
+    """Whether process `pid` has a handler for signal `number` (Linux: SigCgt in /proc)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    caught = int(next(line for line in status.splitlines() if line.startswith("SigCgt:")).split()[1], 16)
+    return bool(caught >> (number - 1) & 1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads handlers from /proc")
+@pytest.mark.parametrize(("name", "code"), [("SIGTERM", 143), ("SIGINT", 130)])
+def test_a_signal_during_start_up_still_replaces_the_old_document(work: Path, name: str, code: int) -> None:
+    (work / "out").mkdir()
+    earlier = subprocess.run(
+        [str(CONSOLE_SCRIPT), "run", "--signals", "out/s.parquet"], cwd=work, check=False
+    )
+    assert earlier.returncode == 0
+    process = subprocess.Popen(
+        [str(CONSOLE_SCRIPT), "run", "--signals", "out/s.parquet"],
+        cwd=work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    number = getattr(signal, name)
+    deadline = time.monotonic() + 30
+    # The job takes SIGTERM after SIGINT (which Python catches from its start): the first moment
+    # both are the job's, before Polars is loaded.
+    while not catches(process.pid, signal.SIGTERM):
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    process.send_signal(number)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == code, stderr
+    assert json.loads(stdout)["error_message"] == f"terminated by {name}"
+    assert json.loads((work / "metrics.json").read_bytes())["error_message"] == f"terminated by {name}"
+    assert list((work / "out").iterdir()) == []  # the earlier run's signals file went with its document
+    assert b"Traceback" not in stderr
+
+
 def test_a_killed_runs_temporary_file_is_removed_by_the_next_run(work: Path) -> None:
     (work / "out").mkdir()
     process = start(work, "--input", slow_input(work), "--signals", "out/s.parquet")

@@ -188,3 +188,16 @@ def test_a_failed_metrics_write_leaves_no_signals_file(tmp_path: Path, out: Path
             signals=out / "signals.parquet",
         )
     assert names(out) == []
+
+
+def test_groups_all_shorter_than_the_window_are_named_so_not_blamed_on_missing_closes(
+    write_file: WriteFile,
+) -> None:
+    rows = "".join(
+        f"2024-01-01 00:0{minute}:00,{symbol},{minute}\n" for minute in range(3) for symbol in "AB"
+    )
+    data = write_file("short.csv", "timestamp,symbol,close\n" + rows)
+    result = signal_job.run(data, config={**CONFIG, "window": 4, "group_by": "symbol"})
+    assert result.document["warnings"] == [
+        "the window of 4 is longer than every group of symbol: no row has a full window, so every signal is 0"
+    ]
