@@ -114,7 +114,10 @@ def _with_times(parts: list[Source], reading: Reading, *, required: bool) -> lis
     Files with a time column and files without one cannot make one series: the rows of the
     latter could not be put in time order. (`required`: the signals file needs the times.)
     """
-    read = [replace(part, timestamp=read_timestamps(part, reading)) for part in parts]
+    read: list[Source] = []
+    for part in parts:
+        before = read[-1].timestamp if read else None
+        read.append(replace(part, timestamp=read_timestamps(part, reading, like=before)))
     mixed = _one_without_timestamps(read)
     if mixed is not None:
         without, with_ = mixed

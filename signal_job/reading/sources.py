@@ -105,13 +105,15 @@ class Source:
         ]
         scan = self.scan.with_row_index(row_index) if row_index else self.scan
         # One ticker among several (yfinance): a row where it has no close is another's row.
+        # (No filter at all otherwise: even `filter(true)` keeps a head read from being cheap.)
         its_rows = pl.col(self.close).is_not_null() if self.tickers > 1 else pl.lit(value=True)
+        rows = scan.filter(its_rows) if self.tickers > 1 else scan
         if self.layout is None:
-            return scan.filter(its_rows).select(*selected, suspect=pl.lit(value=False))
+            return rows.select(*selected, suspect=pl.lit(value=False))
         last, overflow = pl.col(f"_{len(self.layout.columns) - 1}"), pl.col("_overflow")
         suspect = last.is_null() | overflow.is_not_null()
         if not self.drop_blank_lines:
-            return scan.filter(its_rows).select(*selected, suspect=suspect)
+            return rows.select(*selected, suspect=suspect)
         raw = scan_lines(self.path, skip=self.layout.data_line, eol=self.layout.eol)
         # Polars refuses to pair frames of different lengths: quoted line breaks fail the scan.
         paired = pl.concat([scan, raw], how="horizontal")

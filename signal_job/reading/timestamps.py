@@ -101,6 +101,7 @@ class TimestampReading:
     column: str  # the time column's name(s), for messages
     raw: pl.Expr  # the value as written, for messages
     written: pl.Expr | None = None  # the trimmed text, where the signals file keeps it as text
+    format: str | None = None  # the one strftime spelling of text times, if decided
 
     @property
     def for_signals(self) -> pl.Expr:
@@ -119,18 +120,22 @@ class UnreadableTimes(InputError):
     """A time column whose values this job does not read."""
 
 
-def read_timestamps(source: Source, reading: Reading = Reading()) -> TimestampReading | None:
+def read_timestamps(
+    source: Source, reading: Reading = Reading(), *, like: TimestampReading | None = None
+) -> TimestampReading | None:
     """How to read `source`'s time column, or None if it has none (or the config says so).
 
     Tells the spelling from the file's first values: for CSV those the sniffing read, for other
     files a small head read. Of several time columns the first that reads is taken; a file whose
-    time columns none read is refused, never read in an order nobody checked.
+    time columns none read is refused, never read in an order nobody checked. `like`, the
+    reading of the file before it in the same input: its spelling is taken where it reads every
+    first value (files of one input share one; and trying it first spares trying them all).
     """
     candidates = _time_columns(source, reading)
     problems = []
     for column, name, scan_names in candidates:
         try:
-            return _read(source, reading, column, name, scan_names)
+            return _read(source, reading, column, name, scan_names, known=like.format if like else None)
         except UnreadableTimes as exc:
             problems.append(exc)
     if not problems:
@@ -143,7 +148,13 @@ def read_timestamps(source: Source, reading: Reading = Reading()) -> TimestampRe
 
 
 def _read(
-    source: Source, reading: Reading, column: pl.Expr, name: str, scan_names: tuple[str, ...]
+    source: Source,
+    reading: Reading,
+    column: pl.Expr,
+    name: str,
+    scan_names: tuple[str, ...],
+    *,
+    known: str | None,
 ) -> TimestampReading:
     dtype: pl.DataType = pl.String() if source.layout is not None else _dtype(source, column)
     if isinstance(dtype, pl.Datetime | pl.Date):
@@ -168,7 +179,7 @@ def _read(
         return _epoch(text.cast(pl.Int64, strict=False), text.is_not_null(), epochs.to_list(), name, column)
     if sample.len() and sample.str.contains(r"^-?\d+\.\d+$").all():
         return _float_epoch(text, sample.cast(pl.Float64).to_list(), name, column)
-    spellings = _spellings(source, text, sample, reading, name)
+    spellings = _spellings(source, text, sample, reading, name, known=known)
     # Compare the text as written where it needs no trimming (trimming every value costs).
     key, written = (column, raw) if raw == sample.to_list() else (text, sample.to_list())
     return _text((key, text, column), sample, written, spellings, name)
@@ -230,8 +241,16 @@ def _first_values(source: Source, column: pl.Expr, scan_names: tuple[str, ...]) 
     return values[:SAMPLE_VALUES]
 
 
-def _spellings(source: Source, text: pl.Expr, sample: pl.Series, reading: Reading, name: str) -> list[str]:
-    """The spelling that reads the first values; two if day and month order cannot be told."""
+def _spellings(
+    source: Source, text: pl.Expr, sample: pl.Series, reading: Reading, name: str, *, known: str | None
+) -> list[str]:
+    """The spelling that reads the first values; two if day and month order cannot be told.
+
+    `known`, the spelling of the input's file before, where it reads every one of them.
+    """
+    if known is not None and reading.timestamp_format is None and sample.len():
+        if not pl.select(_parse(pl.lit(sample), known)).to_series().null_count():
+            return [known]
     if reading.timestamp_format is not None:
         try:
             read = pl.select(_parse(pl.lit(sample), reading.timestamp_format).alias("t")).to_series()
@@ -276,9 +295,13 @@ def _best(sample: pl.Series) -> str | None:
     """The spelling that reads the most of the first values (and the very first among them)."""
     if not sample.len():
         return FORMATS[0]  # no values: any will do
+    # Every spelling in one query: one collect per file rather than one per spelling (many
+    # small files are opened one after another).
+    read = pl.select(
+        _parse(pl.lit(sample), spelling).alias(str(index)) for index, spelling in enumerate(FORMATS)
+    )
     best, best_read = None, 0
-    for spelling in FORMATS:
-        values = pl.select(_parse(pl.lit(sample), spelling).alias("t")).to_series()
+    for spelling, values in zip(FORMATS, read.get_columns(), strict=True):
         if values[0] is not None and values.count() > best_read:
             best, best_read = spelling, values.count()
     return best
@@ -342,6 +365,7 @@ def _text(
         column=name,
         raw=column,
         written=text if len(spellings) > 1 else None,
+        format=spellings[0] if len(spellings) == 1 else None,
     )
 
 
@@ -459,10 +483,19 @@ def _dtype(source: Source, column: pl.Expr) -> pl.DataType:
         raise InputError(msg) from exc
 
 
+_HEAD_ROWS = 1_000
+
+
 def _sample(source: Source, values: pl.Expr) -> list[Any]:
     """The first present values, read from the file's first rows only."""
+    rows = source.frame_with({"t": values}).select("t")
     try:
-        frame = source.frame_with({"t": values}).select("t").drop_nulls().head(SAMPLE_VALUES).collect()
+        # The first rows are nearly always enough, and a head read is far cheaper than looking
+        # for present values until SAMPLE_VALUES are found (ms per file: many files add up).
+        head = rows.head(_HEAD_ROWS).collect()
+        frame = head.drop_nulls().head(SAMPLE_VALUES)
+        if frame.height < SAMPLE_VALUES and head.height == _HEAD_ROWS:
+            frame = rows.drop_nulls().head(SAMPLE_VALUES).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
         msg = f"cannot read input file {source.path}: {first_line(exc)}"
         raise InputError(msg) from exc

@@ -147,3 +147,34 @@ def test_a_timestamp_format_that_does_not_read_the_values_is_refused(tmp_path: P
 def test_every_built_in_spelling_is_a_format_polars_reads() -> None:
     for spelling in FORMATS:
         pl.select(pl.lit("2024-01-01").str.to_datetime(spelling, strict=False))
+
+
+def test_a_file_of_ambiguous_dates_takes_the_spelling_of_the_file_before_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def day_first(days: range) -> str:
+        return "".join(f"{day:02}/01/2024 00:00,{day % 4}\n" for day in days)
+
+    (tmp_path / "a.csv").write_text("timestamp,close\n" + day_first(range(1, 20)))  # 13/01 says day first
+    (tmp_path / "b.csv").write_text(
+        "timestamp,close\n" + "".join(f"{d:02}/02/2024 00:00,{d % 3}\n" for d in range(1, 12))
+    )
+    data = open_input(tmp_path)
+    assert [part.timestamp.format for part in data.parts if part.timestamp] == ["%d/%m/%Y %H:%M"] * 2
+    assert "read both day first and month first" not in caplog.text
+    signals = tmp_path / "s.parquet"
+    run(data, make_config(3), signals=signals)
+    times = pl.read_parquet(signals)["timestamp"]
+    assert times.dtype == pl.Datetime("us")
+    assert times[-1] == datetime(2024, 2, 11)  # 11/02 read as the 11th of February, as in a.csv
+
+
+def test_a_file_alone_with_ambiguous_dates_still_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "b.csv"
+    path.write_text("timestamp,close\n" + "".join(f"{d:02}/02/2024 00:00,{d % 3}\n" for d in range(1, 12)))
+    reading = read_timestamps(open_source(path))
+    assert reading is not None
+    assert reading.format is None  # day first and month first both kept
+    assert "read both day first and month first" in caplog.text
