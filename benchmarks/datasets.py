@@ -17,6 +17,7 @@ SEED = 20240101
 SUFFIXES = {"k": 1_000, "m": 1_000_000}
 SYMBOLS = 4
 BLANK_LINES_PER_ROW = 6.4  # 64M blank lines at 10M rows, where the job once took 2 GiB
+PARTS = 100  # the candles as many small files (daily files, say), in one folder
 
 Progress = Callable[[int], None]
 
@@ -52,6 +53,8 @@ class Dataset:
     untimed: Path  # the clean CSV with its time column renamed: no time order to check
     newest_first: Path  # the clean CSV newest first, as Investing.com and many brokers write it
     blank_lines: Path  # the clean CSV with BLANK_LINES_PER_ROW blank lines after each row
+    csv_parts: Path  # a folder of PARTS CSV files, the clean CSV's rows in turn
+    parquet_parts: Path  # a folder of PARTS Parquet files, the Parquet file's rows in turn
 
 
 def dataset(rows: int, spellings: set[str], *, progress: Callable[[str, int], Progress]) -> Dataset:
@@ -69,10 +72,12 @@ def dataset(rows: int, spellings: set[str], *, progress: Callable[[str, int], Pr
         untimed=Path(f"{stem}_untimed.csv"),
         newest_first=Path(f"{stem}_newest_first.csv"),
         blank_lines=Path(f"{stem}_blank_lines.csv"),
+        csv_parts=Path(f"{stem}_csv_parts"),
+        parquet_parts=Path(f"{stem}_parquet_parts"),
     )
     if not files.csv.exists():  # every other spelling is made from it
         write_candles(files.csv, rows=rows, seed=SEED, progress=progress(f"CSV {label(rows)}", rows))
-    if spellings & {"parquet", "parquet_float"} and not files.parquet.exists():
+    if spellings & {"parquet", "parquet_float", "parquet_parts"} and not files.parquet.exists():
         write_candles(files.parquet, rows=rows, seed=SEED, progress=progress(f"Parquet {label(rows)}", rows))
     if "parquet_float" in spellings and not files.parquet_float.exists():
         floats = pl.scan_parquet(files.parquet).with_columns(pl.col("close").cast(pl.Float64))
@@ -89,7 +94,37 @@ def dataset(rows: int, spellings: set[str], *, progress: Callable[[str, int], Pr
         temporary.replace(files.newest_first)
     if "blank_lines" in spellings and not files.blank_lines.exists():
         _write_blank_lines(files.csv, files.blank_lines)
+    if "csv_parts" in spellings and not files.csv_parts.exists():
+        _write_csv_parts(files.csv, files.csv_parts, rows=rows)
+    if "parquet_parts" in spellings and not files.parquet_parts.exists():
+        _write_parquet_parts(files.parquet, files.parquet_parts, rows=rows)
     return files
+
+
+def _write_csv_parts(clean: Path, folder: Path, *, rows: int) -> None:
+    """The clean CSV's rows in PARTS files of equal size, each with the header, in one pass."""
+    temporary = folder.with_name(f".{folder.name}.tmp")
+    temporary.mkdir()
+    per_part = -(-rows // PARTS)
+    with clean.open("rb") as source:
+        header = source.readline()
+        for number in range(PARTS):
+            with (temporary / f"part{number:03}.csv").open("wb") as out:
+                out.write(header)
+                out.writelines(line for _, line in zip(range(per_part), source, strict=False))
+    temporary.replace(folder)
+
+
+def _write_parquet_parts(table: Path, folder: Path, *, rows: int) -> None:
+    """The Parquet file's rows in PARTS files of equal size."""
+    temporary = folder.with_name(f".{folder.name}.tmp")
+    temporary.mkdir()
+    per_part = -(-rows // PARTS)
+    for number in range(PARTS):
+        pl.scan_parquet(table).slice(number * per_part, per_part).sink_parquet(
+            temporary / f"part{number:03}.parquet"
+        )
+    temporary.replace(folder)
 
 
 def _write_untimed(clean: Path, target: Path) -> None:

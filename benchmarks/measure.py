@@ -79,6 +79,9 @@ IMPLEMENTATIONS = (
     Implementation("signal-job no time column", "untimed", "job"),
     Implementation("signal-job newest first", "newest_first", "job"),
     Implementation("signal-job blank lines", "blank_lines", "job"),
+    # Many small files (daily files, say): the same rows in 100 files, against one file.
+    Implementation("signal-job 100 files", "csv_parts", "job"),
+    Implementation("signal-job parquet 100 files", "parquet_parts", "job"),
 )
 
 

@@ -98,6 +98,27 @@ def targets(results: list[Row]) -> list[Row]:
         1.05,
         relative_to("signal-job no time column"),
     )
+    check(
+        big,
+        f"signal-job{SIGNALS}",
+        "10M CSV --signals: time / polars floor --signals <= 1.0",
+        1.0,
+        relative_to(f"polars floor{SIGNALS}"),
+    )
+    check(
+        big,
+        "signal-job 100 files",
+        "10M in 100 CSV files: time / one file <= 1.5",
+        1.5,
+        relative_to("signal-job"),
+    )
+    check(
+        big,
+        "signal-job parquet 100 files",
+        "10M in 100 Parquet files: time / one file <= 1.5",
+        1.5,
+        relative_to("signal-job parquet"),
+    )
     check(small, "signal-job", "10k: time / pandas <= 0.6", 0.6, lambda r: r["x_pandas"])
     check(small, "signal-job", "10k: time / bare imports <= 1.2", 1.2, lambda r: r["x_imports"])
     for name in ("signal-job", f"signal-job{SIGNALS}"):
