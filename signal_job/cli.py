@@ -8,7 +8,6 @@ import time
 _STARTED = time.perf_counter()
 
 import contextlib  # noqa: E402
-import itertools  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
@@ -196,25 +195,42 @@ def generate(
     typer.echo(f"wrote {counted(rows, 'candle')} to {output}", err=True)
 
 
+# `run`'s options that take a value, so that a value is never taken for a stray path.
+_VALUE_OPTIONS = frozenset({"--input", "-i", "--config", "-c", "--output", "-o", "--log-file", "--signals"})
+_SHORT = ("-i", "-c", "-o")  # also written with their value joined: -idays/a.csv
+
+
 def _expanded_glob(args: list[str]) -> str | None:
-    """The hint for paths after `--input` that a shell made of an unquoted glob, if there are any."""
-    if not args or args[0] != "run":
+    """The hint for paths that a shell made of an unquoted glob, or gave without --input."""
+    if not args or args[0] != "run" or "--help" in args:
         return None
-    for index, arg in enumerate(args):
-        if arg in ("--input", "-i"):
-            paths = [args[index + 1]] if index + 1 < len(args) else []
-            rest = args[index + 2 :]
-        elif arg.startswith("--input="):
-            paths, rest = [arg.removeprefix("--input=")], args[index + 1 :]
-        else:
+    paths: list[str] = []  # --input's value and the stray paths right after it
+    strays: list[str] = []  # paths that follow no option
+    taking = False  # the paths seen now belong to --input
+    index = 1
+    while index < len(args):
+        arg = args[index]
+        joined = arg[:2] in _SHORT and arg[2:3] not in ("", "-")
+        if arg in _VALUE_OPTIONS or joined:
+            taking = arg in ("--input", "-i") or arg.startswith("-i")
+            if taking:
+                paths = [arg[2:]] if joined else args[index + 1 : index + 2]
+            index += 1 if joined else 2
             continue
-        paths += itertools.takewhile(lambda a: not a.startswith("-"), rest)
-        if len(paths) > 1:
-            shown = " ".join(paths[:3]) + (" ..." if len(paths) > 3 else "")  # noqa: PLR2004
-            return (
-                f"--input takes one path, but {len(paths)} came ({shown}): the shell expanded a glob; "
-                "quote it so the job expands it, e.g. --input 'data/*.csv'"
-            )
+        if arg.startswith("--input="):
+            paths, taking = [arg.removeprefix("--input=")], True
+        elif arg.startswith("-"):
+            taking = False
+        else:
+            (paths if taking else strays).append(arg)
+        index += 1
+    quote = "quote it so the job expands it, e.g. --input 'data/*.csv'"
+    if len(paths) > 1:
+        shown = " ".join(paths[:3]) + (" ..." if len(paths) > 3 else "")  # noqa: PLR2004
+        return f"--input takes one path, but {len(paths)} came ({shown}): the shell expanded a glob; {quote}"
+    if strays:
+        shown = " ".join(strays[:3]) + (" ..." if len(strays) > 3 else "")  # noqa: PLR2004
+        return f"run takes no paths of its own ({shown}): give the input as --input PATH; for a glob, {quote}"
     return None
 
 

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from signal_job import __version__
+from signal_job import cli as cli_module
 from signal_job.cli import app
 from tests.conftest import DATA, REAL_ROWS, WriteFile
 
@@ -414,3 +415,31 @@ def test_a_stdout_that_is_closed_or_full_gives_no_traceback(
 def test_generate_counts_its_candles_in_number(tmp_path: Path) -> None:
     code, _, stderr = invoke("generate", "--rows", "1", "--output", str(tmp_path / "one.csv"))
     assert (code, stderr.strip()) == (0, f"wrote 1 candle to {tmp_path / 'one.csv'}")
+
+
+def invoke_main(argv: list[str]) -> tuple[int, str, str]:
+    """The console script's own entry (hint included), in a subprocess: it ends with os._exit."""
+    done = subprocess.run([str(CONSOLE_SCRIPT), *argv], capture_output=True, check=False, timeout=120)
+    return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["-idays/a.csv", "days/b.csv"], "--input takes one path, but 2 came (days/a.csv days/b.csv)"),
+        (
+            ["days/a.csv", "days/b.csv"],
+            "run takes no paths of its own (days/a.csv days/b.csv): give the input as --input",
+        ),
+        (["--output", "--input", "x.csv", "y.csv"], "run takes no paths of its own (x.csv y.csv)"),
+    ],
+    ids=["joined-short-option", "no-input-option", "input-taken-as-a-value"],
+)
+def test_paths_outside_input_get_a_hint_that_says_how_to_give_them(args: list[str], hint: str) -> None:
+    code, _, stderr = invoke_main(["run", *args])
+    assert code == 2
+    assert hint in stderr
+
+
+def test_help_is_shown_even_where_paths_look_like_an_expanded_glob() -> None:
+    assert cli_module._expanded_glob(["run", "--help", "--input", "a.csv", "b.csv"]) is None
