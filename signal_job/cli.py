@@ -19,7 +19,6 @@ import typer  # noqa: E402
 
 from signal_job import __version__  # noqa: E402
 from signal_job.errors import JobError, Terminated, counted  # noqa: E402
-from signal_job.reporting.metrics import render  # noqa: E402
 
 log = logging.getLogger("signal_job")
 
@@ -116,17 +115,17 @@ def run(
         paths,
         started=_STARTED,
         logs=logs,
-        prints=True,
+        show=_print,
         ready=_act_on_stop_signals,
         before_writing=_stop_taking_signals,
     )
-    printed = _print(render(outcome.document))
-    raise typer.Exit(outcome.code or (0 if printed else 1))
+    raise typer.Exit(outcome.code)
 
 
 # A scheduler's SIGTERM (or Ctrl-C) unwinds like an error: temporary files go, the error
 # document replaces any older success, and the exit code says which signal it was. Until the
-# run's paths are checked, no document can be written safely: a stop is kept until then.
+# run's paths are checked, no document can be written safely: a stop is kept until then (a
+# second one stops at once, with no document, as when the job could not start).
 _early_stops: list[int] = []
 _acting_on_stops = False
 
@@ -145,7 +144,7 @@ def _act_on_stop_signals() -> None:
 
 
 def _stop(number: int, _frame: object) -> None:
-    if not _acting_on_stops:
+    if not _acting_on_stops and not _early_stops:  # a second stop does not wait (a slow folder)
         _early_stops.append(number)
         return
     _stop_taking_signals()  # once: the unwinding must not be interrupted again
@@ -213,6 +212,8 @@ def _expanded_glob(args: list[str]) -> str | None:
         joined = arg[:2] in _SHORT and arg[2:3] not in ("", "-")
         if arg in _VALUE_OPTIONS or joined:
             taking = arg in ("--input", "-i") or arg.startswith("-i")
+            if taking and len(paths) > 1:  # a later --input: the paths before it are the problem
+                break
             if taking:
                 paths = [arg[2:]] if joined else args[index + 1 : index + 2]
             index += 1 if joined else 2

@@ -22,6 +22,7 @@ from signal_job.computing import pipeline
 from signal_job.config import OPTIONAL_KEYS, Config, Reading, load_config, parse_config
 from signal_job.errors import (
     ClashError,
+    ConfigError,
     InputError,
     JobError,
     OutputError,
@@ -99,14 +100,15 @@ def execute(
     started: float,
     config: Given | None = None,
     logs: Logs | None = None,
-    prints: bool = False,
+    show: Callable[[bytes], bool] | None = None,
     ready: Callable[[], None] | None = None,
     before_writing: Callable[[], None] | None = None,
 ) -> Outcome:
     """Run the job and write its document, whatever the end; the error is returned, not raised.
 
     `config` stands in for `paths.config`; `logs` gets the log file attached once the paths are
-    checked; `prints`: the caller prints the document (so an output that is stdout is left to it);
+    checked; `show` prints the rendered document and says whether it could (so an output that is
+    stdout is left to it, and a failed print is logged while the log is open);
     `ready` is called once the paths are checked, where a stop can still write the error
     document (the CLI acts on stop signals from there); `before_writing` once the run is over
     (the CLI stops taking signals there).
@@ -119,22 +121,26 @@ def execute(
             logs.drop_buffer()
         log.error("%s", exc)
         exc.version = _version(paths, config)
-        return Outcome(error_document(version=exc.version, message=str(exc)), error=exc, code=1)
+        document = error_document(version=exc.version, message=str(exc))
+        if show is not None:
+            show(render(document))
+        return Outcome(document, error=exc, code=1)
     done, error, code = _done(prepared, config, logs, started=started, ready=ready)
     if before_writing is not None:
         before_writing()
-    document = _write_document(done.document, prepared, prints=prints)
+    document = _write_document(done.document, prepared, prints=show is not None)
     if document["status"] != "success":
         if error is None:  # the document could not be written: that is the run's error
             error = OutputError(document["error_message"], version=document["version"])
         if "--signals" in prepared.outputs:
             remove_stale_signals(prepared.outputs["--signals"], done.signals)
-    log.info("status: %s", document["status"])
+    shown = show is None or show(render(document))
+    log.info("status: %s%s", document["status"], "" if shown else " (not printed: exit code 1)")
     if logs is not None:
         logs.close()
     if error is not None:
         return Outcome(document, error=error, code=code or 1)
-    return Outcome(document, counts=done.counts)
+    return Outcome(document, counts=done.counts, code=0 if shown else 1)
 
 
 def _done(
@@ -229,6 +235,9 @@ def _config(paths: Paths, given: Given | None) -> Config:
 
 def _as_mapping(config: Config) -> dict[str, Any]:
     """`config` as the mapping of config keys it stands for (keys left unset left out)."""
+    if not isinstance(config.reading, Reading):
+        msg = f"the Config's reading must be a Reading, not {type(config.reading).__name__}"
+        raise ConfigError(msg)
     keys = {"seed": config.seed, "window": config.window, "version": config.version}
     if config.group_by is not None:
         keys["group_by"] = config.group_by

@@ -120,6 +120,9 @@ def write_candles(
         reason = exc.strerror if isinstance(exc, OSError) else first_line(exc)
         msg = f"cannot write {path}: {reason}"
         raise OutputError(msg) from exc
+    except BaseException:  # a stop (SIGTERM, Ctrl-C): no half-written file left behind either
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _moving_mask(rng: np.random.Generator, n: int) -> np.ndarray:

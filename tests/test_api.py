@@ -162,6 +162,10 @@ def test_an_interrupt_mid_run_writes_the_error_document_and_is_raised_again(
             signal_job.Config(seed=1, window=5, version=""),
             "config key 'version' in the Config must be a non-empty",
         ),
+        (
+            signal_job.Config(seed=1, window=5, version="v1", reading=None),  # type: ignore[arg-type]
+            "the Config's reading must be a Reading, not NoneType",
+        ),
     ],
 )
 def test_a_config_object_is_checked_as_a_file_would_be(bundled: Path, config: object, message: str) -> None:

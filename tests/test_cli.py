@@ -410,6 +410,9 @@ def test_a_stdout_that_is_closed_or_full_gives_no_traceback(
     assert orjson.loads((tmp_path / "metrics.json").read_bytes())["status"] == "success"
     if logged is not None:
         assert logged.encode() in done.stderr
+        log = (tmp_path / "run.log").read_text()
+        assert logged in log
+        assert log.rstrip().endswith("status: success (not printed: exit code 1)")
 
 
 def test_generate_counts_its_candles_in_number(tmp_path: Path) -> None:
@@ -432,8 +435,9 @@ def invoke_main(argv: list[str]) -> tuple[int, str, str]:
             "run takes no paths of its own (days/a.csv days/b.csv): give the input as --input",
         ),
         (["--output", "--input", "x.csv", "y.csv"], "run takes no paths of its own (x.csv y.csv)"),
+        (["-i", "a.csv", "b.csv", "-i", "data.csv"], "--input takes one path, but 2 came (a.csv b.csv)"),
     ],
-    ids=["joined-short-option", "no-input-option", "input-taken-as-a-value"],
+    ids=["joined-short-option", "no-input-option", "input-taken-as-a-value", "input-given-again"],
 )
 def test_paths_outside_input_get_a_hint_that_says_how_to_give_them(args: list[str], hint: str) -> None:
     code, _, stderr = invoke_main(["run", *args])

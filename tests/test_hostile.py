@@ -695,3 +695,22 @@ def test_a_stopped_or_killed_run_leaves_no_staging_folder_behind(work: Path) -> 
     assert done.communicate(timeout=60)[0]
     assert done.returncode == 0
     assert list(staging.iterdir()) == []  # removed by the next run that stages
+
+
+def test_a_stopped_generate_leaves_no_half_written_file(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [str(CONSOLE_SCRIPT), "generate", "--rows", "2000000", "--output", "big.csv"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".big.csv.*.tmp.csv")):  # it has started writing
+        assert time.monotonic() < deadline
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        time.sleep(0.01)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr
+    assert list(tmp_path.iterdir()) == []
+    assert b"Traceback" not in stderr

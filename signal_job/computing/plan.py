@@ -69,6 +69,8 @@ class Shape:
     width: int | None  # keys are text of this width (sorting as time); None: Int64 nanoseconds
     one_group: bool  # a hive partition of one `group_by` value: windowed without `over`
     whole_rows: bool  # carry every column, to tell repeated rows (`duplicates: drop`)
+    float_closes: int = 0  # files whose close is a float column (the signals file keeps those floats)
+    files: int = 1
 
     @property
     def parsed_order(self) -> bool:
@@ -104,6 +106,8 @@ def shape(data: Input, config: Config, *, timestamps: bool = False, parse_times:
         width=widths.pop() if keys == 1 and len(widths) == 1 and not parse_times else None,
         one_group=values is not None and len(set(values)) == 1,
         whole_rows=config.reading.duplicates == "drop",
+        float_closes=sum(part.close_dtype.is_float() for part in data.parts),
+        files=len(data.parts),
     )
 
 
@@ -202,7 +206,14 @@ def fast_counts(written: pl.LazyFrame, the_shape: Shape) -> pl.LazyFrame:
 def _fast_fits(config: Config, the_shape: Shape) -> bool:
     """Whether the fast path can write these rows' signals file: one series, order proven on times."""
     ordered = the_shape.keys == 0 or the_shape.parsed_order
-    return config.group_by is None and not the_shape.whole_rows and ordered and fast_window(config.window)
+    one_kind = the_shape.float_closes in {0, the_shape.files}  # floats, or exact decimals: not both
+    return (
+        config.group_by is None
+        and not the_shape.whole_rows
+        and ordered
+        and one_kind
+        and fast_window(config.window)
+    )
 
 
 def _fast_signals(rows: pl.LazyFrame, config: Config, the_shape: Shape) -> pl.LazyFrame:
@@ -211,15 +222,18 @@ def _fast_signals(rows: pl.LazyFrame, config: Config, the_shape: Shape) -> pl.La
     if the_shape.timestamps:
         trusted &= pl.col("timestamp").is_not_null() & ~pl.col("_unreadable")
     # Each derived column in its own stage: the streaming engine does not share subexpressions.
+    # A float close is written as it is (-0.0, a Float32's own value); any other from its units.
+    floats = the_shape.float_closes > 0
     staged = rows.select(
         *timestamps,
+        *(["close"] if floats else []),
         trusted=trusted,
         **fast_units(pl.col("price"), scale=the_shape.scale, window=config.window),
     ).with_columns(window_sum(pl.col("units"), window=config.window))
     units, total, unit = pl.col("units"), pl.col("window_sum"), pl.col("unit")
     return staged.select(
         *timestamps,
-        close=fast_close(units, unit),
+        close=pl.col("close") if floats else fast_close(units, unit),
         rolling_mean=fast_rolling_mean(total, unit, window=config.window),
         signal=pl.when(pl.col("trusted") & pl.col("exact")).then(signal(units, total, window=config.window)),
     )

@@ -98,6 +98,7 @@ def rolling_mean(total: pl.Expr, *, window: int, scale: int) -> pl.Expr:
 FAST_SCALE = 8
 _FAST_UNIT = 10.0**FAST_SCALE
 _FLOAT_EXACT = 2**53 - 1  # every integer up to this is a Float64
+_INT64_MAX = 2**63 - 1
 
 
 def fast_window(window: int) -> bool:
@@ -108,14 +109,14 @@ def fast_window(window: int) -> bool:
 def fast_units(price: pl.Expr, *, scale: int, window: int) -> dict[str, pl.Expr]:
     """`price` (Int128 units of 10**-scale) as Int64 `units` of 10**-8, and whether that is `exact`.
 
-    Exact means: no digit past the 8th decimal is dropped, and |units| <= min(10**15 - 1,
-    (2**53 - 1) / window), so a window's sum is exact in Int64 and in Float64, `units / 10**8`
-    is the Float64 nearest the price (one correctly rounded division of exact operands: the
-    reader's own rounding), and a flat window's mean `sum / (window * 10**8)` equals its close
-    bit for bit. The test is on the exact decimal, never on a double: a close of 16 significant
-    digits can round to the double of an 8-decimal price. A missing price is exact (null).
+    Exact means: no digit past the 8th decimal is dropped, |units| < 2**53 and window * |units|
+    < 2**63. Then `units / 10**8` is the Float64 nearest the price (one correctly rounded
+    division of exact operands: the reader's own rounding), and a window's sum and the test
+    `window * units > sum` are exact in Int64. The test is on the exact decimal, never on a
+    double: a close of 16 significant digits can round to the double of an 8-decimal price.
+    A missing price is exact (null).
     """
-    limit = min(10**15 - 1, _FLOAT_EXACT // min(window, MAX_WINDOW))
+    limit = min(_FLOAT_EXACT, _INT64_MAX // min(window, MAX_WINDOW))
     if scale >= FAST_SCALE:
         step = 10 ** (scale - FAST_SCALE)
         units = price // step
@@ -139,5 +140,14 @@ def fast_close(units: pl.Expr, unit: pl.Expr) -> pl.Expr:
 
 
 def fast_rolling_mean(total: pl.Expr, unit: pl.Expr, *, window: int) -> pl.Expr:
-    """The window's mean, correctly rounded: exact sum over exact `window * 10**8`."""
-    return (total.cast(pl.Float64) / (unit * min(window, MAX_WINDOW))).alias("rolling_mean")
+    """The window's mean from its exact Int64 `total` of units; exactly close on a flat window.
+
+    Where |total| < 2**53 (nearly always) it is correctly rounded: an exact sum over the exact
+    `window * 10**8`. Beyond, the whole units of the mean (exact in a Float64) plus the
+    remainder's share, within an ulp or two; still exactly the close on a flat window.
+    """
+    size = min(window, MAX_WINDOW)
+    exact = total.cast(pl.Float64) / (unit * size)
+    whole = total // size
+    approximate = (whole.cast(pl.Float64) + (total - whole * size).cast(pl.Float64) / size) / unit
+    return pl.when(total.abs() <= _FLOAT_EXACT).then(exact).otherwise(approximate).alias("rolling_mean")

@@ -250,7 +250,10 @@ def _spellings(
     """
     if known is not None and reading.timestamp_format is None and sample.len():
         if not pl.select(_parse(pl.lit(sample), known)).to_series().null_count():
-            return [known]
+            other = _other_order(known)
+            # Day or month first is still decided from this file's own values where they can;
+            # only where they cannot does the file before it decide.
+            return [(other and _decide(source, text, known, other)) or known]
     if reading.timestamp_format is not None:
         try:
             read = pl.select(_parse(pl.lit(sample), reading.timestamp_format).alias("t")).to_series()
@@ -274,11 +277,9 @@ def _spellings(
             "which this job does not read"
         )
         raise UnreadableTimes(msg)
-    if best not in _DAY_FIRST + _MONTH_FIRST or best.count(".") == 2:  # noqa: PLR2004 - dotted: day first
+    other = _other_order(best)
+    if other is None:
         return [best]
-    other = (
-        _MONTH_FIRST[_DAY_FIRST.index(best)] if best in _DAY_FIRST else _DAY_FIRST[_MONTH_FIRST.index(best)]
-    )
     decided = _decide(source, text, best, other)
     if decided is not None:
         return [decided]
@@ -289,6 +290,15 @@ def _spellings(
         shorten(sample[0]),
     )
     return [best, other]
+
+
+def _other_order(spelling: str) -> str | None:
+    """The same spelling month first if it is day first, or day first if month first, else None."""
+    if spelling not in _DAY_FIRST + _MONTH_FIRST or spelling.count(".") == 2:  # noqa: PLR2004 - dotted: day first
+        return None
+    if spelling in _DAY_FIRST:
+        return _MONTH_FIRST[_DAY_FIRST.index(spelling)]
+    return _DAY_FIRST[_MONTH_FIRST.index(spelling)]
 
 
 def _best(sample: pl.Series) -> str | None:

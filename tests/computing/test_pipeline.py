@@ -283,3 +283,27 @@ def test_a_bad_row_on_the_fast_path_gets_the_general_paths_error(
 ) -> None:
     with pytest.raises(InputError, match=message):
         run(open_input(write_file("bad.csv", content)), make_config(2), signals=tmp_path / "s.parquet")
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype"),
+    [
+        ([44221.07, 44221.07, 44221.1, 44221.05, 44221.07, 44221.07], pl.Float32),
+        ([-0.0, 0.0, 1e-20, 2.5, 2.5, 2.5], pl.Float64),
+        ([1.25, 1.5, 1.75, 1.5, 1.25, 1.5], pl.Float64),
+    ],
+    ids=["float32", "signed-zero-and-tiny", "float64"],
+)
+def test_a_float_close_column_is_written_as_it_is_on_either_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, values: list[float], dtype: pl.DataType
+) -> None:
+    path = tmp_path / "floats.parquet"
+    pl.DataFrame({"close": values}, schema={"close": dtype}).write_parquet(path)
+    counts, written = signals_of(path, 3, "streaming", tmp_path / "fast.parquet")
+    monkeypatch.setattr(plan_module, "_fast_fits", lambda *_: False)
+    general_counts, general = signals_of(path, 3, "streaming", tmp_path / "general.parquet")
+    assert counts == general_counts
+    assert written["signal"].to_list() == general["signal"].to_list()
+    # Bit for bit: -0.0 and 0.0 compare equal, so compare their bytes.
+    assert written["close"].to_numpy().tobytes() == general["close"].to_numpy().tobytes()
+    assert written["close"].to_list() == pl.Series(values, dtype=dtype).cast(pl.Float64).to_list()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
@@ -132,13 +133,29 @@ def fast_of(closes: Sequence[str | None], window: int, engine: Engine) -> pl.Dat
     )
 
 
-def correctly_rounded_means(closes: Sequence[str | None], window: int) -> list[float | None]:
-    means: list[float | None] = []
+def exact_means(closes: Sequence[str | None], window: int) -> list[Fraction | None]:
+    means: list[Fraction | None] = []
     for end in range(1, len(closes) + 1):
         frame = closes[max(0, end - window) : end]
         full = len(frame) == window and all(close is not None for close in frame)
-        means.append(float(sum(Fraction(close) for close in frame if close) / window) if full else None)
+        means.append(
+            sum((Fraction(close) for close in frame if close), Fraction(0)) / window if full else None
+        )
     return means
+
+
+def check_means(written: list[float | None], closes: Sequence[str | None], window: int) -> None:
+    """Correctly rounded where the window's sum of 10**-8 units is below 2**53, else within 2 ulp;
+    on a flat window the close itself."""
+    for mean, exact, end in zip(written, exact_means(closes, window), range(1, len(closes) + 1), strict=True):
+        if exact is None:
+            assert mean is None
+            continue
+        assert mean is not None
+        if abs(exact * window * 10**8) < 2**53 or len(set(closes[end - window : end])) == 1:
+            assert mean == float(exact)
+        else:
+            assert abs(Fraction(mean) - exact) <= 2 * Fraction(math.ulp(float(exact)))
 
 
 @settings(max_examples=300, deadline=None)
@@ -152,7 +169,7 @@ def test_the_fast_path_is_exact_wherever_it_vouches_for_every_row(case: tuple[li
             continue  # the pipeline takes the general path for such a file
         assert fast["signal"].to_list() == expected
         assert fast["close"].to_list() == [None if c is None else float(c) for c in closes]
-        assert fast["rolling_mean"].to_list() == correctly_rounded_means(closes, window)
+        check_means(fast["rolling_mean"].to_list(), closes, window)
 
 
 def test_a_flat_window_on_the_fast_path_has_its_close_as_mean_bit_for_bit() -> None:
@@ -168,8 +185,8 @@ def test_a_flat_window_on_the_fast_path_has_its_close_as_mean_bit_for_bit() -> N
     [
         ("1.0000000001", 5, "a 10th decimal"),
         ("100000.000000000001", 5, "16 significant digits: the same double as 100000"),
-        ("10000000", 5, "10**15 units of 10**-8"),
-        ("1000000", 10_000, "window * units past 2**53"),
+        ("100000000", 5, "10**16 units of 10**-8: past 2**53"),
+        ("100000", 100_000_000, "window * units past 2**63"),
     ],
 )
 def test_the_fast_path_does_not_vouch_for_a_price_it_cannot_hold_exactly(
@@ -182,7 +199,19 @@ def test_the_fast_path_does_not_vouch_for_a_price_it_cannot_hold_exactly(
 def test_the_fast_path_vouches_for_tiny_large_and_whole_prices() -> None:
     closes = ["0.00000001", "9999999.99999999", "-5", "42", "0.5000"]
     assert fast_of(closes, 5, "streaming")["exact"].all()
-    prices = pl.LazyFrame({"price": [12, 10**7, 10**7 - 1]}, schema={"price": pl.Int128})
+    prices = pl.LazyFrame({"price": [12, 10**8, 90_071_992]}, schema={"price": pl.Int128})
     whole = prices.select(**fast_units(pl.col("price"), scale=0, window=1)).collect()
     assert whole["exact"].to_list() == [True, False, True]
-    assert whole["units"].to_list() == [12 * 10**8, None, (10**7 - 1) * 10**8]
+    assert whole["units"].to_list() == [12 * 10**8, None, 90_071_992 * 10**8]
+
+
+def test_the_fast_path_holds_large_prices_and_keeps_a_flat_window_exact_past_2_to_the_53() -> None:
+    # 9 * 10**15 units of 10**-8: one Float64 each, but five of them sum past 2**53.
+    closes = ["17456789.12", "90000000", "90000000", "90000000", "90000000", "90000000"]
+    fast = fast_of(closes, 5, "streaming")
+    assert fast["exact"].all()
+    assert fast["rolling_mean"].to_list()[-1] == 90_000_000.0
+    assert (
+        fast["signal"].to_list() == reference_signals([Decimal(c) for c in closes], 5) == [0, 0, 0, 0, 1, 0]
+    )
+    assert fast_of(["90071992.54740992"], 1, "streaming")["exact"].to_list() == [False]  # 2**53 units

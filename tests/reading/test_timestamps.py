@@ -178,3 +178,18 @@ def test_a_file_alone_with_ambiguous_dates_still_says_so(
     assert reading is not None
     assert reading.format is None  # day first and month first both kept
     assert "read both day first and month first" in caplog.text
+
+
+def test_a_file_after_a_day_first_one_is_still_read_month_first_where_its_own_dates_say_so(
+    tmp_path: Path,
+) -> None:
+    december = "".join(f"{d:02}/12/2023 00:00,{d % 4}\n" for d in range(13, 32))
+    (tmp_path / "a.csv").write_text("timestamp,close\n" + december)
+    days = [f"01/{d:02}/2024 00:00" for d in range(1, 32)] + [f"02/{d:02}/2024 00:00" for d in range(1, 29)]
+    (tmp_path / "b.csv").write_text(
+        "timestamp,close\n" + "".join(f"{day},{i % 5}\n" for i, day in enumerate(days))
+    )
+    data = open_input(tmp_path)
+    formats = [part.timestamp.format for part in data.parts if part.timestamp]
+    assert formats == ["%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M"]
+    assert run(data, make_config(3)).total.rows == 19 + 59
