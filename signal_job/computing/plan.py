@@ -178,8 +178,16 @@ def plan_rows(rows: pl.LazyFrame, config: Config, the_shape: Shape) -> Plan:
     )
 
 
+# The fast path's signal on a row that may be a blank line or malformed (see `_fast_signals`).
+SUSPECT_SIGNAL = -1
+
+
 def fast_counts(written: pl.LazyFrame, the_shape: Shape) -> pl.LazyFrame:
-    """The counts, read back from a signals file the fast path wrote; `untrusted` rows void them."""
+    """The counts, read back from a signals file the fast path wrote; `untrusted` rows void them.
+
+    `suspect` counts the rows that may be blank lines or malformed, as the general plan does:
+    the pipeline then reads the file again beside its raw lines, and never uses these counts.
+    """
     timestamps = the_shape.timestamps and the_shape.keys > 0
     if timestamps:
         written = written.with_row_index(ROW)
@@ -190,7 +198,7 @@ def fast_counts(written: pl.LazyFrame, the_shape: Shape) -> pl.LazyFrame:
         full_windows=pl.len() - pl.col("rolling_mean").null_count(),
         signals=pl.col("signal").sum(),
         largest_price=zero,  # Int64 sums cannot overflow: `fast_units` bounds every price
-        suspect=zero,
+        suspect=(pl.col("signal") == SUSPECT_SIGNAL).sum(),
         unreadable_timestamps=zero,
         times_missing=zero,
         times_odd=zero,
@@ -218,15 +226,16 @@ def _fast_fits(config: Config, the_shape: Shape) -> bool:
 
 def _fast_signals(rows: pl.LazyFrame, config: Config, the_shape: Shape) -> pl.LazyFrame:
     timestamps = ["timestamp"] if the_shape.timestamps else []
-    trusted = ~pl.col("suspect")
+    trusted = pl.lit(value=True)
     if the_shape.timestamps:
-        trusted &= pl.col("timestamp").is_not_null() & ~pl.col("_unreadable")
+        trusted = pl.col("timestamp").is_not_null() & ~pl.col("_unreadable")
     # Each derived column in its own stage: the streaming engine does not share subexpressions.
     # A float close is written as it is (-0.0, a Float32's own value); any other from its units.
     floats = the_shape.float_closes > 0
     staged = rows.select(
         *timestamps,
         *(["close"] if floats else []),
+        "suspect",
         trusted=trusted,
         **fast_units(pl.col("price"), scale=the_shape.scale, window=config.window),
     ).with_columns(window_sum(pl.col("units"), window=config.window))
@@ -235,7 +244,12 @@ def _fast_signals(rows: pl.LazyFrame, config: Config, the_shape: Shape) -> pl.La
         *timestamps,
         close=pl.col("close") if floats else fast_close(units, unit),
         rolling_mean=fast_rolling_mean(total, unit, window=config.window),
-        signal=pl.when(pl.col("trusted") & pl.col("exact")).then(signal(units, total, window=config.window)),
+        # A suspect row (a blank line, say) is marked rather than voided: the pipeline then goes
+        # straight to reading the file beside its raw lines, without the general pass between.
+        signal=pl.when(pl.col("suspect"))
+        .then(pl.lit(SUSPECT_SIGNAL, dtype=pl.Int8))
+        .when(pl.col("trusted") & pl.col("exact"))
+        .then(signal(units, total, window=config.window)),
     )
 
 

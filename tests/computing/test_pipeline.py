@@ -9,6 +9,7 @@ import tempfile
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -307,3 +308,22 @@ def test_a_float_close_column_is_written_as_it_is_on_either_path(
     # Bit for bit: -0.0 and 0.0 compare equal, so compare their bytes.
     assert written["close"].to_numpy().tobytes() == general["close"].to_numpy().tobytes()
     assert written["close"].to_list() == pl.Series(values, dtype=dtype).cast(pl.Float64).to_list()
+
+
+def test_a_file_with_blank_lines_takes_the_fast_path_straight_to_the_raw_lines_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = counts_of(DATA / "blank_lines.csv", 5)
+    general: list[object] = []
+    collect_all = pl.collect_all
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        general.append(args)
+        return collect_all(*args, **kwargs)
+
+    monkeypatch.setattr(pl, "collect_all", spy)
+    counts, written = signals_of(DATA / "blank_lines.csv", 5, "streaming", tmp_path / "s.parquet")
+    assert general == []  # the general plan never ran: one fast pass, then the raw-lines one
+    assert counts == expected
+    assert written.height == expected.rows
+    assert written["signal"].is_in([0, 1]).all()
