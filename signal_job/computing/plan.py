@@ -187,10 +187,8 @@ def fast_counts(written: pl.LazyFrame, the_shape: Shape) -> pl.LazyFrame:
 
     `suspect` counts the rows that may be blank lines or malformed, as the general plan does:
     the pipeline then reads the file again beside its raw lines, and never uses these counts.
+    Time order needs no reading back: a row out of it has no signal (see `_fast_signals`).
     """
-    timestamps = the_shape.timestamps and the_shape.keys > 0
-    if timestamps:
-        written = written.with_row_index(ROW)
     zero = pl.lit(0, dtype=pl.UInt32)
     return written.select(
         rows=pl.len(),
@@ -202,11 +200,7 @@ def fast_counts(written: pl.LazyFrame, the_shape: Shape) -> pl.LazyFrame:
         unreadable_timestamps=zero,
         times_missing=zero,
         times_odd=zero,
-        in_order=(
-            _rising(pl.col("timestamp").cast(pl.Int64), pl.col(ROW).cast(pl.Int64), grouped=False)
-            if timestamps
-            else pl.lit(value=True)
-        ),
+        in_order=pl.lit(value=True),
         untrusted=pl.col("signal").null_count(),
     )
 
@@ -228,7 +222,10 @@ def _fast_signals(rows: pl.LazyFrame, config: Config, the_shape: Shape) -> pl.La
     timestamps = ["timestamp"] if the_shape.timestamps else []
     trusted = pl.lit(value=True)
     if the_shape.timestamps:
-        trusted = pl.col("timestamp").is_not_null() & ~pl.col("_unreadable")
+        time = pl.col("timestamp")
+        trusted = time.is_not_null() & ~pl.col("_unreadable")
+        if the_shape.keys:  # each time later than the one before: time order, as the rows stream
+            trusted &= (time > time.shift(1)).fill_null(value=True)
     # Each derived column in its own stage: the streaming engine does not share subexpressions.
     # A float close is written as it is (-0.0, a Float32's own value); any other from its units.
     floats = the_shape.float_closes > 0

@@ -327,3 +327,15 @@ def test_a_file_with_blank_lines_takes_the_fast_path_straight_to_the_raw_lines_p
     assert counts == expected
     assert written.height == expected.rows
     assert written["signal"].is_in([0, 1]).all()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_fast_path_sees_a_time_out_of_order_across_any_chunk_boundary(
+    write_file: WriteFile, tmp_path: Path, engine: Engine
+) -> None:
+    times = [f"2024-01-01 00:{minute:02}:00" for minute in range(30)]
+    for tie in range(1, 30):  # row `tie` repeats the time before it: out of order
+        rows = "".join(f"{times[i - 1] if i == tie else times[i]},{i % 4}\n" for i in range(30))
+        path = write_file("tie.csv", "timestamp,close\n" + rows)
+        with pl.Config(streaming_chunk_size=3), pytest.raises(InputError, match=f"line {tie + 2}"):
+            run(open_input(path), make_config(2), signals=tmp_path / "s.parquet", engine=engine)
