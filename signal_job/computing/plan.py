@@ -21,6 +21,7 @@ from signal_job.computing.signals import (
     close_as_float,
     fast_close,
     fast_rolling_mean,
+    fast_sum_exact,
     fast_units,
     fast_window,
     fixed_point,
@@ -245,7 +246,7 @@ def _fast_signals(rows: pl.LazyFrame, config: Config, the_shape: Shape) -> pl.La
         # straight to reading the file beside its raw lines, without the general pass between.
         signal=pl.when(pl.col("suspect"))
         .then(pl.lit(SUSPECT_SIGNAL, dtype=pl.Int8))
-        .when(pl.col("trusted") & pl.col("exact"))
+        .when(pl.col("trusted") & pl.col("exact") & fast_sum_exact(total))
         .then(signal(units, total, window=config.window)),
     )
 

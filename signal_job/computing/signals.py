@@ -112,7 +112,8 @@ def fast_units(price: pl.Expr, *, scale: int, window: int) -> dict[str, pl.Expr]
     Exact means: no digit past the 8th decimal is dropped, |units| < 2**53 and window * |units|
     < 2**63. Then `units / 10**8` is the Float64 nearest the price (one correctly rounded
     division of exact operands: the reader's own rounding), and a window's sum and the test
-    `window * units > sum` are exact in Int64. The test is on the exact decimal, never on a
+    `window * units > sum` are exact in Int64 (the mean also needs the sum below 2**53:
+    `fast_sum_exact`). The test is on the exact decimal, never on a
     double: a close of 16 significant digits can round to the double of an 8-decimal price.
     A missing price is exact (null).
     """
@@ -140,14 +141,13 @@ def fast_close(units: pl.Expr, unit: pl.Expr) -> pl.Expr:
 
 
 def fast_rolling_mean(total: pl.Expr, unit: pl.Expr, *, window: int) -> pl.Expr:
-    """The window's mean from its exact Int64 `total` of units; exactly close on a flat window.
+    """The window's mean, correctly rounded: an exact sum over the exact `window * 10**8`.
 
-    Where |total| < 2**53 (nearly always) it is correctly rounded: an exact sum over the exact
-    `window * 10**8`. Beyond, the whole units of the mean (exact in a Float64) plus the
-    remainder's share, within an ulp or two; still exactly the close on a flat window.
+    Only where `fast_sum_exact(total)`; elsewhere the pipeline takes the general path.
     """
-    size = min(window, MAX_WINDOW)
-    exact = total.cast(pl.Float64) / (unit * size)
-    whole = total // size
-    approximate = (whole.cast(pl.Float64) + (total - whole * size).cast(pl.Float64) / size) / unit
-    return pl.when(total.abs() <= _FLOAT_EXACT).then(exact).otherwise(approximate).alias("rolling_mean")
+    return (total.cast(pl.Float64) / (unit * min(window, MAX_WINDOW))).alias("rolling_mean")
+
+
+def fast_sum_exact(total: pl.Expr) -> pl.Expr:
+    """Whether a window's sum of units is a Float64 too, so that its mean is one rounding."""
+    return total.is_null() | (total.abs() <= _FLOAT_EXACT)

@@ -224,8 +224,14 @@ PLATEAUS = ["44221.07"] * 7 + ["44221.1", "44221.10", "0.00000001", "0.00000002"
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize(
     ("extra", "fast"),
-    [(None, True), ("1.0000000001", False), ("100000.000000000001", False), ("", True)],
-    ids=["8-decimals", "10-decimals", "16-digits", "missing"],
+    [
+        (None, True),
+        ("1.0000000001", False),
+        ("100000.000000000001", False),
+        ("", True),
+        ("90000000", False),
+    ],
+    ids=["8-decimals", "10-decimals", "16-digits", "missing", "sum-past-2-53"],
 )
 def test_a_signals_file_is_the_same_on_the_fast_path_and_the_general_path(  # noqa: PLR0917
     write_file: WriteFile,
