@@ -211,7 +211,7 @@ def _expanded_glob(args: list[str]) -> str | None:
         arg = args[index]
         joined = arg[:2] in _SHORT and arg[2:3] not in ("", "-")
         if arg in _VALUE_OPTIONS or joined:
-            taking = arg in ("--input", "-i") or arg.startswith("-i")
+            taking = arg == "--input" or arg.startswith("-i")
             if taking and len(paths) > 1:  # a later --input: the paths before it are the problem
                 break
             if taking:

@@ -11,6 +11,7 @@ Time order is checked in the same pass: the rows' order keys must rise strictly 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import polars as pl
@@ -70,8 +71,9 @@ class Shape:
     width: int | None  # keys are text of this width (sorting as time); None: Int64 nanoseconds
     one_group: bool  # a hive partition of one `group_by` value: windowed without `over`
     whole_rows: bool  # carry every column, to tell repeated rows (`duplicates: drop`)
-    float_closes: int = 0  # files whose close is a float column (the signals file keeps those floats)
-    files: int = 1
+    # Whether the files' close columns are floats (the signals file keeps those floats): True
+    # for all, False for none, None where some are and some are not.
+    float_close: bool | None = False
 
     @property
     def parsed_order(self) -> bool:
@@ -107,8 +109,7 @@ def shape(data: Input, config: Config, *, timestamps: bool = False, parse_times:
         width=widths.pop() if keys == 1 and len(widths) == 1 and not parse_times else None,
         one_group=values is not None and len(set(values)) == 1,
         whole_rows=config.reading.duplicates == "drop",
-        float_closes=sum(part.close_dtype.is_float() for part in data.parts),
-        files=len(data.parts),
+        float_close=_all_or_none(part.close_dtype.is_float() for part in data.parts),
     )
 
 
@@ -209,7 +210,7 @@ def fast_counts(written: pl.LazyFrame, the_shape: Shape) -> pl.LazyFrame:
 def _fast_fits(config: Config, the_shape: Shape) -> bool:
     """Whether the fast path can write these rows' signals file: one series, order proven on times."""
     ordered = the_shape.keys == 0 or the_shape.parsed_order
-    one_kind = the_shape.float_closes in {0, the_shape.files}  # floats, or exact decimals: not both
+    one_kind = the_shape.float_close is not None  # floats, or exact decimals: not both
     return (
         config.group_by is None
         and not the_shape.whole_rows
@@ -229,7 +230,7 @@ def _fast_signals(rows: pl.LazyFrame, config: Config, the_shape: Shape) -> pl.La
             trusted &= (time > time.shift(1)).fill_null(value=True)
     # Each derived column in its own stage: the streaming engine does not share subexpressions.
     # A float close is written as it is (-0.0, a Float32's own value); any other from its units.
-    floats = the_shape.float_closes > 0
+    floats = bool(the_shape.float_close)
     staged = rows.select(
         *timestamps,
         *(["close"] if floats else []),
@@ -360,6 +361,12 @@ def _rising(times: pl.Expr, row: pl.Expr, *, grouped: bool) -> pl.Expr:
         return pl.struct(times.alias("k"), (-row).alias("r")).filter(read).is_sorted()
     # Integers rise strictly exactly when time - row never falls.
     return (times - row).filter(read).is_sorted()
+
+
+def _all_or_none(flags: Iterable[bool]) -> bool | None:
+    """True if every flag is, False if none is, None if some are."""
+    seen = set(flags)
+    return None if len(seen) > 1 else seen.pop() if seen else False
 
 
 def _folder_values(data: Input, group: str | None) -> list[str] | None:

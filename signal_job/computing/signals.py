@@ -113,9 +113,9 @@ def fast_units(price: pl.Expr, *, scale: int, window: int) -> dict[str, pl.Expr]
     < 2**63. Then `units / 10**8` is the Float64 nearest the price (one correctly rounded
     division of exact operands: the reader's own rounding), and a window's sum and the test
     `window * units > sum` are exact in Int64 (the mean also needs the sum below 2**53:
-    `fast_sum_exact`). The test is on the exact decimal, never on a
-    double: a close of 16 significant digits can round to the double of an 8-decimal price.
-    A missing price is exact (null).
+    `fast_sum_exact`). The test is on the exact decimal, never on a double: a close of 16
+    significant digits can round to the double of an 8-decimal price. A missing price is
+    exact (null).
     """
     limit = min(_FLOAT_EXACT, _INT64_MAX // min(window, MAX_WINDOW))
     if scale >= FAST_SCALE:
