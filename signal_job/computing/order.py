@@ -10,9 +10,6 @@ it if this one is killed) and reads back in bounded pieces: memory stays flat wh
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -23,11 +20,11 @@ import polars as pl
 
 from signal_job.computing.background import in_background
 from signal_job.computing.plan import GROUP, SORT_KEY, Shape, part_rows, sort_key
+from signal_job.computing.staging import staging_folder
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, shorten
 from signal_job.reading.inputs import Input
 from signal_job.reading.sources import Source
-from signal_job.reporting.outputs import OWNER, hold, owner, remove_orphans
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +51,7 @@ def in_time_order(data: Input, config: Config, the_shape: Shape) -> Iterator[lis
             "set timestamp_format in the config (e.g. '%d/%m/%Y %H:%M')"
         )
         raise ConfigError(msg)
-    folder, lock = _folder()
-    try:
+    with staging_folder() as folder:
         frames = []
         for index, (part, newest_first) in enumerate(zip(data.parts, descending, strict=True)):
             rows = part_rows(part, the_shape)
@@ -64,19 +60,6 @@ def in_time_order(data: Input, config: Config, the_shape: Shape) -> Iterator[lis
             rows = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
             frames = [_sorted(rows, folder / "sorted", sort_key(the_shape))]
         yield frames
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-        os.close(lock)
-
-
-def _folder() -> tuple[Path, int]:
-    """A new temporary folder under TMPDIR, and the lock that says its run is alive."""
-    root = Path(tempfile.gettempdir())
-    remove_orphans(root)
-    folder = Path(tempfile.mkdtemp(prefix=f".signal-job.{owner()}.", suffix=".tmp", dir=root))
-    lock = os.open(folder / OWNER, os.O_CREAT | os.O_WRONLY, 0o600)
-    hold(lock)
-    return folder, lock
 
 
 def _reversed(rows: pl.LazyFrame, folder: Path) -> pl.LazyFrame:

@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -13,12 +15,15 @@ from typing import Literal
 import polars as pl
 
 from signal_job.computing.background import in_background
+from signal_job.computing.groups import in_group_runs
 from signal_job.computing.order import in_time_order
 from signal_job.computing.plan import (
     SIGNAL_COLUMNS,
     SIGNALS_METADATA,
     Shape,
+    all_rows,
     fast_counts,
+    in_runs,
     partitions,
     plan,
     shape,
@@ -207,7 +212,10 @@ def _collect(
     """
     the_shape = shape(data, config, timestamps=signals is not None, parse_times=parse_times)
     try:
-        with in_time_order(data, config, the_shape) as frames:
+        with (
+            in_time_order(data, config, the_shape) as ordered,
+            _in_runs(data, config, the_shape, ordered, engine=engine) as frames,
+        ):
             the_plan = plan(data, config, the_shape=the_shape, frames=frames)
             if signals is not None and the_plan.fast_signals is not None:
                 fast = _fast(the_plan.fast_signals, the_shape, signals, engine=engine)
@@ -230,6 +238,18 @@ def _collect(
         raise SignalsNotWritten(exc) from exc
     counts = results[0].with_columns(pl.exclude("in_order", "group").fill_null(0))
     return counts, int(results[1].item()) if len(results) > 1 else 0
+
+
+@contextmanager
+def _in_runs(
+    data: Input, config: Config, the_shape: Shape, frames: list[pl.LazyFrame] | None, *, engine: Engine
+) -> Iterator[list[pl.LazyFrame] | None]:
+    """The frames for the plan: for a `group_by` column, all rows in runs of whole groups."""
+    if not in_runs(config, the_shape):
+        yield frames
+        return
+    with in_group_runs(all_rows(data, the_shape, frames), engine=engine) as rows:
+        yield [rows]
 
 
 def _fast(

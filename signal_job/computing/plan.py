@@ -18,6 +18,7 @@ import polars as pl
 
 from signal_job import __version__
 from signal_job.computing.signals import (
+    MAX_WINDOW,
     above_mean,
     close_as_float,
     fast_close,
@@ -43,6 +44,7 @@ SIGNAL_COLUMNS = ("timestamp", "close", "rolling_mean", "signal")
 # Written into every signals file's Parquet metadata, so no later run reads one as input.
 SIGNALS_METADATA = {SIGNALS_MARK: f"signals file, version {__version__}"}
 GROUP = "_group"
+RANK = "_rank"  # a group's position in order of first appearance (see `groups`)
 ROW = "_row"
 SORT_KEY = "_sort"
 
@@ -144,10 +146,14 @@ def plan(
     """
     if the_shape is None:
         the_shape = shape(data, config, timestamps=timestamps)
+    return plan_rows(all_rows(data, the_shape, frames), config, the_shape)
+
+
+def all_rows(data: Input, the_shape: Shape, frames: list[pl.LazyFrame] | None = None) -> pl.LazyFrame:
+    """Every file's rows in `the_shape`, one after the other: `frames` if given, else as read."""
     if frames is None:
         frames = [part_rows(part, the_shape) for part in data.parts]
-    rows = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
-    return plan_rows(rows, config, the_shape)
+    return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
 
 
 def plan_rows(rows: pl.LazyFrame, config: Config, the_shape: Shape) -> Plan:
@@ -160,12 +166,15 @@ def plan_rows(rows: pl.LazyFrame, config: Config, the_shape: Shape) -> Plan:
         repeats = rows.select(repeats=pl.col("_repeated").sum())
         rows = rows.filter(~pl.col("_repeated"))
     fast = _fast_signals(rows, config, the_shape) if _fast_fits(config, the_shape) else None
-    if the_shape.keys:
+    runs = in_runs(config, the_shape)
+    if the_shape.keys and not runs:
         rows = rows.with_row_index(ROW)  # ties in time are broken by the row: no two rows at one time
     price, total = pl.col("price"), pl.col("window_sum")
     summed = window_sum(price, window=config.window)
-    grouped = config.group_by is not None and not the_shape.one_group
-    rows = rows.with_columns(summed.over(GROUP) if grouped else summed)
+    if runs:  # a window is whole where the row `window - 1` back is of the same group
+        back = pl.col(RANK).shift(min(config.window, MAX_WINDOW) - 1)
+        summed = pl.when(back == pl.col(RANK)).then(summed).alias("window_sum")
+    rows = rows.with_columns(summed)
     return Plan(
         counts=_counts(rows, window=config.window, the_shape=the_shape, grouped=config.group_by is not None),
         signals=rows.select(
@@ -205,6 +214,14 @@ def fast_counts(written: pl.LazyFrame, the_shape: Shape) -> pl.LazyFrame:
         in_order=pl.lit(value=True),
         untrusted=pl.col("signal").null_count(),
     )
+
+
+def in_runs(config: Config, the_shape: Shape) -> bool:
+    """Whether the plan takes its rows as runs of whole groups, ranked (see `groups.in_group_runs`).
+
+    So it is for a `group_by` column; a hive partition holds one group, windowed as it is.
+    """
+    return config.group_by is not None and not the_shape.one_group
 
 
 def _fast_fits(config: Config, the_shape: Shape) -> bool:
@@ -315,11 +332,53 @@ def _counts(rows: pl.LazyFrame, *, window: int, the_shape: Shape, grouped: bool)
         "largest_price": pl.max_horizontal(price.max().abs(), price.min().abs()),
         "suspect": pl.col("suspect").sum(),
         "unreadable_timestamps": pl.col("_unreadable").sum() if the_shape.timestamps else pl.lit(0),
-        **_order(the_shape, grouped=grouped),
     }
+    if grouped and not the_shape.one_group:
+        # Rows come in runs of whole groups: each row is compared with the one before it, in a
+        # stage of its own, and the groups add up what they count (all of which streams).
+        rows = rows.with_columns(_late=_late(the_shape))
+        order = _order_in_runs(the_shape)
+        return (
+            rows.group_by(RANK)
+            .agg(pl.col(GROUP).first().alias("group"), **aggregates, **order)
+            .sort(RANK)
+            .drop(RANK)
+        )
+    aggregates |= _order(the_shape, grouped=grouped)
     if grouped:
         return rows.group_by(GROUP, maintain_order=True).agg(**aggregates).rename({GROUP: "group"})
     return rows.select(**aggregates)
+
+
+def _late(the_shape: Shape) -> pl.Expr:
+    """Rows whose time is not later than the time of the row before, in the same group.
+
+    Null where either time is missing or unreadable: those rows are errors of their own.
+    """
+    same = pl.col(RANK) == pl.col(RANK).shift(1)
+    if not the_shape.keys:
+        return pl.lit(value=False)
+    if the_shape.parsed_order:
+        keys = [pl.col("timestamp").cast(pl.Int64)]
+    else:
+        keys = [pl.col(name) for name in the_shape.key_names]
+    return pl.any_horizontal([same & (key <= key.shift(1)) for key in keys])
+
+
+def _order_in_runs(the_shape: Shape) -> dict[str, pl.Expr]:
+    """`_order`'s counts for rows in runs of whole groups, from `_late`."""
+    if not the_shape.keys:
+        return _order(the_shape, grouped=True)
+    odd = (
+        (pl.col("_key0").str.len_bytes() != the_shape.width).sum()
+        if the_shape.width is not None and not the_shape.parsed_order
+        else pl.lit(0, dtype=pl.UInt32)
+    )
+    return {
+        "times_missing": pl.col("_key0").null_count(),
+        "times_odd": odd,
+        "in_order": ~pl.col("_late").fill_null(value=False).any(),
+    }
 
 
 def _order(the_shape: Shape, *, grouped: bool) -> dict[str, pl.Expr]:

@@ -1,0 +1,135 @@
+"""Groups in a column, windowed in flat memory: each group's rows brought together first.
+
+A `group_by` column mixes its series row by row, and Polars' `over` would hold every row to
+window them (over 1 GiB at 10M rows). Instead each row gets its group's rank (`RANK`: groups
+numbered in order of first appearance), and the rows are written once into temporary Parquet
+buckets of whole, consecutive groups: at most `BUCKET_ROWS` rows each unless one group alone is
+larger, at most `MAX_WRITERS` written at a time (each open writer holds buffers; more buckets
+take one more pass). A bucket of several groups is then sorted by rank in memory, stably, so
+rows keep file order within their group; a bucket of one group needs no sort. Read back bucket
+after bucket, every group is one run of consecutive rows, which the plan windows with plain
+rolling sums (see `plan_rows`). Inputs of at most `BUCKET_ROWS` rows are sorted in memory and
+never staged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from signal_job.computing.background import in_background
+from signal_job.computing.plan import GROUP, RANK
+from signal_job.computing.staging import staging_folder
+
+BUCKET_ROWS = 1 << 20
+MAX_WRITERS = 16
+# Small row groups: each open writer buffers one, and a bucket is read back in pieces this size.
+_ROW_GROUP = 1 << 16
+_BUCKET = "_bucket"
+_INDEX = "_index"
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """Consecutive groups staged together: the rank of the first, and how many."""
+
+    first: int
+    groups: int
+
+
+def buckets(sizes: list[int], *, rows: int = BUCKET_ROWS) -> list[Bucket]:
+    """Groups of these `sizes` (in rank order) packed in order into buckets of at most `rows` rows.
+
+    A group larger than `rows` fills a bucket alone; no group is ever split.
+    """
+    packed: list[Bucket] = []
+    filled = 0
+    for rank, size in enumerate(sizes):
+        if not packed or filled + size > rows:
+            packed.append(Bucket(rank, 0))
+            filled = 0
+        packed[-1] = Bucket(packed[-1].first, packed[-1].groups + 1)
+        filled += size
+    return packed
+
+
+def rank(names: list[str | None]) -> pl.Expr:
+    """Each row's `RANK`: the position of its group in `names` (every group, in order of first appearance).
+
+    An Enum cast finds the position: it streams, where `replace` holds its input.
+    """
+    group = pl.col(GROUP)
+    known = [name for name in names if name is not None]
+    if not known:
+        return pl.lit(0, dtype=pl.UInt32).alias(RANK)
+    position = group.cast(pl.Enum(known)).to_physical().cast(pl.UInt32)
+    if len(known) == len(names):
+        return position.alias(RANK)
+    nulls = names.index(None)  # rows with no group form a group of their own
+    later = position + (position >= nulls).cast(pl.UInt32)
+    return pl.when(group.is_null()).then(pl.lit(nulls, dtype=pl.UInt32)).otherwise(later).alias(RANK)
+
+
+@contextmanager
+def in_group_runs(rows: pl.LazyFrame, *, engine: Literal["streaming", "in-memory"]) -> Iterator[pl.LazyFrame]:
+    """`rows` with their `RANK`, each group's rows consecutive in file order, groups in rank order.
+
+    Staged on disk (and removed on exit) unless all rows fit one bucket.
+    """
+    first = pl.col(_INDEX).min()
+    groups = in_background(
+        lambda: (
+            rows.select(GROUP)
+            .with_row_index(_INDEX)
+            .group_by(GROUP)
+            .agg(first=first, rows=pl.len())
+            .sort("first")
+            .collect(engine=engine)
+        )
+    )
+    ranked = rows.with_columns(rank(groups[GROUP].to_list()))
+    packed = buckets(groups["rows"].to_list(), rows=BUCKET_ROWS)
+    if len(packed) == 1:
+        yield ranked if groups.height == 1 else ranked.sort(RANK, maintain_order=True)
+        return
+    with staging_folder() as folder:
+        yield pl.scan_parquet(_split(ranked, packed, folder, engine=engine))
+
+
+def _split(
+    rows: pl.LazyFrame, packed: list[Bucket], folder: Path, *, engine: Literal["streaming", "in-memory"]
+) -> list[Path]:
+    """`rows` written into the files of each bucket, in rank order, each sorted by rank."""
+    per = -(-len(packed) // MAX_WRITERS)  # buckets per writer: more than one takes another pass
+    sets = [packed[start : start + per] for start in range(0, len(packed), per)]
+    which = pl.sum_horizontal([pl.col(RANK) >= part[0].first for part in sets[1:]]).cast(pl.UInt32)
+    target = pl.PartitionBy(folder, key=_BUCKET, include_key=False)
+    in_background(
+        lambda: rows.with_columns(which.alias(_BUCKET)).sink_parquet(
+            target, mkdir=True, row_group_size=_ROW_GROUP, engine=engine
+        )
+    )
+    files: list[Path] = []
+    for index, part in enumerate(sets):
+        written = sorted((folder / f"{_BUCKET}={index}").glob("*.parquet"))
+        if len(part) > 1:
+            files += _split(pl.scan_parquet(written), part, folder / f"{index}", engine=engine)
+        elif part[0].groups > 1:
+            out = folder / f"{index}.parquet"
+            in_background(partial(_write_sorted, written, out, engine=engine))
+            files.append(out)
+        else:
+            files += written
+    return files
+
+
+def _write_sorted(written: list[Path], out: Path, *, engine: Literal["streaming", "in-memory"]) -> None:
+    # Stable: rows keep their file order within each group.
+    rows = pl.scan_parquet(written).sort(RANK, maintain_order=True)
+    rows.sink_parquet(out, row_group_size=_ROW_GROUP, engine=engine)

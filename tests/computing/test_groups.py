@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from signal_job.computing import groups
+from signal_job.computing.groups import Bucket, buckets, rank
+from signal_job.computing.pipeline import Engine, run
+from signal_job.computing.plan import GROUP
+from signal_job.errors import InputError
+from signal_job.reading.inputs import open_input
+from signal_job.reference import reference_signals
+from tests.conftest import ENGINES, make_config
+
+START = datetime(2024, 1, 1)
+
+
+def test_buckets_pack_whole_groups_in_order_and_a_large_group_alone() -> None:
+    assert buckets([3, 3, 3, 10, 1, 1], rows=6) == [Bucket(0, 2), Bucket(2, 1), Bucket(3, 1), Bucket(4, 2)]
+    assert buckets([], rows=6) == []
+
+
+@given(st.lists(st.integers(1, 20), min_size=1, max_size=40), st.integers(1, 30))
+def test_buckets_cover_every_group_once_within_their_size(sizes: list[int], rows: int) -> None:
+    packed = buckets(sizes, rows=rows)
+    assert [bucket.first for bucket in packed] == sorted({bucket.first for bucket in packed})
+    assert sum(bucket.groups for bucket in packed) == len(sizes)
+    for bucket in packed:
+        held = sizes[bucket.first : bucket.first + bucket.groups]
+        assert bucket.groups == 1 or sum(held) <= rows
+
+
+def test_rank_numbers_groups_by_first_appearance_with_no_group_a_group_of_its_own() -> None:
+    frame = pl.DataFrame({GROUP: ["b", None, "a", "b", None, "a"]})
+    assert frame.select(rank(["b", None, "a"]))["_rank"].to_list() == [0, 1, 2, 0, 1, 2]
+    nulls = pl.DataFrame({GROUP: [None, None]}, schema={GROUP: pl.String})
+    assert nulls.with_columns(rank([None]))["_rank"].to_list() == [0, 0]
+
+
+@pytest.fixture
+def tiny_buckets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Buckets of at most 5 rows, 2 written at a time: even small files are staged, in several passes."""
+    monkeypatch.setattr(groups, "BUCKET_ROWS", 5)
+    monkeypatch.setattr(groups, "MAX_WRITERS", 2)
+
+
+def write_mixed(path: Path, rows: list[tuple[str, str | None]]) -> Path:
+    """A CSV of (symbol, close) rows one minute apart: every group's times rise."""
+    stamps = [(START + timedelta(minutes=i)).strftime("%Y-%m-%d %H:%M:%S") for i in range(len(rows))]
+    symbols = [symbol for symbol, _ in rows]
+    closes = [close for _, close in rows]
+    pl.DataFrame({"timestamp": stamps, "symbol": symbols, "close": closes}).write_csv(path)
+    return path
+
+
+def expected_groups(rows: list[tuple[str, str | None]], window: int) -> dict[str | None, list[int]]:
+    """Each group's exact signals, in file order; an empty symbol is the group of no symbol."""
+    closes: dict[str | None, list[Decimal | None]] = {}
+    for symbol, close in rows:
+        closes.setdefault(symbol or None, []).append(None if close is None else Decimal(close))
+    return {name: reference_signals(values, window) for name, values in closes.items()}
+
+
+closes = st.one_of(st.none(), st.sampled_from(["1", "2", "2.5", "3", "10.25", "0.1"]))
+mixed_rows = st.lists(
+    st.tuples(st.sampled_from(["A", "B", "C", "D", "E", ""]), closes), min_size=1, max_size=60
+)
+
+
+@pytest.mark.usefixtures("tiny_buckets")
+@pytest.mark.parametrize("engine", ENGINES)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=mixed_rows, window=st.integers(1, 6))
+def test_staged_groups_give_each_group_its_exact_signals(
+    tmp_path: Path, engine: Engine, rows: list[tuple[str, str | None]], window: int
+) -> None:
+    path = write_mixed(tmp_path / "mixed.csv", rows)
+    out = tmp_path / "signals.parquet"
+    result = run(open_input(path, timestamps=True), make_config(window, "symbol"), signals=out, engine=engine)
+    expected = expected_groups(rows, window)
+    signals = pl.read_parquet(out)
+    # One run of rows per group, groups in order of first appearance, file order within each.
+    assert signals["symbol"].to_list() == [name for name, values in expected.items() for _ in values]
+    assert [name for name, _ in result.groups] == list(expected)
+    for name, exact in expected.items():
+        mine = signals.filter(pl.col("symbol").eq_missing(name))
+        assert mine["signal"].to_list() == exact
+        assert dict(result.groups)[name].signals == sum(exact)
+    assert result.total.rows == len(rows)
+
+
+def test_staged_groups_equal_groups_sorted_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    frame = pl.DataFrame(
+        {
+            "timestamp": [(START + timedelta(minutes=i)).isoformat(sep=" ") for i in range(400)],
+            "symbol": [f"S{i * 7 % 13}" for i in range(400)],
+            "close": [str(100 + i * 37 % 11) for i in range(400)],
+        }
+    )
+    frame.write_parquet(tmp_path / "s.parquet")
+    data = open_input(tmp_path / "s.parquet", timestamps=True)
+    in_memory = run(data, make_config(4, "symbol"), signals=tmp_path / "a.parquet")
+    monkeypatch.setattr(groups, "BUCKET_ROWS", 50)
+    monkeypatch.setattr(groups, "MAX_WRITERS", 3)
+    staged = run(data, make_config(4, "symbol"), signals=tmp_path / "b.parquet")
+    assert staged == in_memory
+    assert_frame_equal(pl.read_parquet(tmp_path / "a.parquet"), pl.read_parquet(tmp_path / "b.parquet"))
+
+
+@pytest.mark.usefixtures("tiny_buckets")
+def test_staged_groups_leave_no_temporary_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    staging = tmp_path / "tmp"
+    staging.mkdir()
+    monkeypatch.setenv("TMPDIR", str(staging))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    splits: list[int] = []
+    split = groups._split
+
+    def counted(rows: pl.LazyFrame, packed: list[Bucket], *args: object, **kwargs: object) -> object:
+        splits.append(len(packed))
+        return split(rows, packed, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(groups, "_split", counted)
+    path = write_mixed(tmp_path / "m.csv", [(symbol, "1") for symbol in "ABCABCDDEEAB"])
+    run(open_input(path), make_config(2, "symbol"))
+    # Buckets A, B+C, D+E; 2 written at a time: A and B+C are split apart in a second pass.
+    assert splits == [3, 2]
+    assert list(staging.iterdir()) == []
+
+
+@pytest.mark.usefixtures("tiny_buckets")
+def test_a_group_out_of_time_order_is_named_when_staged(tmp_path: Path) -> None:
+    path = tmp_path / "late.csv"
+    lines = ["timestamp,symbol,close"]
+    lines += [f"2024-01-01 00:0{i}:00,{'AB'[i % 2]},{i}" for i in range(8)]
+    lines.insert(6, "2024-01-01 00:01:00,A,9")  # A's times go back; B's stay in order
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=r"line 7"):
+        run(open_input(path), make_config(2, "symbol"))
+
+
+@pytest.mark.usefixtures("tiny_buckets")
+def test_equal_times_in_different_groups_are_in_order_when_staged(tmp_path: Path) -> None:
+    path = tmp_path / "same.csv"
+    rows = [f"2024-01-01 00:0{i // 3}:00,{'ABC'[i % 3]},{i}" for i in range(9)]
+    path.write_text("timestamp,symbol,close\n" + "\n".join(rows) + "\n")
+    result = run(open_input(path), make_config(2, "symbol"))
+    assert [(name, counts.rows) for name, counts in result.groups] == [("A", 3), ("B", 3), ("C", 3)]
