@@ -16,6 +16,7 @@ CACHE = Path(__file__).parent / ".cache"
 SEED = 20240101
 SUFFIXES = {"k": 1_000, "m": 1_000_000}
 SYMBOLS = 4
+MANY_SYMBOLS = 1000
 BLANK_LINES_PER_ROW = 6.4  # 64M blank lines at 10M rows, where the job once took 2 GiB
 PARTS = 100  # the candles as many small files (daily files, say), in one folder
 
@@ -50,6 +51,7 @@ class Dataset:
     shipped: Path  # every line wrapped in quotes, CRLF, no final newline: the task's own file
     symbols: Path  # Parquet with a `symbol` column, SYMBOLS symbols taking turns row by row
     symbol_tree: Path  # the same rows in hive folders, symbol=S0/part.parquet, ...
+    symbols_1000: Path  # Parquet with a `symbol` column, MANY_SYMBOLS symbols taking turns row by row
     untimed: Path  # the clean CSV with its time column renamed: no time order to check
     newest_first: Path  # the clean CSV newest first, as Investing.com and many brokers write it
     blank_lines: Path  # the clean CSV with BLANK_LINES_PER_ROW blank lines after each row
@@ -69,6 +71,7 @@ def dataset(rows: int, spellings: set[str], *, progress: Callable[[str, int], Pr
         shipped=Path(f"{stem}_shipped.csv"),
         symbols=Path(f"{stem}_symbols.parquet"),
         symbol_tree=Path(f"{stem}_symbols"),
+        symbols_1000=Path(f"{stem}_symbols_1000.parquet"),
         untimed=Path(f"{stem}_untimed.csv"),
         newest_first=Path(f"{stem}_newest_first.csv"),
         blank_lines=Path(f"{stem}_blank_lines.csv"),
@@ -86,6 +89,12 @@ def dataset(rows: int, spellings: set[str], *, progress: Callable[[str, int], Pr
         _write_shipped(files.csv, files.shipped)
     if spellings & {"symbols", "symbol_tree"} and not files.symbol_tree.exists():
         _write_symbols(files.parquet, files.symbols, files.symbol_tree)
+    if "symbols_1000" in spellings and not files.symbols_1000.exists():
+        if not files.parquet.exists():
+            write_candles(
+                files.parquet, rows=rows, seed=SEED, progress=progress(f"Parquet {label(rows)}", rows)
+            )
+        _write_symbol_table(files.parquet, files.symbols_1000, MANY_SYMBOLS)
     if "untimed" in spellings and not files.untimed.exists():
         _write_untimed(files.csv, files.untimed)
     if "newest_first" in spellings and not files.newest_first.exists():
@@ -149,10 +158,17 @@ def _write_blank_lines(clean: Path, target: Path) -> None:
     temporary.replace(target)
 
 
+def _write_symbol_table(candles: Path, table: Path, symbols: int) -> None:
+    """The candles as `symbols` series taking turns row by row, in one table with a symbol column."""
+    symbol = pl.format("S{}", pl.int_range(pl.len()) % symbols).alias("symbol")
+    temporary = table.with_name(f".{table.name}.tmp")
+    pl.scan_parquet(candles).with_columns(symbol).sink_parquet(temporary)
+    temporary.replace(table)
+
+
 def _write_symbols(candles: Path, table: Path, tree: Path) -> None:
     """The candles as SYMBOLS interleaved series: one table with a symbol column, and a hive tree."""
-    symbol = pl.format("S{}", pl.int_range(pl.len()) % SYMBOLS).alias("symbol")
-    pl.scan_parquet(candles).with_columns(symbol).sink_parquet(table)
+    _write_symbol_table(candles, table, SYMBOLS)
     temporary = tree.with_name(f".{tree.name}.tmp")
     for number in range(SYMBOLS):
         folder = temporary / f"symbol=S{number}"

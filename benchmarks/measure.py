@@ -26,7 +26,7 @@ class Implementation:
 
     def command(self, path: Path, config: Path, output: Path, log: Path) -> list[str]:
         """The command line that runs it on `path`; grouped runs use `config`'s grouped twin."""
-        if self.spelling.startswith("symbol"):
+        if self.spelling.startswith("symbol") and not self.name.endswith(UNGROUPED):
             config = config.with_name(GROUPED_CONFIG)
         paths = [
             "--input",
@@ -57,6 +57,7 @@ class Implementation:
 
 
 SIGNALS = " --signals"
+UNGROUPED = " ungrouped"  # a grouped spelling run without `group_by`, to compare with
 GROUPED_CONFIG = "config_grouped.yaml"  # the same with `group_by: symbol`
 IMPLEMENTATIONS = (
     Implementation("signal-job", "csv", "job"),
@@ -71,9 +72,12 @@ IMPLEMENTATIONS = (
     Implementation(f"signal-job{SIGNALS}", "csv", "job"),
     Implementation(f"pandas{SIGNALS}", "csv", "job"),
     Implementation(f"polars floor{SIGNALS}", "csv", "floor"),
-    # group_by symbol: a symbol column inside the file (windowed with `over`), or hive folders.
+    # group_by symbol: a symbol column inside the file (staged into buckets of whole groups), or
+    # hive folders; and the symbol table run as one series, the time to compare with.
     Implementation("signal-job group_by column", "symbols", "job"),
     Implementation("signal-job group_by folders", "symbol_tree", "job"),
+    Implementation("signal-job group_by 1000 symbols", "symbols_1000", "job"),
+    Implementation(f"signal-job symbols{UNGROUPED}", "symbols", "job"),
     # Time order: the same file without a time column (nothing to check), newest first (staged
     # and read back oldest first), and with blank lines between its rows (memory must not grow).
     Implementation("signal-job no time column", "untimed", "job"),

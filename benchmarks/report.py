@@ -119,11 +119,29 @@ def targets(results: list[Row]) -> list[Row]:
         1.5,
         relative_to("signal-job parquet"),
     )
+    for name, what in (
+        ("signal-job group_by column", "4 symbols"),
+        ("signal-job group_by 1000 symbols", "1,000 symbols"),
+    ):
+        for rows in (big, 50_000_000):
+            millions = rows // 1_000_000
+            check(rows, name, f"{millions}M group_by column, {what}: peak memory <= 400 MiB", 400, _peak)
+        check(
+            big,
+            name,
+            f"10M group_by column, {what}: time / the same file ungrouped <= 1.5",
+            1.5,
+            relative_to("signal-job symbols ungrouped"),
+        )
     check(small, "signal-job", "10k: time / pandas <= 0.6", 0.6, lambda r: r["x_pandas"])
     check(small, "signal-job", "10k: time / bare imports <= 1.2", 1.2, lambda r: r["x_imports"])
     for name in ("signal-job", f"signal-job{SIGNALS}"):
         checks += _flat_memory(by_key, name)
     return checks
+
+
+def _peak(row: Row) -> float:
+    return float(row["max_peak_mib"])
 
 
 def _flat_memory(by_key: dict[tuple[int, str], Row], name: str) -> list[Row]:
