@@ -97,7 +97,7 @@ def shape(data: Input, config: Config, *, timestamps: bool = False, parse_times:
     `parse_times` orders rows by parsed times even where their text would do (to check text of
     another width than the first values).
     """
-    values = _folder_values(data, config.group_by)
+    values = folder_values(data, config.group_by)
     readings = [part.timestamp for part in data.parts]
     timed = [reading for reading in readings if reading is not None]
     keys = max((len(reading.keys) for reading in timed), default=0) if len(timed) == len(readings) else 0
@@ -121,7 +121,7 @@ def partitions(data: Input, config: Config) -> list[Input]:
     Only folder values are known without reading the rows; a `group_by` column inside the files
     keeps the input whole, and its plan windows each group with `over`.
     """
-    values = _folder_values(data, config.group_by)
+    values = folder_values(data, config.group_by)
     if values is None:
         return [data]
     by_value: dict[str, list[Source]] = {}
@@ -344,9 +344,11 @@ def _counts(rows: pl.LazyFrame, *, window: int, the_shape: Shape, grouped: bool)
             .sort(RANK)
             .drop(RANK)
         )
-    aggregates |= _order(the_shape, grouped=grouped)
+    # One group (a hive folder's): counted as one series, which streams where a `group_by` holds
+    # its rows.
+    aggregates |= _order(the_shape)
     if grouped:
-        return rows.group_by(GROUP, maintain_order=True).agg(**aggregates).rename({GROUP: "group"})
+        return rows.select(pl.col(GROUP).first().alias("group"), **aggregates)
     return rows.select(**aggregates)
 
 
@@ -368,7 +370,7 @@ def _late(the_shape: Shape) -> pl.Expr:
 def _order_in_runs(the_shape: Shape) -> dict[str, pl.Expr]:
     """`_order`'s counts for rows in runs of whole groups, from `_late`."""
     if not the_shape.keys:
-        return _order(the_shape, grouped=True)
+        return _order(the_shape)
     odd = (
         (pl.col("_key0").str.len_bytes() != the_shape.width).sum()
         if the_shape.width is not None and not the_shape.parsed_order
@@ -381,7 +383,7 @@ def _order_in_runs(the_shape: Shape) -> dict[str, pl.Expr]:
     }
 
 
-def _order(the_shape: Shape, *, grouped: bool) -> dict[str, pl.Expr]:
+def _order(the_shape: Shape) -> dict[str, pl.Expr]:
     """Whether the rows' times rise strictly, as the rows stream past: no parse, no second pass."""
     if not the_shape.keys:
         return {"times_missing": pl.lit(0), "times_odd": pl.lit(0), "in_order": pl.lit(value=True)}
@@ -390,12 +392,12 @@ def _order(the_shape: Shape, *, grouped: bool) -> dict[str, pl.Expr]:
         return {
             "times_missing": pl.col("_key0").null_count(),
             "times_odd": pl.lit(0, dtype=pl.UInt32),  # every time parsed: their order is the proof
-            "in_order": _rising(pl.col("timestamp").cast(pl.Int64), row, grouped=grouped),
+            "in_order": _rising(pl.col("timestamp").cast(pl.Int64), row),
         }
     checks = []
     for name in the_shape.key_names:
         key = pl.col(name)
-        if the_shape.width is None and not grouped:
+        if the_shape.width is None:
             # Integers rise strictly exactly when key - row never falls.
             checks.append((key - row).is_sorted())
         else:
@@ -413,13 +415,10 @@ def _order(the_shape: Shape, *, grouped: bool) -> dict[str, pl.Expr]:
     }
 
 
-def _rising(times: pl.Expr, row: pl.Expr, *, grouped: bool) -> pl.Expr:
+def _rising(times: pl.Expr, row: pl.Expr) -> pl.Expr:
     """Whether integer `times` rise strictly row by row; unreadable (null) times are left to the counts."""
-    read = times.is_not_null()
-    if grouped:  # rows of one group are not consecutive: ties broken by the row, falling
-        return pl.struct(times.alias("k"), (-row).alias("r")).filter(read).is_sorted()
     # Integers rise strictly exactly when time - row never falls.
-    return (times - row).filter(read).is_sorted()
+    return (times - row).filter(times.is_not_null()).is_sorted()
 
 
 def _all_or_none(flags: Iterable[bool]) -> bool | None:
@@ -428,7 +427,7 @@ def _all_or_none(flags: Iterable[bool]) -> bool | None:
     return None if len(seen) > 1 else seen.pop() if seen else False
 
 
-def _folder_values(data: Input, group: str | None) -> list[str] | None:
+def folder_values(data: Input, group: str | None) -> list[str] | None:
     """Each file's hive folder value of `group`, if `group` is a folder key (not a column) of all."""
     if group is None:
         return None
