@@ -8,6 +8,7 @@ import time
 _STARTED = time.perf_counter()
 
 import contextlib  # noqa: E402
+import enum  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
@@ -83,6 +84,37 @@ SignalsOption = Annotated[
 LogOption = Annotated[
     Path, _path_option("--log-file", envvar="SIGNAL_JOB_LOG_FILE", help="Log file (appended to).")
 ]
+
+
+class EngineName(enum.StrEnum):
+    """Where the counting runs."""
+
+    local = "local"
+    dask = "dask"
+
+
+EngineOption = Annotated[
+    EngineName,
+    typer.Option(
+        "--engine",
+        envvar="SIGNAL_JOB_ENGINE",
+        help="local (this process), or dask (one task per file; pip install 'signal-job\\[dask]').",
+    ),
+]
+AddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--address",
+        envvar="DASK_SCHEDULER_ADDRESS",
+        help="With --engine dask: a running scheduler (tcp://host:8786); else a local cluster starts.",
+    ),
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers", min=1, help="With --engine dask and no --address: worker processes (default 2)."
+    ),
+]
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # SIGTERM last: once it is caught, so is SIGINT
 
 
@@ -93,6 +125,10 @@ def run(
     output: OutputOption = Path("metrics.json"),
     log_file: LogOption = Path("run.log"),
     signals: SignalsOption = None,
+    *,
+    engine: EngineOption = EngineName.local,
+    address: AddressOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Compute the signal rate of the input and write the metrics document.
 
@@ -111,6 +147,7 @@ def run(
     logs = Logs()
     log.info("signal-job %s starting", __version__)
     paths = job.Paths(input_path, config_path, output, log_file, signals)
+    where = job.Engine("dask" if engine is EngineName.dask else "local", address, workers)
     outcome = job.execute(
         paths,
         started=_STARTED,
@@ -118,6 +155,7 @@ def run(
         show=_print,
         ready=_act_on_stop_signals,
         before_writing=_stop_taking_signals,
+        engine=where,
     )
     raise typer.Exit(outcome.code)
 
@@ -195,7 +233,21 @@ def generate(
 
 
 # `run`'s options that take a value, so that a value is never taken for a stray path.
-_VALUE_OPTIONS = frozenset({"--input", "-i", "--config", "-c", "--output", "-o", "--log-file", "--signals"})
+_VALUE_OPTIONS = frozenset(
+    {
+        "--input",
+        "-i",
+        "--config",
+        "-c",
+        "--output",
+        "-o",
+        "--log-file",
+        "--signals",
+        "--engine",
+        "--address",
+        "--workers",
+    }
+)
 _SHORT = ("-i", "-c", "-o")  # also written with their value joined: -idays/a.csv
 
 

@@ -26,6 +26,10 @@ class OutputError(JobError):
     """The metrics document, the signals file or the log file cannot be written."""
 
 
+class EngineError(JobError):
+    """The engine that runs the job (a Dask cluster) is missing, unreachable or failed."""
+
+
 class ClashError(OutputError):
     """An output names a file the run reads, or another output: nothing may be written."""
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from signal_job.computing import pipeline
 from signal_job.config import OPTIONAL_KEYS, Config, Reading, load_config, parse_config
@@ -65,6 +65,15 @@ class Paths:
 
 
 @dataclass(frozen=True)
+class Engine:
+    """Where the counting runs: here (`local`), or on a Dask cluster at `address` or of `workers`."""
+
+    name: Literal["local", "dask"] = "local"
+    address: str | None = None  # a running scheduler, e.g. tcp://host:8786
+    workers: int | None = None  # else a local cluster of this many worker processes
+
+
+@dataclass(frozen=True)
 class Prepared:
     """The run's paths, checked: outputs resolved, input files found, none of them the same."""
 
@@ -103,6 +112,7 @@ def execute(
     show: Callable[[bytes], bool] | None = None,
     ready: Callable[[], None] | None = None,
     before_writing: Callable[[], None] | None = None,
+    engine: Engine = Engine(),
 ) -> Outcome:
     """Run the job and write its document, whatever the end; the error is returned, not raised.
 
@@ -125,7 +135,7 @@ def execute(
         if show is not None:
             show(render(document))
         return Outcome(document, error=exc, code=1)
-    done, error, code = _done(prepared, config, logs, started=started, ready=ready)
+    done, error, code = _done(prepared, config, logs, started=started, ready=ready, engine=engine)
     if before_writing is not None:
         before_writing()
     document = _write_document(done.document, prepared, prints=show is not None)
@@ -150,6 +160,7 @@ def _done(
     *,
     started: float,
     ready: Callable[[], None] | None,
+    engine: Engine,
 ) -> tuple[Done, BaseException | None, int]:
     """Run the job: its result, or the error document, the error and the exit code a signal sets."""
     paths = prepared.paths
@@ -160,7 +171,7 @@ def _done(
             if "--log-file" in prepared.unusable:
                 raise prepared.unusable["--log-file"]
             logs.attach(prepared.outputs["--log-file"])
-        done = run(prepared, started=started, config=config)
+        done = run(prepared, started=started, config=config, engine=engine)
         problem = logs.problem() if logs is not None else None
         if problem is not None:  # a full disk under the log: the run is not to be trusted
             problem.version = done.document["version"]
@@ -284,7 +295,9 @@ def prepare(paths: Paths) -> Prepared:
     return Prepared(paths, outputs, unusable, found, problem)
 
 
-def run(prepared: Prepared, *, started: float, config: Given | None = None) -> Done:
+def run(
+    prepared: Prepared, *, started: float, config: Given | None = None, engine: Engine = Engine()
+) -> Done:
     """Compute the metrics document; `started` is the `perf_counter()` the latency counts from.
 
     The config is `config`, else read from the config path. With a signals path, also write
@@ -303,7 +316,7 @@ def run(prepared: Prepared, *, started: float, config: Given | None = None) -> D
         grouping,
     )
     try:
-        result, written = _compute(prepared, config)
+        result, written = _compute(prepared, config, engine)
     except JobError as exc:
         exc.version = config.version
         raise
@@ -331,7 +344,9 @@ def config_version(path: Path) -> str | None:
         return None
 
 
-def _compute(prepared: Prepared, config: Config) -> tuple[pipeline.Result, os.stat_result | None]:
+def _compute(
+    prepared: Prepared, config: Config, engine: Engine
+) -> tuple[pipeline.Result, os.stat_result | None]:
     """The counts, and the signals file written (atomically) if asked for."""
     if prepared.input_problem is not None:
         raise prepared.input_problem
@@ -342,6 +357,13 @@ def _compute(prepared: Prepared, config: Config) -> tuple[pipeline.Result, os.st
     data = open_input(prepared.found, reading=config.reading, timestamps=signals is not None)
     log.info("input %s: %s", prepared.paths.input, data.describe())
     _warn_of_mixed_series(data, config)
+    if engine.name == "dask":
+        if signals is not None:
+            msg = "--signals is written by --engine local only, for now"
+            raise ConfigError(msg)
+        from signal_job.computing import cluster  # noqa: PLC0415 - dask only when asked for
+
+        return cluster.run_on_dask(data, config, address=engine.address, workers=engine.workers), None
     with atomic(signals) if signals else nullcontext() as temporary:
         try:
             result = pipeline.run(data, config, signals=temporary)

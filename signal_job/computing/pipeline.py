@@ -9,6 +9,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +17,7 @@ import polars as pl
 
 from signal_job.computing.background import in_background
 from signal_job.computing.groups import in_group_runs
+from signal_job.computing.halo import Edges, edge_rows
 from signal_job.computing.order import in_time_order
 from signal_job.computing.plan import (
     SIGNAL_COLUMNS,
@@ -77,6 +79,7 @@ class Result:
 
     total: Counts
     groups: list[tuple[str | None, Counts]]
+    edges: Edges | None = None  # the closes at both ends of the series, if asked for
 
 
 class SignalsNotWritten(Exception):
@@ -97,18 +100,32 @@ class _ScanFailed(Exception):
         self.error = error
 
 
-def run(data: Input, config: Config, *, signals: Path | None = None, engine: Engine = "streaming") -> Result:
+def run(
+    data: Input,
+    config: Config,
+    *,
+    signals: Path | None = None,
+    engine: Engine = "streaming",
+    edges: bool = False,
+) -> Result:
     """Count the signals of `data`, writing each row's signal to `signals` if given, in one scan.
 
-    Raises `InputError` naming the file and line of a bad row. `signals` may be left half
-    written on error: the caller writes to a temporary file.
+    With `edges`, the result also holds the closes at both ends of a single series (see
+    `halo`), so that series can be stitched to the ones before and after it. Raises
+    `InputError` naming the file and line of a bad row. `signals` may be left half written on
+    error: the caller writes to a temporary file.
     """
     _check_group(data, config)
     series = partitions(data, config)
     if len(series) == 1:
-        results = [_run_series(data, config, signals=signals, engine=engine)]
-    else:
-        results = _run_each(series, config, signals=signals, engine=engine)
+        result = _run_series(data, config, signals=signals, engine=engine, edges=edges)
+        if result.total.rows == 0:
+            raise _no_rows(data)
+        return result
+    if edges:
+        msg = f"input {data.spec} holds {len(series)} series; edges are those of one series"
+        raise ValueError(msg)
+    results = _run_each(series, config, signals=signals, engine=engine)
     total = sum((result.total for result in results), Counts(0, 0, 0, 0))
     if total.rows == 0:
         raise _no_rows(data)
@@ -138,10 +155,12 @@ def _run_each(series: list[Input], config: Config, *, signals: Path | None, engi
     return results
 
 
-def _run_series(data: Input, config: Config, *, signals: Path | None, engine: Engine) -> Result:
+def _run_series(
+    data: Input, config: Config, *, signals: Path | None, engine: Engine, edges: bool = False
+) -> Result:
     """Run the plan over one series; on a failed scan, retry with close as text, then explain."""
     try:
-        return _run(data, config, signals=signals, engine=engine)
+        return _run(data, config, signals=signals, engine=engine, edges=edges)
     except _ScanFailed as failure:
         error = failure.error
     # Close values were sniffed as plain numbers; padding further down the file fails that
@@ -150,14 +169,14 @@ def _run_series(data: Input, config: Config, *, signals: Path | None, engine: En
     if any(text_parts):
         data = data.replace_parts([text or part for text, part in zip(text_parts, data.parts, strict=True)])
         try:
-            return _run(data, config, signals=signals, engine=engine)
+            return _run(data, config, signals=signals, engine=engine, edges=edges)
         except _ScanFailed as failure:
             error = failure.error
     log.debug("scan of %s failed", data.spec, exc_info=error)
     raise _explain(data, config, error) from error
 
 
-def _run(data: Input, config: Config, *, signals: Path | None, engine: Engine) -> Result:
+def _run(data: Input, config: Config, *, signals: Path | None, engine: Engine, edges: bool = False) -> Result:
     frame, repeats = _collect(data, config, signals=signals, engine=engine)
     blank_lines = 0
     if sum(frame["suspect"]):
@@ -179,7 +198,31 @@ def _run(data: Input, config: Config, *, signals: Path | None, engine: Engine) -
     ]
     total = sum((c for _, c in counts), Counts(0, 0, 0, 0, blank_lines=blank_lines, repeats=repeats))
     _check_counts(data, groups, window=config.window)
-    return Result(total, counts if config.group_by else [])
+    ends = _edges(data, config, total.rows + total.repeats, engine=engine) if edges else None
+    return Result(total, counts if config.group_by else [], ends)
+
+
+def _edges(data: Input, config: Config, rows: int, *, engine: Engine) -> Edges:
+    """The closes (and times) of the first and last rows of one series, `rows` long, in time order."""
+    reach = edge_rows(config.window)
+    take = max(reach, 1)  # one at least, for the first and last times
+    the_shape = shape(data, config, timestamps=True)
+    times = ["timestamp"] if the_shape.timestamps else []
+    with in_time_order(data, config, the_shape) as frames:
+        picked = all_rows(data, the_shape, frames).select("price", *times)
+        queries = [picked.head(take), picked.slice(max(0, rows - take), take)]
+        head, tail = in_background(lambda: pl.collect_all(queries, engine=engine))
+
+    def closes(frame: pl.DataFrame) -> tuple[Decimal | None, ...]:
+        values = (
+            frame["price"].to_list()[:reach] if frame is head else frame["price"].to_list()[take - reach :]
+        )
+        # From text: exact at any number of digits, where arithmetic would round past 28.
+        return tuple(None if value is None else Decimal(f"{value}e-{the_shape.scale}") for value in values)
+
+    first = head["timestamp"][0] if times and head.height else None
+    last = tail["timestamp"][-1] if times and tail.height else None
+    return Edges(head=closes(head), tail=closes(tail), first=first, last=last)
 
 
 def _in_time_order(

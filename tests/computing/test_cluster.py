@@ -1,0 +1,330 @@
+"""The dask engine: files counted alone and stitched, against the local run; real clusters on 127.0.0.1."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import orjson
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from signal_job.computing.cluster import combine, count_file, run_on_dask
+from signal_job.computing.pipeline import run
+from signal_job.errors import ConfigError, InputError
+from signal_job.reading.inputs import open_input
+from tests.conftest import PROJECT, make_config
+
+CONSOLE_SCRIPT = Path(sys.executable).with_name("signal-job")
+DASK = Path(sys.executable).with_name("dask")
+START = datetime(2024, 1, 1)
+
+
+def candles(closes: Sequence[str | None], start: int = 0) -> pl.DataFrame:
+    stamps = [
+        (START + timedelta(minutes=start + i)).strftime("%Y-%m-%d %H:%M:%S") for i in range(len(closes))
+    ]
+    return pl.DataFrame(
+        {"timestamp": stamps, "close": closes}, schema={"timestamp": pl.String, "close": pl.String}
+    )
+
+
+def write_split(folder: Path, closes: list[str | None], cuts: list[int], kinds: list[str]) -> Path:
+    """`closes` split at `cuts` into files of mixed kinds, named against their time order."""
+    folder.mkdir()
+    points = sorted({cut % (len(closes) + 1) for cut in cuts} - {0, len(closes)})
+    bounds = [0, *points, len(closes)]
+    names = [f"{chr(ord('z') - index)}" for index in range(len(bounds) - 1)]  # later files sort first
+    for index, (start, end) in enumerate(itertools.pairwise(bounds)):
+        frame = candles(closes[start:end], start)
+        kind = kinds[index % len(kinds)]
+        path = folder / f"{names[index]}.{kind}"
+        if kind == "parquet":
+            frame.with_columns(pl.col("close").cast(pl.Decimal(18, 3))).write_parquet(path)
+        elif kind == "csv.gz":
+            path.write_bytes(gzip.compress(frame.write_csv().encode()))
+        else:
+            frame.write_csv(path)
+    return folder
+
+
+prices = st.one_of(st.none(), st.sampled_from(["1", "2", "2.5", "3", "0.125", "10.5", "3.000"]))
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    closes=st.lists(prices, min_size=1, max_size=50),
+    cuts=st.lists(st.integers(0, 1000), max_size=8),
+    kinds=st.permutations(["csv", "parquet", "csv.gz"]),
+    window=st.integers(1, 7),
+)
+def test_files_counted_alone_and_stitched_equal_the_local_run(
+    tmp_path_factory: pytest.TempPathFactory,
+    closes: list[str | None],
+    cuts: list[int],
+    kinds: list[str],
+    window: int,
+) -> None:
+    folder = write_split(tmp_path_factory.mktemp("split") / "series", closes, cuts, kinds)
+    data = open_input(folder)
+    config = make_config(window)
+    local = run(data, config).total
+    pieces = [count_file(data.replace_parts([part]), config) for part in data.parts]
+    assert combine(data, pieces, window) == local
+
+
+def test_files_that_overlap_in_time_are_refused_naming_both(tmp_path: Path) -> None:
+    folder = tmp_path / "days"
+    folder.mkdir()
+    candles(["1", "2", "3"], 0).write_csv(folder / "a.csv")
+    candles(["4", "5"], 2).write_csv(folder / "b.csv")  # starts at the minute a.csv ends
+    data = open_input(folder)
+    pieces = [count_file(data.replace_parts([part]), make_config(2)) for part in data.parts]
+    with pytest.raises(InputError, match=r"overlap in time: .*b\.csv starts at .* but .*a\.csv ends at"):
+        combine(data, pieces, 2)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """A real scheduler and two workers, each its own process (`dask scheduler`, `dask worker`)."""
+    address = f"tcp://127.0.0.1:{free_port()}"
+    env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+    port = address.rsplit(":", 1)[1]
+    processes = [
+        subprocess.Popen(
+            [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+    ]
+    processes += [
+        subprocess.Popen(
+            [str(DASK), "worker", address, "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        for _ in range(2)
+    ]
+    try:
+        _wait_for_workers(address, 2)
+        yield address
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+
+
+def _wait_for_workers(address: str, count: int) -> None:
+    from distributed import Client
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with Client(address, timeout="2s") as client:
+                client.wait_for_workers(count, timeout=max(1.0, deadline - time.monotonic()))
+                return
+        except (OSError, TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+
+
+def console(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [str(CONSOLE_SCRIPT), *args], cwd=cwd, capture_output=True, check=False, timeout=180
+    )
+
+
+def run_args(tmp_path: Path, data: Path, *more: str) -> list[str]:
+    config = tmp_path / "config.yaml"
+    if not config.exists():
+        config.write_text('seed: 42\nwindow: 5\nversion: "v1"\n')
+    return ["run", "--input", str(data), "--config", str(config), "--output", str(tmp_path / "m.json"),
+            "--log-file", str(tmp_path / "run.log"), *more]  # fmt: skip
+
+
+def split_real_file(tmp_path: Path) -> Path:
+    """The bundled 10,000 candles split into uneven daily-ish files of three kinds."""
+    shipped = (PROJECT / "data.csv").read_bytes().decode()
+    clean = "\n".join(line.strip('"') for line in shipped.split("\r\n")) + "\n"
+    frame = pl.read_csv(clean.encode(), schema_overrides={"close": pl.String})
+    folder = tmp_path / "days"
+    folder.mkdir()
+    bounds = [0, 3, 1500, 1503, 4000, 9999, 10_000]
+    for index, (start, end) in enumerate(itertools.pairwise(bounds)):
+        part = frame.slice(start, end - start)
+        if index % 2:
+            part.with_columns(pl.col("close").cast(pl.Decimal(18, 2))).write_parquet(
+                folder / f"{9 - index}.parquet"
+            )
+        else:
+            part.write_csv(folder / f"{9 - index}.csv")
+    return folder
+
+
+def test_dask_attached_to_a_running_scheduler_gives_the_local_document(
+    tmp_path: Path, scheduler: str
+) -> None:
+    folder = split_real_file(tmp_path)
+    local = console(*run_args(tmp_path, folder), cwd=tmp_path)
+    on_dask = console(*run_args(tmp_path, folder, "--engine", "dask", "--address", scheduler), cwd=tmp_path)
+    assert on_dask.returncode == 0, on_dask.stderr
+    local_document, dask_document = orjson.loads(local.stdout), orjson.loads(on_dask.stdout)
+    for document in (local_document, dask_document):
+        del document["latency_ms"]
+    assert dask_document == local_document
+    assert dask_document["rows_processed"] == 10_000
+    assert dask_document["value"] == 0.4989
+    assert b"6 tasks on 2 workers" in on_dask.stderr
+
+
+def test_dask_address_from_the_environment(tmp_path: Path, scheduler: str) -> None:
+    folder = split_real_file(tmp_path)
+    done = subprocess.run(
+        [str(CONSOLE_SCRIPT), *run_args(tmp_path, folder, "--engine", "dask")],
+        cwd=tmp_path,
+        capture_output=True,
+        check=False,
+        timeout=180,
+        env={**os.environ, "DASK_SCHEDULER_ADDRESS": scheduler},
+    )
+    assert done.returncode == 0, done.stderr
+    assert scheduler.encode() in done.stderr
+
+
+def test_dask_starts_a_local_cluster_when_given_no_address(tmp_path: Path) -> None:
+    folder = split_real_file(tmp_path)
+    env = {name: value for name, value in os.environ.items() if name != "DASK_SCHEDULER_ADDRESS"}
+    done = subprocess.run(
+        [str(CONSOLE_SCRIPT), *run_args(tmp_path, folder, "--engine", "dask", "--workers", "2")],
+        cwd=tmp_path,
+        capture_output=True,
+        check=False,
+        timeout=180,
+        env={**env, "SIGNAL_JOB_ENGINE": "dask"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert orjson.loads(done.stdout)["value"] == 0.4989
+    assert b"on 2 workers at tcp://127.0.0.1:" in done.stderr
+
+
+def test_a_bad_line_on_a_worker_is_the_local_error(tmp_path: Path, scheduler: str) -> None:
+    folder = split_real_file(tmp_path)
+    bad = sorted(folder.glob("*.csv"))[0]
+    lines = bad.read_text().splitlines()
+    lines[5] = lines[5].replace(",", ",x", 4)
+    bad.write_text("\n".join(lines) + "\n")
+    local = console(*run_args(tmp_path, folder), cwd=tmp_path)
+    on_dask = console(*run_args(tmp_path, folder, "--engine", "dask", "--address", scheduler), cwd=tmp_path)
+    assert local.returncode == on_dask.returncode == 1
+    assert orjson.loads(on_dask.stdout) == orjson.loads(local.stdout)
+    assert f"{bad.name}".encode() in on_dask.stdout
+    assert b"Traceback" not in on_dask.stderr
+
+
+def test_hive_groups_on_dask_equal_the_local_groups(tmp_path: Path, scheduler: str) -> None:
+    tree = tmp_path / "tree"
+    for symbol, closes in (("BTC", ["5", "5", "6", "7", "7", "8"]), ("ETH", ["2", "1", "3", "3"])):
+        (tree / f"symbol={symbol}").mkdir(parents=True)
+        candles(closes[:3]).write_csv(tree / f"symbol={symbol}" / "1.csv")
+        candles(closes[3:], 3).write_csv(tree / f"symbol={symbol}" / "2.csv")
+    data = open_input(tree)
+    config = make_config(2, group_by="symbol")
+    on_dask = run_on_dask(data, config, address=scheduler, workers=None)
+    assert on_dask == run(data, config)
+    assert [name for name, _ in on_dask.groups] == ["BTC", "ETH"]
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (make_config(2, group_by="symbol"), r"group_by: symbol is a column inside the files"),
+        (make_config(2, reading=make_config().reading.__class__(sort=True)), r"sort: true .* --engine local"),
+    ],
+)
+def test_what_needs_rows_of_several_files_is_refused_on_dask(
+    tmp_path: Path, config: object, message: str
+) -> None:
+    path = tmp_path / "s.csv"
+    candles(["1", "2"]).with_columns(symbol=pl.lit("A")).write_csv(path)
+    with pytest.raises(ConfigError, match=message):
+        run_on_dask(open_input(path), config, address="tcp://127.0.0.1:1", workers=None)  # type: ignore[arg-type]
+
+
+def test_signals_on_dask_are_refused_with_a_clear_message(tmp_path: Path) -> None:
+    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
+    done = console(
+        *run_args(tmp_path, tmp_path / "data.csv", "--engine", "dask", "--signals", "s.parquet"), cwd=tmp_path
+    )
+    assert done.returncode == 1
+    assert "--engine local only" in orjson.loads(done.stdout)["error_message"]
+    assert not (tmp_path / "s.parquet").exists()
+
+
+def test_an_unreachable_scheduler_is_a_job_error(tmp_path: Path) -> None:
+    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
+    address = f"tcp://127.0.0.1:{free_port()}"
+    done = console(
+        *run_args(tmp_path, tmp_path / "data.csv", "--engine", "dask", "--address", address), cwd=tmp_path
+    )
+    assert done.returncode == 1
+    assert f"cannot reach the Dask scheduler at {address}" in orjson.loads(done.stdout)["error_message"]
+    assert b"Traceback" not in done.stderr
+
+
+def test_without_the_dask_extra_the_message_says_how_to_install_it(tmp_path: Path) -> None:
+    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
+    probe = (
+        "import sys; sys.modules['distributed'] = None\n"
+        "from signal_job.cli import main\n"
+        "sys.argv = ['signal-job', *sys.argv[1:]]; main()\n"
+    )
+    args = run_args(tmp_path, tmp_path / "data.csv", "--engine", "dask")
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *args], cwd=tmp_path, capture_output=True, check=False, timeout=120
+    )
+    assert done.returncode == 1
+    assert "pip install 'signal-job[dask]'" in orjson.loads(done.stdout)["error_message"]
+
+
+def test_a_local_run_never_imports_dask(tmp_path: Path) -> None:
+    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
+    probe = (
+        "import sys, signal_job\n"
+        "signal_job.run(sys.argv[1], config={'seed': 1, 'window': 5, 'version': 'v'})\n"
+        "loaded = sorted(name for name in sys.modules if name.split('.')[0] in ('dask', 'distributed'))\n"
+        "print(loaded)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path / "data.csv")],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    assert done.stdout.strip() == b"[]"
+
+
+def test_count_file_raises_the_files_own_error(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("timestamp,close\n2024-01-01 00:00:00,1\n2024-01-01 00:01:00,abc\n")
+    with pytest.raises(InputError, match=r"line 3"):
+        count_file(open_input(path), make_config(2))
