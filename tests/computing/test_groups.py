@@ -96,11 +96,14 @@ def test_staged_groups_give_each_group_its_exact_signals(
     assert result.total.rows == len(rows)
 
 
-def test_staged_groups_equal_groups_sorted_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("symbols", [3, 13])  # a filtered pass per group; buckets on disk
+def test_large_groups_equal_groups_sorted_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, symbols: int
+) -> None:
     frame = pl.DataFrame(
         {
             "timestamp": [(START + timedelta(minutes=i)).isoformat(sep=" ") for i in range(400)],
-            "symbol": [f"S{i * 7 % 13}" for i in range(400)],
+            "symbol": [f"S{i * 7 % symbols}" for i in range(400)],
             "close": [str(100 + i * 37 % 11) for i in range(400)],
         }
     )
