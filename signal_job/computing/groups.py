@@ -9,8 +9,7 @@ take one more pass). A bucket of several groups is then sorted by rank in memory
 rows keep file order within their group; a bucket of one group needs no sort. Read back bucket
 after bucket, every group is one run of consecutive rows, which the plan windows with plain
 rolling sums (see `plan_rows`). Inputs of at most `BUCKET_ROWS` rows are sorted in memory and
-never staged; a few large groups are read in one filtered pass each, which costs less than
-writing them out (and holds no more memory).
+never staged.
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ from signal_job.computing.plan import GROUP, RANK
 from signal_job.computing.staging import staging_folder
 
 BUCKET_ROWS = 1 << 20
-FEW_GROUPS = 4
 MAX_WRITERS = 16
 # Small row groups: each open writer buffers one, and a bucket is read back in pieces this size.
 _ROW_GROUP = 1 << 16
@@ -79,16 +77,10 @@ def rank(names: list[str | None]) -> pl.Expr:
 
 
 @contextmanager
-def in_group_runs(
-    rows: pl.LazyFrame, *, engine: Literal["streaming", "in-memory"]
-) -> Iterator[list[pl.LazyFrame]]:
-    """`rows` with their `RANK`, in batches to plan one after another, each holding whole groups.
+def in_group_runs(rows: pl.LazyFrame, *, engine: Literal["streaming", "in-memory"]) -> Iterator[pl.LazyFrame]:
+    """`rows` with their `RANK`, each group's rows consecutive in file order, groups in rank order.
 
-    Groups come in rank order, each group's rows consecutive and in file order.
-
-    One batch when all rows fit one bucket; a batch per group when there are at most
-    `FEW_GROUPS` (each a filtered pass over the input, which costs less than staging); else
-    one batch read back from the buckets staged on disk (removed on exit).
+    Staged on disk (and removed on exit) unless all rows fit one bucket.
     """
     first = pl.col(_INDEX).min()
     groups = in_background(
@@ -104,12 +96,10 @@ def in_group_runs(
     ranked = rows.with_columns(rank(groups[GROUP].to_list()))
     packed = buckets(groups["rows"].to_list(), rows=BUCKET_ROWS)
     if len(packed) == 1:
-        yield [ranked if groups.height == 1 else ranked.sort(RANK, maintain_order=True)]
-    elif groups.height <= FEW_GROUPS:
-        yield [ranked.filter(pl.col(RANK) == index) for index in range(groups.height)]
-    else:
-        with staging_folder() as folder:
-            yield [pl.scan_parquet(_split(ranked, packed, folder, engine=engine))]
+        yield ranked if groups.height == 1 else ranked.sort(RANK, maintain_order=True)
+        return
+    with staging_folder() as folder:
+        yield pl.scan_parquet(_split(ranked, packed, folder, engine=engine))
 
 
 def _split(

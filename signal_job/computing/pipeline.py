@@ -252,79 +252,33 @@ def _collect(
     """The counts, one row per group, and the rows left out as repeats; the signals file too if asked.
 
     Files that run newest first, or every file with `sort: true`, are staged oldest first first.
-    A `group_by` column's groups may come in batches, planned one after another (see `groups`).
     """
     the_shape = shape(data, config, timestamps=signals is not None, parse_times=parse_times)
     try:
         with (
             in_time_order(data, config, the_shape) as ordered,
-            _in_runs(data, config, the_shape, ordered, engine=engine) as batches,
+            _in_runs(data, config, the_shape, ordered, engine=engine) as frames,
         ):
-            if len(batches) == 1:
-                return _collect_batch(data, config, the_shape, batches[0], signals=signals, engine=engine)
-            return _collect_batches(data, config, the_shape, batches, signals=signals, engine=engine)
+            the_plan = plan(data, config, the_shape=the_shape, frames=frames)
+            if signals is not None and the_plan.fast_signals is not None:
+                fast = _fast(the_plan.fast_signals, the_shape, signals, engine=engine)
+                if fast is not None:
+                    return fast, 0
+            queries = [the_plan.counts, *([the_plan.repeats] if the_plan.repeats is not None else [])]
+            if signals is None:
+                results = in_background(lambda: pl.collect_all(queries, engine=engine))
+            else:
+                # Polars writes into a file this process opened, never one it creates by name: a
+                # run stopped mid-query can remove its temporary file, no late write brings it back.
+                with signals.open("wb") as handle:
+                    sink = the_plan.signals.sink_parquet(handle, metadata=SIGNALS_METADATA, lazy=True)
+                    results = in_background(lambda: pl.collect_all([sink, *queries], engine=engine))[1:]
     except (pl.exceptions.PolarsError, OSError) as exc:
         if signals is None:
             raise _ScanFailed(exc) from exc
         # Reading or writing? If the counts alone collect, the writing failed (e.g. disk full).
         _collect(data, config, signals=None, engine=engine)
         raise SignalsNotWritten(exc) from exc
-
-
-def _collect_batches(
-    data: Input,
-    config: Config,
-    the_shape: Shape,
-    batches: list[list[pl.LazyFrame] | None],
-    *,
-    signals: Path | None,
-    engine: Engine,
-) -> tuple[pl.DataFrame, int]:
-    """`_collect_batch` of each batch in turn: their counts one after the other, their signals joined."""
-    pieces = (
-        [] if signals is None else [signals.with_name(f"{signals.name}.{i}") for i in range(len(batches))]
-    )
-    try:
-        results = [
-            _collect_batch(
-                data, config, the_shape, frames, signals=pieces[index] if pieces else None, engine=engine
-            )
-            for index, frames in enumerate(batches)
-        ]
-        if signals is not None:
-            joined = pl.scan_parquet(pieces)
-            with signals.open("wb") as handle:
-                in_background(lambda: joined.sink_parquet(handle, metadata=SIGNALS_METADATA, engine=engine))
-    finally:
-        for piece in pieces:
-            piece.unlink(missing_ok=True)
-    return pl.concat([counts for counts, _ in results]), sum(repeats for _, repeats in results)
-
-
-def _collect_batch(
-    data: Input,
-    config: Config,
-    the_shape: Shape,
-    frames: list[pl.LazyFrame] | None,
-    *,
-    signals: Path | None,
-    engine: Engine,
-) -> tuple[pl.DataFrame, int]:
-    """The counts of one plan over `frames` (None: the files as read), and its repeats; its signals too."""
-    the_plan = plan(data, config, the_shape=the_shape, frames=frames)
-    if signals is not None and the_plan.fast_signals is not None:
-        fast = _fast(the_plan.fast_signals, the_shape, signals, engine=engine)
-        if fast is not None:
-            return fast, 0
-    queries = [the_plan.counts, *([the_plan.repeats] if the_plan.repeats is not None else [])]
-    if signals is None:
-        results = in_background(lambda: pl.collect_all(queries, engine=engine))
-    else:
-        # Polars writes into a file this process opened, never one it creates by name: a run
-        # stopped mid-query can remove its temporary file, no late write brings it back.
-        with signals.open("wb") as handle:
-            sink = the_plan.signals.sink_parquet(handle, metadata=SIGNALS_METADATA, lazy=True)
-            results = in_background(lambda: pl.collect_all([sink, *queries], engine=engine))[1:]
     counts = results[0].with_columns(pl.exclude("in_order", "group").fill_null(0))
     return counts, int(results[1].item()) if len(results) > 1 else 0
 
@@ -332,16 +286,13 @@ def _collect_batch(
 @contextmanager
 def _in_runs(
     data: Input, config: Config, the_shape: Shape, frames: list[pl.LazyFrame] | None, *, engine: Engine
-) -> Iterator[list[list[pl.LazyFrame] | None]]:
-    """The batches of frames to plan one after another: all files at once, or batches of whole groups.
-
-    For a `group_by` column each batch holds whole groups, each in a run (see `groups`).
-    """
+) -> Iterator[list[pl.LazyFrame] | None]:
+    """The frames for the plan: for a `group_by` column, all rows in runs of whole groups."""
     if not in_runs(config, the_shape):
-        yield [frames]
+        yield frames
         return
-    with in_group_runs(all_rows(data, the_shape, frames), engine=engine) as batches:
-        yield [[batch] for batch in batches]
+    with in_group_runs(all_rows(data, the_shape, frames), engine=engine) as rows:
+        yield [rows]
 
 
 def _fast(

@@ -96,7 +96,7 @@ def test_staged_groups_give_each_group_its_exact_signals(
     assert result.total.rows == len(rows)
 
 
-@pytest.mark.parametrize("symbols", [3, 13])  # a filtered pass per group; buckets on disk
+@pytest.mark.parametrize("symbols", [3, 13])  # buckets of one group, and of several
 def test_large_groups_equal_groups_sorted_in_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, symbols: int
 ) -> None:
