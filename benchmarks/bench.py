@@ -11,12 +11,16 @@ latency.png) and the markdown table is printed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
 import platform
+import socket
 import subprocess
+import sys
 import tempfile
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -26,7 +30,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from benchmarks.correctness import wrong_signals
 from benchmarks.datasets import Dataset, dataset, label, parse_size
-from benchmarks.measure import GROUPED_CONFIG, IMPLEMENTATIONS, Implementation, Runs, run_once
+from benchmarks.measure import (
+    ATTACHED,
+    GROUPED_CONFIG,
+    IMPLEMENTATIONS,
+    SCHEDULER,
+    Implementation,
+    Runs,
+    run_once,
+)
 from benchmarks.report import add_ratios, figures, markdown, plot, targets
 
 RESULTS = Path(__file__).parent / "results"
@@ -51,7 +63,12 @@ def main() -> None:
     sizes = [parse_size(size) for size in args.sizes.split(",")]
     chosen = [i for i in IMPLEMENTATIONS if not args.only or i.name in args.only.split(",")]
     console = Console(stderr=True)
-    with tempfile.TemporaryDirectory() as scratch, _progress(console) as progress:
+    attached = any(i.name.endswith(ATTACHED) for i in chosen)
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        _progress(console) as progress,
+        _scheduler() if attached else contextlib.nullcontext(),
+    ):
         work = Path(scratch)
         (work / "config.yaml").write_text(f'seed: 42\nwindow: {WINDOW}\nversion: "bench"\n')
         grouped = f'seed: 42\nwindow: {WINDOW}\nversion: "bench"\ngroup_by: symbol\n'
@@ -90,6 +107,35 @@ def main() -> None:
             progress.advance(task)
     _write(args.name, results, checks, correctness, sizes)
     print(markdown(results, checks, correctness))
+
+
+@contextlib.contextmanager
+def _scheduler() -> Iterator[None]:
+    """A Dask scheduler and 2 workers, each its own process on 127.0.0.1, for the attached runs."""
+    from distributed import Client
+
+    dask = str(Path(sys.executable).with_name("dask"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    scheduler = [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]
+    worker = [dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"]
+    quiet = subprocess.DEVNULL
+    processes = [
+        subprocess.Popen(command, stdout=quiet, stderr=quiet) for command in (scheduler, worker, worker)
+    ]
+    try:
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=60)
+        os.environ[SCHEDULER] = address
+        yield
+    finally:
+        os.environ.pop(SCHEDULER, None)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
 
 
 def _measure(

@@ -13,7 +13,12 @@ HERE = Path(__file__).parent
 PYTHON = sys.executable
 CONSOLE_SCRIPT = str(Path(sys.executable).with_name("signal-job"))
 # Measure as users run: with Python's bytecode cache, which some sandboxes switch off.
-ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+# (and without a scheduler address from outside: the dask rows say where they run).
+ENV = {
+    name: value
+    for name, value in os.environ.items()
+    if name not in {"PYTHONDONTWRITEBYTECODE", "DASK_SCHEDULER_ADDRESS"}
+}
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,10 @@ class Implementation:
         ]
         if self.writes_signals:
             paths += ["--signals", str(output.with_name("signals.parquet"))]
+        if DASK in self.name:  # attached to the benchmark's own scheduler, or a cluster of its own
+            attached = self.name.endswith(ATTACHED)
+            where = ["--address", os.environ[SCHEDULER]] if attached else ["--workers", "2"]
+            paths += ["--engine", "dask", *where]
         if self.name.startswith("signal-job"):
             return [CONSOLE_SCRIPT, "run", *paths]
         if self.name.startswith("pandas"):
@@ -58,6 +67,9 @@ class Implementation:
 
 SIGNALS = " --signals"
 UNGROUPED = " ungrouped"  # a grouped spelling run without `group_by`, to compare with
+DASK = " dask"
+ATTACHED = " attached"
+SCHEDULER = "DASK_SCHEDULER_ADDRESS"  # set by the benchmark when it runs a scheduler of its own
 GROUPED_CONFIG = "config_grouped.yaml"  # the same with `group_by: symbol`
 IMPLEMENTATIONS = (
     Implementation("signal-job", "csv", "job"),
@@ -86,6 +98,11 @@ IMPLEMENTATIONS = (
     # Many small files (daily files, say): the same rows in 100 files, against one file.
     Implementation("signal-job 100 files", "csv_parts", "job"),
     Implementation("signal-job parquet 100 files", "parquet_parts", "job"),
+    # --engine dask: a local cluster of 2 workers started by each run, or a running one.
+    Implementation(f"signal-job{DASK}", "csv", "job"),
+    Implementation(f"signal-job{DASK}{ATTACHED}", "csv", "job"),
+    Implementation(f"signal-job{DASK} 100 files", "csv_parts", "job"),
+    Implementation(f"signal-job{DASK}{ATTACHED} 100 files", "csv_parts", "job"),
 )
 
 

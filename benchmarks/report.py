@@ -133,6 +133,24 @@ def targets(results: list[Row]) -> list[Row]:
             1.5,
             relative_to("signal-job symbols ungrouped"),
         )
+
+    def minus(other_name: str) -> Callable[[Row], float | None]:
+        def value(row: Row) -> float | None:
+            other = by_key.get((row["rows"], other_name))
+            return row["median_s"] - other["median_s"] if other else None
+
+        return value
+
+    for rows in (small, big, 50_000_000):
+        size = f"{rows // 1000}k" if rows < 1_000_000 else f"{rows // 1_000_000}M"
+        for name, local, limit, how in (
+            ("signal-job dask", "signal-job", 2.5, "starting a 2-worker local cluster"),
+            ("signal-job dask attached", "signal-job", 1.0, "attached to a running cluster"),
+            ("signal-job dask 100 files", "signal-job 100 files", 2.5, "100 files, a local cluster"),
+            ("signal-job dask attached 100 files", "signal-job 100 files", 2.0, "100 files, attached"),
+        ):
+            what = f"{size}: dask ({how}) - local, seconds <= {limit}"
+            check(rows, name, what, limit, minus(local))
     check(small, "signal-job", "10k: time / pandas <= 0.6", 0.6, lambda r: r["x_pandas"])
     check(small, "signal-job", "10k: time / bare imports <= 1.2", 1.2, lambda r: r["x_imports"])
     for name in ("signal-job", f"signal-job{SIGNALS}"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from signal_job.errors import ClashError, ConfigError, InputError, JobError, OutputError
+from signal_job.errors import ClashError, ConfigError, EngineError, InputError, JobError, OutputError
 
 if TYPE_CHECKING:
     from signal_job.api import RunResult, run
@@ -23,6 +23,7 @@ __all__ = [
     "ClashError",
     "Config",
     "ConfigError",
+    "EngineError",
     "InputError",
     "JobError",
     "OutputError",

@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from signal_job.config import Config
 
@@ -40,13 +40,18 @@ def run(
     config: ConfigSource = "config.yaml",
     output: PathLike | None = None,
     signals: PathLike | None = None,
+    engine: Literal["local", "dask"] = "local",
+    address: str | None = None,
+    workers: int | None = None,
 ) -> RunResult:
     """Run the job on `input` (a file, a glob or a folder) and return its result.
 
     `config` is a YAML file's path, a mapping of the same keys, or a `Config`. With `output`,
     the metrics document is written there (a failed run writes the error document, replacing
     an older success, as the command line does); with `signals`, every row's signal is written
-    there (Parquet). No output may be a file the run reads.
+    there (Parquet). No output may be a file the run reads. `engine="dask"` counts one file per
+    task on the Dask cluster at `address`, or on a local one of `workers` processes (see
+    docs/cluster.md).
 
     Raises the job's `JobError` subclasses (`ConfigError`, `InputError`, `OutputError`,
     `ClashError`) with the messages the command line puts in its error document; `exc.version`
@@ -66,7 +71,7 @@ def run(
         log_file=None,
         signals=None if signals is None else Path(signals),
     )
-    outcome = job.execute(paths, started=started, config=given)
+    outcome = job.execute(paths, started=started, config=given, engine=job.Engine(engine, address, workers))
     if outcome.error is not None:
         raise outcome.error
     assert outcome.counts is not None  # noqa: S101 - a success has its counts

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import signal_job
 from signal_job.computing.cluster import combine, count_file, run_on_dask
 from signal_job.computing.pipeline import run
 from signal_job.errors import ConfigError, InputError
@@ -328,3 +329,11 @@ def test_count_file_raises_the_files_own_error(tmp_path: Path) -> None:
     path.write_text("timestamp,close\n2024-01-01 00:00:00,1\n2024-01-01 00:01:00,abc\n")
     with pytest.raises(InputError, match=r"line 3"):
         count_file(open_input(path), make_config(2))
+
+
+def test_the_python_api_runs_on_dask_too(tmp_path: Path, scheduler: str) -> None:
+    folder = split_real_file(tmp_path)
+    result = signal_job.run(
+        folder, config={"seed": 1, "window": 5, "version": "v"}, engine="dask", address=scheduler
+    )
+    assert (result.rows, result.signals) == (10_000, 4_989)
