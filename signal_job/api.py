@@ -43,6 +43,7 @@ def run(
     engine: Literal["local", "dask"] = "local",
     address: str | None = None,
     workers: int | None = None,
+    cache: PathLike | None = None,
 ) -> RunResult:
     """Run the job on `input` (a file, a glob or a folder) and return its result.
 
@@ -50,8 +51,8 @@ def run(
     the metrics document is written there (a failed run writes the error document, replacing
     an older success, as the command line does); with `signals`, every row's signal is written
     there (Parquet). No output may be a file the run reads. `engine="dask"` counts one file per
-    task on the Dask cluster at `address`, or on a local one of `workers` processes (see
-    docs/cluster.md).
+    task on the Dask cluster at `address`, or on a local one of `workers` processes; `cache`, a
+    folder, keeps each file's counts so that a re-run reads only new files (see docs/cluster.md).
 
     Raises the job's `JobError` subclasses (`ConfigError`, `InputError`, `OutputError`,
     `ClashError`) with the messages the command line puts in its error document; `exc.version`
@@ -71,7 +72,12 @@ def run(
         log_file=None,
         signals=None if signals is None else Path(signals),
     )
-    outcome = job.execute(paths, started=started, config=given, engine=job.Engine(engine, address, workers))
+    outcome = job.execute(
+        paths,
+        started=started,
+        config=given,
+        engine=job.Engine(engine, address, workers, None if cache is None else Path(cache)),
+    )
     if outcome.error is not None:
         raise outcome.error
     assert outcome.counts is not None  # noqa: S101 - a success has its counts

@@ -115,6 +115,14 @@ WorkersOption = Annotated[
         "--workers", min=1, help="With --engine dask and no --address: worker processes (default 2)."
     ),
 ]
+CacheOption = Annotated[
+    Path | None,
+    _path_option(
+        "--cache",
+        envvar="SIGNAL_JOB_CACHE",
+        help="A folder keeping each input file's counts: a re-run over a grown folder reads only new files.",
+    ),
+]
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # SIGTERM last: once it is caught, so is SIGINT
 
 
@@ -129,6 +137,7 @@ def run(
     engine: EngineOption = EngineName.local,
     address: AddressOption = None,
     workers: WorkersOption = None,
+    cache: CacheOption = None,
 ) -> None:
     """Compute the signal rate of the input and write the metrics document.
 
@@ -147,7 +156,7 @@ def run(
     logs = Logs()
     log.info("signal-job %s starting", __version__)
     paths = job.Paths(input_path, config_path, output, log_file, signals)
-    where = job.Engine("dask" if engine is EngineName.dask else "local", address, workers)
+    where = job.Engine("dask" if engine is EngineName.dask else "local", address, workers, cache)
     outcome = job.execute(
         paths,
         started=_STARTED,
@@ -246,6 +255,7 @@ _VALUE_OPTIONS = frozenset(
         "--engine",
         "--address",
         "--workers",
+        "--cache",
     }
 )
 _SHORT = ("-i", "-c", "-o")  # also written with their value joined: -idays/a.csv

@@ -71,6 +71,7 @@ class Engine:
     name: Literal["local", "dask"] = "local"
     address: str | None = None  # a running scheduler, e.g. tcp://host:8786
     workers: int | None = None  # else a local cluster of this many worker processes
+    cache: Path | None = None  # a folder keeping each file's counts: a re-run reads only new files
 
 
 @dataclass(frozen=True)
@@ -357,13 +358,8 @@ def _compute(
     data = open_input(prepared.found, reading=config.reading, timestamps=signals is not None)
     log.info("input %s: %s", prepared.paths.input, data.describe())
     _warn_of_mixed_series(data, config)
-    if engine.name == "dask":
-        if signals is not None:
-            msg = "--signals is written by --engine local only, for now"
-            raise ConfigError(msg)
-        from signal_job.computing import cluster  # noqa: PLC0415 - dask only when asked for
-
-        return cluster.run_on_dask(data, config, address=engine.address, workers=engine.workers), None
+    if engine.name == "dask" or engine.cache is not None:
+        return _by_file(data, config, engine, signals=signals is not None), None
     with atomic(signals) if signals else nullcontext() as temporary:
         try:
             result = pipeline.run(data, config, signals=temporary)
@@ -371,6 +367,23 @@ def _compute(
             msg = f"cannot write signals file {prepared.paths.signals}: {first_line(exc.error)}"
             raise OutputError(msg) from exc
     return result, signals.current() if signals else None
+
+
+def _by_file(data: Input, config: Config, engine: Engine, *, signals: bool) -> pipeline.Result:
+    """The counts file by file: on a Dask cluster, or here with a cache of each file's counts."""
+    why = "--engine dask" if engine.name == "dask" else "--cache"
+    if signals:
+        msg = f"--signals is written by a plain local run only, not with {why}, for now"
+        raise ConfigError(msg)
+    if engine.name == "dask":
+        from signal_job.computing import cluster  # noqa: PLC0415 - dask only when asked for
+
+        return cluster.run_on_dask(
+            data, config, address=engine.address, workers=engine.workers, kept=engine.cache
+        )
+    from signal_job.computing import by_file  # noqa: PLC0415 - only for a cached run
+
+    return by_file.run_by_file(data, config, kept=engine.cache, why=why)
 
 
 def _warn_of_mixed_series(data: Input, config: Config) -> None:

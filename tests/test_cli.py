@@ -6,10 +6,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 import polars as pl
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from signal_job import __version__
@@ -447,3 +449,10 @@ def test_paths_outside_input_get_a_hint_that_says_how_to_give_them(args: list[st
 
 def test_help_is_shown_even_where_paths_look_like_an_expanded_glob() -> None:
     assert cli_module._expanded_glob(["run", "--help", "--input", "a.csv", "b.csv"]) is None
+
+
+def test_every_option_of_run_that_takes_a_value_is_known_to_the_glob_hint() -> None:
+    run: Any = typer.main.get_command(app).commands["run"]  # type: ignore[attr-defined]
+    options = [param for param in run.params if param.param_type_name == "option"]
+    taking = {name for param in options if not param.is_flag for name in param.opts}
+    assert taking == set(cli_module._VALUE_OPTIONS)

@@ -27,8 +27,10 @@ class Edges:
 
     head: tuple[Decimal | None, ...]  # the first min(rows, window - 1)
     tail: tuple[Decimal | None, ...]  # the last min(rows, window - 1)
-    first: datetime | None = None  # the first and last row's time, if the rows have times
-    last: datetime | None = None
+    # The first and last row's time, if the rows have times (text where dates read both day
+    # and month first, compared as the local run compares them).
+    first: datetime | str | None = None
+    last: datetime | str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,12 @@ def overlap(edges: Sequence[Edges]) -> int | None:
     """The index of the first file that does not start after the one before ends, if any."""
     for index in range(1, len(edges)):
         before, after = edges[index - 1].last, edges[index].first
-        if before is not None and after is not None and after <= before:
+        if before is not None and after is not None and not _later(after, before):
             return index
     return None
+
+
+def _later(after: datetime | str, before: datetime | str) -> bool:
+    if isinstance(after, datetime) and isinstance(before, datetime):
+        return after > before
+    return str(after) > str(before)  # text times sort as time (see `TimestampReading.keys`)

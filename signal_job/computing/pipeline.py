@@ -119,8 +119,8 @@ def run(
     series = partitions(data, config)
     if len(series) == 1:
         result = _run_series(data, config, signals=signals, engine=engine, edges=edges)
-        if result.total.rows == 0:
-            raise _no_rows(data)
+        if result.total.rows == 0 and not edges:  # one file of several may have no rows
+            raise no_rows(data)
         return result
     if edges:
         msg = f"input {data.spec} holds {len(series)} series; edges are those of one series"
@@ -128,7 +128,7 @@ def run(
     results = _run_each(series, config, signals=signals, engine=engine)
     total = sum((result.total for result in results), Counts(0, 0, 0, 0))
     if total.rows == 0:
-        raise _no_rows(data)
+        raise no_rows(data)
     return Result(total, [group for result in results for group in result.groups])
 
 
@@ -369,7 +369,8 @@ def _check_group(data: Input, config: Config) -> None:
             raise InputError(msg)
 
 
-def _no_rows(data: Input) -> InputError:
+def no_rows(data: Input) -> InputError:
+    """The error of an input with no rows in any file."""
     if len(data.parts) > 1:
         return InputError(f"input {data.spec} has no rows in any of its {len(data.parts)} files")
     single = data.parts[0]

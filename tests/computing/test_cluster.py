@@ -1,99 +1,30 @@
-"""The dask engine: files counted alone and stitched, against the local run; real clusters on 127.0.0.1."""
+"""The dask engine against the local run, on real clusters on 127.0.0.1 (scheduler, workers)."""
 
 from __future__ import annotations
 
-import gzip
-import itertools
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import signal_job
-from signal_job.computing.cluster import combine, count_file, run_on_dask
+from signal_job.computing.cluster import run_on_dask
 from signal_job.computing.pipeline import run
-from signal_job.errors import ConfigError, InputError
+from signal_job.errors import ConfigError
 from signal_job.reading.inputs import open_input
+from tests.computing.test_by_file import candles, split_real_file
 from tests.conftest import PROJECT, make_config
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("signal-job")
 DASK = Path(sys.executable).with_name("dask")
-START = datetime(2024, 1, 1)
-
-
-def candles(closes: Sequence[str | None], start: int = 0) -> pl.DataFrame:
-    stamps = [
-        (START + timedelta(minutes=start + i)).strftime("%Y-%m-%d %H:%M:%S") for i in range(len(closes))
-    ]
-    return pl.DataFrame(
-        {"timestamp": stamps, "close": closes}, schema={"timestamp": pl.String, "close": pl.String}
-    )
-
-
-def write_split(folder: Path, closes: list[str | None], cuts: list[int], kinds: list[str]) -> Path:
-    """`closes` split at `cuts` into files of mixed kinds, named against their time order."""
-    folder.mkdir()
-    points = sorted({cut % (len(closes) + 1) for cut in cuts} - {0, len(closes)})
-    bounds = [0, *points, len(closes)]
-    names = [f"{chr(ord('z') - index)}" for index in range(len(bounds) - 1)]  # later files sort first
-    for index, (start, end) in enumerate(itertools.pairwise(bounds)):
-        frame = candles(closes[start:end], start)
-        kind = kinds[index % len(kinds)]
-        path = folder / f"{names[index]}.{kind}"
-        if kind == "parquet":
-            frame.with_columns(pl.col("close").cast(pl.Decimal(18, 3))).write_parquet(path)
-        elif kind == "csv.gz":
-            path.write_bytes(gzip.compress(frame.write_csv().encode()))
-        else:
-            frame.write_csv(path)
-    return folder
-
-
-prices = st.one_of(st.none(), st.sampled_from(["1", "2", "2.5", "3", "0.125", "10.5", "3.000"]))
-
-
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    closes=st.lists(prices, min_size=1, max_size=50),
-    cuts=st.lists(st.integers(0, 1000), max_size=8),
-    kinds=st.permutations(["csv", "parquet", "csv.gz"]),
-    window=st.integers(1, 7),
-)
-def test_files_counted_alone_and_stitched_equal_the_local_run(
-    tmp_path_factory: pytest.TempPathFactory,
-    closes: list[str | None],
-    cuts: list[int],
-    kinds: list[str],
-    window: int,
-) -> None:
-    folder = write_split(tmp_path_factory.mktemp("split") / "series", closes, cuts, kinds)
-    data = open_input(folder)
-    config = make_config(window)
-    local = run(data, config).total
-    pieces = [count_file(data.replace_parts([part]), config) for part in data.parts]
-    assert combine(data, pieces, window) == local
-
-
-def test_files_that_overlap_in_time_are_refused_naming_both(tmp_path: Path) -> None:
-    folder = tmp_path / "days"
-    folder.mkdir()
-    candles(["1", "2", "3"], 0).write_csv(folder / "a.csv")
-    candles(["4", "5"], 2).write_csv(folder / "b.csv")  # starts at the minute a.csv ends
-    data = open_input(folder)
-    pieces = [count_file(data.replace_parts([part]), make_config(2)) for part in data.parts]
-    with pytest.raises(InputError, match=r"overlap in time: .*b\.csv starts at .* but .*a\.csv ends at"):
-        combine(data, pieces, 2)
 
 
 def free_port() -> int:
@@ -161,25 +92,6 @@ def run_args(tmp_path: Path, data: Path, *more: str) -> list[str]:
         config.write_text('seed: 42\nwindow: 5\nversion: "v1"\n')
     return ["run", "--input", str(data), "--config", str(config), "--output", str(tmp_path / "m.json"),
             "--log-file", str(tmp_path / "run.log"), *more]  # fmt: skip
-
-
-def split_real_file(tmp_path: Path) -> Path:
-    """The bundled 10,000 candles split into uneven daily-ish files of three kinds."""
-    shipped = (PROJECT / "data.csv").read_bytes().decode()
-    clean = "\n".join(line.strip('"') for line in shipped.split("\r\n")) + "\n"
-    frame = pl.read_csv(clean.encode(), schema_overrides={"close": pl.String})
-    folder = tmp_path / "days"
-    folder.mkdir()
-    bounds = [0, 3, 1500, 1503, 4000, 9999, 10_000]
-    for index, (start, end) in enumerate(itertools.pairwise(bounds)):
-        part = frame.slice(start, end - start)
-        if index % 2:
-            part.with_columns(pl.col("close").cast(pl.Decimal(18, 2))).write_parquet(
-                folder / f"{9 - index}.parquet"
-            )
-        else:
-            part.write_csv(folder / f"{9 - index}.csv")
-    return folder
 
 
 def test_dask_attached_to_a_running_scheduler_gives_the_local_document(
@@ -259,7 +171,10 @@ def test_hive_groups_on_dask_equal_the_local_groups(tmp_path: Path, scheduler: s
     ("config", "message"),
     [
         (make_config(2, group_by="symbol"), r"group_by: symbol is a column inside the files"),
-        (make_config(2, reading=make_config().reading.__class__(sort=True)), r"sort: true .* --engine local"),
+        (
+            make_config(2, reading=make_config().reading.__class__(sort=True)),
+            r"sort: true .* does not run with --engine dask",
+        ),
     ],
 )
 def test_what_needs_rows_of_several_files_is_refused_on_dask(
@@ -277,7 +192,7 @@ def test_signals_on_dask_are_refused_with_a_clear_message(tmp_path: Path) -> Non
         *run_args(tmp_path, tmp_path / "data.csv", "--engine", "dask", "--signals", "s.parquet"), cwd=tmp_path
     )
     assert done.returncode == 1
-    assert "--engine local only" in orjson.loads(done.stdout)["error_message"]
+    assert "not with --engine dask" in orjson.loads(done.stdout)["error_message"]
     assert not (tmp_path / "s.parquet").exists()
 
 
@@ -324,16 +239,23 @@ def test_a_local_run_never_imports_dask(tmp_path: Path) -> None:
     assert done.stdout.strip() == b"[]"
 
 
-def test_count_file_raises_the_files_own_error(tmp_path: Path) -> None:
-    path = tmp_path / "a.csv"
-    path.write_text("timestamp,close\n2024-01-01 00:00:00,1\n2024-01-01 00:01:00,abc\n")
-    with pytest.raises(InputError, match=r"line 3"):
-        count_file(open_input(path), make_config(2))
-
-
 def test_the_python_api_runs_on_dask_too(tmp_path: Path, scheduler: str) -> None:
     folder = split_real_file(tmp_path)
     result = signal_job.run(
         folder, config={"seed": 1, "window": 5, "version": "v"}, engine="dask", address=scheduler
     )
     assert (result.rows, result.signals) == (10_000, 4_989)
+
+
+def test_dask_with_a_cache_sends_only_new_files(tmp_path: Path, scheduler: str) -> None:
+    folder = split_real_file(tmp_path)
+    kept = tmp_path / "kept"
+    config = make_config(5)
+    first = run_on_dask(open_input(folder), config, address=scheduler, workers=None, kept=kept)
+    extra = folder / "0.csv"  # later than every other file
+    candles(["1", "2"], 10_001).write_csv(extra)
+    grown = open_input(folder)
+    again = run_on_dask(grown, config, address=scheduler, workers=None, kept=kept)
+    assert first.total.rows == 10_000
+    assert again == run(grown, config)
+    assert len(list(kept.glob("*.json"))) == 7  # six files, then the one added

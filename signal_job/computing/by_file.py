@@ -1,0 +1,114 @@
+"""Count an input file by file: each file alone, then the windows across files stitched exactly.
+
+Each file is counted alone by the local pipeline (its own blank lines, time order and errors,
+named with its file and line), which also returns its edges (`halo`). The files are taken in the
+order the local run reads them; files that overlap in time are refused; the windows that cross
+each boundary are counted from the edges. The result is the local run's, exactly.
+
+Counting file by file lets the files be counted elsewhere (`cluster`: one Dask task per file)
+and each file's counts be kept (`cache`), so that a re-run over a grown folder reads only the
+new files.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from signal_job.computing import cache
+from signal_job.computing.halo import Edges, overlap, stitch
+from signal_job.computing.pipeline import Counts, Result, no_rows, run
+from signal_job.computing.plan import folder_values, partitions
+from signal_job.config import Config
+from signal_job.errors import ConfigError, InputError, counted
+from signal_job.reading.inputs import Input
+
+log = logging.getLogger(__name__)
+
+Piece = tuple[Counts, Edges]  # what one file counts alone, and its edges
+# Counts single-file inputs, in order: here, one after another, or on a cluster.
+Counter = Callable[[list[Input], Config], list[Piece]]
+
+
+def count_file(data: Input, config: Config) -> Piece:
+    """One file's own counts and its edges (a worker's task, or a step here)."""
+    result = run(data, config, edges=True)
+    assert result.edges is not None  # noqa: S101 - asked for
+    return result.total, result.edges
+
+
+def count_here(files: list[Input], config: Config) -> list[Piece]:
+    """Each file counted in this process, one after another."""
+    return [count_file(one, config) for one in files]
+
+
+def combine(series: Input, pieces: list[Piece], window: int) -> Counts:
+    """The counts of a series from its files' own, in order: theirs plus the windows across files."""
+    edges = [found for _, found in pieces]
+    clash = overlap(edges)
+    if clash is not None:
+        before, after = series.parts[clash - 1], series.parts[clash]
+        msg = (
+            f"input files overlap in time: {after.path} starts at {edges[clash].first} but "
+            f"{before.path} ends at {edges[clash - 1].last}; the job computes windows only over rows "
+            "in time order: remove the overlap"
+        )
+        raise InputError(msg)
+    crossing = stitch(edges, window)
+    total = sum((counts for counts, _ in pieces), Counts(0, 0, 0, 0))
+    return total + Counts(0, crossing.full_windows, 0, crossing.signals)
+
+
+def run_by_file(
+    data: Input, config: Config, *, count: Counter = count_here, kept: Path | None = None, why: str
+) -> Result:
+    """The counts of `data`, file by file with `count`; with `kept`, a cache folder of files' counts.
+
+    `why` names what asked for this (an option), for the messages that refuse what it cannot do.
+    """
+    check_config(config, data, why=why)
+    series = partitions(data, config)
+    files = [[each.replace_parts([part]) for part in each.parts] for each in series]
+    flat = [one for each in files for one in each]
+    found = [cache.load(kept, one, config) if kept is not None else None for one in flat]
+    missing = [one for one, piece in zip(flat, found, strict=True) if piece is None]
+    if kept is not None:
+        log.info(
+            "cache %s: %s of %s counted before", kept, len(flat) - len(missing), counted(len(flat), "file")
+        )
+    computed = iter(count(missing, config) if missing else [])
+    pieces: list[Piece] = []
+    for one, before in zip(flat, found, strict=True):
+        piece = before if before is not None else next(computed)
+        if before is None and kept is not None:
+            cache.store(kept, one, config, piece)
+        pieces.append(piece)
+    totals = []
+    start = 0
+    for each in series:
+        totals.append(combine(each, pieces[start : start + len(each.parts)], config.window))
+        start += len(each.parts)
+    total = sum(totals, Counts(0, 0, 0, 0))
+    if total.rows == 0:
+        raise no_rows(data)
+    if config.group_by is None:
+        return Result(total, [])
+    names = [each.parts[0].partition.get(config.group_by.lower()) for each in series]
+    return Result(total, list(zip(names, totals, strict=True)))
+
+
+def check_config(config: Config, data: Input, *, why: str) -> None:
+    """Refuse what needs rows of several files at once; a group is a hive folder, not a column."""
+    if config.reading.sort:
+        msg = f"sort: true sorts the rows of all files together; it does not run with {why}"
+        raise ConfigError(msg)
+    if config.reading.duplicates == "drop":
+        msg = f"duplicates: drop compares rows across files; it does not run with {why}"
+        raise ConfigError(msg)
+    if config.group_by is not None and folder_values(data, config.group_by) is None:
+        msg = (
+            f"group_by: {config.group_by} is a column inside the files; with {why} a group must be a "
+            f"hive folder ({config.group_by}=VALUE/...)"
+        )
+        raise ConfigError(msg)
