@@ -334,16 +334,7 @@ def _counts(rows: pl.LazyFrame, *, window: int, the_shape: Shape, grouped: bool)
         "unreadable_timestamps": pl.col("_unreadable").sum() if the_shape.timestamps else pl.lit(0),
     }
     if grouped and not the_shape.one_group:
-        # Rows come in runs of whole groups: each row is compared with the one before it, in a
-        # stage of its own, and the groups add up what they count (all of which streams).
-        rows = rows.with_columns(_late=_late(the_shape))
-        order = _order_in_runs(the_shape)
-        return (
-            rows.group_by(RANK)
-            .agg(pl.col(GROUP).first().alias("group"), **aggregates, **order)
-            .sort(RANK)
-            .drop(RANK)
-        )
+        return _counts_in_runs(rows, window=window, the_shape=the_shape)
     # One group (a hive folder's): counted as one series, which streams where a `group_by` holds
     # its rows.
     aggregates |= _order(the_shape)
@@ -352,35 +343,66 @@ def _counts(rows: pl.LazyFrame, *, window: int, the_shape: Shape, grouped: bool)
     return rows.select(**aggregates)
 
 
+def _counts_in_runs(rows: pl.LazyFrame, *, window: int, the_shape: Shape) -> pl.LazyFrame:
+    """`_counts` per group of rows that come in runs of whole groups (see `groups`).
+
+    Each row's facts (its order against the row before, too) are worked out in a stage of their
+    own, so the groups only add up columns: a grouped aggregation of anything more falls out
+    of the streaming engine and holds every row (1 GiB at 50M rows).
+    """
+    price, total = pl.col("price"), pl.col("window_sum")
+    timed = the_shape.keys > 0
+    text_keys = timed and the_shape.width is not None and not the_shape.parsed_order
+    facts = {
+        "_full": total.is_not_null(),
+        "_above": above_mean(price, total, window=window).fill_null(value=False),
+        "_size": price.abs(),
+        "_late": _late(the_shape).fill_null(value=False),
+        "_odd": pl.col("_key0").str.len_bytes() != the_shape.width if text_keys else pl.lit(value=False),
+        "_no_time": pl.col("_key0").is_null() if timed else pl.lit(value=False),
+        "_unreadable": pl.col("_unreadable") if the_shape.timestamps else pl.lit(value=False),
+    }
+    sums = ("_full", "_above", "_late", "_odd", "_no_time", "_unreadable", "suspect")
+    counted = (
+        rows.with_columns(**facts)
+        .group_by(RANK)
+        .agg(
+            pl.col(GROUP).first().alias("group"),
+            pl.len().alias("rows"),
+            price.null_count().alias("missing"),
+            pl.col("_size").max().alias("largest_price"),
+            *(pl.col(name).sum() for name in sums),
+        )
+        .sort(RANK)
+    )
+    return counted.select(
+        "group",
+        "rows",
+        "missing",
+        full_windows="_full",
+        signals="_above",
+        largest_price="largest_price",
+        suspect="suspect",
+        unreadable_timestamps="_unreadable",
+        times_missing="_no_time",
+        times_odd="_odd",
+        in_order=pl.col("_late") == 0,
+    )
+
+
 def _late(the_shape: Shape) -> pl.Expr:
     """Rows whose time is not later than the time of the row before, in the same group.
 
     Null where either time is missing or unreadable: those rows are errors of their own.
     """
-    same = pl.col(RANK) == pl.col(RANK).shift(1)
     if not the_shape.keys:
         return pl.lit(value=False)
+    same = pl.col(RANK) == pl.col(RANK).shift(1)
     if the_shape.parsed_order:
         keys = [pl.col("timestamp").cast(pl.Int64)]
     else:
         keys = [pl.col(name) for name in the_shape.key_names]
     return pl.any_horizontal([same & (key <= key.shift(1)) for key in keys])
-
-
-def _order_in_runs(the_shape: Shape) -> dict[str, pl.Expr]:
-    """`_order`'s counts for rows in runs of whole groups, from `_late`."""
-    if not the_shape.keys:
-        return _order(the_shape)
-    odd = (
-        (pl.col("_key0").str.len_bytes() != the_shape.width).sum()
-        if the_shape.width is not None and not the_shape.parsed_order
-        else pl.lit(0, dtype=pl.UInt32)
-    )
-    return {
-        "times_missing": pl.col("_key0").null_count(),
-        "times_odd": odd,
-        "in_order": ~pl.col("_late").fill_null(value=False).any(),
-    }
 
 
 def _order(the_shape: Shape) -> dict[str, pl.Expr]:
