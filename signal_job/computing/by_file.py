@@ -52,7 +52,8 @@ def combine(series: Input, pieces: list[Piece], window: int) -> Counts:
         msg = (
             f"input files overlap in time: {after.path} starts at {edges[clash].first} but "
             f"{before.path} ends at {edges[clash - 1].last}; the job computes windows only over rows "
-            "in time order: remove the overlap"
+            "in time order: remove the overlap, or run without --engine dask and --cache, with sort: true "
+            "(and duplicates: drop if the files repeat rows)"
         )
         raise InputError(msg)
     crossing = stitch(edges, window)
