@@ -31,6 +31,8 @@ BUCKET_ROWS = 1 << 20
 MAX_WRITERS = 16
 # Small row groups: each open writer buffers one, and a bucket is read back in pieces this size.
 _ROW_GROUP = 1 << 16
+# Written once, read once: lz4 measured 10-20% faster than the default zstd at 4 and 1,000 groups.
+_COMPRESSION: Literal["lz4"] = "lz4"
 _BUCKET = "_bucket"
 _INDEX = "_index"
 
@@ -112,7 +114,7 @@ def _split(
     target = pl.PartitionBy(folder, key=_BUCKET, include_key=False)
     in_background(
         lambda: rows.with_columns(which.alias(_BUCKET)).sink_parquet(
-            target, mkdir=True, row_group_size=_ROW_GROUP, engine=engine
+            target, mkdir=True, row_group_size=_ROW_GROUP, compression=_COMPRESSION, engine=engine
         )
     )
     files: list[Path] = []
@@ -132,4 +134,4 @@ def _split(
 def _write_sorted(written: list[Path], out: Path, *, engine: Literal["streaming", "in-memory"]) -> None:
     # Stable: rows keep their file order within each group.
     rows = pl.scan_parquet(written).sort(RANK, maintain_order=True)
-    rows.sink_parquet(out, row_group_size=_ROW_GROUP, engine=engine)
+    rows.sink_parquet(out, row_group_size=_ROW_GROUP, compression=_COMPRESSION, engine=engine)

@@ -210,8 +210,9 @@ def _edges(data: Input, config: Config, rows: int, *, engine: Engine) -> Edges:
     times = ["timestamp"] if the_shape.timestamps else []
     with in_time_order(data, config, the_shape) as frames:
         picked = all_rows(data, the_shape, frames).select("price", *times)
-        queries = [picked.head(take), picked.slice(max(0, rows - take), take)]
-        head, tail = in_background(lambda: pl.collect_all(queries, engine=engine))
+        # Two collects, not one: collected together, the two would share one full scan.
+        head = in_background(lambda: picked.head(take).collect(engine=engine))
+        tail = in_background(lambda: picked.slice(max(0, rows - take), take).collect(engine=engine))
 
     def closes(frame: pl.DataFrame) -> tuple[Decimal | None, ...]:
         values = (
