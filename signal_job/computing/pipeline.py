@@ -214,16 +214,20 @@ def _edges(data: Input, config: Config, rows: int, *, engine: Engine) -> Edges:
         head = in_background(lambda: picked.head(take).collect(engine=engine))
         tail = in_background(lambda: picked.slice(max(0, rows - take), take).collect(engine=engine))
 
-    def closes(frame: pl.DataFrame) -> tuple[Decimal | None, ...]:
-        values = (
-            frame["price"].to_list()[:reach] if frame is head else frame["price"].to_list()[take - reach :]
-        )
+    def closes(values: list[int | None]) -> tuple[Decimal | None, ...]:
         # From text: exact at any number of digits, where arithmetic would round past 28.
         return tuple(None if value is None else Decimal(f"{value}e-{the_shape.scale}") for value in values)
 
     first = head["timestamp"][0] if times and head.height else None
     last = tail["timestamp"][-1] if times and tail.height else None
-    return Edges(head=closes(head), tail=closes(tail), first=first, last=last)
+    # `take` rows were read at each end for the times; the closes are the `reach` nearest the end.
+    ends = tail["price"].to_list()
+    return Edges(
+        head=closes(head["price"].to_list()[:reach]),
+        tail=closes(ends[max(0, len(ends) - reach) :] if reach else []),
+        first=first,
+        last=last,
+    )
 
 
 def _in_time_order(
