@@ -97,8 +97,8 @@ def in_group_runs(rows: pl.LazyFrame, *, engine: Literal["streaming", "in-memory
     )
     ranked = rows.with_columns(rank(groups[GROUP].to_list()))
     packed = buckets(groups["rows"].to_list(), rows=BUCKET_ROWS)
-    if len(packed) == 1:
-        yield ranked if groups.height == 1 else ranked.sort(RANK, maintain_order=True)
+    if len(packed) <= 1:  # no rows, or all in one bucket
+        yield ranked if groups.height <= 1 else ranked.sort(RANK, maintain_order=True)
         return
     with staging_folder() as folder:
         yield pl.scan_parquet(_split(ranked, packed, folder, engine=engine))

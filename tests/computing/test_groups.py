@@ -156,3 +156,11 @@ def test_equal_times_in_different_groups_are_in_order_when_staged(tmp_path: Path
     path.write_text("timestamp,symbol,close\n" + "\n".join(rows) + "\n")
     result = run(open_input(path), make_config(2, "symbol"))
     assert [(name, counts.rows) for name, counts in result.groups] == [("A", 3), ("B", 3), ("C", 3)]
+
+
+@pytest.mark.usefixtures("tiny_buckets")
+def test_a_grouped_file_with_no_rows_is_the_usual_error(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("timestamp,symbol,close\n")
+    with pytest.raises(InputError, match=r"has a header but no data rows"):
+        run(open_input(path), make_config(2, "symbol"))
