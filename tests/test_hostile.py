@@ -27,6 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from signal_job.computing import groups
 from signal_job.computing.pipeline import run
 from signal_job.config import load_config
 from signal_job.errors import ConfigError, JobError
@@ -614,6 +615,41 @@ def test_fuzzed_csv_bytes_give_a_result_or_a_job_error(tmp_path: Path, cuts: lis
     if '"' not in text and "\r" not in text.replace("\r\n", "\n"):
         lines = text.split("\n")[1:]
         assert counts.rows == sum(1 for line in lines if line.strip(" \t"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cuts=st.lists(
+        st.tuples(
+            st.integers(0, 1_500), st.sampled_from([b"\x00", b"\n", b"\n\n", b'"', b",", b"\xff", b" "])
+        ),
+        max_size=5,
+    )
+)
+def test_fuzzed_bytes_grouped_and_staged_give_a_result_or_a_job_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cuts: list[tuple[int, bytes]]
+) -> None:
+    # Groups staged into buckets on disk (as large inputs are) must fail as cleanly as a plain run.
+    monkeypatch.setattr(groups, "BUCKET_ROWS", 7)
+    monkeypatch.setattr(groups, "MAX_WRITERS", 2)
+    lines = CANDLES.read_text().splitlines()[:60]
+    symbols = ["symbol", *(f"S{index % 5}" for index in range(len(lines) - 1))]
+    data = bytearray(
+        "\n".join(f"{line},{symbol}" for line, symbol in zip(lines, symbols, strict=True)).encode()
+    )
+    for at, piece in sorted(cuts, reverse=True):
+        data[at:at] = piece
+    path = tmp_path / "fuzz.csv"
+    path.write_bytes(bytes(data))
+    staging = tmp_path / "tmp"
+    staging.mkdir(exist_ok=True)  # one folder for every example: each must leave it empty
+    monkeypatch.setenv("TMPDIR", str(staging))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    try:
+        run(open_input(path), make_config(3, group_by="symbol"))
+    except JobError:
+        pass
+    assert list(staging.iterdir()) == []  # no staged bucket left behind, success or error
 
 
 YAML_PIECES = st.sampled_from(
