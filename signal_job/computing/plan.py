@@ -43,6 +43,7 @@ from signal_job.reading.sources import Source
 SIGNAL_COLUMNS = ("timestamp", "close", "rolling_mean", "signal")
 # Written into every signals file's Parquet metadata, so no later run reads one as input.
 SIGNALS_METADATA = {SIGNALS_MARK: f"signals file, version {__version__}"}
+_HIGH = 2**64
 GROUP = "_group"
 RANK = "_rank"  # a group's position in order of first appearance (see `groups`)
 ROW = "_row"
@@ -355,21 +356,24 @@ def _counts_in_runs(rows: pl.LazyFrame, *, window: int, the_shape: Shape) -> pl.
     text_keys = timed and the_shape.width is not None and not the_shape.parsed_order
     facts = {
         "_full": total.is_not_null(),
+        "_missing": price.is_null(),
         "_above": above_mean(price, total, window=window).fill_null(value=False),
-        "_size": price.abs(),
+        # Int128 has no grouped max that streams: the max of each price's high 64 bits gives
+        # an upper bound, enough for the check on Int128 sums (`largest_price`): a price below
+        # 2**64 units reads as 2**64, and only a window of over 2**63 rows could then overflow.
+        "_size": (price.abs() // _HIGH).cast(pl.Int64),
         "_late": _late(the_shape).fill_null(value=False),
         "_odd": pl.col("_key0").str.len_bytes() != the_shape.width if text_keys else pl.lit(value=False),
         "_no_time": pl.col("_key0").is_null() if timed else pl.lit(value=False),
         "_unreadable": pl.col("_unreadable") if the_shape.timestamps else pl.lit(value=False),
     }
-    sums = ("_full", "_above", "_late", "_odd", "_no_time", "_unreadable", "suspect")
+    sums = ("_full", "_missing", "_above", "_late", "_odd", "_no_time", "_unreadable", "suspect")
     counted = (
         rows.with_columns(**facts)
         .group_by(RANK)
         .agg(
             pl.col(GROUP).first().alias("group"),
             pl.len().alias("rows"),
-            price.null_count().alias("missing"),
             pl.col("_size").max().alias("largest_price"),
             *(pl.col(name).sum() for name in sums),
         )
@@ -378,10 +382,10 @@ def _counts_in_runs(rows: pl.LazyFrame, *, window: int, the_shape: Shape) -> pl.
     return counted.select(
         "group",
         "rows",
-        "missing",
+        missing="_missing",
         full_windows="_full",
         signals="_above",
-        largest_price="largest_price",
+        largest_price=(pl.col("largest_price").cast(pl.Int128) + 1) * _HIGH,
         suspect="suspect",
         unreadable_timestamps="_unreadable",
         times_missing="_no_time",

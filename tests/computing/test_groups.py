@@ -164,3 +164,17 @@ def test_a_grouped_file_with_no_rows_is_the_usual_error(tmp_path: Path) -> None:
     path.write_text("timestamp,symbol,close\n")
     with pytest.raises(InputError, match=r"has a header but no data rows"):
         run(open_input(path), make_config(2, "symbol"))
+
+
+@pytest.mark.parametrize(("digits", "refused"), [(20, True), (19, False)])
+def test_grouped_prices_too_large_for_exact_sums_are_refused(
+    tmp_path: Path, digits: int, refused: bool
+) -> None:
+    path = tmp_path / "big.csv"
+    rows = "".join(f"{symbol},{'9' * digits}\n" for symbol in "ABAB")
+    path.write_text("symbol,close\n" + rows)
+    if refused:
+        with pytest.raises(InputError, match="too large for an exact sum over 2 rows"):
+            run(open_input(path), make_config(2, "symbol"))
+    else:
+        assert run(open_input(path), make_config(2, "symbol")).total.rows == 4
