@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from signal_job.computing.by_file import Piece, count_file, run_by_file
+from signal_job.computing.by_file import Piece, check_config, count_file, run_by_file
 from signal_job.computing.pipeline import Result
 from signal_job.config import Config
-from signal_job.errors import EngineError, counted, first_line
+from signal_job.errors import EngineError, counted, first_line, names_text
 from signal_job.reading.inputs import Input
 
 if TYPE_CHECKING:
@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 2
+TASKS_PER_WORKER = 2  # runs of files per worker: enough to even out their sizes, few query starts
 _CONNECT_SECONDS = 10
+_WHY = "--engine dask"
 
 
 def run_on_dask(
@@ -33,16 +35,20 @@ def run_on_dask(
 ) -> Result:
     """The counts of `data` from a Dask cluster: at `address`, or a local one of `workers` processes.
 
-    With `kept` (a cache folder), files counted before are not sent to the cluster again.
+    Without a cache, each task counts a run of consecutive files (`TASKS_PER_WORKER` tasks per
+    worker); with `kept` (a cache folder), one file each, and files counted before are not sent.
     """
+    check_config(config, data, why=_WHY)  # before a cluster starts
+    with _client(address, workers) as client:
+        workers_now = max(1, len(client.scheduler_info().get("workers", {})))
 
-    def count(files: list[Input], config: Config) -> list[Piece]:
-        with _client(address, workers) as client:
-            log.info("dask: %s on %s", counted(len(files), "task"), _describe(client))
-            futures = [client.submit(count_file, one, config, pure=False) for one in files]
-            return [_result(client, future, one) for future, one in zip(futures, files, strict=True)]
+        def count(units: list[Input], config: Config) -> list[Piece]:
+            log.info("dask: %s on %s", counted(len(units), "task"), _describe(client))
+            futures = [client.submit(count_file, one, config, pure=False) for one in units]
+            return [_result(client, future, one) for future, one in zip(futures, units, strict=True)]
 
-    return run_by_file(data, config, count=count, kept=kept, why="--engine dask")
+        tasks = TASKS_PER_WORKER * workers_now
+        return run_by_file(data, config, count=count, kept=kept, why=_WHY, tasks=tasks)
 
 
 @contextmanager
@@ -80,7 +86,8 @@ def _result(client: Client, future: object, one: Input) -> Piece:
     try:
         piece: Piece = client.gather(future)
     except KilledWorker as exc:
-        msg = f"a Dask worker died while reading input file {one.parts[0].path}: {first_line(exc)}"
+        files = names_text(str(part.path) for part in one.parts)
+        msg = f"a Dask worker died while reading input {files}: {first_line(exc)}"
         raise EngineError(msg) from exc
     return piece
 
