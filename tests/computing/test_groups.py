@@ -14,6 +14,7 @@ from signal_job.computing import groups
 from signal_job.computing.groups import Bucket, buckets, rank
 from signal_job.computing.pipeline import Engine, run
 from signal_job.computing.plan import GROUP
+from signal_job.config import Reading
 from signal_job.errors import InputError
 from signal_job.reading.inputs import open_input
 from signal_job.reference import reference_signals
@@ -178,3 +179,28 @@ def test_grouped_prices_too_large_for_exact_sums_are_refused(
             run(open_input(path), make_config(2, "symbol"))
     else:
         assert run(open_input(path), make_config(2, "symbol")).total.rows == 4
+
+
+def test_overlapping_exports_of_several_symbols_drop_their_repeats_within_each_group(tmp_path: Path) -> None:
+    # Two downloads of two symbols that overlap by one minute, concatenated: in file order the
+    # repeated rows are not next to each other, within each symbol they are.
+    first = [
+        "2024-01-01 00:00:00,A,1",
+        "2024-01-01 00:00:00,B,5",
+        "2024-01-01 00:01:00,A,2",
+        "2024-01-01 00:01:00,B,6",
+    ]
+    second = [
+        "2024-01-01 00:01:00,A,2",
+        "2024-01-01 00:01:00,B,6",
+        "2024-01-01 00:02:00,A,3",
+        "2024-01-01 00:02:00,B,4",
+    ]
+    path = tmp_path / "both.csv"
+    path.write_text("timestamp,symbol,close\n" + "\n".join(first + second) + "\n")
+    result = run(open_input(path), make_config(2, "symbol", Reading(duplicates="drop")))
+    assert (result.total.rows, result.total.repeats) == (6, 2)
+    assert [(name, counts.rows, counts.signals) for name, counts in result.groups] == [
+        ("A", 3, 2),
+        ("B", 3, 1),
+    ]
