@@ -98,7 +98,7 @@ EngineOption = Annotated[
     typer.Option(
         "--engine",
         envvar="SIGNAL_JOB_ENGINE",
-        help="local (this process), or dask (runs of files on a Dask cluster; pip install 'signal-job\\[dask]').",
+        help="local (this process), or dask (files counted on a Dask cluster; 'signal-job\\[dask]').",
     ),
 ]
 AddressOption = Annotated[
