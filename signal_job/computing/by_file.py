@@ -23,7 +23,6 @@ from signal_job.computing.plan import folder_values, partitions
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, counted
 from signal_job.reading.inputs import Input
-from signal_job.reading.sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -33,40 +32,26 @@ Counter = Callable[[list[Input], Config], list[Piece]]
 
 
 def count_file(data: Input, config: Config) -> Piece:
-    """The own counts and the edges of one file, or of a run of consecutive files (a worker's task)."""
+    """One file's own counts and its edges."""
     result = run(data, config, edges=True)
     assert result.edges is not None  # noqa: S101 - asked for
     return result.total, result.edges
 
 
 def count_here(files: list[Input], config: Config) -> list[Piece]:
-    """Each file counted in this process, one after another."""
+    """Each file counted in this process, one after another (also a worker's task, on its share)."""
     return [count_file(one, config) for one in files]
 
 
-def units_of(series: Input, size: int | None) -> list[Input]:
-    """The series as inputs counted alone, in order: each file, or runs of its files of about `size` bytes."""
-    if size is None:
-        return [series.replace_parts([part]) for part in series.parts]
-    units: list[Input] = []
-    taken: list[Source] = []
-    for part in series.parts:
-        taken.append(part)
-        if sum(each.size for each in taken) >= size:
-            units.append(series.replace_parts(taken))
-            taken = []
-    return [*units, *([series.replace_parts(taken)] if taken else [])]
+def combine(files: list[Input], pieces: list[Piece], window: int) -> Counts:
+    """The counts of a series from those of its files counted alone, in order, and their edges.
 
-
-def combine(units: list[Input], pieces: list[Piece], window: int) -> Counts:
-    """The counts of a series from those of its `units` (files, or runs of them) counted alone, in order.
-
-    Theirs, plus the windows across their boundaries.
+    Theirs, plus the windows across the files' boundaries.
     """
     edges = [found for _, found in pieces]
     clash = overlap(edges)
     if clash is not None:
-        before, after = units[clash - 1].parts[-1], units[clash].parts[0]
+        before, after = files[clash - 1].parts[0], files[clash].parts[0]
         msg = (
             f"input files overlap in time: {after.path} starts at {edges[clash].first} but "
             f"{before.path} ends at {edges[clash - 1].last}; the job computes windows only over rows "
@@ -80,27 +65,16 @@ def combine(units: list[Input], pieces: list[Piece], window: int) -> Counts:
 
 
 def run_by_file(
-    data: Input,
-    config: Config,
-    *,
-    count: Counter = count_here,
-    kept: Path | None = None,
-    why: str,
-    tasks: int | None = None,
+    data: Input, config: Config, *, count: Counter = count_here, kept: Path | None = None, why: str
 ) -> Result:
     """The counts of `data`, file by file with `count`; with `kept`, a cache folder of files' counts.
 
-    Without a cache, `tasks` asks for runs of consecutive files of about equal size, that many
-    in all, rather than one file each (each one counted alone costs a query's start). `why`
-    names what asked for this (an option), for the messages that refuse what it cannot do.
+    `why` names what asked for this (an option), for the messages that refuse what it cannot do.
     """
     check_config(config, data, why=why)
     series = partitions(data, config)
-    size = None
-    if tasks is not None and kept is None:
-        size = -(-sum(part.size for part in data.parts) // tasks)
-    units = [units_of(each, size) for each in series]
-    flat = [one for each in units for one in each]
+    files = [[each.replace_parts([part]) for part in each.parts] for each in series]
+    flat = [one for each in files for one in each]
     found = [cache.load(kept, one, config) if kept is not None else None for one in flat]
     missing = [one for one, piece in zip(flat, found, strict=True) if piece is None]
     if kept is not None:
@@ -116,7 +90,7 @@ def run_by_file(
         pieces.append(piece)
     totals = []
     start = 0
-    for each in units:
+    for each in files:
         totals.append(combine(each, pieces[start : start + len(each)], config.window))
         start += len(each)
     total = sum(totals, Counts(0, 0, 0, 0))

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from signal_job.computing.by_file import Piece, check_config, count_file, run_by_file
+from signal_job.computing.by_file import Piece, check_config, count_here, run_by_file
 from signal_job.computing.pipeline import Result
 from signal_job.config import Config
 from signal_job.errors import EngineError, counted, first_line, names_text
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 2
-TASKS_PER_WORKER = 2  # runs of files per worker: enough to even out their sizes, few query starts
+TASKS_PER_WORKER = 2  # shares of the files per worker: enough to even out their sizes, few round trips
 _CONNECT_SECONDS = 10
 _WHY = "--engine dask"
 
@@ -35,20 +35,40 @@ def run_on_dask(
 ) -> Result:
     """The counts of `data` from a Dask cluster: at `address`, or a local one of `workers` processes.
 
-    Without a cache, each task counts a run of consecutive files (`TASKS_PER_WORKER` tasks per
-    worker); with `kept` (a cache folder), one file each, and files counted before are not sent.
+    Each task counts a share of consecutive files (`TASKS_PER_WORKER` shares per worker, of about
+    equal size), each file alone; with `kept` (a cache folder), files counted before are not sent.
     """
     check_config(config, data, why=_WHY)  # before a cluster starts
-    with _client(address, workers) as client:
-        workers_now = max(1, len(client.scheduler_info().get("workers", {})))
 
-        def count(units: list[Input], config: Config) -> list[Piece]:
-            log.info("dask: %s on %s", counted(len(units), "task"), _describe(client))
-            futures = [client.submit(count_file, one, config, pure=False) for one in units]
-            return [_result(client, future, one) for future, one in zip(futures, units, strict=True)]
+    def count(files: list[Input], config: Config) -> list[Piece]:
+        with _client(address, workers) as client:
+            workers_now = max(1, len(client.scheduler_info().get("workers", {})))
+            shares = _shares(files, TASKS_PER_WORKER * workers_now)
+            log.info(
+                "dask: %s of %s on %s",
+                counted(len(shares), "task"),
+                counted(len(files), "file"),
+                _describe(client),
+            )
+            futures = [client.submit(count_here, share, config, pure=False) for share in shares]
+            return [
+                piece
+                for future, share in zip(futures, shares, strict=True)
+                for piece in _result(client, future, share)
+            ]
 
-        tasks = TASKS_PER_WORKER * workers_now
-        return run_by_file(data, config, count=count, kept=kept, why=_WHY, tasks=tasks)
+    return run_by_file(data, config, count=count, kept=kept, why=_WHY)
+
+
+def _shares(files: list[Input], tasks: int) -> list[list[Input]]:
+    """`files` cut into at most `tasks` runs of consecutive files of about equal size, in order."""
+    size = -(-sum(one.parts[0].size for one in files) // tasks)
+    shares: list[list[Input]] = [[]]
+    for one in files:
+        if shares[-1] and sum(each.parts[0].size for each in shares[-1]) >= size:
+            shares.append([])
+        shares[-1].append(one)
+    return shares
 
 
 @contextmanager
@@ -79,17 +99,17 @@ def _client(address: str | None, workers: int | None) -> Iterator[Client]:
         yield client
 
 
-def _result(client: Client, future: object, one: Input) -> Piece:
-    """A task's result; a worker that died is an error naming its file."""
+def _result(client: Client, future: object, share: list[Input]) -> list[Piece]:
+    """A task's results; a worker that died is an error naming the files it was reading."""
     from distributed.scheduler import KilledWorker  # noqa: PLC0415 - an optional extra
 
     try:
-        piece: Piece = client.gather(future)
+        pieces: list[Piece] = client.gather(future)
     except KilledWorker as exc:
-        files = names_text(str(part.path) for part in one.parts)
+        files = names_text(str(one.parts[0].path) for one in share)
         msg = f"a Dask worker died while reading input {files}: {first_line(exc)}"
         raise EngineError(msg) from exc
-    return piece
+    return pieces
 
 
 def _describe(client: Client) -> str:

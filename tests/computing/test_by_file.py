@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from signal_job.computing.by_file import Piece, combine, count_file, count_here, run_by_file, units_of
+from signal_job.computing.by_file import Piece, combine, count_file, count_here, run_by_file
 from signal_job.computing.pipeline import run
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError
@@ -84,7 +84,6 @@ prices = st.one_of(st.none(), st.sampled_from(["1", "2", "2.5", "3", "0.125", "1
     cuts=st.lists(st.integers(0, 1000), max_size=8),
     kinds=st.permutations(["csv", "parquet", "csv.gz"]),
     window=st.integers(1, 7),
-    size=st.one_of(st.none(), st.integers(1, 400)),
 )
 def test_files_counted_alone_and_stitched_equal_the_local_run(
     tmp_path_factory: pytest.TempPathFactory,
@@ -93,17 +92,14 @@ def test_files_counted_alone_and_stitched_equal_the_local_run(
     cuts: list[int],
     kinds: list[str],
     window: int,
-    size: int | None,
 ) -> None:
-    # Each file alone (size None), or runs of consecutive files of about `size` bytes.
     folder = write_split(tmp_path_factory.mktemp("split") / "series", closes, cuts, kinds)
     data = open_input(folder)
     config = make_config(window)
     local = run(data, config).total
-    units = units_of(data, size)
-    assert [part.path for unit in units for part in unit.parts] == [part.path for part in data.parts]
-    pieces = [count_file(unit, config) for unit in units]
-    assert combine(units, pieces, window) == local
+    files = [data.replace_parts([part]) for part in data.parts]
+    pieces = [count_file(one, config) for one in files]
+    assert combine(files, pieces, window) == local
 
 
 def test_files_that_overlap_in_time_are_refused_naming_both(tmp_path: Path) -> None:
@@ -112,7 +108,7 @@ def test_files_that_overlap_in_time_are_refused_naming_both(tmp_path: Path) -> N
     candles(["1", "2", "3"], 0).write_csv(folder / "a.csv")
     candles(["4", "5"], 2).write_csv(folder / "b.csv")  # starts at the minute a.csv ends
     data = open_input(folder)
-    units = units_of(data, None)
+    units = [data.replace_parts([part]) for part in data.parts]
     pieces = [count_file(unit, make_config(2)) for unit in units]
     with pytest.raises(InputError, match=r"overlap in time: .*b\.csv starts at .* but .*a\.csv ends at"):
         combine(units, pieces, 2)

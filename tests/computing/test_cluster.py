@@ -108,8 +108,8 @@ def test_dask_attached_to_a_running_scheduler_gives_the_local_document(
     assert dask_document == local_document
     assert dask_document["rows_processed"] == 10_000
     assert dask_document["value"] == 0.4989
-    # Six files, in runs of consecutive files: at most two tasks per worker.
-    tasks = re.search(rb"dask: (\d+) tasks? on 2 workers", on_dask.stderr)
+    # Six files, in shares of consecutive files: at most two tasks per worker.
+    tasks = re.search(rb"dask: (\d+) tasks? of 6 files on 2 workers", on_dask.stderr)
     assert tasks is not None, on_dask.stderr
     assert 2 <= int(tasks[1]) <= 4
 
