@@ -211,35 +211,33 @@ def test_an_unreachable_scheduler_is_a_job_error(tmp_path: Path) -> None:
     assert b"Traceback" not in done.stderr
 
 
-def test_without_the_dask_extra_the_message_says_how_to_install_it(tmp_path: Path) -> None:
+def run_python(tmp_path: Path, probe: str, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """`python -c probe args` in a folder holding the bundled data.csv."""
     shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
+    command = [sys.executable, "-c", probe, *args]
+    return subprocess.run(command, cwd=tmp_path, capture_output=True, check=False, timeout=120)
+
+
+def test_without_the_dask_extra_the_message_says_how_to_install_it(tmp_path: Path) -> None:
     probe = (
         "import sys; sys.modules['distributed'] = None\n"
         "from signal_job.cli import main\n"
         "sys.argv = ['signal-job', *sys.argv[1:]]; main()\n"
     )
-    args = run_args(tmp_path, tmp_path / "data.csv", "--engine", "dask")
-    done = subprocess.run(
-        [sys.executable, "-c", probe, *args], cwd=tmp_path, capture_output=True, check=False, timeout=120
-    )
+    done = run_python(tmp_path, probe, *run_args(tmp_path, tmp_path / "data.csv", "--engine", "dask"))
     assert done.returncode == 1
     assert "pip install 'signal-job[dask]'" in orjson.loads(done.stdout)["error_message"]
 
 
 def test_a_local_run_never_imports_dask(tmp_path: Path) -> None:
-    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
     probe = (
         "import sys, signal_job\n"
         "signal_job.run(sys.argv[1], config={'seed': 1, 'window': 5, 'version': 'v'})\n"
         "loaded = sorted(name for name in sys.modules if name.split('.')[0] in ('dask', 'distributed'))\n"
         "print(loaded)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe, str(tmp_path / "data.csv")],
-        capture_output=True,
-        check=True,
-        timeout=120,
-    )
+    done = run_python(tmp_path, probe, str(tmp_path / "data.csv"))
+    assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == b"[]"
 
 
