@@ -61,13 +61,16 @@ def run_on_dask(
 
 
 def _shares(files: list[Input], tasks: int) -> list[list[Input]]:
-    """`files` cut into at most `tasks` runs of consecutive files of about equal size, in order."""
+    """`files` cut into runs of consecutive files of about 1/`tasks` of their bytes each, in order."""
     size = -(-sum(one.parts[0].size for one in files) // tasks)
     shares: list[list[Input]] = [[]]
+    held = 0  # bytes in the last share
     for one in files:
-        if shares[-1] and sum(each.parts[0].size for each in shares[-1]) >= size:
+        if shares[-1] and held >= size:
             shares.append([])
+            held = 0
         shares[-1].append(one)
+        held += one.parts[0].size
     return shares
 
 
