@@ -50,12 +50,12 @@ def run(
     `config` is a YAML file's path, a mapping of the same keys, or a `Config`. With `output`,
     the metrics document is written there (a failed run writes the error document, replacing
     an older success, as the command line does); with `signals`, every row's signal is written
-    there (Parquet). No output may be a file the run reads. `engine="dask"` counts one file per
-    task on the Dask cluster at `address`, or on a local one of `workers` processes; `cache`, a
-    folder, keeps each file's counts so that a re-run reads only new files (see docs/cluster.md).
+    there (Parquet). No output may be a file the run reads. `engine="dask"` counts the files on
+    the Dask cluster at `address`, or on a local one of `workers` processes; `cache`, a folder,
+    keeps each file's counts so that a re-run reads only new files (see docs/cluster.md).
 
     Raises the job's `JobError` subclasses (`ConfigError`, `InputError`, `OutputError`,
-    `ClashError`) with the messages the command line puts in its error document; `exc.version`
+    `EngineError`, `ClashError`) with the messages the command line puts in its error document; `exc.version`
     is the config's version once known.
     """
     from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
@@ -65,6 +65,9 @@ def run(
     if given is None and not isinstance(config, str | os.PathLike):
         msg = f"config must be a path, a mapping or a Config, not {type(config).__name__}"
         raise TypeError(msg)
+    if engine not in ("local", "dask"):
+        msg = f"engine must be 'local' or 'dask', not {engine!r}"
+        raise ValueError(msg)
     paths = job.Paths(
         input=Path(input),
         config=Path(config) if isinstance(config, str | os.PathLike) else None,

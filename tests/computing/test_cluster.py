@@ -261,3 +261,8 @@ def test_dask_with_a_cache_sends_only_new_files(tmp_path: Path, scheduler: str) 
     assert first.total.rows == 10_000
     assert again == run(grown, config)
     assert len(list(kept.glob("*.json"))) == 7  # six files, then the one added
+
+
+def test_the_python_api_refuses_an_unknown_engine() -> None:
+    with pytest.raises(ValueError, match=r"engine must be 'local' or 'dask', not 'spark'"):
+        signal_job.run(PROJECT / "data.csv", config={"seed": 1, "window": 5, "version": "v"}, engine="spark")  # type: ignore[arg-type]
