@@ -72,7 +72,7 @@ class Shape:
     text_times: bool  # ... kept as text: some file's dates read both day and month first
     keys: int  # order keys per row (0: no time column; 2: day or month first, both checked)
     width: int | None  # keys are text of this width (sorting as time); None: Int64 nanoseconds
-    one_group: bool  # a hive partition of one `group_by` value: windowed without `over`
+    one_group: bool  # a hive partition of one `group_by` value: windowed as one series
     whole_rows: bool  # carry every column, to tell repeated rows (`duplicates: drop`)
     # Whether the files' close columns are floats (the signals file keeps those floats): True
     # for all, False for none, None where some are and some are not.
@@ -120,7 +120,7 @@ def partitions(data: Input, config: Config) -> list[Input]:
     """`data` split into inputs that share no window: one per hive folder value of `group_by`.
 
     Only folder values are known without reading the rows; a `group_by` column inside the files
-    keeps the input whole, and its plan windows each group with `over`.
+    keeps the input whole, and its rows come to the plan in runs of whole groups (see `groups`).
     """
     values = folder_values(data, config.group_by)
     if values is None:
@@ -143,7 +143,8 @@ def plan(
 
     `frames` are the files' rows as `part_rows` gives them in `the_shape` (staged by the
     pipeline), or None to read each file as it is; `timestamps` adds the parsed timestamp to
-    the signals (when no shape is given).
+    the signals (when no shape is given). For a `group_by` column (see `in_runs`), `frames` must
+    come from `groups.in_group_runs`.
     """
     if the_shape is None:
         the_shape = shape(data, config, timestamps=timestamps)
@@ -324,6 +325,8 @@ def sort_key(the_shape: Shape) -> pl.Expr:
 
 
 def _counts(rows: pl.LazyFrame, *, window: int, the_shape: Shape, grouped: bool) -> pl.LazyFrame:
+    if grouped and not the_shape.one_group:
+        return _counts_in_runs(rows, window=window, the_shape=the_shape)
     price, total = pl.col("price"), pl.col("window_sum")
     aggregates = {
         "rows": pl.len(),
@@ -334,8 +337,6 @@ def _counts(rows: pl.LazyFrame, *, window: int, the_shape: Shape, grouped: bool)
         "suspect": pl.col("suspect").sum(),
         "unreadable_timestamps": pl.col("_unreadable").sum() if the_shape.timestamps else pl.lit(0),
     }
-    if grouped and not the_shape.one_group:
-        return _counts_in_runs(rows, window=window, the_shape=the_shape)
     # One group (a hive folder's): counted as one series, which streams where a `group_by` holds
     # its rows.
     aggregates |= _order(the_shape)
@@ -353,7 +354,7 @@ def _counts_in_runs(rows: pl.LazyFrame, *, window: int, the_shape: Shape) -> pl.
     """
     price, total = pl.col("price"), pl.col("window_sum")
     timed = the_shape.keys > 0
-    text_keys = timed and the_shape.width is not None and not the_shape.parsed_order
+    odd = _odd_width(the_shape)
     facts = {
         "_full": total.is_not_null(),
         "_missing": price.is_null(),
@@ -363,7 +364,7 @@ def _counts_in_runs(rows: pl.LazyFrame, *, window: int, the_shape: Shape) -> pl.
         # 2**64 units reads as 2**64, and only a window of over 2**63 rows could then overflow.
         "_size": (price.abs() // _HIGH).cast(pl.Int64),
         "_late": _late(the_shape).fill_null(value=False),
-        "_odd": pl.col("_key0").str.len_bytes() != the_shape.width if text_keys else pl.lit(value=False),
+        "_odd": odd if odd is not None and not the_shape.parsed_order else pl.lit(value=False),
         "_no_time": pl.col("_key0").is_null() if timed else pl.lit(value=False),
         "_unreadable": pl.col("_unreadable") if the_shape.timestamps else pl.lit(value=False),
     }
@@ -429,16 +430,20 @@ def _order(the_shape: Shape) -> dict[str, pl.Expr]:
         else:
             # Ties broken by the row, falling: an equal time is out of order too.
             checks.append(pl.struct(key.alias("k"), (-row).alias("r")).is_sorted())
-    odd = (
-        (pl.col("_key0").str.len_bytes() != the_shape.width).sum()
-        if the_shape.width is not None
-        else pl.lit(0, dtype=pl.UInt32)
-    )
+    odd = _odd_width(the_shape)
     return {
         "times_missing": pl.col("_key0").null_count(),
-        "times_odd": odd,  # text keys of another width: their order is checked by parsing them
+        # Text keys of another width: their order is checked by parsing them.
+        "times_odd": odd.sum() if odd is not None else pl.lit(0, dtype=pl.UInt32),
         "in_order": pl.all_horizontal(checks),
     }
+
+
+def _odd_width(the_shape: Shape) -> pl.Expr | None:
+    """Rows whose text key is not as wide as the first values' (None where keys are not text)."""
+    if not the_shape.keys or the_shape.width is None:
+        return None
+    return pl.col("_key0").str.len_bytes() != the_shape.width
 
 
 def _rising(times: pl.Expr, row: pl.Expr) -> pl.Expr:
