@@ -27,6 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import signal_job
 from signal_job.computing import groups
 from signal_job.computing.pipeline import run
 from signal_job.config import load_config
@@ -750,3 +751,28 @@ def test_a_stopped_generate_leaves_no_half_written_file(tmp_path: Path) -> None:
     assert process.returncode == 143, stderr
     assert list(tmp_path.iterdir()) == []
     assert b"Traceback" not in stderr
+
+
+# Names with glob characters: Polars would expand `[1]` in a path it scans; every scan of a
+# resolved file takes it literally (a decoy the pattern would match must not be read instead).
+
+
+@pytest.mark.parametrize("name", ["q[1].csv", "a*b.csv", "c?.csv"])
+def test_files_staging_and_signals_named_with_glob_characters_are_read_as_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    lines = CANDLES.read_text().splitlines()
+    folder = tmp_path / "in[1]"
+    folder.mkdir()
+    (folder / name).write_text("\n".join([lines[0], *lines[:0:-1]]) + "\n")  # newest first: staged
+    (tmp_path / "q1.csv").write_text(lines[0] + "\n" + lines[1] + "\n")  # what `q[1].csv` matches
+    staging = tmp_path / "tmp[1]"
+    staging.mkdir()
+    monkeypatch.setenv("TMPDIR", str(staging))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    expected = signal_job.run(CANDLES, config={"seed": 1, "window": 5, "version": "v"})
+    got = signal_job.run(
+        folder, config={"seed": 1, "window": 5, "version": "v"}, signals=tmp_path / "s[1].parquet"
+    )
+    assert (got.rows, got.signals) == (expected.rows, expected.signals)
+    assert pl.read_parquet(tmp_path / "s[1].parquet", glob=False).height == expected.rows

@@ -101,7 +101,7 @@ def in_group_runs(rows: pl.LazyFrame, *, engine: Literal["streaming", "in-memory
         yield ranked if groups.height <= 1 else ranked.sort(RANK, maintain_order=True)
         return
     with staging_folder() as folder:
-        yield pl.scan_parquet(_split(ranked, packed, folder, engine=engine))
+        yield pl.scan_parquet(_split(ranked, packed, folder, engine=engine), glob=False)
 
 
 def _split(
@@ -125,7 +125,7 @@ def _split(
     for index, part in enumerate(sets):
         written = sorted((folder / f"{_BUCKET}={index}").glob("*.parquet"))
         if len(part) > 1:
-            files += _split(pl.scan_parquet(written), part, folder / f"{index}", engine=engine)
+            files += _split(pl.scan_parquet(written, glob=False), part, folder / f"{index}", engine=engine)
         elif part[0].groups > 1:
             out = folder / f"{index}.parquet"
             in_background(partial(_write_sorted, written, out, engine=engine))
@@ -137,5 +137,5 @@ def _split(
 
 def _write_sorted(written: list[Path], out: Path, *, engine: Literal["streaming", "in-memory"]) -> None:
     # Stable: rows keep their file order within each group.
-    rows = pl.scan_parquet(written).sort(RANK, maintain_order=True)
+    rows = pl.scan_parquet(written, glob=False).sort(RANK, maintain_order=True)
     rows.sink_parquet(out, row_group_size=_ROW_GROUP, compression=_COMPRESSION, engine=engine)

@@ -67,7 +67,7 @@ def _reversed(rows: pl.LazyFrame, folder: Path) -> pl.LazyFrame:
     folder.mkdir()
     staged = folder / "rows.parquet"
     in_background(lambda: rows.sink_parquet(staged, row_group_size=PIECE_ROWS))
-    count = pl.scan_parquet(staged).select(pl.len()).collect().item()
+    count = pl.scan_parquet(staged, glob=False).select(pl.len()).collect().item()
     pieces = []
     # One query per piece: a single query over all pieces would hold them all until the last.
     for index, start in enumerate(reversed(range(0, count, PIECE_ROWS))):
@@ -75,11 +75,11 @@ def _reversed(rows: pl.LazyFrame, folder: Path) -> pl.LazyFrame:
         length = min(PIECE_ROWS, count - start)
         in_background(partial(_write_reversed, staged, start, length, piece))
         pieces.append(piece)
-    return pl.scan_parquet(pieces) if pieces else pl.scan_parquet(staged)
+    return pl.scan_parquet(pieces, glob=False) if pieces else pl.scan_parquet(staged, glob=False)
 
 
 def _write_reversed(staged: Path, start: int, length: int, piece: Path) -> None:
-    pl.scan_parquet(staged).slice(start, length).reverse().sink_parquet(piece)
+    pl.scan_parquet(staged, glob=False).slice(start, length).reverse().sink_parquet(piece)
 
 
 def _sorted(rows: pl.LazyFrame, folder: Path, key: pl.Expr) -> pl.LazyFrame:
@@ -87,7 +87,7 @@ def _sorted(rows: pl.LazyFrame, folder: Path, key: pl.Expr) -> pl.LazyFrame:
     folder.mkdir()
     staged = folder / "rows.parquet"
     in_background(lambda: rows.with_columns(key).sink_parquet(staged, row_group_size=PIECE_ROWS))
-    count = pl.scan_parquet(staged).select(pl.len()).collect().item()
+    count = pl.scan_parquet(staged, glob=False).select(pl.len()).collect().item()
     runs = []
     for index, start in enumerate(range(0, count, RUN_ROWS)):
         run = folder / f"run-0-{index}.parquet"
@@ -102,16 +102,22 @@ def _sorted(rows: pl.LazyFrame, folder: Path, key: pl.Expr) -> pl.LazyFrame:
             in_background(partial(_write_merged, runs[index], runs[index + 1], out))
             merged.append(out)
         runs = merged + (runs[-1:] if len(runs) % 2 else [])
-    return (pl.scan_parquet(runs[0]) if runs else pl.scan_parquet(staged)).drop(SORT_KEY)
+    return (pl.scan_parquet(runs[0], glob=False) if runs else pl.scan_parquet(staged, glob=False)).drop(
+        SORT_KEY
+    )
 
 
 def _write_sorted(staged: Path, start: int, run: Path) -> None:
     # Stable: rows of one time keep their file order, so repeats stay next to each other.
-    pl.scan_parquet(staged).slice(start, RUN_ROWS).sort(SORT_KEY, maintain_order=True).sink_parquet(run)
+    pl.scan_parquet(staged, glob=False).slice(start, RUN_ROWS).sort(
+        SORT_KEY, maintain_order=True
+    ).sink_parquet(run)
 
 
 def _write_merged(first: Path, second: Path, out: Path) -> None:
-    pl.scan_parquet(first).merge_sorted(pl.scan_parquet(second), key=SORT_KEY).sink_parquet(out)
+    pl.scan_parquet(first, glob=False).merge_sorted(
+        pl.scan_parquet(second, glob=False), key=SORT_KEY
+    ).sink_parquet(out)
 
 
 def explain(data: Input, config: Config) -> InputError:

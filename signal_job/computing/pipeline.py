@@ -141,7 +141,7 @@ def _run_each(series: list[Input], config: Config, *, signals: Path | None, engi
             for index, part in enumerate(series)
         ]
         if signals is not None:
-            joined = pl.scan_parquet(pieces)
+            joined = pl.scan_parquet(pieces, glob=False)
             try:
                 with signals.open("wb") as handle:
                     in_background(
@@ -310,7 +310,9 @@ def _fast(
     """
     with signals.open("wb") as handle:
         in_background(lambda: fast_signals.sink_parquet(handle, metadata=SIGNALS_METADATA, engine=engine))
-    counts = in_background(lambda: fast_counts(pl.scan_parquet(signals), the_shape).collect(engine=engine))
+    counts = in_background(
+        lambda: fast_counts(pl.scan_parquet(signals, glob=False), the_shape).collect(engine=engine)
+    )
     untrusted = int(counts["untrusted"].item())
     if untrusted:
         log.debug("%d rows need the general path for the signals", untrusted)
