@@ -94,7 +94,10 @@ def _client(address: str | None, workers: int | None) -> Iterator[Client]:
         n_workers=workers or DEFAULT_WORKERS,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        # The scheduler's HTTP server binds a port even without a dashboard (8787 unless told):
+        # another cluster or notebook on this machine must not make the run fail.
+        dashboard_address="127.0.0.1:0",
+        scheduler_kwargs={"dashboard": False},
         host="127.0.0.1",
         silence_logs=logging.ERROR,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -266,3 +267,14 @@ def test_dask_with_a_cache_sends_only_new_files(tmp_path: Path, scheduler: str) 
 def test_the_python_api_refuses_an_unknown_engine() -> None:
     with pytest.raises(ValueError, match=r"engine must be 'local' or 'dask', not 'spark'"):
         signal_job.run(PROJECT / "data.csv", config={"seed": 1, "window": 5, "version": "v"}, engine="spark")  # type: ignore[arg-type]
+
+
+def test_a_local_cluster_starts_when_the_dashboard_port_is_taken(tmp_path: Path) -> None:
+    # Another cluster, or a notebook's, holds 8787 (or this holder could not bind: then one does).
+    with socket.socket() as holder:
+        with contextlib.suppress(OSError):
+            holder.bind(("127.0.0.1", 8787))
+            holder.listen()
+        folder = split_real_file(tmp_path)
+        result = signal_job.run(folder, config=make_config(5), engine="dask", workers=1)
+    assert (result.rows, result.signals) == (10_000, 4_989)
