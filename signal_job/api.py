@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from signal_job.config import Config
+from signal_job.reading.storage import location
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config
 PathLike = str | os.PathLike[str]
@@ -69,7 +70,7 @@ def run(
         msg = f"engine must be 'local' or 'dask', not {engine!r}"
         raise ValueError(msg)
     paths = job.Paths(
-        input=Path(input),
+        input=location(input),
         config=Path(config) if isinstance(config, str | os.PathLike) else None,
         output=None if output is None else Path(output),
         log_file=None,

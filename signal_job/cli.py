@@ -20,6 +20,7 @@ import typer  # noqa: E402
 
 from signal_job import __version__  # noqa: E402
 from signal_job.errors import JobError, Terminated, counted  # noqa: E402
+from signal_job.reading.storage import location  # noqa: E402
 
 log = logging.getLogger("signal_job")
 
@@ -58,12 +59,15 @@ def _path_option(*names: str, envvar: str, help: str) -> typer.models.OptionInfo
 
 # Schedulers often pass settings in the environment; a flag given on the command line wins.
 InputOption = Annotated[
-    Path,
+    str,
     _path_option(
         "--input",
         "-i",
         envvar="SIGNAL_JOB_INPUT",
-        help="Candles: CSV, Parquet or Arrow IPC; a file, a quoted glob ('data/*.csv') or a folder.",
+        help=(
+            "Candles: CSV, Parquet or Arrow IPC; a file, a quoted glob ('data/*.csv') or a folder, "
+            "on a disk or in object storage (s3://bucket/prefix/, gs://, az://, https://)."
+        ),
     ),
 ]
 ConfigOption = Annotated[
@@ -128,7 +132,7 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # SIGTERM last: once it is caug
 
 @app.command()
 def run(
-    input_path: InputOption = Path("data.csv"),
+    input_path: InputOption = "data.csv",
     config_path: ConfigOption = Path("config.yaml"),
     output: OutputOption = Path("metrics.json"),
     log_file: LogOption = Path("run.log"),
@@ -155,7 +159,7 @@ def run(
 
     logs = Logs()
     log.info("signal-job %s starting", __version__)
-    paths = job.Paths(input_path, config_path, output, log_file, signals)
+    paths = job.Paths(location(input_path), config_path, output, log_file, signals)
     where = job.Engine("dask" if engine is EngineName.dask else "local", address, workers, cache)
     outcome = job.execute(
         paths,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ OPTIONAL_KEYS = (
     "decimal_comma",
     "sort",
     "duplicates",
+    "storage_options",
 )
 DUPLICATES = ("refuse", "drop")
 # A config is a few short lines. Anything far larger is refused before it is expanded: a YAML
@@ -43,6 +44,8 @@ class Reading:
     decimal_comma: bool | None = None  # 44910,83 rather than 44910.83
     sort: bool = False  # put rows in time order first, rather than refuse a file out of order
     duplicates: str = "refuse"  # or "drop": keep one row of each run of identical rows
+    # For inputs in object storage (s3://...): credentials, endpoint, region, as Polars names them.
+    storage_options: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # secrets: never shown
 
 
 @dataclass(frozen=True)
@@ -292,6 +295,26 @@ def _duplicates(value: object, key: str, origin: str, version: str | None) -> st
     return value
 
 
+def _storage_options(
+    value: object, key: str, origin: str, version: str | None
+) -> tuple[tuple[str, str], ...]:
+    """A mapping of option names to scalar values, as text (what object stores take)."""
+    if not isinstance(value, dict):
+        example = "{aws_region: eu-west-1, aws_endpoint_url: 'http://127.0.0.1:9000'}"
+        msg = (
+            f"config key {key!r} in {origin} must be a mapping of option names to values, such as "
+            f"{example}, not {_describe(value)}"
+        )
+        raise ConfigError(msg, version=version)
+    for name, each in value.items():
+        # Never the value in the message: it may be a secret.
+        if not isinstance(name, str) or not isinstance(each, str | int | float | bool):
+            msg = f"config key {key!r} in {origin}: option {shorten(name)} must have a text or number value"
+            raise ConfigError(msg, version=version)
+    text = {name: str(each).lower() if isinstance(each, bool) else str(each) for name, each in value.items()}
+    return tuple(sorted(text.items()))
+
+
 _CHECKS: dict[str, Any] = {
     "group_by": _name,
     "close_column": _column,
@@ -301,6 +324,7 @@ _CHECKS: dict[str, Any] = {
     "decimal_comma": _flag,
     "sort": _flag,
     "duplicates": _duplicates,
+    "storage_options": _storage_options,
 }
 
 

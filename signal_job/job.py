@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,6 +33,7 @@ from signal_job.errors import (
 )
 from signal_job.reading.files import Found, Identity, find_files, identity
 from signal_job.reading.inputs import Input, open_input
+from signal_job.reading.storage import Location, Url
 from signal_job.reporting.logs import Logs
 from signal_job.reporting.metrics import Document, error_document, render, success_document
 from signal_job.reporting.outputs import Target, atomic, check_clashes, remove_stale_signals, target, write
@@ -52,7 +53,7 @@ _GROUPS_ON_CONSOLE = 50
 class Paths:
     """What one run reads and writes, as given."""
 
-    input: Path  # a file, a glob or a folder
+    input: Location  # a file, a glob or a folder; on a disk or in object storage (s3://...)
     config: Path | None  # None: the config was given as a mapping or a `Config`
     output: Path | None  # None: the document is only returned (Python API)
     log_file: Path | None  # None: records go to the `signal_job` logger only
@@ -281,7 +282,9 @@ def prepare(paths: Paths) -> Prepared:
             unusable[option] = exc
     found, problem = None, None
     try:
-        found = find_files(paths.input)
+        # Objects are listed once the config is read: its storage_options may be needed to reach
+        # them. They are never outputs, which are local paths.
+        found = None if isinstance(paths.input, Url) else find_files(paths.input)
     except InputError as exc:
         problem = exc
     read: list[tuple[str, Path, Identity]] = []
@@ -291,7 +294,8 @@ def prepare(paths: Paths) -> Prepared:
         except OSError:
             pass  # reading the config says what is wrong
     if found is not None:
-        read.extend(("--input", path, key) for path, key in zip(found.files, found.identities, strict=True))
+        local = [path for path in found.files if isinstance(path, Path)]
+        read.extend(("--input", path, key) for path, key in zip(local, found.identities, strict=True))
     check_clashes(outputs.values(), read)
     return Prepared(paths, outputs, unusable, found, problem)
 
@@ -351,11 +355,14 @@ def _compute(
     """The counts, and the signals file written (atomically) if asked for."""
     if prepared.input_problem is not None:
         raise prepared.input_problem
-    assert prepared.found is not None  # noqa: S101 - found, or a problem
     if "--signals" in prepared.unusable:
         raise prepared.unusable["--signals"]
+    found = prepared.found
+    if found is None:  # in object storage: listed now, with the config's storage_options
+        assert isinstance(prepared.paths.input, Url)  # noqa: S101 - else found, or a problem
+        found = find_files(replace(prepared.paths.input, options=config.reading.storage_options))
     signals = prepared.outputs.get("--signals")
-    data = open_input(prepared.found, reading=config.reading, timestamps=signals is not None)
+    data = open_input(found, reading=config.reading, timestamps=signals is not None)
     log.info("input %s: %s", prepared.paths.input, data.describe())
     _warn_of_mixed_series(data, config)
     if engine.name == "dask" or engine.cache is not None:

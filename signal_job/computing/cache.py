@@ -1,7 +1,8 @@
 """A folder of files' own counts and edges, so a re-run reads only the files that are new.
 
-An entry is keyed by what makes a file's counts: its path, size, modification time and inode,
-the config keys that change how it is read and counted, and the job's version. A file changed
+An entry is keyed by what makes a file's counts: its path, size, modification time and inode
+(an object's URL, size and ETag), the config keys that change how it is read and counted, and
+the job's version. A file changed
 in any of these gets a new key; entries of files no longer read are left (they are small: a
 few hundred bytes plus the window's closes at each end). An entry that does not read is counted
 again. Writes are atomic (a temporary file renamed), so concurrent runs may share a folder.
@@ -27,6 +28,7 @@ from signal_job.computing.halo import Edges
 from signal_job.computing.pipeline import Counts
 from signal_job.config import Config
 from signal_job.reading.inputs import Input
+from signal_job.reading.storage import Url
 
 if TYPE_CHECKING:
     from signal_job.computing.by_file import Piece
@@ -39,22 +41,26 @@ _FORMAT = 1
 def key(data: Input, config: Config) -> str | None:
     """The entry's name for a single-file input under `config`; None if the file cannot be stat'ed."""
     part = data.parts[0]
-    try:
-        status = Path(part.path).stat()
-    except OSError:
-        return None
+    if isinstance(part.path, Url):  # listed with its ETag (or modification time), which a change renews
+        where: list[object] = [part.path.text, part.size, part.path.tag]
+    else:
+        try:
+            status = part.path.stat()
+        except OSError:
+            return None
+        where = [str(part.path.resolve()), status.st_size, status.st_mtime_ns, status.st_ino, status.st_dev]
+    # How the bytes are reached (credentials among them) does not change what they count.
+    reading = {
+        name: value for name, value in dataclasses.asdict(config.reading).items() if name != "storage_options"
+    }
     identity = [
         _FORMAT,
         __version__,
-        str(Path(part.path).resolve()),
-        status.st_size,
-        status.st_mtime_ns,
-        status.st_ino,
-        status.st_dev,
+        *where,
         sorted(part.partition.items()),
         config.window,
         config.group_by,
-        dataclasses.asdict(config.reading),
+        reading,
     ]
     return hashlib.blake2b(orjson.dumps(identity, default=str), digest_size=20).hexdigest()
 

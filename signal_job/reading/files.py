@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from signal_job.errors import InputError, JobError, file_problem
+from signal_job.reading.storage import Location, Url, find_objects, open_object, polars_options
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,10 @@ Identity = tuple[int, int]  # (st_dev, st_ino): the same file, however it is spe
 class Found:
     """The files an input names, in path order, and the root that hive folders hang from."""
 
-    spec: Path
-    files: tuple[Path, ...]
-    identities: tuple[Identity, ...]
-    root: Path | None  # the folder, or the fixed part of a glob; None for a single file
+    spec: Location
+    files: tuple[Location, ...]
+    identities: tuple[Identity, ...]  # of each file on a disk (none in object storage)
+    root: Location | None  # the folder, or the fixed part of a glob; None for a single file
 
 
 def identity(status: os.stat_result) -> Identity:
@@ -46,8 +47,10 @@ def identity(status: os.stat_result) -> Identity:
     return status.st_dev, status.st_ino
 
 
-def find_files(spec: Path) -> Found:
+def find_files(spec: Location) -> Found:
     """The files `spec` names: itself, the data files under a folder, or the files a glob matches."""
+    if isinstance(spec, Url):
+        return _found_objects(spec)
     text = str(spec)
     try:
         status = spec.stat()
@@ -71,20 +74,44 @@ def find_files(spec: Path) -> Found:
     return Found(spec, (spec,), (identity(status),), None)
 
 
-def is_signals_file(path: Path) -> bool:
+def is_signals_file(path: Location) -> bool:
     """Whether `path` is a Parquet file that this job wrote with --signals (its metadata says so)."""
     try:
-        with path.open("rb") as file:
+        file = open_object(path)[0] if isinstance(path, Url) else path.open("rb")
+        with file:
             if file.read(4) != b"PAR1":
                 return False
-    except OSError:
+    except (OSError, InputError):
         return False  # opening it as input says what is wrong
     import polars as pl  # noqa: PLC0415 - only for Parquet files
 
     try:
-        return SIGNALS_MARK in pl.read_parquet_metadata(path)
+        return SIGNALS_MARK in pl.read_parquet_metadata(str(path), storage_options=polars_options(path))
     except (pl.exceptions.PolarsError, OSError):
         return False
+
+
+def _found_objects(spec: Url) -> Found:
+    """The objects `spec` names, the job's own signals files left out (as in a local folder)."""
+    objects, root = find_objects(spec)
+    if root is None:  # one object, named
+        if is_signals_file(objects[0]):
+            msg = (
+                f"input file {spec} is a signals file that signal-job wrote (--signals), not candles; "
+                "give the input it was computed from"
+            )
+            raise InputError(msg)
+        return Found(spec, tuple(objects), (), None)
+    kept: list[Location] = []
+    for found in objects:
+        if found.suffix.lower() == ".parquet" and is_signals_file(found):
+            log.info("skipped %s: a signals file that signal-job wrote, not input", found)
+            continue
+        kept.append(found)
+    if not kept:
+        msg = f"input {spec} holds only signals files that signal-job wrote, not candles"
+        raise InputError(msg)
+    return Found(spec, tuple(kept), (), root)
 
 
 def kind_of(status: os.stat_result) -> str:

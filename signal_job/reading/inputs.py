@@ -21,6 +21,7 @@ from signal_job.errors import InputError, first_line
 from signal_job.reading.files import Found, find_files
 from signal_job.reading.headers import normal_name
 from signal_job.reading.sources import Source, open_source, split_tickers
+from signal_job.reading.storage import Location, Url
 from signal_job.reading.timestamps import read_timestamps
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 class Input:
     """The files of one input, in the order their rows make one series."""
 
-    spec: Path  # as given: a file, a glob or a folder
+    spec: Location  # as given: a file, a glob or a folder (on a disk, or in object storage)
     parts: tuple[Source, ...]
     order: str  # how the files were ordered, for the log
 
@@ -57,7 +58,7 @@ class Input:
         return replace(self, parts=tuple(parts))
 
 
-def open_input(spec: Path | Found, *, reading: Reading = Reading(), timestamps: bool = False) -> Input:
+def open_input(spec: Location | Found, *, reading: Reading = Reading(), timestamps: bool = False) -> Input:
     """Find and open the input's files, read how their times are written, and put them in order.
 
     `timestamps` says the signals file needs every file's times: a file whose times cannot be
@@ -96,12 +97,18 @@ def _by_time(parts: list[Source]) -> list[Source]:
     return ordered
 
 
-def _partition(path: Path, root: Path | None) -> dict[str, str]:
+def _partition(path: Location, root: Location | None) -> dict[str, str]:
     """The `key=value` folders between `root` and `path` (keys trimmed and lower-cased)."""
     if root is None:
         return {}
+    if isinstance(path, Url) and isinstance(root, Url):
+        folders = path.folders_below(root)
+    else:
+        assert isinstance(path, Path)  # noqa: S101 - found together with its root
+        assert isinstance(root, Path)  # noqa: S101
+        folders = path.relative_to(root).parts[:-1]
     values = {}
-    for folder in path.relative_to(root).parts[:-1]:
+    for folder in folders:
         key, equals, value = folder.partition("=")
         if equals and key:
             values[normal_name(key)] = unquote(value)

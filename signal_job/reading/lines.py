@@ -10,13 +10,12 @@ import decimal
 import gzip
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 
 import polars as pl
 
 from signal_job.errors import InputError, first_line
 from signal_job.reading.numbers import PRICE, SCALE, VALUE_PADDING
-from signal_job.reading.sources import Source, raw_blank, raw_fields, scan_lines
+from signal_job.reading.sources import Source, open_bytes, raw_blank, raw_fields, scan_lines
 
 _PREVIEW = 80
 
@@ -134,9 +133,11 @@ def _nul_error(source: Source) -> InputError | None:
         return None
     eol = source.layout.eol.encode()
     line = 1
-    opener = gzip.open if source.kind == "gzip" else Path.open
     try:
-        with opener(source.path, "rb") as file:
+        with (
+            open_bytes(source.path) as raw,
+            gzip.GzipFile(fileobj=raw) if source.kind == "gzip" else raw as file,
+        ):
             while block := file.read(1 << 20):
                 at = block.find(b"\x00")
                 if at >= 0:
@@ -146,7 +147,7 @@ def _nul_error(source: Source) -> InputError | None:
                     )
                     return InputError(msg)
                 line += block.count(eol)
-    except (OSError, EOFError):
+    except (OSError, EOFError, InputError):
         return None
     return None
 

@@ -13,7 +13,6 @@ import gzip
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import polars as pl
@@ -24,6 +23,7 @@ from signal_job.reading.files import open_regular
 from signal_job.reading.headers import close_index, normal_name
 from signal_job.reading.numbers import PRICE, VALUE_PADDING
 from signal_job.reading.sniff import SAMPLE_LINES, CsvLayout, line_ending, sniff_csv, ticker_closes
+from signal_job.reading.storage import Location, Url, open_object, polars_options, polars_path
 
 if TYPE_CHECKING:
     from signal_job.reading.timestamps import TimestampReading
@@ -70,7 +70,7 @@ LINE_SEPARATOR = "\x00"
 class Source:
     """One input file, ready to scan: a lazy frame with `close`, and what is known of it."""
 
-    path: Path
+    path: Location
     size: int
     kind: str
     scan: pl.LazyFrame  # every column of the file, under the names in `names`
@@ -171,7 +171,7 @@ class Source:
         return replace(self, scan=scan, close_dtype=pl.String())
 
 
-def open_source(path: Path, reading: Reading = Reading()) -> Source:
+def open_source(path: Location, reading: Reading = Reading()) -> Source:
     """Check the input file, detect its kind and spelling, and plan its scan.
 
     `reading` holds the config's keys for what the file cannot tell (close_column, header, ...).
@@ -232,14 +232,14 @@ def raw_fields(line: pl.Expr, layout: CsvLayout) -> pl.Expr:
     return text.str.count_matches(layout.delimiter, literal=True).fill_null(0) + 1
 
 
-def scan_lines(path: Path, *, skip: int = 0, eol: str = "\n", ragged: bool = False) -> pl.LazyFrame:
+def scan_lines(path: Location, *, skip: int = 0, eol: str = "\n", ragged: bool = False) -> pl.LazyFrame:
     """A lazy frame of the file's raw lines, one row per line, in a column `line`.
 
     A line holding a NUL byte makes the scan fail (see `LINE_SEPARATOR`), unless `ragged`, which
     cuts it there; invalid UTF-8 reads as U+FFFD.
     """
     return pl.scan_csv(
-        path,
+        polars_path(path),
         has_header=False,
         separator=LINE_SEPARATOR,
         quote_char=None,
@@ -248,13 +248,20 @@ def scan_lines(path: Path, *, skip: int = 0, eol: str = "\n", ragged: bool = Fal
         eol_char=eol,
         encoding="utf8-lossy",
         truncate_ragged_lines=ragged,
+        storage_options=polars_options(path),
+        glob=False,  # a resolved file: `[` in its name is a character, not a pattern
     )
 
 
-def _read_head(path: Path) -> tuple[int, bytes, bool]:
+def _read_head(path: Location) -> tuple[int, bytes, bool]:
     """The file's size, its first bytes (up to a line break at least), and whether they are all of it."""
-    with open_regular(path, what="input file", error=InputError) as (file, status):
-        head = _read_to_line_break(file)
+    if isinstance(path, Url):  # a ranged read: never the whole object
+        file, size = open_object(path)
+        with file:
+            head = _read_to_line_break(file)
+        return size, head, len(head) == size
+    with open_regular(path, what="input file", error=InputError) as (local, status):
+        head = _read_to_line_break(local)
     return status.st_size, head, len(head) == status.st_size
 
 
@@ -269,9 +276,9 @@ def _read_to_line_break(file: BinaryIO | gzip.GzipFile) -> bytes:
     return head
 
 
-def _gzip_head(path: Path) -> tuple[bytes, bool]:
+def _gzip_head(path: Location) -> tuple[bytes, bool]:
     try:
-        with gzip.open(path, "rb") as file:
+        with open_bytes(path) as compressed, gzip.GzipFile(fileobj=compressed) as file:
             head = _read_to_line_break(file)
             return head, not file.read(1)
     except (OSError, EOFError) as exc:
@@ -279,7 +286,7 @@ def _gzip_head(path: Path) -> tuple[bytes, bool]:
         raise InputError(msg) from exc
 
 
-def _zstd_head(path: Path) -> bytes:
+def _zstd_head(path: Location) -> bytes:
     """The first lines of a zstd file, decompressed by Polars (the standard library cannot)."""
     try:
         lines = scan_lines(path, ragged=True).head(SAMPLE_LINES).collect()["line"].fill_null("").to_list()
@@ -289,7 +296,7 @@ def _zstd_head(path: Path) -> bytes:
     return "\n".join(lines).encode() + b"\n"
 
 
-def _head_lines(path: Path, head: bytes, *, complete: bool) -> tuple[list[str | None], str]:
+def _head_lines(path: Location, head: bytes, *, complete: bool) -> tuple[list[str | None], str]:
     """The first lines of a text file from its first bytes (much cheaper than a scan), and its line ending."""
     try:
         eol = line_ending(head, complete=complete)
@@ -307,7 +314,7 @@ def _head_lines(path: Path, head: bytes, *, complete: bool) -> tuple[list[str | 
     return [line.removesuffix("\r") or None for line in lines[:SAMPLE_LINES]], eol
 
 
-def _kind(path: Path, head: bytes) -> str:
+def _kind(path: Location, head: bytes) -> str:
     for magic, kind in _MAGIC.items():
         if head.startswith(magic):
             return kind
@@ -326,8 +333,13 @@ def _kind(path: Path, head: bytes) -> str:
     return "csv"
 
 
-def _columnar_source(path: Path, size: int, kind: str, reading: Reading) -> Source:
-    scan = pl.scan_parquet(path) if kind == "parquet" else pl.scan_ipc(path)
+def _columnar_source(path: Location, size: int, kind: str, reading: Reading) -> Source:
+    options = polars_options(path)
+    scan = (
+        pl.scan_parquet(polars_path(path), storage_options=options, glob=False)
+        if kind == "parquet"
+        else pl.scan_ipc(polars_path(path), storage_options=options, glob=False)
+    )
     try:
         schema = scan.collect_schema()
     except pl.exceptions.PolarsError as exc:
@@ -344,7 +356,7 @@ def _columnar_source(path: Path, size: int, kind: str, reading: Reading) -> Sour
     return Source(path, size, kind, scan, names, close, dtype)
 
 
-def _scan_csv(path: Path, layout: CsvLayout, *, close_dtype: pl.DataType) -> pl.LazyFrame:
+def _scan_csv(path: Location, layout: CsvLayout, *, close_dtype: pl.DataType) -> pl.LazyFrame:
     # Positional names: header names may repeat, differ in case or carry padding and quotes.
     names = [f"_{i}" for i in range(len(layout.columns))]
     schema: dict[str, pl.DataType] = {name: pl.String() for name in names}
@@ -353,7 +365,7 @@ def _scan_csv(path: Path, layout: CsvLayout, *, close_dtype: pl.DataType) -> pl.
     # extra fields start empty get past it, and those never shift close out of its column.
     schema["_overflow"] = pl.String()
     return pl.scan_csv(
-        path,
+        polars_path(path),
         has_header=False,
         skip_lines=layout.data_line,
         schema=schema,
@@ -362,4 +374,11 @@ def _scan_csv(path: Path, layout: CsvLayout, *, close_dtype: pl.DataType) -> pl.
         truncate_ragged_lines=True,
         missing_columns="insert",
         eol_char=layout.eol,
+        storage_options=polars_options(path),
+        glob=False,  # a resolved file: `[` in its name is a character, not a pattern
     )
+
+
+def open_bytes(path: Location) -> BinaryIO:
+    """The file's bytes from the start, on a disk or in object storage."""
+    return open_object(path)[0] if isinstance(path, Url) else path.open("rb")

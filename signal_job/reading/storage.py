@@ -1,0 +1,319 @@
+"""Inputs in object storage (`s3://`, `gs://`, `az://`, `https://`): found by listing, read in ranges.
+
+Polars scans such objects itself; what the job reads on its own (an object's first bytes, to
+tell its kind and spelling; its bytes again, only to name a bad line) comes through obstore, a
+binding of the same Rust `object_store` that Polars uses. It is an optional extra
+(`signal-job[cloud]`), imported only for such an input. Credentials and endpoints come from the
+standard environment variables (`AWS_*`, `GOOGLE_*`, `AZURE_*`) and the config's
+`storage_options`, which both readers are given alike.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from signal_job.errors import InputError, first_line
+
+if TYPE_CHECKING:
+    from obstore.store import ObjectStore
+
+# Object stores by scheme, as Polars names them.
+SCHEMES = {
+    "s3": "s3",
+    "s3a": "s3",
+    "gs": "gcs",
+    "gcs": "gcs",
+    "az": "azure",
+    "azure": "azure",
+    "abfs": "azure",
+    "abfss": "azure",
+    "http": "http",
+    "https": "http",
+}
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_GLOB = frozenset("*?[")
+_ENDPOINT_KEYS = ("aws_endpoint_url", "aws_endpoint", "endpoint_url", "endpoint")
+_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT")
+_READ_BUFFER = 256 * 1024  # a ranged read of this much at a time
+
+
+@dataclass(frozen=True)
+class Url:
+    """An object, or a prefix or glob of objects, in object storage, with the options to reach it."""
+
+    text: str  # as given, e.g. s3://bucket/daily/
+    # Credentials may be among them: never shown, and not part of what the URL is.
+    options: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
+    tag: str = field(default="", compare=False)  # the object's ETag or modification time, once listed
+
+    def __str__(self) -> str:
+        """The URL as given."""
+        return self.text
+
+    @property
+    def scheme(self) -> str:
+        """The store's kind: s3, gcs, azure or http."""
+        found = _SCHEME.match(self.text)
+        name = found[1].lower() if found else ""
+        if name not in SCHEMES:
+            schemes = ", ".join(f"{scheme}://" for scheme in SCHEMES)
+            msg = f"input {self.text} names a storage this job cannot read ({name}://); it reads {schemes}"
+            raise InputError(msg)
+        return SCHEMES[name]
+
+    @property
+    def root(self) -> str:
+        """The bucket (or container, or host): `s3://bucket`."""
+        scheme, _, rest = self.text.partition("://")
+        return f"{scheme}://{rest.split('/', 1)[0]}"
+
+    @property
+    def key(self) -> str:
+        """The object's key (or the prefix, or the pattern) within its bucket."""
+        return self.text.partition("://")[2].partition("/")[2]
+
+    @property
+    def name(self) -> str:
+        """The last part of the key."""
+        return self.key.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def suffix(self) -> str:
+        """The name's suffix, as `Path.suffix`."""
+        return PurePosixPath(self.name).suffix
+
+    def storage_options(self) -> dict[str, str] | None:
+        """The options for Polars' readers, if any were given."""
+        return dict(self.options) or None
+
+    def at(self, key: str, tag: str = "") -> Url:
+        """The object `key` in the same bucket, with the same options."""
+        return replace(self, text=f"{self.root}/{key}", tag=tag)
+
+    def folders_below(self, root: Url) -> tuple[str, ...]:
+        """The folder names between `root` (a prefix) and this object."""
+        below = self.key.removeprefix(root.key.rstrip("/")).strip("/")
+        return tuple(below.split("/")[:-1])
+
+
+Location = Path | Url  # where an input file is: on a disk, or in object storage
+
+
+def location(text: str | os.PathLike[str]) -> Location:
+    """`text` as a URL if it has a scheme (`s3://`), else as a path (`file://` too).
+
+    An unknown scheme is refused when the URL is first read (`find_objects`), in the error document.
+    """
+    if not isinstance(text, str):
+        return Path(text)
+    found = _SCHEME.match(text)
+    if found is None:
+        return Path(text)
+    if found[1].lower() == "file":
+        return Path(text[found.end() :])
+    return Url(text)
+
+
+def polars_path(where: Location) -> str | Path:
+    """`where` as a Polars reader takes it."""
+    return str(where) if isinstance(where, Url) else where
+
+
+def polars_options(where: Location) -> dict[str, str] | None:
+    """`storage_options` for a Polars reader of `where`."""
+    return where.storage_options() if isinstance(where, Url) else None
+
+
+def find_objects(url: Url) -> tuple[list[Url], Url | None]:
+    """The objects `url` names, in key order, and the prefix that hive folders hang from.
+
+    A single object; every data object below a prefix (a URL ending in `/`, or naming no object
+    but a prefix); or the objects a glob matches (`*`, `?`, `[...]` within a name, `**` for any
+    folders), as for local paths.
+    """
+    key = url.key
+    if url.scheme == "http":  # (an unknown scheme is refused here)
+        if _GLOB.intersection(key) or not key or key.endswith("/"):
+            msg = f"input {url}: over http(s), name one file; folders and globs need s3://, gs:// or az://"
+            raise InputError(msg)
+        return [url.at(key, _head(url, key))], None
+    if _GLOB.intersection(key):
+        fixed = key[: min(key.index(c) for c in _GLOB if c in key)].rpartition("/")[0]
+        prefix = url.at(f"{fixed}/" if fixed else "")
+        matched = [found for found in _listing(url, prefix.key) if _matches(found.key, key)]
+        if not matched:
+            msg = f"input pattern {url} matches no objects"
+            raise InputError(msg)
+        return matched, prefix
+    if key and not key.endswith("/"):
+        try:
+            return [url.at(key, _head(url, key))], None
+        except FileNotFoundError:
+            pass  # perhaps a prefix, named without its final `/`
+    prefix = url.at(f"{key.rstrip('/')}/" if key.strip("/") else "")
+    listed = _listing(url, prefix.key)
+    if not listed and not url.text.endswith("/"):
+        msg = f"input {url} does not exist: no such object, nor objects below it"
+        raise InputError(msg)
+    data = [found for found in listed if _is_data(found.folders_below(prefix), found.name)]
+    if not data:
+        from signal_job.reading.files import DATA_SUFFIXES  # noqa: PLC0415 - a cycle at import
+
+        msg = f"input folder {url} holds no data files (looked for {', '.join(DATA_SUFFIXES)})"
+        raise InputError(msg)
+    return data, prefix
+
+
+def open_object(url: Url) -> tuple[BinaryIO, int]:
+    """The object opened to read from its start, and its size."""
+    obstore, store = _obstore(), _store(url.root, url.options)
+    try:
+        file = obstore.open_reader(store, url.key, buffer_size=_READ_BUFFER)
+    except Exception as exc:  # obstore raises its own kinds, and OSError subclasses
+        raise problem(exc, url) from exc
+    return io.BufferedReader(_Reader(file, url), buffer_size=_READ_BUFFER), int(file.size)
+
+
+def problem(exc: BaseException, url: Url) -> InputError:
+    """What went wrong reading `url`, for a person (not the store's whole response)."""
+    text = str(exc)
+    if "NoSuchBucket" in text:
+        return InputError(f"cannot read input {url}: no such bucket {url.root}")
+    if isinstance(exc, FileNotFoundError) or "NoSuchKey" in text:
+        return InputError(f"input file {url} does not exist")
+    if isinstance(exc, PermissionError) or "AccessDenied" in text or "403 Forbidden" in text:
+        return InputError(
+            f"cannot read input {url}: access denied; check the credentials (the standard environment "
+            "variables, or storage_options in the config)"
+        )
+    if "error sending request" in text or "Connection refused" in text or "dns error" in text:
+        endpoint = _endpoint(dict(url.options)) or url.root
+        return InputError(f"cannot reach the storage at {endpoint} for input {url}: {_short(text)}")
+    return InputError(f"cannot read input {url}: {_short(text)}")
+
+
+class _Reader(io.RawIOBase):
+    """An obstore reader as a raw stream, for `io.BufferedReader` and `gzip`."""
+
+    def __init__(self, file: Any, url: Url) -> None:
+        self._file = file
+        self._url = url
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = memoryview(self._file.read(len(buffer)))
+        except Exception as exc:
+            raise OSError(str(problem(exc, self._url))) from exc
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def _head(url: Url, key: str) -> str:
+    """The object's ETag (or modification time): FileNotFoundError if there is no such object."""
+    obstore, store = _obstore(), _store(url.root, url.options)
+    try:
+        meta = obstore.head(store, key)
+    except FileNotFoundError as exc:
+        if "NoSuchBucket" in str(exc):
+            raise problem(exc, url) from exc
+        raise
+    except Exception as exc:
+        raise problem(exc, url) from exc
+    return str(meta.get("e_tag") or meta["last_modified"].isoformat())
+
+
+def _listing(url: Url, prefix: str) -> list[Url]:
+    """Every object below `prefix`, in key order."""
+    obstore, store = _obstore(), _store(url.root, url.options)
+    try:
+        pages = list(obstore.list(store, prefix=prefix or None))
+    except Exception as exc:
+        raise problem(exc, url) from exc
+    found = [
+        url.at(meta["path"], str(meta.get("e_tag") or meta["last_modified"].isoformat()))
+        for page in pages
+        for meta in page
+    ]
+    return sorted(found, key=lambda one: one.key)
+
+
+def _is_data(folders: tuple[str, ...], name: str) -> bool:
+    """Whether an object below a prefix is data: as in a local folder, no hidden or private names."""
+    from signal_job.reading.files import DATA_SUFFIXES  # noqa: PLC0415 - a cycle at import
+
+    if any(part.startswith((".", "_")) for part in (*folders, name)):
+        return False
+    return PurePosixPath(name).suffix.lower() in DATA_SUFFIXES
+
+
+def _matches(key: str, pattern: str) -> bool:
+    """Whether `key` matches a glob, part by part: a wildcard stays within one name; `**` spans folders."""
+    names, parts = key.split("/"), pattern.split("/")
+    if parts[-1] == "**":
+        parts.append("*")
+
+    def match(name_at: int, part_at: int) -> bool:
+        if part_at == len(parts):
+            return name_at == len(names)
+        part = parts[part_at]
+        if part == "**":
+            return any(match(at, part_at + 1) for at in range(name_at, len(names)))
+        if name_at == len(names):
+            return False
+        name = names[name_at]
+        if name.startswith(".") and not part.startswith("."):
+            return False
+        return fnmatchcase(name, part) and match(name_at + 1, part_at + 1)
+
+    return match(0, 0)
+
+
+def _endpoint(options: dict[str, str]) -> str | None:
+    for key in _ENDPOINT_KEYS:
+        for spelled in (key, key.upper()):
+            if spelled in options:
+                return options[spelled]
+    return next((os.environ[name] for name in _ENDPOINT_VARIABLES if os.environ.get(name)), None)
+
+
+def _store(root: str, options: tuple[tuple[str, str], ...]) -> ObjectStore:
+    from obstore.store import from_url  # noqa: PLC0415 - an optional extra
+
+    config: Any = dict(options)  # checked by obstore, which names a key it does not know
+    # An endpoint given as http:// (a local S3 API, MinIO) is a choice: allow it, as Polars does.
+    plain_http = (_endpoint(config) or "").startswith("http://")
+    try:
+        store: ObjectStore = from_url(
+            root, config=config or None, client_options={"allow_http": True} if plain_http else None
+        )
+    except Exception as exc:
+        msg = f"cannot reach storage {root} with the config's storage_options: {_short(str(exc))}"
+        raise InputError(msg) from exc
+    return store
+
+
+def _obstore() -> Any:
+    try:
+        import obstore  # noqa: PLC0415 - an optional extra, only for inputs in object storage
+    except ImportError as exc:
+        msg = "inputs in object storage need the cloud extra: pip install 'signal-job[cloud]'"
+        raise InputError(msg) from exc
+    return obstore
+
+
+def _short(text: str) -> str:
+    """The store's message without the response body it quotes."""
+    return first_line(Exception(text.split("<?xml", 1)[0].strip().rstrip(":")))

@@ -1,0 +1,362 @@
+"""Inputs in object storage, read from a real S3 API (moto's server) started on 127.0.0.1."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import polars as pl
+import pytest
+
+import signal_job
+from signal_job.computing.pipeline import run
+from signal_job.errors import ConfigError, InputError
+from signal_job.reading.inputs import open_input
+from signal_job.reading.storage import Url, find_objects, location
+from tests.conftest import PROJECT, make_config
+
+MOTO_SERVER = Path(sys.executable).with_name("moto_server")
+CONSOLE_SCRIPT = Path(sys.executable).with_name("signal-job")
+CONFIG = {"seed": 42, "window": 5, "version": "v1"}
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
+_buckets = itertools.count()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_moto(log: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:
+    """moto's S3 server as a process on a free port of 127.0.0.1, and its endpoint, once it answers."""
+    port = free_port()
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **env},
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return server, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    pytest.fail(f"moto_server did not start: {log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server, address = start_moto(tmp_path_factory.mktemp("moto") / "server.log")
+    yield address
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@dataclass
+class Bucket:
+    """A fresh bucket on the S3 server, with the environment pointing at it."""
+
+    name: str
+    client: Any  # boto3's S3 client: sets up the objects, as a user's upload would
+
+    def put(self, key: str, body: bytes) -> str:
+        self.client.put_object(Bucket=self.name, Key=key, Body=body)
+        return self.url(key)
+
+    def url(self, key: str = "") -> str:
+        return f"s3://{self.name}/{key}"
+
+
+@pytest.fixture
+def bucket(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Bucket:
+    import boto3
+
+    for name, value in {**CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}.items():
+        monkeypatch.setenv(name, value)
+    client = boto3.client("s3")
+    name = f"candles-{os.getpid()}-{next(_buckets)}"
+    client.create_bucket(Bucket=name)
+    return Bucket(name, client)
+
+
+def shipped() -> bytes:
+    return (PROJECT / "data.csv").read_bytes()
+
+
+def parquet(frame: pl.DataFrame) -> bytes:
+    out = io.BytesIO()
+    frame.write_parquet(out)
+    return out.getvalue()
+
+
+def clean_frame() -> pl.DataFrame:
+    text = "\n".join(line.strip('"') for line in shipped().decode().split("\r\n")) + "\n"
+    return pl.read_csv(text.encode(), schema_overrides={"close": pl.String})
+
+
+def split_into_objects(bucket: Bucket, prefix: str) -> None:
+    """The bundled candles as uneven CSV, gzip and Parquet objects, named against time order."""
+    frame = clean_frame()
+    bounds = [0, 3, 1500, 1503, 4000, 9999, 10_000]
+    for index, (start, end) in enumerate(itertools.pairwise(bounds)):
+        part = frame.slice(start, end - start)
+        name = f"{prefix}{9 - index}"
+        if index % 3 == 0:
+            bucket.put(f"{name}.csv", part.write_csv().encode())
+        elif index % 3 == 1:
+            bucket.put(f"{name}.parquet", parquet(part.with_columns(pl.col("close").cast(pl.Decimal(18, 2)))))
+        else:
+            bucket.put(f"{name}.csv.gz", gzip.compress(part.write_csv().encode()))
+
+
+def local_document(tmp_path: Path) -> dict[str, Any]:
+    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
+    document = signal_job.run(tmp_path / "data.csv", config=CONFIG).document
+    return {key: value for key, value in document.items() if key != "latency_ms"}
+
+
+def without_latency(document: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in document.items() if key != "latency_ms"}
+
+
+def error_of(input_url: str, **config: object) -> str:
+    with pytest.raises(InputError) as caught:
+        signal_job.run(input_url, config={**CONFIG, **config})
+    return str(caught.value)
+
+
+def test_the_as_shipped_file_from_s3_gives_the_local_document(bucket: Bucket, tmp_path: Path) -> None:
+    url = bucket.put("btc/data.csv", shipped())
+    assert without_latency(signal_job.run(url, config=CONFIG).document) == local_document(tmp_path)
+
+
+def test_a_gzip_object_is_sniffed_from_its_first_bytes(bucket: Bucket, tmp_path: Path) -> None:
+    url = bucket.put("btc/data.csv.gz", gzip.compress(shipped()))
+    assert without_latency(signal_job.run(url, config=CONFIG).document) == local_document(tmp_path)
+
+
+@pytest.mark.parametrize("spelled", ["{b}/days/", "{b}/days", "{b}/days/[0-9]*", "{b}/**/[0-9]*"])
+def test_a_split_series_under_a_prefix_gives_the_local_document(
+    bucket: Bucket, tmp_path: Path, spelled: str
+) -> None:
+    split_into_objects(bucket, "days/")
+    bucket.put("days/_SUCCESS", b"")
+    bucket.put("days/.hidden.csv", b"close\n1\n")
+    url = spelled.format(b=bucket.url().rstrip("/"))
+    assert without_latency(signal_job.run(url, config=CONFIG).document) == local_document(tmp_path)
+
+
+def test_a_glob_matches_within_one_name_and_double_star_spans_folders(bucket: Bucket) -> None:
+    for key in ("a/x.csv", "a/b/y.csv", "a/b/c/z.parquet", "a/.h.csv"):
+        bucket.put(key, b"close\n1\n")
+    keys = {
+        url: [str(found) for found in find_objects(Url(bucket.url(url)))[0]] for url in ("a/*.csv", "a/**/*")
+    }
+    assert keys["a/*.csv"] == [bucket.url("a/x.csv")]
+    assert keys["a/**/*"] == [bucket.url(key) for key in ("a/b/c/z.parquet", "a/b/y.csv", "a/x.csv")]
+
+
+def test_hive_prefixes_group_the_objects_as_local_folders_do(bucket: Bucket, tmp_path: Path) -> None:
+    frame = clean_frame()
+    halves = {"symbol=AAA/part.csv": frame.head(6000), "symbol=BBB/part.csv": frame.tail(4000)}
+    for key, half in halves.items():
+        bucket.put(f"hive/{key}", half.write_csv().encode())
+        (tmp_path / key).parent.mkdir()
+        half.write_csv(tmp_path / key)
+    config = make_config(5, group_by="symbol")
+    remote = run(open_input(location(bucket.url("hive/"))), config)
+    assert [name for name, _ in remote.groups] == ["AAA", "BBB"]
+    assert remote == run(open_input(tmp_path), config)
+
+
+def test_the_signals_file_of_an_object_equals_the_local_one(bucket: Bucket, tmp_path: Path) -> None:
+    url = bucket.put("btc/data.csv", shipped())
+    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
+    signal_job.run(tmp_path / "data.csv", config=CONFIG, signals=tmp_path / "local.parquet")
+    signal_job.run(url, config=CONFIG, signals=tmp_path / "remote.parquet")
+    assert pl.read_parquet(tmp_path / "remote.parquet").equals(pl.read_parquet(tmp_path / "local.parquet"))
+
+
+def test_a_signals_file_in_the_prefix_is_not_read_as_input(bucket: Bucket, tmp_path: Path) -> None:
+    bucket.put("btc/data.csv", shipped())
+    signal_job.run(bucket.url("btc/data.csv"), config=CONFIG, signals=tmp_path / "s.parquet")
+    bucket.put("btc/s.parquet", (tmp_path / "s.parquet").read_bytes())
+    assert without_latency(signal_job.run(bucket.url("btc/"), config=CONFIG).document) == local_document(
+        tmp_path
+    )
+    assert "is a signals file that signal-job wrote" in error_of(bucket.url("btc/s.parquet"))
+
+
+def test_the_cache_keeps_objects_by_etag(bucket: Bucket, tmp_path: Path) -> None:
+    split_into_objects(bucket, "days/")
+    kept = tmp_path / "kept"
+    first = signal_job.run(bucket.url("days/"), config=CONFIG, cache=kept)
+    entries = sorted(kept.iterdir())
+    again = signal_job.run(bucket.url("days/"), config=CONFIG, cache=kept)
+    assert sorted(kept.iterdir()) == entries  # nothing counted anew
+    assert (again.rows, again.signals) == (first.rows, first.signals) == (10_000, 4_989)
+    bucket.put("days/9.csv", clean_frame().head(2).write_csv().encode())  # a new ETag: counted again
+    changed = signal_job.run(bucket.url("days/"), config=CONFIG, cache=kept)
+    assert len(list(kept.iterdir())) == len(entries) + 1
+    assert changed.rows == 10_000 - 3 + 2
+
+
+def test_storage_options_in_the_config_reach_the_store(
+    bucket: Bucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = bucket.put("btc/data.csv", shipped())
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
+    for name in (*CREDENTIALS, "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name)
+    options = {
+        "aws_endpoint_url": endpoint,
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+        "aws_region": "us-east-1",
+    }
+    assert signal_job.run(url, config={**CONFIG, "storage_options": options}).rows == 10_000
+    problem = error_of(url, storage_options={**options, "no_such_option": "x"})
+    assert "'no_such_option' is not valid" in problem
+
+
+def test_storage_options_must_be_a_mapping_and_never_show_a_value() -> None:
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        signal_job.run("s3://b/x.csv", config={**CONFIG, "storage_options": "secret"})
+    with pytest.raises(ConfigError) as caught:
+        signal_job.run(
+            "s3://b/x.csv", config={**CONFIG, "storage_options": {"aws_secret_access_key": ["hunter2"]}}
+        )
+    assert "hunter2" not in str(caught.value)
+
+
+def test_missing_objects_and_buckets_are_job_errors_naming_them(bucket: Bucket) -> None:
+    assert (
+        error_of(bucket.url("nope.csv"))
+        == f"input {bucket.url('nope.csv')} does not exist: no such object, nor objects below it"
+    )
+    assert "no such bucket s3://no-such-bucket" in error_of("s3://no-such-bucket/x.csv")
+    bucket.put("other/readme.md", b"not data")
+    assert "holds no data files" in error_of(bucket.url("other/"))
+    assert (
+        error_of(bucket.url("other/*.csv")) == f"input pattern {bucket.url('other/*.csv')} matches no objects"
+    )
+
+
+def test_an_unknown_scheme_is_refused_naming_the_ones_read() -> None:
+    assert "ftp://" in error_of("ftp://host/data.csv")
+    assert location("file:///data/x.csv") == Path("/data/x.csv")
+
+
+def test_an_unreachable_endpoint_is_a_job_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    closed = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", closed)
+    assert f"cannot reach the storage at {closed}" in error_of("s3://candles/x.csv")
+
+
+def test_credentials_the_store_refuses_are_an_access_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # This server checks every request's credentials: the test's are unknown to it.
+    server, address = start_moto(tmp_path / "strict.log", INITIAL_NO_AUTH_ACTION_COUNT="0")
+    try:
+        for name, value in {**CREDENTIALS, "AWS_ENDPOINT_URL": address}.items():
+            monkeypatch.setenv(name, value)
+        assert "access denied; check the credentials" in error_of("s3://candles/x.csv")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_the_console_script_reads_from_s3_and_fails_cleanly(bucket: Bucket, tmp_path: Path) -> None:
+    url = bucket.put("btc/data.csv", shipped())
+    (tmp_path / "config.yaml").write_text('seed: 42\nwindow: 5\nversion: "v1"\n')
+
+    def console(input_url: str) -> subprocess.CompletedProcess[bytes]:
+        args = ["run", "--input", input_url, "--output", "m.json", "--log-file", "run.log"]
+        return subprocess.run(
+            [str(CONSOLE_SCRIPT), *args], cwd=tmp_path, capture_output=True, check=False, timeout=120
+        )
+
+    done = console(url)
+    assert done.returncode == 0, done.stderr
+    assert without_latency(orjson.loads(done.stdout)) == local_document(tmp_path)
+    failed = console(bucket.url("missing.csv"))
+    assert failed.returncode == 1
+    assert "does not exist" in orjson.loads(failed.stdout)["error_message"]
+    assert b"Traceback" not in failed.stderr
+
+
+def test_a_local_run_never_imports_the_storage_clients(tmp_path: Path) -> None:
+    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
+    probe = (
+        "import sys, signal_job\n"
+        "signal_job.run(sys.argv[1], config={'seed': 1, 'window': 5, 'version': 'v'})\n"
+        "clients = ('obstore', 'boto3', 'botocore')\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] in clients))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path / "data.csv")],
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == b"[]"
+
+
+def test_without_the_cloud_extra_the_message_says_how_to_install_it() -> None:
+    probe = (
+        "import sys; sys.modules['obstore'] = None\n"
+        "import signal_job\n"
+        "try:\n"
+        "    signal_job.run('s3://candles/x.csv', config={'seed': 1, 'window': 5, 'version': 'v'})\n"
+        "except signal_job.InputError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, check=False, timeout=120)
+    assert b"pip install 'signal-job[cloud]'" in done.stdout, done.stderr
+
+
+def test_dask_counts_objects_exactly_across_their_boundaries(bucket: Bucket, tmp_path: Path) -> None:
+    split_into_objects(bucket, "days/")
+    result = signal_job.run(bucket.url("days/"), config=CONFIG, engine="dask", workers=2)
+    assert without_latency(result.document) == local_document(tmp_path)
+
+
+# Hostile objects: odd keys, empty and truncated objects, folder markers.
+
+
+@pytest.mark.parametrize("key", ["a b/ü ñ.csv", "x%20y.csv", "q[1].csv", "deep/" * 20 + "d.csv"])
+def test_odd_keys_read_as_named(bucket: Bucket, tmp_path: Path, key: str) -> None:
+    url = bucket.put(key, shipped())
+    bucket.put("x y.csv", b"close\n1\n")  # what a decoded `%20` would name instead
+    assert without_latency(signal_job.run(url.replace("[", "[[]"), config=CONFIG).document) == local_document(
+        tmp_path
+    )
+
+
+def test_empty_truncated_and_marker_objects_are_job_errors(bucket: Bucket) -> None:
+    bucket.put("days/", b"")  # a folder marker, as consoles create: not data
+    bucket.put("days/a.csv", b"")
+    assert error_of(bucket.url("days/")) == f"input file {bucket.url('days/a.csv')} is empty"
+    bucket.put("cut/a.csv.gz", gzip.compress(shipped())[:5000])
+    assert bucket.url("cut/a.csv.gz") in error_of(bucket.url("cut/"))
