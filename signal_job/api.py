@@ -46,7 +46,7 @@ def run(
     workers: int | None = None,
     cache: PathLike | None = None,
 ) -> RunResult:
-    """Run the job on `input` (a file, a glob or a folder) and return its result.
+    """Run the job on `input` (a file, a glob or a folder, or an s3://... URL) and return its result.
 
     `config` is a YAML file's path, a mapping of the same keys, or a `Config`. With `output`,
     the metrics document is written there (a failed run writes the error document, replacing
