@@ -24,6 +24,7 @@ import signal_job
 from signal_job.computing.pipeline import run
 from signal_job.errors import ConfigError, InputError
 from signal_job.reading.inputs import open_input
+from signal_job.reading.sources import open_source
 from signal_job.reading.storage import Url, find_objects, location
 from tests.conftest import PROJECT, make_config
 
@@ -62,8 +63,13 @@ def start_moto(log: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:
 
 
 @pytest.fixture(scope="module")
-def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server, address = start_moto(tmp_path_factory.mktemp("moto") / "server.log")
+def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("moto") / "server.log"
+
+
+@pytest.fixture(scope="module")
+def endpoint(server_log: Path) -> Iterator[str]:
+    server, address = start_moto(server_log)
     yield address
     server.terminate()
     server.wait(timeout=10)
@@ -145,6 +151,20 @@ def error_of(input_url: str, **config: object) -> str:
 def test_the_as_shipped_file_from_s3_gives_the_local_document(bucket: Bucket, tmp_path: Path) -> None:
     url = bucket.put("btc/data.csv", shipped())
     assert without_latency(signal_job.run(url, config=CONFIG).document) == local_document(tmp_path)
+
+
+def test_sniffing_an_object_reads_a_range_never_the_whole_object(bucket: Bucket, server_log: Path) -> None:
+    url = bucket.put("big/candles.csv", shipped() * 30)  # 23 MB
+    source = open_source(Url(url))
+    assert source.size == len(shipped()) * 30
+    assert source.layout is not None
+    assert source.layout.wrapped
+    # The server's own log: each GET of the object answered 206 (Partial Content), never 200.
+    gets = [
+        line for line in server_log.read_text().splitlines() if f"GET /{bucket.name}/big/candles.csv" in line
+    ]
+    assert gets
+    assert all(line.endswith("206 -") for line in gets), gets
 
 
 def test_a_gzip_object_is_sniffed_from_its_first_bytes(bucket: Bucket, tmp_path: Path) -> None:
