@@ -45,6 +45,7 @@ def run(
     address: str | None = None,
     workers: int | None = None,
     cache: PathLike | None = None,
+    metrics_file: PathLike | None = None,
 ) -> RunResult:
     """Run the job on `input` (a file, a glob or a folder, or an s3://... URL) and return its result.
 
@@ -53,7 +54,8 @@ def run(
     an older success, as the command line does); with `signals`, every row's signal is written
     there (Parquet). No output may be a file the run reads. `engine="dask"` counts the files on
     the Dask cluster at `address`, or on a local one of `workers` processes; `cache`, a folder,
-    keeps each file's counts so that a re-run reads only new files (see docs/cluster.md).
+    keeps each file's counts so that a re-run reads only new files (see docs/cluster.md);
+    `metrics_file`, a Prometheus textfile of the run (see docs/operations.md).
 
     Raises the job's `JobError` subclasses (`ConfigError`, `InputError`, `OutputError`,
     `EngineError`, `ClashError`) with the messages the command line puts in its error document; `exc.version`
@@ -75,6 +77,7 @@ def run(
         output=None if output is None else Path(output),
         log_file=None,
         signals=None if signals is None else Path(signals),
+        metrics_file=None if metrics_file is None else Path(metrics_file),
     )
     outcome = job.execute(
         paths,

@@ -97,6 +97,21 @@ class EngineName(enum.StrEnum):
     dask = "dask"
 
 
+class LogFormatName(enum.StrEnum):
+    """How log records are written."""
+
+    text = "text"
+    json = "json"
+
+
+LogFormatOption = Annotated[
+    LogFormatName,
+    typer.Option(
+        "--log-format",
+        envvar="SIGNAL_JOB_LOG_FORMAT",
+        help="text, or json: one JSON object per line on the console and in the log file.",
+    ),
+]
 EngineOption = Annotated[
     EngineName,
     typer.Option(
@@ -127,6 +142,14 @@ CacheOption = Annotated[
         help="A folder keeping each input file's counts: a re-run over a grown folder reads only new files.",
     ),
 ]
+MetricsFileOption = Annotated[
+    Path | None,
+    _path_option(
+        "--metrics-file",
+        envvar="SIGNAL_JOB_METRICS_FILE",
+        help="Also write the run as a Prometheus textfile here (node-exporter's textfile collector).",
+    ),
+]
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # SIGTERM last: once it is caught, so is SIGINT
 
 
@@ -142,6 +165,8 @@ def run(
     address: AddressOption = None,
     workers: WorkersOption = None,
     cache: CacheOption = None,
+    metrics_file: MetricsFileOption = None,
+    log_format: LogFormatOption = LogFormatName.text,
 ) -> None:
     """Compute the signal rate of the input and write the metrics document.
 
@@ -157,9 +182,9 @@ def run(
     from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
     from signal_job.reporting.logs import Logs  # noqa: PLC0415
 
-    logs = Logs()
+    logs = Logs("json" if log_format is LogFormatName.json else "text")
     log.info("signal-job %s starting", __version__)
-    paths = job.Paths(location(input_path), config_path, output, log_file, signals)
+    paths = job.Paths(location(input_path), config_path, output, log_file, signals, metrics_file)
     where = job.Engine("dask" if engine is EngineName.dask else "local", address, workers, cache)
     outcome = job.execute(
         paths,
@@ -256,6 +281,8 @@ _VALUE_OPTIONS = frozenset(
         "-o",
         "--log-file",
         "--signals",
+        "--metrics-file",
+        "--log-format",
         "--engine",
         "--address",
         "--workers",

@@ -8,6 +8,7 @@ document, logging each step, and `execute` writes it, whatever the run's end.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -34,9 +35,10 @@ from signal_job.errors import (
 from signal_job.reading.files import Found, Identity, find_files, identity
 from signal_job.reading.inputs import Input, open_input
 from signal_job.reading.storage import Location, Url
-from signal_job.reporting.logs import Logs
+from signal_job.reporting.logs import FIELDS, Logs
 from signal_job.reporting.metrics import Document, error_document, render, success_document
 from signal_job.reporting.outputs import Target, atomic, check_clashes, remove_stale_signals, target, write
+from signal_job.reporting.prometheus import Group, textfile
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,8 @@ Given = Config | Mapping[str, Any]
 _SERIES_COLUMNS = ("symbol", "ticker")
 # Per-group lines beyond this go to the log file only.
 _GROUPS_ON_CONSOLE = 50
+# Of an earlier metrics file, read for its last success: enough, whatever else it holds.
+_PREVIOUS_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -58,10 +62,16 @@ class Paths:
     output: Path | None  # None: the document is only returned (Python API)
     log_file: Path | None  # None: records go to the `signal_job` logger only
     signals: Path | None = None
+    metrics_file: Path | None = None  # a Prometheus textfile
 
     def outputs(self) -> dict[str, Path]:
         """Each output path by the option that names it."""
-        named = {"--output": self.output, "--log-file": self.log_file, "--signals": self.signals}
+        named = {
+            "--output": self.output,
+            "--log-file": self.log_file,
+            "--signals": self.signals,
+            "--metrics-file": self.metrics_file,
+        }
         return {option: path for option, path in named.items() if path is not None}
 
 
@@ -93,6 +103,7 @@ class Done:
     document: Document
     signals: os.stat_result | None = field(default=None)
     counts: pipeline.Counts | None = None  # of a successful run
+    groups: list[tuple[str | None, pipeline.Counts]] = field(default_factory=list)  # per group_by value
 
 
 @dataclass(frozen=True)
@@ -140,14 +151,24 @@ def execute(
     done, error, code = _done(prepared, config, logs, started=started, ready=ready, engine=engine)
     if before_writing is not None:
         before_writing()
-    document = _write_document(done.document, prepared, prints=show is not None)
+    document = _write_metrics_file(done.document, done, prepared)
+    written = _write_document(document, prepared, prints=show is not None)
+    if written["status"] != document["status"]:  # the document failed to write: say so there too
+        _write_metrics_file(written, done, prepared)
+    document = written
     if document["status"] != "success":
         if error is None:  # the document could not be written: that is the run's error
             error = OutputError(document["error_message"], version=document["version"])
         if "--signals" in prepared.outputs:
             remove_stale_signals(prepared.outputs["--signals"], done.signals)
     shown = show is None or show(render(document))
-    log.info("status: %s%s", document["status"], "" if shown else " (not printed: exit code 1)")
+    fields = {key: document[key] for key in ("status", "version", "error_message") if key in document}
+    log.info(
+        "status: %s%s",
+        document["status"],
+        "" if shown else " (not printed: exit code 1)",
+        extra={FIELDS: fields},
+    )
     if logs is not None:
         logs.close()
     if error is not None:
@@ -173,6 +194,8 @@ def _done(
             if "--log-file" in prepared.unusable:
                 raise prepared.unusable["--log-file"]
             logs.attach(prepared.outputs["--log-file"])
+        if "--metrics-file" in prepared.unusable:  # before the work, which could never be reported
+            raise prepared.unusable["--metrics-file"]
         done = run(prepared, started=started, config=config, engine=engine)
         problem = logs.problem() if logs is not None else None
         if problem is not None:  # a full disk under the log: the run is not to be trusted
@@ -225,6 +248,32 @@ def _write_document(document: Document, prepared: Prepared, *, prints: bool) -> 
             return error_document(version=document["version"], message=str(exc))
     else:
         log.info("metrics written to %s", out.path)
+    return document
+
+
+def _write_metrics_file(document: Document, done: Done, prepared: Prepared) -> Document:
+    """Write the Prometheus textfile for a run that ends with `document`; the document as it ends.
+
+    A success whose metrics file cannot be written ends as the error document saying so.
+    """
+    out = prepared.outputs.get("--metrics-file")
+    if out is None:  # not asked for, or unusable: the run already failed on it
+        return document
+    previous = None
+    if out.status is not None and not out.special:
+        with contextlib.suppress(OSError):
+            previous = out.real.read_bytes()[:_PREVIOUS_BYTES].decode("utf-8", errors="replace")
+    groups = [Group(name, counts.rows, counts.signals, counts.rate) for name, counts in done.groups]
+    signals = done.counts.signals if done.counts is not None else None
+    data = textfile(document, signals=signals, groups=groups, now=time.time(), previous=previous)
+    try:
+        write(out, data)
+    except OutputError as exc:
+        log.error("%s", exc)
+        if document["status"] == "success":
+            return error_document(version=document["version"], message=str(exc))
+        return document
+    log.info("Prometheus metrics written to %s", out.path)
     return document
 
 
@@ -312,6 +361,12 @@ def run(
     paths = prepared.paths
     config = _config(paths, config)
     grouping = f" group_by={config.group_by}" if config.group_by else ""
+    fields = {
+        "seed": config.seed,
+        "window": config.window,
+        "version": config.version,
+        "group_by": config.group_by,
+    }
     log.info(
         "config %s: seed=%d window=%d version=%s%s",
         paths.config if paths.config is not None else "(given)",
@@ -319,6 +374,7 @@ def run(
         config.window,
         config.version,
         grouping,
+        extra={FIELDS: fields},
     )
     try:
         result, written = _compute(prepared, config, engine)
@@ -329,7 +385,9 @@ def run(
     if paths.signals is not None:
         log.info("signals written to %s", paths.signals)
     latency_ms = round((time.perf_counter() - started) * 1000)
-    log.info("latency: %d ms", latency_ms)
+    log.info(
+        "latency: %d ms", latency_ms, extra={FIELDS: {"latency_ms": latency_ms, "version": config.version}}
+    )
     document = success_document(
         version=config.version,
         rows=result.total.rows,
@@ -338,7 +396,7 @@ def run(
         seed=config.seed,
         warnings=_short_windows(result, config),
     )
-    return Done(document, written, result.total)
+    return Done(document, written, result.total, result.groups)
 
 
 def config_version(path: Path) -> str | None:
@@ -363,7 +421,9 @@ def _compute(
         found = find_files(replace(prepared.paths.input, options=config.reading.storage_options))
     signals = prepared.outputs.get("--signals")
     data = open_input(found, reading=config.reading, timestamps=signals is not None)
-    log.info("input %s: %s", prepared.paths.input, data.describe())
+    size = sum(part.size for part in data.parts)
+    fields = {"input": str(prepared.paths.input), "files": len(data.parts), "bytes": size}
+    log.info("input %s: %s", prepared.paths.input, data.describe(), extra={FIELDS: fields})
     _warn_of_mixed_series(data, config)
     if engine.name == "dask" or engine.cache is not None:
         return _by_file(data, config, engine, signals=signals is not None), None
@@ -450,6 +510,14 @@ def _log_result(result: pipeline.Result, config: Config) -> None:
             group.rows,
             group.signals,
             group.rate,
+            extra={
+                FIELDS: {
+                    "group": name,
+                    "rows": group.rows,
+                    "signals": group.signals,
+                    "signal_rate": group.rate,
+                }
+            },
         )
     if len(result.groups) > _GROUPS_ON_CONSOLE:
         log.info("... %s more in the log file", counted(len(result.groups) - _GROUPS_ON_CONSOLE, "group"))
@@ -461,4 +529,12 @@ def _log_result(result: pipeline.Result, config: Config) -> None:
         log.info("missing close values: 0")
     if result.groups:
         log.info("groups: %d", len(result.groups))
-    log.info("signals: %d, signal rate: %.4f", counts.signals, counts.rate)
+    fields = {
+        "rows": counts.rows,
+        "signals": counts.signals,
+        "signal_rate": counts.rate,
+        "full_windows": counts.full_windows,
+        "missing": counts.missing,
+        "blank_lines": counts.blank_lines,
+    }
+    log.info("signals: %d, signal rate: %.4f", counts.signals, counts.rate, extra={FIELDS: fields})

@@ -141,6 +141,12 @@ def snapshot(folder: Path) -> dict[str, bytes]:
         (["--input", "*.csv", "--log-file", "hard.csv"], "--log-file hard.csv is an input file"),
         (["--output", "m.json", "--log-file", "m.json"], "--output and --log-file name the same file"),
         (["--output", "s.parquet", "--signals", "s.parquet"], "--output and --signals name the same file"),
+        (["--metrics-file", "link.csv"], "--metrics-file link.csv is an input file of this run (data.csv"),
+        (["--metrics-file", "config.yaml"], "--metrics-file config.yaml is the config file of this run"),
+        (
+            ["--log-file", "j.prom", "--metrics-file", "j.prom"],
+            "--log-file and --metrics-file name the same file",
+        ),
     ],
 )
 def test_an_output_that_names_an_input_is_refused_and_nothing_is_written(

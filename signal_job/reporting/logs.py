@@ -1,5 +1,9 @@
 """The job's logging for the command line: INFO to the console, DEBUG to the log file.
 
+As text (the default), or as JSON: one object per line (time, level, logger, message, and the
+run's fields that the record carries, such as rows, window, version, input), as log
+collectors (Loki, Elasticsearch, Cloud Logging) ingest it.
+
 The log file is attached only after the run's paths were checked (it must never be an input),
 and records logged before that are kept in memory and written to it then. A log file that
 cannot be written (a full disk) fails the run: the handler keeps the error instead of printing
@@ -10,14 +14,51 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import UTC, datetime
 from logging.handlers import MemoryHandler
-from typing import IO
+from typing import IO, Literal
+
+import orjson
 
 from signal_job.errors import OutputError
 from signal_job.reporting.outputs import Target, open_log
 
 LOGGER = "signal_job"
 _FORMAT = "%(asctime)s %(levelname)s %(message)s"
+FIELDS = "fields"  # a record's `extra` key for the run's fields, e.g. extra={FIELDS: {"rows": 10}}
+LogFormat = Literal["text", "json"]
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time (UTC, ISO 8601), level, logger, message, the run's fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as one line of JSON."""
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, FIELDS, None)
+        if isinstance(fields, dict):
+            entry.update({key: value for key, value in fields.items() if key not in entry})
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        readable = {key: _readable(value) for key, value in entry.items()}
+        return orjson.dumps(readable, default=lambda value: _readable(str(value))).decode()
+
+
+def _readable(value: object) -> object:
+    # Names that are not UTF-8 reach messages as surrogates, which JSON cannot carry.
+    return (
+        value.encode("utf-8", errors="backslashreplace").decode("utf-8") if isinstance(value, str) else value
+    )
+
+
+def formatter(kind: LogFormat) -> logging.Formatter:
+    """The formatter of a log format."""
+    return JsonFormatter() if kind == "json" else logging.Formatter(_FORMAT)
 
 
 class LogFile(logging.StreamHandler[IO[str]]):
@@ -60,8 +101,9 @@ class LogFile(logging.StreamHandler[IO[str]]):
 class Logs:
     """The CLI's logging: the console from the start, the log file once attached."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind: LogFormat = "text") -> None:
         """Log INFO and above to stderr, and keep every record for the log file until it is attached."""
+        self.kind = kind
         self.logger = logging.getLogger(LOGGER)
         self.logger.setLevel(logging.DEBUG)
         self.logger.propagate = False
@@ -70,7 +112,7 @@ class Logs:
             handler.close()
         console = logging.StreamHandler(sys.stderr)
         console.setLevel(logging.INFO)
-        console.setFormatter(logging.Formatter(_FORMAT))
+        console.setFormatter(formatter(kind))
         self.logger.addHandler(console)
         self.buffer = MemoryHandler(capacity=100_000, flushLevel=logging.CRITICAL + 1, flushOnClose=False)
         self.logger.addHandler(self.buffer)
@@ -81,7 +123,7 @@ class Logs:
         self.logger.removeHandler(self.buffer)
         self.file = LogFile(open_log(out), out)
         self.file.setLevel(logging.DEBUG)
-        self.file.setFormatter(logging.Formatter(_FORMAT))
+        self.file.setFormatter(formatter(self.kind))
         for record in self.buffer.buffer:
             self.file.handle(record)
         self.buffer.buffer.clear()

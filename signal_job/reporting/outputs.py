@@ -34,8 +34,18 @@ from signal_job.reading.files import Identity, identity, is_signals_file, kind_o
 
 log = logging.getLogger(__name__)
 
-_WHAT = {"--output": "output file", "--log-file": "log file", "--signals": "signals file"}
-_EXAMPLE = {"--output": "metrics.json", "--log-file": "run.log", "--signals": "signals.parquet"}
+_WHAT = {
+    "--output": "output file",
+    "--log-file": "log file",
+    "--signals": "signals file",
+    "--metrics-file": "metrics file",
+}
+_EXAMPLE = {
+    "--output": "metrics.json",
+    "--log-file": "run.log",
+    "--signals": "signals.parquet",
+    "--metrics-file": "signal-job.prom",
+}
 # `.<name>.sj<host>-<pid>-<start>.<random>.tmp`, and `.<n>` after it for the pieces of one file.
 _TEMPORARY = re.compile(r"^\..*\.sj(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-(?P<start>\d+)\.\w+\.tmp(\.\d+)?$")
 # Why a new file cannot be made in a folder where an existing file may still be written.

@@ -1,0 +1,126 @@
+"""The Prometheus textfile, read back with prometheus_client's own parser."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+import signal_job
+from signal_job.reporting.metrics import error_document, success_document
+from signal_job.reporting.prometheus import Group, last_success, textfile
+from tests.conftest import PROJECT
+
+CONSOLE_SCRIPT = Path(sys.executable).with_name("signal-job")
+SUCCESS = success_document(version="v1", rows=10_000, value=0.4989, latency_ms=372, seed=42)
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of the file by name and labels, as Prometheus reads it."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_a_success_gives_every_gauge_labelled_with_the_version() -> None:
+    text = textfile(SUCCESS, signals=4989, groups=[], now=1_700_000_000.5, previous=None).decode()
+    found = samples(text)
+    version = (("version", "v1"),)
+    assert found == {
+        ("signal_job_success", version): 1.0,
+        ("signal_job_last_run_timestamp_seconds", version): 1_700_000_000.5,
+        ("signal_job_last_success_timestamp_seconds", version): 1_700_000_000.5,
+        ("signal_job_signal_rate", version): 0.4989,
+        ("signal_job_rows_processed", version): 10_000.0,
+        ("signal_job_signals", version): 4989.0,
+        ("signal_job_latency_seconds", version): 0.372,
+    }
+    assert all(family.type == "gauge" for family in text_string_to_metric_families(text))
+
+
+def test_a_failure_keeps_the_last_success_and_drops_the_results() -> None:
+    before = textfile(SUCCESS, signals=4989, groups=[], now=100.0, previous=None).decode()
+    failed = error_document(version="v1", message="input file x.csv does not exist")
+    found = samples(textfile(failed, signals=None, groups=[], now=200.0, previous=before).decode())
+    version = (("version", "v1"),)
+    assert found == {
+        ("signal_job_success", version): 0.0,
+        ("signal_job_last_run_timestamp_seconds", version): 200.0,
+        ("signal_job_last_success_timestamp_seconds", version): 100.0,
+    }
+
+
+def test_a_failure_with_no_earlier_success_has_no_last_success() -> None:
+    failed = error_document(version=None, message="bad")
+    found = samples(textfile(failed, signals=None, groups=[], now=5.0, previous="garbage\n\x00").decode())
+    assert set(found) == {
+        ("signal_job_success", (("version", "unknown"),)),
+        ("signal_job_last_run_timestamp_seconds", (("version", "unknown"),)),
+    }
+    assert last_success(f"signal_job_last_success_timestamp_seconds{{}} nan\n{'x' * 100}") is None
+
+
+def test_groups_get_their_own_series_with_escaped_names() -> None:
+    odd = 'a "b" \\ c\nd'
+    groups = [Group("BTC", 6000, 3000, 0.5), Group(odd, 4000, 1989, 0.4973), Group(None, 1, 0, 0.0)]
+    found = samples(textfile(SUCCESS, signals=4989, groups=groups, now=1.0, previous=None).decode())
+    assert found[("signal_job_signal_rate", (("group", "BTC"), ("version", "v1")))] == 0.5
+    assert found[("signal_job_rows_processed", (("group", odd), ("version", "v1")))] == 4000.0
+    assert found[("signal_job_signals", (("group", ""), ("version", "v1")))] == 0.0
+
+
+def run_console(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    command = [str(CONSOLE_SCRIPT), "run", "--output", "m.json", "--log-file", "run.log", *args]
+    return subprocess.run(command, cwd=tmp_path, capture_output=True, check=False, timeout=120)
+
+
+def test_the_console_script_writes_the_file_and_a_later_failure_keeps_the_last_success(
+    tmp_path: Path,
+) -> None:
+    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
+    shutil.copy(PROJECT / "config.yaml", tmp_path / "config.yaml")
+    ok = run_console(tmp_path, "--metrics-file", "job.prom")
+    assert ok.returncode == 0, ok.stderr
+    first = samples((tmp_path / "job.prom").read_text())
+    version = (("version", orjson.loads(ok.stdout)["version"]),)
+    assert first[("signal_job_success", version)] == 1.0
+    assert first[("signal_job_rows_processed", version)] == 10_000.0
+    assert first[("signal_job_signal_rate", version)] == 0.4989
+    failed = run_console(tmp_path, "--metrics-file", "job.prom", "--input", "missing.csv")
+    assert failed.returncode == 1
+    after = samples((tmp_path / "job.prom").read_text())
+    assert after[("signal_job_success", version)] == 0.0
+    last = ("signal_job_last_success_timestamp_seconds", version)
+    assert after[last] == first[last]
+    assert ("signal_job_rows_processed", version) not in after
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []  # no temporary left
+
+
+def test_a_metrics_file_that_is_a_folder_fails_before_the_work(tmp_path: Path) -> None:
+    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
+    (tmp_path / "job.prom").mkdir()
+    with pytest.raises(signal_job.OutputError, match=r"metrics path .*job.prom is a folder"):
+        signal_job.run(
+            tmp_path / "data.csv",
+            config={"seed": 1, "window": 5, "version": "v"},
+            metrics_file=tmp_path / "job.prom",
+        )
+
+
+def test_a_metrics_file_that_is_the_input_is_refused(tmp_path: Path) -> None:
+    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
+    before = (tmp_path / "data.csv").read_bytes()
+    with pytest.raises(signal_job.ClashError, match=r"--metrics-file .* is an input file"):
+        signal_job.run(
+            tmp_path / "data.csv",
+            config={"seed": 1, "window": 5, "version": "v"},
+            metrics_file=tmp_path / "data.csv",
+        )
+    assert (tmp_path / "data.csv").read_bytes() == before
