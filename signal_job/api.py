@@ -46,6 +46,7 @@ def run(
     workers: int | None = None,
     cache: PathLike | None = None,
     metrics_file: PathLike | None = None,
+    hash_inputs: bool = False,
 ) -> RunResult:
     """Run the job on `input` (a file, a glob or a folder, or an s3://... URL) and return its result.
 
@@ -55,7 +56,8 @@ def run(
     there (Parquet). No output may be a file the run reads. `engine="dask"` counts the files on
     the Dask cluster at `address`, or on a local one of `workers` processes; `cache`, a folder,
     keeps each file's counts so that a re-run reads only new files (see docs/cluster.md);
-    `metrics_file`, a Prometheus textfile of the run (see docs/operations.md).
+    `metrics_file`, a Prometheus textfile of the run; `hash_inputs` hashes every input byte into
+    the document's `inputs` fingerprint (see docs/operations.md).
 
     Raises the job's `JobError` subclasses (`ConfigError`, `InputError`, `OutputError`,
     `EngineError`, `ClashError`) with the messages the command line puts in its error document; `exc.version`
@@ -84,6 +86,7 @@ def run(
         started=started,
         config=given,
         engine=job.Engine(engine, address, workers, None if cache is None else Path(cache)),
+        hashing=hash_inputs,
     )
     if outcome.error is not None:
         raise outcome.error

@@ -112,6 +112,14 @@ LogFormatOption = Annotated[
         help="text, or json: one JSON object per line on the console and in the log file.",
     ),
 ]
+HashOption = Annotated[
+    bool,
+    typer.Option(
+        "--hash",
+        envvar="SIGNAL_JOB_HASH",
+        help="Also hash every input byte (XXH3-128) into the document's input fingerprint.",
+    ),
+]
 EngineOption = Annotated[
     EngineName,
     typer.Option(
@@ -167,6 +175,7 @@ def run(
     cache: CacheOption = None,
     metrics_file: MetricsFileOption = None,
     log_format: LogFormatOption = LogFormatName.text,
+    hash_inputs: HashOption = False,
 ) -> None:
     """Compute the signal rate of the input and write the metrics document.
 
@@ -194,6 +203,7 @@ def run(
         ready=_act_on_stop_signals,
         before_writing=_stop_taking_signals,
         engine=where,
+        hashing=hash_inputs,
     )
     raise typer.Exit(outcome.code)
 

@@ -33,8 +33,9 @@ from signal_job.errors import (
     names_text,
 )
 from signal_job.reading.files import Found, Identity, find_files, identity
-from signal_job.reading.inputs import Input, open_input
+from signal_job.reading.inputs import Input, distinct_files, open_input
 from signal_job.reading.storage import Location, Url
+from signal_job.reporting.fingerprints import Hasher, facts, summary
 from signal_job.reporting.logs import FIELDS, Logs
 from signal_job.reporting.metrics import Document, error_document, render, success_document
 from signal_job.reporting.outputs import Target, atomic, check_clashes, remove_stale_signals, target, write
@@ -126,6 +127,7 @@ def execute(
     ready: Callable[[], None] | None = None,
     before_writing: Callable[[], None] | None = None,
     engine: Engine = Engine(),
+    hashing: bool = False,
 ) -> Outcome:
     """Run the job and write its document, whatever the end; the error is returned, not raised.
 
@@ -134,7 +136,7 @@ def execute(
     stdout is left to it, and a failed print is logged while the log is open);
     `ready` is called once the paths are checked, where a stop can still write the error
     document (the CLI acts on stop signals from there); `before_writing` once the run is over
-    (the CLI stops taking signals there).
+    (the CLI stops taking signals there). `hashing` hashes every input byte (`--hash`).
     """
     try:
         prepared = prepare(paths)
@@ -148,7 +150,9 @@ def execute(
         if show is not None:
             show(render(document))
         return Outcome(document, error=exc, code=1)
-    done, error, code = _done(prepared, config, logs, started=started, ready=ready, engine=engine)
+    done, error, code = _done(
+        prepared, config, logs, started=started, ready=ready, engine=engine, hashing=hashing
+    )
     if before_writing is not None:
         before_writing()
     document = _write_metrics_file(done.document, done, prepared)
@@ -184,6 +188,7 @@ def _done(
     started: float,
     ready: Callable[[], None] | None,
     engine: Engine,
+    hashing: bool,
 ) -> tuple[Done, BaseException | None, int]:
     """Run the job: its result, or the error document, the error and the exit code a signal sets."""
     paths = prepared.paths
@@ -196,7 +201,7 @@ def _done(
             logs.attach(prepared.outputs["--log-file"])
         if "--metrics-file" in prepared.unusable:  # before the work, which could never be reported
             raise prepared.unusable["--metrics-file"]
-        done = run(prepared, started=started, config=config, engine=engine)
+        done = run(prepared, started=started, config=config, engine=engine, hashing=hashing)
         problem = logs.problem() if logs is not None else None
         if problem is not None:  # a full disk under the log: the run is not to be trusted
             problem.version = done.document["version"]
@@ -350,13 +355,18 @@ def prepare(paths: Paths) -> Prepared:
 
 
 def run(
-    prepared: Prepared, *, started: float, config: Given | None = None, engine: Engine = Engine()
+    prepared: Prepared,
+    *,
+    started: float,
+    config: Given | None = None,
+    engine: Engine = Engine(),
+    hashing: bool = False,
 ) -> Done:
     """Compute the metrics document; `started` is the `perf_counter()` the latency counts from.
 
     The config is `config`, else read from the config path. With a signals path, also write
-    each row's signal there (Parquet). Raises `JobError`, carrying the config's version once
-    the config has been read.
+    each row's signal there (Parquet); with `hashing`, hash every input byte. Raises
+    `JobError`, carrying the config's version once the config has been read.
     """
     paths = prepared.paths
     config = _config(paths, config)
@@ -377,7 +387,10 @@ def run(
         extra={FIELDS: fields},
     )
     try:
-        result, written = _compute(prepared, config, engine)
+        data = _open(prepared, config)
+        result, written, inputs = _fingerprinted(
+            data, lambda: _compute(data, prepared, config, engine), hashing=hashing
+        )
     except JobError as exc:
         exc.version = config.version
         raise
@@ -394,6 +407,7 @@ def run(
         value=result.total.rate,
         latency_ms=latency_ms,
         seed=config.seed,
+        inputs=inputs,
         warnings=_short_windows(result, config),
     )
     return Done(document, written, result.total, result.groups)
@@ -407,10 +421,8 @@ def config_version(path: Path) -> str | None:
         return None
 
 
-def _compute(
-    prepared: Prepared, config: Config, engine: Engine
-) -> tuple[pipeline.Result, os.stat_result | None]:
-    """The counts, and the signals file written (atomically) if asked for."""
+def _open(prepared: Prepared, config: Config) -> Input:
+    """The input's files, found and opened, in order."""
     if prepared.input_problem is not None:
         raise prepared.input_problem
     if "--signals" in prepared.unusable:
@@ -419,12 +431,51 @@ def _compute(
     if found is None:  # in object storage: listed now, with the config's storage_options
         assert isinstance(prepared.paths.input, Url)  # noqa: S101 - else found, or a problem
         found = find_files(replace(prepared.paths.input, options=config.reading.storage_options))
-    signals = prepared.outputs.get("--signals")
-    data = open_input(found, reading=config.reading, timestamps=signals is not None)
-    size = sum(part.size for part in data.parts)
-    fields = {"input": str(prepared.paths.input), "files": len(data.parts), "bytes": size}
+    data = open_input(found, reading=config.reading, timestamps="--signals" in prepared.outputs)
+    files = distinct_files(data)
+    fields = {
+        "input": str(prepared.paths.input),
+        "files": len(files),
+        "bytes": sum(size for _, size in files),
+    }
     log.info("input %s: %s", prepared.paths.input, data.describe(), extra={FIELDS: fields})
     _warn_of_mixed_series(data, config)
+    return data
+
+
+def _fingerprinted(
+    data: Input, compute: Callable[[], tuple[pipeline.Result, os.stat_result | None]], *, hashing: bool
+) -> tuple[pipeline.Result, os.stat_result | None, dict[str, Any]]:
+    """`compute()`, and what it read: the files' facts, their bytes hashed alongside with `hashing`."""
+    files = distinct_files(data)
+    hasher = Hasher([where for where, _ in files]) if hashing else None
+    try:
+        result, written = compute()
+        hashes = hasher.result() if hasher is not None else None
+    finally:
+        if hasher is not None:
+            hasher.stop()
+    found = facts(files, hashes)
+    inputs = summary(found, hashed=hashing)
+    log.info(
+        "inputs: %s, %s bytes, fingerprint %s",
+        counted(inputs["files"], "file"),
+        f"{inputs['bytes']:,}",
+        inputs["fingerprint"],
+        extra={
+            FIELDS: {"files": inputs["files"], "bytes": inputs["bytes"], "fingerprint": inputs["fingerprint"]}
+        },
+    )
+    for each in found:
+        log.debug("read %s", each.path, extra={FIELDS: each.as_dict()})
+    return result, written, inputs
+
+
+def _compute(
+    data: Input, prepared: Prepared, config: Config, engine: Engine
+) -> tuple[pipeline.Result, os.stat_result | None]:
+    """The counts, and the signals file written (atomically) if asked for."""
+    signals = prepared.outputs.get("--signals")
     if engine.name == "dask" or engine.cache is not None:
         return _by_file(data, config, engine, signals=signals is not None), None
     with atomic(signals) if signals else nullcontext() as temporary:

@@ -51,7 +51,8 @@ def test_success_writes_the_document_to_the_file_and_stdout(tmp_path: Path, conf
     assert code == 0
     assert stdout == (tmp_path / "metrics.json").read_bytes()
     document = orjson.loads(stdout)
-    assert list(document) == ["version", "rows_processed", "metric", "value", "latency_ms", "seed", "status"]
+    task_keys = ["version", "rows_processed", "metric", "value", "latency_ms", "seed", "status"]
+    assert list(document) == [*task_keys, "inputs"]  # the task's keys, in order; what was read after them
     assert document["rows_processed"] == 400
     assert document["status"] == "success"
     assert isinstance(document["latency_ms"], int)
@@ -241,6 +242,8 @@ def test_console_script_on_the_real_file_prints_the_published_document(
         assert done.returncode == 0, done.stderr
         document = json.loads(done.stdout)
         assert isinstance(document.pop("latency_ms"), int)
+        inputs = document.pop("inputs")
+        assert (inputs["files"], inputs["bytes"]) == (1, (shared_data / name).stat().st_size)
         assert document == {
             "version": "v1",
             "rows_processed": REAL_ROWS,

@@ -58,6 +58,14 @@ class Input:
         return replace(self, parts=tuple(parts))
 
 
+def distinct_files(data: Input) -> list[tuple[Location, int]]:
+    """Each file of the input once (a file of several tickers is several sources), with its size."""
+    seen: dict[str, tuple[Location, int]] = {}
+    for part in data.parts:
+        seen.setdefault(str(part.path), (part.path, part.size))
+    return list(seen.values())
+
+
 def open_input(spec: Location | Found, *, reading: Reading = Reading(), timestamps: bool = False) -> Input:
     """Find and open the input's files, read how their times are written, and put them in order.
 

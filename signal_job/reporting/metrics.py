@@ -10,10 +10,18 @@ Document = dict[str, Any]
 
 
 def success_document(
-    *, version: str, rows: int, value: float, latency_ms: int, seed: int, warnings: list[str] | None = None
+    *,
+    version: str,
+    rows: int,
+    value: float,
+    latency_ms: int,
+    seed: int,
+    inputs: dict[str, Any] | None = None,
+    warnings: list[str] | None = None,
 ) -> Document:
     """The document of a successful run, keys in their documented order.
 
+    `inputs` (what was read: `signal_job.reporting.fingerprints`) follows the task's keys;
     `warnings` (a result to be read with care, e.g. no full window) adds a `warnings` key last.
     """
     document: Document = {
@@ -25,6 +33,8 @@ def success_document(
         "seed": seed,
         "status": "success",
     }
+    if inputs is not None:
+        document["inputs"] = inputs
     return document | ({"warnings": warnings} if warnings else {})
 
 

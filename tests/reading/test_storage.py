@@ -134,12 +134,12 @@ def split_into_objects(bucket: Bucket, prefix: str) -> None:
 
 def local_document(tmp_path: Path) -> dict[str, Any]:
     shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
-    document = signal_job.run(tmp_path / "data.csv", config=CONFIG).document
-    return {key: value for key, value in document.items() if key != "latency_ms"}
+    return without_latency(signal_job.run(tmp_path / "data.csv", config=CONFIG).document)
 
 
 def without_latency(document: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in document.items() if key != "latency_ms"}
+    """The document but its latency and what was read (paths differ, by design)."""
+    return {key: value for key, value in document.items() if key not in ("latency_ms", "inputs")}
 
 
 def error_of(input_url: str, **config: object) -> str:
@@ -150,7 +150,15 @@ def error_of(input_url: str, **config: object) -> str:
 
 def test_the_as_shipped_file_from_s3_gives_the_local_document(bucket: Bucket, tmp_path: Path) -> None:
     url = bucket.put("btc/data.csv", shipped())
-    assert without_latency(signal_job.run(url, config=CONFIG).document) == local_document(tmp_path)
+    document = signal_job.run(url, config=CONFIG, hash_inputs=True).document
+    assert without_latency(document) == local_document(tmp_path)
+    [entry] = document["inputs"]["list"]
+    assert entry["path"] == url
+    assert entry["etag"].strip('"') == bucket.client.head_object(Bucket=bucket.name, Key="btc/data.csv")[
+        "ETag"
+    ].strip('"')
+    local = signal_job.run(tmp_path / "data.csv", config=CONFIG, hash_inputs=True).document["inputs"]
+    assert document["inputs"]["fingerprint"] == local["fingerprint"]  # the same bytes
 
 
 def test_sniffing_an_object_reads_a_range_never_the_whole_object(bucket: Bucket, server_log: Path) -> None:
