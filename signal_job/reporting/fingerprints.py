@@ -11,12 +11,12 @@ of their paths, sizes and modification times (a cheap "nothing changed" check).
 from __future__ import annotations
 
 import hashlib
-import io
+import mmap
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import orjson
 
@@ -24,7 +24,7 @@ from signal_job.errors import InputError, file_problem
 from signal_job.reading.storage import Location, Url, open_object
 
 MAX_LISTED = 1_000  # files listed one by one in the document; the count, bytes and fingerprint cover all
-_CHUNK = 4 << 20
+_CHUNK = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -119,17 +119,30 @@ def _hash_file(where: Location, stop: threading.Event) -> str:
     import xxhash  # noqa: PLC0415 - only with --hash
 
     digest = xxhash.xxh3_128()
-    buffer = bytearray(_CHUNK)
-    view = memoryview(buffer)
-    file: io.RawIOBase | io.BufferedIOBase
-    file = (
-        cast("io.BufferedReader", open_object(where)[0])
-        if isinstance(where, Url)
-        else where.open("rb", buffering=0)
-    )
-    with file:
-        while (read := file.readinto(view)) and not stop.is_set():
-            digest.update(view[:read])
+    if isinstance(where, Url):
+        with open_object(where)[0] as file:
+            while (chunk := file.read(_CHUNK)) and not stop.is_set():
+                digest.update(chunk)
+        return str(digest.hexdigest())
+    with where.open("rb") as file:
+        try:
+            # Mapped, not read: the page cache's pages are hashed in place (half the system time).
+            mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):  # an empty file, or one that cannot be mapped
+            digest.update(file.read())
+            return str(digest.hexdigest())
+        with mapped:
+            mapped.madvise(mmap.MADV_SEQUENTIAL)
+            view = memoryview(mapped)
+            try:
+                for start in range(0, len(mapped), _CHUNK):
+                    if stop.is_set():
+                        break
+                    digest.update(view[start : start + _CHUNK])
+                    # Unmapped once hashed (the pages stay cached): the run's memory stays flat.
+                    mapped.madvise(mmap.MADV_DONTNEED, start, min(_CHUNK, len(mapped) - start))
+            finally:
+                view.release()
     return str(digest.hexdigest())
 
 
