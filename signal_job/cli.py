@@ -189,9 +189,11 @@ def run(
     os.environ.setdefault("POLARS_CSV_CHUNK_SIZE", str(8 << 20))
     _take_stop_signals()
     from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
+    from signal_job.reporting import progress  # noqa: PLC0415
     from signal_job.reporting.logs import Logs  # noqa: PLC0415
 
     logs = Logs("json" if log_format is LogFormatName.json else "text")
+    progress.enable(progress.wanted(json_logs=log_format is LogFormatName.json))
     log.info("signal-job %s starting", __version__)
     paths = job.Paths(location(input_path), config_path, output, log_file, signals, metrics_file)
     where = job.Engine("dask" if engine is EngineName.dask else "local", address, workers, cache)
@@ -270,10 +272,13 @@ def generate(
 ) -> None:
     """Write seeded synthetic BTC/USD-like candles, with realistic flat stretches."""
     _act_on_stop_signals()  # nothing to write on a stop: the file is left half written
+    from signal_job.reporting import progress  # noqa: PLC0415
     from signal_job.synthetic import write_candles  # noqa: PLC0415 - numpy only here
 
+    progress.enable(progress.wanted(json_logs=False))
     try:
-        write_candles(output, rows=rows, seed=seed, force=force)
+        with progress.steps(f"generating {output}", rows, unit="rows") as advance:
+            write_candles(output, rows=rows, seed=seed, force=force, progress=advance)
     except JobError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc

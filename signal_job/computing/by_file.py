@@ -23,6 +23,7 @@ from signal_job.computing.plan import folder_values, partitions
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, counted
 from signal_job.reading.inputs import Input
+from signal_job.reporting.progress import steps
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,12 @@ def count_file(data: Input, config: Config) -> Piece:
 
 def count_here(files: list[Input], config: Config) -> list[Piece]:
     """Each file counted in this process, one after another (also a worker's task, on its share)."""
-    return [count_file(one, config) for one in files]
+    pieces = []
+    with steps("counting files", len(files)) as advance:  # a bar only where enabled: never on a worker
+        for one in files:
+            pieces.append(count_file(one, config))
+            advance(1)
+    return pieces
 
 
 def combine(files: list[Input], pieces: list[Piece], window: int) -> Counts:

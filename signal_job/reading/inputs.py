@@ -23,6 +23,7 @@ from signal_job.reading.headers import normal_name
 from signal_job.reading.sources import Source, open_source, split_tickers
 from signal_job.reading.storage import Location, Url
 from signal_job.reading.timestamps import read_timestamps
+from signal_job.reporting.progress import steps
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +74,12 @@ def open_input(spec: Location | Found, *, reading: Reading = Reading(), timestam
     read is then an error, not a warning that their order was not checked.
     """
     found = spec if isinstance(spec, Found) else find_files(spec)
-    parts = [
-        part
-        for path in found.files
-        for part in split_tickers(replace(open_source(path, reading), partition=_partition(path, found.root)))
-    ]
+    parts: list[Source] = []
+    with steps("opening input files", len(found.files)) as advance:
+        for path in found.files:
+            opened = replace(open_source(path, reading), partition=_partition(path, found.root))
+            parts += split_tickers(opened)
+            advance(1)
     parts = _with_times(parts, reading, required=timestamps)
     if len(parts) > 1 and all(part.timestamp is not None for part in parts):
         return Input(found.spec, tuple(_by_time(parts)), "time")

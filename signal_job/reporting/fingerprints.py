@@ -23,7 +23,7 @@ import orjson
 from signal_job.errors import InputError, file_problem
 from signal_job.reading.storage import Location, Url, open_object
 
-MAX_LISTED = 1_000  # files listed one by one in the document; the count, bytes and fingerprint cover all
+MAX_LISTED = 100  # files listed one by one in the document; the count, bytes and fingerprint cover all
 _CHUNK = 16 << 20
 
 

@@ -98,6 +98,21 @@ class LogFile(logging.StreamHandler[IO[str]]):
         return OutputError(f"cannot write log file {self.out.path}: {self.error.strerror or self.error}")
 
 
+class _Stderr(logging.StreamHandler[IO[str]]):
+    """The console: whatever `sys.stderr` is at each record, so a progress bar can print lines above it."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: IO[str]) -> None:
+        pass
+
+
 class Logs:
     """The CLI's logging: the console from the start, the log file once attached."""
 
@@ -110,7 +125,7 @@ class Logs:
         for handler in list(self.logger.handlers):
             self.logger.removeHandler(handler)
             handler.close()
-        console = logging.StreamHandler(sys.stderr)
+        console = _Stderr()
         console.setLevel(logging.INFO)
         console.setFormatter(formatter(kind))
         self.logger.addHandler(console)
