@@ -782,3 +782,43 @@ def test_files_staging_and_signals_named_with_glob_characters_are_read_as_named(
     )
     assert (got.rows, got.signals) == (expected.rows, expected.signals)
     assert pl.read_parquet(tmp_path / "s[1].parquet", glob=False).height == expected.rows
+
+
+def children(pid: int) -> set[int]:
+    """Every process below `pid` (Linux: the `children` files in /proc)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found |= {int(child), *children(int(child))}
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads processes from /proc")
+def test_sigterm_during_a_dask_run_stops_its_cluster_and_leaves_the_error_document(work: Path) -> None:
+    args = ["run", "--input", slow_input(work), "--engine", "dask", "--workers", "1"]
+    process = subprocess.Popen(
+        [str(CONSOLE_SCRIPT), *args], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 60
+    log = work / "run.log"
+    while not (log.exists() and "dask: 1 task" in log.read_text(errors="replace")):
+        assert time.monotonic() < deadline, "the dask run did not start its task"
+        time.sleep(0.05)
+    cluster = children(process.pid)
+    assert cluster  # the worker (and its nanny) run as processes below the job
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr
+    assert json.loads(stdout)["error_message"] == "terminated by SIGTERM"
+    assert b"Traceback" not in stderr
+    deadline = time.monotonic() + 10
+    while alive := {pid for pid in cluster if Path(f"/proc/{pid}").exists() and _not_zombie(pid)}:
+        assert time.monotonic() < deadline, f"processes of the cluster outlived the run: {alive}"
+        time.sleep(0.1)
+
+
+def _not_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,5 +24,19 @@ def staging_folder() -> Iterator[Path]:
     try:
         yield folder
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        _remove(folder)
         os.close(lock)
+
+
+def _remove(folder: Path, *, tries: int = 40) -> None:
+    """Remove `folder`, again if a writer of a failed query added a file while it was removed.
+
+    A Polars sink that fails returns its error while another of its writers may still be
+    finishing a file: one `rmtree` can then leave that file, and the folder, behind. Writers
+    never make folders (see `groups`), so once the folder is gone it stays gone.
+    """
+    for _ in range(tries):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            return
+        time.sleep(0.05)
