@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from signal_job.computing.by_file import Piece, count_here, run_by_file
-from signal_job.computing.dataset import units
-from signal_job.computing.pipeline import Engine, run
+from signal_job.computing.dataset import Task, units, write_part
+from signal_job.computing.pipeline import Engine, SignalsNotWritten, run
+from signal_job.computing.plan import shape
 from signal_job.config import Config
 from signal_job.errors import InputError
 from signal_job.reading.inputs import Input, open_input
@@ -177,3 +178,14 @@ def test_units_are_whole_or_refused() -> None:
     )
     with pytest.raises(ValueError, match="not a whole number"):
         units(Decimal("1.255"), 2)
+
+
+def test_a_part_that_cannot_be_written_is_a_signals_error_not_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "a.parquet"
+    candles(["1", "2", "3"]).with_columns(pl.col("close").cast(pl.Decimal(18, 2))).write_parquet(path)
+    data = open_input(path, timestamps=True)
+    full = tmp_path / "part-00000.parquet"
+    full.symlink_to("/dev/full")  # every write fails: No space left on device
+    task = Task(data, (), shape(data, make_config(2), timestamps=True), full)
+    with pytest.raises(SignalsNotWritten, match="No space left on device"):
+        write_part(task, make_config(2))
