@@ -161,7 +161,8 @@ def _result(client: Client, future: object, share: list[Input], *, doing: str) -
     try:
         results: list[Any] = client.gather(future)
     except KilledWorker as exc:
-        files = names_text(str(one.parts[0].path) for one in share)
+        # Paths in full: cut short, a path loses its file's name.
+        files = names_text((str(one.parts[0].path) for one in share), limit=5, width=1000)
         what = "file" if len(share) == 1 else "files"
         msg = f"a Dask worker died while {doing} {what} {files}: {first_line(exc)}"
         raise EngineError(msg) from exc

@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -401,3 +402,86 @@ def test_signals_with_a_cache_on_the_local_engine_are_refused_saying_what_writes
             signals=tmp_path / "s.parquet",
         )
     assert not (tmp_path / "s.parquet").exists()
+
+
+@pytest.fixture
+def one_worker() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A scheduler that fails a task at its first dead worker, and one worker process (no nanny)."""
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
+    scheduler = subprocess.Popen(
+        [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    worker = subprocess.Popen(
+        [
+            str(DASK),
+            "worker",
+            address,
+            "--nthreads",
+            "1",
+            "--no-dashboard",
+            "--host",
+            "127.0.0.1",
+            "--no-nanny",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        _wait_for_workers(address, 1)
+        yield address, worker
+    finally:
+        for process in (worker, scheduler):
+            if process.poll() is None:
+                os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
+def test_a_worker_killed_while_writing_the_signals_is_a_job_error_that_leaves_no_dataset(
+    tmp_path: Path, one_worker: tuple[str, subprocess.Popen[bytes]]
+) -> None:
+    address, worker = one_worker
+    folder = split_real_file(tmp_path)
+    kept = tmp_path / "kept"
+    # Every file counted now, so that the run below sends its worker nothing but signals tasks.
+    run_on_dask(open_input(folder), make_config(5), address=address, workers=None, kept=kept)
+    signals = tmp_path / "signals"
+    signals.mkdir()  # a dataset of an earlier run, which a failed run must not leave behind
+    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
+    signal_job.run(
+        tmp_path / "data.csv",
+        config={"seed": 1, "window": 5, "version": "v"},
+        signals=signals / "part-00000.parquet",
+    )
+    # Stopped, the worker takes its task and cannot finish it: killed then, it dies with it in hand.
+    os.kill(worker.pid, signal.SIGSTOP)
+    args = run_args(tmp_path, folder, "--engine", "dask", "--address", address, "--cache", str(kept))
+    job = subprocess.Popen(
+        [str(CONSOLE_SCRIPT), *args, "--signals", str(signals)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    from distributed import Client
+
+    with Client(address, timeout="10s") as client:
+        deadline = time.monotonic() + 60
+        while not any(client.processing().values()):
+            assert job.poll() is None, job.communicate()
+            assert time.monotonic() < deadline, "the run sent no task"
+            time.sleep(0.05)
+    os.kill(worker.pid, signal.SIGKILL)
+    stdout, stderr = job.communicate(timeout=60)
+    assert job.returncode == 1, stderr
+    message = orjson.loads(stdout)["error_message"]
+    assert re.match(
+        r"a Dask worker died while writing the signals of input files? '[^']*days/\d\.csv'", message
+    )
+    assert b"Traceback" not in stderr
+    assert not signals.exists()
+    assert leftovers(tmp_path) == []
