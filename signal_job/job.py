@@ -303,7 +303,8 @@ def prepare(paths: Paths, *, signals_folder: bool = False) -> Prepared:
         read.extend(("--input", path, key) for path, key in zip(found.files, found.identities, strict=True))
     check_clashes(outputs.values(), read)
     if signals_folder and "--signals" in outputs:
-        check_inside(outputs["--signals"], [out for option, out in outputs.items() if option != "--signals"])
+        others = {option: out.path for option, out in outputs.items() if option != "--signals"}
+        check_inside(outputs["--signals"], others)
     return Prepared(paths, outputs, unusable, found, problem, signals_folder)
 
 
@@ -406,6 +407,8 @@ def _by_file(
 
     if signals is None:
         return on_dask(None), None
+    if engine.cache is not None:
+        check_inside(signals, {"--cache": engine.cache})
     with building(signals) as folder:
         try:
             result = on_dask(folder)

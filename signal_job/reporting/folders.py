@@ -17,7 +17,7 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -51,13 +51,13 @@ def folder_target(path: Path) -> Target:
     return out
 
 
-def check_inside(dataset: Target, others: Iterable[Target]) -> None:
-    """Raise `ClashError` if another output lies inside the dataset's folder, which is replaced whole."""
-    for out in others:
-        if out.real.is_relative_to(dataset.real):
+def check_inside(dataset: Target, others: Mapping[str, Path]) -> None:
+    """Raise `ClashError` if another path the run writes (by its option) lies inside the dataset's folder."""
+    for option, path in others.items():
+        if Path(os.path.realpath(path)).is_relative_to(dataset.real):
             msg = (
-                f"{out.option} {out.path} is inside the signals dataset {dataset.path}, which a run "
-                f"replaces whole; give {out.option} a path outside it"
+                f"{option} {path} is inside the signals dataset {dataset.path}, which a run replaces "
+                f"whole; give {option} a path outside it"
             )
             raise ClashError(msg)
 

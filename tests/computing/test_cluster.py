@@ -363,17 +363,20 @@ def test_a_signals_path_that_is_not_a_dataset_is_refused_and_kept(
     assert sorted(str(path) for path in tmp_path.rglob("*")) == before
 
 
-def test_an_output_inside_the_dataset_folder_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("option", ["output", "cache"])
+def test_an_output_or_cache_inside_the_dataset_folder_is_refused(tmp_path: Path, option: str) -> None:
     shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
-    with pytest.raises(ClashError, match=r"--output .*m\.json is inside the signals dataset"):
+    inside = tmp_path / "signals" / "inside"
+    with pytest.raises(ClashError, match=rf"--{option} .*inside is inside the signals dataset"):
         signal_job.run(
             tmp_path / "data.csv",
             config={"seed": 1, "window": 5, "version": "v"},
-            output=tmp_path / "signals" / "m.json",
             engine="dask",
-            address="tcp://127.0.0.1:1",
+            address="tcp://127.0.0.1:1",  # refused before any cluster is reached
             signals=tmp_path / "signals",
+            **{option: inside},  # type: ignore[arg-type]
         )
+    assert not (tmp_path / "signals").exists()
 
 
 def test_signals_with_a_cache_on_dask_count_only_new_files_but_write_every_part(
