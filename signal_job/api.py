@@ -53,11 +53,12 @@ def run(
     `config` is a YAML file's path, a mapping of the same keys, or a `Config`. With `output`,
     the metrics document is written there (a failed run writes the error document, replacing
     an older success, as the command line does); with `signals`, every row's signal is written
-    there (Parquet). No output may be a file the run reads. `engine="dask"` counts the files on
-    the Dask cluster at `address`, or on a local one of `workers` processes; `cache`, a folder,
-    keeps each file's counts so that a re-run reads only new files (see docs/cluster.md);
-    `metrics_file`, a Prometheus textfile of the run; `hash_inputs` hashes every input byte into
-    the document's `inputs` fingerprint (see docs/operations.md).
+    there (Parquet; with `engine="dask"` a folder of parts, a dataset). No output may be a file the
+    run reads. `engine="dask"` counts the files on the Dask cluster at `address`, or on a local
+    one of `workers` processes; `cache`, a folder, keeps each file's counts so that a re-run
+    reads only new files (see docs/cluster.md); `metrics_file`, a Prometheus textfile of the run;
+    `hash_inputs` hashes every input byte into the document's `inputs` fingerprint (see
+    docs/operations.md).
 
     Raises the job's `JobError` subclasses (`ConfigError`, `InputError`, `OutputError`,
     `EngineError`, `ClashError`) with the messages the command line puts in its error document; `exc.version`

@@ -82,7 +82,8 @@ SignalsOption = Annotated[
     _path_option(
         "--signals",
         envvar="SIGNAL_JOB_SIGNALS",
-        help="Also write each row's timestamp, close, rolling mean and signal here (Parquet).",
+        help="Also write each row's timestamp, close, rolling mean and signal here (Parquet; "
+        "with --engine dask, a folder of Parquet parts).",
     ),
 ]
 LogOption = Annotated[

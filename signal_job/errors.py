@@ -69,9 +69,9 @@ def shorten(value: object, limit: int = 40) -> str:
     return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
-def names_text(names: Iterable[object], limit: int = 20) -> str:
-    """Names for a message (`'a', 'b', ... (300 in all)`), each shortened, at most `limit` of them."""
-    listed = [shorten(name) for name in names]
+def names_text(names: Iterable[object], limit: int = 20, width: int = 40) -> str:
+    """Names for a message (`'a', 'b', ... (300 in all)`), each cut to `width`, at most `limit` of them."""
+    listed = [shorten(name, width) for name in names]
     if not listed:
         return "none"
     if len(listed) <= limit:

@@ -36,6 +36,7 @@ from signal_job.reading.files import Found, Identity, find_files, identity
 from signal_job.reading.inputs import Input, distinct_files, open_input
 from signal_job.reading.storage import Location, Url
 from signal_job.reporting.fingerprints import Hasher, facts, summary
+from signal_job.reporting.folders import building, check_inside, folder_target, remove_stale_dataset
 from signal_job.reporting.logs import FIELDS, Logs
 from signal_job.reporting.metrics import Document, error_document, render, success_document
 from signal_job.reporting.outputs import Target, atomic, check_clashes, remove_stale_signals, target, write
@@ -95,11 +96,12 @@ class Prepared:
     unusable: dict[str, OutputError]  # by option, outputs that never can be (a folder, a socket)
     found: Found | None  # the input's files, or
     input_problem: InputError | None  # why they could not be found (reported once the config is read)
+    signals_folder: bool = False  # --signals names a dataset's folder (a dask run), not a file
 
 
 @dataclass(frozen=True)
 class Done:
-    """What a successful run leaves: its document, and the signals file it wrote."""
+    """What a successful run leaves: its document, and the signals file (or folder) it wrote."""
 
     document: Document
     signals: os.stat_result | None = field(default=None)
@@ -139,7 +141,7 @@ def execute(
     (the CLI stops taking signals there). `hashing` hashes every input byte (`--hash`).
     """
     try:
-        prepared = prepare(paths)
+        prepared = prepare(paths, signals_folder=engine.name == "dask")
     except ClashError as exc:
         # Nothing is written to any path of this run: the clash may name an input.
         if logs is not None:
@@ -164,7 +166,8 @@ def execute(
         if error is None:  # the document could not be written: that is the run's error
             error = OutputError(document["error_message"], version=document["version"])
         if "--signals" in prepared.outputs:
-            remove_stale_signals(prepared.outputs["--signals"], done.signals)
+            remove = remove_stale_dataset if prepared.signals_folder else remove_stale_signals
+            remove(prepared.outputs["--signals"], done.signals)
     shown = show is None or show(render(document))
     fields = {key: document[key] for key in ("status", "version", "error_message") if key in document}
     log.info(
@@ -325,13 +328,19 @@ def _version(paths: Paths, given: Given | None) -> str | None:
     return config_version(paths.config)
 
 
-def prepare(paths: Paths) -> Prepared:
-    """Resolve every path before anything is written; raise `ClashError` if an output is an input."""
+def prepare(paths: Paths, *, signals_folder: bool = False) -> Prepared:
+    """Resolve every path before anything is written; raise `ClashError` if an output is an input.
+
+    With `signals_folder` (a dask run), --signals names the folder of a signals dataset.
+    """
     outputs: dict[str, Target] = {}
     unusable: dict[str, OutputError] = {}
     for option, path in paths.outputs().items():
         try:
-            outputs[option] = target(option, path)
+            if option == "--signals" and signals_folder:
+                outputs[option] = folder_target(path)
+            else:
+                outputs[option] = target(option, path)
         except OutputError as exc:
             unusable[option] = exc
     found, problem = None, None
@@ -351,7 +360,10 @@ def prepare(paths: Paths) -> Prepared:
         local = [path for path in found.files if isinstance(path, Path)]
         read.extend(("--input", path, key) for path, key in zip(local, found.identities, strict=True))
     check_clashes(outputs.values(), read)
-    return Prepared(paths, outputs, unusable, found, problem)
+    if signals_folder and "--signals" in outputs:
+        others = {option: out.path for option, out in outputs.items() if option != "--signals"}
+        check_inside(outputs["--signals"], others)
+    return Prepared(paths, outputs, unusable, found, problem, signals_folder)
 
 
 def run(
@@ -365,8 +377,9 @@ def run(
     """Compute the metrics document; `started` is the `perf_counter()` the latency counts from.
 
     The config is `config`, else read from the config path. With a signals path, also write
-    each row's signal there (Parquet); with `hashing`, hash every input byte. Raises
-    `JobError`, carrying the config's version once the config has been read.
+    each row's signal there (Parquet: a file, or on dask a folder of parts); with `hashing`,
+    hash every input byte. Raises `JobError`, carrying the config's version once the config
+    has been read.
     """
     paths = prepared.paths
     config = _config(paths, config)
@@ -477,7 +490,7 @@ def _compute(
     """The counts, and the signals file written (atomically) if asked for."""
     signals = prepared.outputs.get("--signals")
     if engine.name == "dask" or engine.cache is not None:
-        return _by_file(data, config, engine, signals=signals is not None), None
+        return _by_file(data, config, engine, signals=signals)
     with atomic(signals) if signals else nullcontext() as temporary:
         try:
             result = pipeline.run(data, config, signals=temporary)
@@ -487,21 +500,41 @@ def _compute(
     return result, signals.current() if signals else None
 
 
-def _by_file(data: Input, config: Config, engine: Engine, *, signals: bool) -> pipeline.Result:
-    """The counts file by file: on a Dask cluster, or here with a cache of each file's counts."""
-    why = "--engine dask" if engine.name == "dask" else "--cache"
-    if signals:
-        msg = f"--signals is written by a plain local run only, not with {why}, for now"
-        raise ConfigError(msg)
-    if engine.name == "dask":
-        from signal_job.computing import cluster  # noqa: PLC0415 - dask only when asked for
+def _by_file(
+    data: Input, config: Config, engine: Engine, *, signals: Target | None
+) -> tuple[pipeline.Result, os.stat_result | None]:
+    """The counts file by file: on a Dask cluster, or here with a cache of each file's counts.
 
+    On dask, with the signals dataset's folder (built beside it, swapped in on success).
+    """
+    if engine.name != "dask":
+        if signals is not None:
+            msg = (
+                "--signals is not written with --cache on the local engine: run without --cache for "
+                "the signals file, or with --engine dask for a signals dataset (a folder)"
+            )
+            raise ConfigError(msg)
+        from signal_job.computing import by_file  # noqa: PLC0415 - only for a cached run
+
+        return by_file.run_by_file(data, config, kept=engine.cache, why="--cache"), None
+    from signal_job.computing import cluster  # noqa: PLC0415 - dask only when asked for
+
+    def on_dask(folder: Path | None) -> pipeline.Result:
         return cluster.run_on_dask(
-            data, config, address=engine.address, workers=engine.workers, kept=engine.cache
+            data, config, address=engine.address, workers=engine.workers, kept=engine.cache, signals=folder
         )
-    from signal_job.computing import by_file  # noqa: PLC0415 - only for a cached run
 
-    return by_file.run_by_file(data, config, kept=engine.cache, why=why)
+    if signals is None:
+        return on_dask(None), None
+    if engine.cache is not None:
+        check_inside(signals, {"--cache": engine.cache})
+    with building(signals) as folder:
+        try:
+            result = on_dask(folder)
+        except pipeline.SignalsNotWritten as exc:
+            msg = f"cannot write signals dataset {signals.path}: {first_line(exc)}"
+            raise OutputError(msg) from exc
+    return result, signals.current()
 
 
 def _warn_of_mixed_series(data: Input, config: Config) -> None:

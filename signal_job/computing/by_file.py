@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from signal_job.computing import cache
+from signal_job.computing.dataset import Writer, write_dataset, write_here
 from signal_job.computing.halo import Edges, overlap, stitch
 from signal_job.computing.pipeline import Counts, Result, no_rows, run
 from signal_job.computing.plan import folder_values, partitions
@@ -71,11 +72,20 @@ def combine(files: list[Input], pieces: list[Piece], window: int) -> Counts:
 
 
 def run_by_file(
-    data: Input, config: Config, *, count: Counter = count_here, kept: Path | None = None, why: str
+    data: Input,
+    config: Config,
+    *,
+    count: Counter = count_here,
+    kept: Path | None = None,
+    why: str,
+    signals: Path | None = None,
+    write: Writer = write_here,
 ) -> Result:
     """The counts of `data`, file by file with `count`; with `kept`, a cache folder of files' counts.
 
-    `why` names what asked for this (an option), for the messages that refuse what it cannot do.
+    With `signals`, a folder, each file's signals are then written there by `write` (see
+    `dataset`): all files are read again, those the cache kept too. `why` names what asked for
+    this (an option), for the messages that refuse what it cannot do.
     """
     check_config(config, data, why=why)
     series = partitions(data, config)
@@ -102,6 +112,13 @@ def run_by_file(
     total = sum(totals, Counts(0, 0, 0, 0))
     if total.rows == 0:
         raise no_rows(data)
+    if signals is not None:
+        starts = [sum(len(each) for each in files[:index]) for index in range(len(files))]
+        parts = [
+            (one, each, pieces[start : start + len(each)])
+            for one, each, start in zip(series, files, starts, strict=True)
+        ]
+        write_dataset(parts, config, signals, write=write)
     if config.group_by is None:
         return Result(total, [])
     names = [each.parts[0].partition.get(config.group_by.lower()) for each in series]

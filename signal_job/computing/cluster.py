@@ -1,19 +1,21 @@
-"""Count on a Dask cluster: one task per file, the windows across files stitched exactly.
+"""Count on a Dask cluster: one task per share of the files, the windows across files stitched exactly.
 
-The tasks are `by_file.count_file` (the local pipeline, on a worker); the driver stitches their
-results as a local run by file does. Dask is an optional extra (`signal-job[dask]`), imported
-only here and only for a dask run.
+The tasks are `by_file.count_here` (the local pipeline, on a worker), and with a signals dataset
+`dataset.write_here` (each file's part, written by the worker into the dataset's folder); the
+driver stitches their results as a local run by file does. Dask is an optional extra
+(`signal-job[dask]`), imported only here and only for a dask run.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from signal_job.computing.by_file import Piece, check_config, count_here, run_by_file
+from signal_job.computing.dataset import Task, Written, write_here
 from signal_job.computing.pipeline import Result
 from signal_job.config import Config
 from signal_job.errors import EngineError, counted, first_line, names_text
@@ -28,49 +30,99 @@ DEFAULT_WORKERS = 2
 TASKS_PER_WORKER = 2  # shares of the files per worker: enough to even out their sizes, few round trips
 _CONNECT_SECONDS = 10
 _WHY = "--engine dask"
+_Item = TypeVar("_Item")
+_Out = TypeVar("_Out")
 
 
 def run_on_dask(
-    data: Input, config: Config, *, address: str | None, workers: int | None, kept: Path | None = None
+    data: Input,
+    config: Config,
+    *,
+    address: str | None,
+    workers: int | None,
+    kept: Path | None = None,
+    signals: Path | None = None,
 ) -> Result:
     """The counts of `data` from a Dask cluster: at `address`, or a local one of `workers` processes.
 
     Each task counts a share of consecutive files (`TASKS_PER_WORKER` shares per worker, of about
     equal size), each file alone; with `kept` (a cache folder), files counted before are not sent.
+    With `signals`, a folder the workers can write to, each file's signals are then written
+    there, a part per file, by tasks in shares too.
     """
     check_config(config, data, why=_WHY)  # before a cluster starts
-
-    def count(files: list[Input], config: Config) -> list[Piece]:
-        with _client(address, workers) as client:
-            workers_now = max(1, len(client.scheduler_info().get("workers", {})))
-            shares = _shares(files, TASKS_PER_WORKER * workers_now)
-            log.info(
-                "dask: %s of %s on %s",
-                counted(len(shares), "task"),
-                counted(len(files), "file"),
-                _describe(client),
-            )
-            futures = [client.submit(count_here, share, config, pure=False) for share in shares]
-            return [
-                piece
-                for future, share in zip(futures, shares, strict=True)
-                for piece in _result(client, future, share)
-            ]
-
-    return run_by_file(data, config, count=count, kept=kept, why=_WHY)
+    with ExitStack() as stack:
+        cluster = _OnDask(stack, address, workers)
+        return run_by_file(
+            data, config, count=cluster.count, kept=kept, why=_WHY, signals=signals, write=cluster.write
+        )
 
 
-def _shares(files: list[Input], tasks: int) -> list[list[Input]]:
-    """`files` cut into runs of consecutive files of about 1/`tasks` of their bytes each, in order."""
-    size = -(-sum(one.parts[0].size for one in files) // tasks)
-    shares: list[list[Input]] = [[]]
+class _OnDask:
+    """The cluster, started or attached to when first needed (a cache may leave nothing to count)."""
+
+    def __init__(self, stack: ExitStack, address: str | None, workers: int | None) -> None:
+        self._stack, self._address, self._workers = stack, address, workers
+        self._client: Client | None = None
+
+    def count(self, files: list[Input], config: Config) -> list[Piece]:
+        """Each file's counts and edges, by tasks of `count_here` on shares of the files."""
+        return self._map(count_here, files, config, file=lambda one: one, doing="reading input", note="")
+
+    def write(self, tasks: list[Task], config: Config) -> list[Written]:
+        """Each file's signals part, by tasks of `write_here` on shares of the files."""
+        return self._map(
+            write_here,
+            tasks,
+            config,
+            file=lambda task: task.data,
+            doing="writing the signals of input",
+            note=", writing their signals",
+        )
+
+    def _map(
+        self,
+        function: Callable[[list[_Item], Config], list[_Out]],
+        items: list[_Item],
+        config: Config,
+        *,
+        file: Callable[[_Item], Input],
+        doing: str,
+        note: str,
+    ) -> list[_Out]:
+        """`function` over `items` in shares of about equal bytes, one task each; results in order."""
+        if self._client is None:
+            self._client = self._stack.enter_context(_client(self._address, self._workers))
+        client = self._client
+        workers_now = max(1, len(client.scheduler_info().get("workers", {})))
+        shares = _shares(items, TASKS_PER_WORKER * workers_now, size=lambda item: file(item).parts[0].size)
+        log.info(
+            "dask: %s of %s on %s%s",
+            counted(len(shares), "task"),
+            counted(len(items), "file"),
+            _describe(client),
+            note,
+        )
+        futures = [client.submit(function, share, config, pure=False) for share in shares]
+        results: list[_Out] = [
+            out
+            for future, share in zip(futures, shares, strict=True)
+            for out in _result(client, future, [file(item) for item in share], doing=doing)
+        ]
+        return results
+
+
+def _shares(items: list[_Item], tasks: int, *, size: Callable[[_Item], int]) -> list[list[_Item]]:
+    """`items` cut into runs of consecutive ones of about 1/`tasks` of their bytes each, in order."""
+    share_size = -(-sum(size(one) for one in items) // tasks)
+    shares: list[list[_Item]] = [[]]
     held = 0  # bytes in the last share
-    for one in files:
-        if shares[-1] and held >= size:
+    for one in items:
+        if shares[-1] and held >= share_size:
             shares.append([])
             held = 0
         shares[-1].append(one)
-        held += one.parts[0].size
+        held += size(one)
     return shares
 
 
@@ -105,17 +157,19 @@ def _client(address: str | None, workers: int | None) -> Iterator[Client]:
         yield client
 
 
-def _result(client: Client, future: object, share: list[Input]) -> list[Piece]:
-    """A task's results; a worker that died is an error naming the files it was reading."""
+def _result(client: Client, future: object, share: list[Input], *, doing: str) -> list[Any]:
+    """A task's results; a worker that died is an error naming the files it was `doing`."""
     from distributed.scheduler import KilledWorker  # noqa: PLC0415 - an optional extra
 
     try:
-        pieces: list[Piece] = client.gather(future)
+        results: list[Any] = client.gather(future)
     except KilledWorker as exc:
-        files = names_text(str(one.parts[0].path) for one in share)
-        msg = f"a Dask worker died while reading input {files}: {first_line(exc)}"
+        # Paths in full: cut short, a path loses its file's name.
+        files = names_text((str(one.parts[0].path) for one in share), limit=5, width=1000)
+        what = "file" if len(share) == 1 else "files"
+        msg = f"a Dask worker died while {doing} {what} {files}: {first_line(exc)}"
         raise EngineError(msg) from exc
-    return pieces
+    return results
 
 
 def _describe(client: Client) -> str:

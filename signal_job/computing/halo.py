@@ -54,9 +54,8 @@ def stitch(edges: Sequence[Edges], window: int) -> Crossing:
     """
     size = min(window, MAX_WINDOW)
     reach = size - 1
-    carry: list[Decimal | None] = []  # the last `reach` closes of the files so far
     full = signals = 0
-    for file in edges:
+    for file, carry in zip(edges, closes_before(edges, window), strict=True):
         for index, close in enumerate(file.head):
             # Windows ending further in lie inside the file: counted there.
             needed = reach - index  # closes from the files before
@@ -69,9 +68,22 @@ def stitch(edges: Sequence[Edges], window: int) -> Crossing:
             with localcontext(_EXACT):
                 total = sum((value for value in frame if value is not None), Decimal(0))
                 signals += close * size > total
-        ends = file.head if len(file.head) < reach else file.tail  # a short file is all edge
-        carry = [*carry, *ends][-reach:] if reach else []
     return Crossing(full, signals)
+
+
+def closes_before(edges: Sequence[Edges], window: int) -> list[tuple[Decimal | None, ...]]:
+    """For each file, the closes of the last `window - 1` rows of the files before it, in time order.
+
+    Fewer at the start of the series; a file shorter than that passes on the closes before it too.
+    """
+    reach = edge_rows(window)
+    carry: tuple[Decimal | None, ...] = ()
+    before = []
+    for file in edges:
+        before.append(carry)
+        ends = file.head if len(file.head) < reach else file.tail  # a short file is all edge
+        carry = (*carry, *ends)[-reach:] if reach else ()
+    return before
 
 
 def overlap(edges: Sequence[Edges]) -> int | None:

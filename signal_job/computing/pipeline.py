@@ -90,6 +90,10 @@ class SignalsNotWritten(Exception):
         super().__init__(str(error))
         self.error = error
 
+    def __reduce__(self) -> tuple[type[SignalsNotWritten], tuple[Exception]]:
+        """Pickled with its error (it crosses from a Dask worker), not with the message alone."""
+        return SignalsNotWritten, (self.error,)
+
 
 class _ScanFailed(Exception):
     """A plan over the input failed in Polars (or reading the file)."""

@@ -211,7 +211,7 @@ def atomic(out: Target) -> Iterator[Path]:
         with temporary.open("rb") as file:
             os.fsync(file.fileno())
         # mkstemp makes the file private (0600); give it the permissions a plain open() would.
-        temporary.chmod(0o666 & ~_umask())
+        temporary.chmod(0o666 & ~umask())
         temporary.replace(out.real)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
@@ -292,7 +292,7 @@ def remove_stale_signals(out: Target, ours: os.stat_result | None) -> None:
     if now is None or not stat.S_ISREG(now.st_mode):
         return
     before = out.status
-    if not any(_same_version(now, known) for known in (before, ours) if known is not None):
+    if not any(same_version(now, known) for known in (before, ours) if known is not None):
         log.info("left %s in place: another run wrote it meanwhile", out.path)
         return
     if not is_signals_file(out.real) and not _old_signals_file(out.real):
@@ -306,7 +306,8 @@ def remove_stale_signals(out: Target, ours: os.stat_result | None) -> None:
     log.warning("removed %s, the signals file of an earlier run", out.path)
 
 
-def _same_version(a: os.stat_result, b: os.stat_result) -> bool:
+def same_version(a: os.stat_result, b: os.stat_result) -> bool:
+    """Whether two `stat`s are of one file, unchanged: identity, modification time and size."""
     return identity(a) == identity(b) and a.st_mtime_ns == b.st_mtime_ns and a.st_size == b.st_size
 
 
@@ -364,7 +365,8 @@ def _started(pid: int) -> int:
         return 0
 
 
-def _umask() -> int:
+def umask() -> int:
+    """This process's umask."""
     # The only portable way to read the umask is to set it and put it back.
     mask = os.umask(0)
     os.umask(mask)

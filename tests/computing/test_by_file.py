@@ -236,4 +236,4 @@ def test_the_console_script_keeps_counts_with_cache_and_gives_the_plain_document
     assert b"4 of 4 files counted before" in second.stderr
     refused = console("--cache", str(tmp_path / "kept"), "--signals", str(tmp_path / "s.parquet"))
     assert refused.returncode == 1
-    assert "not with --cache" in orjson.loads(refused.stdout)["error_message"]
+    assert "not written with --cache on the local engine" in orjson.loads(refused.stdout)["error_message"]

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -19,11 +21,12 @@ import pytest
 
 import signal_job
 from signal_job.computing.cluster import run_on_dask
-from signal_job.computing.pipeline import run
-from signal_job.errors import ConfigError
+from signal_job.computing.pipeline import Engine, run
+from signal_job.errors import ClashError, ConfigError, InputError, OutputError
 from signal_job.reading.inputs import open_input
-from tests.computing.test_by_file import candles, split_real_file
-from tests.conftest import PROJECT, make_config
+from tests.computing.test_by_file import candles, split_real_file, write_split
+from tests.computing.test_dataset import assert_same_bits
+from tests.conftest import ENGINES, PROJECT, make_config
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("signal-job")
 DASK = Path(sys.executable).with_name("dask")
@@ -96,6 +99,11 @@ def run_args(tmp_path: Path, data: Path, *more: str) -> list[str]:
             "--log-file", str(tmp_path / "run.log"), *more]  # fmt: skip
 
 
+def leftovers(folder: Path) -> list[str]:
+    """Temporary files or folders a run left beside its outputs (their names start with a dot)."""
+    return sorted(path.name for path in folder.iterdir() if path.name.startswith("."))
+
+
 def test_dask_attached_to_a_running_scheduler_gives_the_local_document(
     tmp_path: Path, scheduler: str
 ) -> None:
@@ -151,12 +159,17 @@ def test_a_bad_line_on_a_worker_is_the_local_error(tmp_path: Path, scheduler: st
     lines = bad.read_text().splitlines()
     lines[5] = lines[5].replace(",", ",x", 4)
     bad.write_text("\n".join(lines) + "\n")
-    local = console(*run_args(tmp_path, folder), cwd=tmp_path)
-    on_dask = console(*run_args(tmp_path, folder, "--engine", "dask", "--address", scheduler), cwd=tmp_path)
+    local = console(*run_args(tmp_path, folder, "--signals", "local.parquet"), cwd=tmp_path)
+    on_dask = console(
+        *run_args(tmp_path, folder, "--engine", "dask", "--address", scheduler, "--signals", "signals"),
+        cwd=tmp_path,
+    )
     assert local.returncode == on_dask.returncode == 1
     assert orjson.loads(on_dask.stdout) == orjson.loads(local.stdout)
     assert f"{bad.name}".encode() in on_dask.stdout
     assert b"Traceback" not in on_dask.stderr
+    assert not (tmp_path / "signals").exists()
+    assert leftovers(tmp_path) == []
 
 
 def test_hive_groups_on_dask_equal_the_local_groups(tmp_path: Path, scheduler: str) -> None:
@@ -189,16 +202,6 @@ def test_what_needs_rows_of_several_files_is_refused_on_dask(
     candles(["1", "2"]).with_columns(symbol=pl.lit("A")).write_csv(path)
     with pytest.raises(ConfigError, match=message):
         run_on_dask(open_input(path), config, address="tcp://127.0.0.1:1", workers=None)  # type: ignore[arg-type]
-
-
-def test_signals_on_dask_are_refused_with_a_clear_message(tmp_path: Path) -> None:
-    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
-    done = console(
-        *run_args(tmp_path, tmp_path / "data.csv", "--engine", "dask", "--signals", "s.parquet"), cwd=tmp_path
-    )
-    assert done.returncode == 1
-    assert "not with --engine dask" in orjson.loads(done.stdout)["error_message"]
-    assert not (tmp_path / "s.parquet").exists()
 
 
 def test_an_unreachable_scheduler_is_a_job_error(tmp_path: Path) -> None:
@@ -278,3 +281,222 @@ def test_a_local_cluster_starts_when_the_dashboard_port_is_taken(tmp_path: Path)
         folder = split_real_file(tmp_path)
         result = signal_job.run(folder, config=make_config(5), engine="dask", workers=1)
     assert (result.rows, result.signals) == (10_000, 4_989)
+
+
+def test_the_signals_dataset_on_dask_is_the_local_signals_file(tmp_path: Path, scheduler: str) -> None:
+    folder = split_real_file(tmp_path)
+    local = console(*run_args(tmp_path, folder, "--signals", "local.parquet"), cwd=tmp_path)
+    on_dask = console(
+        *run_args(
+            tmp_path, folder, "--engine", "dask", "--address", scheduler, "--signals", "signals.parquet"
+        ),
+        cwd=tmp_path,
+    )
+    assert on_dask.returncode == 0, on_dask.stderr
+    local_document, dask_document = (orjson.loads(done.stdout) for done in (local, on_dask))
+    assert {**dask_document, "latency_ms": 0} == {**local_document, "latency_ms": 0}
+    assert (tmp_path / "signals.parquet").is_dir()  # a folder of parts, whatever its name
+    assert_same_bits(
+        pl.read_parquet(tmp_path / "local.parquet"), pl.read_parquet(tmp_path / "signals.parquet")
+    )
+    assert re.search(
+        rb"dask: \d+ tasks? of 6 files on 2 workers at .*, writing their signals", on_dask.stderr
+    )
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_split_series_of_mixed_files_has_the_local_signals_on_dask(
+    tmp_path: Path, scheduler: str, engine: Engine
+) -> None:
+    closes: list[str | None] = [str(100 + (i * 37) % 23) + ("" if i % 3 else ".125") for i in range(60)]
+    closes[17] = closes[40] = None
+    # Files of 1 to 25 rows, a window of 8: windows span up to four files.
+    folder = write_split(tmp_path / "days", closes, [1, 3, 5, 6, 30, 55], ["csv", "parquet", "csv.gz"])
+    data = open_input(folder, timestamps=True)
+    config = make_config(8)
+    local = run(data, config, signals=tmp_path / "local.parquet", engine=engine)
+    (tmp_path / "parts").mkdir()
+    assert run_on_dask(data, config, address=scheduler, workers=None, signals=tmp_path / "parts") == local
+    assert_same_bits(pl.read_parquet(tmp_path / "local.parquet"), pl.read_parquet(tmp_path / "parts"))
+
+
+def test_a_dataset_is_replaced_by_a_later_run_and_removed_by_a_failed_one(
+    tmp_path: Path, scheduler: str
+) -> None:
+    folder = split_real_file(tmp_path)
+    signals = tmp_path / "signals"
+    config = {"seed": 1, "window": 5, "version": "v"}
+    signal_job.run(folder, config=config, engine="dask", address=scheduler, signals=signals)
+    signal_job.run(folder, config={**config, "window": 3}, engine="dask", address=scheduler, signals=signals)
+    signal_job.run(folder, config={**config, "window": 3}, signals=tmp_path / "local.parquet")
+    assert_same_bits(pl.read_parquet(tmp_path / "local.parquet"), pl.read_parquet(signals))
+    bad = sorted(folder.glob("*.csv"))[-1]
+    lines = bad.read_text().splitlines()
+    lines[2] = lines[2].replace(",", ",x", 4)
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=rf"{bad.name} line 3") as on_dask:
+        signal_job.run(folder, config=config, engine="dask", address=scheduler, signals=signals)
+    with pytest.raises(InputError) as here:
+        signal_job.run(folder, config=config)
+    assert str(on_dask.value) == str(here.value)
+    assert not signals.exists()  # no dataset beside an error: the earlier one is removed
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda path: path.write_text("x"),
+            r"signals dataset .* is a file; with --engine dask, --signals names a folder",
+        ),
+        (
+            lambda path: (path.mkdir(), (path / "notes.txt").write_text("mine")),
+            r"holds 'notes.txt', which is no part of a signals dataset",
+        ),
+    ],
+    ids=["a-file", "a-folder-of-other-files"],
+)
+def test_a_signals_path_that_is_not_a_dataset_is_refused_and_kept(
+    tmp_path: Path, make: Callable[[Path], object], message: str
+) -> None:
+    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
+    make(tmp_path / "signals")
+    before = sorted(str(path) for path in tmp_path.rglob("*"))
+    with pytest.raises(OutputError, match=message):
+        signal_job.run(
+            tmp_path / "data.csv",
+            config={"seed": 1, "window": 5, "version": "v"},
+            engine="dask",
+            address="tcp://127.0.0.1:1",  # refused before any cluster is reached
+            signals=tmp_path / "signals",
+        )
+    assert sorted(str(path) for path in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("option", ["output", "cache"])
+def test_an_output_or_cache_inside_the_dataset_folder_is_refused(tmp_path: Path, option: str) -> None:
+    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
+    inside = tmp_path / "signals" / "inside"
+    with pytest.raises(ClashError, match=rf"--{option} .*inside is inside the signals dataset"):
+        signal_job.run(
+            tmp_path / "data.csv",
+            config={"seed": 1, "window": 5, "version": "v"},
+            engine="dask",
+            address="tcp://127.0.0.1:1",  # refused before any cluster is reached
+            signals=tmp_path / "signals",
+            **{option: inside},  # type: ignore[arg-type]
+        )
+    assert not (tmp_path / "signals").exists()
+
+
+def test_signals_with_a_cache_on_dask_count_only_new_files_but_write_every_part(
+    tmp_path: Path, scheduler: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = split_real_file(tmp_path)
+    config = {"seed": 1, "window": 5, "version": "v"}
+    kept = tmp_path / "kept"
+    signal_job.run(folder, config=config, engine="dask", address=scheduler, cache=kept)
+    with caplog.at_level(logging.INFO, logger="signal_job"):
+        signal_job.run(
+            folder, config=config, engine="dask", address=scheduler, cache=kept, signals=tmp_path / "s"
+        )
+    assert "6 of 6 files counted before" in caplog.text
+    signal_job.run(folder, config=config, signals=tmp_path / "local.parquet")
+    assert_same_bits(pl.read_parquet(tmp_path / "local.parquet"), pl.read_parquet(tmp_path / "s"))
+
+
+def test_signals_with_a_cache_on_the_local_engine_are_refused_saying_what_writes_them(tmp_path: Path) -> None:
+    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
+    with pytest.raises(ConfigError, match=r"not written with --cache on the local engine: .* --engine dask"):
+        signal_job.run(
+            tmp_path / "data.csv",
+            config={"seed": 1, "window": 5, "version": "v"},
+            cache=tmp_path / "kept",
+            signals=tmp_path / "s.parquet",
+        )
+    assert not (tmp_path / "s.parquet").exists()
+
+
+@pytest.fixture
+def one_worker() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A scheduler that fails a task at its first dead worker, and one worker process (no nanny)."""
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
+    scheduler = subprocess.Popen(
+        [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    worker = subprocess.Popen(
+        [
+            str(DASK),
+            "worker",
+            address,
+            "--nthreads",
+            "1",
+            "--no-dashboard",
+            "--host",
+            "127.0.0.1",
+            "--no-nanny",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        _wait_for_workers(address, 1)
+        yield address, worker
+    finally:
+        for process in (worker, scheduler):
+            if process.poll() is None:
+                os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
+def test_a_worker_killed_while_writing_the_signals_is_a_job_error_that_leaves_no_dataset(
+    tmp_path: Path, one_worker: tuple[str, subprocess.Popen[bytes]]
+) -> None:
+    address, worker = one_worker
+    folder = split_real_file(tmp_path)
+    kept = tmp_path / "kept"
+    # Every file counted now, so that the run below sends its worker nothing but signals tasks.
+    run_on_dask(open_input(folder), make_config(5), address=address, workers=None, kept=kept)
+    signals = tmp_path / "signals"
+    signals.mkdir()  # a dataset of an earlier run, which a failed run must not leave behind
+    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
+    signal_job.run(
+        tmp_path / "data.csv",
+        config={"seed": 1, "window": 5, "version": "v"},
+        signals=signals / "part-00000.parquet",
+    )
+    # Stopped, the worker takes its task and cannot finish it: killed then, it dies with it in hand.
+    os.kill(worker.pid, signal.SIGSTOP)
+    args = run_args(tmp_path, folder, "--engine", "dask", "--address", address, "--cache", str(kept))
+    job = subprocess.Popen(
+        [str(CONSOLE_SCRIPT), *args, "--signals", str(signals)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    from distributed import Client
+
+    with Client(address, timeout="10s") as client:
+        deadline = time.monotonic() + 60
+        while not any(client.processing().values()):
+            assert job.poll() is None, job.communicate()
+            assert time.monotonic() < deadline, "the run sent no task"
+            time.sleep(0.05)
+    os.kill(worker.pid, signal.SIGKILL)
+    stdout, stderr = job.communicate(timeout=60)
+    assert job.returncode == 1, stderr
+    message = orjson.loads(stdout)["error_message"]
+    assert re.match(
+        r"a Dask worker died while writing the signals of input files? '[^']*days/\d\.csv'", message
+    )
+    assert b"Traceback" not in stderr
+    assert not signals.exists()
+    assert leftovers(tmp_path) == []
