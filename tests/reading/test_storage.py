@@ -388,3 +388,14 @@ def test_empty_truncated_and_marker_objects_are_job_errors(bucket: Bucket) -> No
     assert error_of(bucket.url("days/")) == f"input file {bucket.url('days/a.csv')} is empty"
     bucket.put("cut/a.csv.gz", gzip.compress(shipped())[:5000])
     assert bucket.url("cut/a.csv.gz") in error_of(bucket.url("cut/"))
+
+
+def test_the_dask_signals_dataset_of_objects_equals_the_local_signals_file(
+    bucket: Bucket, tmp_path: Path
+) -> None:
+    split_into_objects(bucket, "days/")
+    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
+    signal_job.run(tmp_path / "data.csv", config=CONFIG, signals=tmp_path / "local.parquet")
+    signal_job.run(bucket.url("days/"), config=CONFIG, engine="dask", workers=2, signals=tmp_path / "dataset")
+    local = pl.read_parquet(tmp_path / "local.parquet")
+    assert pl.read_parquet(tmp_path / "dataset").equals(local)
