@@ -45,6 +45,8 @@ def run(
     address: str | None = None,
     workers: int | None = None,
     cache: PathLike | None = None,
+    mlflow: str | None = None,
+    mlflow_experiment: str | None = None,
 ) -> RunResult:
     """Run the job on `input` (a file, a glob or a folder, or an s3://... URL) and return its result.
 
@@ -53,13 +55,16 @@ def run(
     an older success, as the command line does); with `signals`, every row's signal is written
     there (Parquet). No output may be a file the run reads. `engine="dask"` counts the files on
     the Dask cluster at `address`, or on a local one of `workers` processes; `cache`, a folder,
-    keeps each file's counts so that a re-run reads only new files (see docs/cluster.md).
+    keeps each file's counts so that a re-run reads only new files (see docs/cluster.md). With
+    `mlflow`, a tracking URI, the run is logged to MLflow in the experiment `mlflow_experiment`
+    (default "signal-job"); a tracking failure is a logged warning (see docs/operations.md).
 
     Raises the job's `JobError` subclasses (`ConfigError`, `InputError`, `OutputError`,
     `EngineError`, `ClashError`) with the messages the command line puts in its error document; `exc.version`
     is the config's version once known.
     """
     from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
+    from signal_job.reporting.tracking import Tracking  # noqa: PLC0415
 
     started = time.perf_counter()
     given = config if isinstance(config, Config | Mapping) else None
@@ -81,6 +86,7 @@ def run(
         started=started,
         config=given,
         engine=job.Engine(engine, address, workers, None if cache is None else Path(cache)),
+        tracking=Tracking.of(mlflow, mlflow_experiment),
     )
     if outcome.error is not None:
         raise outcome.error

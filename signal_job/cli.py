@@ -127,6 +127,23 @@ CacheOption = Annotated[
         help="A folder keeping each input file's counts: a re-run over a grown folder reads only new files.",
     ),
 ]
+MlflowOption = Annotated[
+    str | None,
+    typer.Option(
+        "--mlflow",
+        envvar="MLFLOW_TRACKING_URI",
+        help="Log the run to MLflow at this tracking URI (sqlite:///mlflow.db, http://host:5000); "
+        "'signal-job\\[mlflow]'.",
+    ),
+]
+ExperimentOption = Annotated[
+    str | None,
+    typer.Option(
+        "--mlflow-experiment",
+        envvar="MLFLOW_EXPERIMENT_NAME",
+        help="With --mlflow: the experiment (default signal-job).",
+    ),
+]
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # SIGTERM last: once it is caught, so is SIGINT
 
 
@@ -142,6 +159,8 @@ def run(
     address: AddressOption = None,
     workers: WorkersOption = None,
     cache: CacheOption = None,
+    mlflow: MlflowOption = None,
+    mlflow_experiment: ExperimentOption = None,
 ) -> None:
     """Compute the signal rate of the input and write the metrics document.
 
@@ -156,6 +175,7 @@ def run(
     _take_stop_signals()
     from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
     from signal_job.reporting.logs import Logs  # noqa: PLC0415
+    from signal_job.reporting.tracking import Tracking  # noqa: PLC0415
 
     logs = Logs()
     log.info("signal-job %s starting", __version__)
@@ -169,6 +189,7 @@ def run(
         ready=_act_on_stop_signals,
         before_writing=_stop_taking_signals,
         engine=where,
+        tracking=Tracking.of(mlflow, mlflow_experiment),
     )
     raise typer.Exit(outcome.code)
 
@@ -260,6 +281,8 @@ _VALUE_OPTIONS = frozenset(
         "--address",
         "--workers",
         "--cache",
+        "--mlflow",
+        "--mlflow-experiment",
     }
 )
 _SHORT = ("-i", "-c", "-o")  # also written with their value joined: -idays/a.csv
