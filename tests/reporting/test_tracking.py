@@ -32,17 +32,21 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> str:
     """One sqlite store for the module: creating its tables takes seconds. Tests use their own experiment."""
     folder = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
-    MlflowClient(uri).search_experiments()  # creates the tables
+    with pytest.MonkeyPatch.context() as patch:
+        # A sqlite store puts artifacts in ./mlruns of where the process first opened it (mlflow
+        # keeps one store per URI): beside the database, not in the project.
+        patch.chdir(folder)
+        MlflowClient(uri).search_experiments()  # creates the tables
     return uri
 
 
 @pytest.fixture(autouse=True)
 def _quiet_mlflow(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No usage telemetry, no tracking settings from the caller's shell; artifacts under tmp_path."""
+    """No usage telemetry, no tracking settings from the caller's shell; relative paths in tmp_path."""
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     for name in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", *HTTP_DEFAULTS):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)  # a sqlite store keeps artifacts in ./mlruns
+    monkeypatch.chdir(tmp_path)
 
 
 def run_job(tmp_path: Path, input_path: Path, config: Path, *extra: str) -> tuple[int, bytes]:
