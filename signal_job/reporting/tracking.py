@@ -83,16 +83,13 @@ def log_run(
     `config_file` the file it was read from (None when given in Python); `counts` are those of
     a successful run; `started` is the `perf_counter()` that the run's latency counts from.
     """
-    try:
-        from mlflow.tracking import MlflowClient  # noqa: PLC0415 - only for a tracked run
-    except ImportError as exc:
-        log.warning("MLflow tracking needs the mlflow extra (%s): %s; run not tracked", INSTALL, exc)
-        return
     latency = document.get("latency_ms", round((time.perf_counter() - started) * 1000))
     where = f"MLflow at {tracking.hide(tracking.uri)}, experiment {tracking.experiment!r}"
     run_id = None
     try:
         with _bounded_http():
+            from mlflow.tracking import MlflowClient  # noqa: PLC0415 - only for a tracked run
+
             client = MlflowClient(tracking_uri=tracking.uri)
             run_id = client.create_run(_experiment_id(client, tracking.experiment)).info.run_id
             record = _record(
@@ -103,6 +100,9 @@ def log_run(
             if config is not None:
                 client.log_text(run_id, _config_text(config, config_file), "config.yaml")
             client.set_terminated(run_id, "FINISHED" if document["status"] == "success" else "FAILED")
+    except ImportError as exc:  # mlflow, or a store's library (sqlalchemy), is missing
+        log.warning("MLflow tracking needs the mlflow extra (%s): %s; run not tracked", INSTALL, exc)
+        return
     except Exception as exc:  # tracking must never fail the job
         log.warning(
             "run not tracked in %s: %s", where, tracking.hide(f"{type(exc).__name__}: {first_line(exc)}")
