@@ -47,6 +47,8 @@ def run(
     cache: PathLike | None = None,
     metrics_file: PathLike | None = None,
     hash_inputs: bool = False,
+    mlflow: str | None = None,
+    mlflow_experiment: str | None = None,
 ) -> RunResult:
     """Run the job on `input` (a file, a glob or a folder, or an s3://... URL) and return its result.
 
@@ -58,13 +60,15 @@ def run(
     one of `workers` processes; `cache`, a folder, keeps each file's counts so that a re-run
     reads only new files (see docs/cluster.md); `metrics_file`, a Prometheus textfile of the run;
     `hash_inputs` hashes every input byte into the document's `inputs` fingerprint (see
-    docs/operations.md).
+    docs/operations.md). With `mlflow`, a tracking URI, the run is logged to MLflow in the
+    experiment `mlflow_experiment` (default "signal-job"); a tracking failure is a logged warning.
 
     Raises the job's `JobError` subclasses (`ConfigError`, `InputError`, `OutputError`,
     `EngineError`, `ClashError`) with the messages the command line puts in its error document; `exc.version`
     is the config's version once known.
     """
     from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
+    from signal_job.reporting.tracking import Tracking  # noqa: PLC0415
 
     started = time.perf_counter()
     given = config if isinstance(config, Config | Mapping) else None
@@ -88,6 +92,7 @@ def run(
         config=given,
         engine=job.Engine(engine, address, workers, None if cache is None else Path(cache)),
         hashing=hash_inputs,
+        tracking=Tracking.of(mlflow, mlflow_experiment),
     )
     if outcome.error is not None:
         raise outcome.error

@@ -159,6 +159,23 @@ MetricsFileOption = Annotated[
         help="Also write the run as a Prometheus textfile here (node-exporter's textfile collector).",
     ),
 ]
+MlflowOption = Annotated[
+    str | None,
+    typer.Option(
+        "--mlflow",
+        envvar="MLFLOW_TRACKING_URI",
+        help="Log the run to MLflow at this tracking URI (sqlite:///mlflow.db, http://host:5000); "
+        "'signal-job\\[mlflow]'.",
+    ),
+]
+ExperimentOption = Annotated[
+    str | None,
+    typer.Option(
+        "--mlflow-experiment",
+        envvar="MLFLOW_EXPERIMENT_NAME",
+        help="With --mlflow: the experiment (default signal-job).",
+    ),
+]
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # SIGTERM last: once it is caught, so is SIGINT
 
 
@@ -177,6 +194,8 @@ def run(
     metrics_file: MetricsFileOption = None,
     log_format: LogFormatOption = LogFormatName.text,
     hash_inputs: HashOption = False,
+    mlflow: MlflowOption = None,
+    mlflow_experiment: ExperimentOption = None,
 ) -> None:
     """Compute the signal rate of the input and write the metrics document.
 
@@ -192,6 +211,7 @@ def run(
     from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
     from signal_job.reporting import progress  # noqa: PLC0415
     from signal_job.reporting.logs import Logs  # noqa: PLC0415
+    from signal_job.reporting.tracking import Tracking  # noqa: PLC0415
 
     logs = Logs("json" if log_format is LogFormatName.json else "text")
     progress.enable(progress.wanted(json_logs=log_format is LogFormatName.json))
@@ -207,6 +227,7 @@ def run(
         before_writing=_stop_taking_signals,
         engine=where,
         hashing=hash_inputs,
+        tracking=Tracking.of(mlflow, mlflow_experiment),
     )
     raise typer.Exit(outcome.code)
 
@@ -303,6 +324,8 @@ _VALUE_OPTIONS = frozenset(
         "--address",
         "--workers",
         "--cache",
+        "--mlflow",
+        "--mlflow-experiment",
     }
 )
 _SHORT = ("-i", "-c", "-o")  # also written with their value joined: -idays/a.csv

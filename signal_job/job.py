@@ -41,6 +41,7 @@ from signal_job.reporting.logs import FIELDS, Logs
 from signal_job.reporting.metrics import Document, error_document, render, success_document
 from signal_job.reporting.outputs import Target, atomic, check_clashes, remove_stale_signals, target, write
 from signal_job.reporting.prometheus import Group, textfile
+from signal_job.reporting.tracking import Tracking, log_run
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,7 @@ def execute(
     before_writing: Callable[[], None] | None = None,
     engine: Engine = Engine(),
     hashing: bool = False,
+    tracking: Tracking | None = None,
 ) -> Outcome:
     """Run the job and write its document, whatever the end; the error is returned, not raised.
 
@@ -138,7 +140,8 @@ def execute(
     stdout is left to it, and a failed print is logged while the log is open);
     `ready` is called once the paths are checked, where a stop can still write the error
     document (the CLI acts on stop signals from there); `before_writing` once the run is over
-    (the CLI stops taking signals there). `hashing` hashes every input byte (`--hash`).
+    (the CLI stops taking signals there). `hashing` hashes every input byte (`--hash`);
+    `tracking` logs the ended run to MLflow.
     """
     try:
         prepared = prepare(paths, signals_folder=engine.name == "dask")
@@ -176,6 +179,18 @@ def execute(
         "" if shown else " (not printed: exit code 1)",
         extra={FIELDS: fields},
     )
+    if tracking is not None:  # once the document is final, while the log file is open for a warning
+        known, read_from = _known_config(paths, config), paths.config if config is None else None
+        log_run(
+            tracking,
+            document,
+            config=known,
+            config_file=read_from,
+            input=str(paths.input),
+            engine=engine.name,
+            counts=done.counts,
+            started=started,
+        )
     if logs is not None:
         logs.close()
     if error is not None:
@@ -316,6 +331,14 @@ def _as_mapping(config: Config) -> dict[str, Any]:
         if hasattr(defaults, name) and getattr(config.reading, name) != getattr(defaults, name):
             keys[name] = getattr(config.reading, name)
     return keys
+
+
+def _known_config(paths: Paths, given: Given | None) -> Config | None:
+    """The run's config for a report, read again: None if reading it is what failed."""
+    try:
+        return _config(paths, given)
+    except JobError:
+        return None
 
 
 def _version(paths: Paths, given: Given | None) -> str | None:
