@@ -152,6 +152,9 @@ def _record(
     tags = {"status": document["status"], "signal_job_version": __version__}
     if "error_message" in document:
         tags["error_message"] = document["error_message"]
+    if "inputs" in document:  # what was read: runs on the same input bytes (or files) share it
+        tags["inputs_fingerprint"] = document["inputs"]["fingerprint"]
+        metrics |= {"input_files": document["inputs"]["files"], "input_bytes": document["inputs"]["bytes"]}
     now = int(time.time() * 1000)
     return {
         "params": [Param(key, _cut(value)) for key, value in params.items()],

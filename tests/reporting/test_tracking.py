@@ -103,6 +103,9 @@ def test_a_tracked_run_logs_its_params_metrics_tags_and_documents(
     assert metrics["latency_ms"] == document["latency_ms"]
     assert run.data.tags["status"] == "success"
     assert run.data.tags["signal_job_version"] == signal_job.__version__
+    inputs = orjson.loads(stdout)["inputs"]
+    assert run.data.tags["inputs_fingerprint"] == inputs["fingerprint"]
+    assert (metrics["input_files"], metrics["input_bytes"]) == (inputs["files"], inputs["bytes"])
     assert artifacts(store, run) == {"metrics.json", "config.yaml"}
     assert artifact(run, "metrics.json").encode() == (tmp_path / "metrics.json").read_bytes() == stdout
     assert artifact(run, "config.yaml") == config.read_text()  # the file as written, comments too
