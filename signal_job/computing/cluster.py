@@ -20,6 +20,7 @@ from signal_job.computing.pipeline import Result
 from signal_job.config import Config
 from signal_job.errors import EngineError, counted, first_line, names_text
 from signal_job.reading.inputs import Input
+from signal_job.reporting.progress import steps
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -104,11 +105,11 @@ class _OnDask:
             note,
         )
         futures = [client.submit(function, share, config, pure=False) for share in shares]
-        results: list[_Out] = [
-            out
-            for future, share in zip(futures, shares, strict=True)
-            for out in _result(client, future, [file(item) for item in share], doing=doing)
-        ]
+        results: list[_Out] = []
+        with steps(f"dask: {doing}", len(futures), unit="tasks") as advance:  # on a terminal only
+            for future, share in zip(futures, shares, strict=True):
+                results += _result(client, future, [file(item) for item in share], doing=doing)
+                advance(1)
         return results
 
 

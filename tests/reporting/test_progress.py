@@ -88,3 +88,11 @@ def test_no_bar_in_a_pipe_or_with_json_logs(tmp_path: Path) -> None:
     code, shown = on_a_terminal(tmp_path, "run", "--input", "days", "--log-format", "json")
     assert code == 0, shown
     assert "opening input files" not in shown
+
+
+def test_a_dask_run_shows_its_tasks_on_a_terminal(tmp_path: Path) -> None:
+    days(tmp_path)
+    code, shown = on_a_terminal(tmp_path, "run", "--input", "days", "--engine", "dask", "--workers", "1")
+    assert code == 0, shown
+    assert "dask: reading input" in shown
+    assert "2/2" in shown
