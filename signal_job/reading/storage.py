@@ -117,7 +117,7 @@ def location(text: str | os.PathLike[str]) -> Location:
         return Path(text)
     if found[1].lower() == "file":
         return Path(text[found.end() :])
-    return Url(text)
+    return Url(found[1].lower() + text[len(found[1]) :])  # Polars reads only lower-case schemes
 
 
 def polars_path(where: Location) -> str | Path:
@@ -138,7 +138,11 @@ def find_objects(url: Url) -> tuple[list[Url], Url | None]:
     folders), as for local paths.
     """
     key = url.key
-    if url.scheme == "http":  # (an unknown scheme is refused here)
+    scheme = url.scheme  # an unknown scheme is refused here
+    if not url.root.partition("://")[2]:
+        msg = f"input {url} names no bucket (or host): write it as {scheme}://BUCKET/KEY"
+        raise InputError(msg)
+    if scheme == "http":
         if _GLOB.intersection(key) or not key or key.endswith("/"):
             msg = f"input {url}: over http(s), name one file; folders and globs need s3://, gs:// or az://"
             raise InputError(msg)
@@ -193,7 +197,7 @@ def problem(exc: BaseException, url: Url) -> InputError:
             "variables, or storage_options in the config)"
         )
     if "error sending request" in text or "Connection refused" in text or "dns error" in text:
-        endpoint = _endpoint(dict(url.options)) or url.root
+        endpoint = (_endpoint(dict(url.options)) if url.scheme == "s3" else None) or url.root
         return InputError(f"cannot reach the storage at {endpoint} for input {url}: {_short(text)}")
     return InputError(f"cannot read input {url}: {_short(text)}")
 
@@ -294,13 +298,14 @@ def _store(root: str, options: tuple[tuple[str, str], ...]) -> ObjectStore:
 
     config: Any = dict(options)  # checked by obstore, which names a key it does not know
     # An endpoint given as http:// (a local S3 API, MinIO) is a choice: allow it, as Polars does.
-    plain_http = (_endpoint(config) or "").startswith("http://")
+    plain_http = root.startswith("s3") and (_endpoint(config) or "").startswith("http://")
     try:
         store: ObjectStore = from_url(
             root, config=config or None, client_options={"allow_http": True} if plain_http else None
         )
     except Exception as exc:
-        msg = f"cannot reach storage {root} with the config's storage_options: {_short(str(exc))}"
+        given = " with the config's storage_options" if options else ""
+        msg = f"cannot use storage {root}{given}: {_short(str(exc))}"
         raise InputError(msg) from exc
     return store
 

@@ -289,6 +289,9 @@ def test_missing_objects_and_buckets_are_job_errors_naming_them(bucket: Bucket) 
 
 def test_an_unknown_scheme_is_refused_naming_the_ones_read() -> None:
     assert "ftp://" in error_of("ftp://host/data.csv")
+    assert (
+        error_of("s3:///x.csv") == "input s3:///x.csv names no bucket (or host): write it as s3://BUCKET/KEY"
+    )
     assert location("file:///data/x.csv") == Path("/data/x.csv")
 
 
@@ -371,6 +374,12 @@ def test_dask_counts_objects_exactly_across_their_boundaries(bucket: Bucket, tmp
 
 
 # Hostile objects: odd keys, empty and truncated objects, folder markers.
+
+
+def test_an_upper_case_scheme_reads_as_lower_case(bucket: Bucket, tmp_path: Path) -> None:
+    url = bucket.put("btc/data.csv", shipped())
+    upper = url.replace("s3://", "S3://")
+    assert without_latency(signal_job.run(upper, config=CONFIG).document) == local_document(tmp_path)
 
 
 @pytest.mark.parametrize("key", ["a b/ü ñ.csv", "x%20y.csv", "q[1].csv", "deep/" * 20 + "d.csv"])
