@@ -273,7 +273,12 @@ def _versions() -> dict[str, str]:
 def _git() -> dict[str, Any]:
     def git(*args: str) -> str:
         return subprocess.run(
-            ["git", *args], capture_output=True, text=True, check=False, cwd=RESULTS.parent
+            # From the project's root: the paths below are relative to it.
+            ["git", *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=RESULTS.parent.parent,
         ).stdout.strip()
 
     return {
