@@ -16,6 +16,7 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import socket
 import subprocess
 import sys
@@ -29,14 +30,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from benchmarks.correctness import wrong_signals
-from benchmarks.datasets import Dataset, dataset, label, parse_size
+from benchmarks.datasets import DAYS, Dataset, dataset, label, parse_size
 from benchmarks.measure import (
     ATTACHED,
+    CONSOLE_SCRIPT,
     GROUPED_CONFIG,
     IMPLEMENTATIONS,
     SCHEDULER,
     Implementation,
     Runs,
+    answer,
     run_once,
 )
 from benchmarks.report import add_ratios, figures, markdown, plot, targets
@@ -142,6 +145,7 @@ def _measure(
     data: Dataset, implementations: list[Implementation], repeats: int, work: Path, progress: Progress
 ) -> dict[Implementation, Runs]:
     runs = {implementation: Runs() for implementation in implementations}
+    kept = _kept_cache(data, work) if any(i.cache == "kept" for i in implementations) else None
     task = progress.add_task(f"measuring {label(data.rows)} rows", total=(repeats + 1) * len(implementations))
     for round_number in range(repeats + 1):
         # Rotate the order each round so no implementation always runs first (cold) or last.
@@ -149,13 +153,43 @@ def _measure(
         for implementation in implementations[shift:] + implementations[:shift]:
             output, log = work / "metrics.json", work / "run.log"
             command = implementation.command(_input(data, implementation), work / "config.yaml", output, log)
+            implementation.start_cache(output, kept)  # before the clock: run_once times the command only
             seconds, peak, document = run_once(command, output)
+            runs[implementation].answers.add(answer(document))
             if round_number:  # round 0 warms the page cache and the bytecode caches
                 runs[implementation].seconds.append(seconds)
                 runs[implementation].peak_mib.append(peak)
                 runs[implementation].document = document
             progress.advance(task)
+    _check_cached_answers(runs)
     return runs
+
+
+def _kept_cache(data: Dataset, work: Path) -> Path:
+    """The cache a run over every daily file but the last leaves: each re-run starts from a copy."""
+    kept = work / f"cache_{label(data.rows)}_before_last"
+    shutil.rmtree(kept, ignore_errors=True)
+    output = work / "metrics.json"
+    command = [CONSOLE_SCRIPT, "run", "--input", str(data.days_before_last), "--config"]
+    command += [str(work / "config.yaml"), "--output", str(output), "--log-file", str(work / "run.log")]
+    run_once([*command, "--cache", str(kept)], output)
+    entries = len(list(kept.glob("*.json")))
+    if entries != DAYS - 1:
+        msg = f"the run over {data.days_before_last} kept {entries} files' counts, not {DAYS - 1}"
+        raise RuntimeError(msg)
+    return kept
+
+
+def _check_cached_answers(runs: dict[Implementation, Runs]) -> None:
+    """Every run with a cache answers as the full run over the same files, to the last digit."""
+    full = {i.spelling: r.answers for i, r in runs.items() if i.name.startswith("signal-job") and not i.cache}
+    for implementation, measured in runs.items():
+        expected = full.get(implementation.spelling, measured.answers)
+        if implementation.cache and (len(measured.answers) != 1 or measured.answers != expected):
+            msg = (
+                f"{implementation.name} answered {sorted(measured.answers)}, the full run {sorted(expected)}"
+            )
+            raise RuntimeError(msg)
 
 
 def _input(data: Dataset, implementation: Implementation) -> Path:
@@ -239,7 +273,12 @@ def _versions() -> dict[str, str]:
 def _git() -> dict[str, Any]:
     def git(*args: str) -> str:
         return subprocess.run(
-            ["git", *args], capture_output=True, text=True, check=False, cwd=RESULTS.parent
+            # From the project's root: the paths below are relative to it.
+            ["git", *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=RESULTS.parent.parent,
         ).stdout.strip()
 
     return {

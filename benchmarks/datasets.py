@@ -19,6 +19,9 @@ SYMBOLS = 4
 MANY_SYMBOLS = 1000
 BLANK_LINES_PER_ROW = 6.4  # 64M blank lines at 10M rows, where the job once took 2 GiB
 PARTS = 100  # the candles as many small files (daily files, say), in one folder
+DAYS = 31  # a month of daily files: the first 30 counted before (--cache), the last one new
+DAY = "day{:02}.csv"  # day00.csv ... day30.csv
+BEFORE_LAST_DAY = "day[0-2]?.csv"  # day00.csv ... day29.csv: every daily file but the last
 
 Progress = Callable[[int], None]
 
@@ -57,6 +60,17 @@ class Dataset:
     blank_lines: Path  # the clean CSV with BLANK_LINES_PER_ROW blank lines after each row
     csv_parts: Path  # a folder of PARTS CSV files, the clean CSV's rows in turn
     parquet_parts: Path  # a folder of PARTS Parquet files, the Parquet file's rows in turn
+    days: Path  # a folder of DAYS CSV files named DAY, the clean CSV's rows in turn
+
+    @property
+    def days_before_last(self) -> Path:
+        """A glob of every daily file but the last: what a run the day before read."""
+        return self.days / BEFORE_LAST_DAY
+
+    @property
+    def last_day(self) -> Path:
+        """The last daily file alone: the least a re-run after it arrived must read."""
+        return self.days / DAY.format(DAYS - 1)
 
 
 def dataset(rows: int, spellings: set[str], *, progress: Callable[[str, int], Progress]) -> Dataset:
@@ -77,6 +91,7 @@ def dataset(rows: int, spellings: set[str], *, progress: Callable[[str, int], Pr
         blank_lines=Path(f"{stem}_blank_lines.csv"),
         csv_parts=Path(f"{stem}_csv_parts"),
         parquet_parts=Path(f"{stem}_parquet_parts"),
+        days=Path(f"{stem}_days"),
     )
     if not files.csv.exists():  # every other spelling is made from it
         write_candles(files.csv, rows=rows, seed=SEED, progress=progress(f"CSV {label(rows)}", rows))
@@ -103,22 +118,29 @@ def dataset(rows: int, spellings: set[str], *, progress: Callable[[str, int], Pr
         temporary.replace(files.newest_first)
     if "blank_lines" in spellings and not files.blank_lines.exists():
         _write_blank_lines(files.csv, files.blank_lines)
-    if "csv_parts" in spellings and not files.csv_parts.exists():
-        _write_csv_parts(files.csv, files.csv_parts, rows=rows)
-    if "parquet_parts" in spellings and not files.parquet_parts.exists():
-        _write_parquet_parts(files.parquet, files.parquet_parts, rows=rows)
+    _write_folders(files, spellings)
     return files
 
 
-def _write_csv_parts(clean: Path, folder: Path, *, rows: int) -> None:
-    """The clean CSV's rows in PARTS files of equal size, each with the header, in one pass."""
+def _write_folders(files: Dataset, spellings: set[str]) -> None:
+    """The spellings that are folders of many files, the one file's rows in turn."""
+    if "csv_parts" in spellings and not files.csv_parts.exists():
+        _write_csv_parts(files.csv, files.csv_parts, rows=files.rows, parts=PARTS, name="part{:03}.csv")
+    if spellings & {"days", "last_day"} and not files.days.exists():
+        _write_csv_parts(files.csv, files.days, rows=files.rows, parts=DAYS, name=DAY)
+    if "parquet_parts" in spellings and not files.parquet_parts.exists():
+        _write_parquet_parts(files.parquet, files.parquet_parts, rows=files.rows)
+
+
+def _write_csv_parts(clean: Path, folder: Path, *, rows: int, parts: int, name: str) -> None:
+    """The clean CSV's rows in `parts` files of equal size, each with the header, in one pass."""
     temporary = folder.with_name(f".{folder.name}.tmp")
     temporary.mkdir()
-    per_part = -(-rows // PARTS)
+    per_part = -(-rows // parts)
     with clean.open("rb") as source:
         header = source.readline()
-        for number in range(PARTS):
-            with (temporary / f"part{number:03}.csv").open("wb") as out:
+        for number in range(parts):
+            with (temporary / name.format(number)).open("wb") as out:
                 out.write(header)
                 out.writelines(line for _, line in zip(range(per_part), source, strict=False))
     temporary.replace(folder)

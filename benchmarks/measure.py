@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 HERE = Path(__file__).parent
 PYTHON = sys.executable
@@ -28,6 +30,8 @@ class Implementation:
     name: str
     spelling: str  # which file of the dataset it reads: csv, parquet, ... (a field of `Dataset`)
     kind: str  # job (writes a metrics document), floor or startup
+    # With --cache: each run starts from a copy of the kept cache (see `start_cache`), or from none.
+    cache: Literal["kept", "empty"] | None = None
 
     def command(self, path: Path, config: Path, output: Path, log: Path) -> list[str]:
         """The command line that runs it on `path`; grouped runs use `config`'s grouped twin."""
@@ -45,6 +49,8 @@ class Implementation:
         ]
         if self.writes_signals:
             paths += ["--signals", str(output.with_name("signals.parquet"))]
+        if self.cache:
+            paths += ["--cache", str(output.with_name(CACHE))]
         if DASK in self.name:  # attached to the benchmark's own scheduler, or a cluster of its own
             attached = self.name.endswith(ATTACHED)
             where = ["--address", os.environ[SCHEDULER]] if attached else ["--workers", "2"]
@@ -64,6 +70,16 @@ class Implementation:
         """Whether it also writes every row's signal to a Parquet file."""
         return self.name.endswith(SIGNALS)
 
+    def start_cache(self, output: Path, kept: Path | None) -> None:
+        """Before a run, outside its time: its cache folder afresh, a copy of `kept` or empty."""
+        if not self.cache:
+            return
+        folder = output.with_name(CACHE)
+        shutil.rmtree(folder, ignore_errors=True)
+        if self.cache == "kept":
+            assert kept is not None, "a re-run needs the cache of the run before"
+            shutil.copytree(kept, folder)
+
 
 SIGNALS = " --signals"
 UNGROUPED = " ungrouped"  # a grouped spelling run without `group_by`, to compare with
@@ -71,6 +87,7 @@ DASK = " dask"
 ATTACHED = " attached"
 SCHEDULER = "DASK_SCHEDULER_ADDRESS"  # set by the benchmark when it runs a scheduler of its own
 GROUPED_CONFIG = "config_grouped.yaml"  # the same with `group_by: symbol`
+CACHE = "cache"  # a run's --cache folder, beside its output
 IMPLEMENTATIONS = (
     Implementation("signal-job", "csv", "job"),
     Implementation("signal-job parquet", "parquet", "job"),
@@ -103,6 +120,13 @@ IMPLEMENTATIONS = (
     Implementation(f"signal-job{DASK}{ATTACHED}", "csv", "job"),
     Implementation(f"signal-job{DASK} 100 files", "csv_parts", "job"),
     Implementation(f"signal-job{DASK}{ATTACHED} 100 files", "csv_parts", "job"),
+    # Incremental re-runs: a month of daily files, the last one new. A full run without a cache;
+    # a re-run whose cache holds the first 30 files' counts (it counts one file); a run that fills
+    # an empty cache; and the new file alone, the least a re-run must do.
+    Implementation("signal-job 31 files", "days", "job"),
+    Implementation("signal-job 31 files --cache re-run", "days", "job", cache="kept"),
+    Implementation("signal-job 31 files --cache empty", "days", "job", cache="empty"),
+    Implementation("signal-job 31st file alone", "last_day", "job"),
 )
 
 
@@ -113,6 +137,13 @@ class Runs:
     seconds: list[float] = field(default_factory=list)
     peak_mib: list[float] = field(default_factory=list)
     document: dict[str, object] | None = None
+    answers: set[str] = field(default_factory=set)  # every run's document but its latency, as JSON
+
+
+def answer(document: dict[str, object] | None) -> str:
+    """What a run answered: its metrics document without the time it took, as sorted JSON."""
+    rest = {key: value for key, value in (document or {}).items() if key != "latency_ms"}
+    return json.dumps(rest, sort_keys=True)
 
 
 def run_once(command: list[str], output: Path) -> tuple[float, float, dict[str, object] | None]:

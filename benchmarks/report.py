@@ -10,6 +10,8 @@ from typing import Any
 from benchmarks.measure import SIGNALS
 
 Row = dict[str, Any]
+Check = Callable[[int, str, str, float, Callable[[Row], float | None]], None]
+Value = Callable[[str], Callable[[Row], float | None]]
 
 
 def figures(
@@ -151,11 +153,35 @@ def targets(results: list[Row]) -> list[Row]:
         ):
             what = f"{size}: dask ({how}) - local, seconds <= {limit}"
             check(rows, name, what, limit, minus(local))
+    _cache_targets(check, relative_to, minus)
     check(small, "signal-job", "10k: time / pandas <= 0.6", 0.6, lambda r: r["x_pandas"])
     check(small, "signal-job", "10k: time / bare imports <= 1.2", 1.2, lambda r: r["x_imports"])
     for name in ("signal-job", f"signal-job{SIGNALS}"):
         checks += _flat_memory(by_key, name)
     return checks
+
+
+def _cache_targets(check: Check, relative_to: Value, minus: Value) -> None:
+    """A re-run over 31 daily files, the first 30 counted before (--cache), reads one file."""
+    rerun, full = "signal-job 31 files --cache re-run", "signal-job 31 files"
+    check(
+        10_000_000,
+        rerun,
+        "10M in 31 daily files, one new: re-run with --cache / full run <= 0.25",
+        0.25,
+        relative_to(full),
+    )
+    for rows in (1_000_000, 10_000_000):
+        millions = rows // 1_000_000
+        what = f"{millions}M in 31 daily files: re-run with --cache - the new file alone, seconds <= 0.1"
+        check(rows, rerun, what, 0.1, minus("signal-job 31st file alone"))
+    check(
+        10_000_000,
+        "signal-job 31 files --cache empty",
+        "10M in 31 daily files: filling an empty cache / full run <= 1.5",
+        1.5,
+        relative_to(full),
+    )
 
 
 def _peak(row: Row) -> float:
