@@ -289,7 +289,8 @@ def _git() -> dict[str, Any]:
 
 def _progress(console: Console) -> Progress:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    return Progress(*columns, console=console, transient=False)
+    # Bars on a terminal only: in a pipe or a CI log, the records say what ran.
+    return Progress(*columns, console=console, transient=False, disable=not console.is_terminal)
 
 
 def _bar(progress: Progress, description: str, total: int) -> Any:

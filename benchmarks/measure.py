@@ -51,9 +51,12 @@ class Implementation:
             paths += ["--signals", str(output.with_name("signals.parquet"))]
         if self.cache:
             paths += ["--cache", str(output.with_name(CACHE))]
+        if self.name.endswith(HASH):
+            paths += ["--hash"]
         if DASK in self.name:  # attached to the benchmark's own scheduler, or a cluster of its own
             attached = self.name.endswith(ATTACHED)
-            where = ["--address", os.environ[SCHEDULER]] if attached else ["--workers", "2"]
+            workers = "1" if ONE_WORKER in self.name else "2"
+            where = ["--address", os.environ[SCHEDULER]] if attached else ["--workers", workers]
             paths += ["--engine", "dask", *where]
         if self.name.startswith("signal-job"):
             return [CONSOLE_SCRIPT, "run", *paths]
@@ -84,6 +87,8 @@ class Implementation:
 SIGNALS = " --signals"
 UNGROUPED = " ungrouped"  # a grouped spelling run without `group_by`, to compare with
 DASK = " dask"
+ONE_WORKER = " 1 worker"  # a local cluster of one worker instead of two: how dask scales here
+HASH = " --hash"
 ATTACHED = " attached"
 SCHEDULER = "DASK_SCHEDULER_ADDRESS"  # set by the benchmark when it runs a scheduler of its own
 GROUPED_CONFIG = "config_grouped.yaml"  # the same with `group_by: symbol`
@@ -120,6 +125,9 @@ IMPLEMENTATIONS = (
     Implementation(f"signal-job{DASK}{ATTACHED}", "csv", "job"),
     Implementation(f"signal-job{DASK} 100 files", "csv_parts", "job"),
     Implementation(f"signal-job{DASK}{ATTACHED} 100 files", "csv_parts", "job"),
+    Implementation(f"signal-job{DASK}{ONE_WORKER} 100 files", "csv_parts", "job"),
+    # --hash: every input byte hashed beside the query, against the same run without it.
+    Implementation(f"signal-job{HASH}", "csv", "job"),
     # Incremental re-runs: a month of daily files, the last one new. A full run without a cache;
     # a re-run whose cache holds the first 30 files' counts (it counts one file); a run that fills
     # an empty cache; and the new file alone, the least a re-run must do.

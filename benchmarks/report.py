@@ -154,6 +154,14 @@ def targets(results: list[Row]) -> list[Row]:
             what = f"{size}: dask ({how}) - local, seconds <= {limit}"
             check(rows, name, what, limit, minus(local))
     _cache_targets(check, relative_to, minus)
+    for rows in (big, 50_000_000):
+        check(
+            rows,
+            "signal-job --hash",
+            f"{rows // 1_000_000}M CSV: time with --hash / without <= 1.1",
+            1.1,
+            relative_to("signal-job"),
+        )
     check(small, "signal-job", "10k: time / pandas <= 0.6", 0.6, lambda r: r["x_pandas"])
     check(small, "signal-job", "10k: time / bare imports <= 1.2", 1.2, lambda r: r["x_imports"])
     for name in ("signal-job", f"signal-job{SIGNALS}"):
