@@ -19,6 +19,7 @@ SYMBOLS = 4
 MANY_SYMBOLS = 1000
 BLANK_LINES_PER_ROW = 6.4  # 64M blank lines at 10M rows, where the job once took 2 GiB
 PARTS = 100  # the candles as many small files (daily files, say), in one folder
+FIFTY = 50  # the same in fewer, larger files: the layout issue 13's dask goal names
 DAYS = 31  # a month of daily files: the first 30 counted before (--cache), the last one new
 DAY = "day{:02}.csv"  # day00.csv ... day30.csv
 BEFORE_LAST_DAY = "day[0-2]?.csv"  # day00.csv ... day29.csv: every daily file but the last
@@ -59,6 +60,7 @@ class Dataset:
     newest_first: Path  # the clean CSV newest first, as Investing.com and many brokers write it
     blank_lines: Path  # the clean CSV with BLANK_LINES_PER_ROW blank lines after each row
     csv_parts: Path  # a folder of PARTS CSV files, the clean CSV's rows in turn
+    csv_50: Path  # a folder of FIFTY CSV files, the clean CSV's rows in turn
     parquet_parts: Path  # a folder of PARTS Parquet files, the Parquet file's rows in turn
     days: Path  # a folder of DAYS CSV files named DAY, the clean CSV's rows in turn
 
@@ -90,6 +92,7 @@ def dataset(rows: int, spellings: set[str], *, progress: Callable[[str, int], Pr
         newest_first=Path(f"{stem}_newest_first.csv"),
         blank_lines=Path(f"{stem}_blank_lines.csv"),
         csv_parts=Path(f"{stem}_csv_parts"),
+        csv_50=Path(f"{stem}_csv_50"),
         parquet_parts=Path(f"{stem}_parquet_parts"),
         days=Path(f"{stem}_days"),
     )
@@ -126,6 +129,8 @@ def _write_folders(files: Dataset, spellings: set[str]) -> None:
     """The spellings that are folders of many files, the one file's rows in turn."""
     if "csv_parts" in spellings and not files.csv_parts.exists():
         _write_csv_parts(files.csv, files.csv_parts, rows=files.rows, parts=PARTS, name="part{:03}.csv")
+    if "csv_50" in spellings and not files.csv_50.exists():
+        _write_csv_parts(files.csv, files.csv_50, rows=files.rows, parts=FIFTY, name="part{:02}.csv")
     if spellings & {"days", "last_day"} and not files.days.exists():
         _write_csv_parts(files.csv, files.days, rows=files.rows, parts=DAYS, name=DAY)
     if "parquet_parts" in spellings and not files.parquet_parts.exists():

@@ -126,6 +126,8 @@ IMPLEMENTATIONS = (
     Implementation(f"signal-job{DASK} 100 files", "csv_parts", "job"),
     Implementation(f"signal-job{DASK}{ATTACHED} 100 files", "csv_parts", "job"),
     Implementation(f"signal-job{DASK}{ONE_WORKER} 100 files", "csv_parts", "job"),
+    Implementation("signal-job 50 files", "csv_50", "job"),
+    Implementation(f"signal-job{DASK} 50 files", "csv_50", "job"),
     # --hash: every input byte hashed beside the query, against the same run without it.
     Implementation(f"signal-job{HASH}", "csv", "job"),
     # Incremental re-runs: a month of daily files, the last one new. A full run without a cache;

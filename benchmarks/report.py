@@ -150,6 +150,7 @@ def targets(results: list[Row]) -> list[Row]:
             ("signal-job dask attached", "signal-job", 1.0, "attached to a running cluster"),
             ("signal-job dask 100 files", "signal-job 100 files", 2.5, "100 files, a local cluster"),
             ("signal-job dask attached 100 files", "signal-job 100 files", 2.0, "100 files, attached"),
+            ("signal-job dask 50 files", "signal-job 50 files", 2.0, "50 files, a local cluster"),
         ):
             what = f"{size}: dask ({how}) - local, seconds <= {limit}"
             check(rows, name, what, limit, minus(local))
