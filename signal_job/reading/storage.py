@@ -146,7 +146,10 @@ def find_objects(url: Url) -> tuple[list[Url], Url | None]:
         if _GLOB.intersection(key) or not key or key.endswith("/"):
             msg = f"input {url}: over http(s), name one file; folders and globs need s3://, gs:// or az://"
             raise InputError(msg)
-        return [url.at(key, _head(url, key))], None
+        try:
+            return [url.at(key, _head(url, key))], None
+        except FileNotFoundError as exc:
+            raise problem(exc, url) from exc
     if _GLOB.intersection(key):
         fixed = key[: min(key.index(c) for c in _GLOB if c in key)].rpartition("/")[0]
         prefix = url.at(f"{fixed}/" if fixed else "")
@@ -175,7 +178,7 @@ def find_objects(url: Url) -> tuple[list[Url], Url | None]:
 
 
 def open_object(url: Url) -> tuple[BinaryIO, int]:
-    """The object opened to read from its start, and its size."""
+    """The object opened to read from its start, and its size; in ranges: what is not read is not fetched."""
     obstore, store = _obstore(), _store(url.root, url.options)
     try:
         file = obstore.open_reader(store, url.key, buffer_size=_READ_BUFFER)
@@ -189,6 +192,11 @@ def problem(exc: BaseException, url: Url) -> InputError:
     text = str(exc)
     if "NoSuchBucket" in text:
         return InputError(f"cannot read input {url}: no such bucket {url.root}")
+    if "Range request not supported" in text:
+        return InputError(
+            f"cannot read input {url}: its server does not serve byte ranges, which reading over "
+            "http(s) needs; download the file and give its local path"
+        )
     if isinstance(exc, FileNotFoundError) or "NoSuchKey" in text:
         return InputError(f"input file {url} does not exist")
     if isinstance(exc, PermissionError) or "AccessDenied" in text or "403 Forbidden" in text:
@@ -215,8 +223,8 @@ class _Reader(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         try:
             data = memoryview(self._file.read(len(buffer)))
-        except Exception as exc:
-            raise OSError(str(problem(exc, self._url))) from exc
+        except Exception as exc:  # a job error, as any other failure to read an input
+            raise problem(exc, self._url) from exc
         buffer[: len(data)] = data
         return len(data)
 
@@ -298,7 +306,10 @@ def _store(root: str, options: tuple[tuple[str, str], ...]) -> ObjectStore:
 
     config: Any = dict(options)  # checked by obstore, which names a key it does not know
     # An endpoint given as http:// (a local S3 API, MinIO) is a choice: allow it, as Polars does.
-    plain_http = root.startswith("s3") and (_endpoint(config) or "").startswith("http://")
+    # So is a URL the user wrote as http://.
+    plain_http = root.startswith("http://") or (
+        root.startswith("s3") and (_endpoint(config) or "").startswith("http://")
+    )
     try:
         store: ObjectStore = from_url(
             root, config=config or None, client_options={"allow_http": True} if plain_http else None

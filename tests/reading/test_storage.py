@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
+import http.server
 import io
 import itertools
 import os
@@ -10,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -408,3 +411,73 @@ def test_the_dask_signals_dataset_of_objects_equals_the_local_signals_file(
     signal_job.run(bucket.url("days/"), config=CONFIG, engine="dask", workers=2, signals=tmp_path / "dataset")
     local = pl.read_parquet(tmp_path / "local.parquet")
     assert pl.read_parquet(tmp_path / "dataset").equals(local)
+
+
+# Over http(s): one file, from a real HTTP server on 127.0.0.1 (Python's, taught byte ranges).
+
+
+class RangeHandler(http.server.SimpleHTTPRequestHandler):
+    """Python's file server, serving `Range: bytes=a-b` as object stores' HTTP readers need."""
+
+    def send_head(self) -> Any:
+        wanted = self.headers.get("Range")
+        path = Path(self.translate_path(self.path))
+        if wanted is None or not path.is_file():
+            return super().send_head()
+        size = path.stat().st_size
+        start_text, _, end_text = wanted.removeprefix("bytes=").partition("-")
+        start, end = int(start_text), min(int(end_text) if end_text else size - 1, size - 1)
+        with path.open("rb") as file:
+            file.seek(start)
+            body = file.read(end - start + 1)
+        self.send_response(206)
+        self.send_header("Content-Type", "text/csv")
+        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        return io.BytesIO(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def http_folder(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    folder = tmp_path / "served"
+    folder.mkdir()
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(RangeHandler, directory=str(folder))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", folder
+    server.shutdown()
+    server.server_close()
+
+
+def test_one_file_over_http_gives_the_local_document(http_folder: tuple[str, Path], tmp_path: Path) -> None:
+    address, folder = http_folder
+    shutil.copy(PROJECT / "data.csv", folder / "data.csv")
+    gzip_path = folder / "data.csv.gz"
+    gzip_path.write_bytes(gzip.compress(shipped()))
+    for name in ("data.csv", "data.csv.gz"):
+        document = signal_job.run(f"{address}/{name}", config=CONFIG).document
+        assert without_latency(document) == local_document(tmp_path)
+    assert error_of(f"{address}/missing.csv") == f"input file {address}/missing.csv does not exist"
+    assert "over http(s), name one file" in error_of(f"{address}/")
+
+
+def test_a_server_without_byte_ranges_is_a_clear_error(tmp_path: Path) -> None:
+    folder = tmp_path / "served"
+    folder.mkdir()
+    shutil.copy(PROJECT / "data.csv", folder / "data.csv")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/data.csv"
+        assert "its server does not serve byte ranges" in error_of(url)
+    finally:
+        server.shutdown()
+        server.server_close()
