@@ -14,13 +14,16 @@ import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Annotated  # noqa: E402
+from typing import TYPE_CHECKING, Annotated  # noqa: E402
 
 import typer  # noqa: E402
 
 from signal_job import __version__  # noqa: E402
 from signal_job.errors import JobError, Terminated, counted  # noqa: E402
 from signal_job.reading.storage import location  # noqa: E402
+
+if TYPE_CHECKING:
+    from signal_job.reporting.tracking import Tracking
 
 log = logging.getLogger("signal_job")
 
@@ -211,7 +214,6 @@ def run(
     from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
     from signal_job.reporting import progress  # noqa: PLC0415
     from signal_job.reporting.logs import Logs  # noqa: PLC0415
-    from signal_job.reporting.tracking import Tracking  # noqa: PLC0415
 
     logs = Logs("json" if log_format is LogFormatName.json else "text")
     progress.enable(progress.wanted(json_logs=log_format is LogFormatName.json))
@@ -227,9 +229,18 @@ def run(
         before_writing=_stop_taking_signals,
         engine=where,
         hashing=hash_inputs,
-        tracking=Tracking.of(mlflow, mlflow_experiment),
+        tracking=_tracking(mlflow, mlflow_experiment),
     )
     raise typer.Exit(outcome.code)
+
+
+def _tracking(uri: str | None, experiment: str | None) -> Tracking | None:
+    """MLflow settings, if a tracking URI was given (its module only then: a plain run never pays)."""
+    if not uri:
+        return None
+    from signal_job.reporting.tracking import Tracking  # noqa: PLC0415
+
+    return Tracking.of(uri, experiment)
 
 
 # A scheduler's SIGTERM (or Ctrl-C) unwinds like an error: temporary files go, the error

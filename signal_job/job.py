@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from signal_job.computing import pipeline
 from signal_job.config import OPTIONAL_KEYS, Config, Reading, load_config, parse_config
@@ -40,8 +40,9 @@ from signal_job.reporting.folders import building, check_inside, folder_target, 
 from signal_job.reporting.logs import FIELDS, Logs
 from signal_job.reporting.metrics import Document, error_document, render, success_document
 from signal_job.reporting.outputs import Target, atomic, check_clashes, remove_stale_signals, target, write
-from signal_job.reporting.prometheus import Group, textfile
-from signal_job.reporting.tracking import Tracking, log_run
+
+if TYPE_CHECKING:
+    from signal_job.reporting.tracking import Tracking
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +181,8 @@ def execute(
         extra={FIELDS: fields},
     )
     if tracking is not None:  # once the document is final, while the log file is open for a warning
+        from signal_job.reporting.tracking import log_run  # noqa: PLC0415 - only when tracking
+
         known, read_from = _known_config(paths, config), paths.config if config is None else None
         log_run(
             tracking,
@@ -282,6 +285,8 @@ def _write_metrics_file(document: Document, done: Done, prepared: Prepared) -> D
     out = prepared.outputs.get("--metrics-file")
     if out is None:  # not asked for, or unusable: the run already failed on it
         return document
+    from signal_job.reporting.prometheus import Group, textfile  # noqa: PLC0415 - only when asked for
+
     previous = None
     if out.status is not None and not out.special:
         with contextlib.suppress(OSError):
