@@ -32,7 +32,7 @@ from signal_job.errors import (
     first_line,
     names_text,
 )
-from signal_job.reading.files import Found, Identity, find_files, identity
+from signal_job.reading.files import Found, Identity, find_files, identity, read_regular
 from signal_job.reading.inputs import Input, distinct_files, open_input
 from signal_job.reading.storage import Location, Url
 from signal_job.reporting.fingerprints import Hasher, facts, summary
@@ -289,8 +289,9 @@ def _write_metrics_file(document: Document, done: Done, prepared: Prepared) -> D
 
     previous = None
     if out.status is not None and not out.special:
-        with contextlib.suppress(OSError):
-            previous = out.real.read_bytes()[:_PREVIOUS_BYTES].decode("utf-8", errors="replace")
+        with contextlib.suppress(OSError, InputError, OutputError):  # no earlier file to read: none
+            head = read_regular(out.real, what="metrics file", limit=_PREVIOUS_BYTES, error=OutputError)
+            previous = head.decode("utf-8", errors="replace")
     groups = [Group(name, counts.rows, counts.signals, counts.rate) for name, counts in done.groups]
     signals = done.counts.signals if done.counts is not None else None
     data = textfile(document, signals=signals, groups=groups, now=time.time(), previous=previous)
@@ -477,7 +478,7 @@ def _open(prepared: Prepared, config: Config) -> Input:
     fields = {
         "input": str(prepared.paths.input),
         "files": len(files),
-        "bytes": sum(size for _, size in files),
+        "bytes": sum(source.size for source in files),
     }
     log.info("input %s: %s", prepared.paths.input, data.describe(), extra={FIELDS: fields})
     _warn_of_mixed_series(data, config)
@@ -489,7 +490,7 @@ def _fingerprinted(
 ) -> tuple[pipeline.Result, os.stat_result | None, dict[str, Any]]:
     """`compute()`, and what it read: the files' facts, their bytes hashed alongside with `hashing`."""
     files = distinct_files(data)
-    hasher = Hasher([where for where, _ in files]) if hashing else None
+    hasher = Hasher([source.path for source in files]) if hashing else None
     try:
         result, written = compute()
         hashes = hasher.result() if hasher is not None else None

@@ -822,3 +822,38 @@ def _not_zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+# What a run read: an input changed under it, names that are not UTF-8.
+
+
+@pytest.mark.parametrize("hashed", [False, True])
+def test_an_input_changed_while_the_job_reads_it_is_an_error(work: Path, hashed: bool) -> None:
+    name = slow_input(work)
+    args = ["run", "--input", name, *(["--hash"] if hashed else [])]
+    process = subprocess.Popen(
+        [str(CONSOLE_SCRIPT), *args], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 30
+    log = work / "run.log"
+    while not (log.exists() and f"input {name}:" in log.read_text(errors="replace")):
+        assert time.monotonic() < deadline, "the run did not open its input"
+        time.sleep(0.02)
+    status = (work / name).stat()  # rewritten in place with the same bytes, as a sync tool may
+    os.utime(work / name, ns=(status.st_atime_ns, status.st_mtime_ns + 1_000_000_000))
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1, stderr
+    message = json.loads(stdout)["error_message"]
+    assert message == f"input file {name} changed while the job read it; run the job again"
+    assert b"Traceback" not in stderr
+
+
+def test_a_run_from_a_folder_whose_name_is_not_utf8_records_its_inputs(tmp_path: Path) -> None:
+    folder = Path(os.fsdecode(bytes(tmp_path) + b"/d\xe9"))
+    folder.mkdir()
+    shutil.copy(CANDLES, folder / "data.csv")
+    (folder / "config.yaml").write_text(CONFIG)
+    done = job("--input", "data.csv", "--hash", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    [entry] = json.loads(done.stdout)["inputs"]["list"]
+    assert entry["path"].endswith("/d\\udce9/data.csv")

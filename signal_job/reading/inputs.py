@@ -59,11 +59,11 @@ class Input:
         return replace(self, parts=tuple(parts))
 
 
-def distinct_files(data: Input) -> list[tuple[Location, int]]:
-    """Each file of the input once (a file of several tickers is several sources), with its size."""
-    seen: dict[str, tuple[Location, int]] = {}
+def distinct_files(data: Input) -> list[Source]:
+    """Each file of the input once (a file of several tickers is several sources)."""
+    seen: dict[str, Source] = {}
     for part in data.parts:
-        seen.setdefault(str(part.path), (part.path, part.size))
+        seen.setdefault(str(part.path), part)
     return list(seen.values())
 
 

@@ -82,6 +82,7 @@ class Source:
     drop_blank_lines: bool = False  # read each row beside its raw line, leaving blank lines out
     tickers: int = 1  # the tickers of the file this source is one of (yfinance, several tickers)
     timestamp: TimestampReading | None = None  # how to read its `timestamp` column, once asked
+    modified_ns: int | None = None  # a local file's modification time when it was opened
 
     @property
     def frame(self) -> pl.LazyFrame:
@@ -176,13 +177,13 @@ def open_source(path: Location, reading: Reading = Reading()) -> Source:
 
     `reading` holds the config's keys for what the file cannot tell (close_column, header, ...).
     """
-    size, head, complete = _read_head(path)
+    size, head, complete, modified_ns = _read_head(path)
     if size == 0:
         msg = f"input file {path} is empty"
         raise InputError(msg)
     kind = _kind(path, head)
     if kind in ("parquet", "ipc"):
-        return _columnar_source(path, size, kind, reading)
+        return replace(_columnar_source(path, size, kind, reading), modified_ns=modified_ns)
     if kind == "zstd":
         head, complete = _zstd_head(path), False
     elif kind == "gzip":
@@ -198,7 +199,8 @@ def open_source(path: Location, reading: Reading = Reading()) -> Source:
     names: dict[str, str] = {}
     for index, column in enumerate(layout.columns):
         names.setdefault(normal_name(column), f"_{index}")
-    return Source(path, size, kind, scan, names, f"_{layout.close_index}", close_dtype, layout)
+    close = f"_{layout.close_index}"
+    return Source(path, size, kind, scan, names, close, close_dtype, layout, modified_ns=modified_ns)
 
 
 def split_tickers(source: Source) -> list[Source]:
@@ -253,16 +255,19 @@ def scan_lines(path: Location, *, skip: int = 0, eol: str = "\n", ragged: bool =
     )
 
 
-def _read_head(path: Location) -> tuple[int, bytes, bool]:
-    """The file's size, its first bytes (up to a line break at least), and whether they are all of it."""
+def _read_head(path: Location) -> tuple[int, bytes, bool, int | None]:
+    """The file's size, first bytes (to a line break at least), whether they are all, and mtime.
+
+    The modification time is a local file's (None for an object), to tell later if it changed.
+    """
     if isinstance(path, Url):  # a ranged read: never the whole object
         file, size = open_object(path)
         with file:
             head = _read_to_line_break(file)
-        return size, head, len(head) == size
+        return size, head, len(head) == size, None
     with open_regular(path, what="input file", error=InputError) as (local, status):
         head = _read_to_line_break(local)
-    return status.st_size, head, len(head) == status.st_size
+    return status.st_size, head, len(head) == status.st_size, status.st_mtime_ns
 
 
 def _read_to_line_break(file: BinaryIO | gzip.GzipFile) -> bytes:

@@ -14,6 +14,7 @@ import io
 import os
 import re
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -40,7 +41,14 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _GLOB = frozenset("*?[")
 _ENDPOINT_KEYS = ("aws_endpoint_url", "aws_endpoint", "endpoint_url", "endpoint")
 _ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT")
-_READ_BUFFER = 256 * 1024  # a ranged read of this much at a time
+_READ_BUFFER = 256 * 1024
+# A store that accepts connections but never answers would hold each call for 3 minutes
+# (object_store's default retry timeout): fail within about half a minute instead.
+_CLIENT: Any = {"connect_timeout": "5s", "timeout": "30s"}  # obstore's ClientConfig
+_RETRY: Any = {
+    "max_retries": 3,
+    "retry_timeout": timedelta(seconds=30),
+}  # a ranged read of this much at a time
 
 
 @dataclass(frozen=True)
@@ -53,8 +61,8 @@ class Url:
     tag: str = field(default="", compare=False)  # the object's ETag or modification time, once listed
 
     def __str__(self) -> str:
-        """The URL as given."""
-        return self.text
+        """The URL as shown (messages, logs, documents): without a password or a query string."""
+        return shown(self.text)
 
     @property
     def scheme(self) -> str:
@@ -63,7 +71,7 @@ class Url:
         name = found[1].lower() if found else ""
         if name not in SCHEMES:
             schemes = ", ".join(f"{scheme}://" for scheme in SCHEMES)
-            msg = f"input {self.text} names a storage this job cannot read ({name}://); it reads {schemes}"
+            msg = f"input {self} names a storage this job cannot read ({name}://); it reads {schemes}"
             raise InputError(msg)
         return SCHEMES[name]
 
@@ -120,9 +128,25 @@ def location(text: str | os.PathLike[str]) -> Location:
     return Url(found[1].lower() + text[len(found[1]) :])  # Polars reads only lower-case schemes
 
 
+def shown(text: str) -> str:
+    """A URL fit to show, in messages, logs and documents.
+
+    A password (`user:secret@host`) and a query string (a presigned URL's signature) are secrets.
+    """
+    scheme, separator, rest = text.partition("://")
+    if not separator:
+        return text
+    host, slash, path = rest.partition("/")
+    if "@" in host:
+        user, _, place = host.rpartition("@")
+        host = f"{user.partition(':')[0]}:***@{place}" if ":" in user else host
+    path, question, _ = path.partition("?")
+    return f"{scheme}://{host}{slash}{path}{'?***' if question else ''}"
+
+
 def polars_path(where: Location) -> str | Path:
     """`where` as a Polars reader takes it."""
-    return str(where) if isinstance(where, Url) else where
+    return where.text if isinstance(where, Url) else where
 
 
 def polars_options(where: Location) -> dict[str, str] | None:
@@ -143,6 +167,13 @@ def find_objects(url: Url) -> tuple[list[Url], Url | None]:
         msg = f"input {url} names no bucket (or host): write it as {scheme}://BUCKET/KEY"
         raise InputError(msg)
     if scheme == "http":
+        if "?" in key or "@" in url.root:
+            msg = (
+                f"input {url}: URLs with a query string (presigned URLs) or credentials are not read; "
+                "download the file, or give an s3://, gs:// or az:// URL with credentials in the "
+                "environment or storage_options"
+            )
+            raise InputError(msg)
         if _GLOB.intersection(key) or not key or key.endswith("/"):
             msg = f"input {url}: over http(s), name one file; folders and globs need s3://, gs:// or az://"
             raise InputError(msg)
@@ -233,6 +264,16 @@ class _Reader(io.RawIOBase):
         super().close()
 
 
+def now(url: Url) -> tuple[str, int]:
+    """The object's ETag (or modification time) and size as the store has them now."""
+    obstore, store = _obstore(), _store(url.root, url.options)
+    try:
+        meta = obstore.head(store, url.key)
+    except Exception as exc:  # obstore raises its own kinds, and OSError subclasses
+        raise problem(exc, url) from exc
+    return str(meta.get("e_tag") or meta["last_modified"].isoformat()), int(meta["size"])
+
+
 def _head(url: Url, key: str) -> str:
     """The object's ETag (or modification time): FileNotFoundError if there is no such object."""
     obstore, store = _obstore(), _store(url.root, url.options)
@@ -312,7 +353,10 @@ def _store(root: str, options: tuple[tuple[str, str], ...]) -> ObjectStore:
     )
     try:
         store: ObjectStore = from_url(
-            root, config=config or None, client_options={"allow_http": True} if plain_http else None
+            root,
+            config=config or None,
+            client_options=_CLIENT | {"allow_http": plain_http},
+            retry_config=_RETRY,
         )
     except Exception as exc:
         given = " with the config's storage_options" if options else ""

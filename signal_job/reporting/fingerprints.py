@@ -11,7 +11,6 @@ of their paths, sizes and modification times (a cheap "nothing changed" check).
 from __future__ import annotations
 
 import hashlib
-import mmap
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,11 +19,12 @@ from typing import Any
 
 import orjson
 
-from signal_job.errors import InputError, file_problem
-from signal_job.reading.storage import Location, Url, open_object
+from signal_job.errors import InputError
+from signal_job.reading.sources import Source
+from signal_job.reading.storage import Location, Url, now, open_object
 
 MAX_LISTED = 100  # files listed one by one in the document; the count, bytes and fingerprint cover all
-_CHUNK = 16 << 20
+_CHUNK = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -46,22 +46,46 @@ class FileFacts:
         return entry
 
 
-def facts(files: Sequence[tuple[Location, int]], hashes: dict[str, str] | None = None) -> list[FileFacts]:
-    """The facts of `files` (each with the size opening it found), in the order they were read."""
+def facts(files: Sequence[Source], hashes: dict[str, str] | None = None) -> list[FileFacts]:
+    """The facts of `files` as they were opened, in the order they were read.
+
+    Each is checked again once the run is over: a file replaced, grown or cut meanwhile (or an
+    object rewritten) is an error, not a fingerprint of bytes the run never read.
+    """
     found: list[FileFacts] = []
-    for where, size in files:
+    for source in files:
+        where = source.path
         digest = None if hashes is None else hashes[str(where)]
         if isinstance(where, Url):
-            found.append(FileFacts(str(where), size, None, where.tag or None, digest))
+            tag, size = now(where)
+            if (tag, size) != (where.tag, source.size):
+                raise _changed(
+                    str(where), f"{source.size:,} bytes, then {size:,}" if size != source.size else ""
+                )
+            found.append(FileFacts(str(where), source.size, None, where.tag or None, digest))
             continue
         try:
             status = where.stat()
         except OSError as exc:
-            raise InputError(file_problem(exc, "input file", where)) from exc
-        modified = datetime.fromtimestamp(status.st_mtime_ns / 1e9, UTC).isoformat(timespec="microseconds")
+            msg = f"input file {where} went while the job read it ({exc.strerror}); run the job again"
+            raise InputError(msg) from exc
+        if status.st_size != source.size or status.st_mtime_ns != source.modified_ns:
+            raise _changed(
+                str(where),
+                f"{source.size:,} bytes, then {status.st_size:,}" if status.st_size != source.size else "",
+            )
+        assert source.modified_ns is not None  # noqa: S101 - a local file's, from opening it
+        modified = datetime.fromtimestamp(source.modified_ns / 1e9, UTC).isoformat(timespec="microseconds")
         # Absolute (links kept as named): the same file gives the same entry from any folder.
-        found.append(FileFacts(str(where.absolute()), status.st_size, modified, None, digest))
+        # Names that are not UTF-8 (surrogates) are kept readable: JSON cannot carry them.
+        path = str(where.absolute()).encode("utf-8", errors="backslashreplace").decode("utf-8")
+        found.append(FileFacts(path, source.size, modified, None, digest))
     return found
+
+
+def _changed(where: str, how: str) -> InputError:
+    detail = f" ({how})" if how else ""
+    return InputError(f"input file {where} changed while the job read it{detail}; run the job again")
 
 
 def summary(found: Sequence[FileFacts], *, hashed: bool) -> dict[str, Any]:
@@ -119,30 +143,13 @@ def _hash_file(where: Location, stop: threading.Event) -> str:
     import xxhash  # noqa: PLC0415 - only with --hash
 
     digest = xxhash.xxh3_128()
-    if isinstance(where, Url):
-        with open_object(where)[0] as file:
-            while (chunk := file.read(_CHUNK)) and not stop.is_set():
-                digest.update(chunk)
-        return str(digest.hexdigest())
-    with where.open("rb") as file:
-        try:
-            # Mapped, not read: the page cache's pages are hashed in place (half the system time).
-            mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
-        except (OSError, ValueError):  # an empty file, or one that cannot be mapped
-            digest.update(file.read())
-            return str(digest.hexdigest())
-        with mapped:
-            mapped.madvise(mmap.MADV_SEQUENTIAL)
-            view = memoryview(mapped)
-            try:
-                for start in range(0, len(mapped), _CHUNK):
-                    if stop.is_set():
-                        break
-                    digest.update(view[start : start + _CHUNK])
-                    # Unmapped once hashed (the pages stay cached): the run's memory stays flat.
-                    mapped.madvise(mmap.MADV_DONTNEED, start, min(_CHUNK, len(mapped) - start))
-            finally:
-                view.release()
+    # Read, never mapped: a mapped file that another process truncates kills the process (SIGBUS).
+    buffer = bytearray(_CHUNK)
+    view = memoryview(buffer)
+    file = open_object(where)[0] if isinstance(where, Url) else where.open("rb", buffering=0)
+    with file:
+        while (read := file.readinto(view)) and not stop.is_set():  # type: ignore[attr-defined]
+            digest.update(view[:read])
     return str(digest.hexdigest())
 
 

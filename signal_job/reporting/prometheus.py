@@ -17,6 +17,7 @@ from signal_job.reporting.metrics import Document
 
 PREFIX = "signal_job"
 LAST_SUCCESS = f"{PREFIX}_last_success_timestamp_seconds"
+MISSING = "(missing)"  # the group of rows with no group value, as the log names it
 _EXACT = 2**53
 _SAMPLE = re.compile(rf"^{LAST_SUCCESS}(?:\{{.*\}})?\s+(\S+)")
 
@@ -61,7 +62,8 @@ def textfile(
         samples["signals"] = [(labels, float(signals))] if signals is not None else []
         samples["latency_seconds"] = [(labels, document["latency_ms"] / 1000)]
         for group in groups:
-            named = {**labels, "group": "" if group.name is None else group.name}
+            # Not "": Prometheus reads an empty label as none, the total's series.
+            named = {**labels, "group": MISSING if group.name is None else group.name}
             samples["signal_rate"].append((named, group.rate))
             samples["rows_processed"].append((named, float(group.rows)))
             samples["signals"].append((named, float(group.signals)))

@@ -28,7 +28,7 @@ from signal_job.computing.pipeline import run
 from signal_job.errors import ConfigError, InputError
 from signal_job.reading.inputs import open_input
 from signal_job.reading.sources import open_source
-from signal_job.reading.storage import Url, find_objects, location
+from signal_job.reading.storage import Url, find_objects, location, shown
 from tests.conftest import PROJECT, make_config
 
 MOTO_SERVER = Path(sys.executable).with_name("moto_server")
@@ -481,3 +481,35 @@ def test_a_server_without_byte_ranges_is_a_clear_error(tmp_path: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_an_object_rewritten_while_the_job_reads_it_is_an_error(bucket: Bucket, tmp_path: Path) -> None:
+    slow = gzip.compress(shipped() + b"\n" * 100_000_000, compresslevel=1)  # seconds to read
+    url = bucket.put("btc/slow.csv.gz", slow)
+    (tmp_path / "config.yaml").write_text('seed: 42\nwindow: 5\nversion: "v1"\n')
+    args = ["run", "--input", url, "--output", "m.json", "--log-file", "run.log"]
+    process = subprocess.Popen(
+        [str(CONSOLE_SCRIPT), *args], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    log = tmp_path / "run.log"
+    deadline = time.monotonic() + 30
+    while not (log.exists() and f"input {url}:" in log.read_text(errors="replace")):
+        assert time.monotonic() < deadline, "the run did not open its input"
+        time.sleep(0.02)
+    bucket.put("btc/slow.csv.gz", gzip.compress(shipped()))  # another upload under the same key
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1, stderr
+    message = orjson.loads(stdout)["error_message"]
+    assert message.startswith(f"input file {url} changed while the job read it (")
+
+
+def test_urls_are_shown_without_passwords_or_signatures() -> None:
+    with_password = "https://alice:s3cr3t@127.0.0.1:1/data.csv"  # noqa: S105 - the secret to hide
+    presigned = "https://host.example/data.csv?X-Amz-Signature=abc123&X-Amz-Credential=AKIA"
+    assert shown(with_password) == "https://alice:***@127.0.0.1:1/data.csv"
+    assert shown(presigned) == "https://host.example/data.csv?***"
+    for url in (with_password, presigned):
+        message = error_of(url)
+        assert "s3cr3t" not in message
+        assert "abc123" not in message
+        assert "presigned URLs" in message

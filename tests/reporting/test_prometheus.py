@@ -73,7 +73,7 @@ def test_groups_get_their_own_series_with_escaped_names() -> None:
     found = samples(textfile(SUCCESS, signals=4989, groups=groups, now=1.0, previous=None).decode())
     assert found[("signal_job_signal_rate", (("group", "BTC"), ("version", "v1")))] == 0.5
     assert found[("signal_job_rows_processed", (("group", odd), ("version", "v1")))] == 4000.0
-    assert found[("signal_job_signals", (("group", ""), ("version", "v1")))] == 0.0
+    assert found[("signal_job_signals", (("group", "(missing)"), ("version", "v1")))] == 0.0
 
 
 def run_console(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
@@ -124,3 +124,15 @@ def test_a_metrics_file_that_is_the_input_is_refused(tmp_path: Path) -> None:
             metrics_file=tmp_path / "data.csv",
         )
     assert (tmp_path / "data.csv").read_bytes() == before
+
+
+def test_a_huge_or_odd_earlier_file_is_not_read_whole(tmp_path: Path) -> None:
+    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
+    huge = tmp_path / "job.prom"
+    with huge.open("wb") as file:
+        file.truncate(64 << 30)  # 64 GiB, sparse: reading it whole would exhaust memory
+    result = signal_job.run(
+        tmp_path / "data.csv", config={"seed": 1, "window": 5, "version": "v"}, metrics_file=huge
+    )
+    assert result.rows == 10_000
+    assert samples(huge.read_text())[("signal_job_success", (("version", "v"),))] == 1.0
