@@ -11,10 +11,15 @@ of their paths, sizes and modification times (a cheap "nothing changed" check).
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -114,6 +119,7 @@ class Hasher:
         self._hashes: dict[str, str] = {}
         self._error: BaseException | None = None
         self._stop = threading.Event()
+        self._mapper: subprocess.Popen[bytes] | None = None
         self._thread = threading.Thread(target=self._run, name="signal-job-hash", daemon=True)
         self._thread.start()
 
@@ -126,28 +132,79 @@ class Hasher:
         return self._hashes
 
     def stop(self) -> None:
-        """Stop hashing (the run failed): the thread ends at its next chunk."""
+        """Stop hashing (the run failed): the thread ends at its next chunk, the mapper at once."""
         self._stop.set()
+        if self._mapper is not None:
+            self._mapper.kill()
 
     def _run(self) -> None:
+        local = [where for where in self._files if isinstance(where, Path)]
         try:
+            self._hashes.update(self._mapped(local))
             for where in self._files:
-                self._hashes[str(where)] = _hash_file(where, self._stop)
+                if isinstance(where, Url):
+                    self._hashes[str(where)] = _hash_object(where, self._stop)
         except InputError as exc:
             self._error = exc
         except OSError as exc:
-            self._error = InputError(f"cannot read input file {where} to hash it: {exc}")
+            self._error = InputError(f"cannot read an input file to hash it: {exc}")
+
+    def _mapped(self, files: list[Path]) -> dict[str, str]:
+        """The local files' hashes, from a child process that maps them.
+
+        Mapped, the page cache is hashed in place: reading the bytes instead costs as much again
+        in system time as the query's own (0.36 s against 0.32 s at 10M rows). But touching a
+        mapped page that another process truncated away kills the process (SIGBUS): in a child,
+        that ends the child, and the run says which file changed.
+        """
+        if not files or self._stop.is_set():
+            return {}
+        command: list[str | bytes] = [sys.executable, "-c", _MAPPER, *(os.fsencode(path) for path in files)]
+        self._mapper = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # noqa: S603
+        out, err = self._mapper.communicate()
+        digests = out.decode().split()
+        if self._mapper.returncode != 0 or len(digests) != len(files):
+            if self._stop.is_set():
+                return {}
+            where = files[min(len(digests), len(files) - 1)]
+            if self._mapper.returncode == -signal.SIGBUS:
+                msg = f"input file {where} changed while the job read it (it was cut); run the job again"
+            else:
+                problem = err.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
+                msg = f"cannot read input file {where} to hash it: {problem[0]}"
+            raise InputError(msg)
+        return {str(path): digest for path, digest in zip(files, digests, strict=True)}
 
 
-def _hash_file(where: Location, stop: threading.Event) -> str:
+# The child's whole program: each file mapped and hashed, its digest printed as it is done.
+_MAPPER = """
+import mmap, sys, xxhash
+for name in sys.argv[1:]:
+    digest = xxhash.xxh3_128()
+    with open(name, "rb") as file:
+        try:
+            mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # empty
+            mapped = None
+        if mapped is not None:
+            with mapped:
+                mapped.madvise(mmap.MADV_SEQUENTIAL)
+                view = memoryview(mapped)
+                for start in range(0, len(mapped), 1 << 24):
+                    digest.update(view[start : start + (1 << 24)])
+                    mapped.madvise(mmap.MADV_DONTNEED, start, min(1 << 24, len(mapped) - start))
+                view.release()
+    print(digest.hexdigest(), flush=True)
+"""
+
+
+def _hash_object(where: Url, stop: threading.Event) -> str:
     import xxhash  # noqa: PLC0415 - only with --hash
 
     digest = xxhash.xxh3_128()
-    # Read, never mapped: a mapped file that another process truncates kills the process (SIGBUS).
     buffer = bytearray(_CHUNK)
     view = memoryview(buffer)
-    file = open_object(where)[0] if isinstance(where, Url) else where.open("rb", buffering=0)
-    with file:
+    with open_object(where)[0] as file:
         while (read := file.readinto(view)) and not stop.is_set():  # type: ignore[attr-defined]
             digest.update(view[:read])
     return str(digest.hexdigest())
