@@ -175,3 +175,32 @@ def test_a_config_object_is_checked_as_a_file_would_be(bundled: Path, config: ob
 
 def test_the_package_lists_its_lazy_names() -> None:
     assert {"run", "RunResult", "Config", "Reading", "InputError"} <= set(dir(signal_job))
+
+
+def test_a_plain_run_imports_none_of_the_optional_integrations(bundled: Path) -> None:
+    # Each is imported only where it is used: dask (--engine dask), obstore (URLs), xxhash
+    # (--hash), mlflow (--mlflow), and the test tools never leak into the package.
+    optional = (
+        "dask",
+        "distributed",
+        "obstore",
+        "boto3",
+        "botocore",
+        "xxhash",
+        "mlflow",
+        "sqlalchemy",
+        "rich",
+    )
+    probe = (
+        "import sys, signal_job\n"
+        "signal_job.run(sys.argv[1], config={'seed': 1, 'window': 5, 'version': 'v'})\n"
+        "print(' '.join(sorted({name.split('.')[0] for name in sys.modules})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(bundled / "data.csv")],
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert set(done.stdout.decode().split()).isdisjoint(optional)

@@ -23,7 +23,16 @@ from pathlib import Path
 
 from signal_job.errors import ClashError, OutputError, shorten
 from signal_job.reading.files import is_signals_file
-from signal_job.reporting.outputs import OWNER, Target, hold, owner, remove_orphans, same_version, umask
+from signal_job.reporting.outputs import (
+    OWNER,
+    Target,
+    hold,
+    owner,
+    remove_orphans,
+    same_version,
+    status_of,
+    umask,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +41,7 @@ _PART = re.compile(r"^part-\d+\.parquet$")
 
 def folder_target(path: Path) -> Target:
     """The `--signals` folder of a dask run; `OutputError` if it is a file, or a folder of other files."""
-    try:
-        status: os.stat_result | None = path.stat()
-    except FileNotFoundError:
-        status = None
-    except OSError as exc:
-        msg = f"cannot write signals dataset {path}: {exc.strerror}"
-        raise OutputError(msg) from exc
+    status = status_of(path, "signals dataset")
     if status is not None and not stat.S_ISDIR(status.st_mode):
         msg = (
             f"signals dataset {path} is a file; with --engine dask, --signals names a folder (a Parquet "

@@ -95,16 +95,21 @@ class Target:
             return None
 
 
-def target(option: str, path: Path) -> Target:
-    """Resolve one output path; raise `OutputError` if it can never be written (a folder, a socket)."""
-    what = _WHAT.get(option, "output file")
+def status_of(path: Path, what: str) -> os.stat_result | None:
+    """The output's status (links followed), None if there is none yet; `OutputError` if it cannot be told."""
     try:
-        status: os.stat_result | None = path.stat()
+        return path.stat()
     except FileNotFoundError:
-        status = None
+        return None
     except OSError as exc:
         msg = f"cannot write {what} {path}: {exc.strerror}"
         raise OutputError(msg) from exc
+
+
+def target(option: str, path: Path) -> Target:
+    """Resolve one output path; raise `OutputError` if it can never be written (a folder, a socket)."""
+    what = _WHAT.get(option, "output file")
+    status = status_of(path, what)
     if status is not None and stat.S_ISDIR(status.st_mode):
         kind = what.removesuffix(" file")
         msg = f"{kind} path {path} is a folder; give a file name such as {path / _EXAMPLE.get(option, 'out')}"

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 import polars as pl
@@ -78,13 +79,18 @@ def split_real_file(tmp_path: Path) -> Path:
 prices = st.one_of(st.none(), st.sampled_from(["1", "2", "2.5", "3", "0.125", "10.5", "3.000"]))
 
 
+def splits(closes: st.SearchStrategy[str | None]) -> dict[str, st.SearchStrategy[Any]]:
+    """A series of `closes` cut at random points into files of mixed kinds, and a window."""
+    return {
+        "closes": st.lists(closes, min_size=1, max_size=50),
+        "cuts": st.lists(st.integers(0, 1000), max_size=8),
+        "kinds": st.permutations(["csv", "parquet", "csv.gz"]),
+        "window": st.integers(1, 7),
+    }
+
+
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    closes=st.lists(prices, min_size=1, max_size=50),
-    cuts=st.lists(st.integers(0, 1000), max_size=8),
-    kinds=st.permutations(["csv", "parquet", "csv.gz"]),
-    window=st.integers(1, 7),
-)
+@given(**splits(prices))
 def test_files_counted_alone_and_stitched_equal_the_local_run(
     tmp_path_factory: pytest.TempPathFactory,
     *,

@@ -233,18 +233,6 @@ def test_without_the_dask_extra_the_message_says_how_to_install_it(tmp_path: Pat
     assert "pip install 'signal-job[dask]'" in orjson.loads(done.stdout)["error_message"]
 
 
-def test_a_local_run_never_imports_dask(tmp_path: Path) -> None:
-    probe = (
-        "import sys, signal_job\n"
-        "signal_job.run(sys.argv[1], config={'seed': 1, 'window': 5, 'version': 'v'})\n"
-        "loaded = sorted(name for name in sys.modules if name.split('.')[0] in ('dask', 'distributed'))\n"
-        "print(loaded)\n"
-    )
-    done = run_python(tmp_path, probe, str(tmp_path / "data.csv"))
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == b"[]"
-
-
 def test_the_python_api_runs_on_dask_too(tmp_path: Path, scheduler: str) -> None:
     folder = split_real_file(tmp_path)
     result = signal_job.run(

@@ -18,7 +18,7 @@ from signal_job.computing.plan import shape
 from signal_job.config import Config
 from signal_job.errors import InputError
 from signal_job.reading.inputs import Input, open_input
-from tests.computing.test_by_file import candles, split_real_file, write_split
+from tests.computing.test_by_file import candles, split_real_file, splits, write_split
 from tests.conftest import ENGINES, make_config
 
 
@@ -47,12 +47,7 @@ prices = st.one_of(st.none(), st.sampled_from(["1", "2", "2.5", "3", "0.125", "1
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    closes=st.lists(prices, min_size=1, max_size=50),
-    cuts=st.lists(st.integers(0, 1000), max_size=8),
-    kinds=st.permutations(["csv", "parquet", "csv.gz"]),
-    window=st.integers(1, 7),
-)
+@given(**splits(prices))
 def test_a_dataset_of_files_written_alone_is_the_local_signals_file(
     tmp_path_factory: pytest.TempPathFactory,
     *,

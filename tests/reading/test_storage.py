@@ -339,24 +339,6 @@ def test_the_console_script_reads_from_s3_and_fails_cleanly(bucket: Bucket, tmp_
     assert b"Traceback" not in failed.stderr
 
 
-def test_a_local_run_never_imports_the_storage_clients(tmp_path: Path) -> None:
-    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
-    probe = (
-        "import sys, signal_job\n"
-        "signal_job.run(sys.argv[1], config={'seed': 1, 'window': 5, 'version': 'v'})\n"
-        "clients = ('obstore', 'boto3', 'botocore')\n"
-        "print(sorted(name for name in sys.modules if name.split('.')[0] in clients))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe, str(tmp_path / "data.csv")],
-        capture_output=True,
-        check=False,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == b"[]"
-
-
 def test_without_the_cloud_extra_the_message_says_how_to_install_it() -> None:
     probe = (
         "import sys; sys.modules['obstore'] = None\n"

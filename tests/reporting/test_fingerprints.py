@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -82,19 +80,3 @@ def test_a_long_list_is_cut_but_the_count_and_fingerprint_cover_every_file() -> 
         MAX_LISTED,
     )
     assert summary(found[:-1], hashed=False)["fingerprint"] != inputs["fingerprint"]
-
-
-def test_a_run_without_hash_never_imports_xxhash(tmp_path: Path) -> None:
-    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
-    probe = (
-        "import sys, signal_job\n"
-        "signal_job.run(sys.argv[1], config={'seed': 1, 'window': 5, 'version': 'v'})\n"
-        "print('xxhash' in sys.modules)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe, str(tmp_path / "data.csv")],
-        capture_output=True,
-        check=False,
-        timeout=120,
-    )
-    assert done.stdout.strip() == b"False", done.stderr
