@@ -827,10 +827,10 @@ def _not_zombie(pid: int) -> bool:
 # What a run read: an input changed under it, names that are not UTF-8.
 
 
-@pytest.mark.parametrize("hashed", [False, True])
-def test_an_input_changed_while_the_job_reads_it_is_an_error(work: Path, hashed: bool) -> None:
+def test_an_input_changed_while_the_job_reads_it_is_an_error(work: Path) -> None:
+    # With --hash, the harder case: the check itself (in `fingerprints.facts`) runs with or without it.
     name = slow_input(work)
-    args = ["run", "--input", name, *(["--hash"] if hashed else [])]
+    args = ["run", "--input", name, "--hash"]
     process = subprocess.Popen(
         [str(CONSOLE_SCRIPT), *args], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
