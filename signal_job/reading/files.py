@@ -14,18 +14,15 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import BinaryIO
 
 from signal_job.errors import InputError, JobError, file_problem
+from signal_job.reading.names import DATA_SUFFIXES, GLOB_CHARACTERS, hidden, is_data, matches
 from signal_job.reading.storage import Location, Url, find_objects, open_object, polars_options
 
 log = logging.getLogger(__name__)
 
-# What a folder's data files are called; anything else (`_SUCCESS`, `README.md`) is not data.
-DATA_SUFFIXES = (".csv", ".txt", ".tsv", ".gz", ".zst", ".parquet", ".arrow", ".feather", ".ipc")
-GLOB_CHARACTERS = frozenset("*?[")
 # The key the job writes into its signals files' Parquet metadata (see `signal_job.computing.plan`).
 SIGNALS_MARK = "signal-job"
 
@@ -223,11 +220,11 @@ def _walk_folder(root: Path) -> Iterator[Path]:
             log.info("%s leads to a folder already read (a link): not read again", folder)
             continue
         for path, is_folder in _list(folder):
-            if path.name.startswith((".", "_")):
+            if hidden(path.name):
                 continue
             if is_folder:
                 stack.append(path)
-            elif path.suffix.lower() in DATA_SUFFIXES:
+            elif is_data(path.name):
                 yield path
 
 
@@ -251,7 +248,7 @@ def _glob(pattern: str) -> Iterator[Path]:
             if part == "**":
                 if is_folder and not path.name.startswith("."):
                     stack.append((path, index))
-            elif _matches(path.name, part):
+            elif matches(path.name, part):
                 if last and not is_folder:
                     yield path
                 elif not last and is_folder:
@@ -269,13 +266,6 @@ def _first_visit(folder: Path, visited: set[tuple[int, int, int]], index: int = 
         return False
     visited.add(key)
     return True
-
-
-def _matches(name: str, part: str) -> bool:
-    # As in glob: a wildcard never matches a leading dot.
-    if name.startswith(".") and not part.startswith("."):
-        return False
-    return fnmatchcase(name, part)
 
 
 def _glob_root(pattern: str) -> Path:

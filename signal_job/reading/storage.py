@@ -15,11 +15,11 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from signal_job.errors import InputError, first_line
+from signal_job.reading.names import DATA_SUFFIXES, GLOB_CHARACTERS, hidden, is_data, matches
 
 if TYPE_CHECKING:
     from obstore.store import ObjectStore
@@ -38,7 +38,6 @@ SCHEMES = {
     "https": "http",
 }
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-_GLOB = frozenset("*?[")
 _ENDPOINT_KEYS = ("aws_endpoint_url", "aws_endpoint", "endpoint_url", "endpoint")
 _ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT")
 _READ_BUFFER = 256 * 1024
@@ -174,15 +173,15 @@ def find_objects(url: Url) -> tuple[list[Url], Url | None]:
                 "environment or storage_options"
             )
             raise InputError(msg)
-        if _GLOB.intersection(key) or not key or key.endswith("/"):
+        if GLOB_CHARACTERS.intersection(key) or not key or key.endswith("/"):
             msg = f"input {url}: over http(s), name one file; folders and globs need s3://, gs:// or az://"
             raise InputError(msg)
         try:
             return [url.at(key, _head(url, key))], None
         except FileNotFoundError as exc:
             raise problem(exc, url) from exc
-    if _GLOB.intersection(key):
-        fixed = key[: min(key.index(c) for c in _GLOB if c in key)].rpartition("/")[0]
+    if GLOB_CHARACTERS.intersection(key):
+        fixed = key[: min(key.index(c) for c in GLOB_CHARACTERS if c in key)].rpartition("/")[0]
         prefix = url.at(f"{fixed}/" if fixed else "")
         matched = [found for found in _listing(url, prefix.key) if _matches(found.key, key)]
         if not matched:
@@ -199,10 +198,14 @@ def find_objects(url: Url) -> tuple[list[Url], Url | None]:
     if not listed and not url.text.endswith("/"):
         msg = f"input {url} does not exist: no such object, nor objects below it"
         raise InputError(msg)
-    data = [found for found in listed if _is_data(found.folders_below(prefix), found.name)]
+    # As in a local folder: no hidden or private names on the way, a data file's suffix.
+    data = [
+        found
+        for found in listed
+        if not any(hidden(name) for name in (*found.folders_below(prefix), found.name))
+        and is_data(found.name)
+    ]
     if not data:
-        from signal_job.reading.files import DATA_SUFFIXES  # noqa: PLC0415 - a cycle at import
-
         msg = f"input folder {url} holds no data files (looked for {', '.join(DATA_SUFFIXES)})"
         raise InputError(msg)
     return data, prefix
@@ -303,15 +306,6 @@ def _listing(url: Url, prefix: str) -> list[Url]:
     return sorted(found, key=lambda one: one.key)
 
 
-def _is_data(folders: tuple[str, ...], name: str) -> bool:
-    """Whether an object below a prefix is data: as in a local folder, no hidden or private names."""
-    from signal_job.reading.files import DATA_SUFFIXES  # noqa: PLC0415 - a cycle at import
-
-    if any(part.startswith((".", "_")) for part in (*folders, name)):
-        return False
-    return PurePosixPath(name).suffix.lower() in DATA_SUFFIXES
-
-
 def _matches(key: str, pattern: str) -> bool:
     """Whether `key` matches a glob, part by part: a wildcard stays within one name; `**` spans folders."""
     names, parts = key.split("/"), pattern.split("/")
@@ -326,10 +320,7 @@ def _matches(key: str, pattern: str) -> bool:
             return any(match(at, part_at + 1) for at in range(name_at, len(names)))
         if name_at == len(names):
             return False
-        name = names[name_at]
-        if name.startswith(".") and not part.startswith("."):
-            return False
-        return fnmatchcase(name, part) and match(name_at + 1, part_at + 1)
+        return matches(names[name_at], part) and match(name_at + 1, part_at + 1)
 
     return match(0, 0)
 
