@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 from signal_job.errors import InputError, JobError, file_problem
 from signal_job.reading.names import DATA_SUFFIXES, GLOB_CHARACTERS, hidden, is_data, matches
-from signal_job.reading.storage import Location, Url, find_objects, open_object, polars_options
+from signal_job.reading.storage import Location, Url, find_objects, open_bytes, polars_options, polars_path
 
 log = logging.getLogger(__name__)
 
@@ -62,20 +62,14 @@ def find_files(spec: Location) -> Found:
         return _found(spec, _walk_folder(spec), root=spec, what=f"input folder {spec}")
     _check_regular(spec, status, "input file")
     _check_utf8(spec)
-    if is_signals_file(spec):
-        msg = (
-            f"input file {spec} is a signals file that signal-job wrote (--signals), not candles; "
-            "give the input it was computed from"
-        )
-        raise InputError(msg)
+    _refuse_signals_file(spec)
     return Found(spec, (spec,), (identity(status),), None)
 
 
 def is_signals_file(path: Location) -> bool:
     """Whether `path` is a Parquet file that this job wrote with --signals (its metadata says so)."""
     try:
-        file = open_object(path)[0] if isinstance(path, Url) else path.open("rb")
-        with file:
+        with open_bytes(path) as file:
             if file.read(4) != b"PAR1":
                 return False
     except (OSError, InputError):
@@ -83,21 +77,28 @@ def is_signals_file(path: Location) -> bool:
     import polars as pl  # noqa: PLC0415 - only for Parquet files
 
     try:
-        return SIGNALS_MARK in pl.read_parquet_metadata(str(path), storage_options=polars_options(path))
+        return SIGNALS_MARK in pl.read_parquet_metadata(
+            polars_path(path), storage_options=polars_options(path)
+        )
     except (pl.exceptions.PolarsError, OSError):
         return False
+
+
+def _refuse_signals_file(path: Location) -> None:
+    """An input named on its own that is a signals file this job wrote is a mistake: say so."""
+    if is_signals_file(path):
+        msg = (
+            f"input file {path} is a signals file that signal-job wrote (--signals), not candles; "
+            "give the input it was computed from"
+        )
+        raise InputError(msg)
 
 
 def _found_objects(spec: Url) -> Found:
     """The objects `spec` names, the job's own signals files left out (as in a local folder)."""
     objects, root = find_objects(spec)
     if root is None:  # one object, named
-        if is_signals_file(objects[0]):
-            msg = (
-                f"input file {spec} is a signals file that signal-job wrote (--signals), not candles; "
-                "give the input it was computed from"
-            )
-            raise InputError(msg)
+        _refuse_signals_file(objects[0])
         return Found(spec, tuple(objects), (), None)
     kept: list[Location] = []
     for found in objects:

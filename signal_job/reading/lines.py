@@ -15,7 +15,8 @@ import polars as pl
 
 from signal_job.errors import InputError, first_line
 from signal_job.reading.numbers import PRICE, SCALE, VALUE_PADDING
-from signal_job.reading.sources import Source, open_bytes, raw_blank, raw_fields, scan_lines
+from signal_job.reading.sources import Source, raw_blank, raw_fields, scan_lines
+from signal_job.reading.storage import open_bytes
 
 _PREVIEW = 80
 

@@ -23,7 +23,7 @@ from signal_job.reading.files import open_regular
 from signal_job.reading.headers import close_index, normal_name
 from signal_job.reading.numbers import PRICE, VALUE_PADDING
 from signal_job.reading.sniff import SAMPLE_LINES, CsvLayout, line_ending, sniff_csv, ticker_closes
-from signal_job.reading.storage import Location, Url, open_object, polars_options, polars_path
+from signal_job.reading.storage import Location, Url, open_bytes, open_object, polars_options, polars_path
 
 if TYPE_CHECKING:
     from signal_job.reading.timestamps import TimestampReading
@@ -382,8 +382,3 @@ def _scan_csv(path: Location, layout: CsvLayout, *, close_dtype: pl.DataType) ->
         storage_options=polars_options(path),
         glob=False,  # a resolved file: `[` in its name is a character, not a pattern
     )
-
-
-def open_bytes(path: Location) -> BinaryIO:
-    """The file's bytes from the start, on a disk or in object storage."""
-    return open_object(path)[0] if isinstance(path, Url) else path.open("rb")

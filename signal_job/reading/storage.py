@@ -176,10 +176,7 @@ def find_objects(url: Url) -> tuple[list[Url], Url | None]:
         if GLOB_CHARACTERS.intersection(key) or not key or key.endswith("/"):
             msg = f"input {url}: over http(s), name one file; folders and globs need s3://, gs:// or az://"
             raise InputError(msg)
-        try:
-            return [url.at(key, _head(url, key))], None
-        except FileNotFoundError as exc:
-            raise problem(exc, url) from exc
+        return [url.at(key, now(url)[0])], None
     if GLOB_CHARACTERS.intersection(key):
         fixed = key[: min(key.index(c) for c in GLOB_CHARACTERS if c in key)].rpartition("/")[0]
         prefix = url.at(f"{fixed}/" if fixed else "")
@@ -190,7 +187,7 @@ def find_objects(url: Url) -> tuple[list[Url], Url | None]:
         return matched, prefix
     if key and not key.endswith("/"):
         try:
-            return [url.at(key, _head(url, key))], None
+            return [url.at(key, _meta(url)[0])], None
         except FileNotFoundError:
             pass  # perhaps a prefix, named without its final `/`
     prefix = url.at(f"{key.rstrip('/')}/" if key.strip("/") else "")
@@ -219,6 +216,11 @@ def open_object(url: Url) -> tuple[BinaryIO, int]:
     except Exception as exc:  # obstore raises its own kinds, and OSError subclasses
         raise problem(exc, url) from exc
     return io.BufferedReader(_Reader(file, url), buffer_size=_READ_BUFFER), int(file.size)
+
+
+def open_bytes(where: Location) -> BinaryIO:
+    """The file's bytes from the start, on a disk or in object storage."""
+    return open_object(where)[0] if isinstance(where, Url) else where.open("rb")
 
 
 def problem(exc: BaseException, url: Url) -> InputError:
@@ -269,25 +271,28 @@ class _Reader(io.RawIOBase):
 
 def now(url: Url) -> tuple[str, int]:
     """The object's ETag (or modification time) and size as the store has them now."""
+    try:
+        return _meta(url)
+    except FileNotFoundError as exc:
+        raise problem(exc, url) from exc
+
+
+def _meta(url: Url) -> tuple[str, int]:
+    """The object's tag and size; FileNotFoundError if there is no such object (no bucket: an error)."""
     obstore, store = _obstore(), _store(url.root, url.options)
     try:
         meta = obstore.head(store, url.key)
-    except Exception as exc:  # obstore raises its own kinds, and OSError subclasses
-        raise problem(exc, url) from exc
-    return str(meta.get("e_tag") or meta["last_modified"].isoformat()), int(meta["size"])
-
-
-def _head(url: Url, key: str) -> str:
-    """The object's ETag (or modification time): FileNotFoundError if there is no such object."""
-    obstore, store = _obstore(), _store(url.root, url.options)
-    try:
-        meta = obstore.head(store, key)
     except FileNotFoundError as exc:
         if "NoSuchBucket" in str(exc):
             raise problem(exc, url) from exc
         raise
-    except Exception as exc:
+    except Exception as exc:  # obstore raises its own kinds, and OSError subclasses
         raise problem(exc, url) from exc
+    return _tag(meta), int(meta["size"])
+
+
+def _tag(meta: Any) -> str:
+    """What tells one version of an object from another: its ETag, else its modification time."""
     return str(meta.get("e_tag") or meta["last_modified"].isoformat())
 
 
@@ -298,11 +303,7 @@ def _listing(url: Url, prefix: str) -> list[Url]:
         pages = list(obstore.list(store, prefix=prefix or None))
     except Exception as exc:
         raise problem(exc, url) from exc
-    found = [
-        url.at(meta["path"], str(meta.get("e_tag") or meta["last_modified"].isoformat()))
-        for page in pages
-        for meta in page
-    ]
+    found = [url.at(meta["path"], _tag(meta)) for page in pages for meta in page]
     return sorted(found, key=lambda one: one.key)
 
 
