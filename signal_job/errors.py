@@ -63,6 +63,11 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def readable(text: str) -> str:
+    """`text` with the surrogates of names that are not UTF-8 escaped: JSON cannot carry them."""
+    return text.encode("utf-8", errors="backslashreplace").decode("utf-8")
+
+
 def shorten(value: object, limit: int = 40) -> str:
     """`repr(value)` cut to about `limit` characters: messages quote values, never whole ones."""
     text = repr(value)

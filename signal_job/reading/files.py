@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from signal_job.errors import InputError, JobError, file_problem
+from signal_job.errors import InputError, JobError, file_problem, readable
 from signal_job.reading.names import DATA_SUFFIXES, GLOB_CHARACTERS, hidden, is_data, matches
 from signal_job.reading.storage import Location, Url, find_objects, open_bytes, polars_options, polars_path
 
@@ -171,8 +171,8 @@ def _check_utf8(path: Path) -> None:
     try:
         str(path).encode("utf-8")
     except UnicodeEncodeError:
-        shown = str(path).encode("utf-8", errors="backslashreplace").decode("utf-8")
-        msg = f"input file {shown} has a name that is not valid UTF-8, which Polars cannot open; rename it"
+        name = readable(str(path))
+        msg = f"input file {name} has a name that is not valid UTF-8, which Polars cannot open; rename it"
         raise InputError(msg) from None
 
 

@@ -1,11 +1,12 @@
 """What a run read: each input file's path, size and modification time, and with --hash its bytes' hash.
 
 The metadata costs a `stat` per file and is always recorded. The content hash (XXH3, 128 bits)
-reads every input byte once more, on a thread beside the query: XXH3 runs at memory speed
-(about 15 GB/s here, against 0.7 GB/s for BLAKE2b, which also holds Python's lock), so the run
-is barely slower. The run's fingerprint is one hash over the files in the order they were read:
-of their hashes with --hash (the same bytes give the same fingerprint, wherever they sit), else
-of their paths, sizes and modification times (a cheap "nothing changed" check).
+reads every input byte once more beside the query (local files mapped by a child process, see
+`Hasher._mapped`): XXH3 runs at memory speed (about 15 GB/s here, against 0.7 GB/s for BLAKE2b,
+which also holds Python's lock), so the run is barely slower. The run's fingerprint is one hash
+over the files in the order they were read: of their hashes with --hash (the same bytes give
+the same fingerprint, wherever they sit), else of their paths, sizes and modification times (a
+cheap "nothing changed" check).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from signal_job.errors import InputError
+from signal_job.errors import InputError, readable
 from signal_job.reading.sources import Source
 from signal_job.reading.storage import Location, Url, now, open_object
 
@@ -64,9 +65,7 @@ def facts(files: Sequence[Source], hashes: dict[str, str] | None = None) -> list
         if isinstance(where, Url):
             tag, size = now(where)
             if (tag, size) != (where.tag, source.size):
-                raise _changed(
-                    str(where), f"{source.size:,} bytes, then {size:,}" if size != source.size else ""
-                )
+                raise _changed(where, source.size, size)
             found.append(FileFacts(str(where), source.size, None, where.tag or None, digest))
             continue
         try:
@@ -75,21 +74,18 @@ def facts(files: Sequence[Source], hashes: dict[str, str] | None = None) -> list
             msg = f"input file {where} went while the job read it ({exc.strerror}); run the job again"
             raise InputError(msg) from exc
         if status.st_size != source.size or status.st_mtime_ns != source.modified_ns:
-            raise _changed(
-                str(where),
-                f"{source.size:,} bytes, then {status.st_size:,}" if status.st_size != source.size else "",
-            )
+            raise _changed(where, source.size, status.st_size)
         assert source.modified_ns is not None  # noqa: S101 - a local file's, from opening it
         modified = datetime.fromtimestamp(source.modified_ns / 1e9, UTC).isoformat(timespec="microseconds")
         # Absolute (links kept as named): the same file gives the same entry from any folder.
         # Names that are not UTF-8 (surrogates) are kept readable: JSON cannot carry them.
-        path = str(where.absolute()).encode("utf-8", errors="backslashreplace").decode("utf-8")
-        found.append(FileFacts(path, source.size, modified, None, digest))
+        found.append(FileFacts(readable(str(where.absolute())), source.size, modified, None, digest))
     return found
 
 
-def _changed(where: str, how: str) -> InputError:
-    detail = f" ({how})" if how else ""
+def _changed(where: Location, before: int, after: int) -> InputError:
+    """A file that changed between being opened (`before` bytes) and the end of the run."""
+    detail = f" ({before:,} bytes, then {after:,})" if after != before else ""
     return InputError(f"input file {where} changed while the job read it{detail}; run the job again")
 
 

@@ -20,7 +20,7 @@ from typing import IO, Literal
 
 import orjson
 
-from signal_job.errors import OutputError
+from signal_job.errors import OutputError, readable
 from signal_job.reporting.outputs import Target, open_log
 
 LOGGER = "signal_job"
@@ -45,15 +45,8 @@ class JsonFormatter(logging.Formatter):
             entry.update({key: value for key, value in fields.items() if key not in entry})
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
-        readable = {key: _readable(value) for key, value in entry.items()}
-        return orjson.dumps(readable, default=lambda value: _readable(str(value))).decode()
-
-
-def _readable(value: object) -> object:
-    # Names that are not UTF-8 reach messages as surrogates, which JSON cannot carry.
-    return (
-        value.encode("utf-8", errors="backslashreplace").decode("utf-8") if isinstance(value, str) else value
-    )
+        shown = {key: readable(value) if isinstance(value, str) else value for key, value in entry.items()}
+        return orjson.dumps(shown, default=lambda value: readable(str(value))).decode()
 
 
 def formatter(kind: LogFormat) -> logging.Formatter:

@@ -6,6 +6,8 @@ from typing import Any
 
 import orjson
 
+from signal_job.errors import readable
+
 Document = dict[str, Any]
 
 
@@ -41,8 +43,7 @@ def success_document(
 def error_document(*, version: str | None, message: str) -> Document:
     """The document of a failed run; `version` is the config's when it was read."""
     # A file name that is not UTF-8 reaches messages as surrogates, which JSON cannot carry.
-    readable = message.encode("utf-8", errors="backslashreplace").decode("utf-8")
-    return {"version": version or "unknown", "status": "error", "error_message": readable}
+    return {"version": version or "unknown", "status": "error", "error_message": readable(message)}
 
 
 def render(document: Document) -> bytes:
