@@ -13,13 +13,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from signal_job.config import Config
 from signal_job.reading.storage import location
-
-if TYPE_CHECKING:
-    from signal_job.reporting.tracking import Tracking
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config
 PathLike = str | os.PathLike[str]
@@ -94,7 +91,7 @@ def run(
         config=given,
         engine=job.Engine(engine, address, workers, None if cache is None else Path(cache)),
         hashing=hash_inputs,
-        tracking=_tracking(mlflow, mlflow_experiment),
+        tracking=job.tracking(mlflow, mlflow_experiment),
     )
     if outcome.error is not None:
         raise outcome.error
@@ -109,12 +106,3 @@ def run(
         seed=document["seed"],
         document=document,
     )
-
-
-def _tracking(uri: str | None, experiment: str | None) -> Tracking | None:
-    """MLflow settings, if a tracking URI was given (its module only then)."""
-    if not uri:
-        return None
-    from signal_job.reporting.tracking import Tracking  # noqa: PLC0415
-
-    return Tracking.of(uri, experiment)

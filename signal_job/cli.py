@@ -14,16 +14,13 @@ import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import TYPE_CHECKING, Annotated  # noqa: E402
+from typing import Annotated  # noqa: E402
 
 import typer  # noqa: E402
 
 from signal_job import __version__  # noqa: E402
 from signal_job.errors import JobError, Terminated, counted  # noqa: E402
 from signal_job.reading.storage import location  # noqa: E402
-
-if TYPE_CHECKING:
-    from signal_job.reporting.tracking import Tracking
 
 log = logging.getLogger("signal_job")
 
@@ -229,18 +226,9 @@ def run(
         before_writing=_stop_taking_signals,
         engine=where,
         hashing=hash_inputs,
-        tracking=_tracking(mlflow, mlflow_experiment),
+        tracking=job.tracking(mlflow, mlflow_experiment),
     )
     raise typer.Exit(outcome.code)
-
-
-def _tracking(uri: str | None, experiment: str | None) -> Tracking | None:
-    """MLflow settings, if a tracking URI was given (its module only then: a plain run never pays)."""
-    if not uri:
-        return None
-    from signal_job.reporting.tracking import Tracking  # noqa: PLC0415
-
-    return Tracking.of(uri, experiment)
 
 
 # A scheduler's SIGTERM (or Ctrl-C) unwinds like an error: temporary files go, the error

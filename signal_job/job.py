@@ -339,6 +339,15 @@ def _as_mapping(config: Config) -> dict[str, Any]:
     return keys
 
 
+def tracking(uri: str | None, experiment: str | None) -> Tracking | None:
+    """MLflow settings, if a tracking URI was given: their module is imported only then."""
+    if not uri:
+        return None
+    from signal_job.reporting.tracking import Tracking  # noqa: PLC0415 - a plain run never pays for it
+
+    return Tracking.of(uri, experiment)
+
+
 def _known_config(paths: Paths, given: Given | None) -> Config | None:
     """The run's config for a report, read again: None if reading it is what failed."""
     try:

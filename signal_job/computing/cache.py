@@ -2,10 +2,10 @@
 
 An entry is keyed by what makes a file's counts: its path, size, modification time and inode
 (an object's URL, size and ETag), the config keys that change how it is read and counted, and
-the job's version. A file changed
-in any of these gets a new key; entries of files no longer read are left (they are small: a
-few hundred bytes plus the window's closes at each end). An entry that does not read is counted
-again. Writes are atomic (a temporary file renamed), so concurrent runs may share a folder.
+the job's version. A file changed in any of these gets a new key; entries of files no longer
+read are left (they are small: a few hundred bytes plus the window's closes at each end). An
+entry that does not read is counted again. Writes are atomic (a temporary file renamed), so
+concurrent runs may share a folder.
 """
 
 from __future__ import annotations
