@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from signal_job.reading.inputs import open_input
 
 DATA = Path(__file__).parent / "data"
 PROJECT = Path(__file__).resolve().parents[1]
+CONSOLE_SCRIPT = Path(sys.executable).with_name("signal-job")  # the installed console script
 REAL_ROWS, REAL_SIGNALS = 10_000, 4_989
 
 WriteFile = Callable[..., Path]

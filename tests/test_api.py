@@ -12,9 +12,8 @@ import polars as pl
 import pytest
 
 import signal_job
-from tests.conftest import PROJECT, REAL_ROWS, REAL_SIGNALS
+from tests.conftest import CONSOLE_SCRIPT, PROJECT, REAL_ROWS, REAL_SIGNALS
 
-CONSOLE_SCRIPT = Path(sys.executable).with_name("signal-job")
 CONFIG = {"seed": 42, "window": 5, "version": "v1"}
 
 

@@ -17,10 +17,9 @@ from typer.testing import CliRunner
 from signal_job import __version__
 from signal_job import cli as cli_module
 from signal_job.cli import app
-from tests.conftest import DATA, REAL_ROWS, WriteFile
+from tests.conftest import CONSOLE_SCRIPT, DATA, REAL_ROWS, WriteFile
 
 PROJECT = Path(__file__).resolve().parents[1]
-CONSOLE_SCRIPT = Path(sys.executable).with_name("signal-job")
 
 
 def invoke(*args: str) -> tuple[int, bytes, str]:

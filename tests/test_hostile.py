@@ -17,7 +17,6 @@ import resource
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,9 +33,8 @@ from signal_job.config import load_config
 from signal_job.errors import ConfigError, JobError
 from signal_job.reading.inputs import open_input
 from signal_job.synthetic import write_candles
-from tests.conftest import DATA, make_config
+from tests.conftest import CONSOLE_SCRIPT, DATA, make_config
 
-CONSOLE_SCRIPT = Path(sys.executable).with_name("signal-job")
 CANDLES = DATA / "candles.csv"  # 400 rows
 CONFIG = 'seed: 42\nwindow: 5\nversion: "v1"\n'
 SUCCESS = b'{"version": "v0", "status": "success"}\n'  # an earlier run's document

@@ -6,7 +6,6 @@ import gzip
 import itertools
 import logging
 import subprocess
-import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,10 +22,9 @@ from signal_job.computing.pipeline import run
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError
 from signal_job.reading.inputs import Input, open_input
-from tests.conftest import PROJECT, make_config
+from tests.conftest import CONSOLE_SCRIPT, PROJECT, make_config
 
 START = datetime(2024, 1, 1)
-CONSOLE_SCRIPT = Path(sys.executable).with_name("signal-job")
 
 
 def candles(closes: Sequence[str | None], start: int = 0) -> pl.DataFrame:

@@ -26,9 +26,8 @@ from signal_job.errors import ClashError, ConfigError, InputError, OutputError
 from signal_job.reading.inputs import open_input
 from tests.computing.test_by_file import candles, split_real_file, write_split
 from tests.computing.test_dataset import assert_same_bits
-from tests.conftest import ENGINES, PROJECT, make_config
+from tests.conftest import CONSOLE_SCRIPT, ENGINES, PROJECT, make_config
 
-CONSOLE_SCRIPT = Path(sys.executable).with_name("signal-job")
 DASK = Path(sys.executable).with_name("dask")
 
 
@@ -332,6 +331,18 @@ def test_a_dataset_is_replaced_by_a_later_run_and_removed_by_a_failed_one(
     assert leftovers(tmp_path) == []
 
 
+def run_refused_before_a_cluster(tmp_path: Path, **more: Path) -> None:
+    """A dask run writing the dataset `signals`, at a scheduler no one listens on: refused before it."""
+    signal_job.run(
+        tmp_path / "data.csv",
+        config={"seed": 1, "window": 5, "version": "v"},
+        engine="dask",
+        address="tcp://127.0.0.1:1",
+        signals=tmp_path / "signals",
+        **more,  # type: ignore[arg-type]
+    )
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [
@@ -353,13 +364,7 @@ def test_a_signals_path_that_is_not_a_dataset_is_refused_and_kept(
     make(tmp_path / "signals")
     before = sorted(str(path) for path in tmp_path.rglob("*"))
     with pytest.raises(OutputError, match=message):
-        signal_job.run(
-            tmp_path / "data.csv",
-            config={"seed": 1, "window": 5, "version": "v"},
-            engine="dask",
-            address="tcp://127.0.0.1:1",  # refused before any cluster is reached
-            signals=tmp_path / "signals",
-        )
+        run_refused_before_a_cluster(tmp_path)
     assert sorted(str(path) for path in tmp_path.rglob("*")) == before
 
 
@@ -368,14 +373,7 @@ def test_an_output_or_cache_inside_the_dataset_folder_is_refused(tmp_path: Path,
     shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
     inside = tmp_path / "signals" / "inside"
     with pytest.raises(ClashError, match=rf"--{option} .*inside is inside the signals dataset"):
-        signal_job.run(
-            tmp_path / "data.csv",
-            config={"seed": 1, "window": 5, "version": "v"},
-            engine="dask",
-            address="tcp://127.0.0.1:1",  # refused before any cluster is reached
-            signals=tmp_path / "signals",
-            **{option: inside},  # type: ignore[arg-type]
-        )
+        run_refused_before_a_cluster(tmp_path, **{option: inside})
     assert not (tmp_path / "signals").exists()
 
 

@@ -29,10 +29,9 @@ from signal_job.errors import ConfigError, InputError
 from signal_job.reading.inputs import open_input
 from signal_job.reading.sources import open_source
 from signal_job.reading.storage import Url, find_objects, location, shown
-from tests.conftest import PROJECT, make_config
+from tests.conftest import CONSOLE_SCRIPT, PROJECT, make_config
 
 MOTO_SERVER = Path(sys.executable).with_name("moto_server")
-CONSOLE_SCRIPT = Path(sys.executable).with_name("signal-job")
 CONFIG = {"seed": 42, "window": 5, "version": "v1"}
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
 _buckets = itertools.count()

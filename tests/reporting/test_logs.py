@@ -12,9 +12,7 @@ from pathlib import Path
 import orjson
 
 from signal_job.reporting.logs import FIELDS, JsonFormatter
-from tests.conftest import PROJECT
-
-CONSOLE_SCRIPT = Path(sys.executable).with_name("signal-job")
+from tests.conftest import CONSOLE_SCRIPT, PROJECT
 
 
 def run_console(

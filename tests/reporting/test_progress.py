@@ -6,13 +6,10 @@ import os
 import pty
 import shutil
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
-from tests.conftest import PROJECT
-
-CONSOLE_SCRIPT = Path(sys.executable).with_name("signal-job")
+from tests.conftest import CONSOLE_SCRIPT, PROJECT
 
 
 def on_a_terminal(cwd: Path, *args: str) -> tuple[int, str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import orjson
@@ -14,9 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 import signal_job
 from signal_job.reporting.metrics import error_document, success_document
 from signal_job.reporting.prometheus import Group, last_success, textfile
-from tests.conftest import PROJECT
+from tests.conftest import CONSOLE_SCRIPT, PROJECT
 
-CONSOLE_SCRIPT = Path(sys.executable).with_name("signal-job")
 SUCCESS = success_document(version="v1", rows=10_000, value=0.4989, latency_ms=372, seed=42)
 
 

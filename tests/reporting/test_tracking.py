@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 import signal_job
 from signal_job.cli import app
 from signal_job.reporting.tracking import HTTP_DEFAULTS, INSTALL
-from tests.conftest import DATA, PROJECT, WriteFile
+from tests.conftest import CONSOLE_SCRIPT, DATA, PROJECT, WriteFile
+from tests.test_cli import run_args
 
-CONSOLE_SCRIPT = Path(sys.executable).with_name("signal-job")
 # mlflow's sqlite store uses a loader that SQLAlchemy 2.1 deprecates: harmless, and not ours to change.
 pytestmark = pytest.mark.filterwarnings(
     "ignore:The ``noload`` loader strategy is deprecated:DeprecationWarning"
@@ -50,15 +50,7 @@ def _quiet_mlflow(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def run_job(tmp_path: Path, input_path: Path, config: Path, *extra: str) -> tuple[int, bytes]:
-    args = [
-        "run",
-        "--input", str(input_path),
-        "--config", str(config),
-        "--output", str(tmp_path / "metrics.json"),
-        "--log-file", str(tmp_path / "run.log"),
-        *extra,
-    ]  # fmt: skip
-    result = CliRunner().invoke(app, args)
+    result = CliRunner().invoke(app, [*run_args(tmp_path, input_path, config), *extra])
     return result.exit_code, result.stdout_bytes
 
 
