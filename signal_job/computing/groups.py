@@ -112,13 +112,9 @@ def _split(
     sets = [packed[start : start + per] for start in range(0, len(packed), per)]
     which = pl.sum_horizontal([pl.col(RANK) >= part[0].first for part in sets[1:]]).cast(pl.UInt32)
     target = pl.PartitionBy(folder, key=_BUCKET, include_key=False)
-    # Made here, not by the sink: a failed sink returns while a writer may still finish a file,
-    # and one allowed to make folders would bring back a staging folder already removed.
-    for index in range(len(sets)):
-        (folder / f"{_BUCKET}={index}").mkdir(parents=True)
     in_background(
         lambda: rows.with_columns(which.alias(_BUCKET)).sink_parquet(
-            target, mkdir=False, row_group_size=_ROW_GROUP, compression=_COMPRESSION, engine=engine
+            target, row_group_size=_ROW_GROUP, compression=_COMPRESSION, engine=engine
         )
     )
     files: list[Path] = []

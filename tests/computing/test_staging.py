@@ -1,0 +1,74 @@
+"""Staging folders: removed on exit, and never brought back by a writer that finishes late."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from signal_job.computing import staging
+from signal_job.computing.staging import staging_folder
+
+
+@pytest.fixture
+def tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "tmp"
+    root.mkdir()
+    monkeypatch.setenv("TMPDIR", str(root))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    return root
+
+
+def partitioned(rows: int) -> pl.LazyFrame:
+    return pl.LazyFrame({"a": range(rows), "bucket": [index % 3 for index in range(rows)]})
+
+
+def failed_staging() -> Path:
+    """The folder handed to a staging that ended with an error."""
+    try:
+        with staging_folder() as folder:
+            raise RuntimeError
+    except RuntimeError:
+        return folder
+    raise AssertionError
+
+
+def test_files_written_in_the_folder_are_there_until_it_is_left(tmp: Path) -> None:
+    with staging_folder() as folder:
+        partitioned(10).sink_parquet(pl.PartitionBy(folder, key="bucket"))
+        (real,) = tmp.iterdir()
+        assert sorted(path.parent.name for path in real.rglob("*.parquet")) == [
+            "bucket=0",
+            "bucket=1",
+            "bucket=2",
+        ]
+        assert (
+            pl.scan_parquet(folder / "bucket=1" / "00000000.parquet").select(pl.len()).collect().item() == 3
+        )
+    assert list(tmp.iterdir()) == []
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="folders are named through /proc/self/fd on Linux only")
+def test_a_writer_finishing_after_a_failure_cannot_bring_the_folder_back(tmp: Path) -> None:
+    # What a failed partitioned sink's late writer does: make its folders, then write its file.
+    seen = failed_staging()
+    with pytest.raises(FileNotFoundError):
+        partitioned(10).sink_parquet(pl.PartitionBy(seen, key="bucket"))
+    assert list(tmp.iterdir()) == []
+
+
+def test_descriptors_kept_after_a_failure_are_closed_later(
+    tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(staging, "_parked", [])
+    failed_staging()
+    assert len(staging._parked) == 1
+    with staging_folder():
+        pass
+    assert len(staging._parked) == 1  # still within LATE_WRITER_SECONDS
+    monkeypatch.setattr(staging, "LATE_WRITER_SECONDS", 0.0)
+    with staging_folder():
+        pass
+    assert staging._parked == []
