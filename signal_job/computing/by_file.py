@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from signal_job.computing import cache
 from signal_job.computing.dataset import Writer, write_dataset, write_here
@@ -24,17 +25,19 @@ from signal_job.computing.plan import folder_values, partitions
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, counted
 from signal_job.reading.inputs import Input
+from signal_job.reading.sources import Source
 from signal_job.reporting.progress import steps
 
 log = logging.getLogger(__name__)
 
 Piece = tuple[Counts, Edges]  # what one file counts alone, and its edges
-# Counts single-file inputs, in order: here, one after another, or on a cluster.
+# Counts inputs of one series each (a file, or consecutive files), in order: here, or on a cluster.
 Counter = Callable[[list[Input], Config], list[Piece]]
+_Item = TypeVar("_Item")
 
 
 def count_file(data: Input, config: Config) -> Piece:
-    """One file's own counts and its edges."""
+    """One file's own counts and its edges (or those of consecutive files of one series, together)."""
     result = run(data, config, edges=True)
     assert result.edges is not None  # noqa: S101 - asked for
     return result.total, result.edges
@@ -58,7 +61,7 @@ def combine(files: list[Input], pieces: list[Piece], window: int) -> Counts:
     edges = [found for _, found in pieces]
     clash = overlap(edges)
     if clash is not None:
-        before, after = files[clash - 1].parts[0], files[clash].parts[0]
+        before, after = files[clash - 1].parts[-1], files[clash].parts[0]
         msg = (
             f"input files overlap in time: {after.path} starts at {edges[clash].first} but "
             f"{before.path} ends at {edges[clash - 1].last}; the job computes windows only over rows "
@@ -80,16 +83,23 @@ def run_by_file(
     why: str,
     signals: Path | None = None,
     write: Writer = write_here,
+    tasks: Callable[[], int] | None = None,
 ) -> Result:
     """The counts of `data`, file by file with `count`; with `kept`, a cache folder of files' counts.
 
     With `signals`, a folder, each file's signals are then written there by `write` (see
     `dataset`): all files are read again, those the cache kept too. `why` names what asked for
-    this (an option), for the messages that refuse what it cannot do.
+    this (an option), for the messages that refuse what it cannot do. With `tasks` (how many
+    tasks count at once), when nothing is kept or written per file, each series is counted in
+    about that many runs of consecutive files instead, each in one query: one query per file
+    costs more (measured 1.3x the work for 12 files).
     """
     check_config(config, data, why=why)
     series = partitions(data, config)
-    files = [[each.replace_parts([part]) for part in each.parts] for each in series]
+    if tasks is not None and kept is None and signals is None:
+        files = _in_runs(series, tasks())
+    else:
+        files = [[each.replace_parts([part]) for part in each.parts] for each in series]
     flat = [one for each in files for one in each]
     found = [cache.load(kept, one, config) if kept is not None else None for one in flat]
     missing = [one for one, piece in zip(flat, found, strict=True) if piece is None]
@@ -123,6 +133,40 @@ def run_by_file(
         return Result(total, [])
     names = [each.parts[0].partition.get(config.group_by.lower()) for each in series]
     return Result(total, list(zip(names, totals, strict=True)))
+
+
+def _in_runs(series: list[Input], tasks: int) -> list[list[Input]]:
+    """Each series cut into runs of consecutive files, about `tasks` runs in all, by bytes."""
+    total = sum(part.size for each in series for part in each.parts) or 1
+    return [
+        [
+            each.replace_parts(run)
+            for run in runs(list(each.parts), -(-tasks * _size(each) // total), size=_bytes)
+        ]
+        for each in series
+    ]
+
+
+def runs(items: list[_Item], count: int, *, size: Callable[[_Item], int]) -> list[list[_Item]]:
+    """`items` cut into runs of consecutive ones of about 1/`count` of their bytes each, in order."""
+    share_size = -(-sum(size(one) for one in items) // max(count, 1))
+    cut: list[list[_Item]] = [[]]
+    held = 0  # bytes in the last run
+    for one in items:
+        if cut[-1] and held >= share_size:
+            cut.append([])
+            held = 0
+        cut[-1].append(one)
+        held += size(one)
+    return cut
+
+
+def _size(data: Input) -> int:
+    return sum(part.size for part in data.parts)
+
+
+def _bytes(part: Source) -> int:
+    return part.size
 
 
 def check_config(config: Config, data: Input, *, why: str) -> None:

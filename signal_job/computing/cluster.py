@@ -14,7 +14,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from signal_job.computing.by_file import Piece, check_config, count_here, run_by_file
+from signal_job.computing.by_file import Piece, check_config, count_here, run_by_file, runs
 from signal_job.computing.dataset import Task, Written, write_here
 from signal_job.computing.pipeline import Result
 from signal_job.config import Config
@@ -47,7 +47,8 @@ def run_on_dask(
     """The counts of `data` from a Dask cluster: at `address`, or a local one of `workers` processes.
 
     Each task counts a share of consecutive files (`TASKS_PER_WORKER` shares per worker, of about
-    equal size), each file alone; with `kept` (a cache folder), files counted before are not sent.
+    equal size) as one series; with `kept` (a cache folder), each file alone, and files counted
+    before are not sent.
     With `signals`, a folder the workers can write to, each file's signals are then written
     there, a part per file, by tasks in shares too.
     """
@@ -55,7 +56,14 @@ def run_on_dask(
     with ExitStack() as stack:
         cluster = _OnDask(stack, address, workers)
         return run_by_file(
-            data, config, count=cluster.count, kept=kept, why=_WHY, signals=signals, write=cluster.write
+            data,
+            config,
+            count=cluster.count,
+            kept=kept,
+            why=_WHY,
+            signals=signals,
+            write=cluster.write,
+            tasks=cluster.tasks,
         )
 
 
@@ -65,6 +73,15 @@ class _OnDask:
     def __init__(self, stack: ExitStack, address: str | None, workers: int | None) -> None:
         self._stack, self._address, self._workers = stack, address, workers
         self._client: Client | None = None
+
+    def tasks(self) -> int:
+        """How many tasks the files are cut into: `TASKS_PER_WORKER` for each worker."""
+        return TASKS_PER_WORKER * max(1, len(self._started().scheduler_info().get("workers", {})))
+
+    def _started(self) -> Client:
+        if self._client is None:
+            self._client = self._stack.enter_context(_client(self._address, self._workers))
+        return self._client
 
     def count(self, files: list[Input], config: Config) -> list[Piece]:
         """Each file's counts and edges, by tasks of `count_here` on shares of the files."""
@@ -92,15 +109,12 @@ class _OnDask:
         note: str,
     ) -> list[_Out]:
         """`function` over `items` in shares of about equal bytes, one task each; results in order."""
-        if self._client is None:
-            self._client = self._stack.enter_context(_client(self._address, self._workers))
-        client = self._client
-        workers_now = max(1, len(client.scheduler_info().get("workers", {})))
-        shares = _shares(items, TASKS_PER_WORKER * workers_now, size=lambda item: file(item).parts[0].size)
+        client = self._started()
+        shares = runs(items, self.tasks(), size=lambda item: sum(part.size for part in file(item).parts))
         log.info(
             "dask: %s of %s on %s%s",
             counted(len(shares), "task"),
-            counted(len(items), "file"),
+            counted(sum(len(file(item).parts) for item in items), "file"),
             _describe(client),
             note,
         )
@@ -111,20 +125,6 @@ class _OnDask:
                 results += _result(client, future, [file(item) for item in share], doing=doing)
                 advance(1)
         return results
-
-
-def _shares(items: list[_Item], tasks: int, *, size: Callable[[_Item], int]) -> list[list[_Item]]:
-    """`items` cut into runs of consecutive ones of about 1/`tasks` of their bytes each, in order."""
-    share_size = -(-sum(size(one) for one in items) // tasks)
-    shares: list[list[_Item]] = [[]]
-    held = 0  # bytes in the last share
-    for one in items:
-        if shares[-1] and held >= share_size:
-            shares.append([])
-            held = 0
-        shares[-1].append(one)
-        held += size(one)
-    return shares
 
 
 @contextmanager
@@ -166,8 +166,9 @@ def _result(client: Client, future: object, share: list[Input], *, doing: str) -
         results: list[Any] = client.gather(future)
     except KilledWorker as exc:
         # Paths in full: cut short, a path loses its file's name.
-        files = names_text((str(one.parts[0].path) for one in share), limit=5, width=1000)
-        what = "file" if len(share) == 1 else "files"
+        paths = [str(part.path) for one in share for part in one.parts]
+        files = names_text(paths, limit=5, width=1000)
+        what = "file" if len(paths) == 1 else "files"
         msg = f"a Dask worker died while {doing} {what} {files}: {first_line(exc)}"
         raise EngineError(msg) from exc
     return results

@@ -106,6 +106,44 @@ def test_files_counted_alone_and_stitched_equal_the_local_run(
     assert combine(files, pieces, window) == local
 
 
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(**splits(prices), tasks=st.integers(1, 5))
+def test_runs_of_consecutive_files_counted_together_and_stitched_equal_the_local_run(
+    tmp_path_factory: pytest.TempPathFactory,
+    *,
+    closes: list[str | None],
+    cuts: list[int],
+    kinds: list[str],
+    window: int,
+    tasks: int,
+) -> None:
+    folder = write_split(tmp_path_factory.mktemp("split") / "series", closes, cuts, kinds)
+    data = open_input(folder)
+    config = make_config(window)
+    counted: list[Input] = []
+
+    def counter(units: list[Input], config: Config) -> list[Piece]:
+        counted.extend(units)
+        return count_here(units, config)
+
+    assert run_by_file(data, config, count=counter, why="a test", tasks=lambda: tasks) == run(data, config)
+    # Every file once, in order, in no more runs than files or about `tasks`.
+    assert [part for unit in counted for part in unit.parts] == list(data.parts)
+    assert len(counted) <= min(len(data.parts), tasks + 1)
+
+
+def test_runs_that_overlap_in_time_are_refused_naming_the_files_that_meet(tmp_path: Path) -> None:
+    folder = tmp_path / "days"
+    folder.mkdir()
+    candles(["1", "2"], 0).write_csv(folder / "a.csv")
+    candles(["3", "4"], 2).write_csv(folder / "b.csv")
+    candles(["5", "6"], 3).write_csv(folder / "c.csv")  # starts at the minute b.csv ends
+    candles(["7", "8"], 5).write_csv(folder / "d.csv")
+    data = open_input(folder)
+    with pytest.raises(InputError, match=r"overlap in time: .*c\.csv starts at .* but .*b\.csv ends at"):
+        run_by_file(data, make_config(2), why="a test", tasks=lambda: 2)
+
+
 def test_files_that_overlap_in_time_are_refused_naming_both(tmp_path: Path) -> None:
     folder = tmp_path / "days"
     folder.mkdir()
