@@ -132,6 +132,22 @@ def test_runs_of_consecutive_files_counted_together_and_stitched_equal_the_local
     assert len(counted) <= min(len(data.parts), tasks + 1)
 
 
+def test_runs_with_files_written_newest_first_or_with_blank_lines_equal_the_local_run(tmp_path: Path) -> None:
+    folder = tmp_path / "days"
+    folder.mkdir()
+    closes = [str(value % 7) for value in range(40)]
+    candles(closes[:15]).write_csv(folder / "a.csv")
+    newest_first = candles(closes[15:22], 15).reverse().write_csv()
+    (folder / "b.csv").write_text(newest_first.replace("\n", "\n\n", 3))
+    candles(closes[22:24], 22).write_csv(folder / "c.csv")  # shorter than the window
+    candles(closes[24:], 24).reverse().write_csv(folder / "d.csv")
+    data = open_input(folder)
+    for tasks in (1, 2, 3):
+        assert run_by_file(data, make_config(5), why="a test", tasks=lambda tasks=tasks: tasks) == run(
+            data, make_config(5)
+        )
+
+
 def test_runs_that_overlap_in_time_are_refused_naming_the_files_that_meet(tmp_path: Path) -> None:
     folder = tmp_path / "days"
     folder.mkdir()
