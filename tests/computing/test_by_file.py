@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import itertools
 import logging
@@ -143,9 +144,8 @@ def test_runs_with_files_written_newest_first_or_with_blank_lines_equal_the_loca
     candles(closes[24:], 24).reverse().write_csv(folder / "d.csv")
     data = open_input(folder)
     for tasks in (1, 2, 3):
-        assert run_by_file(data, make_config(5), why="a test", tasks=lambda tasks=tasks: tasks) == run(
-            data, make_config(5)
-        )
+        in_runs = functools.partial(int, tasks)
+        assert run_by_file(data, make_config(5), why="a test", tasks=in_runs) == run(data, make_config(5))
 
 
 def test_runs_that_overlap_in_time_are_refused_naming_the_files_that_meet(tmp_path: Path) -> None:
