@@ -25,7 +25,6 @@ from signal_job.computing.plan import folder_values, partitions
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, counted
 from signal_job.reading.inputs import Input
-from signal_job.reading.sources import Source
 from signal_job.reporting.progress import steps
 
 log = logging.getLogger(__name__)
@@ -91,13 +90,13 @@ def run_by_file(
     `dataset`): all files are read again, those the cache kept too. `why` names what asked for
     this (an option), for the messages that refuse what it cannot do. With `tasks` (how many
     tasks count at once), when nothing is kept or written per file, each series is counted in
-    about that many runs of consecutive files instead, each in one query: one query per file
+    about that many shares of consecutive files instead, each in one query: one query per file
     costs more (measured 1.3x the work for 12 files).
     """
     check_config(config, data, why=why)
     series = partitions(data, config)
     if tasks is not None and kept is None and signals is None:
-        files = _in_runs(series, tasks())
+        files = _in_shares(series, tasks())
     else:
         files = [[each.replace_parts([part]) for part in each.parts] for each in series]
     flat = [one for each in files for one in each]
@@ -135,23 +134,25 @@ def run_by_file(
     return Result(total, list(zip(names, totals, strict=True)))
 
 
-def _in_runs(series: list[Input], tasks: int) -> list[list[Input]]:
-    """Each series cut into runs of consecutive files, about `tasks` runs in all, by bytes."""
+def _in_shares(series: list[Input], tasks: int) -> list[list[Input]]:
+    """Each series cut into shares of consecutive files, about `tasks` shares in all, by bytes."""
     total = sum(part.size for each in series for part in each.parts) or 1
     return [
         [
-            each.replace_parts(run)
-            for run in runs(list(each.parts), -(-tasks * _size(each) // total), size=_bytes)
+            each.replace_parts(share)
+            for share in shares(
+                list(each.parts), -(-tasks * _size(each) // total), size=lambda part: part.size
+            )
         ]
         for each in series
     ]
 
 
-def runs(items: list[_Item], count: int, *, size: Callable[[_Item], int]) -> list[list[_Item]]:
+def shares(items: list[_Item], count: int, *, size: Callable[[_Item], int]) -> list[list[_Item]]:
     """`items` cut into runs of consecutive ones of about 1/`count` of their bytes each, in order."""
     share_size = -(-sum(size(one) for one in items) // max(count, 1))
     cut: list[list[_Item]] = [[]]
-    held = 0  # bytes in the last run
+    held = 0  # bytes in the last share
     for one in items:
         if cut[-1] and held >= share_size:
             cut.append([])
@@ -163,10 +164,6 @@ def runs(items: list[_Item], count: int, *, size: Callable[[_Item], int]) -> lis
 
 def _size(data: Input) -> int:
     return sum(part.size for part in data.parts)
-
-
-def _bytes(part: Source) -> int:
-    return part.size
 
 
 def check_config(config: Config, data: Input, *, why: str) -> None:

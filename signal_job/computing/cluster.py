@@ -14,7 +14,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from signal_job.computing.by_file import Piece, check_config, count_here, run_by_file, runs
+from signal_job.computing.by_file import Piece, check_config, count_here, run_by_file, shares
 from signal_job.computing.dataset import Task, Written, write_here
 from signal_job.computing.pipeline import Result
 from signal_job.config import Config
@@ -110,18 +110,18 @@ class _OnDask:
     ) -> list[_Out]:
         """`function` over `items` in shares of about equal bytes, one task each; results in order."""
         client = self._started()
-        shares = runs(items, self.tasks(), size=lambda item: sum(part.size for part in file(item).parts))
+        cut = shares(items, self.tasks(), size=lambda item: sum(part.size for part in file(item).parts))
         log.info(
             "dask: %s of %s on %s%s",
-            counted(len(shares), "task"),
+            counted(len(cut), "task"),
             counted(sum(len(file(item).parts) for item in items), "file"),
             _describe(client),
             note,
         )
-        futures = [client.submit(function, share, config, pure=False) for share in shares]
+        futures = [client.submit(function, share, config, pure=False) for share in cut]
         results: list[_Out] = []
         with steps(f"dask: {doing}", len(futures), unit="tasks") as advance:  # on a terminal only
-            for future, share in zip(futures, shares, strict=True):
+            for future, share in zip(futures, cut, strict=True):
                 results += _result(client, future, [file(item) for item in share], doing=doing)
                 advance(1)
         return results

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -16,6 +17,7 @@ from signal_job.reporting.outputs import OWNER, hold, owner, remove_orphans
 # far longer than a writer takes to finish the file it was writing.
 LATE_WRITER_SECONDS = 60.0
 _parked: list[tuple[float, int]] = []  # (when removed, descriptor) of folders removed after a failure
+_parking = threading.Lock()  # runs of the API may stage on several threads at once
 
 
 @contextmanager
@@ -39,7 +41,8 @@ def staging_folder() -> Iterator[Path]:
         yield _through(handle, folder)
     except BaseException:
         _remove(folder)
-        _parked.append((time.monotonic(), handle))
+        with _parking:
+            _parked.append((time.monotonic(), handle))
         raise
     else:
         _remove(folder)
@@ -58,9 +61,10 @@ def _through(handle: int, folder: Path) -> Path:
 
 
 def _close_parked(now: float) -> None:
-    while _parked and now - _parked[0][0] > LATE_WRITER_SECONDS:
-        with suppress(OSError):
-            os.close(_parked.pop(0)[1])
+    with _parking:
+        while _parked and now - _parked[0][0] > LATE_WRITER_SECONDS:
+            with suppress(OSError):
+                os.close(_parked.pop(0)[1])
 
 
 def _remove(folder: Path, *, tries: int = 40) -> None:

@@ -109,7 +109,7 @@ def test_files_counted_alone_and_stitched_equal_the_local_run(
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(**splits(prices), tasks=st.integers(1, 5))
-def test_runs_of_consecutive_files_counted_together_and_stitched_equal_the_local_run(
+def test_shares_of_consecutive_files_counted_together_and_stitched_equal_the_local_run(
     tmp_path_factory: pytest.TempPathFactory,
     *,
     closes: list[str | None],
@@ -128,12 +128,14 @@ def test_runs_of_consecutive_files_counted_together_and_stitched_equal_the_local
         return count_here(units, config)
 
     assert run_by_file(data, config, count=counter, why="a test", tasks=lambda: tasks) == run(data, config)
-    # Every file once, in order, in no more runs than files or about `tasks`.
+    # Every file once, in order, in no more shares than files or about `tasks`.
     assert [part for unit in counted for part in unit.parts] == list(data.parts)
     assert len(counted) <= min(len(data.parts), tasks + 1)
 
 
-def test_runs_with_files_written_newest_first_or_with_blank_lines_equal_the_local_run(tmp_path: Path) -> None:
+def test_shares_with_files_written_newest_first_or_with_blank_lines_equal_the_local_run(
+    tmp_path: Path,
+) -> None:
     folder = tmp_path / "days"
     folder.mkdir()
     closes = [str(value % 7) for value in range(40)]
@@ -144,11 +146,11 @@ def test_runs_with_files_written_newest_first_or_with_blank_lines_equal_the_loca
     candles(closes[24:], 24).reverse().write_csv(folder / "d.csv")
     data = open_input(folder)
     for tasks in (1, 2, 3):
-        in_runs = functools.partial(int, tasks)
-        assert run_by_file(data, make_config(5), why="a test", tasks=in_runs) == run(data, make_config(5))
+        in_shares = functools.partial(int, tasks)
+        assert run_by_file(data, make_config(5), why="a test", tasks=in_shares) == run(data, make_config(5))
 
 
-def test_runs_that_overlap_in_time_are_refused_naming_the_files_that_meet(tmp_path: Path) -> None:
+def test_shares_that_overlap_in_time_are_refused_naming_the_files_that_meet(tmp_path: Path) -> None:
     folder = tmp_path / "days"
     folder.mkdir()
     candles(["1", "2"], 0).write_csv(folder / "a.csv")
