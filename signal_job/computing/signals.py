@@ -99,6 +99,7 @@ FAST_SCALE = 8
 _FAST_UNIT = 10.0**FAST_SCALE
 _FLOAT_EXACT = 2**53 - 1  # every integer up to this is a Float64
 _INT64_MAX = 2**63 - 1
+_COARSE = 10**4  # units of 10**-4 for a window's sum where those of 10**-8 pass 2**53
 
 
 def fast_window(window: int) -> bool:
@@ -143,11 +144,21 @@ def fast_close(units: pl.Expr, unit: pl.Expr) -> pl.Expr:
 def fast_rolling_mean(total: pl.Expr, unit: pl.Expr, *, window: int) -> pl.Expr:
     """The window's mean, correctly rounded: an exact sum over the exact `window * 10**8`.
 
-    Only where `fast_sum_exact(total)`; elsewhere the pipeline takes the general path.
+    A sum past 2**53 that is a whole number of `_COARSE` units is divided by it first: the
+    same fraction, of operands still exact. Only where `fast_sum_exact(total)`; elsewhere the
+    pipeline takes the general path.
     """
-    return (total.cast(pl.Float64) / (unit * min(window, MAX_WINDOW))).alias("rolling_mean")
+    size = min(window, MAX_WINDOW)
+    fine = total.cast(pl.Float64) / (unit * size)
+    # `unit.sign()` is 1 (null where unit is): a column, as IEEE division needs (see `fast_units`).
+    coarse = (total // _COARSE).cast(pl.Float64) / (unit.sign() * float(size * 10**FAST_SCALE // _COARSE))
+    return pl.when(total.abs() <= _FLOAT_EXACT).then(fine).otherwise(coarse).alias("rolling_mean")
 
 
 def fast_sum_exact(total: pl.Expr) -> pl.Expr:
-    """Whether a window's sum of units is a Float64 too, so that its mean is one rounding."""
-    return total.is_null() | (total.abs() <= _FLOAT_EXACT)
+    """Whether a window's mean is one rounding: its sum of units a Float64, or whole `_COARSE` units.
+
+    The latter (every sum of prices of at most 4 decimals) is below 2**63 / 10**4 < 2**53 in
+    those units (see `fast_units`): large prices with long windows stay on the fast path.
+    """
+    return total.is_null() | (total.abs() <= _FLOAT_EXACT) | (total % _COARSE == 0)

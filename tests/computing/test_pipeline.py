@@ -257,6 +257,30 @@ def test_a_signals_file_is_the_same_on_the_fast_path_and_the_general_path(  # no
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_large_prices_of_two_decimals_take_the_fast_path_and_write_what_the_general_path_writes(
+    write_file: WriteFile,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    engine: Engine,
+) -> None:
+    # Near 10 million, with a window of 20: each window's sum passes 2**53 units of 10**-8.
+    closes = [f"{10_000_000 + (i * 7919) % 5000}.{(i * 31) % 100:02}" for i in range(300)]
+    closes[100:140] = ["10001234.50"] * 40  # a plateau: its mean must be its close, bit for bit
+    path = candles_with_plateaus(write_file, closes)
+    with caplog.at_level(logging.DEBUG, logger="signal_job"):
+        counts, written = signals_of(path, 20, engine, tmp_path / "fast.parquet")
+    assert "need the general path" not in caplog.text
+    expected = reference_signals([Decimal(c) for c in closes], 20)
+    assert written["signal"].to_list() == expected
+    assert written["rolling_mean"].to_list()[119:140] == [10001234.5] * 21
+    monkeypatch.setattr(plan_module, "_fast_fits", lambda *_: False)
+    general_counts, general = signals_of(path, 20, engine, tmp_path / "general.parquet")
+    assert general_counts == counts
+    assert written.equals(general)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_the_real_file_takes_the_fast_path_and_writes_what_the_general_path_writes(
     shared_data: Path,
     tmp_path: Path,

@@ -146,11 +146,15 @@ def exact_means(closes: Sequence[str | None], window: int) -> list[Fraction | No
 
 
 def check_means(written: list[float | None], closes: Sequence[str | None], window: int) -> None:
-    """Each mean the fast path vouches for (its sum of 10**-8 units below 2**53) correctly rounded."""
+    """Each mean the fast path vouches for correctly rounded: its sum of 10**-8 units below 2**53,
+    or a whole number of 10**-4 units."""
     for mean, exact in zip(written, exact_means(closes, window), strict=True):
         if exact is None:
             assert mean is None
-        elif abs(exact * window * 10**8) <= 2**53 - 1:
+            continue
+        units = exact * window * 10**8
+        assert units.denominator == 1
+        if abs(units) <= 2**53 - 1 or units % 10**4 == 0:
             assert mean == float(exact)
 
 
@@ -201,8 +205,29 @@ def test_the_fast_path_vouches_for_tiny_large_and_whole_prices() -> None:
     assert whole["units"].to_list() == [12 * 10**8, None, 90_071_992 * 10**8]
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    prices=st.lists(
+        st.integers(2 * 10**9, 9 * 10**9).map(lambda cents: f"{cents // 100}.{cents % 100:02}"),
+        min_size=1,
+        max_size=30,
+    ),
+    window=st.integers(5, 100),
+)
+def test_large_prices_of_few_decimals_stay_on_the_fast_path_with_correctly_rounded_means(
+    prices: list[str], window: int
+) -> None:
+    # Prices of 20 to 90 million with 2 decimals: every full window's sum passes 2**53 units of 10**-8.
+    fast = fast_of(prices, window, "streaming")
+    assert fast["exact"].all()
+    assert fast["sum_exact"].all()
+    assert fast["signal"].to_list() == reference_signals([Decimal(price) for price in prices], window)
+    check_means(fast["rolling_mean"].to_list(), prices, window)
+
+
 def test_the_fast_path_holds_large_prices_but_not_a_sum_past_2_to_the_53() -> None:
-    # 4.5 * 10**15 units of 10**-8 each: one Float64, but two of them sum past 2**53.
+    # 4.5 * 10**15 units of 10**-8 each: one Float64, but two of them sum past 2**53, to a
+    # number of units that is not whole in 10**-4 (8 decimals).
     closes = ["45035996.27370496", "45035996.27370497", "1", "2"]
     fast = fast_of(closes, 2, "streaming")
     assert fast["exact"].all()
