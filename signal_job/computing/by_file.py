@@ -136,13 +136,11 @@ def run_by_file(
 
 def _in_shares(series: list[Input], tasks: int) -> list[list[Input]]:
     """Each series cut into shares of consecutive files, about `tasks` shares in all, by bytes."""
-    total = sum(part.size for each in series for part in each.parts) or 1
+    total = sum(each.size for each in series) or 1
     return [
         [
             each.replace_parts(share)
-            for share in shares(
-                list(each.parts), -(-tasks * _size(each) // total), size=lambda part: part.size
-            )
+            for share in shares(list(each.parts), -(-tasks * each.size // total), size=lambda part: part.size)
         ]
         for each in series
     ]
@@ -160,10 +158,6 @@ def shares(items: list[_Item], count: int, *, size: Callable[[_Item], int]) -> l
         cut[-1].append(one)
         held += size(one)
     return cut
-
-
-def _size(data: Input) -> int:
-    return sum(part.size for part in data.parts)
 
 
 def check_config(config: Config, data: Input, *, why: str) -> None:

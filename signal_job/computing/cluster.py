@@ -110,7 +110,7 @@ class _OnDask:
     ) -> list[_Out]:
         """`function` over `items` in shares of about equal bytes, one task each; results in order."""
         client = self._started()
-        cut = shares(items, self.tasks(), size=lambda item: sum(part.size for part in file(item).parts))
+        cut = shares(items, self.tasks(), size=lambda item: file(item).size)
         log.info(
             "dask: %s of %s on %s%s",
             counted(len(cut), "task"),

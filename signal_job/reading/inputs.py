@@ -36,14 +36,18 @@ class Input:
     parts: tuple[Source, ...]
     order: str  # how the files were ordered, for the log
 
+    @property
+    def size(self) -> int:
+        """The bytes of its files (a file of several tickers counted once for each)."""
+        return sum(part.size for part in self.parts)
+
     def describe(self) -> str:
         """What was found, for the log."""
         if len(self.parts) == 1:
             part = self.parts[0]
             return f"{part.size:,} bytes, {part.describe()}"
-        size = sum(part.size for part in self.parts)
         kinds = sorted({part.describe().split(",")[0] for part in self.parts})
-        return f"{len(self.parts)} files ({', '.join(kinds)}), {size:,} bytes, in {self.order} order"
+        return f"{len(self.parts)} files ({', '.join(kinds)}), {self.size:,} bytes, in {self.order} order"
 
     @property
     def has_timestamps(self) -> bool:
