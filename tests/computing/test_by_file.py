@@ -8,9 +8,9 @@ import itertools
 import logging
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import orjson
 import polars as pl
@@ -78,49 +78,50 @@ def split_real_file(tmp_path: Path) -> Path:
 prices = st.one_of(st.none(), st.sampled_from(["1", "2", "2.5", "3", "0.125", "10.5", "3.000"]))
 
 
-def splits(closes: st.SearchStrategy[str | None]) -> dict[str, st.SearchStrategy[Any]]:
+@dataclass(frozen=True)
+class Split:
+    """A series of `closes` to cut at `cuts` into files of `kinds` in turn, and a window."""
+
+    closes: list[str | None]
+    cuts: list[int]
+    kinds: list[str]
+    window: int
+
+    def write(self, folder: Path) -> Path:
+        return write_split(folder, self.closes, self.cuts, self.kinds)
+
+
+def splits(closes: st.SearchStrategy[str | None]) -> st.SearchStrategy[Split]:
     """A series of `closes` cut at random points into files of mixed kinds, and a window."""
-    return {
-        "closes": st.lists(closes, min_size=1, max_size=50),
-        "cuts": st.lists(st.integers(0, 1000), max_size=8),
-        "kinds": st.permutations(["csv", "parquet", "csv.gz"]),
-        "window": st.integers(1, 7),
-    }
+    return st.builds(
+        Split,
+        closes=st.lists(closes, min_size=1, max_size=50),
+        cuts=st.lists(st.integers(0, 1000), max_size=8),
+        kinds=st.permutations(["csv", "parquet", "csv.gz"]),
+        window=st.integers(1, 7),
+    )
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(**splits(prices))
+@given(splits(prices))
 def test_files_counted_alone_and_stitched_equal_the_local_run(
-    tmp_path_factory: pytest.TempPathFactory,
-    *,
-    closes: list[str | None],
-    cuts: list[int],
-    kinds: list[str],
-    window: int,
+    tmp_path_factory: pytest.TempPathFactory, split: Split
 ) -> None:
-    folder = write_split(tmp_path_factory.mktemp("split") / "series", closes, cuts, kinds)
-    data = open_input(folder)
-    config = make_config(window)
+    data = open_input(split.write(tmp_path_factory.mktemp("split") / "series"))
+    config = make_config(split.window)
     local = run(data, config).total
     files = [data.replace_parts([part]) for part in data.parts]
     pieces = [count_file(one, config) for one in files]
-    assert combine(files, pieces, window) == local
+    assert combine(files, pieces, split.window) == local
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(**splits(prices), tasks=st.integers(1, 5))
+@given(splits(prices), st.integers(1, 5))
 def test_shares_of_consecutive_files_counted_together_and_stitched_equal_the_local_run(
-    tmp_path_factory: pytest.TempPathFactory,
-    *,
-    closes: list[str | None],
-    cuts: list[int],
-    kinds: list[str],
-    window: int,
-    tasks: int,
+    tmp_path_factory: pytest.TempPathFactory, split: Split, tasks: int
 ) -> None:
-    folder = write_split(tmp_path_factory.mktemp("split") / "series", closes, cuts, kinds)
-    data = open_input(folder)
-    config = make_config(window)
+    data = open_input(split.write(tmp_path_factory.mktemp("split") / "series"))
+    config = make_config(split.window)
     counted: list[Input] = []
 
     def counter(units: list[Input], config: Config) -> list[Piece]:
@@ -181,13 +182,18 @@ def test_count_file_raises_the_files_own_error(tmp_path: Path) -> None:
         count_file(open_input(path), make_config(2))
 
 
-def test_a_folder_with_a_file_of_no_rows_counts_the_others(tmp_path: Path) -> None:
+def days_with_a_file_of_no_rows(tmp_path: Path) -> Path:
+    """A folder of three daily files, the middle one a header alone."""
     folder = tmp_path / "days"
     folder.mkdir()
     candles(["1", "2", "3"]).write_csv(folder / "a.csv")
     (folder / "b.csv").write_text("timestamp,close\n")
     candles(["4", "5"], 3).write_csv(folder / "c.csv")
-    data = open_input(folder)
+    return folder
+
+
+def test_a_folder_with_a_file_of_no_rows_counts_the_others(tmp_path: Path) -> None:
+    data = open_input(days_with_a_file_of_no_rows(tmp_path))
     assert run_by_file(data, make_config(2), why="a test") == run(data, make_config(2))
 
 

@@ -18,7 +18,7 @@ from signal_job.computing.plan import shape
 from signal_job.config import Config
 from signal_job.errors import InputError
 from signal_job.reading.inputs import Input, open_input
-from tests.computing.test_by_file import candles, split_real_file, splits, write_split
+from tests.computing.test_by_file import Split, candles, days_with_a_file_of_no_rows, split_real_file, splits
 from tests.conftest import ENGINES, make_config
 
 
@@ -47,18 +47,14 @@ prices = st.one_of(st.none(), st.sampled_from(["1", "2", "2.5", "3", "0.125", "1
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(**splits(prices))
+@given(splits(prices))
 def test_a_dataset_of_files_written_alone_is_the_local_signals_file(
-    tmp_path_factory: pytest.TempPathFactory,
-    *,
-    closes: list[str | None],
-    cuts: list[int],
-    kinds: list[str],
-    window: int,
+    tmp_path_factory: pytest.TempPathFactory, split: Split
 ) -> None:
     base = tmp_path_factory.mktemp("split")
-    folder = write_split(base / "series", closes, cuts, kinds)
-    assert_same_bits(*local_and_dataset(folder, make_config(window), base / "out"))
+    assert_same_bits(
+        *local_and_dataset(split.write(base / "series"), make_config(split.window), base / "out")
+    )
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -138,11 +134,7 @@ def test_hive_groups_give_a_part_per_file_in_the_local_order(tmp_path: Path) -> 
 
 
 def test_a_file_of_no_rows_has_no_part(tmp_path: Path) -> None:
-    folder = tmp_path / "days"
-    folder.mkdir()
-    candles(["1", "2", "3"]).write_csv(folder / "a.csv")
-    (folder / "b.csv").write_text("timestamp,close\n")
-    candles(["4", "5"], 3).write_csv(folder / "c.csv")
+    folder = days_with_a_file_of_no_rows(tmp_path)
     local, dataset = local_and_dataset(folder, make_config(2), tmp_path / "out")
     assert len(list((tmp_path / "out" / "parts").iterdir())) == 2
     assert_same_bits(local, dataset)
