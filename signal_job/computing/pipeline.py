@@ -15,11 +15,12 @@ from typing import Literal
 
 import polars as pl
 
+from signal_job.computing import groups
 from signal_job.computing.background import in_background
-from signal_job.computing.groups import in_group_runs
 from signal_job.computing.halo import Edges, edge_rows
 from signal_job.computing.order import in_time_order
 from signal_job.computing.plan import (
+    GROUP,
     SIGNAL_COLUMNS,
     SIGNALS_METADATA,
     Shape,
@@ -292,21 +293,26 @@ def _collect(
     try:
         with (
             in_time_order(data, config, the_shape) as ordered,
-            _in_runs(data, config, the_shape, ordered, engine=engine) as frames,
+            _in_series(data, config, the_shape, ordered, signals=signals, engine=engine) as series,
         ):
-            the_plan = plan(data, config, the_shape=the_shape, frames=frames)
-            if signals is not None and the_plan.fast_signals is not None:
-                fast = _fast(the_plan.fast_signals, the_shape, signals, engine=engine)
+            plans = [plan(data, config, the_shape=one_shape, frames=frames) for frames, one_shape in series]
+            fast_signals = plans[0].fast_signals
+            if signals is not None and fast_signals is not None:
+                fast = _fast(fast_signals, the_shape, signals, engine=engine)
                 if fast is not None:
                     return fast, 0
-            queries = [the_plan.counts, *([the_plan.repeats] if the_plan.repeats is not None else [])]
+            queries = [
+                *(each.counts for each in plans),
+                *(each.repeats for each in plans if each.repeats is not None),
+            ]
             if signals is None:
                 results = in_background(lambda: pl.collect_all(queries, engine=engine))
             else:
                 # Polars writes into a file this process opened, never one it creates by name: a
                 # run stopped mid-query can remove its temporary file, no late write brings it back.
+                (one,) = plans  # a signals file is written from one plan (see `_in_series`)
                 with signals.open("wb") as handle:
-                    sink = the_plan.signals.sink_parquet(handle, metadata=SIGNALS_METADATA, lazy=True)
+                    sink = one.signals.sink_parquet(handle, metadata=SIGNALS_METADATA, lazy=True)
                     results = in_background(lambda: pl.collect_all([sink, *queries], engine=engine))[1:]
     except (pl.exceptions.PolarsError, OSError) as exc:
         if signals is None:
@@ -314,20 +320,36 @@ def _collect(
         # Reading or writing? If the counts alone collect, the writing failed (e.g. disk full).
         _collect(data, config, signals=None, engine=engine)
         raise SignalsNotWritten(exc) from exc
-    counts = results[0].with_columns(pl.exclude("in_order", "group").fill_null(0))
-    return counts, int(results[1].item()) if len(results) > 1 else 0
+    counts = pl.concat(results[: len(plans)]).with_columns(pl.exclude("in_order", "group").fill_null(0))
+    return counts, sum(int(repeats.item()) for repeats in results[len(plans) :])
 
 
 @contextmanager
-def _in_runs(
-    data: Input, config: Config, the_shape: Shape, frames: list[pl.LazyFrame] | None, *, engine: Engine
-) -> Iterator[list[pl.LazyFrame] | None]:
-    """The frames for the plan: for a `group_by` column, all rows in runs of whole groups."""
+def _in_series(
+    data: Input,
+    config: Config,
+    the_shape: Shape,
+    frames: list[pl.LazyFrame] | None,
+    *,
+    signals: Path | None,
+    engine: Engine,
+) -> Iterator[list[tuple[list[pl.LazyFrame] | None, Shape]]]:
+    """The frames to plan, each a series in its shape: one, unless a `group_by` column's are counted apart.
+
+    For a `group_by` column, each group's rows filtered out (few groups, no signals file: see
+    `groups`), or all rows in runs of whole groups.
+    """
     if not in_runs(config, the_shape):
-        yield frames
+        yield [(frames, the_shape)]
         return
-    with in_group_runs(all_rows(data, the_shape, frames), engine=engine) as rows:
-        yield [rows]
+    rows = all_rows(data, the_shape, frames)
+    found = groups.first_appearance(rows, engine=engine)
+    if signals is None and 0 < found.height <= groups.FILTERED_GROUPS:
+        one_group = replace(the_shape, one_group=True)
+        yield [([group_rows], one_group) for group_rows in groups.each_group(rows, found[GROUP].to_list())]
+        return
+    with groups.in_group_runs(rows, found, engine=engine) as runs:
+        yield [([runs], the_shape)]
 
 
 def _fast(

@@ -47,9 +47,22 @@ def test_rank_numbers_groups_by_first_appearance_with_no_group_a_group_of_its_ow
 
 @pytest.fixture
 def tiny_buckets(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Buckets of at most 5 rows, 2 written at a time: even small files are staged, in several passes."""
+    """No group counted by filtering; buckets of at most 5 rows, 2 written at a time: even small
+    files are staged, in several passes."""
+    monkeypatch.setattr(groups, "FILTERED_GROUPS", 0)
     monkeypatch.setattr(groups, "BUCKET_ROWS", 5)
     monkeypatch.setattr(groups, "MAX_WRITERS", 2)
+
+
+@pytest.fixture(params=["filtered", "staged"])
+def apart(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each way of taking a `group_by` column's groups apart for their counts (see `groups`)."""
+    if request.param == "staged":
+        request.getfixturevalue("tiny_buckets")
+    else:  # small buckets, so that staging would be tried, and fail the test
+        monkeypatch.setattr(groups, "BUCKET_ROWS", 5)
+        monkeypatch.setattr(groups, "_split", None)
+    return str(request.param)
 
 
 def write_mixed(path: Path, rows: list[tuple[str, str | None]]) -> Path:
@@ -97,6 +110,44 @@ def test_staged_groups_give_each_group_its_exact_signals(
     assert result.total.rows == len(rows)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=mixed_rows, window=st.integers(1, 6))
+def test_groups_counted_either_way_give_each_group_its_exact_counts(
+    tmp_path: Path, apart: str, engine: Engine, rows: list[tuple[str, str | None]], window: int
+) -> None:
+    path = write_mixed(tmp_path / "mixed.csv", rows)
+    result = run(open_input(path), make_config(window, "symbol"), engine=engine)
+    expected = expected_groups(rows, window)
+    assert [name for name, _ in result.groups] == list(expected)
+    for name, exact in expected.items():
+        counts = dict(result.groups)[name]
+        assert (counts.rows, counts.signals) == (len(exact), sum(exact))
+        assert counts.missing == sum(close is None for symbol, close in rows if (symbol or None) == name)
+    assert result.total.rows == len(rows)
+
+
+def test_more_groups_than_are_filtered_are_staged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    staged: list[int] = []
+    split = groups._split
+
+    def counted(rows: pl.LazyFrame, packed: list[Bucket], *args: object, **kwargs: object) -> object:
+        staged.append(len(packed))
+        return split(rows, packed, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(groups, "_split", counted)
+    monkeypatch.setattr(groups, "BUCKET_ROWS", 2)
+    monkeypatch.setattr(groups, "FILTERED_GROUPS", 3)
+    three = run(
+        open_input(write_mixed(tmp_path / "3.csv", [(s, "1") for s in "ABCABC"])), make_config(2, "symbol")
+    )
+    assert (staged, len(three.groups)) == ([], 3)
+    four = run(
+        open_input(write_mixed(tmp_path / "4.csv", [(s, "1") for s in "ABCDABCD"])), make_config(2, "symbol")
+    )
+    assert (staged, len(four.groups)) == ([4], 4)
+
+
 @pytest.mark.parametrize("symbols", [3, 13])  # buckets of one group, and of several
 def test_large_groups_equal_groups_sorted_in_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, symbols: int
@@ -139,8 +190,8 @@ def test_staged_groups_leave_no_temporary_files(tmp_path: Path, monkeypatch: pyt
     assert list(staging.iterdir()) == []
 
 
-@pytest.mark.usefixtures("tiny_buckets")
-def test_a_group_out_of_time_order_is_named_when_staged(tmp_path: Path) -> None:
+@pytest.mark.usefixtures("apart")
+def test_a_group_out_of_time_order_is_named(tmp_path: Path) -> None:
     path = tmp_path / "late.csv"
     lines = ["timestamp,symbol,close"]
     lines += [f"2024-01-01 00:0{i}:00,{'AB'[i % 2]},{i}" for i in range(8)]
@@ -150,8 +201,8 @@ def test_a_group_out_of_time_order_is_named_when_staged(tmp_path: Path) -> None:
         run(open_input(path), make_config(2, "symbol"))
 
 
-@pytest.mark.usefixtures("tiny_buckets")
-def test_equal_times_in_different_groups_are_in_order_when_staged(tmp_path: Path) -> None:
+@pytest.mark.usefixtures("apart")
+def test_equal_times_in_different_groups_are_in_order(tmp_path: Path) -> None:
     path = tmp_path / "same.csv"
     rows = [f"2024-01-01 00:0{i // 3}:00,{'ABC'[i % 3]},{i}" for i in range(9)]
     path.write_text("timestamp,symbol,close\n" + "\n".join(rows) + "\n")
@@ -159,7 +210,7 @@ def test_equal_times_in_different_groups_are_in_order_when_staged(tmp_path: Path
     assert [(name, counts.rows) for name, counts in result.groups] == [("A", 3), ("B", 3), ("C", 3)]
 
 
-@pytest.mark.usefixtures("tiny_buckets")
+@pytest.mark.usefixtures("apart")
 def test_a_grouped_file_with_no_rows_is_the_usual_error(tmp_path: Path) -> None:
     path = tmp_path / "empty.csv"
     path.write_text("timestamp,symbol,close\n")
@@ -167,6 +218,7 @@ def test_a_grouped_file_with_no_rows_is_the_usual_error(tmp_path: Path) -> None:
         run(open_input(path), make_config(2, "symbol"))
 
 
+@pytest.mark.usefixtures("apart")
 @pytest.mark.parametrize(("digits", "refused"), [(20, True), (19, False)])
 def test_grouped_prices_too_large_for_exact_sums_are_refused(
     tmp_path: Path, digits: int, refused: bool
@@ -181,6 +233,7 @@ def test_grouped_prices_too_large_for_exact_sums_are_refused(
         assert run(open_input(path), make_config(2, "symbol")).total.rows == 4
 
 
+@pytest.mark.usefixtures("apart")
 def test_overlapping_exports_of_several_symbols_drop_their_repeats_within_each_group(tmp_path: Path) -> None:
     # Two downloads of two symbols that overlap by one minute, concatenated: in file order the
     # repeated rows are not next to each other, within each symbol they are.
