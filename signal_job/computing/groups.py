@@ -33,7 +33,7 @@ from typing import Literal
 import polars as pl
 
 from signal_job.computing.background import in_background
-from signal_job.computing.plan import GROUP, RANK
+from signal_job.computing.plan import GROUP, GROUP_TEXT, RANK, with_group_names
 from signal_job.computing.staging import staging_folder
 
 FILTERED_GROUPS = 64
@@ -89,24 +89,41 @@ def rank(names: list[str | None]) -> pl.Expr:
 
 
 def first_appearance(rows: pl.LazyFrame, *, engine: Literal["streaming", "in-memory"]) -> pl.DataFrame:
-    """The groups of `rows` (`GROUP`) and their sizes (`rows`), in order of first appearance."""
+    """The groups of `rows` in order of first appearance: `GROUP`, its size (`rows`), its texts.
+
+    Counted by the text as written (`GROUP_TEXT`, untrimmed: trimming every row costs more than
+    the count), then its few distinct texts are trimmed and those naming one group summed.
+    """
     first = pl.col(_INDEX).min()
-    return in_background(
+    texts = in_background(
         lambda: (
-            rows.select(GROUP)
+            rows.select(GROUP_TEXT)
             .with_row_index(_INDEX)
-            .group_by(GROUP)
+            .group_by(GROUP_TEXT)
             .agg(first=first, rows=pl.len())
-            .sort("first")
             .collect(engine=engine)
         )
     )
+    named = with_group_names(texts).group_by(GROUP)
+    return named.agg(pl.col("first").min(), pl.col("rows").sum(), pl.col(GROUP_TEXT).alias("texts")).sort(
+        "first"
+    )
 
 
-def each_group(rows: pl.LazyFrame, names: list[str | None]) -> list[pl.LazyFrame]:
-    """The rows of each group in `names` (None: the rows with no group), in file order."""
-    group = pl.col(GROUP)
-    return [rows.filter(group.is_null() if name is None else group == name) for name in names]
+def each_group(rows: pl.LazyFrame, groups: pl.DataFrame) -> list[pl.LazyFrame]:
+    """The rows of each of `groups` (from `first_appearance`), in file order.
+
+    Picked by their text as written; their name is then a constant, so no row is trimmed.
+    """
+    text = pl.col(GROUP_TEXT)
+    picked = []
+    for name, texts in groups.select(GROUP, "texts").iter_rows():
+        written = [each for each in texts if each is not None]
+        mine = text.is_in(written) if len(written) > 1 else text == written[0] if written else pl.lit(False)
+        if None in texts:
+            mine |= text.is_null()
+        picked.append(rows.filter(mine).with_columns(pl.lit(name, dtype=pl.String).alias(GROUP)))
+    return picked
 
 
 @contextmanager
@@ -118,7 +135,7 @@ def in_group_runs(
     `groups` are those of `first_appearance`. Staged on disk (and removed on exit) unless all
     rows fit one bucket.
     """
-    ranked = rows.with_columns(rank(groups[GROUP].to_list()))
+    ranked = rows.drop(GROUP_TEXT).with_columns(rank(groups[GROUP].to_list()))
     packed = buckets(groups["rows"].to_list(), rows=BUCKET_ROWS)
     if len(packed) <= 1:  # no rows, or all in one bucket
         yield ranked if groups.height <= 1 else ranked.sort(RANK, maintain_order=True)

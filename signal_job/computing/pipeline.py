@@ -20,7 +20,6 @@ from signal_job.computing.background import in_background
 from signal_job.computing.halo import Edges, edge_rows
 from signal_job.computing.order import in_time_order
 from signal_job.computing.plan import (
-    GROUP,
     SIGNAL_COLUMNS,
     SIGNALS_METADATA,
     Shape,
@@ -346,7 +345,7 @@ def _in_series(
     found = groups.first_appearance(rows, engine=engine)
     if signals is None and 0 < found.height <= groups.FILTERED_GROUPS:
         one_group = replace(the_shape, one_group=True)
-        yield [([group_rows], one_group) for group_rows in groups.each_group(rows, found[GROUP].to_list())]
+        yield [([group_rows], one_group) for group_rows in groups.each_group(rows, found)]
         return
     with groups.in_group_runs(rows, found, engine=engine) as runs:
         yield [([runs], the_shape)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import polars as pl
 
@@ -44,7 +45,9 @@ SIGNAL_COLUMNS = ("timestamp", "close", "rolling_mean", "signal")
 # Written into every signals file's Parquet metadata, so no later run reads one as input.
 SIGNALS_METADATA = {SIGNALS_MARK: f"signals file, version {__version__}"}
 _HIGH = 2**64
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 GROUP = "_group"
+GROUP_TEXT = "_group_text"  # the group as written, untrimmed: cheap to compare row by row
 RANK = "_rank"  # a group's position in order of first appearance (see `groups`)
 ROW = "_row"
 SORT_KEY = "_sort"
@@ -277,9 +280,7 @@ def part_rows(part: Source, the_shape: Shape) -> pl.LazyFrame:
     if the_shape.group is not None:
         column = part.column(the_shape.group)
         assert column is not None  # noqa: S101 - the pipeline checks every file has it
-        # Trimmed like every value: `"BTC "` and the as-shipped `"BTC` are the group BTC.
-        name = column.cast(pl.String).str.strip_chars(VALUE_PADDING)
-        columns[GROUP] = pl.when(name.str.len_bytes() > 0).then(name)
+        columns[GROUP_TEXT] = column.cast(pl.String)
     if the_shape.keys:
         assert part.timestamp is not None  # noqa: S101 - keys only when every file has times
         keys = part.timestamp.keys if the_shape.width is not None else part.timestamp.int_keys
@@ -301,6 +302,8 @@ def part_rows(part: Source, the_shape: Shape) -> pl.LazyFrame:
         "suspect",
         *columns,
     )
+    if the_shape.group is not None:
+        rows = with_group_names(rows)
     if not the_shape.timestamps:
         return rows
     # A second stage, so the timestamp is parsed once (streaming does not share subexpressions).
@@ -311,6 +314,19 @@ def part_rows(part: Source, the_shape: Shape) -> pl.LazyFrame:
         pl.col("_written").cast(pl.String), pl.col("timestamp").dt.to_string("%Y-%m-%d %H:%M:%S")
     )
     return rows.with_columns(timestamp=as_text).drop("_written")
+
+
+def with_group_names(rows: Frame) -> Frame:
+    """`rows` with their `GROUP`: `GROUP_TEXT` trimmed like every value, none where empty.
+
+    `"BTC "` and the as-shipped `"BTC` are the group BTC. The trimmed text is a stage of its own
+    (streaming does not share subexpressions).
+    """
+    trimmed = pl.col(GROUP_TEXT).str.strip_chars(VALUE_PADDING).alias(GROUP)
+    group = pl.col(GROUP)
+    return rows.with_columns(trimmed).with_columns(
+        pl.when(group.str.len_bytes() > 0).then(group).alias(GROUP)
+    )
 
 
 def sort_key(the_shape: Shape) -> pl.Expr:

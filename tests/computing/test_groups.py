@@ -219,6 +219,24 @@ def test_a_grouped_file_with_no_rows_is_the_usual_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("apart")
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_group_written_with_padding_is_one_group_and_blank_ones_are_no_group(
+    tmp_path: Path, engine: Engine
+) -> None:
+    path = tmp_path / "padded.csv"
+    symbols = ["BTC", "  ", "BTC ", "ETH", "", "\tBTC", " ETH", "BTC"]
+    lines = [f"2024-01-01 00:0{i}:00,{symbol},{i + 1}" for i, symbol in enumerate(symbols)]
+    path.write_text("timestamp,symbol,close\n" + "\n".join(lines) + "\n")
+    result = run(open_input(path), make_config(2, "symbol"), engine=engine)
+    # BTC: 1, 3, 6, 8 (each above the one before); no group: 2, 5; ETH: 4, 7.
+    assert [(name, counts.rows, counts.signals) for name, counts in result.groups] == [
+        ("BTC", 4, 3),
+        (None, 2, 1),
+        ("ETH", 2, 1),
+    ]
+
+
+@pytest.mark.usefixtures("apart")
 @pytest.mark.parametrize(("digits", "refused"), [(20, True), (19, False)])
 def test_grouped_prices_too_large_for_exact_sums_are_refused(
     tmp_path: Path, digits: int, refused: bool
