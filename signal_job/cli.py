@@ -207,6 +207,11 @@ def run(
     # Polars' streaming CSV reader keeps several read-ahead chunks in flight; its default chunk
     # size puts ~400 MiB in flight on a 10M-row file, 8 MiB chunks ~220 MiB at the same speed.
     os.environ.setdefault("POLARS_CSV_CHUNK_SIZE", str(8 << 20))
+    if isinstance(location(input_path), Path):
+        # It prefetches every row group of a local Parquet file (up to 512): 580 MiB for 50M
+        # rows; 2 at a time, 465 MiB at the same speed (4 groups in a column: 487 -> 338 MiB).
+        # Objects in storage keep the default, their reads wanting more in flight.
+        os.environ.setdefault("POLARS_ROW_GROUP_PREFETCH_SIZE", "2")
     _take_stop_signals()
     from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
     from signal_job.reporting import progress  # noqa: PLC0415

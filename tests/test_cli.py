@@ -459,3 +459,18 @@ def test_every_option_of_run_that_takes_a_value_is_known_to_the_glob_hint() -> N
     options = [param for param in run.params if param.param_type_name == "option"]
     taking = {name for param in options if not param.is_flag for name in param.opts}
     assert taking == set(cli_module._VALUE_OPTIONS)
+
+
+@pytest.mark.parametrize(("spelling", "prefetch"), [("local", "2"), ("object", None), ("chosen", "7")])
+def test_parquet_prefetch_is_capped_for_local_inputs_unless_chosen(
+    tmp_path: Path, config_file: Path, monkeypatch: pytest.MonkeyPatch, spelling: str, prefetch: str | None
+) -> None:
+    name = "POLARS_ROW_GROUP_PREFETCH_SIZE"
+    monkeypatch.setenv(name, "7")  # undone after the test, as the run's own setting is
+    if spelling != "chosen":
+        monkeypatch.delenv(name)
+    where = "ftp://host/candles.parquet" if spelling == "object" else str(DATA / "decimal_close.parquet")
+    args = ["run", "--input", where, "--config", str(config_file), "--output", str(tmp_path / "m.json")]
+    code, _, _ = invoke(*args, "--log-file", str(tmp_path / "run.log"))
+    assert code == (1 if spelling == "object" else 0)
+    assert os.environ.get(name) == prefetch
