@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +22,7 @@ from signal_job.computing.order import in_time_order
 from signal_job.computing.plan import (
     SIGNAL_COLUMNS,
     SIGNALS_METADATA,
+    Plan,
     Shape,
     all_rows,
     fast_counts,
@@ -32,6 +33,7 @@ from signal_job.computing.plan import (
     shape,
 )
 from signal_job.computing.signals import MAX_WINDOW
+from signal_job.computing.staging import staging_folder
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, first_line, names_text
 from signal_job.reading.headers import normal_name
@@ -139,25 +141,31 @@ def run(
 
 def _run_each(series: list[Input], config: Config, *, signals: Path | None, engine: Engine) -> list[Result]:
     """Run one series after another, each in flat memory; then join their signals files."""
-    pieces = [] if signals is None else [signals.with_name(f"{signals.name}.{i}") for i in range(len(series))]
-    try:
+    if signals is None:
+        return [_run_series(part, config, signals=None, engine=engine) for part in series]
+    with staging_folder() as folder:
+        pieces = _pieces(folder, len(series))
         results = [
-            _run_series(part, config, signals=pieces[index] if pieces else None, engine=engine)
-            for index, part in enumerate(series)
+            _run_series(part, config, signals=piece, engine=engine)
+            for part, piece in zip(series, pieces, strict=True)
         ]
-        if signals is not None:
-            joined = pl.scan_parquet(pieces, glob=False)
-            try:
-                with signals.open("wb") as handle:
-                    in_background(
-                        lambda: joined.sink_parquet(handle, metadata=SIGNALS_METADATA, engine=engine)
-                    )
-            except (pl.exceptions.PolarsError, OSError) as exc:
-                raise SignalsNotWritten(exc) from exc
-    finally:
-        for piece in pieces:
-            piece.unlink(missing_ok=True)
+        try:
+            _join(pieces, signals, engine=engine)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise SignalsNotWritten(exc) from exc
     return results
+
+
+def _pieces(folder: Path, count: int) -> list[Path]:
+    """The files of `count` signals files to be joined, in a staging folder (see `_join`)."""
+    return [folder / f"{index}.parquet" for index in range(count)]
+
+
+def _join(pieces: list[Path], signals: Path, *, engine: Engine) -> None:
+    """The signals files `pieces`, one after the other, written into `signals`."""
+    joined = pl.scan_parquet(pieces, glob=False)
+    with signals.open("wb") as handle:
+        in_background(lambda: joined.sink_parquet(handle, metadata=SIGNALS_METADATA, engine=engine))
 
 
 def _run_series(
@@ -306,12 +314,13 @@ def _collect(
             ]
             if signals is None:
                 results = in_background(lambda: pl.collect_all(queries, engine=engine))
+            elif len(plans) > 1:
+                results = _sink_each(plans, queries, signals, engine=engine)
             else:
                 # Polars writes into a file this process opened, never one it creates by name: a
                 # run stopped mid-query can remove its temporary file, no late write brings it back.
-                (one,) = plans  # a signals file is written from one plan (see `_in_series`)
                 with signals.open("wb") as handle:
-                    sink = one.signals.sink_parquet(handle, metadata=SIGNALS_METADATA, lazy=True)
+                    sink = plans[0].signals.sink_parquet(handle, metadata=SIGNALS_METADATA, lazy=True)
                     results = in_background(lambda: pl.collect_all([sink, *queries], engine=engine))[1:]
     except (pl.exceptions.PolarsError, OSError) as exc:
         if signals is None:
@@ -321,6 +330,27 @@ def _collect(
         raise SignalsNotWritten(exc) from exc
     counts = pl.concat(results[: len(plans)]).with_columns(pl.exclude("in_order", "group").fill_null(0))
     return counts, sum(int(repeats.item()) for repeats in results[len(plans) :])
+
+
+def _sink_each(
+    plans: list[Plan], queries: list[pl.LazyFrame], signals: Path, *, engine: Engine
+) -> list[pl.DataFrame]:
+    """Collect `queries` while each plan writes its signals, all from one scan; then join them.
+
+    Each plan's signals go to a file of their own, opened here (see `_collect`), in a staging
+    folder, so that a run killed meanwhile leaves nothing the next run does not remove.
+    """
+    with staging_folder() as folder, ExitStack() as files:
+        pieces = _pieces(folder, len(plans))
+        handles = [files.enter_context(piece.open("wb")) for piece in pieces]
+        sinks = [
+            each.signals.sink_parquet(handle, compression=groups.COMPRESSION, lazy=True)
+            for each, handle in zip(plans, handles, strict=True)
+        ]
+        results = in_background(lambda: pl.collect_all([*sinks, *queries], engine=engine))[len(sinks) :]
+        files.close()
+        _join(pieces, signals, engine=engine)
+    return results
 
 
 @contextmanager
@@ -335,15 +365,15 @@ def _in_series(
 ) -> Iterator[list[tuple[list[pl.LazyFrame] | None, Shape]]]:
     """The frames to plan, each a series in its shape: one, unless a `group_by` column's are counted apart.
 
-    For a `group_by` column, each group's rows filtered out (few groups, no signals file: see
-    `groups`), or all rows in runs of whole groups.
+    For a `group_by` column, each group's rows filtered out (few groups: see `groups`), or all
+    rows in runs of whole groups.
     """
     if not in_runs(config, the_shape):
         yield [(frames, the_shape)]
         return
     rows = all_rows(data, the_shape, frames)
     found = groups.first_appearance(rows, engine=engine)
-    if signals is None and 0 < found.height <= groups.FILTERED_GROUPS:
+    if 0 < found.height <= groups.FILTERED_GROUPS:
         one_group = replace(the_shape, one_group=True)
         yield [([group_rows], one_group) for group_rows in groups.each_group(rows, found)]
         return

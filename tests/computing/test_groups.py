@@ -88,11 +88,11 @@ mixed_rows = st.lists(
 )
 
 
-@pytest.mark.usefixtures("tiny_buckets")
+@pytest.mark.usefixtures("apart")
 @pytest.mark.parametrize("engine", ENGINES)
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=mixed_rows, window=st.integers(1, 6))
-def test_staged_groups_give_each_group_its_exact_signals(
+def test_groups_taken_apart_either_way_give_each_group_its_exact_signals(
     tmp_path: Path, engine: Engine, rows: list[tuple[str, str | None]], window: int
 ) -> None:
     path = write_mixed(tmp_path / "mixed.csv", rows)
@@ -149,7 +149,7 @@ def test_more_groups_than_are_filtered_are_staged(tmp_path: Path, monkeypatch: p
 
 
 @pytest.mark.parametrize("symbols", [3, 13])  # buckets of one group, and of several
-def test_large_groups_equal_groups_sorted_in_memory(
+def test_groups_filtered_sorted_in_memory_and_staged_write_the_same_signals(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, symbols: int
 ) -> None:
     frame = pl.DataFrame(
@@ -161,12 +161,16 @@ def test_large_groups_equal_groups_sorted_in_memory(
     )
     frame.write_parquet(tmp_path / "s.parquet")
     data = open_input(tmp_path / "s.parquet", timestamps=True)
-    in_memory = run(data, make_config(4, "symbol"), signals=tmp_path / "a.parquet")
+    filtered = run(data, make_config(4, "symbol"), signals=tmp_path / "filtered.parquet")
+    monkeypatch.setattr(groups, "FILTERED_GROUPS", 0)
+    in_memory = run(data, make_config(4, "symbol"), signals=tmp_path / "in_memory.parquet")
     monkeypatch.setattr(groups, "BUCKET_ROWS", 50)
     monkeypatch.setattr(groups, "MAX_WRITERS", 3)
-    staged = run(data, make_config(4, "symbol"), signals=tmp_path / "b.parquet")
-    assert staged == in_memory
-    assert_frame_equal(pl.read_parquet(tmp_path / "a.parquet"), pl.read_parquet(tmp_path / "b.parquet"))
+    staged = run(data, make_config(4, "symbol"), signals=tmp_path / "staged.parquet")
+    assert filtered == in_memory == staged
+    expected = pl.read_parquet(tmp_path / "in_memory.parquet")
+    assert_frame_equal(pl.read_parquet(tmp_path / "filtered.parquet"), expected)
+    assert_frame_equal(pl.read_parquet(tmp_path / "staged.parquet"), expected)
 
 
 @pytest.mark.usefixtures("tiny_buckets")
@@ -187,6 +191,23 @@ def test_staged_groups_leave_no_temporary_files(tmp_path: Path, monkeypatch: pyt
     run(open_input(path), make_config(2, "symbol"))
     # Buckets A, B+C, D+E; 2 written at a time: A and B+C are split apart in a second pass.
     assert splits == [3, 2]
+    assert list(staging.iterdir()) == []
+
+
+@pytest.mark.usefixtures("apart")
+def test_groups_written_to_a_signals_file_leave_no_temporary_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staging = tmp_path / "tmp"
+    staging.mkdir()
+    monkeypatch.setenv("TMPDIR", str(staging))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    path = write_mixed(tmp_path / "m.csv", [(symbol, "1") for symbol in "ABCABCDDEEAB"])
+    out = tmp_path / "out"
+    out.mkdir()
+    run(open_input(path), make_config(2, "symbol"), signals=out / "signals.parquet")
+    assert pl.read_parquet(out / "signals.parquet")["symbol"].to_list() == list("AAABBBCCDDEE")
+    assert [each.name for each in out.iterdir()] == ["signals.parquet"]
     assert list(staging.iterdir()) == []
 
 
