@@ -631,12 +631,16 @@ def test_fuzzed_csv_bytes_give_a_result_or_a_job_error(tmp_path: Path, cuts: lis
         max_size=5,
     )
 )
-def test_fuzzed_bytes_grouped_and_staged_give_a_result_or_a_job_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cuts: list[tuple[int, bytes]]
+@pytest.mark.parametrize("way", ["filtered", "staged"])
+def test_fuzzed_bytes_grouped_give_a_result_or_a_job_error_and_leave_no_staging(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, way: str, cuts: list[tuple[int, bytes]]
 ) -> None:
-    # Groups staged into buckets on disk (as large inputs are) must fail as cleanly as a plain run.
-    monkeypatch.setattr(groups, "BUCKET_ROWS", 7)
-    monkeypatch.setattr(groups, "MAX_WRITERS", 2)
+    # Groups filtered apart (their signals files staged, then joined), or staged into buckets on
+    # disk (as many groups are), must fail as cleanly as a plain run.
+    if way == "staged":
+        monkeypatch.setattr(groups, "FILTERED_GROUPS", 0)
+        monkeypatch.setattr(groups, "BUCKET_ROWS", 7)
+        monkeypatch.setattr(groups, "MAX_WRITERS", 2)
     lines = CANDLES.read_text().splitlines()[:60]
     symbols = ["symbol", *(f"S{index % 5}" for index in range(len(lines) - 1))]
     data = bytearray(
@@ -650,11 +654,12 @@ def test_fuzzed_bytes_grouped_and_staged_give_a_result_or_a_job_error(
     staging.mkdir(exist_ok=True)  # one folder for every example: each must leave it empty
     monkeypatch.setenv("TMPDIR", str(staging))
     monkeypatch.setattr("tempfile.tempdir", None)
+    signals = tmp_path / "signals.parquet" if len(cuts) % 2 else None  # every other example
     try:
-        run(open_input(path), make_config(3, group_by="symbol"))
+        run(open_input(path), make_config(3, group_by="symbol"), signals=signals)
     except JobError:
         pass
-    assert list(staging.iterdir()) == []  # no staged bucket left behind, success or error
+    assert list(staging.iterdir()) == []  # no staged bucket or piece left behind, success or error
 
 
 YAML_PIECES = st.sampled_from(
