@@ -300,7 +300,7 @@ def _collect(
     try:
         with (
             in_time_order(data, config, the_shape) as ordered,
-            _in_series(data, config, the_shape, ordered, signals=signals, engine=engine) as series,
+            _in_series(data, config, the_shape, ordered, engine=engine) as series,
         ):
             plans = [plan(data, config, the_shape=one_shape, frames=frames) for frames, one_shape in series]
             fast_signals = plans[0].fast_signals
@@ -360,7 +360,6 @@ def _in_series(
     the_shape: Shape,
     frames: list[pl.LazyFrame] | None,
     *,
-    signals: Path | None,
     engine: Engine,
 ) -> Iterator[list[tuple[list[pl.LazyFrame] | None, Shape]]]:
     """The frames to plan, each a series in its shape: one, unless a `group_by` column's are counted apart.
