@@ -127,25 +127,33 @@ def test_groups_counted_either_way_give_each_group_its_exact_counts(
     assert result.total.rows == len(rows)
 
 
-def test_more_groups_than_are_filtered_are_staged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    staged: list[int] = []
+@pytest.fixture
+def splits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of buckets of each pass that splits rows into buckets (`groups._split`), in turn."""
+    found: list[int] = []
     split = groups._split
 
     def counted(rows: pl.LazyFrame, packed: list[Bucket], *args: object, **kwargs: object) -> object:
-        staged.append(len(packed))
+        found.append(len(packed))
         return split(rows, packed, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(groups, "_split", counted)
+    return found
+
+
+def test_more_groups_than_are_filtered_are_staged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, splits: list[int]
+) -> None:
     monkeypatch.setattr(groups, "BUCKET_ROWS", 2)
     monkeypatch.setattr(groups, "FILTERED_GROUPS", 3)
     three = run(
         open_input(write_mixed(tmp_path / "3.csv", [(s, "1") for s in "ABCABC"])), make_config(2, "symbol")
     )
-    assert (staged, len(three.groups)) == ([], 3)
+    assert (splits, len(three.groups)) == ([], 3)
     four = run(
         open_input(write_mixed(tmp_path / "4.csv", [(s, "1") for s in "ABCDABCD"])), make_config(2, "symbol")
     )
-    assert (staged, len(four.groups)) == ([4], 4)
+    assert (splits, len(four.groups)) == ([4], 4)
 
 
 @pytest.mark.parametrize("symbols", [3, 13])  # buckets of one group, and of several
@@ -173,20 +181,18 @@ def test_groups_filtered_sorted_in_memory_and_staged_write_the_same_signals(
     assert_frame_equal(pl.read_parquet(tmp_path / "staged.parquet"), expected)
 
 
-@pytest.mark.usefixtures("tiny_buckets")
-def test_staged_groups_leave_no_temporary_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    staging = tmp_path / "tmp"
-    staging.mkdir()
-    monkeypatch.setenv("TMPDIR", str(staging))
+@pytest.fixture
+def staging(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty folder for the run's temporary files (`TMPDIR`)."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setenv("TMPDIR", str(folder))
     monkeypatch.setattr("tempfile.tempdir", None)
-    splits: list[int] = []
-    split = groups._split
+    return folder
 
-    def counted(rows: pl.LazyFrame, packed: list[Bucket], *args: object, **kwargs: object) -> object:
-        splits.append(len(packed))
-        return split(rows, packed, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(groups, "_split", counted)
+@pytest.mark.usefixtures("tiny_buckets")
+def test_staged_groups_leave_no_temporary_files(tmp_path: Path, staging: Path, splits: list[int]) -> None:
     path = write_mixed(tmp_path / "m.csv", [(symbol, "1") for symbol in "ABCABCDDEEAB"])
     run(open_input(path), make_config(2, "symbol"))
     # Buckets A, B+C, D+E; 2 written at a time: A and B+C are split apart in a second pass.
@@ -195,13 +201,7 @@ def test_staged_groups_leave_no_temporary_files(tmp_path: Path, monkeypatch: pyt
 
 
 @pytest.mark.usefixtures("apart")
-def test_groups_written_to_a_signals_file_leave_no_temporary_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    staging = tmp_path / "tmp"
-    staging.mkdir()
-    monkeypatch.setenv("TMPDIR", str(staging))
-    monkeypatch.setattr("tempfile.tempdir", None)
+def test_groups_written_to_a_signals_file_leave_no_temporary_files(tmp_path: Path, staging: Path) -> None:
     path = write_mixed(tmp_path / "m.csv", [(symbol, "1") for symbol in "ABCABCDDEEAB"])
     out = tmp_path / "out"
     out.mkdir()
