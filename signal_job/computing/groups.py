@@ -128,26 +128,41 @@ def each_group(rows: pl.LazyFrame, groups: pl.DataFrame) -> list[pl.LazyFrame]:
 
 @contextmanager
 def in_group_runs(
-    rows: pl.LazyFrame, groups: pl.DataFrame, *, engine: Literal["streaming", "in-memory"]
-) -> Iterator[pl.LazyFrame]:
-    """`rows` with their `RANK`, each group's rows consecutive in file order, groups in rank order.
+    rows: pl.LazyFrame,
+    groups: pl.DataFrame,
+    *,
+    engine: Literal["streaming", "in-memory"],
+    apart: bool = False,
+) -> Iterator[list[pl.LazyFrame]]:
+    """`rows` with their `RANK` in frames of whole groups, each group's rows consecutive in file order.
 
-    `groups` are those of `first_appearance`. Staged on disk (and removed on exit) unless all
-    rows fit one bucket.
+    `groups` are those of `first_appearance`; the frames hold them in rank order. Staged on disk
+    (and removed on exit) unless all rows fit one bucket. `apart`: the frames are to be read one
+    at a time, so a bucket of several groups is sorted as it is read rather than written again
+    sorted (measured at 50M rows of 1,000 groups: 18.4 s and 568 MiB for the counts, against
+    22.8 s and 1.0-1.3 GiB read as one).
     """
     ranked = rows.drop(GROUP_TEXT).with_columns(rank(groups[GROUP].to_list()))
     packed = buckets(groups["rows"].to_list(), rows=BUCKET_ROWS)
     if len(packed) <= 1:  # no rows, or all in one bucket
-        yield ranked if groups.height <= 1 else ranked.sort(RANK, maintain_order=True)
+        yield [ranked if groups.height <= 1 else ranked.sort(RANK, maintain_order=True)]
         return
     with staging_folder() as folder:
-        yield pl.scan_parquet(_split(ranked, packed, folder, engine=engine), glob=False)
+        yield _split(ranked, packed, folder, engine=engine, rewrite=not apart)
 
 
 def _split(
-    rows: pl.LazyFrame, packed: list[Bucket], folder: Path, *, engine: Literal["streaming", "in-memory"]
-) -> list[Path]:
-    """`rows` written into the files of each bucket, in rank order, each sorted by rank."""
+    rows: pl.LazyFrame,
+    packed: list[Bucket],
+    folder: Path,
+    *,
+    engine: Literal["streaming", "in-memory"],
+    rewrite: bool,
+) -> list[pl.LazyFrame]:
+    """`rows` written into the files of each bucket, in rank order; each bucket's rows sorted by rank.
+
+    A bucket of several groups is written again sorted (`rewrite`), or sorted when read.
+    """
     per = -(-len(packed) // MAX_WRITERS)  # buckets per writer: more than one takes another pass
     sets = [packed[start : start + per] for start in range(0, len(packed), per)]
     which = pl.sum_horizontal([pl.col(RANK) >= part[0].first for part in sets[1:]]).cast(pl.UInt32)
@@ -157,21 +172,26 @@ def _split(
             target, row_group_size=_ROW_GROUP, compression=COMPRESSION, engine=engine
         )
     )
-    files: list[Path] = []
+    frames: list[pl.LazyFrame] = []
     for index, part in enumerate(sets):
-        written = sorted((folder / f"{_BUCKET}={index}").glob("*.parquet"))
+        written = pl.scan_parquet(sorted((folder / f"{_BUCKET}={index}").glob("*.parquet")), glob=False)
         if len(part) > 1:
-            files += _split(pl.scan_parquet(written, glob=False), part, folder / f"{index}", engine=engine)
-        elif part[0].groups > 1:
+            frames += _split(written, part, folder / f"{index}", engine=engine, rewrite=rewrite)
+        elif part[0].groups == 1:
+            frames.append(written)
+        elif rewrite:
             out = folder / f"{index}.parquet"
             in_background(partial(_write_sorted, written, out, engine=engine))
-            files.append(out)
+            frames.append(pl.scan_parquet(out, glob=False))
         else:
-            files += written
-    return files
+            frames.append(_sorted(written))
+    return frames
 
 
-def _write_sorted(written: list[Path], out: Path, *, engine: Literal["streaming", "in-memory"]) -> None:
+def _sorted(rows: pl.LazyFrame) -> pl.LazyFrame:
     # Stable: rows keep their file order within each group.
-    rows = pl.scan_parquet(written, glob=False).sort(RANK, maintain_order=True)
-    rows.sink_parquet(out, row_group_size=_ROW_GROUP, compression=COMPRESSION, engine=engine)
+    return rows.sort(RANK, maintain_order=True)
+
+
+def _write_sorted(written: pl.LazyFrame, out: Path, *, engine: Literal["streaming", "in-memory"]) -> None:
+    _sorted(written).sink_parquet(out, row_group_size=_ROW_GROUP, compression=COMPRESSION, engine=engine)

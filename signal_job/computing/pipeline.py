@@ -300,7 +300,10 @@ def _collect(
     try:
         with (
             in_time_order(data, config, the_shape) as ordered,
-            _in_series(data, config, the_shape, ordered, engine=engine) as series,
+            _in_series(data, config, the_shape, ordered, signals=signals, engine=engine) as (
+                series,
+                together,
+            ),
         ):
             plans = [plan(data, config, the_shape=one_shape, frames=frames) for frames, one_shape in series]
             fast_signals = plans[0].fast_signals
@@ -308,12 +311,9 @@ def _collect(
                 fast = _fast(fast_signals, the_shape, signals, engine=engine)
                 if fast is not None:
                     return fast, 0
-            queries = [
-                *(each.counts for each in plans),
-                *(each.repeats for each in plans if each.repeats is not None),
-            ]
+            queries = _queries(plans)
             if signals is None:
-                results = in_background(lambda: pl.collect_all(queries, engine=engine))
+                results = _counted(plans, together=together, engine=engine)
             elif len(plans) > 1:
                 results = _sink_each(plans, queries, signals, engine=engine)
             else:
@@ -330,6 +330,23 @@ def _collect(
         raise SignalsNotWritten(exc) from exc
     counts = pl.concat(results[: len(plans)]).with_columns(pl.exclude("in_order", "group").fill_null(0))
     return counts, sum(int(repeats.item()) for repeats in results[len(plans) :])
+
+
+def _queries(plans: list[Plan]) -> list[pl.LazyFrame]:
+    """The plans' counts, then their repeats (see `_collect`)."""
+    return [*(each.counts for each in plans), *(each.repeats for each in plans if each.repeats is not None)]
+
+
+def _counted(plans: list[Plan], *, together: bool, engine: Engine) -> list[pl.DataFrame]:
+    """The results of `_queries`: collected together (sharing one scan), or plan after plan."""
+
+    def collected(some: list[Plan]) -> list[pl.DataFrame]:
+        return in_background(lambda: pl.collect_all(_queries(some), engine=engine))
+
+    if together:
+        return collected(plans)
+    each = [collected([one]) for one in plans]
+    return [results[0] for results in each] + [repeats for results in each for repeats in results[1:]]
 
 
 def _sink_each(
@@ -360,24 +377,27 @@ def _in_series(
     the_shape: Shape,
     frames: list[pl.LazyFrame] | None,
     *,
+    signals: Path | None,
     engine: Engine,
-) -> Iterator[list[tuple[list[pl.LazyFrame] | None, Shape]]]:
-    """The frames to plan, each a series in its shape: one, unless a `group_by` column's are counted apart.
+) -> Iterator[tuple[list[tuple[list[pl.LazyFrame] | None, Shape]], bool]]:
+    """The frames to plan, each a series in its shape, and whether to collect them together.
 
-    For a `group_by` column, each group's rows filtered out (few groups: see `groups`), or all
-    rows in runs of whole groups.
+    One series, unless a `group_by` column's groups are taken apart (see `groups`): few groups
+    are each filtered from the rows, collected together to share one scan; more are staged in
+    buckets of whole groups, counted one bucket after another (a signals file reads them as one).
     """
     if not in_runs(config, the_shape):
-        yield [(frames, the_shape)]
+        yield [(frames, the_shape)], True
         return
     rows = all_rows(data, the_shape, frames)
     found = groups.first_appearance(rows, engine=engine)
     if 0 < found.height <= groups.FILTERED_GROUPS:
         one_group = replace(the_shape, one_group=True)
-        yield [([group_rows], one_group) for group_rows in groups.each_group(rows, found)]
+        yield [([group_rows], one_group) for group_rows in groups.each_group(rows, found)], True
         return
-    with groups.in_group_runs(rows, found, engine=engine) as runs:
-        yield [([runs], the_shape)]
+    apart = signals is None
+    with groups.in_group_runs(rows, found, engine=engine, apart=apart) as runs:
+        yield ([([bucket], the_shape) for bucket in runs] if apart else [(runs, the_shape)]), False
 
 
 def _fast(
