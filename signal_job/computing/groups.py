@@ -15,9 +15,11 @@ rows are written once into temporary Parquet buckets of whole, consecutive group
 `BUCKET_ROWS` rows each unless one group alone is larger, at most `MAX_WRITERS` written at a
 time (each open writer holds buffers; more buckets take one more pass). A bucket of several
 groups is then sorted by rank in memory, stably, so rows keep file order within their group; a
-bucket of one group needs no sort. Read back bucket after bucket, every group is one run of
-consecutive rows, which the plan windows with plain rolling sums (see `plan_rows`). Inputs of at
-most `BUCKET_ROWS` rows are sorted in memory and never staged.
+bucket of one group needs no sort. In every bucket each group is then one run of consecutive
+rows, which the plan windows with plain rolling sums (see `plan_rows`). The counts take one
+bucket after another, each sorted as it is read; a signals file reads them all as one series, so
+each is written again sorted first. Inputs of at most `BUCKET_ROWS` rows are sorted in memory
+and never staged.
 """
 
 from __future__ import annotations
