@@ -208,7 +208,7 @@ def run(
     # size puts ~400 MiB in flight on a 10M-row file, 8 MiB chunks ~220 MiB at the same speed.
     os.environ.setdefault("POLARS_CSV_CHUNK_SIZE", str(8 << 20))
     if isinstance(location(input_path), Path):
-        # It prefetches every row group of a local Parquet file (up to 512): 580 MiB for 50M
+        # Polars prefetches every row group of a local Parquet file (up to 512): 580 MiB for 50M
         # rows; 2 at a time, 465 MiB at the same speed (4 groups in a column: 487 -> 338 MiB).
         # Objects in storage keep the default, their reads wanting more in flight.
         os.environ.setdefault("POLARS_ROW_GROUP_PREFETCH_SIZE", "2")
