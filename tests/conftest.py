@@ -71,6 +71,16 @@ def write_file(tmp_path: Path) -> WriteFile:
 
 
 @pytest.fixture
+def empty_tmpdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty folder set as the run's `TMPDIR`, where its staging goes (and must not stay)."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setenv("TMPDIR", str(folder))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    return folder
+
+
+@pytest.fixture
 def config_file(tmp_path: Path) -> Path:
     """A valid config with window 5."""
     path = tmp_path / "config.yaml"

@@ -181,34 +181,28 @@ def test_groups_filtered_sorted_in_memory_and_staged_write_the_same_signals(
     assert_frame_equal(pl.read_parquet(tmp_path / "staged.parquet"), expected)
 
 
-@pytest.fixture
-def staging(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty folder for the run's temporary files (`TMPDIR`)."""
-    folder = tmp_path / "tmp"
-    folder.mkdir()
-    monkeypatch.setenv("TMPDIR", str(folder))
-    monkeypatch.setattr("tempfile.tempdir", None)
-    return folder
-
-
 @pytest.mark.usefixtures("tiny_buckets")
-def test_staged_groups_leave_no_temporary_files(tmp_path: Path, staging: Path, splits: list[int]) -> None:
+def test_staged_groups_leave_no_temporary_files(
+    tmp_path: Path, empty_tmpdir: Path, splits: list[int]
+) -> None:
     path = write_mixed(tmp_path / "m.csv", [(symbol, "1") for symbol in "ABCABCDDEEAB"])
     run(open_input(path), make_config(2, "symbol"))
     # Buckets A, B+C, D+E; 2 written at a time: A and B+C are split apart in a second pass.
     assert splits == [3, 2]
-    assert list(staging.iterdir()) == []
+    assert list(empty_tmpdir.iterdir()) == []
 
 
 @pytest.mark.usefixtures("apart")
-def test_groups_written_to_a_signals_file_leave_no_temporary_files(tmp_path: Path, staging: Path) -> None:
+def test_groups_written_to_a_signals_file_leave_no_temporary_files(
+    tmp_path: Path, empty_tmpdir: Path
+) -> None:
     path = write_mixed(tmp_path / "m.csv", [(symbol, "1") for symbol in "ABCABCDDEEAB"])
     out = tmp_path / "out"
     out.mkdir()
     run(open_input(path), make_config(2, "symbol"), signals=out / "signals.parquet")
     assert pl.read_parquet(out / "signals.parquet")["symbol"].to_list() == list("AAABBBCCDDEE")
     assert [each.name for each in out.iterdir()] == ["signals.parquet"]
-    assert list(staging.iterdir()) == []
+    assert list(empty_tmpdir.iterdir()) == []
 
 
 @pytest.mark.usefixtures("apart")

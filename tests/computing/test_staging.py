@@ -12,15 +12,6 @@ from signal_job.computing import staging
 from signal_job.computing.staging import staging_folder
 
 
-@pytest.fixture
-def tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "tmp"
-    root.mkdir()
-    monkeypatch.setenv("TMPDIR", str(root))
-    monkeypatch.setattr("tempfile.tempdir", None)
-    return root
-
-
 def partitioned(rows: int) -> pl.LazyFrame:
     return pl.LazyFrame({"a": range(rows), "bucket": [index % 3 for index in range(rows)]})
 
@@ -35,10 +26,10 @@ def failed_staging() -> Path:
     raise AssertionError
 
 
-def test_files_written_in_the_folder_are_there_until_it_is_left(tmp: Path) -> None:
+def test_files_written_in_the_folder_are_there_until_it_is_left(empty_tmpdir: Path) -> None:
     with staging_folder() as folder:
         partitioned(10).sink_parquet(pl.PartitionBy(folder, key="bucket"))
-        (real,) = tmp.iterdir()
+        (real,) = empty_tmpdir.iterdir()
         assert sorted(path.parent.name for path in real.rglob("*.parquet")) == [
             "bucket=0",
             "bucket=1",
@@ -47,20 +38,20 @@ def test_files_written_in_the_folder_are_there_until_it_is_left(tmp: Path) -> No
         assert (
             pl.scan_parquet(folder / "bucket=1" / "00000000.parquet").select(pl.len()).collect().item() == 3
         )
-    assert list(tmp.iterdir()) == []
+    assert list(empty_tmpdir.iterdir()) == []
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="folders are named through /proc/self/fd on Linux only")
-def test_a_writer_finishing_after_a_failure_cannot_bring_the_folder_back(tmp: Path) -> None:
+def test_a_writer_finishing_after_a_failure_cannot_bring_the_folder_back(empty_tmpdir: Path) -> None:
     # What a failed partitioned sink's late writer does: make its folders, then write its file.
     seen = failed_staging()
     with pytest.raises(FileNotFoundError):
         partitioned(10).sink_parquet(pl.PartitionBy(seen, key="bucket"))
-    assert list(tmp.iterdir()) == []
+    assert list(empty_tmpdir.iterdir()) == []
 
 
 def test_descriptors_kept_after_a_failure_are_closed_later(
-    tmp: Path, monkeypatch: pytest.MonkeyPatch
+    empty_tmpdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(staging, "_parked", [])
     failed_staging()
