@@ -631,14 +631,18 @@ def test_fuzzed_csv_bytes_give_a_result_or_a_job_error(tmp_path: Path, cuts: lis
         max_size=5,
     )
 )
-@pytest.mark.parametrize("way", ["filtered", "staged"])
+@pytest.mark.parametrize("way", ["filtered", "batched", "staged"])
 def test_fuzzed_bytes_grouped_give_a_result_or_a_job_error_and_leave_no_staging(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, way: str, cuts: list[tuple[int, bytes]]
 ) -> None:
-    # Groups filtered apart (their signals files staged, then joined), or staged into buckets on
-    # disk (as many groups are), must fail as cleanly as a plain run.
-    if way == "staged":
+    # Groups filtered apart (their signals files staged, then joined), counted in batches, or
+    # staged into buckets on disk (as many groups are), must fail as cleanly as a plain run.
+    if way != "filtered":
         monkeypatch.setattr(groups, "FILTERED_GROUPS", 0)
+        monkeypatch.setattr(groups, "BATCH_ROWS", 7)
+        monkeypatch.setattr(groups, "BATCH_PER_CARRIED", 0)
+    if way == "staged":
+        monkeypatch.setattr(groups, "MAX_CARRIED", 0)
         monkeypatch.setattr(groups, "BUCKET_ROWS", 7)
         monkeypatch.setattr(groups, "MAX_WRITERS", 2)
     lines = CANDLES.read_text().splitlines()[:60]

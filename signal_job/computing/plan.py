@@ -49,6 +49,7 @@ Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 GROUP = "_group"
 GROUP_TEXT = "_group_text"  # the group as written, untrimmed: cheap to compare row by row
 RANK = "_rank"  # a group's position in order of first appearance (see `groups`)
+CARRIED = "_carried"  # a row of an earlier batch, leading its group's rows (see `groups.in_batches`)
 ROW = "_row"
 SORT_KEY = "_sort"
 
@@ -80,6 +81,9 @@ class Shape:
     # Whether the files' close columns are floats (the signals file keeps those floats): True
     # for all, False for none, None where some are and some are not.
     float_close: bool | None = False
+    # Rows marked `CARRIED` lead each group: they reach into its windows and time order, but
+    # are counted in the batch before (see `groups.in_batches`).
+    carried: bool = False
 
     @property
     def parsed_order(self) -> bool:
@@ -385,15 +389,24 @@ def _counts_in_runs(rows: pl.LazyFrame, *, window: int, the_shape: Shape) -> pl.
         "_unreadable": pl.col("_unreadable") if the_shape.timestamps else pl.lit(value=False),
     }
     sums = ("_full", "_missing", "_above", "_late", "_odd", "_no_time", "_unreadable", "suspect")
+    size = pl.len()
+    if the_shape.carried:  # rows counted in the batch before: masked out (a filter copies every column)
+        mine = ~pl.col(CARRIED)
+        facts = {name: fact & mine for name, fact in facts.items() if name != "_size"} | {
+            "_size": facts["_size"],  # the group's own price, counted before: the max holds
+            "suspect": pl.col("suspect") & mine,
+        }
+        size = mine.sum()
     counted = (
         rows.with_columns(**facts)
         .group_by(RANK)
         .agg(
-            pl.col(GROUP).first().alias("group"),
-            pl.len().alias("rows"),
+            pl.col(GROUP).first().cast(pl.String).alias("group"),
+            size.alias("rows"),
             pl.col("_size").max().alias("largest_price"),
             *(pl.col(name).sum() for name in sums),
         )
+        .filter(pl.col("rows") > 0)  # a group with carried rows only (or none at all)
         .sort(RANK)
     )
     return counted.select(
@@ -408,6 +421,24 @@ def _counts_in_runs(rows: pl.LazyFrame, *, window: int, the_shape: Shape) -> pl.
         times_missing="_no_time",
         times_odd="_odd",
         in_order=pl.col("_late") == 0,
+    )
+
+
+def added_up(counts: list[pl.DataFrame]) -> pl.DataFrame:
+    """The counts of several batches of runs of groups (see `_counts_in_runs`), each group's added up.
+
+    Groups keep their order of first appearance: a batch's new groups come after all before.
+    """
+    columns = counts[0].columns
+    return (
+        pl.concat(counts)
+        .group_by("group", maintain_order=True)
+        .agg(
+            pl.col("largest_price").max(),
+            pl.col("in_order").all(),
+            pl.exclude("largest_price", "in_order").cast(pl.Int64).sum(),
+        )
+        .select(columns)
     )
 
 

@@ -47,18 +47,31 @@ def test_rank_numbers_groups_by_first_appearance_with_no_group_a_group_of_its_ow
 
 @pytest.fixture
 def tiny_buckets(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No group counted by filtering; buckets of at most 5 rows, 2 written at a time: even small
-    files are staged, in several passes."""
+    """No group counted by filtering or in batches; buckets of at most 5 rows, 2 written at a
+    time: even small files are staged, in several passes."""
     monkeypatch.setattr(groups, "FILTERED_GROUPS", 0)
+    monkeypatch.setattr(groups, "MAX_CARRIED", 0)
     monkeypatch.setattr(groups, "BUCKET_ROWS", 5)
     monkeypatch.setattr(groups, "MAX_WRITERS", 2)
 
 
-@pytest.fixture(params=["filtered", "staged"])
+@pytest.fixture
+def tiny_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No group counted by filtering; counts in batches of 3 rows (a signals file's groups are
+    then sorted in memory: staging fails the test)."""
+    monkeypatch.setattr(groups, "FILTERED_GROUPS", 0)
+    monkeypatch.setattr(groups, "BATCH_ROWS", 3)
+    monkeypatch.setattr(groups, "BATCH_PER_CARRIED", 0)
+    monkeypatch.setattr(groups, "_split", None)
+
+
+@pytest.fixture(params=["filtered", "batched", "staged"])
 def apart(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Each way of taking a `group_by` column's groups apart for their counts (see `groups`)."""
     if request.param == "staged":
         request.getfixturevalue("tiny_buckets")
+    elif request.param == "batched":
+        request.getfixturevalue("tiny_batches")
     else:  # small buckets, so that staging would be tried, and fail the test
         monkeypatch.setattr(groups, "BUCKET_ROWS", 5)
         monkeypatch.setattr(groups, "_split", None)
@@ -146,6 +159,7 @@ def test_more_groups_than_are_filtered_are_staged(
 ) -> None:
     monkeypatch.setattr(groups, "BUCKET_ROWS", 2)
     monkeypatch.setattr(groups, "FILTERED_GROUPS", 3)
+    monkeypatch.setattr(groups, "MAX_CARRIED", 0)
     three = run(
         open_input(write_mixed(tmp_path / "3.csv", [(s, "1") for s in "ABCABC"])), make_config(2, "symbol")
     )
@@ -154,6 +168,76 @@ def test_more_groups_than_are_filtered_are_staged(
         open_input(write_mixed(tmp_path / "4.csv", [(s, "1") for s in "ABCDABCD"])), make_config(2, "symbol")
     )
     assert (splits, len(four.groups)) == ([4], 4)
+
+
+@pytest.fixture
+def batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The rows of each batch handed on by `groups.in_batches`, carried rows included, in turn."""
+    found: list[int] = []
+    in_batches = groups.in_batches
+
+    def counted(rows: pl.LazyFrame, frame: pl.DataFrame, each: object, **kwargs: object) -> None:
+        def seen(batch: pl.DataFrame) -> None:
+            found.append(batch.height)
+            each(batch)  # type: ignore[operator]
+
+        in_batches(rows, frame, seen, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(groups, "in_batches", counted)
+    return found
+
+
+def test_many_groups_are_counted_in_batches_unless_too_many_rows_would_be_carried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batches: list[int], splits: list[int]
+) -> None:
+    monkeypatch.setattr(groups, "FILTERED_GROUPS", 0)
+    monkeypatch.setattr(groups, "BUCKET_ROWS", 2)
+    monkeypatch.setattr(groups, "BATCH_ROWS", 4)
+    monkeypatch.setattr(groups, "BATCH_PER_CARRIED", 0)
+    monkeypatch.setattr(groups, "MAX_CARRIED", 8)  # window 3: 2 rows of each group carried
+    four = write_mixed(tmp_path / "4.csv", [(s, "1") for s in "ABCDABCD"])
+    assert len(run(open_input(four), make_config(3, "symbol")).groups) == 4
+    # 8 rows in batches of 4; the second led by the first's rows (1 of each group).
+    assert (batches, splits) == ([4, 8], [])
+    batches.clear()
+    five = write_mixed(tmp_path / "5.csv", [(s, "1") for s in "ABCDEABCDE"])
+    assert len(run(open_input(five), make_config(3, "symbol")).groups) == 5
+    assert (batches, splits) == ([], [5])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_counts_in_batches_do_not_depend_on_the_batch_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: Engine
+) -> None:
+    monkeypatch.setattr(groups, "FILTERED_GROUPS", 0)
+    monkeypatch.setattr(groups, "BATCH_PER_CARRIED", 0)
+    rows = [
+        (f"S{i * 7 % 5}" if i % 11 else "", None if i % 13 == 0 else str(100 + i * 37 % 11))
+        for i in range(300)
+    ]
+    data = open_input(write_mixed(tmp_path / "m.csv", rows))
+    results = []
+    for size in (1, 2, 7, 64, 1 << 18):
+        monkeypatch.setattr(groups, "BATCH_ROWS", size)
+        results.append(run(data, make_config(6, "symbol"), engine=engine))
+    assert all(result == results[0] for result in results)
+    expected = expected_groups(rows, 6)
+    assert [(name, counts.signals) for name, counts in results[0].groups] == [
+        (name, sum(exact)) for name, exact in expected.items()
+    ]
+
+
+def test_a_time_going_back_across_batches_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(groups, "FILTERED_GROUPS", 0)
+    monkeypatch.setattr(groups, "BATCH_ROWS", 2)
+    monkeypatch.setattr(groups, "BATCH_PER_CARRIED", 0)
+    lines = ["timestamp,symbol,close", "2024-01-01 00:05:00,A,1"]
+    lines += [f"2024-01-01 00:0{i}:00,B,{i}" for i in range(6)]
+    lines.append("2024-01-01 00:04:00,A,2")  # A's time goes back, 6 rows (3 batches) later
+    path = tmp_path / "late.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=r"line 9"):
+        run(open_input(path), make_config(2, "symbol"))
 
 
 @pytest.mark.parametrize("symbols", [3, 13])  # buckets of one group, and of several
