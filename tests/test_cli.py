@@ -461,6 +461,21 @@ def test_every_option_of_run_that_takes_a_value_is_known_to_the_glob_hint() -> N
     assert taking == set(cli_module._VALUE_OPTIONS)
 
 
+@pytest.mark.parametrize(("chosen", "morsel"), [(None, "25000"), ("100000", "100000")])
+def test_polars_morsels_are_small_unless_chosen(
+    tmp_path: Path, config_file: Path, monkeypatch: pytest.MonkeyPatch, chosen: str | None, morsel: str
+) -> None:
+    name = "POLARS_IDEAL_MORSEL_SIZE"
+    # Undone after the test, as the run's own setting is. (Polars took its morsel size from the
+    # environment at its first query in this process: Polars' own default, lest a later test slow.)
+    monkeypatch.setenv(name, "100000")
+    if chosen is None:
+        monkeypatch.delenv(name)
+    args = ["run", "--input", str(DATA / "decimal_close.parquet"), "--config", str(config_file)]
+    code, _, _ = invoke(*args, "--output", str(tmp_path / "m.json"), "--log-file", str(tmp_path / "run.log"))
+    assert (code, os.environ.get(name)) == (0, morsel)
+
+
 @pytest.mark.parametrize(("spelling", "prefetch"), [("local", "2"), ("object", None), ("chosen", "7")])
 def test_parquet_prefetch_is_capped_for_local_inputs_unless_chosen(
     tmp_path: Path, config_file: Path, monkeypatch: pytest.MonkeyPatch, spelling: str, prefetch: str | None

@@ -59,14 +59,18 @@ def test_streaming_chunk_size_does_not_change_the_counts() -> None:
             assert counts_of(DATA / "candles.csv", 7) == expected
 
 
-def test_thread_count_does_not_change_the_counts() -> None:
+def test_thread_count_and_morsel_size_do_not_change_the_counts() -> None:
     code = (
         "import json, sys; from pathlib import Path; from tests.conftest import counts_of; "
         "c = counts_of(Path(sys.argv[1]), 7); print(json.dumps(c.__dict__))"
     )
     results = []
-    for threads in ("1", "2", "4"):
-        env = {**os.environ, "POLARS_MAX_THREADS": threads}
+    for name, value in [
+        ("POLARS_MAX_THREADS", "1"),
+        ("POLARS_MAX_THREADS", "4"),
+        ("POLARS_IDEAL_MORSEL_SIZE", "3"),
+    ]:
+        env = {**os.environ, name: value}  # Polars reads both once, at its first query: a process each
         done = subprocess.run(
             [sys.executable, "-c", code, str(DATA / "candles.csv")], env=env, capture_output=True, check=True
         )
