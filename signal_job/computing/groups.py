@@ -85,12 +85,13 @@ def buckets(sizes: list[int], *, rows: int = BUCKET_ROWS) -> list[Bucket]:
     return packed
 
 
-def rank(names: list[str | None]) -> pl.Expr:
+def rank(names: list[str | None], column: str = GROUP) -> pl.Expr:
     """Each row's `RANK`: the position of its group in `names` (every group, in order of first appearance).
 
-    An Enum cast finds the position: it streams, where `replace` holds its input.
+    `column` holds the groups' names (or, see `in_batches`, the one text each is written as). An
+    Enum cast finds the position: it streams, where `replace` holds its input.
     """
-    group = pl.col(GROUP)
+    group = pl.col(column)
     known = [name for name in names if name is not None]
     if not known:
         return pl.lit(0, dtype=pl.UInt32).alias(RANK)
@@ -168,14 +169,17 @@ def in_batches(
 
     Each batch is led by the last `carried_rows(window)` rows of every group from the batches
     before (`CARRIED` true), then sorted by rank, stably: within its group, every row follows
-    the rows before it in the file. `groups` are those of `first_appearance`; `GROUP` becomes
-    an Enum of their names (a number per row, not a text). At least one batch, if empty.
+    the rows before it in the file. `groups` are those of `first_appearance`; the batches hold
+    no group name (`GROUP`), only the rank. At least one batch, if empty.
     """
-    names = groups[GROUP].to_list()
-    known = [name for name in names if name is not None]
-    if known:  # all rows of no group: nothing to name
-        rows = rows.with_columns(pl.col(GROUP).cast(pl.Enum(known)))
-    ranked = rows.drop(GROUP_TEXT).with_columns(rank(names), pl.lit(value=False).alias(CARRIED))
+    texts = groups["texts"].to_list()
+    if all(len(written) == 1 for written in texts):
+        # Each group written one way (the usual case): ranked by that text, no row trimmed (50M
+        # rows of 1,000 groups read in 1.46 s, not 2.16 s).
+        ranked = rows.with_columns(rank([written[0] for written in texts], column=GROUP_TEXT))
+    else:
+        ranked = rows.with_columns(rank(groups[GROUP].to_list()))
+    ranked = ranked.drop(GROUP, GROUP_TEXT).with_columns(pl.lit(value=False).alias(CARRIED))
     reach = carried_rows(window)
     rows_per_batch = _batch_rows(groups.height, window)
     carried: list[pl.DataFrame] = []

@@ -20,6 +20,7 @@ from signal_job.computing.background import in_background
 from signal_job.computing.halo import Edges, edge_rows
 from signal_job.computing.order import in_time_order
 from signal_job.computing.plan import (
+    GROUP,
     SIGNAL_COLUMNS,
     SIGNALS_METADATA,
     Plan,
@@ -429,7 +430,7 @@ def _counted_in_batches(
         counts.append(plan_rows(batch.lazy(), config, carried).counts.collect(engine="in-memory"))
 
     groups.in_batches(rows, found, count, window=config.window, engine=engine)
-    return added_up(counts)
+    return added_up(counts, found[GROUP].to_list())
 
 
 def _fast(

@@ -82,7 +82,8 @@ class Shape:
     # for all, False for none, None where some are and some are not.
     float_close: bool | None = False
     # Rows marked `CARRIED` lead each group: they reach into its windows and time order, but
-    # are counted in the batch before (see `groups.in_batches`).
+    # are counted in the batch before (see `groups.in_batches`). Groups are then counted by
+    # `RANK` alone: the rows carry no name.
     carried: bool = False
 
     @property
@@ -401,7 +402,7 @@ def _counts_in_runs(rows: pl.LazyFrame, *, window: int, the_shape: Shape) -> pl.
         rows.with_columns(**facts)
         .group_by(RANK)
         .agg(
-            pl.col(GROUP).first().cast(pl.String).alias("group"),
+            *([] if the_shape.carried else [pl.col(GROUP).first().alias("group")]),
             size.alias("rows"),
             pl.col("_size").max().alias("largest_price"),
             *(pl.col(name).sum() for name in sums),
@@ -410,7 +411,7 @@ def _counts_in_runs(rows: pl.LazyFrame, *, window: int, the_shape: Shape) -> pl.
         .sort(RANK)
     )
     return counted.select(
-        "group",
+        RANK if the_shape.carried else "group",
         "rows",
         missing="_missing",
         full_windows="_full",
@@ -424,21 +425,23 @@ def _counts_in_runs(rows: pl.LazyFrame, *, window: int, the_shape: Shape) -> pl.
     )
 
 
-def added_up(counts: list[pl.DataFrame]) -> pl.DataFrame:
-    """The counts of several batches of runs of groups (see `_counts_in_runs`), each group's added up.
+def added_up(counts: list[pl.DataFrame], names: list[str | None]) -> pl.DataFrame:
+    """The counts of batches of runs of groups, by `RANK` (see `Shape.carried`), each group's added up.
 
-    Groups keep their order of first appearance: a batch's new groups come after all before.
+    Named from `names`, the groups in order of first appearance, as `_counts_in_runs` names them.
     """
-    columns = counts[0].columns
+    name = pl.lit(pl.Series(names, dtype=pl.String)).gather(pl.col(RANK)).alias("group")
+    columns = [column for column in counts[0].columns if column != RANK]
     return (
         pl.concat(counts)
-        .group_by("group", maintain_order=True)
+        .group_by(RANK)
         .agg(
             pl.col("largest_price").max(),
             pl.col("in_order").all(),
             pl.exclude("largest_price", "in_order").cast(pl.Int64).sum(),
         )
-        .select(columns)
+        .sort(RANK)
+        .select(name, *columns)
     )
 
 
