@@ -1,20 +1,20 @@
 """Groups in a column, windowed in flat memory: each group's rows taken apart first.
 
 A `group_by` column mixes its series row by row, and Polars' `over` would hold every row to
-window them (over 1 GiB at 10M rows). Two ways round it, both after one pass that lists the
+window them (over 1 GiB at 10M rows). Three ways round it, all after one pass that lists the
 groups in order of first appearance (`first_appearance`):
 
 Up to `FILTERED_GROUPS` groups, each group's rows are filtered from the rows as read
 (`each_group`) and counted as one series; collected together, all groups share one scan (their
 signals files are then joined, see `pipeline`). Measured at 50M rows, 4 groups: 3.2 s and
-394-460 MiB, against 11.6 s and 1.4 GiB staged. Every filter reads every row, so many groups
-(1,000: 26 s at 10M rows) take the staging:
+394-460 MiB, against 11.6 s and 1.4 GiB staged. Every filter reads every row, so more groups
+(1,000: 26 s at 10M rows) are counted in batches:
 
-More groups are counted in batches (`in_batches`): the rows are read in file order, a batch of
-`BATCH_ROWS` at a time; each batch, led by every group's last rows from the batches before
-(marked `CARRIED`: the windows and the time before reach back that far, but they were counted
-already), is sorted by group in memory and counted. Measured at 50M rows of 1,000 groups: 7.8 s and
-530 MiB, against 15.8 s and 484-513 MiB staged. Memory stays that of a few batches while the
+The rows are read in file order, a batch of `BATCH_ROWS` at a time (`in_batches`); each batch,
+led by every group's last rows from the batches before (marked `CARRIED`: the windows and the
+time before reach back that far, but they were counted already), is sorted by group in memory
+and counted. Measured at 50M rows of 1,000 groups: 6.6 s and 335 MiB, against 15.8 s and
+484-513 MiB staged. Memory stays that of a few batches while the
 rows carried stay few (`batched`); a signals file, very many groups, or `duplicates: drop` (a
 carried row may be a repeat) take the staging:
 
@@ -47,7 +47,7 @@ from signal_job.computing.plan import CARRIED, GROUP, GROUP_TEXT, RANK, with_gro
 from signal_job.computing.staging import staging_folder
 
 FILTERED_GROUPS = 64  # 64 filters at 50M rows: 9.4 s against 19.6 s staged; 1,000 at 10M: 26 s against 5.3
-BATCH_ROWS = 1 << 18  # 1,000 groups at 10M rows: 495 MiB, against 612 MiB in batches of 2**20
+BATCH_ROWS = 1 << 18  # 1,000 groups at 10M rows: 495 MiB, against 612 MiB in batches of 2**20 (same speed)
 MAX_CARRIED = 1 << 18  # rows carried from batch to batch, at most
 # Every batch sorts the rows carried into it: a batch is at least this many times as long.
 BATCH_PER_CARRIED = 4
