@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -223,6 +227,35 @@ def test_counts_in_batches_do_not_depend_on_the_batch_size(
     assert all(result == results[0] for result in results)
     expected = expected_groups(rows, 6)
     assert [(name, counts.signals) for name, counts in results[0].groups] == [
+        (name, sum(exact)) for name, exact in expected.items()
+    ]
+
+
+def test_counts_in_batches_do_not_depend_on_threads_or_morsels(tmp_path: Path) -> None:
+    rows = [(f"S{i * 7 % 5}", None if i % 13 == 0 else str(100 + i * 37 % 11)) for i in range(300)]
+    path = write_mixed(tmp_path / "m.csv", rows)
+    code = (
+        "import json, sys; from pathlib import Path; from signal_job.computing import groups; "
+        "from signal_job.computing.pipeline import run; from signal_job.reading.inputs import open_input; "
+        "from tests.conftest import make_config; "
+        "groups.FILTERED_GROUPS = 0; groups.BATCH_ROWS = 16; groups.BATCH_PER_CARRIED = 0; "
+        "result = run(open_input(Path(sys.argv[1])), make_config(6, 'symbol')); "
+        "print(json.dumps([(name, counts.__dict__) for name, counts in result.groups]))"
+    )
+    results = []
+    for name, value in [
+        ("POLARS_MAX_THREADS", "1"),
+        ("POLARS_MAX_THREADS", "4"),
+        ("POLARS_IDEAL_MORSEL_SIZE", "3"),
+    ]:
+        env = {**os.environ, name: value}  # Polars reads both once, at its first query: a process each
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(path)], env=env, capture_output=True, check=True
+        )
+        results.append(json.loads(done.stdout))
+    assert results[0] == results[1] == results[2]
+    expected = expected_groups(rows, 6)
+    assert [(name, counts["signals"]) for name, counts in results[0]] == [
         (name, sum(exact)) for name, exact in expected.items()
     ]
 
