@@ -14,9 +14,9 @@ The rows are read in file order, a batch of `BATCH_ROWS` at a time (`in_batches`
 led by every group's last rows from the batches before (marked `CARRIED`: the windows and the
 time before reach back that far, but they were counted already), is sorted by group in memory
 and counted. Measured at 50M rows of 1,000 groups: 6.6 s and 335 MiB, against 15.8 s and
-484-513 MiB staged. Memory stays that of a few batches while the
-rows carried stay few (`batched`); a signals file, very many groups, or `duplicates: drop` (a
-carried row may be a repeat) take the staging:
+484-513 MiB staged. Memory stays that of a few batches while the rows carried stay few
+(`batched`); a signals file, very many groups, or `duplicates: drop` (a carried row may be a
+repeat) take the staging:
 
 Each row gets its group's rank (`RANK`: groups numbered in order of first appearance), and the
 rows are written once into temporary Parquet buckets of whole, consecutive groups: at most

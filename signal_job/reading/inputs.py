@@ -10,6 +10,7 @@ is scanned for its earliest time): the order of the files must be known before t
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote
@@ -22,10 +23,14 @@ from signal_job.reading.files import Found, find_files
 from signal_job.reading.headers import normal_name
 from signal_job.reading.sources import Source, open_source, split_tickers
 from signal_job.reading.storage import Location, Url
-from signal_job.reading.timestamps import read_timestamps
+from signal_job.reading.timestamps import TimestampReading, read_timestamps
 from signal_job.reporting.progress import steps
 
 log = logging.getLogger(__name__)
+
+# Files whose times are read at once: each read is a few small Polars queries, which wait on the
+# disk and share the cores (100 Parquet files: 0.18 s, against 0.30 s one after another).
+TIME_READERS = 4
 
 
 @dataclass(frozen=True)
@@ -135,10 +140,7 @@ def _with_times(parts: list[Source], reading: Reading, *, required: bool) -> lis
     Files with a time column and files without one cannot make one series: the rows of the
     latter could not be put in time order. (`required`: the signals file needs the times.)
     """
-    read: list[Source] = []
-    for part in parts:
-        before = read[-1].timestamp if read else None
-        read.append(replace(part, timestamp=read_timestamps(part, reading, like=before)))
+    read = [replace(part, timestamp=times) for part, times in zip(parts, _times(parts, reading), strict=True)]
     mixed = _one_without_timestamps(read)
     if mixed is not None:
         without, with_ = mixed
@@ -154,6 +156,45 @@ def _with_times(parts: list[Source], reading: Reading, *, required: bool) -> lis
         if part.timestamp is not None and part.timestamp.descending:
             log.info("input file %s runs newest first: it is read oldest first", part.path)
     return read
+
+
+def _times(parts: list[Source], reading: Reading) -> list[TimestampReading | None]:
+    """Each file's times, read as if in turn: each file given the reading of the file before it.
+
+    Read `TIME_READERS` at a time, each given the first file's reading. `read_timestamps` uses
+    only the spelling of the reading given, so a file is read again, in turn, only where the
+    file before it ended up with another spelling than the first file.
+    """
+    if len(parts) < 3:  # noqa: PLR2004 - nothing to read at once
+        readings: list[TimestampReading | None] = []
+        for part in parts:
+            readings.append(read_timestamps(part, reading, like=readings[-1] if readings else None))
+        return readings
+    first = read_timestamps(parts[0], reading)
+
+    def guess(part: Source) -> TimestampReading | Exception | None:
+        try:
+            return read_timestamps(part, reading, like=first)
+        except Exception as exc:  # raised in turn below, as reading the files in turn would
+            return exc
+
+    with ThreadPoolExecutor(TIME_READERS, thread_name_prefix="signal-job-times") as pool:
+        guesses = list(pool.map(guess, parts[1:]))
+    readings = [first]
+    for part, guessed in zip(parts[1:], guesses, strict=True):
+        before = readings[-1]
+        times = (
+            read_timestamps(part, reading, like=before) if _spelling(before) != _spelling(first) else guessed
+        )
+        if isinstance(times, Exception):
+            raise times
+        readings.append(times)
+    return readings
+
+
+def _spelling(times: TimestampReading | None) -> str | None:
+    """What `read_timestamps` takes from the reading of the file before (see `like`)."""
+    return times.format if times is not None else None
 
 
 def _one_without_timestamps(parts: list[Source]) -> tuple[Source, Source] | None:

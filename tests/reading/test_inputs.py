@@ -128,6 +128,36 @@ def test_files_whose_dates_read_day_or_month_first_are_ordered_when_both_agree(t
         open_input(tmp_path)
 
 
+def test_files_whose_times_are_read_at_once_take_the_spelling_of_the_file_before(tmp_path: Path) -> None:
+    write(tmp_path / "a.csv", "timestamp,close\n2024-01-20 00:00:00,1\n")
+    write(tmp_path / "b.csv", "timestamp,close\n13/01/2024 00:00,2\n")  # day first
+    write(tmp_path / "c.csv", "timestamp,close\n01/02/2024 00:00,3\n")  # as b.csv: 1 February
+    for name in "defg":  # more files than are read at once
+        write(tmp_path / f"{name}.csv", f"timestamp,close\n0{'defg'.index(name) + 2}/02/2024 00:00,4\n")
+    data = open_input(tmp_path)
+    assert [part.path.name for part in data.parts] == [
+        "b.csv",
+        "a.csv",
+        "c.csv",
+        "d.csv",
+        "e.csv",
+        "f.csv",
+        "g.csv",
+    ]
+    formats = {part.path.name: part.timestamp.format for part in data.parts if part.timestamp}
+    assert formats["a.csv"] == "%Y-%m-%d %H:%M:%S"
+    assert {formats[name] for name in "bcdefg" for name in [f"{name}.csv"]} == {"%d/%m/%Y %H:%M"}
+
+
+def test_of_several_files_whose_times_do_not_read_the_first_is_named(tmp_path: Path) -> None:
+    for name, time in zip(
+        "abcdef", ["2024-01-01", "soon", "2024-01-03", "never", "2024-01-05", "x"], strict=True
+    ):
+        write(tmp_path / f"{name}.csv", f"timestamp,close\n{time},1\n")
+    with pytest.raises(InputError, match=r"b\.csv: column 'timestamp' holds times like 'soon'"):
+        open_input(tmp_path)
+
+
 def test_a_file_whose_name_looks_like_a_pattern_is_a_file(tmp_path: Path) -> None:
     path = write(tmp_path / "candles[2024].csv", "close\n1\n2\n")
     assert [part.path for part in open_input(path).parts] == [path]
