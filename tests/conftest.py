@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +29,24 @@ ENGINES: tuple[Engine, ...] = ("streaming", "in-memory")
 def make_config(window: int = 5, group_by: str | None = None, reading: Reading | None = None) -> Config:
     """A config as the job would read it, with `reading` keys (`Reading(sort=True)`, ...) if given."""
     return Config(seed=42, window=window, version="test", group_by=group_by, reading=reading or Reading())
+
+
+# Polars settings that must not change a result; it reads each once, at its first query.
+POLARS_SETTINGS = (
+    ("POLARS_MAX_THREADS", "1"),
+    ("POLARS_MAX_THREADS", "4"),
+    ("POLARS_IDEAL_MORSEL_SIZE", "3"),
+)
+
+
+def under_polars_settings(code: str, *args: str) -> list[Any]:
+    """What Python `code` prints as JSON, run with `args` in a process of its own per `POLARS_SETTINGS`."""
+    results = []
+    for name, value in POLARS_SETTINGS:
+        env = {**os.environ, name: value}
+        done = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, check=True)
+        results.append(json.loads(done.stdout))
+    return results
 
 
 def counts_of(path: Path, window: int = 5, engine: Engine = "streaming") -> Counts:

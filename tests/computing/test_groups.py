@@ -1,9 +1,5 @@
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +18,7 @@ from signal_job.config import Reading
 from signal_job.errors import InputError
 from signal_job.reading.inputs import open_input
 from signal_job.reference import reference_signals
-from tests.conftest import ENGINES, make_config
+from tests.conftest import ENGINES, make_config, under_polars_settings
 
 START = datetime(2024, 1, 1)
 
@@ -158,7 +154,7 @@ def splits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return found
 
 
-def test_more_groups_than_are_filtered_are_staged(
+def test_groups_too_many_to_filter_or_count_in_batches_are_staged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, splits: list[int]
 ) -> None:
     monkeypatch.setattr(groups, "BUCKET_ROWS", 2)
@@ -242,17 +238,7 @@ def test_counts_in_batches_do_not_depend_on_threads_or_morsels(tmp_path: Path) -
         "result = run(open_input(Path(sys.argv[1])), make_config(6, 'symbol')); "
         "print(json.dumps([(name, counts.__dict__) for name, counts in result.groups]))"
     )
-    results = []
-    for name, value in [
-        ("POLARS_MAX_THREADS", "1"),
-        ("POLARS_MAX_THREADS", "4"),
-        ("POLARS_IDEAL_MORSEL_SIZE", "3"),
-    ]:
-        env = {**os.environ, name: value}  # Polars reads both once, at its first query: a process each
-        done = subprocess.run(
-            [sys.executable, "-c", code, str(path)], env=env, capture_output=True, check=True
-        )
-        results.append(json.loads(done.stdout))
+    results = under_polars_settings(code, str(path))
     assert results[0] == results[1] == results[2]
     expected = expected_groups(rows, 6)
     assert [(name, counts["signals"]) for name, counts in results[0]] == [

@@ -1,10 +1,6 @@
 from __future__ import annotations
 
-import json
 import logging
-import os
-import subprocess
-import sys
 import tempfile
 from decimal import Decimal
 from fractions import Fraction
@@ -21,7 +17,16 @@ from signal_job.computing.pipeline import Counts, Engine, run
 from signal_job.errors import InputError
 from signal_job.reading.inputs import open_input
 from signal_job.reference import reference_signals
-from tests.conftest import DATA, ENGINES, REAL_ROWS, REAL_SIGNALS, WriteFile, counts_of, make_config
+from tests.conftest import (
+    DATA,
+    ENGINES,
+    REAL_ROWS,
+    REAL_SIGNALS,
+    WriteFile,
+    counts_of,
+    make_config,
+    under_polars_settings,
+)
 
 
 def reference_counts(path: Path, window: int) -> int:
@@ -64,17 +69,7 @@ def test_thread_count_and_morsel_size_do_not_change_the_counts() -> None:
         "import json, sys; from pathlib import Path; from tests.conftest import counts_of; "
         "c = counts_of(Path(sys.argv[1]), 7); print(json.dumps(c.__dict__))"
     )
-    results = []
-    for name, value in [
-        ("POLARS_MAX_THREADS", "1"),
-        ("POLARS_MAX_THREADS", "4"),
-        ("POLARS_IDEAL_MORSEL_SIZE", "3"),
-    ]:
-        env = {**os.environ, name: value}  # Polars reads both once, at its first query: a process each
-        done = subprocess.run(
-            [sys.executable, "-c", code, str(DATA / "candles.csv")], env=env, capture_output=True, check=True
-        )
-        results.append(json.loads(done.stdout))
+    results = under_polars_settings(code, str(DATA / "candles.csv"))
     assert results[0] == results[1] == results[2]
     assert Counts(**results[0]) == counts_of(DATA / "candles.csv", 7)
 
