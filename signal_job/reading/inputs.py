@@ -165,11 +165,8 @@ def _times(parts: list[Source], reading: Reading) -> list[TimestampReading | Non
     only the spelling of the reading given, so a file is read again, in turn, only where the
     file before it ended up with another spelling than the first file.
     """
-    if len(parts) < 3:  # noqa: PLR2004 - nothing to read at once
-        readings: list[TimestampReading | None] = []
-        for part in parts:
-            readings.append(read_timestamps(part, reading, like=readings[-1] if readings else None))
-        return readings
+    if not parts:
+        return []
     first = read_timestamps(parts[0], reading)
 
     def guess(part: Source) -> TimestampReading | Exception | None:
@@ -178,9 +175,10 @@ def _times(parts: list[Source], reading: Reading) -> list[TimestampReading | Non
         except Exception as exc:  # raised in turn below, as reading the files in turn would
             return exc
 
+    # A pool starts its threads as work comes: none for a single file.
     with ThreadPoolExecutor(TIME_READERS, thread_name_prefix="signal-job-times") as pool:
         guesses = list(pool.map(guess, parts[1:]))
-    readings = [first]
+    readings: list[TimestampReading | None] = [first]
     for part, guessed in zip(parts[1:], guesses, strict=True):
         before = readings[-1]
         times = (
