@@ -207,8 +207,8 @@ def run(
     # Polars' streaming CSV reader keeps several read-ahead chunks in flight; its default chunk
     # size puts ~400 MiB in flight on a 10M-row file, 8 MiB chunks ~220 MiB at the same speed.
     os.environ.setdefault("POLARS_CSV_CHUNK_SIZE", str(8 << 20))
-    # Rows travel between its steps in morsels of 100,000 by default; 25,000 hold less in flight
-    # at the same speed: 1,000 groups in a column at 50M rows 348 MiB, not 505; Parquet 10M 243, not 326.
+    # Polars passes rows between its streaming steps in morsels of 100,000 by default; 25,000
+    # hold less in flight at the same speed (1,000 groups at 50M rows: 348 MiB, not 505).
     os.environ.setdefault("POLARS_IDEAL_MORSEL_SIZE", "25000")
     if isinstance(location(input_path), Path):
         # Polars prefetches every row group of a local Parquet file (up to 512): 580 MiB for 50M
