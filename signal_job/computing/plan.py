@@ -51,6 +51,9 @@ GROUP_TEXT = "_group_text"  # the group as written, untrimmed: cheap to compare 
 RANK = "_rank"  # a group's position in order of first appearance (see `groups`)
 CARRIED = "_carried"  # a row of an earlier batch, leading its group's rows (see `groups.in_batches`)
 ROW = "_row"
+# The time as the fast path reads it: from the text as written where the file allows (see
+# `TimestampReading.untrimmed`); any row it leaves null goes to the general path.
+QUICK_TIME = "_quick_time"
 SORT_KEY = "_sort"
 
 
@@ -251,15 +254,15 @@ def _fast_signals(rows: pl.LazyFrame, config: Config, the_shape: Shape) -> pl.La
     timestamps = ["timestamp"] if the_shape.timestamps else []
     trusted = pl.lit(value=True)
     if the_shape.timestamps:
-        time = pl.col("timestamp")
-        trusted = time.is_not_null() & ~pl.col("_unreadable")
+        time = pl.col(QUICK_TIME)
+        trusted = time.is_not_null()
         if the_shape.keys:  # each time later than the one before: time order, as the rows stream
             trusted &= (time > time.shift(1)).fill_null(value=True)
     # Each derived column in its own stage: the streaming engine does not share subexpressions.
     # A float close is written as it is (-0.0, a Float32's own value); any other from its units.
     floats = bool(the_shape.float_close)
     staged = rows.select(
-        *timestamps,
+        *(pl.col(QUICK_TIME).alias(name) for name in timestamps),
         *(["close"] if floats else []),
         "suspect",
         trusted=trusted,
@@ -297,6 +300,8 @@ def part_rows(part: Source, the_shape: Shape) -> pl.LazyFrame:
         assert part.timestamp is not None  # noqa: S101 - `has_timestamps` was checked
         columns["timestamp"] = part.timestamp.parsed
         columns["_present"] = part.timestamp.present
+        untrimmed = part.timestamp.untrimmed
+        columns[QUICK_TIME] = untrimmed if untrimmed is not None else part.timestamp.parsed
         if the_shape.text_times:  # some file's dates read day first and month first: keep text
             columns["_written"] = (
                 part.timestamp.written if part.timestamp.written is not None else pl.lit(None)

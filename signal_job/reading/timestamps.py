@@ -102,6 +102,9 @@ class TimestampReading:
     raw: pl.Expr  # the value as written, for messages
     written: pl.Expr | None = None  # the trimmed text, where the signals file keeps it as text
     format: str | None = None  # the one strftime spelling of text times, if decided
+    # `parsed` from the text as written, where the first values need no trimming: the same
+    # time where not null, and null where a value is padded too (trimming every value costs).
+    untrimmed: pl.Expr | None = None
 
     @property
     def for_signals(self) -> pl.Expr:
@@ -182,7 +185,7 @@ def _read(
     spellings = _spellings(source, text, sample, reading, name, known=known)
     # Compare the text as written where it needs no trimming (trimming every value costs).
     key, written = (column, raw) if raw == sample.to_list() else (text, sample.to_list())
-    return _text((key, text, column), sample, written, spellings, name)
+    return _text((key, text, column), sample, written, spellings, name, as_written=key is column)
 
 
 def _time_columns(source: Source, reading: Reading) -> list[tuple[pl.Expr, str, tuple[str, ...]]]:
@@ -348,8 +351,13 @@ def _text(
     written: list[str],
     spellings: list[str],
     name: str,
+    *,
+    as_written: bool = False,
 ) -> TimestampReading:
-    """The reading of text times; `written` are the sampled values as the key column holds them."""
+    """The reading of text times; `written` are the sampled values as the key column holds them.
+
+    `as_written`: the sampled values need no trimming.
+    """
     key, text, column = columns  # compared as text (as written, or trimmed); trimmed; as written
     parsed = _parse(text, spellings[0])
     values = pl.select(_parse(pl.lit(sample), spellings[0])).to_series() if sample.len() else pl.Series([])
@@ -376,6 +384,7 @@ def _text(
         raw=column,
         written=text if len(spellings) > 1 else None,
         format=spellings[0] if len(spellings) == 1 else None,
+        untrimmed=_parse(column, spellings[0]) if as_written and len(spellings) == 1 else None,
     )
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -16,6 +17,7 @@ from signal_job.computing import plan as plan_module
 from signal_job.computing.pipeline import Counts, Engine, run
 from signal_job.errors import InputError
 from signal_job.reading.inputs import open_input
+from signal_job.reading.timestamps import SAMPLE_VALUES
 from signal_job.reference import reference_signals
 from tests.conftest import (
     DATA,
@@ -294,6 +296,34 @@ def test_the_real_file_takes_the_fast_path_and_writes_what_the_general_path_writ
     assert (counts.rows, counts.signals) == (REAL_ROWS, REAL_SIGNALS)
     monkeypatch.setattr(plan_module, "_fast_fits", lambda *_: False)
     general_counts, general = signals_of(path, 5, engine, tmp_path / "general.parquet")
+    assert general_counts == counts
+    assert written.equals(general)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_time_padded_after_unpadded_ones_takes_the_general_path_and_is_read_trimmed(
+    write_file: WriteFile,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    engine: Engine,
+) -> None:
+    # The fast path reads times as written; a padded one is left to the general path, which trims it.
+    # (Past the first values, which decide how the times are read.)
+    padded = SAMPLE_VALUES + 10
+    rows = [
+        f"2024-01-01 {minute // 60:02}:{minute % 60:02}:00,{1 + minute % 3}\n"
+        for minute in range(padded + 20)
+    ]
+    rows[padded] = f"  {rows[padded].replace(',', ' ,', 1)}"
+    path = write_file("padded_later.csv", "timestamp,close\n" + "".join(rows))
+    with caplog.at_level(logging.DEBUG, logger="signal_job"):
+        counts, written = signals_of(path, 3, engine, tmp_path / "fast.parquet")
+    assert "need the general path" in caplog.text
+    assert written["timestamp"][padded] == datetime(2024, 1, 1, padded // 60, padded % 60)
+    assert written["timestamp"].null_count() == 0
+    monkeypatch.setattr(plan_module, "_fast_fits", lambda *_: False)
+    general_counts, general = signals_of(path, 3, engine, tmp_path / "general.parquet")
     assert general_counts == counts
     assert written.equals(general)
 

@@ -44,6 +44,42 @@ def test_timestamp_spellings_read_as_the_same_instant(tmp_path: Path, text: str,
     assert parsed(path) == [expected]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-01-01 00:05:00",
+        "2024-01-01T00:05:00Z",
+        "2024-01-01T01:05:00+01:00",
+        "2024-01-01 00:05",
+        "2024/01/01 00:05:00.250",
+    ],
+)
+def test_times_read_as_written_are_the_trimmed_times_or_none(tmp_path: Path, text: str) -> None:
+    # The first values are unpadded, so the times are also read untrimmed (the fast path's cheap
+    # reading): that reading must be the trimmed time wherever it reads anything at all.
+    padded = [f"  {text}", f"{text} ", f"\t{text}", f"{text}\t", f" {text} ", text]
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "timestamp,close\n" + "".join(f"{value},1\n" for value in [*[text] * SAMPLE_VALUES, *padded])
+    )
+    source = open_source(path)
+    reading = read_timestamps(source)
+    assert reading is not None
+    assert reading.untrimmed is not None
+    frame = source.frame_with({"t": reading.parsed, "quick": reading.untrimmed}).collect()
+    assert frame["t"].null_count() == 0
+    assert frame["quick"][0] == frame["t"][0]
+    assert frame["quick"][-1] == frame["t"][-1]
+    assert frame.filter(pl.col("quick").is_not_null() & (pl.col("quick") != pl.col("t"))).height == 0
+
+
+def test_times_whose_first_values_are_padded_are_not_read_untrimmed() -> None:
+    source = open_source(DATA / "padded.csv")
+    reading = read_timestamps(source)
+    assert reading is not None
+    assert reading.untrimmed is None
+
+
 def test_as_shipped_quotes_around_timestamps_are_trimmed() -> None:
     assert parsed(DATA / "shipped.csv")[0] == FIRST
 
