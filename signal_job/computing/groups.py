@@ -59,6 +59,10 @@ _ROW_GROUP = 1 << 16
 COMPRESSION: Literal["lz4"] = "lz4"
 _BUCKET = "_bucket"
 _INDEX = "_index"
+# Groups whose texts the first `_HEAD_ROWS` rows all show are counted by comparison, up to this
+# many texts (see `_few_texts`): each comparison costs about a twelfth of the hashed count.
+FEW_TEXTS = 6
+_HEAD_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -109,20 +113,49 @@ def first_appearance(rows: pl.LazyFrame, *, engine: Literal["streaming", "in-mem
     Counted by the text as written (`GROUP_TEXT`, untrimmed: trimming every row costs more than
     the count), then its few distinct texts are trimmed and those naming one group summed.
     """
-    first = pl.col(_INDEX).min()
-    texts = in_background(
+    texts = _few_texts(rows, engine=engine)
+    if texts is None:
+        texts = in_background(
+            lambda: (
+                rows.select(GROUP_TEXT)
+                .with_row_index(_INDEX)
+                .group_by(GROUP_TEXT)
+                .agg(first=pl.col(_INDEX).min(), rows=pl.len())
+                .collect(engine=engine)
+            )
+        )
+    named = with_group_names(texts).group_by(GROUP)
+    return named.agg(
+        pl.col("first").min(), pl.col("rows").sum(), pl.col(GROUP_TEXT).sort_by("first").alias("texts")
+    ).sort("first")
+
+
+def _few_texts(rows: pl.LazyFrame, *, engine: Literal["streaming", "in-memory"]) -> pl.DataFrame | None:
+    """The texts of `first_appearance` where the first rows show all of them, and they are few; else None.
+
+    Each row is then compared with each text the first `_HEAD_ROWS` rows show, and counted
+    where it matches: at 50M rows of 4 groups, 0.21 s against 0.42 s for the hashed count. If
+    some rows match none, a text first appears later, and the hashed count is needed.
+    """
+    head = in_background(
+        lambda: rows.select(GROUP_TEXT).head(_HEAD_ROWS).with_row_index(_INDEX).collect(engine=engine)
+    )
+    seen = head.group_by(GROUP_TEXT, maintain_order=True).agg(first=pl.col(_INDEX).first())
+    if seen.height > FEW_TEXTS:
+        return None
+    text = pl.col(GROUP_TEXT)
+    matches = [text.is_null() if value is None else text == value for value in seen[GROUP_TEXT]]
+    counted = in_background(
         lambda: (
-            rows.select(GROUP_TEXT)
-            .with_row_index(_INDEX)
-            .group_by(GROUP_TEXT)
-            .agg(first=first, rows=pl.len())
+            rows.select(*(match.sum().alias(str(index)) for index, match in enumerate(matches)), all=pl.len())
             .collect(engine=engine)
+            .row(0)
         )
     )
-    named = with_group_names(texts).group_by(GROUP)
-    return named.agg(pl.col("first").min(), pl.col("rows").sum(), pl.col(GROUP_TEXT).alias("texts")).sort(
-        "first"
-    )
+    *sizes, everything = counted
+    if sum(sizes) != everything:
+        return None
+    return seen.with_columns(rows=pl.Series(sizes, dtype=pl.UInt32))
 
 
 def each_group(rows: pl.LazyFrame, groups: pl.DataFrame) -> list[pl.LazyFrame]:

@@ -45,6 +45,34 @@ def test_rank_numbers_groups_by_first_appearance_with_no_group_a_group_of_its_ow
     assert nulls.with_columns(rank([None]))["_rank"].to_list() == [0, 0]
 
 
+LABELS = st.lists(st.sampled_from(["BTC", "ETH", " BTC", "SOL", "", None]), max_size=30)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(labels=LABELS, head=st.integers(1, 12), few=st.integers(0, 6))
+def test_groups_found_from_the_first_rows_are_those_a_count_of_every_row_finds(
+    monkeypatch: pytest.MonkeyPatch, labels: list[str | None], head: int, few: int
+) -> None:
+    rows = pl.LazyFrame({"_group_text": labels}, schema={"_group_text": pl.String})
+    monkeypatch.setattr(groups, "FEW_TEXTS", 0)  # every row's text counted in a hash table
+    expected = groups.first_appearance(rows, engine="streaming")
+    # The first `head` rows show at most `few` texts: or else, or where a later row shows another
+    # text, the hash table is used after all.
+    monkeypatch.setattr(groups, "FEW_TEXTS", few)
+    monkeypatch.setattr(groups, "_HEAD_ROWS", head)
+    for engine in ENGINES:
+        assert_frame_equal(groups.first_appearance(rows, engine=engine), expected)
+
+
+def test_groups_are_counted_by_comparison_only_where_the_first_rows_show_every_text() -> None:
+    shown = pl.LazyFrame({"_group_text": ["a", "b", "a", "b"]})
+    assert groups._few_texts(shown, engine="streaming") is not None
+    later = pl.LazyFrame({"_group_text": ["a"] * groups._HEAD_ROWS + ["b"]})
+    assert groups._few_texts(later, engine="streaming") is None
+    many = pl.LazyFrame({"_group_text": [str(index) for index in range(groups.FEW_TEXTS + 1)]})
+    assert groups._few_texts(many, engine="streaming") is None
+
+
 @pytest.fixture
 def tiny_buckets(monkeypatch: pytest.MonkeyPatch) -> None:
     """No group counted by filtering or in batches; buckets of at most 5 rows, 2 written at a
