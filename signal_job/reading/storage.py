@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO
+from urllib.parse import unquote
 
 from signal_job.errors import InputError, first_line
 from signal_job.reading.names import DATA_SUFFIXES, GLOB_CHARACTERS, hidden, is_data, matches
@@ -123,8 +124,20 @@ def location(text: str | os.PathLike[str]) -> Location:
     if found is None:
         return Path(text)
     if found[1].lower() == "file":
-        return Path(text[found.end() :])
+        return _file_path(text[found.end() :])
     return Url(found[1].lower() + text[len(found[1]) :])  # Polars reads only lower-case schemes
+
+
+def _file_path(rest: str) -> Path:
+    """The path a `file://` URL names, from what follows `file://`: its escapes (`%20`) decoded.
+
+    `file:///data/x.csv` and `file://localhost/data/x.csv` name `/data/x.csv` (RFC 8089); any
+    other host is taken as the start of a relative path, as before.
+    """
+    host, slash, path = rest.partition("/")
+    if host.lower() == "localhost":
+        rest = slash + path
+    return Path(unquote(rest))
 
 
 def shown(text: str) -> str:

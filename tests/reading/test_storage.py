@@ -297,6 +297,21 @@ def test_an_unknown_scheme_is_refused_naming_the_ones_read() -> None:
     assert location("file:///data/x.csv") == Path("/data/x.csv")
 
 
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("file:///data/x.csv", "/data/x.csv"),
+        ("file://localhost/data/x.csv", "/data/x.csv"),
+        ("FILE://LocalHost/data/x.csv", "/data/x.csv"),
+        ("file:///data/my%20candles.csv", "/data/my candles.csv"),
+        ("file:///data/100%.csv", "/data/100%.csv"),  # not an escape: kept
+        ("file://data/x.csv", "data/x.csv"),
+    ],
+)
+def test_a_file_url_names_the_local_path(url: str, path: str) -> None:
+    assert location(url) == Path(path)
+
+
 def test_an_unreachable_endpoint_is_a_job_error(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in CREDENTIALS.items():
         monkeypatch.setenv(name, value)
