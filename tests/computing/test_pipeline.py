@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-import logging
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from signal_job.computing import pipeline as pipeline_module
 from signal_job.computing import plan as plan_module
 from signal_job.computing.pipeline import Counts, Engine, run
 from signal_job.errors import InputError
@@ -219,6 +221,45 @@ def candles_with_plateaus(write_file: WriteFile, closes: list[str]) -> Path:
     return write_file("plateaus.csv", "timestamp,close,volume\n" + rows)
 
 
+@dataclass(frozen=True)
+class OnBothPaths:
+    """A signals run on the fast path (where it takes it), found equal to the general path's."""
+
+    counts: Counts
+    written: pl.DataFrame
+    general_path: bool  # whether the fast path left the file to the general path
+
+
+BothPaths = Callable[[Path, int, Engine], OnBothPaths]
+
+
+@pytest.fixture
+def both_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> BothPaths:
+    """Write a file's signals as the job does, then on the general path alone: they must be equal."""
+    fast_path = pipeline_module._fast
+
+    def on_both(path: Path, window: int, engine: Engine) -> OnBothPaths:
+        kept: list[bool] = []  # whether each fast path's file was kept
+
+        def fast(*args: Any, **kwargs: Any) -> pl.DataFrame | None:
+            counts = fast_path(*args, **kwargs)
+            kept.append(counts is not None)
+            return counts
+
+        with monkeypatch.context() as patched:
+            patched.setattr(pipeline_module, "_fast", fast)
+            counts, written = signals_of(path, window, engine, tmp_path / "fast.parquet")
+        general_path = kept != [True]
+        with monkeypatch.context() as patched:
+            patched.setattr(plan_module, "_fast_fits", lambda *_: False)
+            general_counts, general = signals_of(path, window, engine, tmp_path / "general.parquet")
+        assert general_counts == counts
+        assert written.equals(general)  # every column, bit for bit: timestamp, close, rolling_mean, signal
+        return OnBothPaths(counts, written, general_path)
+
+    return on_both
+
+
 PLATEAUS = ["44221.07"] * 7 + ["44221.1", "44221.10", "0.00000001", "0.00000002"] * 3 + ["9999999.99"] * 5
 
 
@@ -234,79 +275,42 @@ PLATEAUS = ["44221.07"] * 7 + ["44221.1", "44221.10", "0.00000001", "0.00000002"
     ],
     ids=["8-decimals", "10-decimals", "16-digits", "missing", "sum-past-2-53"],
 )
-def test_a_signals_file_is_the_same_on_the_fast_path_and_the_general_path(  # noqa: PLR0917
-    write_file: WriteFile,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-    engine: Engine,
-    extra: str | None,
-    fast: bool,
+def test_a_signals_file_is_the_same_on_the_fast_path_and_the_general_path(
+    write_file: WriteFile, both_paths: BothPaths, engine: Engine, extra: str | None, fast: bool
 ) -> None:
     closes = PLATEAUS if extra is None else [*PLATEAUS[:10], extra, *PLATEAUS[10:]]
-    path = candles_with_plateaus(write_file, closes)
-    with caplog.at_level(logging.DEBUG, logger="signal_job"):
-        counts, written = signals_of(path, 5, engine, tmp_path / "fast.parquet")
-    assert ("need the general path" not in caplog.text) is fast
+    done = both_paths(candles_with_plateaus(write_file, closes), 5, engine)
+    assert done.general_path is not fast
     expected = reference_signals([Decimal(c) if c else None for c in closes], 5)
-    assert written["signal"].to_list() == expected
-    assert counts.signals == sum(expected)
-    monkeypatch.setattr(plan_module, "_fast_fits", lambda *_: False)
-    general_counts, general = signals_of(path, 5, engine, tmp_path / "general.parquet")
-    assert general_counts == counts
-    assert written.equals(general)  # every column, bit for bit: timestamp, close, rolling_mean, signal
+    assert done.written["signal"].to_list() == expected
+    assert done.counts.signals == sum(expected)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_large_prices_of_two_decimals_take_the_fast_path_and_write_what_the_general_path_writes(
-    write_file: WriteFile,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-    engine: Engine,
+    write_file: WriteFile, both_paths: BothPaths, engine: Engine
 ) -> None:
     # Near 10 million, with a window of 20: each window's sum passes 2**53 units of 10**-8.
     closes = [f"{10_000_000 + (i * 7919) % 5000}.{(i * 31) % 100:02}" for i in range(300)]
     closes[100:140] = ["10001234.50"] * 40  # a plateau: its mean must be its close, bit for bit
-    path = candles_with_plateaus(write_file, closes)
-    with caplog.at_level(logging.DEBUG, logger="signal_job"):
-        counts, written = signals_of(path, 20, engine, tmp_path / "fast.parquet")
-    assert "need the general path" not in caplog.text
-    expected = reference_signals([Decimal(c) for c in closes], 20)
-    assert written["signal"].to_list() == expected
-    assert written["rolling_mean"].to_list()[119:140] == [10001234.5] * 21
-    monkeypatch.setattr(plan_module, "_fast_fits", lambda *_: False)
-    general_counts, general = signals_of(path, 20, engine, tmp_path / "general.parquet")
-    assert general_counts == counts
-    assert written.equals(general)
+    done = both_paths(candles_with_plateaus(write_file, closes), 20, engine)
+    assert not done.general_path
+    assert done.written["signal"].to_list() == reference_signals([Decimal(c) for c in closes], 20)
+    assert done.written["rolling_mean"].to_list()[119:140] == [10001234.5] * 21
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_the_real_file_takes_the_fast_path_and_writes_what_the_general_path_writes(
-    shared_data: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-    engine: Engine,
+    shared_data: Path, both_paths: BothPaths, engine: Engine
 ) -> None:
-    path = shared_data / "btcusd_1m_10k_as_shipped.csv"
-    with caplog.at_level(logging.DEBUG, logger="signal_job"):
-        counts, written = signals_of(path, 5, engine, tmp_path / "fast.parquet")
-    assert "need the general path" not in caplog.text
-    assert (counts.rows, counts.signals) == (REAL_ROWS, REAL_SIGNALS)
-    monkeypatch.setattr(plan_module, "_fast_fits", lambda *_: False)
-    general_counts, general = signals_of(path, 5, engine, tmp_path / "general.parquet")
-    assert general_counts == counts
-    assert written.equals(general)
+    done = both_paths(shared_data / "btcusd_1m_10k_as_shipped.csv", 5, engine)
+    assert not done.general_path
+    assert (done.counts.rows, done.counts.signals) == (REAL_ROWS, REAL_SIGNALS)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_time_padded_after_unpadded_ones_takes_the_general_path_and_is_read_trimmed(
-    write_file: WriteFile,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
-    engine: Engine,
+    write_file: WriteFile, both_paths: BothPaths, engine: Engine
 ) -> None:
     # The fast path reads times as written; a padded one is left to the general path, which trims it.
     # (Past the first values, which decide how the times are read.)
@@ -316,16 +320,10 @@ def test_a_time_padded_after_unpadded_ones_takes_the_general_path_and_is_read_tr
         for minute in range(padded + 20)
     ]
     rows[padded] = f"  {rows[padded].replace(',', ' ,', 1)}"
-    path = write_file("padded_later.csv", "timestamp,close\n" + "".join(rows))
-    with caplog.at_level(logging.DEBUG, logger="signal_job"):
-        counts, written = signals_of(path, 3, engine, tmp_path / "fast.parquet")
-    assert "need the general path" in caplog.text
-    assert written["timestamp"][padded] == datetime(2024, 1, 1, padded // 60, padded % 60)
-    assert written["timestamp"].null_count() == 0
-    monkeypatch.setattr(plan_module, "_fast_fits", lambda *_: False)
-    general_counts, general = signals_of(path, 3, engine, tmp_path / "general.parquet")
-    assert general_counts == counts
-    assert written.equals(general)
+    done = both_paths(write_file("padded_later.csv", "timestamp,close\n" + "".join(rows)), 3, engine)
+    assert done.general_path
+    assert done.written["timestamp"][padded] == datetime(2024, 1, 1, padded // 60, padded % 60)
+    assert done.written["timestamp"].null_count() == 0
 
 
 @pytest.mark.parametrize(
