@@ -12,7 +12,7 @@ Time order is checked in the same pass: the rows' order keys must rise strictly 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import polars as pl
@@ -52,7 +52,8 @@ RANK = "_rank"  # a group's position in order of first appearance (see `groups`)
 CARRIED = "_carried"  # a row of an earlier batch, leading its group's rows (see `groups.in_batches`)
 ROW = "_row"
 # The time as the fast path reads it: from the text as written where the file allows (see
-# `TimestampReading.untrimmed`); any row it leaves null goes to the general path.
+# `TimestampReading.untrimmed`); any row it leaves null goes to the general path. Only rows
+# read straight from the files carry it (`Shape.quick_time`): staging it would cost a parse.
 QUICK_TIME = "_quick_time"
 SORT_KEY = "_sort"
 
@@ -88,6 +89,9 @@ class Shape:
     # are counted in the batch before (see `groups.in_batches`). Groups are then counted by
     # `RANK` alone: the rows carry no name.
     carried: bool = False
+    # The rows are read straight from the files, with `QUICK_TIME` for the fast path; rows
+    # staged first (newest first, sorted, grouped) carry the parsed time alone.
+    quick_time: bool = False
 
     @property
     def parsed_order(self) -> bool:
@@ -159,6 +163,8 @@ def plan(
     """
     if the_shape is None:
         the_shape = shape(data, config, timestamps=timestamps)
+    if frames is None:
+        the_shape = replace(the_shape, quick_time=the_shape.timestamps)
     return plan_rows(all_rows(data, the_shape, frames), config, the_shape)
 
 
@@ -253,8 +259,9 @@ def _fast_fits(config: Config, the_shape: Shape) -> bool:
 def _fast_signals(rows: pl.LazyFrame, config: Config, the_shape: Shape) -> pl.LazyFrame:
     timestamps = ["timestamp"] if the_shape.timestamps else []
     trusted = pl.lit(value=True)
+    time_column = QUICK_TIME if the_shape.quick_time else "timestamp"
     if the_shape.timestamps:
-        time = pl.col(QUICK_TIME)
+        time = pl.col(time_column)
         trusted = time.is_not_null()
         if the_shape.keys:  # each time later than the one before: time order, as the rows stream
             trusted &= (time > time.shift(1)).fill_null(value=True)
@@ -262,7 +269,7 @@ def _fast_signals(rows: pl.LazyFrame, config: Config, the_shape: Shape) -> pl.La
     # A float close is written as it is (-0.0, a Float32's own value); any other from its units.
     floats = bool(the_shape.float_close)
     staged = rows.select(
-        *(pl.col(QUICK_TIME).alias(name) for name in timestamps),
+        *(pl.col(time_column).alias(name) for name in timestamps),
         *(["close"] if floats else []),
         "suspect",
         trusted=trusted,
@@ -300,8 +307,9 @@ def part_rows(part: Source, the_shape: Shape) -> pl.LazyFrame:
         assert part.timestamp is not None  # noqa: S101 - `has_timestamps` was checked
         columns["timestamp"] = part.timestamp.parsed
         columns["_present"] = part.timestamp.present
-        untrimmed = part.timestamp.untrimmed
-        columns[QUICK_TIME] = untrimmed if untrimmed is not None else part.timestamp.parsed
+        if the_shape.quick_time:
+            untrimmed = part.timestamp.untrimmed
+            columns[QUICK_TIME] = untrimmed if untrimmed is not None else part.timestamp.parsed
         if the_shape.text_times:  # some file's dates read day first and month first: keep text
             columns["_written"] = (
                 part.timestamp.written if part.timestamp.written is not None else pl.lit(None)

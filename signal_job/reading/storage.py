@@ -135,7 +135,7 @@ def _file_path(rest: str) -> Path:
     other host is taken as the start of a relative path, as before.
     """
     host, slash, path = rest.partition("/")
-    if host.lower() == "localhost":
+    if host.lower() == "localhost" and slash:
         rest = slash + path
     return Path(unquote(rest))
 

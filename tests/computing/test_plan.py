@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from signal_job.computing.pipeline import Engine, Result, SignalsNotWritten, run
-from signal_job.computing.plan import partitions, plan
+from signal_job.computing.plan import QUICK_TIME, part_rows, partitions, plan, shape
 from signal_job.reading.inputs import open_input
 from signal_job.reference import reference_signals
 from tests.conftest import DATA, ENGINES, REAL_ROWS, REAL_SIGNALS, WriteFile, make_config
@@ -297,3 +298,13 @@ def test_group_values_are_trimmed_like_every_value(tmp_path: Path) -> None:
         ("BTC", 3, 2),
         (None, 2, 1),
     ]
+
+
+def test_only_rows_read_straight_from_the_files_carry_the_fast_paths_time(tmp_path: Path) -> None:
+    # Rows staged first (newest first, sorted, grouped) are written to disk: a second parse of
+    # every time, staged beside the first, would cost for nothing.
+    data = open_input(write_candles(tmp_path / "c.csv", ["1", "2", "3"]), timestamps=True)
+    the_shape = shape(data, make_config(2), timestamps=True)
+    assert QUICK_TIME not in part_rows(data.parts[0], the_shape).collect_schema()
+    read = part_rows(data.parts[0], replace(the_shape, quick_time=True)).collect()
+    assert read[QUICK_TIME].equals(read["timestamp"], check_names=False)

@@ -306,6 +306,7 @@ def test_an_unknown_scheme_is_refused_naming_the_ones_read() -> None:
         ("file:///data/my%20candles.csv", "/data/my candles.csv"),
         ("file:///data/100%.csv", "/data/100%.csv"),  # not an escape: kept
         ("file://data/x.csv", "data/x.csv"),
+        ("file://localhost", "localhost"),  # no path: not the current folder
     ],
 )
 def test_a_file_url_names_the_local_path(url: str, path: str) -> None:
