@@ -185,7 +185,7 @@ def _read(
     spellings = _spellings(source, text, sample, reading, name, known=known)
     # Compare the text as written where it needs no trimming (trimming every value costs).
     key, written = (column, raw) if raw == sample.to_list() else (text, sample.to_list())
-    return _text((key, text, column), sample, written, spellings, name, as_written=key is column)
+    return _text((key, text, column), sample, written, spellings, name)
 
 
 def _time_columns(source: Source, reading: Reading) -> list[tuple[pl.Expr, str, tuple[str, ...]]]:
@@ -351,13 +351,8 @@ def _text(
     written: list[str],
     spellings: list[str],
     name: str,
-    *,
-    as_written: bool = False,
 ) -> TimestampReading:
-    """The reading of text times; `written` are the sampled values as the key column holds them.
-
-    `as_written`: the sampled values need no trimming.
-    """
+    """The reading of text times; `written` are the sampled values as the key column holds them."""
     key, text, column = columns  # compared as text (as written, or trimmed); trimmed; as written
     parsed = _parse(text, spellings[0])
     values = pl.select(_parse(pl.lit(sample), spellings[0])).to_series() if sample.len() else pl.Series([])
@@ -384,7 +379,8 @@ def _text(
         raw=column,
         written=text if len(spellings) > 1 else None,
         format=spellings[0] if len(spellings) == 1 else None,
-        untrimmed=_parse(column, spellings[0]) if as_written and len(spellings) == 1 else None,
+        # The key is the column as written where the sampled values need no trimming.
+        untrimmed=_parse(column, spellings[0]) if key is column and len(spellings) == 1 else None,
     )
 
 
