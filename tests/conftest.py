@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from signal_job.computing.pipeline import Counts, Engine, run
+from signal_job.computing.pipeline import Counts, PolarsEngine, Result, run
+from signal_job.computing.route import Limits, decide
 from signal_job.config import Config, Reading
-from signal_job.reading.inputs import open_input
+from signal_job.reading.inputs import Input, open_input
 
 DATA = Path(__file__).parent / "data"
 PROJECT = Path(__file__).resolve().parents[1]
@@ -23,7 +24,7 @@ CONSOLE_SCRIPT = Path(sys.executable).with_name("signal-job")  # the installed c
 REAL_ROWS, REAL_SIGNALS = 10_000, 4_989
 
 WriteFile = Callable[..., Path]
-ENGINES: tuple[Engine, ...] = ("streaming", "in-memory")
+ENGINES: tuple[PolarsEngine, ...] = ("streaming", "in-memory")
 
 
 def make_config(window: int = 5, group_by: str | None = None, reading: Reading | None = None) -> Config:
@@ -49,7 +50,13 @@ def under_polars_settings(code: str, *args: str) -> list[Any]:
     return results
 
 
-def counts_of(path: Path, window: int = 5, engine: Engine = "streaming") -> Counts:
+def run_with(data: Input, config: Config, limits: Limits, **options: Any) -> Result:
+    """`pipeline.run` on the route decided with `limits`: how a test chooses a way, by its thresholds."""
+    route = decide(data, config, signals=options.get("signals") is not None, limits=limits)
+    return run(data, config, route=route, **options)
+
+
+def counts_of(path: Path, window: int = 5, engine: PolarsEngine = "streaming") -> Counts:
     """The counts of the input at `path` (a file, glob or folder), as the job computes them."""
     return run(open_input(path), make_config(window), engine=engine).total
 

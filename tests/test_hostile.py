@@ -27,13 +27,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import signal_job
-from signal_job.computing import groups
 from signal_job.computing.pipeline import run
+from signal_job.computing.route import Limits
 from signal_job.config import load_config
 from signal_job.errors import ConfigError, JobError
 from signal_job.reading.inputs import open_input
 from signal_job.synthetic import write_candles
-from tests.conftest import CONSOLE_SCRIPT, DATA, make_config
+from tests.conftest import CONSOLE_SCRIPT, DATA, make_config, run_with
 
 CANDLES = DATA / "candles.csv"  # 400 rows
 CONFIG = 'seed: 42\nwindow: 5\nversion: "v1"\n'
@@ -637,14 +637,11 @@ def test_fuzzed_bytes_grouped_give_a_result_or_a_job_error_and_leave_no_staging(
 ) -> None:
     # Groups filtered apart (their signals files staged, then joined), counted in batches, or
     # staged into buckets on disk (as many groups are), must fail as cleanly as a plain run.
-    if way != "filtered":
-        monkeypatch.setattr(groups, "FILTERED_GROUPS", 0)
-        monkeypatch.setattr(groups, "BATCH_ROWS", 7)
-        monkeypatch.setattr(groups, "BATCH_PER_CARRIED", 0)
-    if way == "staged":
-        monkeypatch.setattr(groups, "MAX_CARRIED", 0)
-        monkeypatch.setattr(groups, "BUCKET_ROWS", 7)
-        monkeypatch.setattr(groups, "MAX_WRITERS", 2)
+    limits = {
+        "filtered": Limits(),
+        "batched": Limits(filtered_groups=0, batch_rows=7, batch_per_carried=0),
+        "staged": Limits(filtered_groups=0, max_carried=0, bucket_rows=7, max_writers=2),
+    }[way]
     lines = CANDLES.read_text().splitlines()[:60]
     symbols = ["symbol", *(f"S{index % 5}" for index in range(len(lines) - 1))]
     data = bytearray(
@@ -660,7 +657,7 @@ def test_fuzzed_bytes_grouped_give_a_result_or_a_job_error_and_leave_no_staging(
     monkeypatch.setattr("tempfile.tempdir", None)
     signals = tmp_path / "signals.parquet" if len(cuts) % 2 else None  # every other example
     try:
-        run(open_input(path), make_config(3, group_by="symbol"), signals=signals)
+        run_with(open_input(path), make_config(3, group_by="symbol"), limits, signals=signals)
     except JobError:
         pass
     assert list(staging.iterdir()) == []  # no staged bucket or piece left behind, success or error

@@ -28,6 +28,7 @@ from signal_job.computing.halo import Edges, closes_before
 from signal_job.computing.order import in_time_order
 from signal_job.computing.pipeline import Counts, SignalsNotWritten, run
 from signal_job.computing.plan import SIGNALS_METADATA, SUSPECT_SIGNAL, Shape, all_rows, plan_rows, shape
+from signal_job.computing.route import Limits, fast_fits
 from signal_job.config import Config
 from signal_job.errors import InputError, counted
 from signal_job.reading.inputs import Input
@@ -88,11 +89,12 @@ def write_part(task: Task, config: Config) -> Written:
 def _write(task: Task, config: Config) -> tuple[Written, int]:
     """Write the part on the fast path if it may, else the general one; and the suspect rows seen."""
     the_shape, skip = task.the_shape, len(task.before)
-    with in_time_order(task.data, config, the_shape) as frames:
+    fast = not task.general and fast_fits(config, the_shape) is None
+    with in_time_order(task.data, config, the_shape, limits=Limits()) as frames:
         rows = all_rows(task.data, the_shape, frames)
         lead = _lead(task.before, rows.collect_schema(), scale=the_shape.scale)
-        the_plan = plan_rows(pl.concat([lead, rows], how="vertical"), config, the_shape)
-        if the_plan.fast_signals is not None and not task.general:
+        the_plan = plan_rows(pl.concat([lead, rows], how="vertical"), config, the_shape, fast=fast)
+        if the_plan.fast_signals is not None:
             _sink(the_plan.fast_signals.slice(skip), task.out)
             found = pl.scan_parquet(task.out).select(
                 rows=pl.len(),

@@ -4,29 +4,30 @@ A `group_by` column mixes its series row by row, and Polars' `over` would hold e
 window them (over 1 GiB at 10M rows). Three ways round it, all after one pass that lists the
 groups in order of first appearance (`first_appearance`):
 
-Up to `FILTERED_GROUPS` groups, each group's rows are filtered from the rows as read
+Which way a run takes is its route's (see `route`, which holds every threshold named here). Up
+to `Limits.filtered_groups` groups, each group's rows are filtered from the rows as read
 (`each_group`) and counted as one series; collected together, all groups share one scan (their
 signals files are then joined, see `pipeline`). Measured at 50M rows, 4 groups: 3.2 s and
 394-460 MiB, against 11.6 s and 1.4 GiB staged. Every filter reads every row, so more groups
 (1,000: 26 s at 10M rows) are counted in batches:
 
-The rows are read in file order, a batch of `BATCH_ROWS` at a time (`in_batches`); each batch,
+The rows are read in file order, a batch of `Limits.batch_rows` at a time (`in_batches`); each batch,
 led by every group's last rows from the batches before (marked `CARRIED`: the windows and the
 time before reach back that far, but they were counted already), is sorted by group in memory
 and counted. Measured at 50M rows of 1,000 groups: 6.6 s and 335 MiB, against 15.8 s and
 484-513 MiB staged. Memory stays that of a few batches while the rows carried stay few
-(`batched`); a signals file, very many groups, or `duplicates: drop` (a carried row may be a
+(`route.counting`); a signals file, very many groups, or `duplicates: drop` (a carried row may be a
 repeat) take the staging:
 
 Each row gets its group's rank (`RANK`: groups numbered in order of first appearance), and the
 rows are written once into temporary Parquet buckets of whole, consecutive groups: at most
-`BUCKET_ROWS` rows each unless one group alone is larger, at most `MAX_WRITERS` written at a
+`Limits.bucket_rows` rows each unless one group alone is larger, at most `Limits.max_writers` written at a
 time (each open writer holds buffers; more buckets take one more pass). A bucket of several
 groups is then sorted by rank in memory, stably, so rows keep file order within their group; a
 bucket of one group needs no sort. In every bucket each group is then one run of consecutive
 rows, which the plan windows with plain rolling sums (see `plan_rows`). The counts take one
 bucket after another, each sorted as it is read; a signals file reads them all as one series, so
-each is written again sorted first. Inputs of at most `BUCKET_ROWS` rows are sorted in memory
+each is written again sorted first. Inputs of at most `Limits.bucket_rows` rows are sorted in memory
 and never staged.
 """
 
@@ -42,27 +43,16 @@ from typing import Literal
 import polars as pl
 
 from signal_job.computing.background import in_background
-from signal_job.computing.halo import edge_rows
 from signal_job.computing.plan import CARRIED, GROUP, GROUP_TEXT, RANK, with_group_names
+from signal_job.computing.route import Limits, Listing, batch_rows, carried_rows, compares
 from signal_job.computing.staging import staging_folder
 
-FILTERED_GROUPS = 64  # 64 filters at 50M rows: 9.4 s against 19.6 s staged; 1,000 at 10M: 26 s against 5.3
-BATCH_ROWS = 1 << 18  # 1,000 groups at 10M rows: 495 MiB, against 612 MiB in batches of 2**20 (same speed)
-MAX_CARRIED = 1 << 18  # rows carried from batch to batch, at most
-# Every batch sorts the rows carried into it: a batch is at least this many times as long.
-BATCH_PER_CARRIED = 4
-BUCKET_ROWS = 1 << 20
-MAX_WRITERS = 16
-# Small row groups: each open writer buffers one, and a bucket is read back in pieces this size.
-_ROW_GROUP = 1 << 16
 # Written once, read once: lz4 measured 10-20% faster than the default zstd at 4 and 1,000 groups.
 COMPRESSION: Literal["lz4"] = "lz4"
+# Small row groups: each open writer buffers one, and a bucket is read back in pieces this size.
+_ROW_GROUP = 1 << 16
 _BUCKET = "_bucket"
 _INDEX = "_index"
-# Groups whose texts the first `_HEAD_ROWS` rows all show are counted by comparison, up to this
-# many texts (see `_few_texts`): each comparison costs about a twelfth of the hashed count.
-FEW_TEXTS = 6
-_HEAD_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -73,7 +63,7 @@ class Bucket:
     groups: int
 
 
-def buckets(sizes: list[int], *, rows: int = BUCKET_ROWS) -> list[Bucket]:
+def buckets(sizes: list[int], *, rows: int) -> list[Bucket]:
     """Groups of these `sizes` (in rank order) packed in order into buckets of at most `rows` rows.
 
     A group larger than `rows` fills a bucket alone; no group is ever split.
@@ -107,13 +97,15 @@ def rank(names: list[str | None], column: str = GROUP) -> pl.Expr:
     return pl.when(group.is_null()).then(pl.lit(nulls, dtype=pl.UInt32)).otherwise(later).alias(RANK)
 
 
-def first_appearance(rows: pl.LazyFrame, *, engine: Literal["streaming", "in-memory"]) -> pl.DataFrame:
+def first_appearance(
+    rows: pl.LazyFrame, *, listing: Listing, limits: Limits, engine: Literal["streaming", "in-memory"]
+) -> pl.DataFrame:
     """The groups of `rows` in order of first appearance: `GROUP`, its size (`rows`), its texts.
 
     Counted by the text as written (`GROUP_TEXT`, untrimmed: trimming every row costs more than
     the count), then its few distinct texts are trimmed and those naming one group summed.
     """
-    texts = _few_texts(rows, engine=engine)
+    texts = _few_texts(rows, limits=limits, engine=engine) if listing is Listing.COMPARE else None
     if texts is None:
         texts = in_background(
             lambda: (
@@ -130,18 +122,20 @@ def first_appearance(rows: pl.LazyFrame, *, engine: Literal["streaming", "in-mem
     ).sort("first")
 
 
-def _few_texts(rows: pl.LazyFrame, *, engine: Literal["streaming", "in-memory"]) -> pl.DataFrame | None:
+def _few_texts(
+    rows: pl.LazyFrame, *, limits: Limits, engine: Literal["streaming", "in-memory"]
+) -> pl.DataFrame | None:
     """The texts of `first_appearance` where the first rows show all of them, and they are few; else None.
 
-    Each row is then compared with each text the first `_HEAD_ROWS` rows show, and counted
+    Each row is then compared with each text the first `limits.head_rows` rows show, and counted
     where it matches: at 50M rows of 4 groups, 0.21 s against 0.42 s for the hashed count. If
     some rows match none, a text first appears later, and the hashed count is needed.
     """
     head = in_background(
-        lambda: rows.select(GROUP_TEXT).head(_HEAD_ROWS).with_row_index(_INDEX).collect(engine=engine)
+        lambda: rows.select(GROUP_TEXT).head(limits.head_rows).with_row_index(_INDEX).collect(engine=engine)
     )
     seen = head.group_by(GROUP_TEXT, maintain_order=True).agg(first=pl.col(_INDEX).first())
-    if seen.height > FEW_TEXTS:
+    if not compares(limits, seen.height):
         return None
     text = pl.col(GROUP_TEXT)
     matches = [text.is_null() if value is None else text == value for value in seen[GROUP_TEXT]]
@@ -175,27 +169,13 @@ def each_group(rows: pl.LazyFrame, groups: pl.DataFrame) -> list[pl.LazyFrame]:
     return picked
 
 
-def carried_rows(window: int) -> int:
-    """How many of each group's last rows lead it into the next batch: its windows, and its time before."""
-    return max(edge_rows(window), 1)
-
-
-def batched(groups: pl.DataFrame, *, window: int) -> bool:
-    """Whether `groups` (from `first_appearance`) can be counted in batches: few rows carried."""
-    return groups.height * carried_rows(window) <= MAX_CARRIED
-
-
-def _batch_rows(groups: int, window: int) -> int:
-    """Rows per batch: `BATCH_ROWS`, or more where many rows are carried."""
-    return max(BATCH_ROWS, BATCH_PER_CARRIED * groups * carried_rows(window))
-
-
 def in_batches(
     rows: pl.LazyFrame,
     groups: pl.DataFrame,
     each: Callable[[pl.DataFrame], None],
     *,
     window: int,
+    limits: Limits,
     engine: Literal["streaming", "in-memory"],
 ) -> None:
     """Hand `each` the `rows` in batches in file order, each group's rows consecutive with their `RANK`.
@@ -214,7 +194,7 @@ def in_batches(
         ranked = rows.with_columns(rank(groups[GROUP].to_list()))
     ranked = ranked.drop(GROUP, GROUP_TEXT).with_columns(pl.lit(value=False).alias(CARRIED))
     reach = carried_rows(window)
-    rows_per_batch = _batch_rows(groups.height, window)
+    rows_per_batch = batch_rows(limits, groups.height, window)
     carried: list[pl.DataFrame] = []
 
     def sorted_batch(batch: pl.DataFrame) -> None:
@@ -242,6 +222,7 @@ def in_group_runs(
     rows: pl.LazyFrame,
     groups: pl.DataFrame,
     *,
+    limits: Limits,
     engine: Literal["streaming", "in-memory"],
     apart: bool = False,
 ) -> Iterator[list[pl.LazyFrame]]:
@@ -254,12 +235,12 @@ def in_group_runs(
     22.8 s and 1.0-1.3 GiB read as one).
     """
     ranked = rows.drop(GROUP_TEXT).with_columns(rank(groups[GROUP].to_list()))
-    packed = buckets(groups["rows"].to_list(), rows=BUCKET_ROWS)
+    packed = buckets(groups["rows"].to_list(), rows=limits.bucket_rows)
     if len(packed) <= 1:  # no rows, or all in one bucket
         yield [ranked if groups.height <= 1 else ranked.sort(RANK, maintain_order=True)]
         return
     with staging_folder() as folder:
-        yield _split(ranked, packed, folder, engine=engine, rewrite=not apart)
+        yield _split(ranked, packed, folder, writers=limits.max_writers, engine=engine, rewrite=not apart)
 
 
 def _split(
@@ -267,6 +248,7 @@ def _split(
     packed: list[Bucket],
     folder: Path,
     *,
+    writers: int,
     engine: Literal["streaming", "in-memory"],
     rewrite: bool,
 ) -> list[pl.LazyFrame]:
@@ -274,7 +256,7 @@ def _split(
 
     A bucket of several groups is written again sorted (`rewrite`), or sorted when read.
     """
-    per = -(-len(packed) // MAX_WRITERS)  # buckets per writer: more than one takes another pass
+    per = -(-len(packed) // writers)  # buckets per writer: more than one takes another pass
     sets = [packed[start : start + per] for start in range(0, len(packed), per)]
     which = pl.sum_horizontal([pl.col(RANK) >= part[0].first for part in sets[1:]]).cast(pl.UInt32)
     target = pl.PartitionBy(folder, key=_BUCKET, include_key=False)
@@ -287,7 +269,9 @@ def _split(
     for index, part in enumerate(sets):
         written = pl.scan_parquet(sorted((folder / f"{_BUCKET}={index}").glob("*.parquet")), glob=False)
         if len(part) > 1:
-            frames += _split(written, part, folder / f"{index}", engine=engine, rewrite=rewrite)
+            frames += _split(
+                written, part, folder / f"{index}", writers=writers, engine=engine, rewrite=rewrite
+            )
         elif part[0].groups == 1:
             frames.append(written)
         elif rewrite:

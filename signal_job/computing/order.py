@@ -20,6 +20,7 @@ import polars as pl
 
 from signal_job.computing.background import in_background
 from signal_job.computing.plan import GROUP, SORT_KEY, Shape, part_rows, sort_key
+from signal_job.computing.route import Limits, Staging, staging
 from signal_job.computing.staging import staging_folder
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, shorten
@@ -28,9 +29,6 @@ from signal_job.reading.sources import Source
 
 log = logging.getLogger(__name__)
 
-# Rows held in memory at once while staging: one piece reversed, or one run sorted.
-PIECE_ROWS = 1 << 20
-RUN_ROWS = 1 << 21
 _PADDING = ' \t\r"'
 _WHAT_TO_DO = (
     "the job computes windows only over rows in time order (oldest first or newest first); "
@@ -39,12 +37,17 @@ _WHAT_TO_DO = (
 
 
 @contextmanager
-def in_time_order(data: Input, config: Config, the_shape: Shape) -> Iterator[list[pl.LazyFrame] | None]:
-    """The files' rows oldest first, staged on disk where needed; None when every file reads as it is."""
-    descending = [part.timestamp is not None and part.timestamp.descending for part in data.parts]
-    if not any(descending) and not config.reading.sort:
+def in_time_order(
+    data: Input, config: Config, the_shape: Shape, *, limits: Limits
+) -> Iterator[list[pl.LazyFrame] | None]:
+    """The files' rows oldest first, staged on disk where needed; None when every file reads as it is.
+
+    Staged in pieces (and sorted in runs) of the sizes `limits` gives.
+    """
+    if staging(data, config).choice is Staging.NONE:
         yield None
         return
+    descending = [part.timestamp is not None and part.timestamp.descending for part in data.parts]
     if config.reading.sort and the_shape.keys > 1:
         msg = (
             "sort: true needs to know whether dates are written day first or month first; "
@@ -55,24 +58,26 @@ def in_time_order(data: Input, config: Config, the_shape: Shape) -> Iterator[lis
         frames = []
         for index, (part, newest_first) in enumerate(zip(data.parts, descending, strict=True)):
             rows = part_rows(part, the_shape)
-            frames.append(_reversed(rows, folder / f"part{index}") if newest_first else rows)
+            if newest_first:
+                rows = _reversed(rows, folder / f"part{index}", piece_rows=limits.piece_rows)
+            frames.append(rows)
         if config.reading.sort and the_shape.keys:
             rows = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
-            frames = [_sorted(rows, folder / "sorted", sort_key(the_shape))]
+            frames = [_sorted(rows, folder / "sorted", sort_key(the_shape), limits=limits)]
         yield frames
 
 
-def _reversed(rows: pl.LazyFrame, folder: Path) -> pl.LazyFrame:
+def _reversed(rows: pl.LazyFrame, folder: Path, *, piece_rows: int) -> pl.LazyFrame:
     """`rows` read back last first: staged once, then reversed piece by piece into files."""
     folder.mkdir()
     staged = folder / "rows.parquet"
-    in_background(lambda: rows.sink_parquet(staged, row_group_size=PIECE_ROWS))
+    in_background(lambda: rows.sink_parquet(staged, row_group_size=piece_rows))
     count = pl.scan_parquet(staged, glob=False).select(pl.len()).collect().item()
     pieces = []
     # One query per piece: a single query over all pieces would hold them all until the last.
-    for index, start in enumerate(reversed(range(0, count, PIECE_ROWS))):
+    for index, start in enumerate(reversed(range(0, count, piece_rows))):
         piece = folder / f"{index:06}.parquet"
-        length = min(PIECE_ROWS, count - start)
+        length = min(piece_rows, count - start)
         in_background(partial(_write_reversed, staged, start, length, piece))
         pieces.append(piece)
     return pl.scan_parquet(pieces, glob=False) if pieces else pl.scan_parquet(staged, glob=False)
@@ -82,16 +87,16 @@ def _write_reversed(staged: Path, start: int, length: int, piece: Path) -> None:
     pl.scan_parquet(staged, glob=False).slice(start, length).reverse().sink_parquet(piece)
 
 
-def _sorted(rows: pl.LazyFrame, folder: Path, key: pl.Expr) -> pl.LazyFrame:
+def _sorted(rows: pl.LazyFrame, folder: Path, key: pl.Expr, *, limits: Limits) -> pl.LazyFrame:
     """`rows` sorted by `key`, out of core: sorted runs, merged two by two into files."""
     folder.mkdir()
     staged = folder / "rows.parquet"
-    in_background(lambda: rows.with_columns(key).sink_parquet(staged, row_group_size=PIECE_ROWS))
+    in_background(lambda: rows.with_columns(key).sink_parquet(staged, row_group_size=limits.piece_rows))
     count = pl.scan_parquet(staged, glob=False).select(pl.len()).collect().item()
     runs = []
-    for index, start in enumerate(range(0, count, RUN_ROWS)):
+    for index, start in enumerate(range(0, count, limits.run_rows)):
         run = folder / f"run-0-{index}.parquet"
-        in_background(partial(_write_sorted, staged, start, run))
+        in_background(partial(_write_sorted, staged, start, limits.run_rows, run))
         runs.append(run)
     level = 0
     while len(runs) > 1:
@@ -107,11 +112,11 @@ def _sorted(rows: pl.LazyFrame, folder: Path, key: pl.Expr) -> pl.LazyFrame:
     )
 
 
-def _write_sorted(staged: Path, start: int, run: Path) -> None:
+def _write_sorted(staged: Path, start: int, length: int, run: Path) -> None:
     # Stable: rows of one time keep their file order, so repeats stay next to each other.
-    pl.scan_parquet(staged, glob=False).slice(start, RUN_ROWS).sort(
-        SORT_KEY, maintain_order=True
-    ).sink_parquet(run)
+    pl.scan_parquet(staged, glob=False).slice(start, length).sort(SORT_KEY, maintain_order=True).sink_parquet(
+        run
+    )
 
 
 def _write_merged(first: Path, second: Path, out: Path) -> None:

@@ -35,6 +35,7 @@ from signal_job.computing.plan import (
     plan_rows,
     shape,
 )
+from signal_job.computing.route import Counting, Route, counting, decide, takes_fast_path
 from signal_job.computing.signals import MAX_WINDOW
 from signal_job.computing.staging import staging_folder
 from signal_job.config import Config
@@ -44,7 +45,8 @@ from signal_job.reading.inputs import Input
 
 log = logging.getLogger(__name__)
 
-Engine = Literal["streaming", "in-memory"]
+# Polars' own engine (where the counting runs is the route's `Engine`).
+PolarsEngine = Literal["streaming", "in-memory"]
 _INT128_MAX = 2**127 - 1
 
 
@@ -115,41 +117,47 @@ def run(
     config: Config,
     *,
     signals: Path | None = None,
-    engine: Engine = "streaming",
+    engine: PolarsEngine = "streaming",
     edges: bool = False,
+    route: Route | None = None,
 ) -> Result:
     """Count the signals of `data`, writing each row's signal to `signals` if given, in one scan.
 
-    With `edges`, the result also holds the closes at both ends of a single series (see
-    `halo`), so that series can be stitched to the ones before and after it. Raises
-    `InputError` naming the file and line of a bad row. `signals` may be left half written on
-    error: the caller writes to a temporary file.
+    The run takes `route`, or the one `route.decide` gives it. With `edges`, the result also
+    holds the closes at both ends of a single series (see `halo`), so that series can be
+    stitched to the ones before and after it. Raises `InputError` naming the file and line of
+    a bad row. `signals` may be left half written on error: the caller writes to a temporary
+    file.
     """
     _check_group(data, config)
+    if route is None:
+        route = decide(data, config, signals=signals is not None)
     series = partitions(data, config)
     if len(series) == 1:
-        result = _run_series(data, config, signals=signals, engine=engine, edges=edges)
+        result = _run_series(data, config, route, signals=signals, engine=engine, edges=edges)
         if result.total.rows == 0 and not edges:  # one file of several may have no rows
             raise no_rows(data)
         return result
     if edges:
         msg = f"input {data.spec} holds {len(series)} series; edges are those of one series"
         raise ValueError(msg)
-    results = _run_each(series, config, signals=signals, engine=engine)
+    results = _run_each(series, config, route, signals=signals, engine=engine)
     total = sum((result.total for result in results), Counts(0, 0, 0, 0))
     if total.rows == 0:
         raise no_rows(data)
     return Result(total, [group for result in results for group in result.groups])
 
 
-def _run_each(series: list[Input], config: Config, *, signals: Path | None, engine: Engine) -> list[Result]:
+def _run_each(
+    series: list[Input], config: Config, route: Route, *, signals: Path | None, engine: PolarsEngine
+) -> list[Result]:
     """Run one series after another, each in flat memory; then join their signals files."""
     if signals is None:
-        return [_run_series(part, config, signals=None, engine=engine) for part in series]
+        return [_run_series(part, config, route, signals=None, engine=engine) for part in series]
     with staging_folder() as folder:
         pieces = _pieces(folder, len(series))
         results = [
-            _run_series(part, config, signals=piece, engine=engine)
+            _run_series(part, config, route, signals=piece, engine=engine)
             for part, piece in zip(series, pieces, strict=True)
         ]
         try:
@@ -164,7 +172,7 @@ def _pieces(folder: Path, count: int) -> list[Path]:
     return [folder / f"{index}.parquet" for index in range(count)]
 
 
-def _join(pieces: list[Path], signals: Path, *, engine: Engine) -> None:
+def _join(pieces: list[Path], signals: Path, *, engine: PolarsEngine) -> None:
     """The signals files `pieces`, one after the other, written into `signals`."""
     joined = pl.scan_parquet(pieces, glob=False)
     with signals.open("wb") as handle:
@@ -172,11 +180,17 @@ def _join(pieces: list[Path], signals: Path, *, engine: Engine) -> None:
 
 
 def _run_series(
-    data: Input, config: Config, *, signals: Path | None, engine: Engine, edges: bool = False
+    data: Input,
+    config: Config,
+    route: Route,
+    *,
+    signals: Path | None,
+    engine: PolarsEngine,
+    edges: bool = False,
 ) -> Result:
     """Run the plan over one series; on a failed scan, retry with close as text, then explain."""
     try:
-        return _run(data, config, signals=signals, engine=engine, edges=edges)
+        return _run(data, config, route, signals=signals, engine=engine, edges=edges)
     except _ScanFailed as failure:
         error = failure.error
     # Close values were sniffed as plain numbers; padding further down the file fails that
@@ -185,15 +199,23 @@ def _run_series(
     if any(text_parts):
         data = data.replace_parts([text or part for text, part in zip(text_parts, data.parts, strict=True)])
         try:
-            return _run(data, config, signals=signals, engine=engine, edges=edges)
+            return _run(data, config, route, signals=signals, engine=engine, edges=edges)
         except _ScanFailed as failure:
             error = failure.error
     log.debug("scan of %s failed", data.spec, exc_info=error)
-    raise _explain(data, config, error) from error
+    raise _explain(data, config, route, error) from error
 
 
-def _run(data: Input, config: Config, *, signals: Path | None, engine: Engine, edges: bool = False) -> Result:
-    frame, repeats = _collect(data, config, signals=signals, engine=engine)
+def _run(
+    data: Input,
+    config: Config,
+    route: Route,
+    *,
+    signals: Path | None,
+    engine: PolarsEngine,
+    edges: bool = False,
+) -> Result:
+    frame, repeats = _collect(data, config, route, signals=signals, engine=engine)
     blank_lines = 0
     if sum(frame["suspect"]):
         # Blank lines, or malformed rows: read the CSV files again beside their raw lines, in
@@ -202,11 +224,11 @@ def _run(data: Input, config: Config, *, signals: Path | None, engine: Engine, e
         data = data.replace_parts(
             [replace(part, drop_blank_lines=part.layout is not None) for part in data.parts]
         )
-        frame, repeats = _collect(data, config, signals=signals, engine=engine)
+        frame, repeats = _collect(data, config, route, signals=signals, engine=engine)
         if sum(frame["suspect"]):
             raise _explain_suspects(data)
         blank_lines = rows_with_blank_lines - sum(frame["rows"]) - repeats
-    frame, repeats = _in_time_order(data, config, frame, repeats, signals=signals, engine=engine)
+    frame, repeats = _in_time_order(data, config, route, frame, repeats, signals=signals, engine=engine)
     groups = [(row.pop("group", None), row) for row in frame.iter_rows(named=True)]
     counts = [
         (name, Counts(row["rows"], row["full_windows"], row["missing"], row["signals"]))
@@ -214,17 +236,17 @@ def _run(data: Input, config: Config, *, signals: Path | None, engine: Engine, e
     ]
     total = sum((c for _, c in counts), Counts(0, 0, 0, 0, blank_lines=blank_lines, repeats=repeats))
     _check_counts(data, groups, window=config.window)
-    ends = _edges(data, config, total.rows + total.repeats, engine=engine) if edges else None
+    ends = _edges(data, config, route, total.rows + total.repeats, engine=engine) if edges else None
     return Result(total, counts if config.group_by else [], ends)
 
 
-def _edges(data: Input, config: Config, rows: int, *, engine: Engine) -> Edges:
+def _edges(data: Input, config: Config, route: Route, rows: int, *, engine: PolarsEngine) -> Edges:
     """The closes (and times) of the first and last rows of one series, `rows` long, in time order."""
     reach = edge_rows(config.window)
     take = max(reach, 1)  # one at least, for the first and last times
     the_shape = shape(data, config, timestamps=True)
     times = ["timestamp"] if the_shape.timestamps else []
-    with in_time_order(data, config, the_shape) as frames:
+    with in_time_order(data, config, the_shape, limits=route.limits) as frames:
         files = frames if frames is not None else [part_rows(part, the_shape) for part in data.parts]
         picked = [frame.select("price", *times) for frame in files]
         # Two collects, not one: collected together, the two would share one full scan.
@@ -247,7 +269,7 @@ def _edges(data: Input, config: Config, rows: int, *, engine: Engine) -> Edges:
     )
 
 
-def _tail(files: list[pl.LazyFrame], rows: int, take: int, *, engine: Engine) -> pl.DataFrame:
+def _tail(files: list[pl.LazyFrame], rows: int, take: int, *, engine: PolarsEngine) -> pl.DataFrame:
     """The last `take` of the `rows` rows of `files` in turn, read from the last files only.
 
     A slice reaches into a single file without parsing the rows before it; over several files
@@ -272,7 +294,14 @@ def _tail(files: list[pl.LazyFrame], rows: int, take: int, *, engine: Engine) ->
 
 
 def _in_time_order(
-    data: Input, config: Config, frame: pl.DataFrame, repeats: int, *, signals: Path | None, engine: Engine
+    data: Input,
+    config: Config,
+    route: Route,
+    frame: pl.DataFrame,
+    repeats: int,
+    *,
+    signals: Path | None,
+    engine: PolarsEngine,
 ) -> tuple[pl.DataFrame, int]:
     """The counts of rows proven in time order; else raise the error naming the first row out of it."""
     in_order = frame["in_order"].all() and not frame["times_missing"].sum()
@@ -283,7 +312,12 @@ def _in_time_order(
         # text): text order is no proof either way; the parsed times decide. With `sort: true`
         # they also order the rows, so that pass counts (and writes the signals) again.
         again, again_repeats = _collect(
-            data, config, signals=signals if config.reading.sort else None, engine=engine, parse_times=True
+            data,
+            config,
+            route,
+            signals=signals if config.reading.sort else None,
+            engine=engine,
+            parse_times=True,
         )
         if again["in_order"].all() and not again["times_missing"].sum():
             return again, again_repeats
@@ -293,7 +327,13 @@ def _in_time_order(
 
 
 def _collect(
-    data: Input, config: Config, *, signals: Path | None, engine: Engine, parse_times: bool = False
+    data: Input,
+    config: Config,
+    route: Route,
+    *,
+    signals: Path | None,
+    engine: PolarsEngine,
+    parse_times: bool = False,
 ) -> tuple[pl.DataFrame, int]:
     """The counts, one row per group, and the rows left out as repeats; the signals file too if asked.
 
@@ -302,15 +342,19 @@ def _collect(
     the_shape = shape(data, config, timestamps=signals is not None, parse_times=parse_times)
     try:
         with (
-            in_time_order(data, config, the_shape) as ordered,
-            _in_series(data, config, the_shape, ordered, signals=signals, engine=engine) as (
+            in_time_order(data, config, the_shape, limits=route.limits) as ordered,
+            _in_series(data, config, route, the_shape, ordered, signals=signals, engine=engine) as (
                 series,
                 together,
             ),
         ):
             if isinstance(series, pl.DataFrame):  # counted already, batch by batch
                 return _filled(series), 0
-            plans = [plan(data, config, the_shape=one_shape, frames=frames) for frames, one_shape in series]
+            on_fast_path = signals is not None and takes_fast_path(route, config, the_shape)
+            plans = [
+                plan(data, config, the_shape=one_shape, frames=frames, fast=on_fast_path)
+                for frames, one_shape in series
+            ]
             fast_signals = plans[0].fast_signals
             if signals is not None and fast_signals is not None:
                 fast = _fast(fast_signals, the_shape, signals, engine=engine)
@@ -331,7 +375,7 @@ def _collect(
         if signals is None:
             raise _ScanFailed(exc) from exc
         # Reading or writing? If the counts alone collect, the writing failed (e.g. disk full).
-        _collect(data, config, signals=None, engine=engine)
+        _collect(data, config, route, signals=None, engine=engine)
         raise SignalsNotWritten(exc) from exc
     counts = _filled(pl.concat(results[: len(plans)]))
     return counts, sum(int(repeats.item()) for repeats in results[len(plans) :])
@@ -347,7 +391,7 @@ def _queries(plans: list[Plan]) -> list[pl.LazyFrame]:
     return [*(each.counts for each in plans), *(each.repeats for each in plans if each.repeats is not None)]
 
 
-def _counted(plans: list[Plan], *, together: bool, engine: Engine) -> list[pl.DataFrame]:
+def _counted(plans: list[Plan], *, together: bool, engine: PolarsEngine) -> list[pl.DataFrame]:
     """The results of `_queries`: collected together (sharing one scan), or plan after plan."""
 
     def collected(some: list[Plan]) -> list[pl.DataFrame]:
@@ -360,7 +404,7 @@ def _counted(plans: list[Plan], *, together: bool, engine: Engine) -> list[pl.Da
 
 
 def _sink_each(
-    plans: list[Plan], queries: list[pl.LazyFrame], signals: Path, *, engine: Engine
+    plans: list[Plan], queries: list[pl.LazyFrame], signals: Path, *, engine: PolarsEngine
 ) -> list[pl.DataFrame]:
     """Collect `queries` while each plan writes its signals, all from one scan; then join them.
 
@@ -384,40 +428,58 @@ def _sink_each(
 def _in_series(
     data: Input,
     config: Config,
+    route: Route,
     the_shape: Shape,
     frames: list[pl.LazyFrame] | None,
     *,
     signals: Path | None,
-    engine: Engine,
+    engine: PolarsEngine,
 ) -> Iterator[tuple[list[tuple[list[pl.LazyFrame] | None, Shape]] | pl.DataFrame, bool]]:
     """The frames to plan, each a series in its shape, and whether to collect them together.
 
-    One series, unless a `group_by` column's groups are taken apart (see `groups`): few groups
-    are each filtered from the rows, collected together to share one scan; more are counted
-    batch by batch (the counts are then given instead of frames), or else staged in buckets of
-    whole groups, counted one bucket after another (a signals file reads them as one).
+    One series, unless a `group_by` column's groups are taken apart (see `groups`), as the route
+    counts them once they are listed: few groups are each filtered from the rows, collected
+    together to share one scan; more are counted batch by batch (the counts are then given
+    instead of frames), or else staged in buckets of whole groups, counted one bucket after
+    another (a signals file reads them as one).
     """
     if not in_runs(config, the_shape):
         yield [(frames, the_shape)], True
         return
     rows = all_rows(data, the_shape, frames)
-    found = groups.first_appearance(rows, engine=engine)
-    if 0 < found.height <= groups.FILTERED_GROUPS:
+    assert route.listing is not None  # noqa: S101 - a `group_by` column's route lists its groups
+    found = groups.first_appearance(rows, listing=route.listing.choice, limits=route.limits, engine=engine)
+    route = counting(
+        route,
+        groups=found.height,
+        window=config.window,
+        signals=signals is not None,
+        whole_rows=the_shape.whole_rows,
+    )
+    assert route.counting is not None  # noqa: S101 - decided just now
+    log.info("groups of %s: %s (%s)", config.group_by, route.counting.choice, route.counting.why)
+    if route.counting.choice is Counting.FILTERS:
         one_group = replace(the_shape, one_group=True)
         yield [([group_rows], one_group) for group_rows in groups.each_group(rows, found)], True
         return
     apart = signals is None
     if apart:  # no signals file: close as written is not needed (-1.8 s at 50M rows staged)
         rows = rows.drop("close")
-    if apart and not the_shape.whole_rows and groups.batched(found, window=config.window):
-        yield _counted_in_batches(rows, found, config, the_shape, engine=engine), False
+    if route.counting.choice is Counting.BATCHES:
+        yield _counted_in_batches(rows, found, config, route, the_shape, engine=engine), False
         return
-    with groups.in_group_runs(rows, found, engine=engine, apart=apart) as runs:
+    with groups.in_group_runs(rows, found, limits=route.limits, engine=engine, apart=apart) as runs:
         yield ([([bucket], the_shape) for bucket in runs] if apart else [(runs, the_shape)]), False
 
 
 def _counted_in_batches(
-    rows: pl.LazyFrame, found: pl.DataFrame, config: Config, the_shape: Shape, *, engine: Engine
+    rows: pl.LazyFrame,
+    found: pl.DataFrame,
+    config: Config,
+    route: Route,
+    the_shape: Shape,
+    *,
+    engine: PolarsEngine,
 ) -> pl.DataFrame:
     """The counts of each of the groups `found` in `rows`, taken batch by batch (see `groups.in_batches`).
 
@@ -429,12 +491,12 @@ def _counted_in_batches(
     def count(batch: pl.DataFrame) -> None:
         counts.append(plan_rows(batch.lazy(), config, carried).counts.collect(engine="in-memory"))
 
-    groups.in_batches(rows, found, count, window=config.window, engine=engine)
+    groups.in_batches(rows, found, count, window=config.window, limits=route.limits, engine=engine)
     return added_up(counts, found[GROUP].to_list())
 
 
 def _fast(
-    fast_signals: pl.LazyFrame, the_shape: Shape, signals: Path, *, engine: Engine
+    fast_signals: pl.LazyFrame, the_shape: Shape, signals: Path, *, engine: PolarsEngine
 ) -> pl.DataFrame | None:
     """Write the signals on the fast path and read the counts back from the file written.
 
@@ -464,7 +526,7 @@ def _explain_suspects(data: Input) -> InputError:
     return InputError(f"input {data.spec} has malformed rows that could not be located")
 
 
-def _explain(data: Input, config: Config, error: Exception) -> InputError:
+def _explain(data: Input, config: Config, route: Route, error: Exception) -> InputError:
     """The error of the first file that fails on its own, naming its line."""
     from signal_job.reading import lines  # noqa: PLC0415 - rarely needed: kept off the start-up path
 
@@ -472,7 +534,7 @@ def _explain(data: Input, config: Config, error: Exception) -> InputError:
         return lines.explain_failure(data.parts[0], error)
     for part in data.parts:
         try:
-            _collect(data.replace_parts([part]), config, signals=None, engine="streaming")
+            _collect(data.replace_parts([part]), config, route, signals=None, engine="streaming")
         except _ScanFailed as failure:
             return lines.explain_failure(part, failure.error)
     # Each file reads alone: the failure came in the pass that leaves blank lines out.

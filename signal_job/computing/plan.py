@@ -26,7 +26,6 @@ from signal_job.computing.signals import (
     fast_rolling_mean,
     fast_sum_exact,
     fast_units,
-    fast_window,
     fixed_point,
     natural_scale,
     rolling_mean,
@@ -153,6 +152,7 @@ def plan(
     timestamps: bool = False,
     the_shape: Shape | None = None,
     frames: list[pl.LazyFrame] | None = None,
+    fast: bool = False,
 ) -> Plan:
     """The plan over every file of `data` as one series (one per `group_by` value).
 
@@ -165,7 +165,7 @@ def plan(
         the_shape = shape(data, config, timestamps=timestamps)
     if frames is None:
         the_shape = replace(the_shape, quick_time=the_shape.timestamps)
-    return plan_rows(all_rows(data, the_shape, frames), config, the_shape)
+    return plan_rows(all_rows(data, the_shape, frames), config, the_shape, fast=fast)
 
 
 def all_rows(data: Input, the_shape: Shape, frames: list[pl.LazyFrame] | None = None) -> pl.LazyFrame:
@@ -175,8 +175,8 @@ def all_rows(data: Input, the_shape: Shape, frames: list[pl.LazyFrame] | None = 
     return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
 
 
-def plan_rows(rows: pl.LazyFrame, config: Config, the_shape: Shape) -> Plan:
-    """The plan over rows of `the_shape`, already in the order their windows run."""
+def plan_rows(rows: pl.LazyFrame, config: Config, the_shape: Shape, *, fast: bool = False) -> Plan:
+    """The plan over rows of `the_shape`, already in the order their windows run; `fast`, see `plan`."""
     repeats = None
     if the_shape.whole_rows:
         # A row identical in every column to the one before it is a repeat (overlapping exports).
@@ -184,7 +184,7 @@ def plan_rows(rows: pl.LazyFrame, config: Config, the_shape: Shape) -> Plan:
         rows = rows.with_columns(_repeated=repeated)
         repeats = rows.select(repeats=pl.col("_repeated").sum())
         rows = rows.filter(~pl.col("_repeated"))
-    fast = _fast_signals(rows, config, the_shape) if _fast_fits(config, the_shape) else None
+    fast_signals = _fast_signals(rows, config, the_shape) if fast else None
     runs = in_runs(config, the_shape)
     if the_shape.keys and not runs:
         rows = rows.with_row_index(ROW)  # ties in time are broken by the row: no two rows at one time
@@ -204,7 +204,7 @@ def plan_rows(rows: pl.LazyFrame, config: Config, the_shape: Shape) -> Plan:
             signal=signal(price, total, window=config.window),
         ),
         repeats=repeats,
-        fast_signals=fast,
+        fast_signals=fast_signals,
     )
 
 
@@ -241,19 +241,6 @@ def in_runs(config: Config, the_shape: Shape) -> bool:
     So it is for a `group_by` column; a hive partition holds one group, windowed as it is.
     """
     return config.group_by is not None and not the_shape.one_group
-
-
-def _fast_fits(config: Config, the_shape: Shape) -> bool:
-    """Whether the fast path can write these rows' signals file: one series, order proven on times."""
-    ordered = the_shape.keys == 0 or the_shape.parsed_order
-    one_kind = the_shape.float_close is not None  # floats, or exact decimals: not both
-    return (
-        config.group_by is None
-        and not the_shape.whole_rows
-        and ordered
-        and one_kind
-        and fast_window(config.window)
-    )
 
 
 def _fast_signals(rows: pl.LazyFrame, config: Config, the_shape: Shape) -> pl.LazyFrame:

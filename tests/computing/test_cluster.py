@@ -21,7 +21,7 @@ import pytest
 
 import signal_job
 from signal_job.computing.cluster import run_on_dask
-from signal_job.computing.pipeline import Engine, run
+from signal_job.computing.pipeline import PolarsEngine, run
 from signal_job.errors import ClashError, ConfigError, InputError, OutputError
 from signal_job.reading.inputs import open_input
 from tests.computing.test_by_file import candles, split_real_file, write_split
@@ -294,7 +294,7 @@ def test_the_signals_dataset_on_dask_is_the_local_signals_file(tmp_path: Path, s
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_split_series_of_mixed_files_has_the_local_signals_on_dask(
-    tmp_path: Path, scheduler: str, engine: Engine
+    tmp_path: Path, scheduler: str, engine: PolarsEngine
 ) -> None:
     closes: list[str | None] = [str(100 + (i * 37) % 23) + ("" if i % 3 else ".125") for i in range(60)]
     closes[17] = closes[40] = None

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from signal_job.computing.by_file import Piece, count_here, run_by_file
 from signal_job.computing.dataset import Task, units, write_part
-from signal_job.computing.pipeline import Engine, SignalsNotWritten, run
+from signal_job.computing.pipeline import PolarsEngine, SignalsNotWritten, run
 from signal_job.computing.plan import shape
 from signal_job.config import Config
 from signal_job.errors import InputError
@@ -32,7 +32,7 @@ def assert_same_bits(local: pl.DataFrame, dataset: pl.DataFrame) -> None:
 
 
 def local_and_dataset(
-    folder: Path, config: Config, out: Path, engine: Engine = "streaming"
+    folder: Path, config: Config, out: Path, engine: PolarsEngine = "streaming"
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The local run's signals file and the dataset written file by file, for the input at `folder`."""
     out.mkdir()
@@ -60,7 +60,7 @@ def test_a_dataset_of_files_written_alone_is_the_local_signals_file(
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("window", [1, 5, 1600, 20_000])
 def test_the_real_file_split_into_parts_is_the_local_signals_file(
-    tmp_path: Path, engine: Engine, window: int
+    tmp_path: Path, engine: PolarsEngine, window: int
 ) -> None:
     folder = split_real_file(tmp_path)  # files of 3 rows among them: windows span several
     local, dataset = local_and_dataset(folder, make_config(window), tmp_path / "out", engine)

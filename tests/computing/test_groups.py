@@ -12,15 +12,24 @@ from polars.testing import assert_frame_equal
 
 from signal_job.computing import groups
 from signal_job.computing.groups import Bucket, buckets, rank
-from signal_job.computing.pipeline import Engine, run
+from signal_job.computing.pipeline import PolarsEngine
 from signal_job.computing.plan import GROUP
+from signal_job.computing.route import Limits, Listing
 from signal_job.config import Reading
 from signal_job.errors import InputError
 from signal_job.reading.inputs import open_input
 from signal_job.reference import reference_signals
-from tests.conftest import ENGINES, make_config, under_polars_settings
+from tests.conftest import ENGINES, make_config, run_with, under_polars_settings
 
 START = datetime(2024, 1, 1)
+
+
+# Ways to take a `group_by` column's groups apart, chosen by the route's limits (see `route`).
+FILTERED = Limits(bucket_rows=5)  # small buckets, so that staging would be tried if filters were not
+TINY_BATCHES = Limits(filtered_groups=0, batch_rows=3, batch_per_carried=0)
+# No group filtered or counted in batches; buckets of at most 5 rows, 2 written at a time: even
+# small files are staged, in several passes.
+TINY_BUCKETS = Limits(filtered_groups=0, max_carried=0, bucket_rows=5, max_writers=2)
 
 
 def test_buckets_pack_whole_groups_in_order_and_a_large_group_alone() -> None:
@@ -51,59 +60,35 @@ LABELS = st.lists(st.sampled_from(["BTC", "ETH", " BTC", "SOL", "", None]), max_
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(labels=LABELS, head=st.integers(1, 12), few=st.integers(0, 6))
 def test_groups_found_from_the_first_rows_are_those_a_count_of_every_row_finds(
-    monkeypatch: pytest.MonkeyPatch, labels: list[str | None], head: int, few: int
+    labels: list[str | None], head: int, few: int
 ) -> None:
     rows = pl.LazyFrame({"_group_text": labels}, schema={"_group_text": pl.String})
-    monkeypatch.setattr(groups, "FEW_TEXTS", 0)  # every row's text counted in a hash table
-    expected = groups.first_appearance(rows, engine="streaming")
+    # Every row's text counted in a hash table.
+    expected = groups.first_appearance(rows, listing=Listing.HASH, limits=Limits(), engine="streaming")
     # The first `head` rows show at most `few` texts: or else, or where a later row shows another
     # text, the hash table is used after all.
-    monkeypatch.setattr(groups, "FEW_TEXTS", few)
-    monkeypatch.setattr(groups, "_HEAD_ROWS", head)
+    limits = Limits(few_texts=few, head_rows=head)
     for engine in ENGINES:
-        assert_frame_equal(groups.first_appearance(rows, engine=engine), expected)
+        found = groups.first_appearance(rows, listing=Listing.COMPARE, limits=limits, engine=engine)
+        assert_frame_equal(found, expected)
 
 
 def test_groups_are_counted_by_comparison_only_where_the_first_rows_show_every_text() -> None:
+    limits = Limits()
     shown = pl.LazyFrame({"_group_text": ["a", "b", "a", "b"]})
-    assert groups._few_texts(shown, engine="streaming") is not None
-    later = pl.LazyFrame({"_group_text": ["a"] * groups._HEAD_ROWS + ["b"]})
-    assert groups._few_texts(later, engine="streaming") is None
-    many = pl.LazyFrame({"_group_text": [str(index) for index in range(groups.FEW_TEXTS + 1)]})
-    assert groups._few_texts(many, engine="streaming") is None
-
-
-@pytest.fixture
-def tiny_buckets(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No group counted by filtering or in batches; buckets of at most 5 rows, 2 written at a
-    time: even small files are staged, in several passes."""
-    monkeypatch.setattr(groups, "FILTERED_GROUPS", 0)
-    monkeypatch.setattr(groups, "MAX_CARRIED", 0)
-    monkeypatch.setattr(groups, "BUCKET_ROWS", 5)
-    monkeypatch.setattr(groups, "MAX_WRITERS", 2)
-
-
-@pytest.fixture
-def tiny_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No group counted by filtering; counts in batches of 3 rows (a signals file's groups are
-    then sorted in memory: staging fails the test)."""
-    monkeypatch.setattr(groups, "FILTERED_GROUPS", 0)
-    monkeypatch.setattr(groups, "BATCH_ROWS", 3)
-    monkeypatch.setattr(groups, "BATCH_PER_CARRIED", 0)
-    monkeypatch.setattr(groups, "_split", None)
+    assert groups._few_texts(shown, limits=limits, engine="streaming") is not None
+    later = pl.LazyFrame({"_group_text": ["a"] * limits.head_rows + ["b"]})
+    assert groups._few_texts(later, limits=limits, engine="streaming") is None
+    many = pl.LazyFrame({"_group_text": [str(index) for index in range(limits.few_texts + 1)]})
+    assert groups._few_texts(many, limits=limits, engine="streaming") is None
 
 
 @pytest.fixture(params=["filtered", "batched", "staged"])
-def apart(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Each way of taking a `group_by` column's groups apart for their counts (see `groups`)."""
-    if request.param == "staged":
-        request.getfixturevalue("tiny_buckets")
-    elif request.param == "batched":
-        request.getfixturevalue("tiny_batches")
-    else:  # small buckets, so that staging would be tried, and fail the test
-        monkeypatch.setattr(groups, "BUCKET_ROWS", 5)
-        monkeypatch.setattr(groups, "_split", None)
-    return str(request.param)
+def apart(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Limits:
+    """The limits of each way of taking a `group_by` column's groups apart (see `groups`)."""
+    if request.param != "staged":  # filtered, or in batches (a signals file's sorted in memory)
+        monkeypatch.setattr(groups, "_split", None)  # staging fails the test
+    return {"filtered": FILTERED, "batched": TINY_BATCHES, "staged": TINY_BUCKETS}[str(request.param)]
 
 
 def write_mixed(path: Path, rows: list[tuple[str, str | None]]) -> Path:
@@ -129,16 +114,16 @@ mixed_rows = st.lists(
 )
 
 
-@pytest.mark.usefixtures("apart")
 @pytest.mark.parametrize("engine", ENGINES)
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=mixed_rows, window=st.integers(1, 6))
 def test_groups_taken_apart_either_way_give_each_group_its_exact_signals(
-    tmp_path: Path, engine: Engine, rows: list[tuple[str, str | None]], window: int
+    tmp_path: Path, apart: Limits, engine: PolarsEngine, rows: list[tuple[str, str | None]], window: int
 ) -> None:
     path = write_mixed(tmp_path / "mixed.csv", rows)
     out = tmp_path / "signals.parquet"
-    result = run(open_input(path, timestamps=True), make_config(window, "symbol"), signals=out, engine=engine)
+    data = open_input(path, timestamps=True)
+    result = run_with(data, make_config(window, "symbol"), apart, signals=out, engine=engine)
     expected = expected_groups(rows, window)
     signals = pl.read_parquet(out)
     # One run of rows per group, groups in order of first appearance, file order within each.
@@ -155,10 +140,10 @@ def test_groups_taken_apart_either_way_give_each_group_its_exact_signals(
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=mixed_rows, window=st.integers(1, 6))
 def test_groups_counted_either_way_give_each_group_its_exact_counts(
-    tmp_path: Path, apart: str, engine: Engine, rows: list[tuple[str, str | None]], window: int
+    tmp_path: Path, apart: Limits, engine: PolarsEngine, rows: list[tuple[str, str | None]], window: int
 ) -> None:
     path = write_mixed(tmp_path / "mixed.csv", rows)
-    result = run(open_input(path), make_config(window, "symbol"), engine=engine)
+    result = run_with(open_input(path), make_config(window, "symbol"), apart, engine=engine)
     expected = expected_groups(rows, window)
     assert [name for name, _ in result.groups] == list(expected)
     for name, exact in expected.items():
@@ -182,18 +167,14 @@ def splits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return found
 
 
-def test_groups_too_many_to_filter_or_count_in_batches_are_staged(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, splits: list[int]
-) -> None:
-    monkeypatch.setattr(groups, "BUCKET_ROWS", 2)
-    monkeypatch.setattr(groups, "FILTERED_GROUPS", 3)
-    monkeypatch.setattr(groups, "MAX_CARRIED", 0)
-    three = run(
-        open_input(write_mixed(tmp_path / "3.csv", [(s, "1") for s in "ABCABC"])), make_config(2, "symbol")
-    )
-    assert (splits, len(three.groups)) == ([], 3)
-    four = run(
-        open_input(write_mixed(tmp_path / "4.csv", [(s, "1") for s in "ABCDABCD"])), make_config(2, "symbol")
+def test_groups_too_many_to_filter_or_count_in_batches_are_staged(tmp_path: Path, splits: list[int]) -> None:
+    limits = Limits(bucket_rows=2, filtered_groups=3, max_carried=0)
+    three = write_mixed(tmp_path / "3.csv", [(s, "1") for s in "ABCABC"])
+    assert (splits, len(run_with(open_input(three), make_config(2, "symbol"), limits).groups)) == ([], 3)
+    four = run_with(
+        open_input(write_mixed(tmp_path / "4.csv", [(s, "1") for s in "ABCDABCD"])),
+        make_config(2, "symbol"),
+        limits,
     )
     assert (splits, len(four.groups)) == ([4], 4)
 
@@ -216,29 +197,22 @@ def batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def test_many_groups_are_counted_in_batches_unless_too_many_rows_would_be_carried(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batches: list[int], splits: list[int]
+    tmp_path: Path, batches: list[int], splits: list[int]
 ) -> None:
-    monkeypatch.setattr(groups, "FILTERED_GROUPS", 0)
-    monkeypatch.setattr(groups, "BUCKET_ROWS", 2)
-    monkeypatch.setattr(groups, "BATCH_ROWS", 4)
-    monkeypatch.setattr(groups, "BATCH_PER_CARRIED", 0)
-    monkeypatch.setattr(groups, "MAX_CARRIED", 8)  # window 3: 2 rows of each group carried
+    # Window 3: 2 rows of each group carried, 8 at most: 4 groups, not 5.
+    limits = Limits(filtered_groups=0, bucket_rows=2, batch_rows=4, batch_per_carried=0, max_carried=8)
     four = write_mixed(tmp_path / "4.csv", [(s, "1") for s in "ABCDABCD"])
-    assert len(run(open_input(four), make_config(3, "symbol")).groups) == 4
+    assert len(run_with(open_input(four), make_config(3, "symbol"), limits).groups) == 4
     # 8 rows in batches of 4; the second led by the first's rows (1 of each group).
     assert (batches, splits) == ([4, 8], [])
     batches.clear()
     five = write_mixed(tmp_path / "5.csv", [(s, "1") for s in "ABCDEABCDE"])
-    assert len(run(open_input(five), make_config(3, "symbol")).groups) == 5
+    assert len(run_with(open_input(five), make_config(3, "symbol"), limits).groups) == 5
     assert (batches, splits) == ([], [5])
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_counts_in_batches_do_not_depend_on_the_batch_size(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: Engine
-) -> None:
-    monkeypatch.setattr(groups, "FILTERED_GROUPS", 0)
-    monkeypatch.setattr(groups, "BATCH_PER_CARRIED", 0)
+def test_counts_in_batches_do_not_depend_on_the_batch_size(tmp_path: Path, engine: PolarsEngine) -> None:
     rows = [
         (f"S{i * 7 % 5}" if i % 11 else "", None if i % 13 == 0 else str(100 + i * 37 % 11))
         for i in range(300)
@@ -246,8 +220,8 @@ def test_counts_in_batches_do_not_depend_on_the_batch_size(
     data = open_input(write_mixed(tmp_path / "m.csv", rows))
     results = []
     for size in (1, 2, 7, 64, 1 << 18):
-        monkeypatch.setattr(groups, "BATCH_ROWS", size)
-        results.append(run(data, make_config(6, "symbol"), engine=engine))
+        limits = Limits(filtered_groups=0, batch_per_carried=0, batch_rows=size)
+        results.append(run_with(data, make_config(6, "symbol"), limits, engine=engine))
     assert all(result == results[0] for result in results)
     expected = expected_groups(rows, 6)
     assert [(name, counts.signals) for name, counts in results[0].groups] == [
@@ -259,11 +233,10 @@ def test_counts_in_batches_do_not_depend_on_threads_or_morsels(tmp_path: Path) -
     rows = [(f"S{i * 7 % 5}", None if i % 13 == 0 else str(100 + i * 37 % 11)) for i in range(300)]
     path = write_mixed(tmp_path / "m.csv", rows)
     code = (
-        "import json, sys; from pathlib import Path; from signal_job.computing import groups; "
-        "from signal_job.computing.pipeline import run; from signal_job.reading.inputs import open_input; "
-        "from tests.conftest import make_config; "
-        "groups.FILTERED_GROUPS = 0; groups.BATCH_ROWS = 16; groups.BATCH_PER_CARRIED = 0; "
-        "result = run(open_input(Path(sys.argv[1])), make_config(6, 'symbol')); "
+        "import json, sys; from pathlib import Path; from signal_job.computing.route import Limits; "
+        "from signal_job.reading.inputs import open_input; from tests.conftest import make_config, run_with; "
+        "limits = Limits(filtered_groups=0, batch_rows=16, batch_per_carried=0); "
+        "result = run_with(open_input(Path(sys.argv[1])), make_config(6, 'symbol'), limits); "
         "print(json.dumps([(name, counts.__dict__) for name, counts in result.groups]))"
     )
     results = under_polars_settings(code, str(path))
@@ -274,22 +247,20 @@ def test_counts_in_batches_do_not_depend_on_threads_or_morsels(tmp_path: Path) -
     ]
 
 
-def test_a_time_going_back_across_batches_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(groups, "FILTERED_GROUPS", 0)
-    monkeypatch.setattr(groups, "BATCH_ROWS", 2)
-    monkeypatch.setattr(groups, "BATCH_PER_CARRIED", 0)
+def test_a_time_going_back_across_batches_is_named(tmp_path: Path) -> None:
+    limits = Limits(filtered_groups=0, batch_rows=2, batch_per_carried=0)
     lines = ["timestamp,symbol,close", "2024-01-01 00:05:00,A,1"]
     lines += [f"2024-01-01 00:0{i}:00,B,{i}" for i in range(6)]
     lines.append("2024-01-01 00:04:00,A,2")  # A's time goes back, 6 rows (3 batches) later
     path = tmp_path / "late.csv"
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(InputError, match=r"line 9"):
-        run(open_input(path), make_config(2, "symbol"))
+        run_with(open_input(path), make_config(2, "symbol"), limits)
 
 
 @pytest.mark.parametrize("symbols", [3, 13])  # buckets of one group, and of several
 def test_groups_filtered_sorted_in_memory_and_staged_write_the_same_signals(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, symbols: int
+    tmp_path: Path, symbols: int
 ) -> None:
     frame = pl.DataFrame(
         {
@@ -300,80 +271,73 @@ def test_groups_filtered_sorted_in_memory_and_staged_write_the_same_signals(
     )
     frame.write_parquet(tmp_path / "s.parquet")
     data = open_input(tmp_path / "s.parquet", timestamps=True)
-    filtered = run(data, make_config(4, "symbol"), signals=tmp_path / "filtered.parquet")
-    monkeypatch.setattr(groups, "FILTERED_GROUPS", 0)
-    in_memory = run(data, make_config(4, "symbol"), signals=tmp_path / "in_memory.parquet")
-    monkeypatch.setattr(groups, "BUCKET_ROWS", 50)
-    monkeypatch.setattr(groups, "MAX_WRITERS", 3)
-    staged = run(data, make_config(4, "symbol"), signals=tmp_path / "staged.parquet")
+    config = make_config(4, "symbol")
+    filtered = run_with(data, config, Limits(), signals=tmp_path / "filtered.parquet")
+    in_memory = run_with(data, config, Limits(filtered_groups=0), signals=tmp_path / "in_memory.parquet")
+    staged_limits = Limits(filtered_groups=0, bucket_rows=50, max_writers=3)
+    staged = run_with(data, config, staged_limits, signals=tmp_path / "staged.parquet")
     assert filtered == in_memory == staged
     expected = pl.read_parquet(tmp_path / "in_memory.parquet")
     assert_frame_equal(pl.read_parquet(tmp_path / "filtered.parquet"), expected)
     assert_frame_equal(pl.read_parquet(tmp_path / "staged.parquet"), expected)
 
 
-@pytest.mark.usefixtures("tiny_buckets")
 def test_staged_groups_leave_no_temporary_files(
     tmp_path: Path, empty_tmpdir: Path, splits: list[int]
 ) -> None:
     path = write_mixed(tmp_path / "m.csv", [(symbol, "1") for symbol in "ABCABCDDEEAB"])
-    run(open_input(path), make_config(2, "symbol"))
+    run_with(open_input(path), make_config(2, "symbol"), TINY_BUCKETS)
     # Buckets A, B+C, D+E; 2 written at a time: A and B+C are split apart in a second pass.
     assert splits == [3, 2]
     assert list(empty_tmpdir.iterdir()) == []
 
 
-@pytest.mark.usefixtures("apart")
 def test_groups_written_to_a_signals_file_leave_no_temporary_files(
-    tmp_path: Path, empty_tmpdir: Path
+    tmp_path: Path, empty_tmpdir: Path, apart: Limits
 ) -> None:
     path = write_mixed(tmp_path / "m.csv", [(symbol, "1") for symbol in "ABCABCDDEEAB"])
     out = tmp_path / "out"
     out.mkdir()
-    run(open_input(path), make_config(2, "symbol"), signals=out / "signals.parquet")
+    run_with(open_input(path), make_config(2, "symbol"), apart, signals=out / "signals.parquet")
     assert pl.read_parquet(out / "signals.parquet")["symbol"].to_list() == list("AAABBBCCDDEE")
     assert [each.name for each in out.iterdir()] == ["signals.parquet"]
     assert list(empty_tmpdir.iterdir()) == []
 
 
-@pytest.mark.usefixtures("apart")
-def test_a_group_out_of_time_order_is_named(tmp_path: Path) -> None:
+def test_a_group_out_of_time_order_is_named(tmp_path: Path, apart: Limits) -> None:
     path = tmp_path / "late.csv"
     lines = ["timestamp,symbol,close"]
     lines += [f"2024-01-01 00:0{i}:00,{'AB'[i % 2]},{i}" for i in range(8)]
     lines.insert(6, "2024-01-01 00:01:00,A,9")  # A's times go back; B's stay in order
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(InputError, match=r"line 7"):
-        run(open_input(path), make_config(2, "symbol"))
+        run_with(open_input(path), make_config(2, "symbol"), apart)
 
 
-@pytest.mark.usefixtures("apart")
-def test_equal_times_in_different_groups_are_in_order(tmp_path: Path) -> None:
+def test_equal_times_in_different_groups_are_in_order(tmp_path: Path, apart: Limits) -> None:
     path = tmp_path / "same.csv"
     rows = [f"2024-01-01 00:0{i // 3}:00,{'ABC'[i % 3]},{i}" for i in range(9)]
     path.write_text("timestamp,symbol,close\n" + "\n".join(rows) + "\n")
-    result = run(open_input(path), make_config(2, "symbol"))
+    result = run_with(open_input(path), make_config(2, "symbol"), apart)
     assert [(name, counts.rows) for name, counts in result.groups] == [("A", 3), ("B", 3), ("C", 3)]
 
 
-@pytest.mark.usefixtures("apart")
-def test_a_grouped_file_with_no_rows_is_the_usual_error(tmp_path: Path) -> None:
+def test_a_grouped_file_with_no_rows_is_the_usual_error(tmp_path: Path, apart: Limits) -> None:
     path = tmp_path / "empty.csv"
     path.write_text("timestamp,symbol,close\n")
     with pytest.raises(InputError, match=r"has a header but no data rows"):
-        run(open_input(path), make_config(2, "symbol"))
+        run_with(open_input(path), make_config(2, "symbol"), apart)
 
 
-@pytest.mark.usefixtures("apart")
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_group_written_with_padding_is_one_group_and_blank_ones_are_no_group(
-    tmp_path: Path, engine: Engine
+    tmp_path: Path, apart: Limits, engine: PolarsEngine
 ) -> None:
     path = tmp_path / "padded.csv"
     symbols = ["BTC", "  ", "BTC ", "ETH", "", "\tBTC", " ETH", "BTC"]
     lines = [f"2024-01-01 00:0{i}:00,{symbol},{i + 1}" for i, symbol in enumerate(symbols)]
     path.write_text("timestamp,symbol,close\n" + "\n".join(lines) + "\n")
-    result = run(open_input(path), make_config(2, "symbol"), engine=engine)
+    result = run_with(open_input(path), make_config(2, "symbol"), apart, engine=engine)
     # BTC: 1, 3, 6, 8 (each above the one before); no group: 2, 5; ETH: 4, 7.
     assert [(name, counts.rows, counts.signals) for name, counts in result.groups] == [
         ("BTC", 4, 3),
@@ -382,23 +346,23 @@ def test_a_group_written_with_padding_is_one_group_and_blank_ones_are_no_group(
     ]
 
 
-@pytest.mark.usefixtures("apart")
 @pytest.mark.parametrize(("digits", "refused"), [(20, True), (19, False)])
 def test_grouped_prices_too_large_for_exact_sums_are_refused(
-    tmp_path: Path, digits: int, refused: bool
+    tmp_path: Path, apart: Limits, digits: int, refused: bool
 ) -> None:
     path = tmp_path / "big.csv"
     rows = "".join(f"{symbol},{'9' * digits}\n" for symbol in "ABAB")
     path.write_text("symbol,close\n" + rows)
     if refused:
         with pytest.raises(InputError, match="too large for an exact sum over 2 rows"):
-            run(open_input(path), make_config(2, "symbol"))
+            run_with(open_input(path), make_config(2, "symbol"), apart)
     else:
-        assert run(open_input(path), make_config(2, "symbol")).total.rows == 4
+        assert run_with(open_input(path), make_config(2, "symbol"), apart).total.rows == 4
 
 
-@pytest.mark.usefixtures("apart")
-def test_overlapping_exports_of_several_symbols_drop_their_repeats_within_each_group(tmp_path: Path) -> None:
+def test_overlapping_exports_of_several_symbols_drop_their_repeats_within_each_group(
+    tmp_path: Path, apart: Limits
+) -> None:
     # Two downloads of two symbols that overlap by one minute, concatenated: in file order the
     # repeated rows are not next to each other, within each symbol they are.
     first = [
@@ -415,7 +379,7 @@ def test_overlapping_exports_of_several_symbols_drop_their_repeats_within_each_g
     ]
     path = tmp_path / "both.csv"
     path.write_text("timestamp,symbol,close\n" + "\n".join(first + second) + "\n")
-    result = run(open_input(path), make_config(2, "symbol", Reading(duplicates="drop")))
+    result = run_with(open_input(path), make_config(2, "symbol", Reading(duplicates="drop")), apart)
     assert (result.total.rows, result.total.repeats) == (6, 2)
     assert [(name, counts.rows, counts.signals) for name, counts in result.groups] == [
         ("A", 3, 2),

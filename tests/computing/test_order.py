@@ -4,6 +4,7 @@ import random
 import tempfile
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -11,13 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from signal_job.computing import order
-from signal_job.computing.pipeline import Engine, run
-from signal_job.config import Reading
+from signal_job.computing.pipeline import PolarsEngine, Result
+from signal_job.computing.route import Limits
+from signal_job.config import Config, Reading
 from signal_job.errors import InputError
-from signal_job.reading.inputs import open_input
+from signal_job.reading.inputs import Input, open_input
 from signal_job.reference import reference_signals
-from tests.conftest import ENGINES, REAL_ROWS, REAL_SIGNALS, make_config
+from tests.conftest import ENGINES, REAL_ROWS, REAL_SIGNALS, make_config, run_with
 
 CLEAN = "btcusd_1m_10k.csv"
 
@@ -33,8 +34,17 @@ def write(frame: pl.DataFrame, path: Path) -> Path:
     return path
 
 
+# Staging in pieces and runs of a few thousand rows, so the real file needs several.
+SMALL_PIECES = Limits(piece_rows=3_000, run_rows=2_500)
+
+
+def run(data: Input, config: Config, **options: Any) -> Result:
+    """`pipeline.run`, staging in `SMALL_PIECES`."""
+    return run_with(data, config, SMALL_PIECES, **options)
+
+
 def counts(
-    path: Path, *, engine: Engine = "streaming", window: int = 5, reading: Reading | None = None
+    path: Path, *, engine: PolarsEngine = "streaming", window: int = 5, reading: Reading | None = None
 ) -> tuple[int, int]:
     total = run(open_input(path), make_config(window, reading=reading), engine=engine).total
     return total.rows, total.signals
@@ -46,16 +56,9 @@ def signals_of(path: Path, out: Path, reading: Reading | None = None) -> pl.Data
     return pl.read_parquet(out)
 
 
-@pytest.fixture(autouse=True)
-def _small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Staging in pieces and runs of a few thousand rows, so the real file needs several."""
-    monkeypatch.setattr(order, "PIECE_ROWS", 3_000)
-    monkeypatch.setattr(order, "RUN_ROWS", 2_500)
-
-
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_newest_first_file_gives_the_result_of_the_oldest_first_one(
-    candles: pl.DataFrame, tmp_path: Path, engine: Engine
+    candles: pl.DataFrame, tmp_path: Path, engine: PolarsEngine
 ) -> None:
     path = write(candles.reverse(), tmp_path / "newest_first.csv")
     assert counts(path, engine=engine) == (REAL_ROWS, REAL_SIGNALS)
@@ -296,7 +299,7 @@ def test_times_out_of_order_only_as_text_are_judged_by_their_value(tmp_path: Pat
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_sort_true_orders_times_of_another_width_by_their_value(tmp_path: Path, engine: Engine) -> None:
+def test_sort_true_orders_times_of_another_width_by_their_value(tmp_path: Path, engine: PolarsEngine) -> None:
     # Sorted as text, a day's 9 o'clock rows follow its 23 o'clock ones: the first hundred values
     # are all as wide, so text keys are tried first; the parsed times must both order and count.
     minutes = [(day, hour, minute) for day in (1, 2) for hour in range(9, 24) for minute in range(60)]

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from signal_job.computing import pipeline as pipeline_module
-from signal_job.computing import plan as plan_module
-from signal_job.computing.pipeline import Counts, Engine, run
+from signal_job.computing.pipeline import Counts, PolarsEngine, run
+from signal_job.computing.route import Signals, decide, forced
 from signal_job.errors import InputError
 from signal_job.reading.inputs import open_input
 from signal_job.reading.timestamps import SAMPLE_VALUES
@@ -40,7 +40,7 @@ def reference_counts(path: Path, window: int) -> int:
 
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("window", [1, 2, 5, 30, 399, 400, 401, 10**9])
-def test_counts_match_the_exact_reference(engine: Engine, window: int) -> None:
+def test_counts_match_the_exact_reference(engine: PolarsEngine, window: int) -> None:
     counts = counts_of(DATA / "candles.csv", window, engine)
     assert counts.rows == 400
     assert counts.full_windows == max(0, 400 - window + 1)
@@ -102,7 +102,7 @@ def test_single_column_file_skips_empty_lines(write_file: WriteFile) -> None:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_engines_agree_on_files_with_blank_lines_and_gaps(engine: Engine) -> None:
+def test_engines_agree_on_files_with_blank_lines_and_gaps(engine: PolarsEngine) -> None:
     assert counts_of(DATA / "blank_lines.csv", 3, engine) == counts_of(
         DATA / "blank_lines.csv", 3, "streaming"
     )
@@ -211,8 +211,15 @@ def test_quoted_line_breaks_with_blank_lines_are_refused_naming_the_file(tmp_pat
         counts_of(tmp_path)
 
 
-def signals_of(path: Path, window: int, engine: Engine, out: Path) -> tuple[Counts, pl.DataFrame]:
-    counts = run(open_input(path), make_config(window), signals=out, engine=engine).total
+def signals_of(
+    path: Path, window: int, engine: PolarsEngine, out: Path, *, general: bool = False
+) -> tuple[Counts, pl.DataFrame]:
+    """The counts and the signals file of a run; with `general`, on a route that takes the general path."""
+    data, config = open_input(path), make_config(window)
+    route = decide(data, config, signals=True)
+    if general:
+        route = forced(route, signals=Signals.GENERAL)
+    counts = run(data, config, signals=out, engine=engine, route=route).total
     return counts, pl.read_parquet(out)
 
 
@@ -230,7 +237,7 @@ class OnBothPaths:
     general_path: bool  # whether the fast path left the file to the general path
 
 
-BothPaths = Callable[[Path, int, Engine], OnBothPaths]
+BothPaths = Callable[[Path, int, PolarsEngine], OnBothPaths]
 
 
 @pytest.fixture
@@ -238,7 +245,7 @@ def both_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> BothPaths:
     """Write a file's signals as the job does, then on the general path alone: they must be equal."""
     fast_path = pipeline_module._fast
 
-    def on_both(path: Path, window: int, engine: Engine) -> OnBothPaths:
+    def on_both(path: Path, window: int, engine: PolarsEngine) -> OnBothPaths:
         kept: list[bool] = []  # whether each fast path's file was kept
 
         def fast(*args: Any, **kwargs: Any) -> pl.DataFrame | None:
@@ -250,9 +257,7 @@ def both_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> BothPaths:
             patched.setattr(pipeline_module, "_fast", fast)
             counts, written = signals_of(path, window, engine, tmp_path / "fast.parquet")
         general_path = kept != [True]
-        with monkeypatch.context() as patched:
-            patched.setattr(plan_module, "_fast_fits", lambda *_: False)
-            general_counts, general = signals_of(path, window, engine, tmp_path / "general.parquet")
+        general_counts, general = signals_of(path, window, engine, tmp_path / "general.parquet", general=True)
         assert general_counts == counts
         assert written.equals(general)  # every column, bit for bit: timestamp, close, rolling_mean, signal
         return OnBothPaths(counts, written, general_path)
@@ -276,7 +281,7 @@ PLATEAUS = ["44221.07"] * 7 + ["44221.1", "44221.10", "0.00000001", "0.00000002"
     ids=["8-decimals", "10-decimals", "16-digits", "missing", "sum-past-2-53"],
 )
 def test_a_signals_file_is_the_same_on_the_fast_path_and_the_general_path(
-    write_file: WriteFile, both_paths: BothPaths, engine: Engine, extra: str | None, fast: bool
+    write_file: WriteFile, both_paths: BothPaths, engine: PolarsEngine, extra: str | None, fast: bool
 ) -> None:
     closes = PLATEAUS if extra is None else [*PLATEAUS[:10], extra, *PLATEAUS[10:]]
     done = both_paths(candles_with_plateaus(write_file, closes), 5, engine)
@@ -288,7 +293,7 @@ def test_a_signals_file_is_the_same_on_the_fast_path_and_the_general_path(
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_large_prices_of_two_decimals_take_the_fast_path_and_write_what_the_general_path_writes(
-    write_file: WriteFile, both_paths: BothPaths, engine: Engine
+    write_file: WriteFile, both_paths: BothPaths, engine: PolarsEngine
 ) -> None:
     # Near 10 million, with a window of 20: each window's sum passes 2**53 units of 10**-8.
     closes = [f"{10_000_000 + (i * 7919) % 5000}.{(i * 31) % 100:02}" for i in range(300)]
@@ -301,7 +306,7 @@ def test_large_prices_of_two_decimals_take_the_fast_path_and_write_what_the_gene
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_the_real_file_takes_the_fast_path_and_writes_what_the_general_path_writes(
-    shared_data: Path, both_paths: BothPaths, engine: Engine
+    shared_data: Path, both_paths: BothPaths, engine: PolarsEngine
 ) -> None:
     done = both_paths(shared_data / "btcusd_1m_10k_as_shipped.csv", 5, engine)
     assert not done.general_path
@@ -310,7 +315,7 @@ def test_the_real_file_takes_the_fast_path_and_writes_what_the_general_path_writ
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_time_padded_after_unpadded_ones_takes_the_general_path_and_is_read_trimmed(
-    write_file: WriteFile, both_paths: BothPaths, engine: Engine
+    write_file: WriteFile, both_paths: BothPaths, engine: PolarsEngine
 ) -> None:
     # The fast path reads times as written; a padded one is left to the general path, which trims it.
     # (Past the first values, which decide how the times are read.)
@@ -358,8 +363,7 @@ def test_a_float_close_column_is_written_as_it_is_on_either_path(
     path = tmp_path / "floats.parquet"
     pl.DataFrame({"close": values}, schema={"close": dtype}).write_parquet(path)
     counts, written = signals_of(path, 3, "streaming", tmp_path / "fast.parquet")
-    monkeypatch.setattr(plan_module, "_fast_fits", lambda *_: False)
-    general_counts, general = signals_of(path, 3, "streaming", tmp_path / "general.parquet")
+    general_counts, general = signals_of(path, 3, "streaming", tmp_path / "general.parquet", general=True)
     assert counts == general_counts
     assert written["signal"].to_list() == general["signal"].to_list()
     # Bit for bit: -0.0 and 0.0 compare equal, so compare their bytes.
@@ -388,7 +392,7 @@ def test_a_file_with_blank_lines_takes_the_fast_path_straight_to_the_raw_lines_p
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_the_fast_path_sees_a_time_out_of_order_across_any_chunk_boundary(
-    write_file: WriteFile, tmp_path: Path, engine: Engine
+    write_file: WriteFile, tmp_path: Path, engine: PolarsEngine
 ) -> None:
     times = [f"2024-01-01 00:{minute:02}:00" for minute in range(30)]
     for tie in range(1, 30):  # row `tie` repeats the time before it: out of order

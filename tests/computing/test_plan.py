@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from signal_job.computing.pipeline import Engine, Result, SignalsNotWritten, run
+from signal_job.computing.pipeline import PolarsEngine, Result, SignalsNotWritten, run
 from signal_job.computing.plan import QUICK_TIME, part_rows, partitions, plan, shape
 from signal_job.reading.inputs import open_input
 from signal_job.reference import reference_signals
@@ -25,7 +25,7 @@ START = datetime(2024, 1, 1)
 
 
 def run_with_signals(
-    path: Path, out: Path, window: int = 5, *, group_by: str | None = None, engine: Engine = "streaming"
+    path: Path, out: Path, window: int = 5, *, group_by: str | None = None, engine: PolarsEngine = "streaming"
 ) -> tuple[Result, pl.DataFrame]:
     result = run(open_input(path, timestamps=True), make_config(window, group_by), signals=out, engine=engine)
     return result, pl.read_parquet(out)
@@ -60,7 +60,7 @@ def check_against_reference(signals: pl.DataFrame, closes: Sequence[str | None],
 
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("window", [1, 3, 30, 401])
-def test_signals_file_matches_the_exact_reference(tmp_path: Path, engine: Engine, window: int) -> None:
+def test_signals_file_matches_the_exact_reference(tmp_path: Path, engine: PolarsEngine, window: int) -> None:
     result, signals = run_with_signals(DATA / "candles.csv", tmp_path / "s.parquet", window, engine=engine)
     closes = pl.read_csv(DATA / "candles.csv", schema_overrides={"close": pl.String})["close"].to_list()
     assert signals.columns == ["timestamp", "close", "rolling_mean", "signal"]

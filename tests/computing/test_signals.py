@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from signal_job.computing.pipeline import Engine
+from signal_job.computing.pipeline import PolarsEngine
 from signal_job.computing.signals import (
     MAX_WINDOW,
     fast_close,
@@ -23,10 +23,10 @@ from signal_job.computing.signals import (
 from signal_job.reading.numbers import SCALE
 from signal_job.reference import reference_signals
 
-ENGINES: tuple[Engine, ...] = ("in-memory", "streaming")
+ENGINES: tuple[PolarsEngine, ...] = ("in-memory", "streaming")
 
 
-def signals_of(closes: Sequence[str | None], window: int, engine: Engine) -> list[int]:
+def signals_of(closes: Sequence[str | None], window: int, engine: PolarsEngine) -> list[int]:
     frame = pl.LazyFrame({"close": closes}, schema={"close": pl.String})
     price = fixed_point(pl.col("close"), dtype=pl.String())
     plan = frame.select(signal(price, window_sum(price, window=window), window=window))
@@ -115,7 +115,7 @@ def test_fixed_point_is_exact_for_every_source_type(
     assert frame.select(fixed_point(pl.col("close"), dtype=dtype))["price"].to_list() == expected
 
 
-def fast_of(closes: Sequence[str | None], window: int, engine: Engine) -> pl.DataFrame:
+def fast_of(closes: Sequence[str | None], window: int, engine: PolarsEngine) -> pl.DataFrame:
     """The fast path's columns for `closes` read exactly (as text): exact, close, mean, signal."""
     price = fixed_point(pl.col("close"), dtype=pl.String())
     units, total, unit = pl.col("units"), pl.col("window_sum"), pl.col("unit")

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from signal_job.computing.pipeline import Engine, run
+from signal_job.computing.pipeline import PolarsEngine, run
 from signal_job.config import Reading
 from signal_job.errors import InputError
 from signal_job.reading.inputs import open_input
@@ -124,7 +124,7 @@ def signals_of(path: Path, out: Path, **config: object) -> pl.DataFrame:
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("name", LAYOUTS)
 def test_each_export_gives_the_clean_files_result_with_no_config(
-    exports: Path, name: str, engine: Engine
+    exports: Path, name: str, engine: PolarsEngine
 ) -> None:
     total = run(open_input(exports / name), make_config(5), engine=engine).total
     assert (total.rows, total.signals) == (REAL_ROWS, REAL_SIGNALS)

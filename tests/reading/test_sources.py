@@ -6,7 +6,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from signal_job.computing.pipeline import Engine
+from signal_job.computing.pipeline import PolarsEngine
 from signal_job.errors import InputError
 from signal_job.reading import sources
 from signal_job.reading.sources import open_source
@@ -50,7 +50,7 @@ def test_every_spelling_gives_the_rows_and_signals_of_the_clean_file(name: str) 
 
 
 @pytest.mark.parametrize("engine", ["streaming", "in-memory"])
-def test_as_shipped_real_file_gives_the_published_result(shared_data: Path, engine: Engine) -> None:
+def test_as_shipped_real_file_gives_the_published_result(shared_data: Path, engine: PolarsEngine) -> None:
     counts = counts_of(shared_data / "btcusd_1m_10k_as_shipped.csv", 5, engine)
     assert (counts.rows, counts.signals, counts.rate) == (REAL_ROWS, REAL_SIGNALS, 0.4989)
 
