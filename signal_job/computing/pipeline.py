@@ -24,18 +24,18 @@ from signal_job.computing.plan import (
     SIGNAL_COLUMNS,
     SIGNALS_METADATA,
     Plan,
+    Runs,
     Shape,
     added_up,
     all_rows,
     fast_counts,
-    in_runs,
     part_rows,
     partitions,
     plan,
     plan_rows,
     shape,
 )
-from signal_job.computing.route import Counting, Route, counting, decide, takes_fast_path
+from signal_job.computing.route import Counting, Groups, Route, Signals, counting, decide, takes_fast_path
 from signal_job.computing.signals import MAX_WINDOW
 from signal_job.computing.staging import staging_folder
 from signal_job.config import Config
@@ -146,6 +146,31 @@ def run(
     if total.rows == 0:
         raise no_rows(data)
     return Result(total, [group for result in results for group in result.groups])
+
+
+def queries(data: Input, config: Config, route: Route) -> list[tuple[str, pl.LazyFrame]]:
+    """The first Polars queries a run of `data` on `route` collects, named, for `--explain`.
+
+    Over its first series, its rows as the files give them: rows that are staged first are read
+    from the staged files instead, by the same plan. A `group_by` column's groups are listed first;
+    how they are counted waits on that listing.
+    """
+    series = partitions(data, config)[0]
+    signals = route.signals.choice is not Signals.NONE
+    the_shape = shape(series, config, timestamps=signals)
+    if route.groups.choice is Groups.COLUMN:
+        rows = all_rows(series, the_shape)
+        return [("listing the groups", groups.listing_query(rows))]
+    fast = signals and takes_fast_path(route, config, the_shape)
+    the_plan = plan(series, config, the_shape=the_shape, fast=fast)
+    if the_plan.fast_signals is not None:
+        return [("signals, fast path", the_plan.fast_signals)]
+    named = [("counts", the_plan.counts)]
+    if signals:
+        named.append(("signals", the_plan.signals))
+    if the_plan.repeats is not None:
+        named.append(("repeats", the_plan.repeats))
+    return named
 
 
 def _run_each(
@@ -352,8 +377,8 @@ def _collect(
                 return _filled(series), 0
             on_fast_path = signals is not None and takes_fast_path(route, config, the_shape)
             plans = [
-                plan(data, config, the_shape=one_shape, frames=frames, fast=on_fast_path)
-                for frames, one_shape in series
+                plan(data, config, the_shape=the_shape, frames=frames, fast=on_fast_path, runs=runs)
+                for frames, runs in series
             ]
             fast_signals = plans[0].fast_signals
             if signals is not None and fast_signals is not None:
@@ -434,8 +459,8 @@ def _in_series(
     *,
     signals: Path | None,
     engine: PolarsEngine,
-) -> Iterator[tuple[list[tuple[list[pl.LazyFrame] | None, Shape]] | pl.DataFrame, bool]]:
-    """The frames to plan, each a series in its shape, and whether to collect them together.
+) -> Iterator[tuple[list[tuple[list[pl.LazyFrame] | None, Runs]] | pl.DataFrame, bool]]:
+    """The frames to plan, each with how its rows come, and whether to collect them together.
 
     One series, unless a `group_by` column's groups are taken apart (see `groups`), as the route
     counts them once they are listed: few groups are each filtered from the rows, collected
@@ -443,8 +468,8 @@ def _in_series(
     instead of frames), or else staged in buckets of whole groups, counted one bucket after
     another (a signals file reads them as one).
     """
-    if not in_runs(config, the_shape):
-        yield [(frames, the_shape)], True
+    if route.groups.choice is not Groups.COLUMN:
+        yield [(frames, Runs.ONE)], True
         return
     rows = all_rows(data, the_shape, frames)
     assert route.listing is not None  # noqa: S101 - a `group_by` column's route lists its groups
@@ -459,8 +484,7 @@ def _in_series(
     assert route.counting is not None  # noqa: S101 - decided just now
     log.info("groups of %s: %s (%s)", config.group_by, route.counting.choice, route.counting.why)
     if route.counting.choice is Counting.FILTERS:
-        one_group = replace(the_shape, one_group=True)
-        yield [([group_rows], one_group) for group_rows in groups.each_group(rows, found)], True
+        yield [([group_rows], Runs.ONE) for group_rows in groups.each_group(rows, found)], True
         return
     apart = signals is None
     if apart:  # no signals file: close as written is not needed (-1.8 s at 50M rows staged)
@@ -469,7 +493,7 @@ def _in_series(
         yield _counted_in_batches(rows, found, config, route, the_shape, engine=engine), False
         return
     with groups.in_group_runs(rows, found, limits=route.limits, engine=engine, apart=apart) as runs:
-        yield ([([bucket], the_shape) for bucket in runs] if apart else [(runs, the_shape)]), False
+        yield ([([bucket], Runs.GROUPS) for bucket in runs] if apart else [(runs, Runs.GROUPS)]), False
 
 
 def _counted_in_batches(
@@ -485,11 +509,11 @@ def _counted_in_batches(
 
     Never with `duplicates: drop`: a carried row may be a repeat, left out in its own batch.
     """
-    carried = replace(the_shape, carried=True)
     counts: list[pl.DataFrame] = []
 
     def count(batch: pl.DataFrame) -> None:
-        counts.append(plan_rows(batch.lazy(), config, carried).counts.collect(engine="in-memory"))
+        the_plan = plan_rows(batch.lazy(), config, the_shape, runs=Runs.BATCH)
+        counts.append(the_plan.counts.collect(engine="in-memory"))
 
     groups.in_batches(rows, found, count, window=config.window, limits=route.limits, engine=engine)
     return added_up(counts, found[GROUP].to_list())

@@ -11,8 +11,9 @@ Time order is checked in the same pass: the rows' order keys must rise strictly 
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TypeVar
 
 import polars as pl
@@ -52,7 +53,7 @@ CARRIED = "_carried"  # a row of an earlier batch, leading its group's rows (see
 ROW = "_row"
 # The time as the fast path reads it: from the text as written where the file allows (see
 # `TimestampReading.untrimmed`); any row it leaves null goes to the general path. Only rows
-# read straight from the files carry it (`Shape.quick_time`): staging it would cost a parse.
+# read straight from the files carry it (`quick_time`): staging it would cost a parse.
 QUICK_TIME = "_quick_time"
 SORT_KEY = "_sort"
 
@@ -69,6 +70,17 @@ class Plan:
     fast_signals: pl.LazyFrame | None = None
 
 
+class Runs(enum.StrEnum):
+    """How a plan's rows come: one series, or (a `group_by` column's) runs of whole groups."""
+
+    ONE = "one series"  # no group_by, a hive folder's rows, or one group filtered apart
+    GROUPS = "group runs"  # runs of whole groups, ranked (`RANK`), each windowed alone
+    # A batch of group runs, each led by its rows `CARRIED` from the batches before: they reach
+    # into its windows and time order, but were counted there; groups are counted by `RANK`
+    # alone, the rows carrying no name (see `groups.in_batches`).
+    BATCH = "batch"
+
+
 @dataclass(frozen=True)
 class Shape:
     """What every file's rows carry, the same for all files of one series."""
@@ -79,18 +91,10 @@ class Shape:
     text_times: bool  # ... kept as text: some file's dates read both day and month first
     keys: int  # order keys per row (0: no time column; 2: day or month first, both checked)
     width: int | None  # keys are text of this width (sorting as time); None: Int64 nanoseconds
-    one_group: bool  # a hive partition of one `group_by` value: windowed as one series
     whole_rows: bool  # carry every column, to tell repeated rows (`duplicates: drop`)
     # Whether the files' close columns are floats (the signals file keeps those floats): True
     # for all, False for none, None where some are and some are not.
     float_close: bool | None = False
-    # Rows marked `CARRIED` lead each group: they reach into its windows and time order, but
-    # are counted in the batch before (see `groups.in_batches`). Groups are then counted by
-    # `RANK` alone: the rows carry no name.
-    carried: bool = False
-    # The rows are read straight from the files, with `QUICK_TIME` for the fast path; rows
-    # staged first (newest first, sorted, grouped) carry the parsed time alone.
-    quick_time: bool = False
 
     @property
     def parsed_order(self) -> bool:
@@ -112,7 +116,6 @@ def shape(data: Input, config: Config, *, timestamps: bool = False, parse_times:
     `parse_times` orders rows by parsed times even where their text would do (to check text of
     another width than the first values).
     """
-    values = folder_values(data, config.group_by)
     readings = [part.timestamp for part in data.parts]
     timed = [reading for reading in readings if reading is not None]
     keys = max((len(reading.keys) for reading in timed), default=0) if len(timed) == len(readings) else 0
@@ -124,7 +127,6 @@ def shape(data: Input, config: Config, *, timestamps: bool = False, parse_times:
         text_times=any(reading is not None and reading.written is not None for reading in readings),
         keys=keys,
         width=widths.pop() if keys == 1 and len(widths) == 1 and not parse_times else None,
-        one_group=values is not None and len(set(values)) == 1,
         whole_rows=config.reading.duplicates == "drop",
         float_close=_all_or_none(part.close_dtype.is_float() for part in data.parts),
     )
@@ -153,30 +155,49 @@ def plan(
     the_shape: Shape | None = None,
     frames: list[pl.LazyFrame] | None = None,
     fast: bool = False,
+    runs: Runs = Runs.ONE,
 ) -> Plan:
     """The plan over every file of `data` as one series (one per `group_by` value).
 
     `frames` are the files' rows as `part_rows` gives them in `the_shape` (staged by the
     pipeline), or None to read each file as it is; `timestamps` adds the parsed timestamp to
-    the signals (when no shape is given). For a `group_by` column (see `in_runs`), `frames` must
-    come from `groups.in_group_runs`.
+    the signals (when no shape is given). For runs of a `group_by` column's groups (`runs`),
+    `frames` must come from `groups.in_group_runs`. With `fast`, the plan also holds the fast
+    path's signals (the route says where it fits: `route.takes_fast_path`).
     """
     if the_shape is None:
         the_shape = shape(data, config, timestamps=timestamps)
-    if frames is None:
-        the_shape = replace(the_shape, quick_time=the_shape.timestamps)
-    return plan_rows(all_rows(data, the_shape, frames), config, the_shape, fast=fast)
+    # Rows read straight from the files carry the time as the fast path reads it.
+    quick_time = frames is None and the_shape.timestamps
+    rows = all_rows(data, the_shape, frames, quick_time=quick_time)
+    return plan_rows(rows, config, the_shape, runs=runs, fast=fast, quick_time=quick_time)
 
 
-def all_rows(data: Input, the_shape: Shape, frames: list[pl.LazyFrame] | None = None) -> pl.LazyFrame:
-    """Every file's rows in `the_shape`, one after the other: `frames` if given, else as read."""
+def all_rows(
+    data: Input, the_shape: Shape, frames: list[pl.LazyFrame] | None = None, *, quick_time: bool = False
+) -> pl.LazyFrame:
+    """Every file's rows in `the_shape`, one after the other: `frames` if given, else as read.
+
+    With `quick_time`, rows read from the files also carry `QUICK_TIME` (see `part_rows`).
+    """
     if frames is None:
-        frames = [part_rows(part, the_shape) for part in data.parts]
+        frames = [part_rows(part, the_shape, quick_time=quick_time) for part in data.parts]
     return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
 
 
-def plan_rows(rows: pl.LazyFrame, config: Config, the_shape: Shape, *, fast: bool = False) -> Plan:
-    """The plan over rows of `the_shape`, already in the order their windows run; `fast`, see `plan`."""
+def plan_rows(
+    rows: pl.LazyFrame,
+    config: Config,
+    the_shape: Shape,
+    *,
+    runs: Runs = Runs.ONE,
+    fast: bool = False,
+    quick_time: bool = False,
+) -> Plan:
+    """The plan over rows of `the_shape`, already in the order their windows run, coming as `runs`.
+
+    `fast`, see `plan`; `quick_time`, the rows carry `QUICK_TIME` for the fast path.
+    """
     repeats = None
     if the_shape.whole_rows:
         # A row identical in every column to the one before it is a repeat (overlapping exports).
@@ -184,18 +205,20 @@ def plan_rows(rows: pl.LazyFrame, config: Config, the_shape: Shape, *, fast: boo
         rows = rows.with_columns(_repeated=repeated)
         repeats = rows.select(repeats=pl.col("_repeated").sum())
         rows = rows.filter(~pl.col("_repeated"))
-    fast_signals = _fast_signals(rows, config, the_shape) if fast else None
-    runs = in_runs(config, the_shape)
-    if the_shape.keys and not runs:
+    fast_signals = _fast_signals(rows, config, the_shape, quick_time=quick_time) if fast else None
+    in_runs = runs is not Runs.ONE
+    if the_shape.keys and not in_runs:
         rows = rows.with_row_index(ROW)  # ties in time are broken by the row: no two rows at one time
     price, total = pl.col("price"), pl.col("window_sum")
     summed = window_sum(price, window=config.window)
-    if runs:  # a window is whole where the row `window - 1` back is of the same group
+    if in_runs:  # a window is whole where the row `window - 1` back is of the same group
         back = pl.col(RANK).shift(min(config.window, MAX_WINDOW) - 1)
         summed = pl.when(back == pl.col(RANK)).then(summed).alias("window_sum")
     rows = rows.with_columns(summed)
     return Plan(
-        counts=_counts(rows, window=config.window, the_shape=the_shape, grouped=config.group_by is not None),
+        counts=_counts(
+            rows, window=config.window, the_shape=the_shape, grouped=config.group_by is not None, runs=runs
+        ),
         signals=rows.select(
             *([pl.col(GROUP).alias(config.group_by)] if config.group_by else []),
             *(["timestamp"] if the_shape.timestamps else []),
@@ -235,18 +258,10 @@ def fast_counts(written: pl.LazyFrame, the_shape: Shape) -> pl.LazyFrame:
     )
 
 
-def in_runs(config: Config, the_shape: Shape) -> bool:
-    """Whether the plan takes its rows as runs of whole groups, ranked (see `groups.in_group_runs`).
-
-    So it is for a `group_by` column; a hive partition holds one group, windowed as it is.
-    """
-    return config.group_by is not None and not the_shape.one_group
-
-
-def _fast_signals(rows: pl.LazyFrame, config: Config, the_shape: Shape) -> pl.LazyFrame:
+def _fast_signals(rows: pl.LazyFrame, config: Config, the_shape: Shape, *, quick_time: bool) -> pl.LazyFrame:
     timestamps = ["timestamp"] if the_shape.timestamps else []
     trusted = pl.lit(value=True)
-    time_column = QUICK_TIME if the_shape.quick_time else "timestamp"
+    time_column = QUICK_TIME if quick_time else "timestamp"
     if the_shape.timestamps:
         time = pl.col(time_column)
         trusted = time.is_not_null()
@@ -276,8 +291,12 @@ def _fast_signals(rows: pl.LazyFrame, config: Config, the_shape: Shape) -> pl.La
     )
 
 
-def part_rows(part: Source, the_shape: Shape) -> pl.LazyFrame:
-    """One file's rows in the common shape, whatever its kind and column types."""
+def part_rows(part: Source, the_shape: Shape, *, quick_time: bool = False) -> pl.LazyFrame:
+    """One file's rows in the common shape, whatever its kind and column types.
+
+    With `quick_time`, they also carry `QUICK_TIME`: read straight from the file for the fast
+    path (rows staged first, newest first, sorted or grouped, carry the parsed time alone).
+    """
     columns: dict[str, pl.Expr] = {}
     if the_shape.group is not None:
         column = part.column(the_shape.group)
@@ -294,7 +313,7 @@ def part_rows(part: Source, the_shape: Shape) -> pl.LazyFrame:
         assert part.timestamp is not None  # noqa: S101 - `has_timestamps` was checked
         columns["timestamp"] = part.timestamp.parsed
         columns["_present"] = part.timestamp.present
-        if the_shape.quick_time:
+        if quick_time:
             untrimmed = part.timestamp.untrimmed
             columns[QUICK_TIME] = untrimmed if untrimmed is not None else part.timestamp.parsed
         if the_shape.text_times:  # some file's dates read day first and month first: keep text
@@ -345,9 +364,9 @@ def sort_key(the_shape: Shape) -> pl.Expr:
     )
 
 
-def _counts(rows: pl.LazyFrame, *, window: int, the_shape: Shape, grouped: bool) -> pl.LazyFrame:
-    if grouped and not the_shape.one_group:
-        return _counts_in_runs(rows, window=window, the_shape=the_shape)
+def _counts(rows: pl.LazyFrame, *, window: int, the_shape: Shape, grouped: bool, runs: Runs) -> pl.LazyFrame:
+    if runs is not Runs.ONE:
+        return _counts_in_runs(rows, window=window, the_shape=the_shape, carried=runs is Runs.BATCH)
     price, total = pl.col("price"), pl.col("window_sum")
     aggregates = {
         "rows": pl.len(),
@@ -366,7 +385,7 @@ def _counts(rows: pl.LazyFrame, *, window: int, the_shape: Shape, grouped: bool)
     return rows.select(**aggregates)
 
 
-def _counts_in_runs(rows: pl.LazyFrame, *, window: int, the_shape: Shape) -> pl.LazyFrame:
+def _counts_in_runs(rows: pl.LazyFrame, *, window: int, the_shape: Shape, carried: bool) -> pl.LazyFrame:
     """`_counts` per group of rows that come in runs of whole groups (see `groups`).
 
     Each row's facts (its order against the row before, too) are worked out in a stage of their
@@ -391,7 +410,7 @@ def _counts_in_runs(rows: pl.LazyFrame, *, window: int, the_shape: Shape) -> pl.
     }
     sums = ("_full", "_missing", "_above", "_late", "_odd", "_no_time", "_unreadable", "suspect")
     size = pl.len()
-    if the_shape.carried:  # rows counted in the batch before: masked out (a filter copies every column)
+    if carried:  # rows counted in the batch before: masked out (a filter copies every column)
         mine = ~pl.col(CARRIED)
         facts = {name: fact & mine for name, fact in facts.items() if name != "_size"} | {
             "_size": facts["_size"],  # the group's own price, counted before: the max holds
@@ -402,7 +421,7 @@ def _counts_in_runs(rows: pl.LazyFrame, *, window: int, the_shape: Shape) -> pl.
         rows.with_columns(**facts)
         .group_by(RANK)
         .agg(
-            *([] if the_shape.carried else [pl.col(GROUP).first().alias("group")]),
+            *([] if carried else [pl.col(GROUP).first().alias("group")]),
             size.alias("rows"),
             pl.col("_size").max().alias("largest_price"),
             *(pl.col(name).sum() for name in sums),
@@ -411,7 +430,7 @@ def _counts_in_runs(rows: pl.LazyFrame, *, window: int, the_shape: Shape) -> pl.
         .sort(RANK)
     )
     return counted.select(
-        RANK if the_shape.carried else "group",
+        RANK if carried else "group",
         "rows",
         missing="_missing",
         full_windows="_full",
@@ -426,7 +445,7 @@ def _counts_in_runs(rows: pl.LazyFrame, *, window: int, the_shape: Shape) -> pl.
 
 
 def added_up(counts: list[pl.DataFrame], names: list[str | None]) -> pl.DataFrame:
-    """The counts of batches of runs of groups, by `RANK` (see `Shape.carried`), each group's added up.
+    """The counts of batches of runs of groups, by `RANK` (see `Runs.BATCH`), each group's added up.
 
     Named from `names`, the groups in order of first appearance, as `_counts_in_runs` names them.
     """
