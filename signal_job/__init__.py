@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from signal_job.errors import ClashError, ConfigError, EngineError, InputError, JobError, OutputError
 
 if TYPE_CHECKING:
-    from signal_job.api import RunResult, run
+    from signal_job.api import RunResult, explain, run
     from signal_job.config import Config, Reading
 
 __version__ = "0.1.0"
@@ -30,12 +30,14 @@ __all__ = [
     "Reading",
     "RunResult",
     "__version__",
+    "explain",
     "run",
 ]
 # A library's loggers stay silent until the application configures logging (Python's advice).
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 _LAZY = {
     "run": "signal_job.api",
+    "explain": "signal_job.api",
     "RunResult": "signal_job.api",
     "Config": "signal_job.config",
     "Reading": "signal_job.config",

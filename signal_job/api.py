@@ -35,6 +35,49 @@ class RunResult:
     document: dict[str, Any]  # the metrics document, keys in their documented order
 
 
+def explain(
+    input: PathLike = "data.csv",
+    *,
+    config: ConfigSource = "config.yaml",
+    signals: PathLike | None = None,
+    engine: Literal["local", "dask"] = "local",
+    cache: PathLike | None = None,
+) -> str:
+    """How `run` with these arguments would go, without running it: the text of `run --explain`.
+
+    That is its route, with the reason for each choice, and the Polars queries it starts with.
+    Nothing is written. Raises the job's errors as `run` does.
+    """
+    from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
+
+    given = _given(config)
+    paths = job.Paths(
+        input=location(input),
+        config=Path(config) if isinstance(config, str | os.PathLike) else None,
+        output=None,
+        log_file=None,
+        signals=None if signals is None else Path(signals),
+    )
+    where = job.Engine(_engine(engine), cache=None if cache is None else Path(cache))
+    return job.explain(paths, config=given, engine=where)
+
+
+def _given(config: ConfigSource) -> Mapping[str, Any] | Config | None:
+    """The config given as a mapping or a `Config`; None for a path; else a `TypeError`."""
+    given = config if isinstance(config, Config | Mapping) else None
+    if given is None and not isinstance(config, str | os.PathLike):
+        msg = f"config must be a path, a mapping or a Config, not {type(config).__name__}"
+        raise TypeError(msg)
+    return given
+
+
+def _engine(engine: str) -> Literal["local", "dask"]:
+    if engine not in ("local", "dask"):
+        msg = f"engine must be 'local' or 'dask', not {engine!r}"
+        raise ValueError(msg)
+    return "dask" if engine == "dask" else "local"
+
+
 def run(
     input: PathLike = "data.csv",
     *,
@@ -70,13 +113,8 @@ def run(
     from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
 
     started = time.perf_counter()
-    given = config if isinstance(config, Config | Mapping) else None
-    if given is None and not isinstance(config, str | os.PathLike):
-        msg = f"config must be a path, a mapping or a Config, not {type(config).__name__}"
-        raise TypeError(msg)
-    if engine not in ("local", "dask"):
-        msg = f"engine must be 'local' or 'dask', not {engine!r}"
-        raise ValueError(msg)
+    given = _given(config)
+    engine = _engine(engine)
     paths = job.Paths(
         input=location(input),
         config=Path(config) if isinstance(config, str | os.PathLike) else None,

@@ -14,13 +14,16 @@ import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Annotated  # noqa: E402
+from typing import TYPE_CHECKING, Annotated  # noqa: E402
 
 import typer  # noqa: E402
 
 from signal_job import __version__  # noqa: E402
 from signal_job.errors import JobError, Terminated, counted  # noqa: E402
 from signal_job.reading.storage import location  # noqa: E402
+
+if TYPE_CHECKING:
+    from signal_job import job
 
 log = logging.getLogger("signal_job")
 
@@ -176,6 +179,14 @@ ExperimentOption = Annotated[
         help="With --mlflow: the experiment (default signal-job).",
     ),
 ]
+ExplainOption = Annotated[
+    bool,
+    typer.Option(
+        "--explain",
+        help="Print how the run would go (its route, with reasons, and the Polars queries) and exit; "
+        "nothing is run or written.",
+    ),
+]
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # SIGTERM last: once it is caught, so is SIGINT
 
 
@@ -196,13 +207,15 @@ def run(
     hash_inputs: HashOption = False,
     mlflow: MlflowOption = None,
     mlflow_experiment: ExperimentOption = None,
+    explain: ExplainOption = False,
 ) -> None:
     """Compute the signal rate of the input and write the metrics document.
 
     The document goes to the output file and to stdout; logs go to stderr and the log file.
     With --signals, every row's signal also goes to a Parquet file, from the same scan.
     Exit code 0 on success, 1 on any job error, 2 on a usage error, 130 or 143 when stopped
-    by SIGINT or SIGTERM. No output is ever written over an input.
+    by SIGINT or SIGTERM. No output is ever written over an input. With --explain, the route
+    the run would take is printed instead, and nothing is run.
     """
     # Polars' streaming CSV reader keeps several read-ahead chunks in flight; its default chunk
     # size puts ~400 MiB in flight on a 10M-row file, 8 MiB chunks ~220 MiB at the same speed.
@@ -225,6 +238,8 @@ def run(
     log.info("signal-job %s starting", __version__)
     paths = job.Paths(location(input_path), config_path, output, log_file, signals, metrics_file)
     where = job.Engine("dask" if engine is EngineName.dask else "local", address, workers, cache)
+    if explain:
+        _explain(paths, where)
     outcome = job.execute(
         paths,
         started=_STARTED,
@@ -237,6 +252,21 @@ def run(
         tracking=job.tracking(mlflow, mlflow_experiment),
     )
     raise typer.Exit(outcome.code)
+
+
+def _explain(paths: job.Paths, where: job.Engine) -> None:
+    """Print the run's route and its queries, and exit 0; a job error prints the error document."""
+    from signal_job import job  # noqa: PLC0415 - as in `run`
+    from signal_job.reporting.metrics import error_document, render  # noqa: PLC0415
+
+    try:
+        text = job.explain(paths, engine=where)
+    except JobError as exc:
+        log.error("%s", exc)
+        _print(render(error_document(version=exc.version, message=str(exc))))
+        raise typer.Exit(1) from exc
+    typer.echo(text, nl=False)
+    raise typer.Exit(0)
 
 
 # A scheduler's SIGTERM (or Ctrl-C) unwinds like an error: temporary files go, the error

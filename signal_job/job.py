@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from signal_job.computing import pipeline
+from signal_job.computing.route import Engine as Way
+from signal_job.computing.route import Route, decide, describe, explained
 from signal_job.config import OPTIONAL_KEYS, Config, Reading, load_config, parse_config
 from signal_job.errors import (
     ClashError,
@@ -439,8 +441,10 @@ def run(
     )
     try:
         data = _open(prepared, config)
+        route = _route(data, prepared, config, engine)
+        log.info("route: %s", describe(route), extra={FIELDS: {"route": route.as_dict()}})
         result, written, inputs = _fingerprinted(
-            data, lambda: _compute(data, prepared, config, engine), hashing=hashing
+            data, lambda: _compute(data, prepared, config, engine, route), hashing=hashing
         )
     except JobError as exc:
         exc.version = config.version
@@ -522,16 +526,48 @@ def _fingerprinted(
     return result, written, inputs
 
 
+def _route(data: Input, prepared: Prepared, config: Config, engine: Engine) -> Route:
+    """How the run goes (see `route`): decided once, from what was asked for and what was found."""
+    way = Way.DASK if engine.name == "dask" else Way.CACHE if engine.cache is not None else Way.LOCAL
+    return decide(
+        data, config, signals="--signals" in prepared.outputs, engine=way, cached=engine.cache is not None
+    )
+
+
+def explain(paths: Paths, *, config: Given | None = None, engine: Engine = Engine()) -> str:
+    """What a run would do, without running it: its route with the reasons, and the Polars queries.
+
+    Nothing is written; the config is read and the input opened (its files found and sniffed).
+    Raises `JobError` as a run would.
+    """
+    prepared = prepare(paths, signals_folder=engine.name == "dask")
+    known = _config(paths, config)
+    try:
+        data = _open(prepared, known)
+        route = _route(data, prepared, known, engine)
+        queries = pipeline.queries(data, known, route)
+    except JobError as exc:
+        exc.version = known.version
+        raise
+    lines = [f"route of a run over {paths.input} ({data.describe()}):", explained(route)]
+    for name, query in queries:
+        where = "the first series" if route.series.choice > 1 else "the rows"
+        if route.engine.choice is not Way.LOCAL:
+            where = "each file (alone)"
+        lines += ["", f"Polars query, {name}, over {where}:", query.explain(engine="streaming")]
+    return "\n".join(lines) + "\n"
+
+
 def _compute(
-    data: Input, prepared: Prepared, config: Config, engine: Engine
+    data: Input, prepared: Prepared, config: Config, engine: Engine, route: Route
 ) -> tuple[pipeline.Result, os.stat_result | None]:
-    """The counts, and the signals file written (atomically) if asked for."""
+    """The counts, and the signals file written (atomically) if asked for, as `route` goes."""
     signals = prepared.outputs.get("--signals")
-    if engine.name == "dask" or engine.cache is not None:
+    if route.engine.choice is not Way.LOCAL:
         return _by_file(data, config, engine, signals=signals)
     with atomic(signals) if signals else nullcontext() as temporary:
         try:
-            result = pipeline.run(data, config, signals=temporary)
+            result = pipeline.run(data, config, signals=temporary, route=route)
         except pipeline.SignalsNotWritten as exc:
             msg = f"cannot write signals file {prepared.paths.signals}: {first_line(exc.error)}"
             raise OutputError(msg) from exc

@@ -203,3 +203,27 @@ def test_a_plain_run_imports_none_of_the_optional_integrations(bundled: Path) ->
     )
     assert done.returncode == 0, done.stderr
     assert set(done.stdout.decode().split()).isdisjoint(optional)
+
+
+def test_explain_is_the_text_of_the_command_line_s_explain(bundled: Path) -> None:
+    text = signal_job.explain(bundled / "data.csv", config=CONFIG)
+    assert text.startswith(f"route of a run over {bundled / 'data.csv'} (779,029 bytes")
+    assert "  staging:   none (the rows run oldest first as they are)\n" in text
+    assert "Polars query, counts, over the rows:" in text
+    done = subprocess.run(
+        [str(CONSOLE_SCRIPT), "run", "--explain"], cwd=bundled, capture_output=True, check=True, timeout=120
+    )
+    assert done.stdout.decode() == text.replace(str(bundled / "data.csv"), "data.csv")
+    assert sorted(path.name for path in bundled.iterdir()) == ["config.yaml", "data.csv"]
+
+
+def test_explain_of_a_cached_or_dask_run_names_its_engine(bundled: Path) -> None:
+    cached = signal_job.explain(bundled / "data.csv", config=CONFIG, cache=bundled / "cache")
+    assert "  engine:    cache (a cache folder: files counted one by one" in cached
+    assert "over each file (alone):" in cached
+    on_dask = signal_job.explain(bundled / "data.csv", config=CONFIG, engine="dask")
+    assert (
+        "  engine:    dask (asked for: the files counted on a Dask cluster, in shares of consecutive"
+        in on_dask
+    )
+    assert not (bundled / "cache").exists()

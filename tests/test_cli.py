@@ -76,6 +76,10 @@ def test_log_file_records_every_step(tmp_path: Path, config_file: Path) -> None:
         "status: success",
     ):
         assert expected in log
+    routes = [line for line in log.splitlines() if " INFO route: " in line]
+    assert [line.split(" INFO ")[1] for line in routes] == [
+        "route: engine local; staging none; counted by series; signals none"
+    ]
 
 
 def test_log_file_is_appended_to(tmp_path: Path, config_file: Path) -> None:
@@ -205,6 +209,46 @@ def test_console_script_runs_the_bundled_example_with_its_defaults(tmp_path: Pat
     assert "status: success" in (tmp_path / "run.log").read_text()
     assert b"status: success" in done.stderr
     assert b"Traceback" not in done.stderr
+
+
+def test_explain_prints_the_route_and_its_queries_and_writes_nothing(
+    tmp_path: Path, config_file: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    args = [*signals_args(tmp_path, DATA / "candles.csv", config_file), "--explain"]
+    code, stdout, stderr = invoke(*args)
+    assert code == 0, stderr
+    text = stdout.decode()
+    assert text.startswith(f"route of a run over {DATA / 'candles.csv'} (")
+    assert "  engine:    local (the default: one scan in this process)\n" in text
+    assert "  signals:   fast (Int64 prices, exact Float64 means, one file;" in text
+    assert "Polars query, signals, fast path, over the rows:" in text
+    assert "Csv SCAN" in text
+    assert names(tmp_path) == ["config.yaml", "out"]  # no metrics, log or signals file
+    assert names(out) == []
+
+
+def test_explain_of_a_bad_config_is_the_error_document(tmp_path: Path, write_file: WriteFile) -> None:
+    config = write_file("config.yaml", "seed: 1\nwindow: 0\nversion: v\n")
+    code, stdout, _ = invoke(*run_args(tmp_path, DATA / "candles.csv", config), "--explain")
+    assert code == 1
+    document = orjson.loads(stdout)
+    assert document["status"] == "error"
+    assert "window" in document["error_message"]
+    assert names(tmp_path) == ["config.yaml"]
+
+
+def test_console_script_explains_a_grouped_run_without_running_it(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("seed: 1\nwindow: 3\nversion: v\ngroup_by: symbol\n")
+    rows = [f"2024-01-01 00:{i:02}:00,{'AB'[i % 2]},{i}" for i in range(6)]
+    (tmp_path / "data.csv").write_text("timestamp,symbol,close\n" + "\n".join(rows) + "\n")
+    done = console("run", "--explain", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert b"  groups:    column (symbol is a column: its groups are taken apart)\n" in done.stdout
+    assert b"  counting:  decided once the groups are listed:" in done.stdout
+    assert b"Polars query, listing the groups, over the rows:" in done.stdout
+    assert names(tmp_path) == ["config.yaml", "data.csv"]
 
 
 def test_console_script_usage_error_exits_2(tmp_path: Path) -> None:

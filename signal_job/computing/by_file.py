@@ -22,6 +22,7 @@ from signal_job.computing.dataset import Writer, write_dataset, write_here
 from signal_job.computing.halo import Edges, overlap, stitch
 from signal_job.computing.pipeline import Counts, Result, no_rows, run
 from signal_job.computing.plan import folder_values, partitions
+from signal_job.computing.route import in_shares
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, counted
 from signal_job.reading.inputs import Input
@@ -95,7 +96,7 @@ def run_by_file(
     """
     check_config(config, data, why=why)
     series = partitions(data, config)
-    if tasks is not None and kept is None and signals is None:
+    if tasks is not None and in_shares(kept_per_file=kept is not None or signals is not None):
         files = _in_shares(series, tasks())
     else:
         files = [[each.replace_parts([part]) for part in each.parts] for each in series]

@@ -107,19 +107,22 @@ def first_appearance(
     """
     texts = _few_texts(rows, limits=limits, engine=engine) if listing is Listing.COMPARE else None
     if texts is None:
-        texts = in_background(
-            lambda: (
-                rows.select(GROUP_TEXT)
-                .with_row_index(_INDEX)
-                .group_by(GROUP_TEXT)
-                .agg(first=pl.col(_INDEX).min(), rows=pl.len())
-                .collect(engine=engine)
-            )
-        )
+        query = listing_query(rows)
+        texts = in_background(lambda: query.collect(engine=engine))
     named = with_group_names(texts).group_by(GROUP)
     return named.agg(
         pl.col("first").min(), pl.col("rows").sum(), pl.col(GROUP_TEXT).sort_by("first").alias("texts")
     ).sort("first")
+
+
+def listing_query(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Every text of the group column as written, where it first appears and how many rows have it."""
+    return (
+        rows.select(GROUP_TEXT)
+        .with_row_index(_INDEX)
+        .group_by(GROUP_TEXT)
+        .agg(first=pl.col(_INDEX).min(), rows=pl.len())
+    )
 
 
 def _few_texts(

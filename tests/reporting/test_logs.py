@@ -51,6 +51,17 @@ def test_json_logs_are_one_object_per_line_on_the_console_and_in_the_file(tmp_pa
     config = next(record for record in console if "window" in record)
     assert (config["window"], config["seed"], config["version"]) == (5, 42, "v1")
     assert next(record for record in console if "input" in record)["input"] == "data.csv"
+    route = next(record for record in console if "route" in record)
+    assert route["message"] == "route: engine local; staging none; counted by series; signals none"
+    assert route["route"] == {
+        "engine": "local",
+        "series": 1,
+        "staging": "none",
+        "groups": "none",
+        "listing": None,
+        "counting": "series",
+        "signals": "none",
+    }
     assert console[-1]["status"] == "success"
 
 
