@@ -18,9 +18,9 @@ from typing import Annotated  # noqa: E402
 
 import typer  # noqa: E402
 
-from signal_job import __version__  # noqa: E402
 from signal_job.errors import JobError, Terminated, counted  # noqa: E402
 from signal_job.reading.storage import location  # noqa: E402
+from signal_job.version import __version__  # noqa: E402
 
 log = logging.getLogger("signal_job")
 

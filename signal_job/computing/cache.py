@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from signal_job import __version__
 from signal_job.computing.halo import Edges
 from signal_job.computing.pipeline import Counts
 from signal_job.config import Config
 from signal_job.reading.inputs import Input
 from signal_job.reading.storage import Url
+from signal_job.version import __version__
 
 if TYPE_CHECKING:
     from signal_job.computing.by_file import Piece
