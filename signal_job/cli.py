@@ -216,8 +216,7 @@ def run(
         # Objects in storage keep the default, their reads wanting more in flight.
         os.environ.setdefault("POLARS_ROW_GROUP_PREFETCH_SIZE", "2")
     _take_stop_signals()
-    from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
-    from signal_job.reporting import progress  # noqa: PLC0415
+    from signal_job import job, progress  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
     from signal_job.reporting.logs import Logs  # noqa: PLC0415
 
     logs = Logs("json" if log_format is LogFormatName.json else "text")
@@ -301,7 +300,7 @@ def generate(
 ) -> None:
     """Write seeded synthetic BTC/USD-like candles, with realistic flat stretches."""
     _act_on_stop_signals()  # nothing to write on a stop: the file is left half written
-    from signal_job.reporting import progress  # noqa: PLC0415
+    from signal_job import progress  # noqa: PLC0415
     from signal_job.synthetic import write_candles  # noqa: PLC0415 - numpy only here
 
     progress.enable(progress.wanted(json_logs=False))

@@ -24,8 +24,8 @@ from signal_job.computing.pipeline import Counts, Result, no_rows, run
 from signal_job.computing.plan import folder_values, partitions
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, counted
+from signal_job.progress import steps
 from signal_job.reading.inputs import Input
-from signal_job.reporting.progress import steps
 
 log = logging.getLogger(__name__)
 

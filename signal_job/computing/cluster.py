@@ -19,8 +19,8 @@ from signal_job.computing.dataset import Task, Written, write_here
 from signal_job.computing.pipeline import Result
 from signal_job.config import Config
 from signal_job.errors import EngineError, counted, first_line, names_text
+from signal_job.progress import steps
 from signal_job.reading.inputs import Input
-from signal_job.reporting.progress import steps
 
 if TYPE_CHECKING:
     from distributed import Client
