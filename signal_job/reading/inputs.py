@@ -24,7 +24,8 @@ from signal_job.reading.files import Found, find_files
 from signal_job.reading.headers import normal_name
 from signal_job.reading.sources import Source, open_source, split_tickers
 from signal_job.reading.storage import Location, Url
-from signal_job.reading.timestamps import TimestampReading, read_timestamps
+from signal_job.reading.timestamp_reading import TimestampReading
+from signal_job.reading.timestamps import read_timestamps
 
 log = logging.getLogger(__name__)
 

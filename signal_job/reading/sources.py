@@ -26,7 +26,7 @@ from signal_job.reading.storage import Location, Url, open_bytes, open_object, p
 from signal_job.safe_files import open_regular
 
 if TYPE_CHECKING:
-    from signal_job.reading.timestamps import TimestampReading
+    from signal_job.reading.timestamp_reading import TimestampReading
 
 SUPPORTED = (
     "CSV (.csv, .txt, .tsv, also gzip or zstd compressed: .csv.gz, .csv.zst), "
