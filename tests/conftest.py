@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from signal_job.computing.pipeline import Counts, Engine, run
+from signal_job.computing.pipeline import Engine, run
 from signal_job.config import Config, Reading
+from signal_job.partial import Counts
 from signal_job.reading.inputs import open_input
 
 DATA = Path(__file__).parent / "data"

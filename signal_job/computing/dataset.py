@@ -24,12 +24,12 @@ from pathlib import Path
 import polars as pl
 
 from signal_job.computing.background import in_background
-from signal_job.computing.halo import Edges, closes_before
 from signal_job.computing.order import in_time_order
-from signal_job.computing.pipeline import Counts, SignalsNotWritten, run
+from signal_job.computing.pipeline import SignalsNotWritten, run
 from signal_job.computing.plan import SIGNALS_METADATA, SUSPECT_SIGNAL, Shape, all_rows, plan_rows, shape
 from signal_job.config import Config
 from signal_job.errors import InputError, counted
+from signal_job.partial import Counts, Edges, closes_before
 from signal_job.reading.inputs import Input
 
 log = logging.getLogger(__name__)

@@ -42,9 +42,9 @@ from typing import Literal
 import polars as pl
 
 from signal_job.computing.background import in_background
-from signal_job.computing.halo import edge_rows
 from signal_job.computing.plan import CARRIED, GROUP, GROUP_TEXT, RANK, with_group_names
 from signal_job.computing.staging import staging_folder
+from signal_job.partial import edge_rows
 
 FILTERED_GROUPS = 64  # 64 filters at 50M rows: 9.4 s against 19.6 s staged; 1,000 at 10M: 26 s against 5.3
 BATCH_ROWS = 1 << 18  # 1,000 groups at 10M rows: 495 MiB, against 612 MiB in batches of 2**20 (same speed)

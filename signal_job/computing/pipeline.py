@@ -17,7 +17,6 @@ import polars as pl
 
 from signal_job.computing import groups
 from signal_job.computing.background import in_background
-from signal_job.computing.halo import Edges, edge_rows
 from signal_job.computing.order import in_time_order
 from signal_job.computing.plan import (
     GROUP,
@@ -39,6 +38,8 @@ from signal_job.computing.signals import MAX_WINDOW
 from signal_job.computing.staging import staging_folder
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, first_line, names_text
+from signal_job.partial import Counts as Counts  # noqa: PLC0414 - job.py names it pipeline.Counts
+from signal_job.partial import Edges, edge_rows
 from signal_job.reading.headers import normal_name
 from signal_job.reading.inputs import Input
 
@@ -46,37 +47,6 @@ log = logging.getLogger(__name__)
 
 Engine = Literal["streaming", "in-memory"]
 _INT128_MAX = 2**127 - 1
-
-
-@dataclass(frozen=True)
-class Counts:
-    """What one run (or one group, or one partition) counted; partial counts add up."""
-
-    rows: int
-    full_windows: int
-    missing: int
-    signals: int
-    blank_lines: int = 0
-    repeats: int = 0  # rows left out as repeats of the row before (`duplicates: drop`)
-
-    @property
-    def rate(self) -> float:
-        """Signals per row, rounded half-to-even to 4 decimals from the exact fraction."""
-        quotient, remainder = divmod(self.signals * 10_000, self.rows)
-        if 2 * remainder > self.rows or (2 * remainder == self.rows and quotient % 2):
-            quotient += 1
-        return quotient / 10_000
-
-    def __add__(self, other: Counts) -> Counts:
-        """The counts of both together (windows never span the two)."""
-        return Counts(
-            rows=self.rows + other.rows,
-            full_windows=self.full_windows + other.full_windows,
-            missing=self.missing + other.missing,
-            signals=self.signals + other.signals,
-            blank_lines=self.blank_lines + other.blank_lines,
-            repeats=self.repeats + other.repeats,
-        )
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from signal_job.version import __version__
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
-    from signal_job.computing.pipeline import Counts
+    from signal_job.partial import Counts
 
 log = logging.getLogger(__name__)
 
