@@ -13,12 +13,12 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from signal_job.errors import ClashError, ConfigError, EngineError, InputError, JobError, OutputError
+from signal_job.version import __version__
 
 if TYPE_CHECKING:
     from signal_job.api import RunResult, explain, run
     from signal_job.config import Config, Reading
 
-__version__ = "0.1.0"
 __all__ = [
     "ClashError",
     "Config",

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Annotated  # noqa: E402
 
 import typer  # noqa: E402
 
-from signal_job import __version__  # noqa: E402
 from signal_job.errors import JobError, Terminated, counted  # noqa: E402
 from signal_job.reading.storage import location  # noqa: E402
+from signal_job.version import __version__  # noqa: E402
 
 if TYPE_CHECKING:
     from signal_job import job
@@ -229,8 +229,7 @@ def run(
         # Objects in storage keep the default, their reads wanting more in flight.
         os.environ.setdefault("POLARS_ROW_GROUP_PREFETCH_SIZE", "2")
     _take_stop_signals()
-    from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
-    from signal_job.reporting import progress  # noqa: PLC0415
+    from signal_job import job, progress  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
     from signal_job.reporting.logs import Logs  # noqa: PLC0415
 
     logs = Logs("json" if log_format is LogFormatName.json else "text")
@@ -331,7 +330,7 @@ def generate(
 ) -> None:
     """Write seeded synthetic BTC/USD-like candles, with realistic flat stretches."""
     _act_on_stop_signals()  # nothing to write on a stop: the file is left half written
-    from signal_job.reporting import progress  # noqa: PLC0415
+    from signal_job import progress  # noqa: PLC0415
     from signal_job.synthetic import write_candles  # noqa: PLC0415 - numpy only here
 
     progress.enable(progress.wanted(json_logs=False))

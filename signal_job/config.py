@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from signal_job.errors import ConfigError, first_line, names_text, shorten
-from signal_job.reading.files import read_regular
+from signal_job.safe_files import read_regular
 
 KEYS = ("seed", "window", "version")
 OPTIONAL_KEYS = (

@@ -34,7 +34,7 @@ from signal_job.errors import (
     first_line,
     names_text,
 )
-from signal_job.reading.files import Found, Identity, find_files, identity, read_regular
+from signal_job.reading.files import Found, find_files
 from signal_job.reading.inputs import Input, distinct_files, open_input
 from signal_job.reading.storage import Location, Url
 from signal_job.reporting.fingerprints import Hasher, facts, summary
@@ -42,6 +42,7 @@ from signal_job.reporting.folders import building, check_inside, folder_target, 
 from signal_job.reporting.logs import FIELDS, Logs
 from signal_job.reporting.metrics import Document, error_document, render, success_document
 from signal_job.reporting.outputs import Target, atomic, check_clashes, remove_stale_signals, target, write
+from signal_job.safe_files import Identity, identity, read_regular
 
 if TYPE_CHECKING:
     from signal_job.reporting.tracking import Tracking

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from signal_job.computing.pipeline import Counts, PolarsEngine, Result, run
+from signal_job.computing.pipeline import PolarsEngine, Result, run
 from signal_job.computing.route import Limits, decide
 from signal_job.config import Config, Reading
+from signal_job.partial import Counts
 from signal_job.reading.inputs import Input, open_input
 
 DATA = Path(__file__).parent / "data"

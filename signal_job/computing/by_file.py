@@ -1,7 +1,7 @@
 """Count an input file by file: each file alone, then the windows across files stitched exactly.
 
 Each file is counted alone by the local pipeline (its own blank lines, time order and errors,
-named with its file and line), which also returns its edges (`halo`). The files are taken in the
+named with its file and line), which also returns its edges (`partial`). The files are taken in the
 order the local run reads them; files that overlap in time are refused; the windows that cross
 each boundary are counted from the edges. The result is the local run's, exactly.
 
@@ -17,20 +17,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from signal_job import partial
 from signal_job.computing import cache
 from signal_job.computing.dataset import Writer, write_dataset, write_here
-from signal_job.computing.halo import Edges, overlap, stitch
-from signal_job.computing.pipeline import Counts, Result, no_rows, run
+from signal_job.computing.pipeline import Result, no_rows, run
 from signal_job.computing.plan import folder_values, partitions
 from signal_job.computing.route import in_shares
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, counted
+from signal_job.partial import Counts, Piece, overlap
+from signal_job.progress import steps
 from signal_job.reading.inputs import Input
-from signal_job.reporting.progress import steps
 
 log = logging.getLogger(__name__)
 
-Piece = tuple[Counts, Edges]  # what one file counts alone, and its edges
 # Counts inputs of one series each (a file, or consecutive files), in order: here, or on a cluster.
 Counter = Callable[[list[Input], Config], list[Piece]]
 _Item = TypeVar("_Item")
@@ -56,7 +56,8 @@ def count_here(files: list[Input], config: Config) -> list[Piece]:
 def combine(files: list[Input], pieces: list[Piece], window: int) -> Counts:
     """The counts of a series from those of its files counted alone, in order, and their edges.
 
-    Theirs, plus the windows across the files' boundaries.
+    Theirs, plus the windows across the files' boundaries (`partial.combine`); files that overlap
+    in time are refused.
     """
     edges = [found for _, found in pieces]
     clash = overlap(edges)
@@ -69,9 +70,7 @@ def combine(files: list[Input], pieces: list[Piece], window: int) -> Counts:
             "(and duplicates: drop if the files repeat rows)"
         )
         raise InputError(msg)
-    crossing = stitch(edges, window)
-    total = sum((counts for counts, _ in pieces), Counts(0, 0, 0, 0))
-    return total + Counts(0, crossing.full_windows, 0, crossing.signals)
+    return partial.combine(pieces, window)
 
 
 def run_by_file(

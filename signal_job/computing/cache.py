@@ -19,19 +19,15 @@ import tempfile
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
-from signal_job import __version__
-from signal_job.computing.halo import Edges
-from signal_job.computing.pipeline import Counts
 from signal_job.config import Config
+from signal_job.partial import Counts, Edges, Piece
 from signal_job.reading.inputs import Input
 from signal_job.reading.storage import Url
-
-if TYPE_CHECKING:
-    from signal_job.computing.by_file import Piece
+from signal_job.version import __version__
 
 log = logging.getLogger(__name__)
 

@@ -14,13 +14,14 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from signal_job.computing.by_file import Piece, check_config, count_here, run_by_file, shares
+from signal_job.computing.by_file import check_config, count_here, run_by_file, shares
 from signal_job.computing.dataset import Task, Written, write_here
 from signal_job.computing.pipeline import Result
 from signal_job.config import Config
 from signal_job.errors import EngineError, counted, first_line, names_text
+from signal_job.partial import Piece
+from signal_job.progress import steps
 from signal_job.reading.inputs import Input
-from signal_job.reporting.progress import steps
 
 if TYPE_CHECKING:
     from distributed import Client

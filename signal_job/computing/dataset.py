@@ -2,7 +2,7 @@
 
 A run file by file (`by_file`, on a Dask cluster) writes one Parquet part per file. A file's
 first `window - 1` rows have windows that start in the files before it; the driver knows those
-files' last closes from their edges (`halo.closes_before`), and the part is written by the local
+files' last closes from their edges (`partial.closes_before`), and the part is written by the local
 plan over those closes and then the file's rows, the leading rows left out of the part. So every
 row, at the files' boundaries too, is the local signals file's, bit for bit.
 
@@ -24,13 +24,13 @@ from pathlib import Path
 import polars as pl
 
 from signal_job.computing.background import in_background
-from signal_job.computing.halo import Edges, closes_before
 from signal_job.computing.order import in_time_order
-from signal_job.computing.pipeline import Counts, SignalsNotWritten, run
+from signal_job.computing.pipeline import SignalsNotWritten, run
 from signal_job.computing.plan import SIGNALS_METADATA, SUSPECT_SIGNAL, Shape, all_rows, plan_rows, shape
 from signal_job.computing.route import Limits, fast_fits
 from signal_job.config import Config
 from signal_job.errors import InputError, counted
+from signal_job.partial import Counts, Edges, closes_before
 from signal_job.reading.inputs import Input
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,6 @@ import polars as pl
 
 from signal_job.computing import groups
 from signal_job.computing.background import in_background
-from signal_job.computing.halo import Edges, edge_rows
 from signal_job.computing.order import in_time_order
 from signal_job.computing.plan import (
     GROUP,
@@ -40,6 +39,8 @@ from signal_job.computing.signals import MAX_WINDOW
 from signal_job.computing.staging import staging_folder
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, first_line, names_text
+from signal_job.partial import Counts as Counts  # noqa: PLC0414 - job.py names it pipeline.Counts
+from signal_job.partial import Edges, edge_rows
 from signal_job.reading.headers import normal_name
 from signal_job.reading.inputs import Input
 
@@ -48,37 +49,6 @@ log = logging.getLogger(__name__)
 # Polars' own engine (where the counting runs is the route's `Engine`).
 PolarsEngine = Literal["streaming", "in-memory"]
 _INT128_MAX = 2**127 - 1
-
-
-@dataclass(frozen=True)
-class Counts:
-    """What one run (or one group, or one partition) counted; partial counts add up."""
-
-    rows: int
-    full_windows: int
-    missing: int
-    signals: int
-    blank_lines: int = 0
-    repeats: int = 0  # rows left out as repeats of the row before (`duplicates: drop`)
-
-    @property
-    def rate(self) -> float:
-        """Signals per row, rounded half-to-even to 4 decimals from the exact fraction."""
-        quotient, remainder = divmod(self.signals * 10_000, self.rows)
-        if 2 * remainder > self.rows or (2 * remainder == self.rows and quotient % 2):
-            quotient += 1
-        return quotient / 10_000
-
-    def __add__(self, other: Counts) -> Counts:
-        """The counts of both together (windows never span the two)."""
-        return Counts(
-            rows=self.rows + other.rows,
-            full_windows=self.full_windows + other.full_windows,
-            missing=self.missing + other.missing,
-            signals=self.signals + other.signals,
-            blank_lines=self.blank_lines + other.blank_lines,
-            repeats=self.repeats + other.repeats,
-        )
 
 
 @dataclass(frozen=True)
@@ -124,7 +94,7 @@ def run(
     """Count the signals of `data`, writing each row's signal to `signals` if given, in one scan.
 
     The run takes `route`, or the one `route.decide` gives it. With `edges`, the result also
-    holds the closes at both ends of a single series (see `halo`), so that series can be
+    holds the closes at both ends of a single series (see `partial`), so that series can be
     stitched to the ones before and after it. Raises `InputError` naming the file and line of
     a bad row. `signals` may be left half written on error: the caller writes to a temporary
     file.

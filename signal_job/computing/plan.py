@@ -18,7 +18,6 @@ from typing import TypeVar
 
 import polars as pl
 
-from signal_job import __version__
 from signal_job.computing.signals import (
     MAX_WINDOW,
     above_mean,
@@ -39,6 +38,7 @@ from signal_job.reading.headers import normal_name
 from signal_job.reading.inputs import Input
 from signal_job.reading.numbers import VALUE_PADDING
 from signal_job.reading.sources import Source
+from signal_job.version import __version__
 
 # Columns of the signals file; a `group_by` column may not take one of these names.
 SIGNAL_COLUMNS = ("timestamp", "close", "rolling_mean", "signal")

@@ -18,11 +18,11 @@ import enum
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
-from signal_job.computing.halo import edge_rows
 from signal_job.computing.plan import Shape, folder_values, partitions, shape
 from signal_job.computing.signals import fast_window
 from signal_job.config import Config
 from signal_job.errors import counted
+from signal_job.partial import edge_rows
 from signal_job.reading.inputs import Input
 
 _T = TypeVar("_T")

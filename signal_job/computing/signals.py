@@ -11,11 +11,8 @@ from decimal import Decimal
 
 import polars as pl
 
+from signal_job.partial import MAX_WINDOW as MAX_WINDOW  # noqa: PLC0414 - plan and pipeline import it from here
 from signal_job.reading.numbers import PRICE, SCALE, VALUE_PADDING
-
-# Polars counts rows in 32 bits, so no window longer than this can ever be full; capping keeps
-# `window * price` inside Int128 for absurd windows without changing any result.
-MAX_WINDOW = 2**32
 
 
 def natural_scale(dtype: pl.DataType) -> int:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from signal_job.reporting.outputs import OWNER, hold, owner, remove_orphans
+from signal_job.safe_files import OWNER, hold, owner, remove_orphans
 
 # How long the descriptor of a folder removed after a failure stays open (see `staging_folder`):
 # far longer than a writer takes to finish the file it was writing.

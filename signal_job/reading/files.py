@@ -12,21 +12,18 @@ import logging
 import os
 import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
-from signal_job.errors import InputError, JobError, file_problem, readable
+from signal_job.errors import InputError, file_problem, readable
 from signal_job.reading.names import DATA_SUFFIXES, GLOB_CHARACTERS, hidden, is_data, matches
 from signal_job.reading.storage import Location, Url, find_objects, open_bytes, polars_options, polars_path
+from signal_job.safe_files import Identity, identity, kind_of
 
 log = logging.getLogger(__name__)
 
 # The key the job writes into its signals files' Parquet metadata (see `signal_job.computing.plan`).
 SIGNALS_MARK = "signal-job"
-
-Identity = tuple[int, int]  # (st_dev, st_ino): the same file, however it is spelled
 
 
 @dataclass(frozen=True)
@@ -37,11 +34,6 @@ class Found:
     files: tuple[Location, ...]
     identities: tuple[Identity, ...]  # of each file on a disk (none in object storage)
     root: Location | None  # the folder, or the fixed part of a glob; None for a single file
-
-
-def identity(status: os.stat_result) -> Identity:
-    """The file's identity from its `stat`."""
-    return status.st_dev, status.st_ino
 
 
 def find_files(spec: Location) -> Found:
@@ -110,54 +102,6 @@ def _found_objects(spec: Url) -> Found:
         msg = f"input {spec} holds only signals files that signal-job wrote, not candles"
         raise InputError(msg)
     return Found(spec, tuple(kept), (), root)
-
-
-def kind_of(status: os.stat_result) -> str:
-    """What a file that is not a regular file is, in words."""
-    mode = status.st_mode
-    kinds = {
-        stat.S_ISFIFO: "a FIFO (named pipe)",
-        stat.S_ISCHR: "a character device",
-        stat.S_ISBLK: "a block device",
-        stat.S_ISSOCK: "a socket",
-        stat.S_ISDIR: "a folder",
-    }
-    return next((name for test, name in kinds.items() if test(mode)), "not a regular file")
-
-
-@contextmanager
-def open_regular(
-    path: Path, *, what: str, error: type[JobError]
-) -> Iterator[tuple[BinaryIO, os.stat_result]]:
-    """A regular file opened to read, and its status; `error` if it is anything else.
-
-    Opened without blocking, so a FIFO is refused at once rather than waited on for ever; a
-    failed read is `error` too.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as exc:
-        raise error(file_problem(exc, what, path)) from exc
-    status = os.fstat(fd)
-    if not stat.S_ISREG(status.st_mode):
-        os.close(fd)
-        msg = f"{what} {path} is {kind_of(status)}, not a regular file"
-        raise error(msg)
-    with os.fdopen(fd, "rb") as file:
-        try:
-            yield file, status
-        except OSError as exc:
-            raise error(file_problem(exc, what, path)) from exc
-
-
-def read_regular(path: Path, *, what: str, limit: int, error: type[JobError]) -> bytes:
-    """The first `limit` bytes of a regular file; `error` if it is anything else or longer."""
-    with open_regular(path, what=what, error=error) as (file, status):
-        data = file.read(limit + 1)
-    if len(data) > limit:
-        msg = f"{what} {path} holds {status.st_size:,} bytes, more than the {limit // 1024} KiB allowed"
-        raise error(msg)
-    return data
 
 
 def _check_regular(path: Path, status: os.stat_result, what: str) -> None:

@@ -19,12 +19,13 @@ import polars as pl
 
 from signal_job.config import Reading
 from signal_job.errors import InputError, first_line
+from signal_job.progress import steps
 from signal_job.reading.files import Found, find_files
 from signal_job.reading.headers import normal_name
 from signal_job.reading.sources import Source, open_source, split_tickers
 from signal_job.reading.storage import Location, Url
-from signal_job.reading.timestamps import TimestampReading, read_timestamps
-from signal_job.reporting.progress import steps
+from signal_job.reading.timestamp_reading import TimestampReading
+from signal_job.reading.timestamps import read_timestamps
 
 log = logging.getLogger(__name__)
 

@@ -19,14 +19,14 @@ import polars as pl
 
 from signal_job.config import Reading
 from signal_job.errors import InputError, first_line
-from signal_job.reading.files import open_regular
 from signal_job.reading.headers import close_index, normal_name
 from signal_job.reading.numbers import PRICE, VALUE_PADDING
 from signal_job.reading.sniff import SAMPLE_LINES, CsvLayout, line_ending, sniff_csv, ticker_closes
 from signal_job.reading.storage import Location, Url, open_bytes, open_object, polars_options, polars_path
+from signal_job.safe_files import open_regular
 
 if TYPE_CHECKING:
-    from signal_job.reading.timestamps import TimestampReading
+    from signal_job.reading.timestamp_reading import TimestampReading
 
 SUPPORTED = (
     "CSV (.csv, .txt, .tsv, also gzip or zstd compressed: .csv.gz, .csv.zst), "

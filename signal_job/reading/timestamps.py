@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any, Final, Literal
@@ -24,6 +23,7 @@ from signal_job.config import Reading
 from signal_job.errors import ConfigError, InputError, first_line, shorten
 from signal_job.reading.numbers import VALUE_PADDING
 from signal_job.reading.sources import Source
+from signal_job.reading.timestamp_reading import TimestampReading, microseconds
 
 log = logging.getLogger(__name__)
 
@@ -84,39 +84,6 @@ SAMPLE_VALUES = 100
 DECIDING_VALUES = 200_000
 TIME_UNIT: Final = "us"
 DATETIME = pl.Datetime(TIME_UNIT)
-
-
-@dataclass(frozen=True)
-class TimestampReading:
-    """How to read one file's times, and how they run."""
-
-    parsed: pl.Expr  # Datetime, null where the value is missing or unreadable
-    present: pl.Expr  # True where the file has a value (so a null `parsed` means unreadable)
-    spelling: str  # for the log and messages
-    first: datetime | None  # the first value read, to order files
-    firsts: tuple[datetime | None, ...]  # the first value in each spelling still possible
-    keys: tuple[pl.Expr, ...]  # sort as time: String of one `width`, or Int64 microseconds
-    width: int | None  # the width of text keys; None for integer keys
-    descending: bool  # the first values run newest first
-    column: str  # the time column's name(s), for messages
-    raw: pl.Expr  # the value as written, for messages
-    written: pl.Expr | None = None  # the trimmed text, where the signals file keeps it as text
-    format: str | None = None  # the one strftime spelling of text times, if decided
-    # `parsed` from the text as written, where the first values need no trimming: the same
-    # time where not null, and null where a value is padded too (trimming every value costs).
-    untrimmed: pl.Expr | None = None
-
-    @property
-    def for_signals(self) -> pl.Expr:
-        """The time as the signals file holds it: parsed, or as text where the spelling is undecided."""
-        return self.written if self.written is not None else self.parsed
-
-    @property
-    def int_keys(self) -> tuple[pl.Expr, ...]:
-        """The keys as Int64 microseconds, to compare with files whose keys are not text."""
-        if self.width is None:
-            return self.keys
-        return (_microseconds(self.parsed),)
 
 
 class UnreadableTimes(InputError):
@@ -361,7 +328,7 @@ def _text(
         keys: tuple[pl.Expr, ...] = (key,)
         width: int | None = widths.pop() if widths else 0
     else:
-        keys, width = tuple(_microseconds(_parse(text, spelling)) for spelling in spellings), None
+        keys, width = tuple(microseconds(_parse(text, spelling)) for spelling in spellings), None
     firsts = tuple(
         pl.select(_parse(pl.lit(sample.head(1)), spelling)).item() if sample.len() else None
         for spelling in spellings
@@ -420,7 +387,7 @@ def _native(source: Source, column: pl.Expr, dtype: pl.DataType, name: str) -> T
         spelling=spelling,
         first=sample[0] if sample else None,
         firsts=(sample[0] if sample else None,),
-        keys=(_microseconds(column),),
+        keys=(microseconds(column),),
         width=None,
         descending=_runs_down(sample),
         column=name,
@@ -478,11 +445,6 @@ def _float_epoch(text: pl.Expr, sample: list[float], name: str, raw: pl.Expr) ->
 def _runs_down(values: list[Any]) -> bool:
     """Whether the first values run strictly newest first (two or more of them)."""
     return len(values) > 1 and all(later < earlier for earlier, later in pairwise(values))
-
-
-def _microseconds(times: pl.Expr) -> pl.Expr:
-    # Microseconds fit Int64 for any year a candle has; nanoseconds overflow after 2262.
-    return times.cast(pl.Datetime("us")).to_physical()
 
 
 def _parse(text: pl.Expr, spelling: str) -> pl.Expr:

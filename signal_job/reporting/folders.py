@@ -23,16 +23,8 @@ from pathlib import Path
 
 from signal_job.errors import ClashError, OutputError, shorten
 from signal_job.reading.files import is_signals_file
-from signal_job.reporting.outputs import (
-    OWNER,
-    Target,
-    hold,
-    owner,
-    remove_orphans,
-    same_version,
-    status_of,
-    umask,
-)
+from signal_job.reporting.outputs import Target, same_version, status_of, umask
+from signal_job.safe_files import OWNER, hold, owner, remove_orphans
 
 log = logging.getLogger(__name__)
 

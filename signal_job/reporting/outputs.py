@@ -5,32 +5,25 @@ replaced atomically (a temporary file beside the real file, then a rename), so a
 old file or the new one; a FIFO, a character device or /dev/stdout is written directly and never
 replaced. No output may be a file the run reads, nor another output (`check_clashes`).
 Temporary files carry their owner (host, pid, process start) in their names, so a later run
-removes those of a killed run (`remove_orphans`) and never those of a live one.
+removes those of a killed run (`safe_files.remove_orphans`) and never those of a live one.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import fcntl
 import logging
 import os
-import re
-import shutil
-import socket
 import stat
 import tempfile
-import time
-import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import IO
 
 from signal_job.errors import ClashError, OutputError
-from signal_job.reading.files import Identity, identity, is_signals_file, kind_of
+from signal_job.reading.files import is_signals_file
+from signal_job.safe_files import Identity, hold, identity, kind_of, owner, remove_orphans
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +39,8 @@ _EXAMPLE = {
     "--signals": "signals.parquet",
     "--metrics-file": "signal-job.prom",
 }
-# `.<name>.sj<host>-<pid>-<start>.<random>.tmp`, and `.<n>` after it for the pieces of one file.
-_TEMPORARY = re.compile(r"^\..*\.sj(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-(?P<start>\d+)\.\w+\.tmp(\.\d+)?$")
 # Why a new file cannot be made in a folder where an existing file may still be written.
 _NO_NEW_FILE = (errno.EACCES, errno.EPERM, errno.EROFS)
-# The lock file inside a temporary folder (see `hold`).
-OWNER = ".owner"
-# A temporary file younger than this may belong to a run that has not taken its lock yet.
-_YOUNG_SECONDS = 5
-# Folders this process has already cleaned of orphans.
-_CLEANED: set[Path] = set()
 
 
 @dataclass(frozen=True)
@@ -226,68 +211,6 @@ def atomic(out: Target) -> Iterator[Path]:
         os.close(handle)
 
 
-def hold(fd: int) -> None:
-    """Lock an open temporary file for as long as this process keeps it open (or lives)."""
-    with contextlib.suppress(OSError):  # no locks on this file system: orphans are then kept
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-
-def remove_orphans(folder: Path) -> None:
-    """Remove the temporary files and folders of runs that were killed; never a live run's.
-
-    A live run holds a lock on each (see `hold`); the kernel drops it when the run dies, however
-    it dies, in whatever container. Very new ones are left alone: their run may not hold the
-    lock yet.
-    """
-    if folder in _CLEANED:
-        return
-    _CLEANED.add(folder)
-    try:
-        names = [path.name for path in folder.iterdir()]
-    except OSError:
-        return
-    for name in names:
-        found = _TEMPORARY.match(name)
-        if found is not None and _orphaned(folder / name):
-            log.info("removed %s, left by a run that was killed (pid %s)", folder / name, found["pid"])
-
-
-def _orphaned(path: Path) -> bool:
-    """Remove `path` if no live run holds it; whether it was removed."""
-    try:
-        found = path.lstat()
-    except OSError:
-        return False
-    folder = stat.S_ISDIR(found.st_mode)
-    # A FIFO, socket or link wearing our name is never ours, and opening it could block.
-    ours = folder or stat.S_ISREG(found.st_mode)
-    if not ours or time.time() - found.st_mtime < _YOUNG_SECONDS:
-        return False
-    lock = path / OWNER if folder else path
-    try:
-        # O_NONBLOCK: a FIFO swapped in after the check above must not hang the run.
-        fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except FileNotFoundError:
-        fd = None  # a folder whose run died before it took the lock
-    except OSError:
-        return False
-    try:
-        if fd is not None:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return False
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        if folder:
-            shutil.rmtree(path)
-        else:
-            path.unlink()
-    except OSError:
-        return False  # held by a live run, removed meanwhile, or not ours to remove
-    finally:
-        if fd is not None:
-            os.close(fd)
-    return True
-
-
 def remove_stale_signals(out: Target, ours: os.stat_result | None) -> None:
     """After a failed run, remove the signals file at `out`, so that it does not pass for a result.
 
@@ -348,26 +271,6 @@ def _write_all(out: Target, file: IO[bytes], data: bytes) -> None:
     except OSError as exc:  # e.g. the disk is full
         msg = f"cannot write {out.what} {out.path}: {exc.strerror}"
         raise OutputError(msg) from exc
-
-
-@cache
-def owner() -> str:
-    """This process, as temporary names record it: `sj<host>-<pid>-<start>`."""
-    return f"sj{_host()}-{os.getpid()}-{_started(os.getpid())}"
-
-
-@cache
-def _host() -> str:
-    return f"{zlib.crc32(socket.gethostname().encode()):08x}"
-
-
-def _started(pid: int) -> int:
-    """When process `pid` started, in clock ticks since boot (Linux); 0 where that cannot be told."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return int(fields[19])  # field 22 of proc(5), counting from the state after the name
-    except (OSError, IndexError, ValueError):
-        return 0
 
 
 def umask() -> int:

@@ -20,16 +20,16 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from signal_job import __version__
 from signal_job.config import MAX_BYTES, Config, Reading
 from signal_job.errors import ConfigError, first_line
-from signal_job.reading.files import read_regular
 from signal_job.reporting.metrics import Document, render
+from signal_job.safe_files import read_regular
+from signal_job.version import __version__
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
-    from signal_job.computing.pipeline import Counts
+    from signal_job.partial import Counts
 
 log = logging.getLogger(__name__)
 

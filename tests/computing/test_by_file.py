@@ -18,10 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from signal_job.computing.by_file import Piece, combine, count_file, count_here, run_by_file
+from signal_job.computing.by_file import combine, count_file, count_here, run_by_file
 from signal_job.computing.pipeline import run
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError
+from signal_job.partial import Piece
 from signal_job.reading.inputs import Input, open_input
 from tests.conftest import CONSOLE_SCRIPT, PROJECT, make_config
 

@@ -11,12 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from signal_job.computing.by_file import Piece, count_here, run_by_file
+from signal_job.computing.by_file import count_here, run_by_file
 from signal_job.computing.dataset import Task, units, write_part
 from signal_job.computing.pipeline import PolarsEngine, SignalsNotWritten, run
 from signal_job.computing.plan import shape
 from signal_job.config import Config
 from signal_job.errors import InputError
+from signal_job.partial import Piece
 from signal_job.reading.inputs import Input, open_input
 from tests.computing.test_by_file import Split, candles, days_with_a_file_of_no_rows, split_real_file, splits
 from tests.conftest import ENGINES, make_config

@@ -5,7 +5,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from signal_job.computing import pipeline as pipeline_module
-from signal_job.computing.pipeline import Counts, PolarsEngine, run
+from signal_job.computing.pipeline import PolarsEngine, run
 from signal_job.computing.route import Signals, decide, forced
 from signal_job.errors import InputError
+from signal_job.partial import Counts
 from signal_job.reading.inputs import open_input
 from signal_job.reading.timestamps import SAMPLE_VALUES
 from signal_job.reference import reference_signals
@@ -123,21 +123,6 @@ def test_prices_too_large_for_exact_sums_are_refused(write_file: WriteFile) -> N
     path = write_file("big.csv", "close\n" + f"{big}\n" * 3)
     with pytest.raises(InputError, match="too large for an exact sum over 2 rows"):
         counts_of(path, 2)
-
-
-@pytest.mark.parametrize(
-    ("signals", "rows", "rate"),
-    [(4989, 10000, 0.4989), (1, 3, 0.3333), (2, 3, 0.6667), (1, 32, 0.0312), (3, 32, 0.0938), (0, 5, 0.0)],
-)
-def test_rate_rounds_the_exact_fraction_half_to_even(signals: int, rows: int, rate: float) -> None:
-    assert Counts(rows=rows, full_windows=rows, missing=0, signals=signals).rate == rate
-
-
-@given(st.integers(1, 10**12).flatmap(lambda rows: st.tuples(st.integers(0, rows), st.just(rows))))
-def test_rate_equals_rounding_the_fraction(case: tuple[int, int]) -> None:
-    signals, rows = case
-    expected = float(round(Fraction(signals, rows), 4))
-    assert Counts(rows=rows, full_windows=rows, missing=0, signals=signals).rate == expected
 
 
 def test_padded_close_values_past_the_sniffed_lines_are_trimmed(write_file: WriteFile) -> None:

@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 
 from signal_job.computing.plan import SIGNALS_METADATA
-from signal_job.errors import ConfigError, InputError
-from signal_job.reading.files import find_files, is_signals_file, read_regular
+from signal_job.errors import InputError
+from signal_job.reading.files import find_files, is_signals_file
 
 
 def tree(root: Path, *names: str) -> Path:
@@ -107,14 +107,3 @@ def test_an_input_that_names_nothing_says_so(tmp_path: Path, spec: str, message:
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match=message.format(tmp=tmp_path).replace("*", r"\*")):
         find_files(tmp_path / spec)
-
-
-def test_read_regular_refuses_what_is_not_a_small_regular_file(tmp_path: Path) -> None:
-    (tmp_path / "big").write_bytes(b"x" * 100)
-    assert read_regular(tmp_path / "big", what="config file", limit=100, error=ConfigError) == b"x" * 100
-    with pytest.raises(ConfigError, match="holds 100 bytes, more than the 0 KiB allowed"):
-        read_regular(tmp_path / "big", what="config file", limit=99, error=ConfigError)
-    with pytest.raises(ConfigError, match="is a character device, not a regular file"):
-        read_regular(Path("/dev/zero"), what="config file", limit=100, error=ConfigError)
-    with pytest.raises(ConfigError, match="is a folder, not a regular file"):
-        read_regular(tmp_path, what="config file", limit=100, error=ConfigError)

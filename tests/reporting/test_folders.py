@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from signal_job import safe_files
 from signal_job.errors import OutputError
-from signal_job.reporting import outputs
 from signal_job.reporting.folders import building, folder_target, remove_stale_dataset
 from tests.reporting.test_outputs import signals_file
 
 
 @pytest.fixture(autouse=True)
 def _clean_again() -> None:
-    outputs._CLEANED.clear()  # each test's folder is new; let every run look for orphans again
+    safe_files._CLEANED.clear()  # each test's folder is new; let every run look for orphans again
 
 
 def dataset(folder: Path, parts: int = 2) -> Path:

@@ -11,24 +11,23 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from signal_job import safe_files
 from signal_job.computing.plan import SIGNALS_METADATA
 from signal_job.errors import ClashError, OutputError
-from signal_job.reading.files import identity
-from signal_job.reporting import outputs
 from signal_job.reporting.outputs import (
     Target,
     atomic,
     check_clashes,
-    remove_orphans,
     remove_stale_signals,
     target,
     write,
 )
+from signal_job.safe_files import identity
 
 
 @pytest.fixture(autouse=True)
 def _clean_again() -> None:
-    outputs._CLEANED.clear()  # each test's folder is new; let every run look for orphans again
+    safe_files._CLEANED.clear()  # each test's folder is new; let every run look for orphans again
 
 
 def out(path: Path, option: str = "--output") -> Target:
@@ -194,72 +193,6 @@ def test_two_outputs_that_are_one_file_clash_even_before_it_exists(tmp_path: Pat
 
 def test_distinct_outputs_do_not_clash(tmp_path: Path) -> None:
     check_clashes([out(tmp_path / "m.json"), out(tmp_path / "run.log", "--log-file")], [])
-
-
-def temporary_of(owner: str, name: str = "signals.parquet") -> str:
-    return f".{name}.{owner}.abc123.tmp"
-
-
-def aged(path: Path) -> Path:
-    """As if written a minute ago: older than a run takes to lock its new files."""
-    past = time.time() - 60
-    os.utime(path, (past, past))
-    return path
-
-
-def test_leftovers_nobody_holds_are_removed_and_held_or_new_ones_kept(tmp_path: Path) -> None:
-    host = outputs._host()
-    gone = [
-        tmp_path / temporary_of(f"sj{host}-4242-1"),
-        tmp_path / (temporary_of(f"sj{host}-4242-1") + ".3"),  # a piece of one
-        tmp_path / temporary_of("sj00000000-4242-1"),  # a container that is gone
-    ]
-    held = tmp_path / temporary_of(f"sj{host}-1-1")
-    unrelated = tmp_path / ".signals.parquet.something.tmp"
-    for path in (*gone, held, unrelated):
-        path.write_text("")
-        aged(path)
-    folder = tmp_path / temporary_of(f"sj{host}-4242-1", "signal-job")
-    (folder / "part0").mkdir(parents=True)
-    (folder / outputs.OWNER).write_text("")
-    aged(folder)
-    new = tmp_path / temporary_of(f"sj{host}-4243-1")
-    new.write_text("")  # its run may not hold it yet
-    lock = os.open(held, os.O_RDONLY)
-    outputs.hold(lock)  # as a live run holds its files
-    try:
-        remove_orphans(tmp_path)
-    finally:
-        os.close(lock)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in (held, new, unrelated))
-
-
-def test_a_leftover_named_with_this_processes_pid_is_removed(tmp_path: Path) -> None:
-    # In a container every run is PID 1 on a new host name: names cannot tell a live run.
-    orphan = tmp_path / temporary_of(outputs.owner())
-    orphan.write_text("")
-    aged(orphan)
-    remove_orphans(tmp_path)
-    assert not orphan.exists()
-
-
-def test_a_fifo_named_like_a_leftover_is_kept_and_does_not_block(tmp_path: Path) -> None:
-    # Opening a FIFO for reading waits for a writer: the sweep must never try.
-    fifo = tmp_path / temporary_of("sjdeadbeef-4242-1")
-    os.mkfifo(fifo)
-    aged(fifo)
-    reader = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from signal_job.reporting.outputs import remove_orphans;"
-            f" from pathlib import Path; remove_orphans(Path({str(tmp_path)!r}))",
-        ],
-        timeout=30,
-        check=True,
-    )
-    assert reader.returncode == 0
-    assert stat.S_ISFIFO(fifo.lstat().st_mode)
 
 
 def signals_file(path: Path) -> None:

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import itertools
+import pickle
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from fractions import Fraction
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from signal_job.computing.halo import Crossing, Edges, edge_rows, overlap, stitch
+from signal_job.partial import Counts, Crossing, Edges, combine, edge_rows, overlap, stitch
 from signal_job.reference import reference_signals
 
 
@@ -50,6 +53,26 @@ def test_files_counted_alone_and_stitched_equal_the_whole_series(
     assert own_full + crossing.full_windows == full_windows(closes, window)
 
 
+def counted_alone(file: list[Decimal | None], window: int) -> Counts:
+    missing = sum(value is None for value in file)
+    return Counts(len(file), full_windows(file, window), missing, sum(reference_signals(file, window)))
+
+
+def test_combine_adds_the_files_own_counts_and_the_windows_across_them() -> None:
+    closes: list[Decimal | None] = [Decimal(value) for value in ("1", "2", "3", "1", "5", "4")]
+    closes.insert(3, None)
+    files = [closes[:2], closes[2:5], closes[5:]]
+    pieces = [(counted_alone(file, 3), edges_of(file, 3)) for file in files]
+    assert combine(pieces, 3) == counted_alone(closes, 3)
+
+
+def test_a_piece_is_plain_data_that_pickles() -> None:
+    # The cache keeps pieces and Dask ships them between processes.
+    edges = Edges((Decimal("1.5"), None), (Decimal(2),), first=datetime(2024, 1, 1), last="02/01/2024")
+    piece = (Counts(3, 1, 1, 1, blank_lines=2, repeats=1), edges)
+    assert pickle.loads(pickle.dumps(piece)) == piece  # noqa: S301 - bytes this test made
+
+
 def test_a_window_crosses_several_files_shorter_than_it() -> None:
     one, two, three = [Decimal(1)], [Decimal(1)], [Decimal(1), Decimal(5)]
     # Window 4 ends on 5 with 1, 1, 1 from three files: one full window, a signal.
@@ -75,3 +98,18 @@ def test_overlap_names_the_first_file_not_after_the_one_before() -> None:
     assert overlap(files) == 2
     assert overlap(files[:2]) is None
     assert overlap([Edges((), ()), Edges((), ())]) is None  # no times: nothing to compare
+
+
+@pytest.mark.parametrize(
+    ("signals", "rows", "rate"),
+    [(4989, 10000, 0.4989), (1, 3, 0.3333), (2, 3, 0.6667), (1, 32, 0.0312), (3, 32, 0.0938), (0, 5, 0.0)],
+)
+def test_rate_rounds_the_exact_fraction_half_to_even(signals: int, rows: int, rate: float) -> None:
+    assert Counts(rows=rows, full_windows=rows, missing=0, signals=signals).rate == rate
+
+
+@given(st.integers(1, 10**12).flatmap(lambda rows: st.tuples(st.integers(0, rows), st.just(rows))))
+def test_rate_equals_rounding_the_fraction(case: tuple[int, int]) -> None:
+    signals, rows = case
+    expected = float(round(Fraction(signals, rows), 4))
+    assert Counts(rows=rows, full_windows=rows, missing=0, signals=signals).rate == expected

@@ -1,11 +1,12 @@
-"""Windows across file boundaries, stitched exactly from what each file counted alone.
+"""The partial result of a part (its counts and its edges), and the one combine that adds them up.
 
-A series split into files can be counted file by file (on other machines, in any order) and
-still give the answer of the whole: each file counts the windows that lie inside it, and keeps
-its edges, the closes of its first and last `window - 1` rows (its halo). Taken in time order,
-the last closes of the files before and the first closes of a file make up every window that
-crosses into it; `stitch` counts those exactly, in decimals, and adds them to the files' own.
-A file shorter than the window is all edge: windows may cross several files.
+A series split into files can be counted file by file (here, from a cache, on Dask workers, in
+any order) and still give the answer of the whole: each file counts the windows that lie inside
+it, and keeps its edges, the closes of its first and last `window - 1` rows (its halo). Taken in
+time order, the last closes of the files before and the first closes of a file make up every
+window that crosses into it; `stitch` counts those exactly, in decimals, and `combine` adds them
+to the files' own. A file shorter than the window is all edge: windows may cross several files.
+A `Piece` is plain data: the cache keeps it and Dask ships it as it is.
 """
 
 from __future__ import annotations
@@ -15,10 +16,42 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Context, Decimal, Inexact, localcontext
 
-from signal_job.computing.signals import MAX_WINDOW
-
+# Polars counts rows in 32 bits, so no window longer than this can ever be full; capping keeps
+# `window * price` inside Int128 for absurd windows without changing any result.
+MAX_WINDOW = 2**32
 # Sums of closes are exact: a sum that had to be rounded raises rather than miscounts.
 _EXACT = Context(prec=200, traps=[Inexact])
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What one run (or one group, or one partition) counted; partial counts add up."""
+
+    rows: int
+    full_windows: int
+    missing: int
+    signals: int
+    blank_lines: int = 0
+    repeats: int = 0  # rows left out as repeats of the row before (`duplicates: drop`)
+
+    @property
+    def rate(self) -> float:
+        """Signals per row, rounded half-to-even to 4 decimals from the exact fraction."""
+        quotient, remainder = divmod(self.signals * 10_000, self.rows)
+        if 2 * remainder > self.rows or (2 * remainder == self.rows and quotient % 2):
+            quotient += 1
+        return quotient / 10_000
+
+    def __add__(self, other: Counts) -> Counts:
+        """The counts of both together (windows never span the two)."""
+        return Counts(
+            rows=self.rows + other.rows,
+            full_windows=self.full_windows + other.full_windows,
+            missing=self.missing + other.missing,
+            signals=self.signals + other.signals,
+            blank_lines=self.blank_lines + other.blank_lines,
+            repeats=self.repeats + other.repeats,
+        )
 
 
 @dataclass(frozen=True)
@@ -31,6 +64,9 @@ class Edges:
     # and month first, compared as the local run compares them).
     first: datetime | str | None = None
     last: datetime | str | None = None
+
+
+Piece = tuple[Counts, Edges]  # what one file counts alone, and its edges
 
 
 @dataclass(frozen=True)
@@ -99,3 +135,13 @@ def _later(after: datetime | str, before: datetime | str) -> bool:
     if isinstance(after, datetime) and isinstance(before, datetime):
         return after > before
     return str(after) > str(before)  # text times sort as time (see `TimestampReading.keys`)
+
+
+def combine(pieces: Sequence[Piece], window: int) -> Counts:
+    """The counts of a series from the pieces of its files, in time order.
+
+    Theirs, plus the windows across the files' boundaries.
+    """
+    crossing = stitch([edges for _, edges in pieces], window)
+    total = sum((counts for counts, _ in pieces), Counts(0, 0, 0, 0))
+    return total + Counts(0, crossing.full_windows, 0, crossing.signals)

@@ -1,0 +1,176 @@
+"""Safe file helpers that reading, computing and reporting share.
+
+A file's identity, whatever its spelling; a regular file opened and read without ever blocking on
+a FIFO or a device; and temporary files and folders that carry their owner (host, pid, process
+start) in their names, so a later run removes those of a killed run (`remove_orphans`) and never
+those of a live one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import re
+import shutil
+import socket
+import stat
+import time
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import BinaryIO
+
+from signal_job.errors import JobError, file_problem
+
+# The name it logged under before it moved here: the JSON log's `logger` field stays as it was.
+log = logging.getLogger("signal_job.reporting.outputs")
+
+Identity = tuple[int, int]  # (st_dev, st_ino): the same file, however it is spelled
+
+# `.<name>.sj<host>-<pid>-<start>.<random>.tmp`, and `.<n>` after it for the pieces of one file.
+_TEMPORARY = re.compile(r"^\..*\.sj(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-(?P<start>\d+)\.\w+\.tmp(\.\d+)?$")
+# The lock file inside a temporary folder (see `hold`).
+OWNER = ".owner"
+# A temporary file younger than this may belong to a run that has not taken its lock yet.
+_YOUNG_SECONDS = 5
+# Folders this process has already cleaned of orphans.
+_CLEANED: set[Path] = set()
+
+
+def identity(status: os.stat_result) -> Identity:
+    """The file's identity from its `stat`."""
+    return status.st_dev, status.st_ino
+
+
+def kind_of(status: os.stat_result) -> str:
+    """What a file that is not a regular file is, in words."""
+    mode = status.st_mode
+    kinds = {
+        stat.S_ISFIFO: "a FIFO (named pipe)",
+        stat.S_ISCHR: "a character device",
+        stat.S_ISBLK: "a block device",
+        stat.S_ISSOCK: "a socket",
+        stat.S_ISDIR: "a folder",
+    }
+    return next((name for test, name in kinds.items() if test(mode)), "not a regular file")
+
+
+@contextmanager
+def open_regular(
+    path: Path, *, what: str, error: type[JobError]
+) -> Iterator[tuple[BinaryIO, os.stat_result]]:
+    """A regular file opened to read, and its status; `error` if it is anything else.
+
+    Opened without blocking, so a FIFO is refused at once rather than waited on for ever; a
+    failed read is `error` too.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise error(file_problem(exc, what, path)) from exc
+    status = os.fstat(fd)
+    if not stat.S_ISREG(status.st_mode):
+        os.close(fd)
+        msg = f"{what} {path} is {kind_of(status)}, not a regular file"
+        raise error(msg)
+    with os.fdopen(fd, "rb") as file:
+        try:
+            yield file, status
+        except OSError as exc:
+            raise error(file_problem(exc, what, path)) from exc
+
+
+def read_regular(path: Path, *, what: str, limit: int, error: type[JobError]) -> bytes:
+    """The first `limit` bytes of a regular file; `error` if it is anything else or longer."""
+    with open_regular(path, what=what, error=error) as (file, status):
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        msg = f"{what} {path} holds {status.st_size:,} bytes, more than the {limit // 1024} KiB allowed"
+        raise error(msg)
+    return data
+
+
+def hold(fd: int) -> None:
+    """Lock an open temporary file for as long as this process keeps it open (or lives)."""
+    with contextlib.suppress(OSError):  # no locks on this file system: orphans are then kept
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def remove_orphans(folder: Path) -> None:
+    """Remove the temporary files and folders of runs that were killed; never a live run's.
+
+    A live run holds a lock on each (see `hold`); the kernel drops it when the run dies, however
+    it dies, in whatever container. Very new ones are left alone: their run may not hold the
+    lock yet.
+    """
+    if folder in _CLEANED:
+        return
+    _CLEANED.add(folder)
+    try:
+        names = [path.name for path in folder.iterdir()]
+    except OSError:
+        return
+    for name in names:
+        found = _TEMPORARY.match(name)
+        if found is not None and _orphaned(folder / name):
+            log.info("removed %s, left by a run that was killed (pid %s)", folder / name, found["pid"])
+
+
+def _orphaned(path: Path) -> bool:
+    """Remove `path` if no live run holds it; whether it was removed."""
+    try:
+        found = path.lstat()
+    except OSError:
+        return False
+    folder = stat.S_ISDIR(found.st_mode)
+    # A FIFO, socket or link wearing our name is never ours, and opening it could block.
+    ours = folder or stat.S_ISREG(found.st_mode)
+    if not ours or time.time() - found.st_mtime < _YOUNG_SECONDS:
+        return False
+    lock = path / OWNER if folder else path
+    try:
+        # O_NONBLOCK: a FIFO swapped in after the check above must not hang the run.
+        fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        fd = None  # a folder whose run died before it took the lock
+    except OSError:
+        return False
+    try:
+        if fd is not None:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return False
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if folder:
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except OSError:
+        return False  # held by a live run, removed meanwhile, or not ours to remove
+    finally:
+        if fd is not None:
+            os.close(fd)
+    return True
+
+
+@cache
+def owner() -> str:
+    """This process, as temporary names record it: `sj<host>-<pid>-<start>`."""
+    return f"sj{_host()}-{os.getpid()}-{_started(os.getpid())}"
+
+
+@cache
+def _host() -> str:
+    return f"{zlib.crc32(socket.gethostname().encode()):08x}"
+
+
+def _started(pid: int) -> int:
+    """When process `pid` started, in clock ticks since boot (Linux); 0 where that cannot be told."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[19])  # field 22 of proc(5), counting from the state after the name
+    except (OSError, IndexError, ValueError):
+        return 0

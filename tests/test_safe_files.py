@@ -1,0 +1,98 @@
+"""Safe file helpers: a regular file read without blocking; a killed run's temporary files removed."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from signal_job import safe_files
+from signal_job.errors import ConfigError
+from signal_job.safe_files import read_regular, remove_orphans
+
+
+@pytest.fixture(autouse=True)
+def _clean_again() -> None:
+    safe_files._CLEANED.clear()  # each test's folder is new; let every run look for orphans again
+
+
+def test_read_regular_refuses_what_is_not_a_small_regular_file(tmp_path: Path) -> None:
+    (tmp_path / "big").write_bytes(b"x" * 100)
+    assert read_regular(tmp_path / "big", what="config file", limit=100, error=ConfigError) == b"x" * 100
+    with pytest.raises(ConfigError, match="holds 100 bytes, more than the 0 KiB allowed"):
+        read_regular(tmp_path / "big", what="config file", limit=99, error=ConfigError)
+    with pytest.raises(ConfigError, match="is a character device, not a regular file"):
+        read_regular(Path("/dev/zero"), what="config file", limit=100, error=ConfigError)
+    with pytest.raises(ConfigError, match="is a folder, not a regular file"):
+        read_regular(tmp_path, what="config file", limit=100, error=ConfigError)
+
+
+def temporary_of(owner: str, name: str = "signals.parquet") -> str:
+    return f".{name}.{owner}.abc123.tmp"
+
+
+def aged(path: Path) -> Path:
+    """As if written a minute ago: older than a run takes to lock its new files."""
+    past = time.time() - 60
+    os.utime(path, (past, past))
+    return path
+
+
+def test_leftovers_nobody_holds_are_removed_and_held_or_new_ones_kept(tmp_path: Path) -> None:
+    host = safe_files._host()
+    gone = [
+        tmp_path / temporary_of(f"sj{host}-4242-1"),
+        tmp_path / (temporary_of(f"sj{host}-4242-1") + ".3"),  # a piece of one
+        tmp_path / temporary_of("sj00000000-4242-1"),  # a container that is gone
+    ]
+    held = tmp_path / temporary_of(f"sj{host}-1-1")
+    unrelated = tmp_path / ".signals.parquet.something.tmp"
+    for path in (*gone, held, unrelated):
+        path.write_text("")
+        aged(path)
+    folder = tmp_path / temporary_of(f"sj{host}-4242-1", "signal-job")
+    (folder / "part0").mkdir(parents=True)
+    (folder / safe_files.OWNER).write_text("")
+    aged(folder)
+    new = tmp_path / temporary_of(f"sj{host}-4243-1")
+    new.write_text("")  # its run may not hold it yet
+    lock = os.open(held, os.O_RDONLY)
+    safe_files.hold(lock)  # as a live run holds its files
+    try:
+        remove_orphans(tmp_path)
+    finally:
+        os.close(lock)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in (held, new, unrelated))
+
+
+def test_a_leftover_named_with_this_processes_pid_is_removed(tmp_path: Path) -> None:
+    # In a container every run is PID 1 on a new host name: names cannot tell a live run.
+    orphan = tmp_path / temporary_of(safe_files.owner())
+    orphan.write_text("")
+    aged(orphan)
+    remove_orphans(tmp_path)
+    assert not orphan.exists()
+
+
+def test_a_fifo_named_like_a_leftover_is_kept_and_does_not_block(tmp_path: Path) -> None:
+    # Opening a FIFO for reading waits for a writer: the sweep must never try.
+    fifo = tmp_path / temporary_of("sjdeadbeef-4242-1")
+    os.mkfifo(fifo)
+    aged(fifo)
+    reader = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from signal_job.safe_files import remove_orphans;"
+            f" from pathlib import Path; remove_orphans(Path({str(tmp_path)!r}))",
+        ],
+        timeout=30,
+        check=True,
+    )
+    assert reader.returncode == 0
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
