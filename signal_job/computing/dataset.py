@@ -24,6 +24,7 @@ from pathlib import Path
 import polars as pl
 
 from signal_job.computing.background import in_background
+from signal_job.computing.ladder import with_text_close, without_blank_lines
 from signal_job.computing.order import in_time_order
 from signal_job.computing.pipeline import SignalsNotWritten, run
 from signal_job.computing.plan import SIGNALS_METADATA, SUSPECT_SIGNAL, Shape, all_rows, plan_rows, shape
@@ -70,16 +71,16 @@ def write_here(tasks: list[Task], config: Config) -> list[Written]:
 def write_part(task: Task, config: Config) -> Written:
     """Write one file's part; raise the local run's error if the file no longer reads.
 
-    A file that has blank lines (or rows whose last field is empty) is read again beside its
-    raw lines, as the local run reads it.
+    The fallback ladder as the local run climbs it (see `ladder`): a file that has blank lines
+    (or rows whose last field is empty) is read again beside its raw lines; one whose close
+    fails the type sniffed reports it, to be written again as text with its series.
     """
     try:
         written, suspect = _write(task, config)
         if suspect:
-            parts = [replace(part, drop_blank_lines=part.layout is not None) for part in task.data.parts]
-            written, suspect = _write(replace(task, data=task.data.replace_parts(parts)), config)
+            written, suspect = _write(replace(task, data=without_blank_lines(task.data)), config)
     except (pl.exceptions.PolarsError, OSError) as exc:
-        if task.data.parts[0].with_text_close() is not None:
+        if with_text_close(task.data) is not None:
             return Written(rows=0, fast=False, text=True)
         run(task.data, config)  # the file's own error, naming its line, if it fails to read now
         raise SignalsNotWritten(exc) from exc
@@ -158,8 +159,8 @@ class _Series:
         """The tasks of the files at `which`, as the series is now to be written."""
         files, data = self.files, self.data
         if self.text:
-            files = [_with_text_close(one) for one in files]
-            data = _with_text_close(data)
+            files = [with_text_close(one) or one for one in files]
+            data = with_text_close(data) or data
         the_shape = shape(data, config, timestamps=True)
         before = closes_before([edges for _, edges in self.pieces], config.window)
         return [
@@ -249,7 +250,3 @@ def _read_as_text(edges: list[Edges], scale: int) -> bool:
 
 def _whole(value: Decimal) -> bool:
     return value == value.to_integral_value()
-
-
-def _with_text_close(data: Input) -> Input:
-    return data.replace_parts([part.with_text_close() or part for part in data.parts])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -17,6 +17,7 @@ import polars as pl
 
 from signal_job.computing import groups
 from signal_job.computing.background import in_background
+from signal_job.computing.ladder import with_text_close, without_blank_lines
 from signal_job.computing.order import in_time_order
 from signal_job.computing.plan import (
     GROUP,
@@ -183,16 +184,17 @@ def _run_series(
     engine: PolarsEngine,
     edges: bool = False,
 ) -> Result:
-    """Run the plan over one series; on a failed scan, retry with close as text, then explain."""
+    """Run the plan over one series; on a failed scan, retry with close as text, then explain.
+
+    The ladder's second rung (see `ladder`); `_run` climbs the first, `_collect` the third.
+    """
     try:
         return _run(data, config, route, signals=signals, engine=engine, edges=edges)
     except _ScanFailed as failure:
         error = failure.error
-    # Close values were sniffed as plain numbers; padding further down the file fails that
-    # parse, so read them as text to trim before calling the file malformed.
-    text_parts = [part.with_text_close() for part in data.parts]
-    if any(text_parts):
-        data = data.replace_parts([text or part for text, part in zip(text_parts, data.parts, strict=True)])
+    text = with_text_close(data)
+    if text is not None:
+        data = text
         try:
             return _run(data, config, route, signals=signals, engine=engine, edges=edges)
         except _ScanFailed as failure:
@@ -213,12 +215,10 @@ def _run(
     frame, repeats = _collect(data, config, route, signals=signals, engine=engine)
     blank_lines = 0
     if sum(frame["suspect"]):
-        # Blank lines, or malformed rows: read the CSV files again beside their raw lines, in
-        # one streaming pass that leaves blank lines out; any row still flagged is malformed.
+        # Blank lines, or malformed rows: the ladder's first rung, in one streaming pass; any
+        # row still flagged is malformed.
         rows_with_blank_lines = sum(frame["rows"]) + repeats
-        data = data.replace_parts(
-            [replace(part, drop_blank_lines=part.layout is not None) for part in data.parts]
-        )
+        data = without_blank_lines(data)
         frame, repeats = _collect(data, config, route, signals=signals, engine=engine)
         if sum(frame["suspect"]):
             raise _explain_suspects(data)
@@ -439,7 +439,7 @@ def _in_series(
     another (a signals file reads them as one).
     """
     if route.groups.choice is not Groups.COLUMN:
-        yield [(frames, Runs.ONE)], True
+        yield [(frames, Runs.ONE)], route.together
         return
     rows = all_rows(data, the_shape, frames)
     assert route.listing is not None  # noqa: S101 - a `group_by` column's route lists its groups
@@ -454,16 +454,19 @@ def _in_series(
     assert route.counting is not None  # noqa: S101 - decided just now
     log.info("groups of %s: %s (%s)", config.group_by, route.counting.choice, route.counting.why)
     if route.counting.choice is Counting.FILTERS:
-        yield [([group_rows], Runs.ONE) for group_rows in groups.each_group(rows, found)], True
+        yield [([group_rows], Runs.ONE) for group_rows in groups.each_group(rows, found)], route.together
         return
     apart = signals is None
     if apart:  # no signals file: close as written is not needed (-1.8 s at 50M rows staged)
         rows = rows.drop("close")
     if route.counting.choice is Counting.BATCHES:
-        yield _counted_in_batches(rows, found, config, route, the_shape, engine=engine), False
+        yield _counted_in_batches(rows, found, config, route, the_shape, engine=engine), route.together
         return
     with groups.in_group_runs(rows, found, limits=route.limits, engine=engine, apart=apart) as runs:
-        yield ([([bucket], Runs.GROUPS) for bucket in runs] if apart else [(runs, Runs.GROUPS)]), False
+        frames_of: list[tuple[list[pl.LazyFrame] | None, Runs]] = (
+            [([bucket], Runs.GROUPS) for bucket in runs] if apart else [(runs, Runs.GROUPS)]
+        )
+        yield frames_of, route.together
 
 
 def _counted_in_batches(
@@ -495,7 +498,7 @@ def _fast(
     """Write the signals on the fast path and read the counts back from the file written.
 
     One scan of the input, not two. None if some row needs the general path (which then
-    writes the file again).
+    writes the file again: the ladder's third rung, see `ladder`).
     """
     with signals.open("wb") as handle:
         in_background(lambda: fast_signals.sink_parquet(handle, metadata=SIGNALS_METADATA, engine=engine))
