@@ -26,8 +26,8 @@ import polars as pl
 from signal_job.computing.background import in_background
 from signal_job.computing.ladder import with_text_close, without_blank_lines
 from signal_job.computing.order import in_time_order
-from signal_job.computing.pipeline import SignalsNotWritten, run
-from signal_job.computing.plan import SIGNALS_METADATA, SUSPECT_SIGNAL, Shape, all_rows, plan_rows, shape
+from signal_job.computing.pipeline import SignalsNotWritten, run, signals_sink, write_signals
+from signal_job.computing.plan import SUSPECT_SIGNAL, Shape, all_rows, plan_rows, shape
 from signal_job.computing.route import Limits, fast_fits
 from signal_job.config import Config
 from signal_job.errors import InputError, counted
@@ -106,8 +106,7 @@ def _write(task: Task, config: Config) -> tuple[Written, int]:
             if counts["suspect"] or not counts["untrusted"]:
                 return Written(counts["rows"], fast=True), counts["suspect"]
         suspect = rows.select(pl.col("suspect").sum())
-        with task.out.open("wb") as handle:
-            sink = the_plan.signals.slice(skip).sink_parquet(handle, metadata=SIGNALS_METADATA, lazy=True)
+        with signals_sink(the_plan.signals.slice(skip), task.out) as sink:
             found_suspect = in_background(lambda: pl.collect_all([sink, suspect], engine="streaming"))[
                 1
             ].item()
@@ -115,10 +114,9 @@ def _write(task: Task, config: Config) -> tuple[Written, int]:
 
 
 def _sink(signals: pl.LazyFrame, out: Path) -> None:
-    # Into a file opened here, its name made at once: once the driver has moved the dataset's
+    # Into a file opened at once (see `signals_sink`): once the driver has moved the dataset's
     # folder away (a failed run), no late task can create a part in it.
-    with out.open("wb") as handle:
-        in_background(lambda: signals.sink_parquet(handle, metadata=SIGNALS_METADATA, engine="streaming"))
+    write_signals(signals, out, engine="streaming")
 
 
 def _rows(out: Path) -> int:

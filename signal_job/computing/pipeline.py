@@ -170,9 +170,24 @@ def _pieces(folder: Path, count: int) -> list[Path]:
 
 def _join(pieces: list[Path], signals: Path, *, engine: PolarsEngine) -> None:
     """The signals files `pieces`, one after the other, written into `signals`."""
-    joined = pl.scan_parquet(pieces, glob=False)
+    write_signals(pl.scan_parquet(pieces, glob=False), signals, engine=engine)
+
+
+@contextmanager
+def signals_sink(query: pl.LazyFrame, signals: Path) -> Iterator[pl.LazyFrame]:
+    """A lazy sink of `query` into the signals file `signals`, marked as one: to collect with others.
+
+    Polars writes into a file this process opened, never one it creates by name: a run stopped
+    mid-query can remove its temporary file, and no late write brings it back.
+    """
     with signals.open("wb") as handle:
-        in_background(lambda: joined.sink_parquet(handle, metadata=SIGNALS_METADATA, engine=engine))
+        yield query.sink_parquet(handle, metadata=SIGNALS_METADATA, lazy=True)
+
+
+def write_signals(query: pl.LazyFrame, signals: Path, *, engine: PolarsEngine) -> None:
+    """Write `query` into the signals file `signals` (see `signals_sink`)."""
+    with signals_sink(query, signals) as sink:
+        in_background(lambda: sink.collect(engine=engine))
 
 
 def _run_series(
@@ -361,10 +376,7 @@ def _collect(
             elif len(plans) > 1:
                 results = _sink_each(plans, queries, signals, engine=engine)
             else:
-                # Polars writes into a file this process opened, never one it creates by name: a
-                # run stopped mid-query can remove its temporary file, no late write brings it back.
-                with signals.open("wb") as handle:
-                    sink = plans[0].signals.sink_parquet(handle, metadata=SIGNALS_METADATA, lazy=True)
+                with signals_sink(plans[0].signals, signals) as sink:
                     results = in_background(lambda: pl.collect_all([sink, *queries], engine=engine))[1:]
     except (pl.exceptions.PolarsError, OSError) as exc:
         if signals is None:
@@ -500,8 +512,7 @@ def _fast(
     One scan of the input, not two. None if some row needs the general path (which then
     writes the file again: the ladder's third rung, see `ladder`).
     """
-    with signals.open("wb") as handle:
-        in_background(lambda: fast_signals.sink_parquet(handle, metadata=SIGNALS_METADATA, engine=engine))
+    write_signals(fast_signals, signals, engine=engine)
     counts = in_background(
         lambda: fast_counts(pl.scan_parquet(signals, glob=False), the_shape).collect(engine=engine)
     )
