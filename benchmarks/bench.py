@@ -38,6 +38,7 @@ from benchmarks.baseline import Baseline, checkout
 from benchmarks.datasets import CACHE, DAYS, Dataset, dataset, label, parse_size
 from benchmarks.measure import (
     CONFIG,
+    ENV,
     GROUPED_CONFIG,
     Implementation,
     Place,
@@ -73,8 +74,9 @@ def main() -> None:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="signal-job-bench-")))
         base = stack.enter_context(checkout(args.against, PROJECT)) if args.against else None
         progress = stack.enter_context(_progress(console))
-        scheduler = stack.enter_context(_scheduler()) if attached else None
-        place = Place(work, PROJECT, base.tree if base else None, scheduler)
+        scheduler = stack.enter_context(_scheduler(PROJECT, work)) if attached else None
+        twin_scheduler = stack.enter_context(_scheduler(base.tree, work)) if attached and base else None
+        place = Place(work, PROJECT, base.tree if base else None, scheduler, twin_scheduler)
         _prepare(place)
         results = []
         for run in runs:
@@ -196,8 +198,11 @@ def _twin(implementation: Implementation, base: Baseline) -> Implementation:
 
 
 @contextlib.contextmanager
-def _scheduler() -> Iterator[str]:
-    """A Dask scheduler and 2 workers, each its own process on 127.0.0.1, for the attached runs."""
+def _scheduler(tree: Path, work: Path) -> Iterator[str]:
+    """A Dask scheduler and 2 workers, each its own process on 127.0.0.1, for the attached runs.
+
+    The workers run the tasks, so they import `tree`'s package, as the runs sent to them do.
+    """
     from distributed import Client
 
     dask = str(Path(sys.executable).with_name("dask"))
@@ -207,13 +212,19 @@ def _scheduler() -> Iterator[str]:
     address = f"tcp://127.0.0.1:{port}"
     scheduler = [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]
     worker = [dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"]
-    quiet = subprocess.DEVNULL
+    quiet, env = subprocess.DEVNULL, {**ENV, "PYTHONPATH": str(tree)}
     processes = [
-        subprocess.Popen(command, stdout=quiet, stderr=quiet) for command in (scheduler, worker, worker)
+        subprocess.Popen(command, stdout=quiet, stderr=quiet, env=env, cwd=work)
+        for command in (scheduler, worker, worker)
     ]
     try:
         with Client(address, timeout="30s") as client:
             client.wait_for_workers(2, timeout=60)
+            found = client.run(lambda: __import__("signal_job").__file__)
+        expected = tree.resolve() / "signal_job"
+        if {Path(file).resolve().parent for file in found.values()} != {expected}:
+            msg = f"the workers for {tree} import signal_job from {sorted(found.values())}"
+            raise SystemExit(msg)
         yield address
     finally:
         for process in processes:

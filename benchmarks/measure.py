@@ -44,7 +44,10 @@ class Place:
     work: Path  # holds the configs, and each run's output, log, signals file and cache
     tree: Path  # the checkout measured: its `signal_job` package is the one run
     baseline: Path | None = None  # the tree of `--against REV`, for the twin rows
-    scheduler: str | None = None  # the address of the scheduler the benchmark runs, if any
+    # The addresses of the schedulers the benchmark runs for attached rows, if any: one whose
+    # workers import the tree measured, one for the baseline's.
+    scheduler: str | None = None
+    baseline_scheduler: str | None = None
 
     @property
     def output(self) -> Path:
@@ -115,8 +118,9 @@ class Implementation:
             options += ["--cache", str(place.work / CACHE)]
         if self.engine == "dask":
             if self.attached:
-                assert place.scheduler, "an attached run needs the benchmark's scheduler"
-                options += ["--engine", "dask", "--address", place.scheduler]
+                address = place.baseline_scheduler if self.baseline else place.scheduler
+                assert address, "an attached run needs the benchmark's scheduler"
+                options += ["--engine", "dask", "--address", address]
             else:
                 options += ["--engine", "dask", "--workers", str(self.workers)]
         return options
