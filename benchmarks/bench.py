@@ -16,18 +16,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import datetime
-import json
-import os
-import platform
-import shlex
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +34,7 @@ from benchmarks.measure import (
     CONFIG,
     ENV,
     GROUPED_CONFIG,
+    WINDOW,
     Implementation,
     Place,
     Program,
@@ -48,13 +43,13 @@ from benchmarks.measure import (
     imported_from,
     run_once,
 )
-from benchmarks.presets import DEFAULT, PRESETS, TARGETS, Preset, Run, repeats
-from benchmarks.report import add_ratios, against, figures, markdown, plot, targets
+from benchmarks.presets import DEFAULT, PRESETS, Preset, Run, repeats
+from benchmarks.records import document, write
+from benchmarks.report import add_ratios, figures, markdown
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 RESULTS = HERE / "results"
-WINDOW = 5
 CORRECTNESS_ROWS = 200_000
 
 Unit = tuple[Implementation, ...]  # a row, or a row and its twin from the baseline: run back to back
@@ -85,10 +80,10 @@ def main() -> None:
         if preset.correctness and not args.no_correctness:
             correctness = _correctness(progress)
     add_ratios(results)
-    document = _document(preset, results, correctness, base)
+    record = document(preset, sys.argv[1:], results, correctness, base)
     folder = RESULTS if args.record else CACHE / "results"
-    _write(folder, preset.name, document)
-    print(markdown(document))
+    write(folder, preset.name, record)
+    print(markdown(record))
 
 
 def _arguments() -> argparse.Namespace:
@@ -323,81 +318,6 @@ def _document_fields(document: dict[str, Any] | None) -> dict[str, Any]:
     if not document:
         return {}
     return {"rows_processed": document.get("rows_processed"), "value": document.get("value")}
-
-
-def _document(
-    preset: Preset, results: list[dict[str, Any]], correctness: dict[str, Any] | None, base: Baseline | None
-) -> dict[str, Any]:
-    return {
-        "preset": preset.name,
-        "command": shlex.join(["python", "-m", "benchmarks.bench", *sys.argv[1:]]),
-        "generated": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "machine": _machine(),
-        "versions": _versions(),
-        "git": _git(),
-        "against": {"rev": base.rev, "commit": base.commit} if base else None,
-        "window": WINDOW,
-        "sizes": list(dict.fromkeys(r["rows"] for r in results)),
-        "results": results,
-        "targets": targets(results, TARGETS),
-        "pairs": against(results),
-        "correctness": correctness,
-    }
-
-
-def _write(folder: Path, name: str, document: dict[str, Any]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    text, tables = json.dumps(document, indent=2) + "\n", markdown(document)
-    for stem in (name, "latest"):
-        (folder / f"{stem}.json").write_text(text)
-        (folder / f"{stem}.md").write_text(tables)
-    plot(document["results"], folder / "latest.png")
-
-
-def _machine() -> dict[str, Any]:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    memory_kib = next(
-        int(line.split()[1])
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal")
-    )
-    return {
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "usable_cpus": len(os.sched_getaffinity(0)),
-        "memory_gib": round(memory_kib / 2**20, 1),
-    }
-
-
-def _versions() -> dict[str, str]:
-    packages = ("signal-job", "polars", "pandas", "pyarrow", "duckdb", "numpy", "typer", "orjson", "pyyaml")
-    found = {"python": platform.python_version()}
-    for package in packages:
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = "not installed"
-    return found
-
-
-def _git() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        # From the project's root: the paths below are relative to it.
-        done = subprocess.run(["git", *args], capture_output=True, text=True, check=False, cwd=PROJECT)
-        return done.stdout.strip()
-
-    return {
-        "commit": git("rev-parse", "HEAD"),
-        "dirty": bool(git("status", "--porcelain", "--", "signal_job", "benchmarks", ":!benchmarks/results")),
-    }
 
 
 def _progress(console: Console) -> Progress:

@@ -22,6 +22,7 @@ ENV = {
     if name not in {"PYTHONDONTWRITEBYTECODE", "DASK_SCHEDULER_ADDRESS", "PYTHONPATH"}
 }
 CONFIG = "config.yaml"
+WINDOW = 5  # the window of the configs the runs read
 GROUPED_CONFIG = "config_grouped.yaml"  # the same with `group_by: symbol`
 CACHE = "cache"  # a run's --cache folder, beside its output
 
