@@ -1,120 +1,203 @@
-"""Benchmark signal-job against pandas, DuckDB and the Polars floor, as whole processes.
+"""Measure signal-job against its alternatives and floors, as whole processes, one preset at a time.
 
-    python -m benchmarks.bench                      # 10k, 1M and 10M rows
-    python -m benchmarks.bench --sizes 10m,50m,100m --only "signal-job,polars floor"
+    python -m benchmarks.bench                                  # the preset `alternatives`
+    python -m benchmarks.bench --preset issue16 --against 8217531 --record
+    python -m benchmarks.bench --list                           # every preset and what it runs
 
-Each implementation runs a few times per size, in interleaved order after one untimed warm-up
-round; medians are reported. Results go to benchmarks/results/ (latest.json, latest.md,
-latency.png) and the markdown table is printed.
+Each implementation runs once untimed, then in timed rounds, all of a size side by side, the
+order rotated each round. With --against REV, every signal-job row gets a twin run from a
+temporary worktree of REV, right beside it in each round, and the tables give paired ratios.
+The records go to benchmarks/.cache/results/, or with --record to benchmarks/results/
+(PRESET.json, PRESET.md, latest.*); the markdown is printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
-import json
-import os
-import platform
+import dataclasses
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from benchmarks.correctness import wrong_signals
-from benchmarks.datasets import DAYS, Dataset, dataset, label, parse_size
+from benchmarks.baseline import Baseline, checkout
+from benchmarks.datasets import CACHE, DAYS, Dataset, dataset, label, parse_size
 from benchmarks.measure import (
-    ATTACHED,
-    CONSOLE_SCRIPT,
+    CONFIG,
+    ENV,
     GROUPED_CONFIG,
-    IMPLEMENTATIONS,
-    SCHEDULER,
+    WINDOW,
     Implementation,
+    Place,
+    Program,
     Runs,
     answer,
+    imported_from,
     run_once,
 )
-from benchmarks.report import add_ratios, figures, markdown, plot, targets
+from benchmarks.presets import DEFAULT, PRESETS, Preset, Run, repeats
+from benchmarks.records import document, write
+from benchmarks.report import add_ratios, figures, markdown
 
-RESULTS = Path(__file__).parent / "results"
-WINDOW = 5
+HERE = Path(__file__).resolve().parent
+PROJECT = HERE.parent
+RESULTS = HERE / "results"
 CORRECTNESS_ROWS = 200_000
+
+Unit = tuple[Implementation, ...]  # a row, or a row and its twin from the baseline: run back to back
 
 
 def main() -> None:
-    """Parse the options, measure, write the results."""
+    """Parse the options, measure, write the records."""
+    args = _arguments()
+    if args.list:
+        print(_listing())
+        return
+    preset = PRESETS[args.preset]
+    runs = _runs(preset, args)
+    console = Console(stderr=True)
+    attached = any(i.attached for run in runs for i in run.implementations)
+    with contextlib.ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="signal-job-bench-")))
+        base = stack.enter_context(checkout(args.against, PROJECT)) if args.against else None
+        progress = stack.enter_context(_progress(console))
+        scheduler = stack.enter_context(_scheduler(PROJECT, work)) if attached else None
+        twin_scheduler = stack.enter_context(_scheduler(base.tree, work)) if attached and base else None
+        place = Place(work, PROJECT, base.tree if base else None, scheduler, twin_scheduler)
+        _prepare(place)
+        results = []
+        for run in runs:
+            results += _measure_run(run, base, place, progress)
+        correctness = None
+        if preset.correctness and not args.no_correctness:
+            correctness = _correctness(progress)
+    add_ratios(results)
+    record = document(preset, sys.argv[1:], results, correctness, base)
+    folder = RESULTS if args.record else CACHE / "results"
+    write(folder, preset.name, record)
+    print(markdown(record))
+
+
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", default="10k,1m,10m", help="row counts, e.g. 10k,1m,10m,50m,100m")
-    parser.add_argument("--repeats", type=int, help="timed runs per implementation (default by size)")
-    parser.add_argument("--only", help="comma-separated implementation names")
+    parser.add_argument("--preset", default=DEFAULT, choices=sorted(PRESETS), help="what to measure")
+    parser.add_argument("--list", action="store_true", help="list the presets and what they run")
+    parser.add_argument(
+        "--sizes", help="row counts, e.g. 10k,10m: the preset's rows at those sizes (all of them elsewhere)"
+    )
+    parser.add_argument("--repeats", type=int, help="timed rounds (default: the preset's, or by size)")
+    parser.add_argument("--only", help="comma-separated implementation names of the preset")
+    parser.add_argument("--against", metavar="REV", help="also run each signal-job row from commit REV")
+    parser.add_argument(
+        "--record", action="store_true", help="write the records to benchmarks/results/ (git-tracked)"
+    )
     parser.add_argument(
         "--pandas-max-rows", type=parse_size, default=10_000_000, help="skip pandas above this"
     )
-    parser.add_argument("--no-correctness", action="store_true", help="skip the wrong-signals check")
-    parser.add_argument("--name", default="latest", help="results: NAME.json, NAME.md")
-    args = parser.parse_args()
-    sizes = [parse_size(size) for size in args.sizes.split(",")]
-    chosen = [i for i in IMPLEMENTATIONS if not args.only or i.name in args.only.split(",")]
-    console = Console(stderr=True)
-    attached = any(i.name.endswith(ATTACHED) for i in chosen)
-    with (
-        tempfile.TemporaryDirectory() as scratch,
-        _progress(console) as progress,
-        _scheduler() if attached else contextlib.nullcontext(),
-    ):
-        work = Path(scratch)
-        (work / "config.yaml").write_text(f'seed: 42\nwindow: {WINDOW}\nversion: "bench"\n')
-        grouped = f'seed: 42\nwindow: {WINDOW}\nversion: "bench"\ngroup_by: symbol\n'
-        (work / GROUPED_CONFIG).write_text(grouped)
-        results = []
-        for rows in sizes:
-            implementations = [i for i in chosen if i.name != "pandas" or rows <= args.pandas_max_rows]
-            spellings = {i.spelling for i in implementations}
-            data = dataset(
-                rows, spellings, progress=lambda what, total: _bar(progress, f"generating {what}", total)
-            )
-            runs = _measure(data, implementations, _repeats(rows, args.repeats), work, progress)
-            for implementation, measured in runs.items():
-                path = _input(data, implementation)
-                row = figures(
-                    rows,
-                    implementation.name,
-                    implementation.spelling,
-                    size=_size(path),
-                    seconds=measured.seconds,
-                    peaks=measured.peak_mib,
-                )
-                row.update(_document_fields(measured.document))
-                results.append(row)
-        add_ratios(results)
-        checks = targets(results)
-        correctness = None
-        if not args.no_correctness:
-            plateau = dataset(
-                CORRECTNESS_ROWS,
-                {"csv"},
-                progress=lambda what, total: _bar(progress, f"generating {what}", total),
-            )
-            task = progress.add_task(f"correctness on {label(CORRECTNESS_ROWS)} rows", total=1)
-            correctness = wrong_signals(plateau.csv, WINDOW)
-            progress.advance(task)
-    _write(args.name, results, checks, correctness, sizes)
-    print(markdown(results, checks, correctness))
+    parser.add_argument("--no-correctness", action="store_true", help="skip the wrong-signals count")
+    return parser.parse_args()
+
+
+def _listing() -> str:
+    lines = []
+    for preset in PRESETS.values():
+        lines += [f"{preset.name}: {preset.purpose}" + (" (and wrong signals)" if preset.correctness else "")]
+        for run in preset.runs:
+            names = ", ".join(i.name for i in run.implementations)
+            lines.append(f"  {label(run.rows)} x {run.repeats or repeats(run.rows)}: {names}")
+    return "\n".join(lines)
+
+
+def _runs(preset: Preset, args: argparse.Namespace) -> list[Run]:
+    """The preset's runs, narrowed by --sizes, --only, --repeats and --pandas-max-rows."""
+    sizes = [parse_size(size) for size in args.sizes.split(",")] if args.sizes else None
+    chosen = [preset.at(rows) for rows in sizes] if sizes else list(preset.runs)
+    only = set(args.only.split(",")) if args.only else None
+    unknown = (only or set()) - {i.name for i in preset.implementations}
+    if unknown:
+        names = ", ".join(i.name for i in preset.implementations)
+        msg = f"--only: {', '.join(sorted(unknown))} not in the preset {preset.name} ({names})"
+        raise SystemExit(msg)
+    runs = []
+    for run in chosen:
+        kept = tuple(
+            i
+            for i in run.implementations
+            if (only is None or i.name in only)
+            and not (i.program is Program.PANDAS and run.rows > args.pandas_max_rows)
+        )
+        if kept:
+            runs.append(Run(run.rows, kept, args.repeats or run.repeats or repeats(run.rows)))
+    return runs
+
+
+def _prepare(place: Place) -> None:
+    """The configs in the scratch folder; each tree's runs import that tree's package."""
+    settings = f'seed: 42\nwindow: {WINDOW}\nversion: "bench"\n'
+    (place.work / CONFIG).write_text(settings)
+    (place.work / GROUPED_CONFIG).write_text(settings + "group_by: symbol\n")
+    job = Implementation("signal-job", Program.SIGNAL_JOB, "csv")
+    trees = [job, dataclasses.replace(job, baseline=True)] if place.baseline else [job]
+    for implementation in trees:
+        found, expected = imported_from(place, implementation), implementation.tree(place) / "signal_job"
+        if found != expected.resolve():
+            msg = f"runs from {expected.parent} would import signal_job from {found}"
+            raise SystemExit(msg)
+
+
+def _measure_run(run: Run, base: Baseline | None, place: Place, progress: Progress) -> list[dict[str, Any]]:
+    """Every row of one size: measured side by side, each twin beside its row."""
+    units: list[Unit] = [
+        (i, _twin(i, base)) if base and i.program is Program.SIGNAL_JOB else (i,) for i in run.implementations
+    ]
+    spellings = {i.spelling for unit in units for i in unit}
+    data = dataset(
+        run.rows, spellings, progress=lambda what, total: _bar(progress, f"generating {what}", total)
+    )
+    assert run.repeats
+    measured = _measure(data, units, run.repeats, place, progress)
+    rows = []
+    for unit in units:
+        for implementation in unit:
+            path = _input(data, implementation)
+            runs = measured[implementation]
+            row: dict[str, Any] = {
+                "rows": run.rows,
+                "implementation": implementation.name,
+                "input": implementation.spelling,
+                "program": implementation.program.value,
+                "signals": implementation.signals,
+                "tree": base.rev if implementation.baseline and base else "measured",
+                "twin_of": unit[0].name if implementation.baseline else None,
+            }
+            row.update(figures(run.rows, size=_size(path), seconds=runs.seconds, peaks=runs.peak_mib))
+            row.update(_document_fields(runs.document))
+            if implementation.baseline:
+                row["same_answer"] = runs.answers == measured[unit[0]].answers
+            rows.append(row)
+    return rows
+
+
+def _twin(implementation: Implementation, base: Baseline) -> Implementation:
+    return dataclasses.replace(implementation, name=f"{implementation.name} @ {base.rev}", baseline=True)
 
 
 @contextlib.contextmanager
-def _scheduler() -> Iterator[None]:
-    """A Dask scheduler and 2 workers, each its own process on 127.0.0.1, for the attached runs."""
+def _scheduler(tree: Path, work: Path) -> Iterator[str]:
+    """A Dask scheduler and 2 workers, each its own process on 127.0.0.1, for the attached runs.
+
+    The workers run the tasks, so they import `tree`'s package, as the runs sent to them do.
+    """
     from distributed import Client
 
     dask = str(Path(sys.executable).with_name("dask"))
@@ -124,17 +207,21 @@ def _scheduler() -> Iterator[None]:
     address = f"tcp://127.0.0.1:{port}"
     scheduler = [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]
     worker = [dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"]
-    quiet = subprocess.DEVNULL
+    quiet, env = subprocess.DEVNULL, {**ENV, "PYTHONPATH": str(tree)}
     processes = [
-        subprocess.Popen(command, stdout=quiet, stderr=quiet) for command in (scheduler, worker, worker)
+        subprocess.Popen(command, stdout=quiet, stderr=quiet, env=env, cwd=work)
+        for command in (scheduler, worker, worker)
     ]
     try:
         with Client(address, timeout="30s") as client:
             client.wait_for_workers(2, timeout=60)
-        os.environ[SCHEDULER] = address
-        yield
+            found = client.run(lambda: __import__("signal_job").__file__)
+        expected = tree.resolve() / "signal_job"
+        if {Path(file).resolve().parent for file in found.values()} != {expected}:
+            msg = f"the workers for {tree} import signal_job from {sorted(found.values())}"
+            raise SystemExit(msg)
+        yield address
     finally:
-        os.environ.pop(SCHEDULER, None)
         for process in processes:
             process.terminate()
         for process in processes:
@@ -142,37 +229,44 @@ def _scheduler() -> Iterator[None]:
 
 
 def _measure(
-    data: Dataset, implementations: list[Implementation], repeats: int, work: Path, progress: Progress
+    data: Dataset, units: list[Unit], rounds: int, place: Place, progress: Progress
 ) -> dict[Implementation, Runs]:
-    runs = {implementation: Runs() for implementation in implementations}
-    kept = _kept_cache(data, work) if any(i.cache == "kept" for i in implementations) else None
-    task = progress.add_task(f"measuring {label(data.rows)} rows", total=(repeats + 1) * len(implementations))
-    for round_number in range(repeats + 1):
-        # Rotate the order each round so no implementation always runs first (cold) or last.
-        shift = round_number % len(implementations)
-        for implementation in implementations[shift:] + implementations[:shift]:
-            output, log = work / "metrics.json", work / "run.log"
-            command = implementation.command(_input(data, implementation), work / "config.yaml", output, log)
-            implementation.start_cache(output, kept)  # before the clock: run_once times the command only
-            seconds, peak, document = run_once(command, output)
-            runs[implementation].answers.add(answer(document))
-            if round_number:  # round 0 warms the page cache and the bytecode caches
-                runs[implementation].seconds.append(seconds)
-                runs[implementation].peak_mib.append(peak)
-                runs[implementation].document = document
-            progress.advance(task)
+    runs = {implementation: Runs() for unit in units for implementation in unit}
+    kept = {
+        tree: _kept_cache(data, place, baseline=tree)
+        for tree in {i.baseline for i in runs if i.cache == "kept"}
+    }
+    task = progress.add_task(f"measuring {label(data.rows)} rows", total=(rounds + 1) * len(runs))
+    for round_number in range(rounds + 1):
+        # Rotate the order each round so no row always runs first (cold) or last; a row and its
+        # twin run back to back, which of them first alternating round by round.
+        shift = round_number % len(units)
+        for unit in units[shift:] + units[:shift]:
+            for implementation in unit if round_number % 2 == 0 else unit[::-1]:
+                path = _input(data, implementation)
+                command = implementation.command(path, place)
+                # Before the clock: run_once times the command only.
+                implementation.start_cache(place, kept.get(implementation.baseline))
+                seconds, peak, document = run_once(
+                    command, place.output, env=implementation.environment(place), cwd=place.work
+                )
+                runs[implementation].answers.add(answer(document))
+                if round_number:  # round 0 warms the page cache and the bytecode caches
+                    runs[implementation].seconds.append(seconds)
+                    runs[implementation].peak_mib.append(peak)
+                    runs[implementation].document = document
+                progress.advance(task)
     _check_cached_answers(runs)
     return runs
 
 
-def _kept_cache(data: Dataset, work: Path) -> Path:
+def _kept_cache(data: Dataset, place: Place, *, baseline: bool) -> Path:
     """The cache a run over every daily file but the last leaves: each re-run starts from a copy."""
-    kept = work / f"cache_{label(data.rows)}_before_last"
+    kept = place.work / f"cache_{label(data.rows)}_before_last{'_baseline' if baseline else ''}"
     shutil.rmtree(kept, ignore_errors=True)
-    output = work / "metrics.json"
-    command = [CONSOLE_SCRIPT, "run", "--input", str(data.days_before_last), "--config"]
-    command += [str(work / "config.yaml"), "--output", str(output), "--log-file", str(work / "run.log")]
-    run_once([*command, "--cache", str(kept)], output)
+    fill = Implementation("the days before", Program.SIGNAL_JOB, "days", baseline=baseline)
+    command = [*fill.command(data.days_before_last, place), "--cache", str(kept)]
+    run_once(command, place.output, env=fill.environment(place), cwd=place.work)
     entries = len(list(kept.glob("*.json")))
     if entries != DAYS - 1:
         msg = f"the run over {data.days_before_last} kept {entries} files' counts, not {DAYS - 1}"
@@ -182,14 +276,30 @@ def _kept_cache(data: Dataset, work: Path) -> Path:
 
 def _check_cached_answers(runs: dict[Implementation, Runs]) -> None:
     """Every run with a cache answers as the full run over the same files, to the last digit."""
-    full = {i.spelling: r.answers for i, r in runs.items() if i.name.startswith("signal-job") and not i.cache}
+    full = {
+        (i.spelling, i.baseline): r.answers
+        for i, r in runs.items()
+        if i.program is Program.SIGNAL_JOB and not i.cache
+    }
     for implementation, measured in runs.items():
-        expected = full.get(implementation.spelling, measured.answers)
+        expected = full.get((implementation.spelling, implementation.baseline), measured.answers)
         if implementation.cache and (len(measured.answers) != 1 or measured.answers != expected):
             msg = (
                 f"{implementation.name} answered {sorted(measured.answers)}, the full run {sorted(expected)}"
             )
             raise RuntimeError(msg)
+
+
+def _correctness(progress: Progress) -> dict[str, Any]:
+    from benchmarks.correctness import wrong_signals  # pandas and DuckDB in this process: only here
+
+    plateau = dataset(
+        CORRECTNESS_ROWS, {"csv"}, progress=lambda what, total: _bar(progress, f"generating {what}", total)
+    )
+    task = progress.add_task(f"correctness on {label(CORRECTNESS_ROWS)} rows", total=1)
+    algorithms = wrong_signals(plateau.csv, WINDOW)
+    progress.advance(task)
+    return {"rows": CORRECTNESS_ROWS, "window": WINDOW, "algorithms": algorithms}
 
 
 def _input(data: Dataset, implementation: Implementation) -> Path:
@@ -204,87 +314,10 @@ def _size(path: Path) -> int:
     return path.stat().st_size
 
 
-def _repeats(rows: int, chosen: int | None) -> int:
-    if chosen:
-        return chosen
-    return 15 if rows <= 100_000 else 7 if rows <= 1_000_000 else 5 if rows <= 10_000_000 else 3
-
-
 def _document_fields(document: dict[str, Any] | None) -> dict[str, Any]:
     if not document:
         return {}
     return {"rows_processed": document.get("rows_processed"), "value": document.get("value")}
-
-
-def _write(
-    name: str, results: list[dict[str, Any]], checks: list[dict[str, Any]], correctness: Any, sizes: list[int]
-) -> None:
-    RESULTS.mkdir(exist_ok=True)
-    document = {
-        "generated": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "machine": _machine(),
-        "versions": _versions(),
-        "git": _git(),
-        "window": WINDOW,
-        "sizes": sizes,
-        "results": results,
-        "targets": checks,
-        "correctness": {"rows": CORRECTNESS_ROWS, "window": WINDOW, "algorithms": correctness},
-    }
-    (RESULTS / f"{name}.json").write_text(json.dumps(document, indent=2) + "\n")
-    (RESULTS / f"{name}.md").write_text(markdown(results, checks, correctness))
-    plot(results, RESULTS / ("latency.png" if name == "latest" else f"latency_{name}.png"))
-
-
-def _machine() -> dict[str, Any]:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    memory_kib = next(
-        int(line.split()[1])
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal")
-    )
-    return {
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "usable_cpus": len(os.sched_getaffinity(0)),
-        "memory_gib": round(memory_kib / 2**20, 1),
-    }
-
-
-def _versions() -> dict[str, str]:
-    packages = ("signal-job", "polars", "pandas", "pyarrow", "duckdb", "numpy", "typer", "orjson", "pyyaml")
-    found = {"python": platform.python_version()}
-    for package in packages:
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = "not installed"
-    return found
-
-
-def _git() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        return subprocess.run(
-            # From the project's root: the paths below are relative to it.
-            ["git", *args],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=RESULTS.parent.parent,
-        ).stdout.strip()
-
-    return {
-        "commit": git("rev-parse", "HEAD"),
-        "dirty": bool(git("status", "--porcelain", "--", "signal_job", "benchmarks", ":!benchmarks/results")),
-    }
 
 
 def _progress(console: Console) -> Progress:

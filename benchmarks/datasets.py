@@ -12,7 +12,7 @@ import polars as pl
 from signal_job.reading.sources import scan_lines
 from signal_job.synthetic import write_candles
 
-CACHE = Path(__file__).parent / ".cache"
+CACHE = Path(__file__).resolve().parent / ".cache"
 SEED = 20240101
 SUFFIXES = {"k": 1_000, "m": 1_000_000}
 SYMBOLS = 4
@@ -23,6 +23,11 @@ FIFTY = 50  # the same in fewer, larger files: the layout issue 13's dask goal n
 DAYS = 31  # a month of daily files: the first 30 counted before (--cache), the last one new
 DAY = "day{:02}.csv"  # day00.csv ... day30.csv
 BEFORE_LAST_DAY = "day[0-2]?.csv"  # day00.csv ... day29.csv: every daily file but the last
+
+# The spellings made from the Parquet file.
+PARQUET_MADE = frozenset(
+    {"parquet", "parquet_float", "parquet_parts", "symbols", "symbol_tree", "symbols_1000"}
+)
 
 Progress = Callable[[int], None]
 
@@ -98,7 +103,7 @@ def dataset(rows: int, spellings: set[str], *, progress: Callable[[str, int], Pr
     )
     if not files.csv.exists():  # every other spelling is made from it
         write_candles(files.csv, rows=rows, seed=SEED, progress=progress(f"CSV {label(rows)}", rows))
-    if spellings & {"parquet", "parquet_float", "parquet_parts"} and not files.parquet.exists():
+    if spellings & PARQUET_MADE and not files.parquet.exists():
         write_candles(files.parquet, rows=rows, seed=SEED, progress=progress(f"Parquet {label(rows)}", rows))
     if "parquet_float" in spellings and not files.parquet_float.exists():
         floats = pl.scan_parquet(files.parquet).with_columns(pl.col("close").cast(pl.Float64))
@@ -108,10 +113,6 @@ def dataset(rows: int, spellings: set[str], *, progress: Callable[[str, int], Pr
     if spellings & {"symbols", "symbol_tree"} and not files.symbol_tree.exists():
         _write_symbols(files.parquet, files.symbols, files.symbol_tree)
     if "symbols_1000" in spellings and not files.symbols_1000.exists():
-        if not files.parquet.exists():
-            write_candles(
-                files.parquet, rows=rows, seed=SEED, progress=progress(f"Parquet {label(rows)}", rows)
-            )
         _write_symbol_table(files.parquet, files.symbols_1000, MANY_SYMBOLS)
     if "untimed" in spellings and not files.untimed.exists():
         _write_untimed(files.csv, files.untimed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 import shutil
@@ -11,138 +12,145 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parent
 PYTHON = sys.executable
-CONSOLE_SCRIPT = str(Path(sys.executable).with_name("signal-job"))
-# Measure as users run: with Python's bytecode cache, which some sandboxes switch off.
-# (and without a scheduler address from outside: the dask rows say where they run).
+# Measure as users run: with Python's bytecode cache, which some sandboxes switch off, and
+# without a scheduler address from outside (the dask rows say where they run).
 ENV = {
     name: value
     for name, value in os.environ.items()
-    if name not in {"PYTHONDONTWRITEBYTECODE", "DASK_SCHEDULER_ADDRESS"}
+    if name not in {"PYTHONDONTWRITEBYTECODE", "DASK_SCHEDULER_ADDRESS", "PYTHONPATH"}
 }
+CONFIG = "config.yaml"
+WINDOW = 5  # the window of the configs the runs read
+GROUPED_CONFIG = "config_grouped.yaml"  # the same with `group_by: symbol`
+CACHE = "cache"  # a run's --cache folder, beside its output
+
+
+class Program(enum.Enum):
+    """What a row runs."""
+
+    SIGNAL_JOB = "signal-job run"  # `python -m signal_job run`, from the tree measured
+    PANDAS = "pandas_job.py"  # the original task's algorithm in pandas
+    DUCKDB = "duckdb_job.py"  # the job as one DuckDB query
+    FLOOR = "polars_floor.py"  # Polars reading close as Float64 (with signals: the float sink)
+    FLOOR_FIELDS = "polars_floor.py --fields"  # ... and the time column and each row's last field
+    IMPORTS = "bare imports"  # python importing polars, orjson, yaml and typer: start-up
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the runs happen: a scratch folder, the trees they run from, a running dask scheduler."""
+
+    work: Path  # holds the configs, and each run's output, log, signals file and cache
+    tree: Path  # the checkout measured: its `signal_job` package is the one run
+    baseline: Path | None = None  # the tree of `--against REV`, for the twin rows
+    # The addresses of the schedulers the benchmark runs for attached rows, if any: one whose
+    # workers import the tree measured, one for the baseline's.
+    scheduler: str | None = None
+    baseline_scheduler: str | None = None
+
+    @property
+    def output(self) -> Path:
+        """Each run's metrics document."""
+        return self.work / "metrics.json"
+
+    @property
+    def log(self) -> Path:
+        """Each run's log file."""
+        return self.work / "run.log"
 
 
 @dataclass(frozen=True)
 class Implementation:
-    """One way of computing the job, as a command over an input file."""
+    """One way of computing the job, as a command over one spelling of the dataset.
+
+    Every field says what the command does; `name` is only what the tables show.
+    """
 
     name: str
-    spelling: str  # which file of the dataset it reads: csv, parquet, ... (a field of `Dataset`)
-    kind: str  # job (writes a metrics document), floor or startup
-    # With --cache: each run starts from a copy of the kept cache (see `start_cache`), or from none.
+    program: Program
+    spelling: str  # which file of the dataset it reads: a field of `datasets.Dataset`
+    signals: bool = False  # also writes each row's time, close, rolling mean and signal to Parquet
+    grouped: bool = False  # the config with `group_by: symbol`
+    hash: bool = False  # --hash
+    engine: Literal["local", "dask"] = "local"
+    workers: int = 2  # dask: the workers of the local cluster each run starts
+    attached: bool = False  # dask: attached to the benchmark's own scheduler instead
+    # --cache: each run starts from a copy of the kept cache (see `start_cache`), or from none.
     cache: Literal["kept", "empty"] | None = None
+    baseline: bool = False  # run from the tree of `--against REV` rather than the one measured
 
-    def command(self, path: Path, config: Path, output: Path, log: Path) -> list[str]:
-        """The command line that runs it on `path`; grouped runs use `config`'s grouped twin."""
-        if self.spelling.startswith("symbol") and not self.name.endswith(UNGROUPED):
-            config = config.with_name(GROUPED_CONFIG)
-        paths = [
-            "--input",
-            str(path),
-            "--config",
-            str(config),
-            "--output",
-            str(output),
-            "--log-file",
-            str(log),
-        ]
-        if self.writes_signals:
-            paths += ["--signals", str(output.with_name("signals.parquet"))]
-        if self.cache:
-            paths += ["--cache", str(output.with_name(CACHE))]
-        if self.name.endswith(HASH):
-            paths += ["--hash"]
-        if DASK in self.name:  # attached to the benchmark's own scheduler, or a cluster of its own
-            attached = self.name.endswith(ATTACHED)
-            workers = "1" if ONE_WORKER in self.name else "2"
-            where = ["--address", os.environ[SCHEDULER]] if attached else ["--workers", workers]
-            paths += ["--engine", "dask", *where]
-        if self.name.startswith("signal-job"):
-            return [CONSOLE_SCRIPT, "run", *paths]
-        if self.name.startswith("pandas"):
-            return [PYTHON, str(HERE / "pandas_job.py"), *paths]
-        if self.name == "duckdb":
+    def __post_init__(self) -> None:
+        """Refuse fields the program has no use for: a preset says only what it runs."""
+        job = self.program is Program.SIGNAL_JOB
+        job_only = self.grouped or self.hash or self.engine != "local" or self.cache or self.baseline
+        if job_only and not job:
+            msg = f"{self.name}: only signal-job takes group_by, --hash, --engine, --cache or a tree"
+            raise ValueError(msg)
+        if self.signals and self.program not in {Program.SIGNAL_JOB, Program.PANDAS, Program.FLOOR}:
+            msg = f"{self.name}: {self.program.value} writes no signals file"
+            raise ValueError(msg)
+        if self.attached and self.engine != "dask":
+            msg = f"{self.name}: only a dask run attaches to a scheduler"
+            raise ValueError(msg)
+
+    def command(self, path: Path, place: Place) -> list[str]:
+        """The command line that runs it on `path`."""
+        config = place.work / (GROUPED_CONFIG if self.grouped else CONFIG)
+        paths = ["--input", str(path), "--config", str(config)]
+        paths += ["--output", str(place.output), "--log-file", str(place.log)]
+        signals = ["--signals", str(place.work / "signals.parquet")] if self.signals else []
+        if self.program is Program.SIGNAL_JOB:
+            return [PYTHON, "-m", "signal_job", "run", *paths, *signals, *self._options(place)]
+        if self.program is Program.PANDAS:
+            return [PYTHON, str(HERE / "pandas_job.py"), *paths, *signals]
+        if self.program is Program.DUCKDB:
             return [PYTHON, str(HERE / "duckdb_job.py"), *paths]
-        if self.name.startswith("polars floor"):
-            return [PYTHON, str(HERE / "polars_floor.py"), str(path), *paths[-2:]]
+        if self.program is Program.FLOOR:
+            return [PYTHON, str(HERE / "polars_floor.py"), str(path), *signals]
+        if self.program is Program.FLOOR_FIELDS:
+            return [PYTHON, str(HERE / "polars_floor.py"), str(path), "--fields"]
         return [PYTHON, "-c", "import polars, orjson, yaml, typer"]
 
-    @property
-    def writes_signals(self) -> bool:
-        """Whether it also writes every row's signal to a Parquet file."""
-        return self.name.endswith(SIGNALS)
+    def _options(self, place: Place) -> list[str]:
+        options = ["--hash"] if self.hash else []
+        if self.cache:
+            options += ["--cache", str(place.work / CACHE)]
+        if self.engine == "dask":
+            if self.attached:
+                address = place.baseline_scheduler if self.baseline else place.scheduler
+                assert address, "an attached run needs the benchmark's scheduler"
+                options += ["--engine", "dask", "--address", address]
+            else:
+                options += ["--engine", "dask", "--workers", str(self.workers)]
+        return options
 
-    def start_cache(self, output: Path, kept: Path | None) -> None:
+    def tree(self, place: Place) -> Path:
+        """The checkout whose `signal_job` it runs."""
+        if self.baseline:
+            assert place.baseline, "a baseline row needs the tree of --against"
+            return place.baseline
+        return place.tree
+
+    def environment(self, place: Place) -> dict[str, str]:
+        """The benchmark's environment, with the tree it runs first on Python's path."""
+        return {**ENV, "PYTHONPATH": str(self.tree(place))}
+
+    def start_cache(self, place: Place, kept: Path | None) -> None:
         """Before a run, outside its time: its cache folder afresh, a copy of `kept` or empty."""
         if not self.cache:
             return
-        folder = output.with_name(CACHE)
+        folder = place.work / CACHE
         shutil.rmtree(folder, ignore_errors=True)
         if self.cache == "kept":
             assert kept is not None, "a re-run needs the cache of the run before"
             shutil.copytree(kept, folder)
 
 
-SIGNALS = " --signals"
-UNGROUPED = " ungrouped"  # a grouped spelling run without `group_by`, to compare with
-DASK = " dask"
-ONE_WORKER = " 1 worker"  # a local cluster of one worker instead of two: how dask scales here
-HASH = " --hash"
-ATTACHED = " attached"
-SCHEDULER = "DASK_SCHEDULER_ADDRESS"  # set by the benchmark when it runs a scheduler of its own
-GROUPED_CONFIG = "config_grouped.yaml"  # the same with `group_by: symbol`
-CACHE = "cache"  # a run's --cache folder, beside its output
-IMPLEMENTATIONS = (
-    Implementation("signal-job", "csv", "job"),
-    Implementation("signal-job parquet", "parquet", "job"),
-    Implementation("signal-job parquet float", "parquet_float", "job"),
-    Implementation("signal-job as shipped", "shipped", "job"),
-    Implementation("pandas", "csv", "job"),
-    Implementation("duckdb", "csv", "job"),
-    Implementation("polars floor", "csv", "floor"),
-    Implementation("bare imports", "csv", "startup"),
-    # The same, also writing each row's timestamp, close, rolling mean and signal to Parquet.
-    Implementation(f"signal-job{SIGNALS}", "csv", "job"),
-    Implementation(f"pandas{SIGNALS}", "csv", "job"),
-    Implementation(f"polars floor{SIGNALS}", "csv", "floor"),
-    # group_by symbol: a symbol column inside the file (staged into buckets of whole groups), or
-    # hive folders; and the symbol table run as one series, the time to compare with.
-    Implementation("signal-job group_by column", "symbols", "job"),
-    Implementation("signal-job group_by folders", "symbol_tree", "job"),
-    Implementation("signal-job group_by 1000 symbols", "symbols_1000", "job"),
-    Implementation(f"signal-job symbols{UNGROUPED}", "symbols", "job"),
-    # Time order: the same file without a time column (nothing to check), newest first (staged
-    # and read back oldest first), and with blank lines between its rows (memory must not grow).
-    Implementation("signal-job no time column", "untimed", "job"),
-    Implementation("signal-job newest first", "newest_first", "job"),
-    Implementation("signal-job blank lines", "blank_lines", "job"),
-    # Many small files (daily files, say): the same rows in 100 files, against one file.
-    Implementation("signal-job 100 files", "csv_parts", "job"),
-    Implementation("signal-job parquet 100 files", "parquet_parts", "job"),
-    # --engine dask: a local cluster of 2 workers started by each run, or a running one.
-    Implementation(f"signal-job{DASK}", "csv", "job"),
-    Implementation(f"signal-job{DASK}{ATTACHED}", "csv", "job"),
-    Implementation(f"signal-job{DASK} 100 files", "csv_parts", "job"),
-    Implementation(f"signal-job{DASK}{ATTACHED} 100 files", "csv_parts", "job"),
-    Implementation(f"signal-job{DASK}{ONE_WORKER} 100 files", "csv_parts", "job"),
-    Implementation("signal-job 50 files", "csv_50", "job"),
-    Implementation(f"signal-job{DASK} 50 files", "csv_50", "job"),
-    # --hash: every input byte hashed beside the query, against the same run without it.
-    Implementation(f"signal-job{HASH}", "csv", "job"),
-    # Incremental re-runs: a month of daily files, the last one new. A full run without a cache;
-    # a re-run whose cache holds the first 30 files' counts (it counts one file); a run that fills
-    # an empty cache; and the new file alone, the least a re-run must do.
-    Implementation("signal-job 31 files", "days", "job"),
-    Implementation("signal-job 31 files --cache re-run", "days", "job", cache="kept"),
-    Implementation("signal-job 31 files --cache empty", "days", "job", cache="empty"),
-    Implementation("signal-job 31st file alone", "last_day", "job"),
-)
-
-
 @dataclass
 class Runs:
-    """Every measured run of one implementation on one file."""
+    """Every measured run of one implementation on one file, in the order of the rounds."""
 
     seconds: list[float] = field(default_factory=list)
     peak_mib: list[float] = field(default_factory=list)
@@ -156,11 +164,22 @@ def answer(document: dict[str, object] | None) -> str:
     return json.dumps(rest, sort_keys=True)
 
 
-def run_once(command: list[str], output: Path) -> tuple[float, float, dict[str, object] | None]:
-    """Run `command`; return wall seconds, peak RSS in MiB and the metrics document it wrote."""
+def run_once(
+    command: list[str], output: Path, *, env: dict[str, str], cwd: Path
+) -> tuple[float, float, dict[str, object] | None]:
+    """Run `command`; return wall seconds, peak RSS in MiB and the metrics document it wrote.
+
+    `cwd` is a scratch folder: `python -m` puts the working folder first on the path, and a
+    checkout there would shadow the tree that PYTHONPATH names.
+    """
     output.unlink(missing_ok=True)
     spawned = subprocess.run(
-        [PYTHON, "-S", str(HERE / "spawn.py"), *command], capture_output=True, text=True, check=True, env=ENV
+        [PYTHON, "-S", str(HERE / "spawn.py"), *command],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=cwd,
     )
     result = json.loads(spawned.stdout)
     if result["exit_code"] != 0:
@@ -168,3 +187,17 @@ def run_once(command: list[str], output: Path) -> tuple[float, float, dict[str, 
         raise RuntimeError(msg)
     document = json.loads(output.read_text()) if output.exists() else None
     return result["seconds"], result["peak_kib"] / 1024, document  # ru_maxrss is in KiB on Linux
+
+
+def imported_from(place: Place, implementation: Implementation) -> Path:
+    """The folder of the `signal_job` package that `implementation`'s runs import."""
+    probe = [PYTHON, "-c", "import signal_job; print(signal_job.__file__)"]
+    found = subprocess.run(
+        probe,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=implementation.environment(place),
+        cwd=place.work,
+    )
+    return Path(found.stdout.strip()).resolve().parent

@@ -1,28 +1,25 @@
-"""Turn measured runs into figures, ratios, targets, a markdown table and a log-log plot."""
+"""Turn measured runs into figures, paired ratios, goals met or not, markdown tables and a plot."""
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.measure import SIGNALS
+from benchmarks.datasets import label
+from benchmarks.measure import Program
+from benchmarks.presets import Target
 
 Row = dict[str, Any]
-Check = Callable[[int, str, str, float, Callable[[Row], float | None]], None]
-Value = Callable[[str], Callable[[Row], float | None]]
+TEN_M = 10_000_000
 
 
-def figures(
-    rows: int, name: str, spelling: str, *, size: int, seconds: list[float], peaks: list[float]
-) -> Row:
-    """One result row: medians, throughput; ratios are added by `add_ratios`."""
+def figures(rows: int, *, size: int, seconds: list[float], peaks: list[float]) -> Row:
+    """One result row's figures: every run, medians, throughput; ratios are added later."""
     median = statistics.median(seconds)
     return {
         "rows": rows,
-        "implementation": name,
-        "input": spelling,
         "file_bytes": size,
         "seconds": [round(s, 4) for s in seconds],
         "median_s": round(median, 4),
@@ -35,210 +32,136 @@ def figures(
 
 
 def add_ratios(results: list[Row]) -> None:
-    """Add each row's time and memory ratios to pandas and to the floor at the same size.
+    """Add each row's ratios of medians to pandas, the float-only floor and the bare imports.
 
-    A run that writes a signals file is compared with the pandas and floor runs that do too.
+    A row that writes a signals file is compared with the pandas and floor rows that do too.
     """
-    by_key = {(r["rows"], r["implementation"]): r for r in results}
+    by_program = {(r["rows"], r["program"], r["signals"]): r for r in results if r["twin_of"] is None}
     for row in results:
-        also = SIGNALS if row["implementation"].endswith(SIGNALS) else ""
-        for other, key in (
-            ("pandas" + also, "x_pandas"),
-            ("polars floor" + also, "x_floor"),
-            ("bare imports", "x_imports"),
-        ):
-            base = by_key.get((row["rows"], other))
+        pandas = by_program.get((row["rows"], Program.PANDAS.value, row["signals"]))
+        floor = by_program.get((row["rows"], Program.FLOOR.value, row["signals"]))
+        imports = by_program.get((row["rows"], Program.IMPORTS.value, False))
+        for key, base in (("x_pandas", pandas), ("x_floor", floor), ("x_imports", imports)):
             row[key] = round(row["median_s"] / base["median_s"], 3) if base else None
-        pandas = by_key.get((row["rows"], "pandas" + also))
         row["memory_x_pandas"] = (
             round(row["median_peak_mib"] / pandas["median_peak_mib"], 3) if pandas else None
         )
 
 
-def targets(results: list[Row]) -> list[Row]:
-    """Check the issue's targets against whatever sizes were measured."""
+def spread(values: Iterable[float]) -> Row:
+    """The median, least and largest of `values`."""
+    ordered = sorted(values)
+    return {
+        "median": round(statistics.median(ordered), 3),
+        "min": round(ordered[0], 3),
+        "max": round(ordered[-1], 3),
+    }
+
+
+def paired(subject: Row, base: Row, key: str) -> Row:
+    """The rounds' ratios subject / base of `key` (seconds, peak_mib): each round ran both."""
+    return spread(a / b for a, b in zip(subject[key], base[key], strict=True))
+
+
+def against(results: list[Row]) -> list[Row]:
+    """Each twin run from the baseline tree beside its row: paired ratios this tree / baseline."""
     by_key = {(r["rows"], r["implementation"]): r for r in results}
+    pairs = []
+    for twin in results:
+        if twin["twin_of"] is None:
+            continue
+        row = by_key[(twin["rows"], twin["twin_of"])]
+        pairs.append(
+            {
+                "rows": row["rows"],
+                "implementation": row["implementation"],
+                "median_s": row["median_s"],
+                "baseline_median_s": twin["median_s"],
+                "time": paired(row, twin, "seconds"),
+                "memory": paired(row, twin, "peak_mib"),
+                "same_answer": twin["same_answer"],
+            }
+        )
+    return pairs
+
+
+def targets(results: list[Row], goals: Iterable[Target]) -> list[Row]:
+    """Each goal at each size where its rows were measured; with twins, the baseline's figure too."""
+    by_key = {(r["rows"], r["implementation"]): r for r in results}
+    twins = {(r["rows"], r["twin_of"]): r for r in results if r["twin_of"]}
     checks: list[Row] = []
-
-    def check(rows: int, name: str, what: str, limit: float, value: Callable[[Row], float | None]) -> None:
-        row = by_key.get((rows, name))
-        measured = value(row) if row else None
-        if measured is not None:
-            checks.append(
-                {"target": what, "measured": round(measured, 3), "limit": limit, "met": measured <= limit}
-            )
-
-    def relative_to(other_name: str) -> Callable[[Row], float | None]:
-        def value(row: Row) -> float | None:
-            other = by_key.get((row["rows"], other_name))
-            return row["median_s"] / other["median_s"] if other else None
-
-        return value
-
-    big, small = 10_000_000, 10_000
-    check(big, "signal-job", "10M CSV: time / pandas <= 0.45", 0.45, lambda r: r["x_pandas"])
-    check(big, "signal-job", "10M CSV: time / polars floor <= 1.15", 1.15, lambda r: r["x_floor"])
-    check(big, "signal-job", "10M CSV: peak memory / pandas <= 0.2", 0.2, lambda r: r["memory_x_pandas"])
-    check(
-        big,
-        "signal-job as shipped",
-        "10M as shipped: time / clean CSV <= 1.1",
-        1.1,
-        relative_to("signal-job"),
-    )
-    check(
-        big,
-        "signal-job parquet",
-        "10M Parquet: time / clean CSV <= 1/2.5 = 0.4",
-        0.4,
-        relative_to("signal-job"),
-    )
-    check(
-        big,
-        "signal-job",
-        "10M CSV: time with its time order checked / without a time column <= 1.05",
-        1.05,
-        relative_to("signal-job no time column"),
-    )
-    check(
-        big,
-        f"signal-job{SIGNALS}",
-        "10M CSV --signals: time / polars floor --signals <= 1.0",
-        1.0,
-        relative_to(f"polars floor{SIGNALS}"),
-    )
-    check(
-        big,
-        "signal-job 100 files",
-        "10M in 100 CSV files: time / one file <= 1.5",
-        1.5,
-        relative_to("signal-job"),
-    )
-    check(
-        big,
-        "signal-job parquet 100 files",
-        "10M in 100 Parquet files: time / one file <= 1.5",
-        1.5,
-        relative_to("signal-job parquet"),
-    )
-    for name, what in (
-        ("signal-job group_by column", "4 symbols"),
-        ("signal-job group_by 1000 symbols", "1,000 symbols"),
-    ):
-        for rows in (big, 50_000_000):
-            millions = rows // 1_000_000
-            check(rows, name, f"{millions}M group_by column, {what}: peak memory <= 400 MiB", 400, _peak)
-        check(
-            big,
-            name,
-            f"10M group_by column, {what}: time / the same file ungrouped <= 1.5",
-            1.5,
-            relative_to("signal-job symbols ungrouped"),
-        )
-
-    def minus(other_name: str) -> Callable[[Row], float | None]:
-        def value(row: Row) -> float | None:
-            other = by_key.get((row["rows"], other_name))
-            return row["median_s"] - other["median_s"] if other else None
-
-        return value
-
-    for rows in (small, big, 50_000_000):
-        size = f"{rows // 1000}k" if rows < 1_000_000 else f"{rows // 1_000_000}M"
-        for name, local, limit, how in (
-            ("signal-job dask", "signal-job", 2.5, "starting a 2-worker local cluster"),
-            ("signal-job dask attached", "signal-job", 1.0, "attached to a running cluster"),
-            ("signal-job dask 100 files", "signal-job 100 files", 2.5, "100 files, a local cluster"),
-            ("signal-job dask attached 100 files", "signal-job 100 files", 2.0, "100 files, attached"),
-            ("signal-job dask 50 files", "signal-job 50 files", 2.0, "50 files, a local cluster"),
-        ):
-            what = f"{size}: dask ({how}) - local, seconds <= {limit}"
-            check(rows, name, what, limit, minus(local))
-    _cache_targets(check, relative_to, minus)
-    for rows in (big, 50_000_000):
-        check(
-            rows,
-            "signal-job --hash",
-            f"{rows // 1_000_000}M CSV: time with --hash / without <= 1.1",
-            1.1,
-            relative_to("signal-job"),
-        )
-    check(small, "signal-job", "10k: time / pandas <= 0.6", 0.6, lambda r: r["x_pandas"])
-    check(small, "signal-job", "10k: time / bare imports <= 1.2", 1.2, lambda r: r["x_imports"])
-    for name in ("signal-job", f"signal-job{SIGNALS}"):
-        checks += _flat_memory(by_key, name)
+    for goal in goals:
+        for rows in goal.sizes:
+            subject = by_key.get((rows, goal.subject.name))
+            base = by_key.get((rows, goal.base.name)) if goal.base else None
+            if subject is None or (goal.base and base is None):
+                continue
+            measured = _measure(goal, subject, base, by_key)
+            if measured is None:
+                continue
+            check = {"target": _text(goal, rows), "issue": goal.issue, **measured, "limit": goal.limit}
+            check["met"] = None if goal.limit is None else measured["median"] <= goal.limit
+            subject_twin = twins.get((rows, goal.subject.name))
+            base_twin = twins.get((rows, goal.base.name)) if goal.base else None
+            if subject_twin or base_twin:
+                check["baseline"] = _measure(goal, subject_twin or subject, base_twin or base, by_key)
+            checks.append(check)
     return checks
 
 
-def _cache_targets(check: Check, relative_to: Value, minus: Value) -> None:
-    """A re-run over 31 daily files, the first 30 counted before (--cache), reads one file."""
-    rerun, full = "signal-job 31 files --cache re-run", "signal-job 31 files"
-    check(
-        10_000_000,
-        rerun,
-        "10M in 31 daily files, one new: re-run with --cache / full run <= 0.25",
-        0.25,
-        relative_to(full),
-    )
-    for rows in (1_000_000, 10_000_000):
-        millions = rows // 1_000_000
-        what = f"{millions}M in 31 daily files: re-run with --cache - the new file alone, seconds <= 0.1"
-        check(rows, rerun, what, 0.1, minus("signal-job 31st file alone"))
-    check(
-        10_000_000,
-        "signal-job 31 files --cache empty",
-        "10M in 31 daily files: filling an empty cache / full run <= 1.5",
-        1.5,
-        relative_to(full),
-    )
+def _measure(goal: Target, subject: Row, base: Row | None, by_key: dict[tuple[int, str], Row]) -> Row | None:
+    if goal.measure == "time" and base:
+        return paired(subject, base, "seconds")
+    if goal.measure == "memory" and base:
+        return paired(subject, base, "peak_mib")
+    if goal.measure == "over" and base:
+        return spread(a - b for a, b in zip(subject["seconds"], base["seconds"], strict=True))
+    if goal.measure == "peak":
+        peaks = subject["peak_mib"]
+        return {"median": max(peaks), "min": min(peaks), "max": max(peaks)}
+    ten = by_key.get((TEN_M, subject["implementation"]))  # a twin's name holds its tree
+    if goal.measure == "growth" and ten:
+        growth = round(subject["max_peak_mib"] / ten["max_peak_mib"], 3)
+        return {"median": growth, "min": growth, "max": growth}
+    return None
 
 
-def _peak(row: Row) -> float:
-    return float(row["max_peak_mib"])
+def _text(goal: Target, rows: int) -> str:
+    subject, base = goal.subject.name, goal.base.name if goal.base else ""
+    what = {
+        "time": f"{subject} / {base}, time",
+        "memory": f"{subject} / {base}, peak memory",
+        "peak": f"{subject}, peak MiB",
+        "over": f"{subject} - {base}, seconds",
+        "growth": f"{subject}, peak / its peak at 10M",
+    }[goal.measure]
+    return f"{label(rows)}: {what}" + ("" if goal.limit is None else f" <= {goal.limit:g}")
 
 
-def _flat_memory(by_key: dict[tuple[int, str], Row], name: str) -> list[Row]:
-    """Memory stays flat from 10M to 50M rows, under the same bound with or without signals."""
-    fifty, ten = by_key.get((50_000_000, name)), by_key.get((10_000_000, name))
-    checks = []
-    if fifty and ten:
-        growth = fifty["max_peak_mib"] / ten["max_peak_mib"]
-        checks.append(
-            {
-                "target": f"50M {name}: peak memory / 10M peak <= 1.15",
-                "measured": round(growth, 3),
-                "limit": 1.15,
-                "met": growth <= 1.15,
-            }
-        )
-    if fifty:
-        peak = fifty["max_peak_mib"]
-        checks.append(
-            {
-                "target": f"50M {name}: peak memory <= 400 MiB",
-                "measured": peak,
-                "limit": 400,
-                "met": peak <= 400,
-            }
-        )
-    return checks
-
-
-def markdown(results: list[Row], checks: list[Row], correctness: dict[str, dict[str, int]] | None) -> str:
-    """The tables benchmarks/README.md shows."""
+def markdown(document: dict[str, Any]) -> str:
+    """The tables of one run, headed by the command and the commit that measured them."""
+    git, machine, versions = document["git"], document["machine"], document["versions"]
+    baseline = document.get("against")
     lines = [
+        f"`{document['command']}` at {git['commit'][:7]}{' (uncommitted changes)' if git['dirty'] else ''}"
+        + (f" against {_commit(baseline)}" if baseline else "")
+        + f", {document['generated'][:10]}: {machine['usable_cpus']} CPUs ({machine['cpu']}), "
+        f"{machine['memory_gib']} GiB, Python {versions['python']}, Polars {versions['polars']}; "
+        "whole processes, medians of the timed rounds; ratios of goals are medians of the "
+        "rounds' ratios (least-largest).",
+        "",
         "| rows | implementation | input | wall s (median) | peak MiB | MB/s | rows/s | x pandas | x floor |",
         "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for r in results:
+    for r in document["results"]:
         lines.append(
             f"| {r['rows']:,} | {r['implementation']} | {r['input']} | {r['median_s']:.3f} | "
             f"{r['median_peak_mib']:.0f} | {r['mb_per_s']:,.0f} | {r['rows_per_s']:,.0f} | "
             f"{_ratio(r['x_pandas'])} | {_ratio(r['x_floor'])} |"
         )
-    if checks:
-        lines += ["", "| target | measured | met |", "| --- | ---: | :---: |"]
-        lines += [f"| {c['target']} | {c['measured']} | {'yes' if c['met'] else '**no**'} |" for c in checks]
+    lines += _targets_table(document["targets"], baseline)
+    lines += _against_table(document.get("pairs") or [], baseline)
+    correctness = document.get("correctness")
     if correctness:
         lines += [
             "",
@@ -247,9 +170,52 @@ def markdown(results: list[Row], checks: list[Row], correctness: dict[str, dict[
         ]
         lines += [
             f"| {name} | {c['signals']:,} | {c['false']:,} | {c['missed']:,} |"
-            for name, c in correctness.items()
+            for name, c in correctness["algorithms"].items()
         ]
     return "\n".join(lines) + "\n"
+
+
+def _targets_table(checks: list[Row], baseline: Row | None) -> list[str]:
+    if not checks:
+        return []
+    twin = f" | at {baseline['rev']}" if baseline else ""
+    lines = ["", f"| goal | issue | measured (least-largest) | met{twin} |"]
+    lines.append("| --- | ---: | ---: | :---:" + (" | ---:" if baseline else "") + " |")
+    for c in checks:
+        met = "" if c["met"] is None else "yes" if c["met"] else "**no**"
+        before = c.get("baseline")
+        then = f" | {_spread(before) if before else ''}" if baseline else ""
+        lines.append(f"| {c['target']} | {c['issue'] or ''} | {_spread(c)} | {met}{then} |")
+    return lines
+
+
+def _against_table(pairs: list[Row], baseline: Row | None) -> list[str]:
+    if not pairs or not baseline:
+        return []
+    rev = baseline["rev"]
+    lines = [
+        "",
+        f"| rows | implementation | wall s | at {rev} | time / {rev} | peak MiB / {rev} | same answer |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | :---: |",
+    ]
+    for p in pairs:
+        lines.append(
+            f"| {p['rows']:,} | {p['implementation']} | {p['median_s']:.3f} | {p['baseline_median_s']:.3f} | "
+            f"{_spread(p['time'])} | {_spread(p['memory'])} | {'yes' if p['same_answer'] else '**no**'} |"
+        )
+    return lines
+
+
+def _commit(baseline: Row) -> str:
+    short, rev = baseline["commit"][:7], baseline["rev"]
+    return short if baseline["commit"].startswith(rev) else f"{short} ({rev})"
+
+
+def _spread(figure: Row) -> str:
+    """A median and, where the rounds differ, their least and largest: `1.13 (1.04-1.22)`."""
+    if figure["min"] == figure["max"]:
+        return f"{figure['median']:g}"
+    return f"{figure['median']:g} ({figure['min']:g}-{figure['max']:g})"
 
 
 def plot(results: list[Row], path: Path) -> None:
@@ -273,7 +239,7 @@ def plot(results: list[Row], path: Path) -> None:
     axes.set_ylabel("wall time, whole process (s, median)")
     axes.set_title("signal-job and the alternatives")
     axes.grid(visible=True, which="both", alpha=0.3)
-    axes.legend()
+    axes.legend(fontsize="small")
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)

@@ -1,0 +1,251 @@
+"""The benchmark's scenarios: the implementations it can run, the presets that run them, the goals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from benchmarks.measure import Implementation, Program
+
+K, M = 1_000, 1_000_000
+JOB = Program.SIGNAL_JOB
+
+# What users would otherwise run, and the floors: the same job in pandas and DuckDB, Polars
+# reading what the job reads and checking nothing, and the start-up of the imports alone.
+SIGNAL_JOB = Implementation("signal-job", JOB, "csv")
+PARQUET = Implementation("signal-job parquet", JOB, "parquet")
+PARQUET_FLOAT = Implementation("signal-job parquet float", JOB, "parquet_float")
+SHIPPED = Implementation("signal-job as shipped", JOB, "shipped")
+PANDAS = Implementation("pandas", Program.PANDAS, "csv")
+DUCKDB = Implementation("duckdb", Program.DUCKDB, "csv")
+FLOOR = Implementation("polars floor", Program.FLOOR, "csv")
+FLOOR_FIELDS = Implementation("polars floor time+last", Program.FLOOR_FIELDS, "csv")
+IMPORTS = Implementation("bare imports", Program.IMPORTS, "csv")
+# The same, also writing each row's timestamp, close, rolling mean and signal to Parquet.
+SIGNALS = Implementation("signal-job --signals", JOB, "csv", signals=True)
+PANDAS_SIGNALS = Implementation("pandas --signals", Program.PANDAS, "csv", signals=True)
+FLOOR_SIGNALS = Implementation("polars floor --signals", Program.FLOOR, "csv", signals=True)
+# group_by symbol: a symbol column inside the file, or hive folders; and the 4-symbol table run
+# as one series, the time to compare with.
+GROUPED = Implementation("signal-job group_by column", JOB, "symbols", grouped=True)
+GROUPED_FOLDERS = Implementation("signal-job group_by folders", JOB, "symbol_tree", grouped=True)
+GROUPED_1000 = Implementation("signal-job group_by 1000 symbols", JOB, "symbols_1000", grouped=True)
+UNGROUPED = Implementation("signal-job symbols ungrouped", JOB, "symbols")
+# Time order: the same bytes without a time column (nothing to check), newest first (staged and
+# read back oldest first), and with blank lines between the rows (memory must not grow).
+UNTIMED = Implementation("signal-job no time column", JOB, "untimed")
+NEWEST_FIRST = Implementation("signal-job newest first", JOB, "newest_first")
+BLANK_LINES = Implementation("signal-job blank lines", JOB, "blank_lines")
+# Many small files (daily files, say): the same rows in 100 or 50 files, against one file.
+CSV_PARTS = Implementation("signal-job 100 files", JOB, "csv_parts")
+PARQUET_PARTS = Implementation("signal-job parquet 100 files", JOB, "parquet_parts")
+CSV_50 = Implementation("signal-job 50 files", JOB, "csv_50")
+# --engine dask: a local cluster started by each run, or the benchmark's own running one.
+DASK = Implementation("signal-job dask", JOB, "csv", engine="dask")
+DASK_ATTACHED = Implementation("signal-job dask attached", JOB, "csv", engine="dask", attached=True)
+DASK_PARTS = Implementation("signal-job dask 100 files", JOB, "csv_parts", engine="dask")
+DASK_ATTACHED_PARTS = Implementation(
+    "signal-job dask attached 100 files", JOB, "csv_parts", engine="dask", attached=True
+)
+DASK_ONE_WORKER_PARTS = Implementation(
+    "signal-job dask 1 worker 100 files", JOB, "csv_parts", engine="dask", workers=1
+)
+DASK_50 = Implementation("signal-job dask 50 files", JOB, "csv_50", engine="dask")
+# --hash: every input byte hashed beside the query.
+HASH = Implementation("signal-job --hash", JOB, "csv", hash=True)
+# Incremental re-runs: a month of daily files, the last one new. A full run without a cache; a
+# re-run whose cache holds the first 30 files' counts (it counts one file); a run that fills an
+# empty cache; and the new file alone, the least a re-run must do.
+DAYS = Implementation("signal-job 31 files", JOB, "days")
+DAYS_RERUN = Implementation("signal-job 31 files --cache re-run", JOB, "days", cache="kept")
+DAYS_EMPTY = Implementation("signal-job 31 files --cache empty", JOB, "days", cache="empty")
+LAST_DAY = Implementation("signal-job 31st file alone", JOB, "last_day")
+
+
+@dataclass(frozen=True)
+class Run:
+    """The implementations a preset measures at one size, side by side, round by round."""
+
+    rows: int
+    implementations: tuple[Implementation, ...]
+    repeats: int | None = None  # timed rounds after the warm-up; None: by size (`repeats`)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named scenario: what it is for, and which implementations run at which sizes."""
+
+    name: str
+    purpose: str
+    runs: tuple[Run, ...]
+    correctness: bool = False  # also count each algorithm's wrong signals on a plateau file
+
+    def __post_init__(self) -> None:
+        """Names identify rows in the tables: one name, one implementation."""
+        for run in self.runs:
+            names = [i.name for i in run.implementations]
+            assert len(set(names)) == len(names), f"{self.name}: a name repeats in {names}"
+
+    @property
+    def implementations(self) -> tuple[Implementation, ...]:
+        """Every implementation of every run, each once, in order."""
+        return tuple(dict.fromkeys(i for run in self.runs for i in run.implementations))
+
+    def at(self, rows: int) -> Run:
+        """The run at `rows`; at a size the preset does not name, all its implementations."""
+        return next((run for run in self.runs if run.rows == rows), Run(rows, self.implementations))
+
+
+def repeats(rows: int) -> int:
+    """Timed rounds by size, where a preset does not fix them."""
+    return 15 if rows <= 100 * K else 7 if rows <= M else 5 if rows <= 10 * M else 3
+
+
+def _at(
+    sizes: tuple[int, ...], *implementations: Implementation, repeats: int | None = None
+) -> tuple[Run, ...]:
+    return tuple(Run(rows, implementations, repeats) for rows in sizes)
+
+
+ISSUE16_BOTH = (SIGNAL_JOB, FLOOR, FLOOR_FIELDS, SIGNALS, FLOOR_SIGNALS, GROUPED, GROUPED_1000, UNGROUPED)
+ISSUE16_10M = (CSV_PARTS, PARQUET, PARQUET_PARTS, BLANK_LINES)
+DASK_ROWS = (SIGNAL_JOB, CSV_PARTS, CSV_50, DASK, DASK_ATTACHED, DASK_PARTS, DASK_ATTACHED_PARTS, DASK_50)
+PRESETS = {
+    preset.name: preset
+    for preset in (
+        Preset(
+            "alternatives",
+            "the job against pandas, DuckDB and the Polars floors, in each spelling of the file",
+            _at(
+                (10 * K, M, 10 * M),
+                SIGNAL_JOB,
+                PARQUET,
+                PARQUET_FLOAT,
+                SHIPPED,
+                PANDAS,
+                DUCKDB,
+                FLOOR,
+                IMPORTS,
+                SIGNALS,
+                PANDAS_SIGNALS,
+                FLOOR_SIGNALS,
+            ),
+            correctness=True,
+        ),
+        Preset(
+            "issue16",
+            "issue 16's rows against their comparisons: floors, ungrouped, one file, no blank lines",
+            (Run(10 * M, ISSUE16_BOTH + ISSUE16_10M, 5), Run(50 * M, ISSUE16_BOTH, 5)),
+        ),
+        Preset(
+            "fast",
+            "the plain run and the signals file's fast path, Parquet, 100 files, time order, blank lines",
+            _at(
+                (10 * M,),
+                SIGNAL_JOB,
+                PARQUET,
+                FLOOR,
+                SIGNALS,
+                FLOOR_SIGNALS,
+                UNTIMED,
+                BLANK_LINES,
+                CSV_PARTS,
+                PARQUET_PARTS,
+            ),
+        ),
+        Preset(
+            "groups",
+            "group_by: 4 symbols in a column or hive folders, 1,000 symbols, against the file ungrouped",
+            _at((10 * M, 50 * M), PARQUET, GROUPED, GROUPED_FOLDERS, GROUPED_1000, UNGROUPED),
+        ),
+        Preset(
+            "trust",
+            "what checking rows costs: time order, newest first, blank lines, the as-shipped spelling",
+            _at(
+                (10 * M, 50 * M),
+                SIGNAL_JOB,
+                SHIPPED,
+                FLOOR,
+                SIGNALS,
+                FLOOR_SIGNALS,
+                UNTIMED,
+                NEWEST_FIRST,
+                BLANK_LINES,
+            ),
+        ),
+        Preset(
+            "dask",
+            "--engine dask (a local cluster, or attached) against the local engine; 1 worker or 2",
+            (
+                Run(10 * K, DASK_ROWS, 5),
+                Run(10 * M, DASK_ROWS),
+                Run(50 * M, (*DASK_ROWS, DASK_ONE_WORKER_PARTS)),
+            ),
+        ),
+        Preset(
+            "cache",
+            "--cache: a re-run over 31 daily files, one new, against a full run and the new file alone",
+            _at((10 * M, M), DAYS, DAYS_RERUN, DAYS_EMPTY, LAST_DAY, IMPORTS, repeats=15),
+        ),
+        Preset("hash", "--hash against the same run without it", _at((10 * M, 50 * M), SIGNAL_JOB, HASH)),
+    )
+}
+DEFAULT = "alternatives"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal: `subject` measured against `base` (or alone), at each of `sizes`.
+
+    time: the median of the rounds' time ratios, subject / base; memory: the same of peak memory;
+    peak: the subject's largest peak, MiB; over: the median of the rounds' differences in
+    seconds, subject - base; growth: the subject's largest peak over its largest peak at 10M rows.
+    """
+
+    subject: Implementation
+    measure: Literal["time", "memory", "peak", "over", "growth"]
+    limit: float | None  # None: measured and shown, with no goal
+    base: Implementation | None = None
+    sizes: tuple[int, ...] = (10 * M,)
+    issue: int | None = None  # the issue that set the goal, where it is tracked there
+
+
+BOTH = (10 * M, 50 * M)
+TARGETS = (
+    # Issue 16: exact at the speed of float (the rows of its table).
+    Target(SIGNAL_JOB, "time", 1.1, FLOOR, issue=16),
+    Target(SIGNAL_JOB, "time", 1.2, FLOOR, (50 * M,), issue=16),
+    Target(SIGNAL_JOB, "time", None, FLOOR_FIELDS, BOTH, issue=16),
+    Target(SIGNALS, "time", 1.0, FLOOR_SIGNALS, BOTH, issue=16),
+    Target(GROUPED, "peak", 400, sizes=BOTH, issue=16),
+    Target(GROUPED_1000, "peak", 400, sizes=BOTH, issue=16),
+    Target(GROUPED, "time", 1.5, UNGROUPED, BOTH, issue=16),
+    Target(GROUPED_1000, "time", 1.5, UNGROUPED, BOTH, issue=16),
+    Target(CSV_PARTS, "time", 1.5, SIGNAL_JOB, issue=16),
+    Target(PARQUET_PARTS, "time", 1.5, PARQUET, issue=16),
+    Target(BLANK_LINES, "memory", 1.15, SIGNAL_JOB, issue=16),  # flat: as without blank lines
+    # Against the alternatives, at 10M rows and at the everyday 10,000.
+    Target(SIGNAL_JOB, "time", 0.45, PANDAS),
+    Target(SIGNAL_JOB, "memory", 0.2, PANDAS),
+    Target(SIGNAL_JOB, "time", 0.6, PANDAS, (10 * K,)),
+    Target(SIGNAL_JOB, "time", 1.2, IMPORTS, (10 * K,)),
+    Target(SHIPPED, "time", 1.1, SIGNAL_JOB),
+    Target(PARQUET, "time", 0.4, SIGNAL_JOB),
+    Target(SIGNAL_JOB, "time", 1.05, UNTIMED),
+    # Memory stays flat from 10M to 50M rows, under 400 MiB, with or without a signals file.
+    Target(SIGNAL_JOB, "growth", 1.15, sizes=(50 * M,)),
+    Target(SIGNAL_JOB, "peak", 400, sizes=(50 * M,)),
+    Target(SIGNALS, "growth", 1.15, sizes=(50 * M,)),
+    Target(SIGNALS, "peak", 400, sizes=(50 * M,)),
+    # Dask: seconds over the local engine on the same files.
+    Target(DASK, "over", 2.5, SIGNAL_JOB, (10 * K, *BOTH)),
+    Target(DASK_ATTACHED, "over", 1.0, SIGNAL_JOB, (10 * K, *BOTH)),
+    Target(DASK_PARTS, "over", 2.5, CSV_PARTS, (10 * K, *BOTH)),
+    Target(DASK_ATTACHED_PARTS, "over", 2.0, CSV_PARTS, (10 * K, *BOTH)),
+    Target(DASK_50, "over", 2.0, CSV_50, (10 * K, *BOTH)),
+    # Incremental re-runs.
+    Target(DAYS_RERUN, "time", 0.25, DAYS),
+    Target(DAYS_RERUN, "over", 0.1, LAST_DAY, (M, 10 * M)),
+    Target(DAYS_EMPTY, "time", 1.5, DAYS),
+    Target(HASH, "time", 1.1, SIGNAL_JOB, BOTH),
+)
