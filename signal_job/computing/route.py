@@ -217,6 +217,8 @@ def _series(data: Input, config: Config) -> Step[int]:
 def staging(data: Input, config: Config) -> Step[Staging]:
     """Whether `data`'s rows are staged before their plan: newest-first files reversed, or sorted."""
     if config.reading.sort:
+        if not data.has_timestamps:  # nothing to sort by: the rows keep their file order
+            return Step(Staging.SORT, "sort: true, but no time column to sort by: the rows in file order")
         return Step(Staging.SORT, "sort: true: every row sorted by time on disk first")
     newest_first = sum(part.timestamp is not None and part.timestamp.descending for part in data.parts)
     if newest_first:
