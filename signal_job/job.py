@@ -13,14 +13,14 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from signal_job.computing import pipeline
-from signal_job.config import OPTIONAL_KEYS, Config, Reading, load_config, parse_config
+from signal_job.config import Config, Given, known_config, resolve_config, version_of
 from signal_job.errors import (
     ClashError,
     ConfigError,
@@ -45,9 +45,6 @@ if TYPE_CHECKING:
     from signal_job.reporting.tracking import Tracking
 
 log = logging.getLogger(__name__)
-
-# A config given in Python rather than by a path: checked as a file's would be.
-Given = Config | Mapping[str, Any]
 
 # Columns that usually name a series; windows over them mix symbols unless grouped.
 _SERIES_COLUMNS = ("symbol", "ticker")
@@ -151,7 +148,7 @@ def execute(
         if logs is not None:
             logs.drop_buffer()
         log.error("%s", exc)
-        exc.version = _version(paths, config)
+        exc.version = version_of(paths.config, config)
         document = error_document(version=exc.version, message=str(exc))
         if show is not None:
             show(render(document))
@@ -183,7 +180,7 @@ def execute(
     if tracking is not None:  # once the document is final, while the log file is open for a warning
         from signal_job.reporting.tracking import log_run  # noqa: PLC0415 - only when tracking
 
-        known, read_from = _known_config(paths, config), paths.config if config is None else None
+        known, read_from = known_config(paths.config, config), paths.config if config is None else None
         log_run(
             tracking,
             document,
@@ -229,24 +226,26 @@ def _done(
             raise problem
     except JobError as exc:
         if exc.version is None and isinstance(exc, OutputError):
-            exc.version = _version(paths, config)
+            exc.version = version_of(paths.config, config)
         log.error("%s", exc)
         log.debug("traceback", exc_info=True)
         return Done(error_document(version=exc.version, message=str(exc))), exc, 1
     except Terminated as exc:
         log.error("%s", exc)
-        document = error_document(version=_version(paths, config), message=str(exc))
+        document = error_document(version=version_of(paths.config, config), message=str(exc))
         return Done(document), exc, 128 + exc.number
     except KeyboardInterrupt as exc:  # Ctrl-C in a notebook (Python API): the caller gets it back
         log.error("interrupted by KeyboardInterrupt")
-        document = error_document(version=_version(paths, config), message="interrupted by KeyboardInterrupt")
+        document = error_document(
+            version=version_of(paths.config, config), message="interrupted by KeyboardInterrupt"
+        )
         return Done(document), exc, 130
     except Exception as exc:  # a bug must still end in the error document, not a traceback
         where = f" (traceback in {paths.log_file})" if paths.log_file is not None else ""
         message = f"unexpected error, please report it: {type(exc).__name__}: {exc}{where}"
         log.error("%s", message)
         log.debug("traceback", exc_info=True)
-        return Done(error_document(version=_version(paths, config), message=message)), exc, 1
+        return Done(error_document(version=version_of(paths.config, config), message=message)), exc, 1
     return done, None, 0
 
 
@@ -314,31 +313,6 @@ def _is_stdout(status: os.stat_result) -> bool:
     return (here.st_dev, here.st_ino) == (status.st_dev, status.st_ino)
 
 
-def _config(paths: Paths, given: Given | None) -> Config:
-    """The run's config: as given, or read from its path."""
-    if isinstance(given, Config):  # checked like a file: a dataclass takes any values
-        return parse_config(_as_mapping(given), origin="the Config", named="the Config")
-    if given is not None:
-        return parse_config(dict(given), origin="the config mapping", named="the config mapping")
-    assert paths.config is not None  # noqa: S101 - a config path, or a config given
-    return load_config(paths.config)
-
-
-def _as_mapping(config: Config) -> dict[str, Any]:
-    """`config` as the mapping of config keys it stands for (keys left unset left out)."""
-    if not isinstance(config.reading, Reading):
-        msg = f"the Config's reading must be a Reading, not {type(config.reading).__name__}"
-        raise ConfigError(msg)
-    keys = {"seed": config.seed, "window": config.window, "version": config.version}
-    if config.group_by is not None:
-        keys["group_by"] = config.group_by
-    defaults = Reading()
-    for name in OPTIONAL_KEYS:
-        if hasattr(defaults, name) and getattr(config.reading, name) != getattr(defaults, name):
-            keys[name] = getattr(config.reading, name)
-    return keys
-
-
 def tracking(uri: str | None, experiment: str | None) -> Tracking | None:
     """MLflow settings, if a tracking URI was given: their module is imported only then."""
     if not uri:
@@ -346,24 +320,6 @@ def tracking(uri: str | None, experiment: str | None) -> Tracking | None:
     from signal_job.reporting.tracking import Tracking  # noqa: PLC0415 - a plain run never pays for it
 
     return Tracking.of(uri, experiment)
-
-
-def _known_config(paths: Paths, given: Given | None) -> Config | None:
-    """The run's config for a report, read again: None if reading it is what failed."""
-    try:
-        return _config(paths, given)
-    except JobError:
-        return None
-
-
-def _version(paths: Paths, given: Given | None) -> str | None:
-    """The config's version for an error document, where it can be told."""
-    if given is not None or paths.config is None:
-        try:
-            return _config(paths, given).version
-        except JobError:
-            return None
-    return config_version(paths.config)
 
 
 def prepare(paths: Paths, *, signals_folder: bool = False) -> Prepared:
@@ -420,7 +376,7 @@ def run(
     has been read.
     """
     paths = prepared.paths
-    config = _config(paths, config)
+    config = resolve_config(paths.config, config)
     grouping = f" group_by={config.group_by}" if config.group_by else ""
     fields = {
         "seed": config.seed,
@@ -462,14 +418,6 @@ def run(
         warnings=_short_windows(result, config),
     )
     return Done(document, written, result.total, result.groups)
-
-
-def config_version(path: Path) -> str | None:
-    """The config's version if it can be read, for an error document; None otherwise."""
-    try:
-        return load_config(path).version
-    except JobError:
-        return None
 
 
 def _open(prepared: Prepared, config: Config) -> Input:
