@@ -86,6 +86,9 @@ def as_mapping(config: Config) -> dict[str, Any]:
     for name in OPTIONAL_KEYS:
         if hasattr(defaults, name) and getattr(config.reading, name) != getattr(defaults, name):
             keys[name] = getattr(config.reading, name)
+    pairs = keys.get("storage_options")
+    if isinstance(pairs, tuple) and all(isinstance(pair, tuple) and len(pair) == 2 for pair in pairs):  # noqa: PLR2004
+        keys["storage_options"] = dict(pairs)  # a Reading keeps them as pairs; the key is a mapping
     return keys
 
 
