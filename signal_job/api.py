@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from signal_job.config import Config
+from signal_job.paths import Paths
 from signal_job.reading.storage import location
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config
@@ -77,7 +78,7 @@ def run(
     if engine not in ("local", "dask"):
         msg = f"engine must be 'local' or 'dask', not {engine!r}"
         raise ValueError(msg)
-    paths = job.Paths(
+    paths = Paths(
         input=location(input),
         config=Path(config) if isinstance(config, str | os.PathLike) else None,
         output=None if output is None else Path(output),

@@ -217,13 +217,14 @@ def run(
         os.environ.setdefault("POLARS_ROW_GROUP_PREFETCH_SIZE", "2")
     _take_stop_signals()
     from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
+    from signal_job.paths import Paths  # noqa: PLC0415
     from signal_job.reporting import progress  # noqa: PLC0415
     from signal_job.reporting.logs import Logs  # noqa: PLC0415
 
     logs = Logs("json" if log_format is LogFormatName.json else "text")
     progress.enable(progress.wanted(json_logs=log_format is LogFormatName.json))
     log.info("signal-job %s starting", __version__)
-    paths = job.Paths(location(input_path), config_path, output, log_file, signals, metrics_file)
+    paths = Paths(location(input_path), config_path, output, log_file, signals, metrics_file)
     where = job.Engine("dask" if engine is EngineName.dask else "local", address, workers, cache)
     outcome = job.execute(
         paths,

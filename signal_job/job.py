@@ -1,9 +1,8 @@
 """One run of the job: its paths checked, then config, input, counts (and signals file), the document.
 
-`execute` is the one path that the command line and the Python API share. `prepare` looks at
-every path before anything is written: the outputs (links followed) and every file the input
-and config name, so that no output ever overwrites an input. `run` then computes the metrics
-document, logging each step, and `execute` writes it, whatever the run's end.
+`execute` is the one path that the command line and the Python API share. It checks the run's
+paths first (`paths.prepare`); `run` then computes the metrics document, logging each step, and
+`execute` writes it, whatever the run's end.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -32,14 +30,15 @@ from signal_job.errors import (
     first_line,
     names_text,
 )
-from signal_job.reading.files import Found, Identity, find_files, identity, read_regular
+from signal_job.paths import Paths, Prepared, is_stdout, prepare
+from signal_job.reading.files import find_files, read_regular
 from signal_job.reading.inputs import Input, distinct_files, open_input
-from signal_job.reading.storage import Location, Url
+from signal_job.reading.storage import Url
 from signal_job.reporting.fingerprints import Hasher, facts, summary
-from signal_job.reporting.folders import building, check_inside, folder_target, remove_stale_dataset
+from signal_job.reporting.folders import building, check_inside, remove_stale_dataset
 from signal_job.reporting.logs import FIELDS, Logs
 from signal_job.reporting.metrics import Document, error_document, render, success_document
-from signal_job.reporting.outputs import Target, atomic, check_clashes, remove_stale_signals, target, write
+from signal_job.reporting.outputs import Target, atomic, remove_stale_signals, write
 
 if TYPE_CHECKING:
     from signal_job.reporting.tracking import Tracking
@@ -55,28 +54,6 @@ _PREVIOUS_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
-class Paths:
-    """What one run reads and writes, as given."""
-
-    input: Location  # a file, a glob or a folder; on a disk or in object storage (s3://...)
-    config: Path | None  # None: the config was given as a mapping or a `Config`
-    output: Path | None  # None: the document is only returned (Python API)
-    log_file: Path | None  # None: records go to the `signal_job` logger only
-    signals: Path | None = None
-    metrics_file: Path | None = None  # a Prometheus textfile
-
-    def outputs(self) -> dict[str, Path]:
-        """Each output path by the option that names it."""
-        named = {
-            "--output": self.output,
-            "--log-file": self.log_file,
-            "--signals": self.signals,
-            "--metrics-file": self.metrics_file,
-        }
-        return {option: path for option, path in named.items() if path is not None}
-
-
-@dataclass(frozen=True)
 class Engine:
     """Where the counting runs: here (`local`), or on a Dask cluster at `address` or of `workers`."""
 
@@ -84,18 +61,6 @@ class Engine:
     address: str | None = None  # a running scheduler, e.g. tcp://host:8786
     workers: int | None = None  # else a local cluster of this many worker processes
     cache: Path | None = None  # a folder keeping each file's counts: a re-run reads only new files
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """The run's paths, checked: outputs resolved, input files found, none of them the same."""
-
-    paths: Paths
-    outputs: dict[str, Target]  # by option, the outputs that can be written
-    unusable: dict[str, OutputError]  # by option, outputs that never can be (a folder, a socket)
-    found: Found | None  # the input's files, or
-    input_problem: InputError | None  # why they could not be found (reported once the config is read)
-    signals_folder: bool = False  # --signals names a dataset's folder (a dask run), not a file
 
 
 @dataclass(frozen=True)
@@ -261,7 +226,7 @@ def _write_document(document: Document, prepared: Prepared, *, prints: bool) -> 
             if prepared.paths.output is None:
                 return document
             raise prepared.unusable["--output"]
-        if prints and out.status is not None and _is_stdout(out.status):
+        if prints and is_stdout(out):
             log.info("metrics written to stdout (%s)", out.path)
             return document
         write(out, render(document))
@@ -305,14 +270,6 @@ def _write_metrics_file(document: Document, done: Done, prepared: Prepared) -> D
     return document
 
 
-def _is_stdout(status: os.stat_result) -> bool:
-    try:
-        here = os.fstat(sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):  # closed, or None when started without one
-        return False
-    return (here.st_dev, here.st_ino) == (status.st_dev, status.st_ino)
-
-
 def tracking(uri: str | None, experiment: str | None) -> Tracking | None:
     """MLflow settings, if a tracking URI was given: their module is imported only then."""
     if not uri:
@@ -320,44 +277,6 @@ def tracking(uri: str | None, experiment: str | None) -> Tracking | None:
     from signal_job.reporting.tracking import Tracking  # noqa: PLC0415 - a plain run never pays for it
 
     return Tracking.of(uri, experiment)
-
-
-def prepare(paths: Paths, *, signals_folder: bool = False) -> Prepared:
-    """Resolve every path before anything is written; raise `ClashError` if an output is an input.
-
-    With `signals_folder` (a dask run), --signals names the folder of a signals dataset.
-    """
-    outputs: dict[str, Target] = {}
-    unusable: dict[str, OutputError] = {}
-    for option, path in paths.outputs().items():
-        try:
-            if option == "--signals" and signals_folder:
-                outputs[option] = folder_target(path)
-            else:
-                outputs[option] = target(option, path)
-        except OutputError as exc:
-            unusable[option] = exc
-    found, problem = None, None
-    try:
-        # Objects are listed once the config is read: its storage_options may be needed to reach
-        # them. They are never outputs, which are local paths.
-        found = None if isinstance(paths.input, Url) else find_files(paths.input)
-    except InputError as exc:
-        problem = exc
-    read: list[tuple[str, Path, Identity]] = []
-    if paths.config is not None:
-        try:
-            read.append(("--config", paths.config, identity(paths.config.stat())))
-        except OSError:
-            pass  # reading the config says what is wrong
-    if found is not None:
-        local = [path for path in found.files if isinstance(path, Path)]
-        read.extend(("--input", path, key) for path, key in zip(local, found.identities, strict=True))
-    check_clashes(outputs.values(), read)
-    if signals_folder and "--signals" in outputs:
-        others = {option: out.path for option, out in outputs.items() if option != "--signals"}
-        check_inside(outputs["--signals"], others)
-    return Prepared(paths, outputs, unusable, found, problem, signals_folder)
 
 
 def run(
