@@ -7,7 +7,6 @@ paths first (`paths.prepare`); `run` then computes the metrics document, logging
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import time
@@ -22,35 +21,27 @@ from signal_job.config import Config, Given, known_config, resolve_config, versi
 from signal_job.errors import (
     ClashError,
     ConfigError,
-    InputError,
     JobError,
     OutputError,
     Terminated,
     counted,
     first_line,
-    names_text,
 )
 from signal_job.paths import Paths, Prepared, is_stdout, prepare
-from signal_job.reading.files import find_files, read_regular
+from signal_job.reading.files import find_files
 from signal_job.reading.inputs import Input, distinct_files, open_input
 from signal_job.reading.storage import Url
+from signal_job.reporting import report
 from signal_job.reporting.fingerprints import Hasher, facts, summary
 from signal_job.reporting.folders import building, check_inside, remove_stale_dataset
 from signal_job.reporting.logs import FIELDS, Logs
 from signal_job.reporting.metrics import Document, error_document, render, success_document
-from signal_job.reporting.outputs import Target, atomic, remove_stale_signals, write
+from signal_job.reporting.outputs import Target, atomic, remove_stale_signals
 
 if TYPE_CHECKING:
     from signal_job.reporting.tracking import Tracking
 
 log = logging.getLogger(__name__)
-
-# Columns that usually name a series; windows over them mix symbols unless grouped.
-_SERIES_COLUMNS = ("symbol", "ticker")
-# Per-group lines beyond this go to the log file only.
-_GROUPS_ON_CONSOLE = 50
-# Of an earlier metrics file, read for its last success: enough, whatever else it holds.
-_PREVIOUS_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -123,11 +114,7 @@ def execute(
     )
     if before_writing is not None:
         before_writing()
-    document = _write_metrics_file(done.document, done, prepared)
-    written = _write_document(document, prepared, prints=show is not None)
-    if written["status"] != document["status"]:  # the document failed to write: say so there too
-        _write_metrics_file(written, done, prepared)
-    document = written
+    document = _written(done, prepared, prints=show is not None)
     if document["status"] != "success":
         if error is None:  # the document could not be written: that is the run's error
             error = OutputError(document["error_message"], version=document["version"])
@@ -135,13 +122,7 @@ def execute(
             remove = remove_stale_dataset if prepared.signals_folder else remove_stale_signals
             remove(prepared.outputs["--signals"], done.signals)
     shown = show is None or show(render(document))
-    fields = {key: document[key] for key in ("status", "version", "error_message") if key in document}
-    log.info(
-        "status: %s%s",
-        document["status"],
-        "" if shown else " (not printed: exit code 1)",
-        extra={FIELDS: fields},
-    )
+    report.log_status(document, shown=shown)
     if tracking is not None:  # once the document is final, while the log file is open for a warning
         from signal_job.reporting.tracking import log_run  # noqa: PLC0415 - only when tracking
 
@@ -214,60 +195,20 @@ def _done(
     return done, None, 0
 
 
-def _write_document(document: Document, prepared: Prepared, *, prints: bool) -> Document:
-    """Write the document (replacing an older one); the document as it ends.
+def _written(done: Done, prepared: Prepared, *, prints: bool) -> Document:
+    """Write the Prometheus file, then the document; the document as it ends (an error if either failed).
 
-    A success whose document cannot be written ends as the error document saying so. Where the
-    caller `prints` the document, an output that is this process's stdout is left to it.
+    Where the caller `prints` the document, an output that is this process's stdout is left to it.
     """
-    out = prepared.outputs.get("--output")
-    try:
-        if out is None:
-            if prepared.paths.output is None:
-                return document
-            raise prepared.unusable["--output"]
-        if prints and is_stdout(out):
-            log.info("metrics written to stdout (%s)", out.path)
-            return document
-        write(out, render(document))
-    except OutputError as exc:
-        if out is not None and out.status is not None and not out.special:
-            exc = OutputError(f"{exc}; {out.path} still holds an earlier run's document")
-        log.error("%s", exc)
-        if document["status"] == "success":
-            return error_document(version=document["version"], message=str(exc))
-    else:
-        log.info("metrics written to %s", out.path)
-    return document
-
-
-def _write_metrics_file(document: Document, done: Done, prepared: Prepared) -> Document:
-    """Write the Prometheus textfile for a run that ends with `document`; the document as it ends.
-
-    A success whose metrics file cannot be written ends as the error document saying so.
-    """
-    out = prepared.outputs.get("--metrics-file")
-    if out is None:  # not asked for, or unusable: the run already failed on it
-        return document
-    from signal_job.reporting.prometheus import Group, textfile  # noqa: PLC0415 - only when asked for
-
-    previous = None
-    if out.status is not None and not out.special:
-        with contextlib.suppress(OSError, InputError, OutputError):  # no earlier file to read: none
-            head = read_regular(out.real, what="metrics file", limit=_PREVIOUS_BYTES, error=OutputError)
-            previous = head.decode("utf-8", errors="replace")
-    groups = [Group(name, counts.rows, counts.signals, counts.rate) for name, counts in done.groups]
-    signals = done.counts.signals if done.counts is not None else None
-    data = textfile(document, signals=signals, groups=groups, now=time.time(), previous=previous)
-    try:
-        write(out, data)
-    except OutputError as exc:
-        log.error("%s", exc)
-        if document["status"] == "success":
-            return error_document(version=document["version"], message=str(exc))
-        return document
-    log.info("Prometheus metrics written to %s", out.path)
-    return document
+    out, metrics = prepared.outputs.get("--output"), prepared.outputs.get("--metrics-file")
+    counts, groups = done.counts, done.groups
+    document = report.write_metrics_file(done.document, metrics, counts=counts, groups=groups)
+    unusable = prepared.unusable.get("--output")
+    printed = prints and out is not None and is_stdout(out)
+    written = report.write_document(document, out, unusable=unusable, printed=printed)
+    if written["status"] != document["status"]:  # the document failed to write: say so there too
+        report.write_metrics_file(written, metrics, counts=counts, groups=groups)
+    return written
 
 
 def tracking(uri: str | None, experiment: str | None) -> Tracking | None:
@@ -320,7 +261,8 @@ def run(
     except JobError as exc:
         exc.version = config.version
         raise
-    _log_result(result, config)
+    total, groups = result.total, result.groups
+    report.log_result(total, groups, window=config.window, group_by=config.group_by)
     if paths.signals is not None:
         log.info("signals written to %s", paths.signals)
     latency_ms = round((time.perf_counter() - started) * 1000)
@@ -329,14 +271,14 @@ def run(
     )
     document = success_document(
         version=config.version,
-        rows=result.total.rows,
-        value=result.total.rate,
+        rows=total.rows,
+        value=total.rate,
         latency_ms=latency_ms,
         seed=config.seed,
         inputs=inputs,
-        warnings=_short_windows(result, config),
+        warnings=report.short_windows(total, groups, window=config.window, group_by=config.group_by),
     )
-    return Done(document, written, result.total, result.groups)
+    return Done(document, written, total, groups)
 
 
 def _open(prepared: Prepared, config: Config) -> Input:
@@ -357,7 +299,7 @@ def _open(prepared: Prepared, config: Config) -> Input:
         "bytes": sum(source.size for source in files),
     }
     log.info("input %s: %s", prepared.paths.input, data.describe(), extra={FIELDS: fields})
-    _warn_of_mixed_series(data, config)
+    report.warn_of_mixed_series(data, config.group_by)
     return data
 
 
@@ -440,90 +382,3 @@ def _by_file(
             msg = f"cannot write signals dataset {signals.path}: {first_line(exc)}"
             raise OutputError(msg) from exc
     return result, signals.current()
-
-
-def _warn_of_mixed_series(data: Input, config: Config) -> None:
-    if config.group_by is not None:
-        return
-    for name in _SERIES_COLUMNS:
-        if name not in data.column_names():
-            continue
-        seen = data.parts[0].first_values(name)
-        if seen is not None and len(set(seen)) == 1 and len(data.parts) == 1:
-            log.info("the input has a %r column with one value in its first rows (%s)", name, seen[0])
-        else:
-            log.warning(
-                "the input has a %r column but no group_by is configured: windows cross symbols "
-                "(set group_by: %s in the config for one series per %s)",
-                name,
-                name,
-                name,
-            )
-
-
-def _short_windows(result: pipeline.Result, config: Config) -> list[str]:
-    """Warn (log and document) where no row has a full window: every signal there is 0."""
-    total, window = result.total, config.window
-    if total.full_windows == 0:
-        if total.rows < window:
-            why = f"the window of {window} is longer than the input's {counted(total.rows, 'row')}"
-        elif result.groups and all(counts.rows < window for _, counts in result.groups):
-            why = f"the window of {window} is longer than every group of {config.group_by}"
-        else:
-            why = f"missing close values break every window of {window}"
-        warnings = [f"{why}: no row has a full window, so every signal is 0"]
-    else:
-        short = [name for name, counts in result.groups if counts.full_windows == 0]
-        if not short:
-            return []
-        names = names_text(["(missing)" if name is None else name for name in short], limit=5)
-        warnings = [
-            f"{counted(len(short), 'group')} of {config.group_by} ({names}) "
-            f"{'has' if len(short) == 1 else 'have'} no row with a full window of {window}: "
-            "every signal there is 0"
-        ]
-    for warning in warnings:
-        log.warning("%s", warning)
-    return warnings
-
-
-def _log_result(result: pipeline.Result, config: Config) -> None:
-    counts = result.total
-    for index, (name, group) in enumerate(result.groups):
-        level = logging.INFO if index < _GROUPS_ON_CONSOLE else logging.DEBUG
-        log.log(
-            level,
-            "%s=%s: rows %d, signals %d, signal rate %.4f",
-            config.group_by,
-            "(missing)" if name is None else name,
-            group.rows,
-            group.signals,
-            group.rate,
-            extra={
-                FIELDS: {
-                    "group": name,
-                    "rows": group.rows,
-                    "signals": group.signals,
-                    "signal_rate": group.rate,
-                }
-            },
-        )
-    if len(result.groups) > _GROUPS_ON_CONSOLE:
-        log.info("... %s more in the log file", counted(len(result.groups) - _GROUPS_ON_CONSOLE, "group"))
-    log.info("rows: %d (%s skipped)", counts.rows, counted(counts.blank_lines, "blank line"))
-    log.info("rows with a full window of %d: %d", config.window, counts.full_windows)
-    if counts.missing:
-        log.warning("missing close values: %d (their windows give no signal)", counts.missing)
-    else:
-        log.info("missing close values: 0")
-    if result.groups:
-        log.info("groups: %d", len(result.groups))
-    fields = {
-        "rows": counts.rows,
-        "signals": counts.signals,
-        "signal_rate": counts.rate,
-        "full_windows": counts.full_windows,
-        "missing": counts.missing,
-        "blank_lines": counts.blank_lines,
-    }
-    log.info("signals: %d, signal rate: %.4f", counts.signals, counts.rate, extra={FIELDS: fields})
