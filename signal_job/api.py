@@ -86,14 +86,16 @@ def run(
         signals=None if signals is None else Path(signals),
         metrics_file=None if metrics_file is None else Path(metrics_file),
     )
-    outcome = job.execute(
+    where = job.Where(engine, address, workers, None if cache is None else Path(cache))
+    request = job.Request(
         paths,
         started=started,
         config=given,
-        engine=job.Engine(engine, address, workers, None if cache is None else Path(cache)),
+        where=where,
         hashing=hash_inputs,
         tracking=job.tracking(mlflow, mlflow_experiment),
     )
+    outcome = job.execute(request)
     if outcome.error is not None:
         raise outcome.error
     assert outcome.counts is not None  # noqa: S101 - a success has its counts

@@ -224,20 +224,15 @@ def run(
     logs = Logs("json" if log_format is LogFormatName.json else "text")
     progress.enable(progress.wanted(json_logs=log_format is LogFormatName.json))
     log.info("signal-job %s starting", __version__)
-    paths = Paths(location(input_path), config_path, output, log_file, signals, metrics_file)
-    where = job.Engine("dask" if engine is EngineName.dask else "local", address, workers, cache)
-    outcome = job.execute(
-        paths,
+    request = job.Request(
+        Paths(location(input_path), config_path, output, log_file, signals, metrics_file),
         started=_STARTED,
-        logs=logs,
-        show=_print,
-        ready=_act_on_stop_signals,
-        before_writing=_stop_taking_signals,
-        engine=where,
+        where=job.Where("dask" if engine is EngineName.dask else "local", address, workers, cache),
         hashing=hash_inputs,
         tracking=job.tracking(mlflow, mlflow_experiment),
     )
-    raise typer.Exit(outcome.code)
+    hooks = job.Hooks(logs, show=_print, ready=_act_on_stop_signals, before_writing=_stop_taking_signals)
+    raise typer.Exit(job.execute(request, hooks).code)
 
 
 # A scheduler's SIGTERM (or Ctrl-C) unwinds like an error: temporary files go, the error

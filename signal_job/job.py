@@ -1,8 +1,15 @@
 """One run of the job: its paths checked, then config, input, counts (and signals file), the document.
 
-`execute` is the one path that the command line and the Python API share. It checks the run's
-paths first (`paths.prepare`); `run` then computes the metrics document, logging each step, and
-`execute` writes it, whatever the run's end.
+`execute` is the one path that the command line and the Python API share. It takes the run's
+`Request` (what to read and write, and how) and the face's `Hooks`, and returns the run's
+`Outcome` whatever its end: the error is in it, not raised. The steps live elsewhere (the paths
+and their checks in `paths`, the config in `config`, the counting in `computing/`, the document,
+the Prometheus file and the log lines in `reporting/`); this module runs them in order and turns
+an error into the error document.
+
+`Where` says where the counting runs: here (`local`), or on a Dask cluster (`dask`), with each
+file's counts kept or not (`cache`). It is neither Polars' streaming or in-memory engine
+(`pipeline.Engine`) nor the command line's choice of one (`cli.EngineName`).
 """
 
 from __future__ import annotations
@@ -45,7 +52,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Engine:
+class Where:
     """Where the counting runs: here (`local`), or on a Dask cluster at `address` or of `workers`."""
 
     name: Literal["local", "dask"] = "local"
@@ -55,160 +62,160 @@ class Engine:
 
 
 @dataclass(frozen=True)
-class Done:
-    """What a successful run leaves: its document, and the signals file (or folder) it wrote."""
+class Request:
+    """One run as a face asks for it: what it reads and writes, and how."""
 
-    document: Document
-    signals: os.stat_result | None = field(default=None)
-    counts: pipeline.Counts | None = None  # of a successful run
-    groups: list[tuple[str | None, pipeline.Counts]] = field(default_factory=list)  # per group_by value
+    paths: Paths
+    started: float  # the `perf_counter()` the latency counts from
+    config: Given | None = None  # stands in for `paths.config`
+    where: Where = Where()
+    hashing: bool = False  # hash every input byte into the document's fingerprint
+    tracking: Tracking | None = None  # log the ended run to MLflow
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """What the command line does around a run; the Python API gives none."""
+
+    logs: Logs | None = None  # gets the log file attached once the paths are checked
+    # Prints the rendered document and says whether it could: an output that is stdout is left
+    # to it, and a failed print is logged while the log is open.
+    show: Callable[[bytes], bool] | None = None
+    # Called once the paths are checked, where a stop can still write the error document (the
+    # CLI acts on stop signals from there).
+    ready: Callable[[], None] | None = None
+    before_writing: Callable[[], None] | None = None  # the run is over (the CLI stops taking signals)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a run ended: the document it wrote (success or error) and what to report."""
+    """How a run ended: its document (success or error), what it counted and wrote, its exit code."""
 
     document: Document
     counts: pipeline.Counts | None = None  # of a successful run
+    groups: list[tuple[str | None, pipeline.Counts]] = field(default_factory=list)  # per group_by value
+    signals: os.stat_result | None = None  # the signals file (or folder) the run wrote
     error: BaseException | None = None  # a `JobError`, `Terminated`, or a bug
     code: int = 0  # the exit code: 0, 1, or 128 + the number of the signal that stopped it
 
 
-def execute(
-    paths: Paths,
-    *,
-    started: float,
-    config: Given | None = None,
-    logs: Logs | None = None,
-    show: Callable[[bytes], bool] | None = None,
-    ready: Callable[[], None] | None = None,
-    before_writing: Callable[[], None] | None = None,
-    engine: Engine = Engine(),
-    hashing: bool = False,
-    tracking: Tracking | None = None,
-) -> Outcome:
-    """Run the job and write its document, whatever the end; the error is returned, not raised.
-
-    `config` stands in for `paths.config`; `logs` gets the log file attached once the paths are
-    checked; `show` prints the rendered document and says whether it could (so an output that is
-    stdout is left to it, and a failed print is logged while the log is open);
-    `ready` is called once the paths are checked, where a stop can still write the error
-    document (the CLI acts on stop signals from there); `before_writing` once the run is over
-    (the CLI stops taking signals there). `hashing` hashes every input byte (`--hash`);
-    `tracking` logs the ended run to MLflow.
-    """
+def execute(request: Request, hooks: Hooks = Hooks()) -> Outcome:
+    """Run the job and write its document, whatever the end; the error is returned, not raised."""
     try:
-        prepared = prepare(paths, signals_folder=engine.name == "dask")
+        prepared = prepare(request.paths, signals_folder=request.where.name == "dask")
     except ClashError as exc:
-        # Nothing is written to any path of this run: the clash may name an input.
-        if logs is not None:
-            logs.drop_buffer()
-        log.error("%s", exc)
-        exc.version = version_of(paths.config, config)
-        document = error_document(version=exc.version, message=str(exc))
-        if show is not None:
-            show(render(document))
-        return Outcome(document, error=exc, code=1)
-    done, error, code = _done(
-        prepared, config, logs, started=started, ready=ready, engine=engine, hashing=hashing
-    )
-    if before_writing is not None:
-        before_writing()
-    document = _written(done, prepared, prints=show is not None)
+        return _refused(exc, request, hooks)
+    ended = _ended(prepared, request, hooks)
+    if hooks.before_writing is not None:
+        hooks.before_writing()
+    document = _written(ended, prepared, prints=hooks.show is not None)
+    error = ended.error
     if document["status"] != "success":
         if error is None:  # the document could not be written: that is the run's error
             error = OutputError(document["error_message"], version=document["version"])
         if "--signals" in prepared.outputs:
             remove = remove_stale_dataset if prepared.signals_folder else remove_stale_signals
-            remove(prepared.outputs["--signals"], done.signals)
-    shown = show is None or show(render(document))
+            remove(prepared.outputs["--signals"], ended.signals)
+    shown = hooks.show is None or hooks.show(render(document))
     report.log_status(document, shown=shown)
-    if tracking is not None:  # once the document is final, while the log file is open for a warning
-        from signal_job.reporting.tracking import log_run  # noqa: PLC0415 - only when tracking
-
-        known, read_from = known_config(paths.config, config), paths.config if config is None else None
-        log_run(
-            tracking,
-            document,
-            config=known,
-            config_file=read_from,
-            input=str(paths.input),
-            engine=engine.name,
-            counts=done.counts,
-            started=started,
-        )
-    if logs is not None:
-        logs.close()
+    if request.tracking is not None:  # once the document is final, while the log file is open for a warning
+        _track(request.tracking, request, document, ended.counts)
+    if hooks.logs is not None:
+        hooks.logs.close()
     if error is not None:
-        return Outcome(document, error=error, code=code or 1)
-    return Outcome(document, counts=done.counts, code=0 if shown else 1)
+        return Outcome(document, error=error, code=ended.code or 1)
+    return replace(ended, document=document, code=0 if shown else 1)
 
 
-def _done(
-    prepared: Prepared,
-    config: Given | None,
-    logs: Logs | None,
-    *,
-    started: float,
-    ready: Callable[[], None] | None,
-    engine: Engine,
-    hashing: bool,
-) -> tuple[Done, BaseException | None, int]:
-    """Run the job: its result, or the error document, the error and the exit code a signal sets."""
+def _refused(exc: ClashError, request: Request, hooks: Hooks) -> Outcome:
+    """A run whose paths clash: nothing is written to any of them (the clash may name an input)."""
+    if hooks.logs is not None:
+        hooks.logs.drop_buffer()
+    log.error("%s", exc)
+    exc.version = _version(request)
+    document = error_document(version=exc.version, message=str(exc))
+    if hooks.show is not None:
+        hooks.show(render(document))
+    return Outcome(document, error=exc, code=1)
+
+
+def _ended(prepared: Prepared, request: Request, hooks: Hooks) -> Outcome:
+    """Run the job: its outcome, or the error document, the error and the exit code (a signal sets it)."""
     paths = prepared.paths
     try:
-        if ready is not None:
-            ready()
-        if logs is not None and paths.log_file is not None:
+        if hooks.ready is not None:
+            hooks.ready()
+        if hooks.logs is not None and paths.log_file is not None:
             if "--log-file" in prepared.unusable:
                 raise prepared.unusable["--log-file"]
-            logs.attach(prepared.outputs["--log-file"])
+            hooks.logs.attach(prepared.outputs["--log-file"])
         if "--metrics-file" in prepared.unusable:  # before the work, which could never be reported
             raise prepared.unusable["--metrics-file"]
-        done = run(prepared, started=started, config=config, engine=engine, hashing=hashing)
-        problem = logs.problem() if logs is not None else None
+        outcome = _steps(prepared, request)
+        problem = hooks.logs.problem() if hooks.logs is not None else None
         if problem is not None:  # a full disk under the log: the run is not to be trusted
-            problem.version = done.document["version"]
+            problem.version = outcome.document["version"]
             raise problem
     except JobError as exc:
         if exc.version is None and isinstance(exc, OutputError):
-            exc.version = version_of(paths.config, config)
+            exc.version = _version(request)
         log.error("%s", exc)
         log.debug("traceback", exc_info=True)
-        return Done(error_document(version=exc.version, message=str(exc))), exc, 1
+        return _failed(exc, exc.version, str(exc), code=1)
     except Terminated as exc:
         log.error("%s", exc)
-        document = error_document(version=version_of(paths.config, config), message=str(exc))
-        return Done(document), exc, 128 + exc.number
+        return _failed(exc, _version(request), str(exc), code=128 + exc.number)
     except KeyboardInterrupt as exc:  # Ctrl-C in a notebook (Python API): the caller gets it back
         log.error("interrupted by KeyboardInterrupt")
-        document = error_document(
-            version=version_of(paths.config, config), message="interrupted by KeyboardInterrupt"
-        )
-        return Done(document), exc, 130
+        return _failed(exc, _version(request), "interrupted by KeyboardInterrupt", code=130)
     except Exception as exc:  # a bug must still end in the error document, not a traceback
         where = f" (traceback in {paths.log_file})" if paths.log_file is not None else ""
         message = f"unexpected error, please report it: {type(exc).__name__}: {exc}{where}"
         log.error("%s", message)
         log.debug("traceback", exc_info=True)
-        return Done(error_document(version=version_of(paths.config, config), message=message)), exc, 1
-    return done, None, 0
+        return _failed(exc, _version(request), message, code=1)
+    return outcome
 
 
-def _written(done: Done, prepared: Prepared, *, prints: bool) -> Document:
+def _failed(error: BaseException, version: str | None, message: str, *, code: int) -> Outcome:
+    return Outcome(error_document(version=version, message=message), error=error, code=code)
+
+
+def _version(request: Request) -> str | None:
+    return version_of(request.paths.config, request.config)
+
+
+def _written(outcome: Outcome, prepared: Prepared, *, prints: bool) -> Document:
     """Write the Prometheus file, then the document; the document as it ends (an error if either failed).
 
     Where the caller `prints` the document, an output that is this process's stdout is left to it.
     """
     out, metrics = prepared.outputs.get("--output"), prepared.outputs.get("--metrics-file")
-    counts, groups = done.counts, done.groups
-    document = report.write_metrics_file(done.document, metrics, counts=counts, groups=groups)
+    counts, groups = outcome.counts, outcome.groups
+    document = report.write_metrics_file(outcome.document, metrics, counts=counts, groups=groups)
     unusable = prepared.unusable.get("--output")
     printed = prints and out is not None and is_stdout(out)
     written = report.write_document(document, out, unusable=unusable, printed=printed)
     if written["status"] != document["status"]:  # the document failed to write: say so there too
         report.write_metrics_file(written, metrics, counts=counts, groups=groups)
     return written
+
+
+def _track(tracking: Tracking, request: Request, document: Document, counts: pipeline.Counts | None) -> None:
+    """Log the ended run to MLflow (a failure to is a warning, never the run's)."""
+    from signal_job.reporting.tracking import log_run  # noqa: PLC0415 - only when tracking
+
+    paths, given = request.paths, request.config
+    log_run(
+        tracking,
+        document,
+        config=known_config(paths.config, given),
+        config_file=paths.config if given is None else None,
+        input=str(paths.input),
+        engine=request.where.name,
+        counts=counts,
+        started=request.started,
+    )
 
 
 def tracking(uri: str | None, experiment: str | None) -> Tracking | None:
@@ -220,23 +227,13 @@ def tracking(uri: str | None, experiment: str | None) -> Tracking | None:
     return Tracking.of(uri, experiment)
 
 
-def run(
-    prepared: Prepared,
-    *,
-    started: float,
-    config: Given | None = None,
-    engine: Engine = Engine(),
-    hashing: bool = False,
-) -> Done:
-    """Compute the metrics document; `started` is the `perf_counter()` the latency counts from.
+def _steps(prepared: Prepared, request: Request) -> Outcome:
+    """The run's steps: config, input, counts (and the signals file), the success document.
 
-    The config is `config`, else read from the config path. With a signals path, also write
-    each row's signal there (Parquet: a file, or on dask a folder of parts); with `hashing`,
-    hash every input byte. Raises `JobError`, carrying the config's version once the config
-    has been read.
+    Raises `JobError`, carrying the config's version once the config has been read.
     """
     paths = prepared.paths
-    config = resolve_config(paths.config, config)
+    config = resolve_config(paths.config, request.config)
     grouping = f" group_by={config.group_by}" if config.group_by else ""
     fields = {
         "seed": config.seed,
@@ -256,7 +253,7 @@ def run(
     try:
         data = _open(prepared, config)
         result, written, inputs = _fingerprinted(
-            data, lambda: _compute(data, prepared, config, engine), hashing=hashing
+            data, lambda: _compute(data, prepared, config, request.where), hashing=request.hashing
         )
     except JobError as exc:
         exc.version = config.version
@@ -265,7 +262,7 @@ def run(
     report.log_result(total, groups, window=config.window, group_by=config.group_by)
     if paths.signals is not None:
         log.info("signals written to %s", paths.signals)
-    latency_ms = round((time.perf_counter() - started) * 1000)
+    latency_ms = round((time.perf_counter() - request.started) * 1000)
     log.info(
         "latency: %d ms", latency_ms, extra={FIELDS: {"latency_ms": latency_ms, "version": config.version}}
     )
@@ -278,7 +275,7 @@ def run(
         inputs=inputs,
         warnings=report.short_windows(total, groups, window=config.window, group_by=config.group_by),
     )
-    return Done(document, written, total, groups)
+    return Outcome(document, total, groups, written)
 
 
 def _open(prepared: Prepared, config: Config) -> Input:
@@ -332,7 +329,7 @@ def _fingerprinted(
 
 
 def _compute(
-    data: Input, prepared: Prepared, config: Config, engine: Engine
+    data: Input, prepared: Prepared, config: Config, engine: Where
 ) -> tuple[pipeline.Result, os.stat_result | None]:
     """The counts, and the signals file written (atomically) if asked for."""
     signals = prepared.outputs.get("--signals")
@@ -348,7 +345,7 @@ def _compute(
 
 
 def _by_file(
-    data: Input, config: Config, engine: Engine, *, signals: Target | None
+    data: Input, config: Config, engine: Where, *, signals: Target | None
 ) -> tuple[pipeline.Result, os.stat_result | None]:
     """The counts file by file: on a Dask cluster, or here with a cache of each file's counts.
 
