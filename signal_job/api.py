@@ -1,9 +1,10 @@
 """The job from Python, for schedulers (Airflow, Dagster, Prefect) and notebooks.
 
 `run` is the command line's own path (`signal_job.job.execute`) without the console: the same
-checks, the same documents written the same way, the same messages, raised as the job's
-exceptions. It logs through the standard `logging` module under the `signal_job` logger and
-configures nothing global: no handlers, no levels, no signal handlers.
+checks, the same documents written the same way, the same messages (naming `run`'s keyword
+arguments where the command line's name its flags), raised as the job's exceptions. It logs
+through the standard `logging` module under the `signal_job` logger and configures nothing
+global: no handlers, no levels, no signal handlers.
 """
 
 from __future__ import annotations
@@ -16,11 +17,33 @@ from pathlib import Path
 from typing import Any, Literal
 
 from signal_job.config import Config
+from signal_job.options import Option, Spelling
 from signal_job.paths import Paths
 from signal_job.reading.storage import location
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config
 PathLike = str | os.PathLike[str]
+
+# The options the job's messages name, as a Python caller gives them: `run`'s keyword arguments.
+KEYWORDS = Spelling(
+    {
+        Option.INPUT: "input",
+        Option.CONFIG: "config",
+        Option.OUTPUT: "output",
+        Option.LOG_FILE: "log_file",  # never named: a run from Python has no log file
+        Option.SIGNALS: "signals",
+        Option.METRICS_FILE: "metrics_file",
+        Option.ENGINE: "engine",
+        Option.ADDRESS: "address",
+        Option.WORKERS: "workers",
+        Option.CACHE: "cache",
+        Option.HASH: "hash_inputs",
+        Option.MLFLOW: "mlflow",
+        Option.MLFLOW_EXPERIMENT: "mlflow_experiment",
+        Option.FORCE: "force",  # never named: `signal_job.synthetic.write_candles`'s, not `run`'s
+    },
+    valued='{name}="{value}"',
+)
 
 
 @dataclass(frozen=True)
@@ -65,8 +88,8 @@ def run(
     experiment `mlflow_experiment` (default "signal-job"); a tracking failure is a logged warning.
 
     Raises the job's `JobError` subclasses (`ConfigError`, `InputError`, `OutputError`,
-    `EngineError`, `ClashError`) with the messages the command line puts in its error document; `exc.version`
-    is the config's version once known.
+    `EngineError`, `ClashError`) with the messages the command line puts in its error document, naming
+    these keyword arguments where it names its flags; `exc.version` is the config's version once known.
     """
     from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
 
@@ -90,6 +113,7 @@ def run(
     request = job.Request(
         paths,
         started=started,
+        spelling=KEYWORDS,
         config=given,
         where=where,
         hashing=hash_inputs,

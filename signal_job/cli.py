@@ -20,6 +20,7 @@ import typer  # noqa: E402
 
 from signal_job import __version__  # noqa: E402
 from signal_job.errors import JobError, Terminated, counted  # noqa: E402
+from signal_job.options import Option, Spelling  # noqa: E402
 from signal_job.reading.storage import location  # noqa: E402
 
 log = logging.getLogger("signal_job")
@@ -176,6 +177,26 @@ ExperimentOption = Annotated[
         help="With --mlflow: the experiment (default signal-job).",
     ),
 ]
+# The options the job's messages name, as this command line spells them: its flags.
+FLAGS = Spelling(
+    {
+        Option.INPUT: "--input",
+        Option.CONFIG: "--config",
+        Option.OUTPUT: "--output",
+        Option.LOG_FILE: "--log-file",
+        Option.SIGNALS: "--signals",
+        Option.METRICS_FILE: "--metrics-file",
+        Option.ENGINE: "--engine",
+        Option.ADDRESS: "--address",
+        Option.WORKERS: "--workers",
+        Option.CACHE: "--cache",
+        Option.HASH: "--hash",
+        Option.MLFLOW: "--mlflow",
+        Option.MLFLOW_EXPERIMENT: "--mlflow-experiment",
+        Option.FORCE: "--force",
+    },
+    valued="{name} {value}",
+)
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # SIGTERM last: once it is caught, so is SIGINT
 
 
@@ -227,6 +248,7 @@ def run(
     request = job.Request(
         Paths(location(input_path), config_path, output, log_file, signals, metrics_file),
         started=_STARTED,
+        spelling=FLAGS,
         where=job.Where("dask" if engine is EngineName.dask else "local", address, workers, cache),
         hashing=hash_inputs,
         tracking=job.tracking(mlflow, mlflow_experiment),
@@ -305,7 +327,7 @@ def generate(
         with progress.steps(f"generating {output}", rows, unit="rows") as advance:
             write_candles(output, rows=rows, seed=seed, force=force, progress=advance)
     except JobError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {FLAGS(str(exc))}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"wrote {counted(rows, 'candle')} to {output}", err=True)
 

@@ -34,6 +34,7 @@ from signal_job.errors import (
     counted,
     first_line,
 )
+from signal_job.options import Option, Spelling
 from signal_job.paths import Paths, Prepared, is_stdout, prepare
 from signal_job.reading.files import find_files
 from signal_job.reading.inputs import Input, distinct_files, open_input
@@ -67,6 +68,7 @@ class Request:
 
     paths: Paths
     started: float  # the `perf_counter()` the latency counts from
+    spelling: Spelling  # the face's words for the options that its messages name
     config: Given | None = None  # stands in for `paths.config`
     where: Where = Where()
     hashing: bool = False  # hash every input byte into the document's fingerprint
@@ -113,9 +115,9 @@ def execute(request: Request, hooks: Hooks = Hooks()) -> Outcome:
     if document["status"] != "success":
         if error is None:  # the document could not be written: that is the run's error
             error = OutputError(document["error_message"], version=document["version"])
-        if "--signals" in prepared.outputs:
+        if Option.SIGNALS in prepared.outputs:
             remove = remove_stale_dataset if prepared.signals_folder else remove_stale_signals
-            remove(prepared.outputs["--signals"], ended.signals)
+            remove(prepared.outputs[Option.SIGNALS], ended.signals)
     shown = hooks.show is None or hooks.show(render(document))
     report.log_status(document, shown=shown)
     if request.tracking is not None:  # once the document is final, while the log file is open for a warning
@@ -131,6 +133,7 @@ def _refused(exc: ClashError, request: Request, hooks: Hooks) -> Outcome:
     """A run whose paths clash: nothing is written to any of them (the clash may name an input)."""
     if hooks.logs is not None:
         hooks.logs.drop_buffer()
+    _in_words(exc, request)
     log.error("%s", exc)
     exc.version = _version(request)
     document = error_document(version=exc.version, message=str(exc))
@@ -146,11 +149,11 @@ def _ended(prepared: Prepared, request: Request, hooks: Hooks) -> Outcome:
         if hooks.ready is not None:
             hooks.ready()
         if hooks.logs is not None and paths.log_file is not None:
-            if "--log-file" in prepared.unusable:
-                raise prepared.unusable["--log-file"]
-            hooks.logs.attach(prepared.outputs["--log-file"])
-        if "--metrics-file" in prepared.unusable:  # before the work, which could never be reported
-            raise prepared.unusable["--metrics-file"]
+            if Option.LOG_FILE in prepared.unusable:
+                raise prepared.unusable[Option.LOG_FILE]
+            hooks.logs.attach(prepared.outputs[Option.LOG_FILE])
+        if Option.METRICS_FILE in prepared.unusable:  # before the work, which could never be reported
+            raise prepared.unusable[Option.METRICS_FILE]
         outcome = _steps(prepared, request)
         problem = hooks.logs.problem() if hooks.logs is not None else None
         if problem is not None:  # a full disk under the log: the run is not to be trusted
@@ -159,6 +162,7 @@ def _ended(prepared: Prepared, request: Request, hooks: Hooks) -> Outcome:
     except JobError as exc:
         if exc.version is None and isinstance(exc, OutputError):
             exc.version = _version(request)
+        _in_words(exc, request)
         log.error("%s", exc)
         log.debug("traceback", exc_info=True)
         return _failed(exc, exc.version, str(exc), code=1)
@@ -177,6 +181,14 @@ def _ended(prepared: Prepared, request: Request, hooks: Hooks) -> Outcome:
     return outcome
 
 
+def _in_words(exc: JobError, request: Request) -> None:
+    """Put the options that `exc` names in the words of the face that asked for the run.
+
+    Once, as the error leaves the run: its log line, its document and the exception raised.
+    """
+    exc.args = (request.spelling(str(exc)), *exc.args[1:])
+
+
 def _failed(error: BaseException, version: str | None, message: str, *, code: int) -> Outcome:
     return Outcome(error_document(version=version, message=message), error=error, code=code)
 
@@ -190,10 +202,10 @@ def _written(outcome: Outcome, prepared: Prepared, *, prints: bool) -> Document:
 
     Where the caller `prints` the document, an output that is this process's stdout is left to it.
     """
-    out, metrics = prepared.outputs.get("--output"), prepared.outputs.get("--metrics-file")
+    out, metrics = prepared.outputs.get(Option.OUTPUT), prepared.outputs.get(Option.METRICS_FILE)
     counts, groups = outcome.counts, outcome.groups
     document = report.write_metrics_file(outcome.document, metrics, counts=counts, groups=groups)
-    unusable = prepared.unusable.get("--output")
+    unusable = prepared.unusable.get(Option.OUTPUT)
     printed = prints and out is not None and is_stdout(out)
     written = report.write_document(document, out, unusable=unusable, printed=printed)
     if written["status"] != document["status"]:  # the document failed to write: say so there too
@@ -282,13 +294,13 @@ def _open(prepared: Prepared, config: Config) -> Input:
     """The input's files, found and opened, in order."""
     if prepared.input_problem is not None:
         raise prepared.input_problem
-    if "--signals" in prepared.unusable:
-        raise prepared.unusable["--signals"]
+    if Option.SIGNALS in prepared.unusable:
+        raise prepared.unusable[Option.SIGNALS]
     found = prepared.found
     if found is None:  # in object storage: listed now, with the config's storage_options
         assert isinstance(prepared.paths.input, Url)  # noqa: S101 - else found, or a problem
         found = find_files(replace(prepared.paths.input, options=config.reading.storage_options))
-    data = open_input(found, reading=config.reading, timestamps="--signals" in prepared.outputs)
+    data = open_input(found, reading=config.reading, timestamps=Option.SIGNALS in prepared.outputs)
     files = distinct_files(data)
     fields = {
         "input": str(prepared.paths.input),
@@ -332,7 +344,7 @@ def _compute(
     data: Input, prepared: Prepared, config: Config, engine: Where
 ) -> tuple[pipeline.Result, os.stat_result | None]:
     """The counts, and the signals file written (atomically) if asked for."""
-    signals = prepared.outputs.get("--signals")
+    signals = prepared.outputs.get(Option.SIGNALS)
     if engine.name == "dask" or engine.cache is not None:
         return _by_file(data, config, engine, signals=signals)
     with atomic(signals) if signals else nullcontext() as temporary:
@@ -354,13 +366,14 @@ def _by_file(
     if engine.name != "dask":
         if signals is not None:
             msg = (
-                "--signals is not written with --cache on the local engine: run without --cache for "
-                "the signals file, or with --engine dask for a signals dataset (a folder)"
+                f"{Option.SIGNALS} is not written with {Option.CACHE} on the local engine: run without "
+                f"{Option.CACHE} for the signals file, or with {Option.ENGINE.given('dask')} for a signals "
+                "dataset (a folder)"
             )
             raise ConfigError(msg)
         from signal_job.computing import by_file  # noqa: PLC0415 - only for a cached run
 
-        return by_file.run_by_file(data, config, kept=engine.cache, why="--cache"), None
+        return by_file.run_by_file(data, config, kept=engine.cache, why=str(Option.CACHE)), None
     from signal_job.computing import cluster  # noqa: PLC0415 - dask only when asked for
 
     def on_dask(folder: Path | None) -> pipeline.Result:
@@ -371,7 +384,7 @@ def _by_file(
     if signals is None:
         return on_dask(None), None
     if engine.cache is not None:
-        check_inside(signals, {"--cache": engine.cache})
+        check_inside(signals, {Option.CACHE: engine.cache})
     with building(signals) as folder:
         try:
             result = on_dask(folder)

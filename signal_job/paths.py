@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from signal_job.errors import InputError, OutputError
+from signal_job.options import Option
 from signal_job.reading.files import Found, Identity, find_files, identity
 from signal_job.reading.storage import Location, Url
 from signal_job.reporting.folders import check_inside, folder_target
@@ -30,13 +31,13 @@ class Paths:
     signals: Path | None = None
     metrics_file: Path | None = None  # a Prometheus textfile
 
-    def outputs(self) -> dict[str, Path]:
+    def outputs(self) -> dict[Option, Path]:
         """Each output path by the option that names it."""
         named = {
-            "--output": self.output,
-            "--log-file": self.log_file,
-            "--signals": self.signals,
-            "--metrics-file": self.metrics_file,
+            Option.OUTPUT: self.output,
+            Option.LOG_FILE: self.log_file,
+            Option.SIGNALS: self.signals,
+            Option.METRICS_FILE: self.metrics_file,
         }
         return {option: path for option, path in named.items() if path is not None}
 
@@ -46,23 +47,23 @@ class Prepared:
     """The run's paths, checked: outputs resolved, input files found, none of them the same."""
 
     paths: Paths
-    outputs: dict[str, Target]  # by option, the outputs that can be written
-    unusable: dict[str, OutputError]  # by option, outputs that never can be (a folder, a socket)
+    outputs: dict[Option, Target]  # by option, the outputs that can be written
+    unusable: dict[Option, OutputError]  # by option, outputs that never can be (a folder, a socket)
     found: Found | None  # the input's files, or
     input_problem: InputError | None  # why they could not be found (reported once the config is read)
-    signals_folder: bool = False  # --signals names a dataset's folder (a dask run), not a file
+    signals_folder: bool = False  # the signals path names a dataset's folder (a dask run), not a file
 
 
 def prepare(paths: Paths, *, signals_folder: bool = False) -> Prepared:
     """Resolve every path before anything is written; raise `ClashError` if an output is an input.
 
-    With `signals_folder` (a dask run), --signals names the folder of a signals dataset.
+    With `signals_folder` (a dask run), the signals path names the folder of a signals dataset.
     """
-    outputs: dict[str, Target] = {}
-    unusable: dict[str, OutputError] = {}
+    outputs: dict[Option, Target] = {}
+    unusable: dict[Option, OutputError] = {}
     for option, path in paths.outputs().items():
         try:
-            if option == "--signals" and signals_folder:
+            if option is Option.SIGNALS and signals_folder:
                 outputs[option] = folder_target(path)
             else:
                 outputs[option] = target(option, path)
@@ -75,19 +76,21 @@ def prepare(paths: Paths, *, signals_folder: bool = False) -> Prepared:
         found = None if isinstance(paths.input, Url) else find_files(paths.input)
     except InputError as exc:
         problem = exc
-    read: list[tuple[str, Path, Identity]] = []
+    read: list[tuple[Option, Path, Identity]] = []
     if paths.config is not None:
         try:
-            read.append(("--config", paths.config, identity(paths.config.stat())))
+            read.append((Option.CONFIG, paths.config, identity(paths.config.stat())))
         except OSError:
             pass  # reading the config says what is wrong
     if found is not None:
         local = [path for path in found.files if isinstance(path, Path)]
-        read.extend(("--input", path, key) for path, key in zip(local, found.identities, strict=True))
+        read.extend((Option.INPUT, path, key) for path, key in zip(local, found.identities, strict=True))
     check_clashes(outputs.values(), read)
-    if signals_folder and "--signals" in outputs:
-        others = {option: out.path for option, out in outputs.items() if option != "--signals"}
-        check_inside(outputs["--signals"], others)
+    if signals_folder and Option.SIGNALS in outputs:
+        others: dict[Option, Path] = {
+            option: out.path for option, out in outputs.items() if option is not Option.SIGNALS
+        }
+        check_inside(outputs[Option.SIGNALS], others)
     return Prepared(paths, outputs, unusable, found, problem, signals_folder)
 
 

@@ -90,6 +90,38 @@ def test_an_output_that_is_the_input_is_refused_and_the_input_kept(bundled: Path
     assert (bundled / "data.csv").read_bytes() == before
 
 
+def test_messages_name_the_keyword_arguments_that_the_caller_gave_not_the_flags(bundled: Path) -> None:
+    output = bundled / "metrics.json"
+    with pytest.raises(signal_job.ConfigError) as refused:
+        signal_job.run(
+            bundled / "data.csv",
+            config=CONFIG,
+            output=output,
+            signals=bundled / "s.parquet",
+            cache=bundled / "kept",
+        )
+    message = (
+        "signals is not written with cache on the local engine: run without cache for the signals "
+        'file, or with engine="dask" for a signals dataset (a folder)'
+    )
+    assert str(refused.value) == message
+    assert orjson.loads(output.read_bytes())["error_message"] == message  # the document says the same
+    printed = cli_document(bundled, "--signals", "s.parquet", "--cache", "kept")
+    assert printed["error_message"] == (
+        "--signals is not written with --cache on the local engine: run without --cache for the "
+        "signals file, or with --engine dask for a signals dataset (a folder)"
+    )
+
+
+def test_a_clash_names_the_keyword_argument_of_the_output(bundled: Path) -> None:
+    with pytest.raises(signal_job.ClashError) as clash:
+        signal_job.run(bundled / "data.csv", config=CONFIG, metrics_file=bundled / "data.csv")
+    assert str(clash.value) == (
+        f"metrics_file {bundled / 'data.csv'} is an input file of this run: the job never writes over "
+        "what it reads; give metrics_file another path"
+    )
+
+
 def test_signals_are_written_as_the_command_line_writes_them(bundled: Path) -> None:
     signal_job.run(bundled / "data.csv", config=CONFIG, signals=bundled / "api.parquet")
     cli_document(bundled, "--signals", "cli.parquet")
