@@ -20,6 +20,7 @@ from signal_job.config import Config
 from signal_job.options import Option, Spelling
 from signal_job.paths import Paths
 from signal_job.reading.storage import location
+from signal_job.tuning import tune_polars
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config
 PathLike = str | os.PathLike[str]
@@ -91,8 +92,6 @@ def run(
     `EngineError`, `ClashError`) with the messages the command line puts in its error document, naming
     these keyword arguments where it names its flags; `exc.version` is the config's version once known.
     """
-    from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
-
     started = time.perf_counter()
     given = config if isinstance(config, Config | Mapping) else None
     if given is None and not isinstance(config, str | os.PathLike):
@@ -109,6 +108,9 @@ def run(
         signals=None if signals is None else Path(signals),
         metrics_file=None if metrics_file is None else Path(metrics_file),
     )
+    tune_polars(paths.input)  # before the run imports Polars
+    from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
+
     where = job.Where(engine, address, workers, None if cache is None else Path(cache))
     request = job.Request(
         paths,

@@ -225,20 +225,13 @@ def run(
     Exit code 0 on success, 1 on any job error, 2 on a usage error, 130 or 143 when stopped
     by SIGINT or SIGTERM. No output is ever written over an input.
     """
-    # Polars' streaming CSV reader keeps several read-ahead chunks in flight; its default chunk
-    # size puts ~400 MiB in flight on a 10M-row file, 8 MiB chunks ~220 MiB at the same speed.
-    os.environ.setdefault("POLARS_CSV_CHUNK_SIZE", str(8 << 20))
-    # Polars passes rows between its streaming steps in morsels of 100,000 by default; 25,000
-    # hold less in flight at the same speed (1,000 groups at 50M rows: 348 MiB, not 505).
-    os.environ.setdefault("POLARS_IDEAL_MORSEL_SIZE", "25000")
-    if isinstance(location(input_path), Path):
-        # Polars prefetches every row group of a local Parquet file (up to 512): 580 MiB for 50M
-        # rows; 2 at a time, 465 MiB at the same speed (4 groups in a column: 487 -> 338 MiB).
-        # Objects in storage keep the default, their reads wanting more in flight.
-        os.environ.setdefault("POLARS_ROW_GROUP_PREFETCH_SIZE", "2")
     _take_stop_signals()
-    from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
     from signal_job.paths import Paths  # noqa: PLC0415
+    from signal_job.tuning import tune_polars  # noqa: PLC0415
+
+    paths = Paths(location(input_path), config_path, output, log_file, signals, metrics_file)
+    tune_polars(paths.input)  # before the run imports Polars
+    from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
     from signal_job.reporting import progress  # noqa: PLC0415
     from signal_job.reporting.logs import Logs  # noqa: PLC0415
 
@@ -246,7 +239,7 @@ def run(
     progress.enable(progress.wanted(json_logs=log_format is LogFormatName.json))
     log.info("signal-job %s starting", __version__)
     request = job.Request(
-        Paths(location(input_path), config_path, output, log_file, signals, metrics_file),
+        paths,
         started=_STARTED,
         spelling=FLAGS,
         where=job.Where("dask" if engine is EngineName.dask else "local", address, workers, cache),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import signal
 import subprocess
@@ -206,6 +207,37 @@ def test_a_config_object_is_checked_as_a_file_would_be(bundled: Path, config: ob
 
 def test_the_package_lists_its_lazy_names() -> None:
     assert {"run", "RunResult", "Config", "Reading", "InputError"} <= set(dir(signal_job))
+
+
+@pytest.mark.parametrize(("chosen", "morsel"), [(None, "25000"), ("100000", "100000")])
+def test_a_run_sets_polars_memory_defaults_before_it_imports_polars(
+    bundled: Path, chosen: str | None, morsel: str
+) -> None:
+    # Polars reads its morsel size as it is imported: what counts is the environment then.
+    names = ("POLARS_CSV_CHUNK_SIZE", "POLARS_IDEAL_MORSEL_SIZE", "POLARS_ROW_GROUP_PREFETCH_SIZE")
+    probe = (
+        "import json, os, sys, signal_job\n"
+        "seen = {}\n"
+        "class Watch:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'polars' and not seen:\n"
+        "            seen.update({each: os.environ.get(each) for each in sys.argv[2:]})\n"
+        "sys.meta_path.insert(0, Watch())\n"
+        "signal_job.run(sys.argv[1], config={'seed': 1, 'window': 5, 'version': 'v'})\n"
+        "print(json.dumps(seen))\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key not in names}
+    if chosen is not None:
+        env["POLARS_IDEAL_MORSEL_SIZE"] = chosen
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(bundled / "data.csv"), *names],
+        capture_output=True,
+        check=False,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert orjson.loads(done.stdout) == dict(zip(names, [str(8 << 20), morsel, "2"], strict=True))
 
 
 def test_a_plain_run_imports_none_of_the_optional_integrations(bundled: Path) -> None:
