@@ -1,9 +1,10 @@
 """The job from Python, for schedulers (Airflow, Dagster, Prefect) and notebooks.
 
 `run` is the command line's own path (`signal_job.job.execute`) without the console: the same
-checks, the same documents written the same way, the same messages, raised as the job's
-exceptions. It logs through the standard `logging` module under the `signal_job` logger and
-configures nothing global: no handlers, no levels, no signal handlers.
+checks, the same documents written the same way, the same messages (naming `run`'s keyword
+arguments where the command line's name its flags), raised as the job's exceptions. It logs
+through the standard `logging` module under the `signal_job` logger and configures nothing
+global: no handlers, no levels, no signal handlers.
 """
 
 from __future__ import annotations
@@ -16,10 +17,34 @@ from pathlib import Path
 from typing import Any, Literal
 
 from signal_job.config import Config
+from signal_job.options import Option, Spelling
+from signal_job.paths import Paths
 from signal_job.reading.storage import location
+from signal_job.tuning import tune_polars
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config
 PathLike = str | os.PathLike[str]
+
+# The options the job's messages name, as a Python caller gives them: `run`'s keyword arguments.
+KEYWORDS = Spelling(
+    {
+        Option.INPUT: "input",
+        Option.CONFIG: "config",
+        Option.OUTPUT: "output",
+        Option.LOG_FILE: "log_file",  # never named: a run from Python has no log file
+        Option.SIGNALS: "signals",
+        Option.METRICS_FILE: "metrics_file",
+        Option.ENGINE: "engine",
+        Option.ADDRESS: "address",
+        Option.WORKERS: "workers",
+        Option.CACHE: "cache",
+        Option.HASH: "hash_inputs",
+        Option.MLFLOW: "mlflow",
+        Option.MLFLOW_EXPERIMENT: "mlflow_experiment",
+        Option.FORCE: "force",  # never named: `signal_job.synthetic.write_candles`'s, not `run`'s
+    },
+    valued='{name}="{value}"',
+)
 
 
 @dataclass(frozen=True)
@@ -43,23 +68,24 @@ def explain(
     engine: Literal["local", "dask"] = "local",
     cache: PathLike | None = None,
 ) -> str:
-    """How `run` with these arguments would go, without running it: the text of `run --explain`.
+    """How `run` with these arguments would go, without running it: the explain text of the command line.
 
     That is its route, with the reason for each choice, and the Polars queries it starts with.
     Nothing is written. Raises the job's errors as `run` does.
     """
-    from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
-
     given = _given(config)
-    paths = job.Paths(
+    paths = Paths(
         input=location(input),
         config=Path(config) if isinstance(config, str | os.PathLike) else None,
         output=None,
         log_file=None,
         signals=None if signals is None else Path(signals),
     )
-    where = job.Engine(_engine(engine), cache=None if cache is None else Path(cache))
-    return job.explain(paths, config=given, engine=where)
+    tune_polars(paths.input)  # as a run would be
+    from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
+
+    where = job.Where(_engine(engine), cache=None if cache is None else Path(cache))
+    return job.explain(paths, config=given, where=where, spelling=KEYWORDS)
 
 
 def _given(config: ConfigSource) -> Mapping[str, Any] | Config | None:
@@ -107,15 +133,13 @@ def run(
     experiment `mlflow_experiment` (default "signal-job"); a tracking failure is a logged warning.
 
     Raises the job's `JobError` subclasses (`ConfigError`, `InputError`, `OutputError`,
-    `EngineError`, `ClashError`) with the messages the command line puts in its error document; `exc.version`
-    is the config's version once known.
+    `EngineError`, `ClashError`) with the messages the command line puts in its error document, naming
+    these keyword arguments where it names its flags; `exc.version` is the config's version once known.
     """
-    from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
-
     started = time.perf_counter()
     given = _given(config)
     engine = _engine(engine)
-    paths = job.Paths(
+    paths = Paths(
         input=location(input),
         config=Path(config) if isinstance(config, str | os.PathLike) else None,
         output=None if output is None else Path(output),
@@ -123,14 +147,20 @@ def run(
         signals=None if signals is None else Path(signals),
         metrics_file=None if metrics_file is None else Path(metrics_file),
     )
-    outcome = job.execute(
+    tune_polars(paths.input)  # before the run imports Polars
+    from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
+
+    where = job.Where(engine, address, workers, None if cache is None else Path(cache))
+    request = job.Request(
         paths,
         started=started,
+        spelling=KEYWORDS,
         config=given,
-        engine=job.Engine(engine, address, workers, None if cache is None else Path(cache)),
+        where=where,
         hashing=hash_inputs,
         tracking=job.tracking(mlflow, mlflow_experiment),
     )
+    outcome = job.execute(request)
     if outcome.error is not None:
         raise outcome.error
     assert outcome.counts is not None  # noqa: S101 - a success has its counts

@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Annotated  # noqa: E402
 import typer  # noqa: E402
 
 from signal_job.errors import JobError, Terminated, counted  # noqa: E402
+from signal_job.options import Option, Spelling  # noqa: E402
 from signal_job.reading.storage import location  # noqa: E402
 from signal_job.version import __version__  # noqa: E402
 
 if TYPE_CHECKING:
     from signal_job import job
+    from signal_job.paths import Paths
 
 log = logging.getLogger("signal_job")
 
@@ -179,6 +181,26 @@ ExperimentOption = Annotated[
         help="With --mlflow: the experiment (default signal-job).",
     ),
 ]
+# The options the job's messages name, as this command line spells them: its flags.
+FLAGS = Spelling(
+    {
+        Option.INPUT: "--input",
+        Option.CONFIG: "--config",
+        Option.OUTPUT: "--output",
+        Option.LOG_FILE: "--log-file",
+        Option.SIGNALS: "--signals",
+        Option.METRICS_FILE: "--metrics-file",
+        Option.ENGINE: "--engine",
+        Option.ADDRESS: "--address",
+        Option.WORKERS: "--workers",
+        Option.CACHE: "--cache",
+        Option.HASH: "--hash",
+        Option.MLFLOW: "--mlflow",
+        Option.MLFLOW_EXPERIMENT: "--mlflow-experiment",
+        Option.FORCE: "--force",
+    },
+    valued="{name} {value}",
+)
 ExplainOption = Annotated[
     bool,
     typer.Option(
@@ -217,49 +239,40 @@ def run(
     by SIGINT or SIGTERM. No output is ever written over an input. With --explain, the route
     the run would take is printed instead, and nothing is run.
     """
-    # Polars' streaming CSV reader keeps several read-ahead chunks in flight; its default chunk
-    # size puts ~400 MiB in flight on a 10M-row file, 8 MiB chunks ~220 MiB at the same speed.
-    os.environ.setdefault("POLARS_CSV_CHUNK_SIZE", str(8 << 20))
-    # Polars passes rows between its streaming steps in morsels of 100,000 by default; 25,000
-    # hold less in flight at the same speed (1,000 groups at 50M rows: 348 MiB, not 505).
-    os.environ.setdefault("POLARS_IDEAL_MORSEL_SIZE", "25000")
-    if isinstance(location(input_path), Path):
-        # Polars prefetches every row group of a local Parquet file (up to 512): 580 MiB for 50M
-        # rows; 2 at a time, 465 MiB at the same speed (4 groups in a column: 487 -> 338 MiB).
-        # Objects in storage keep the default, their reads wanting more in flight.
-        os.environ.setdefault("POLARS_ROW_GROUP_PREFETCH_SIZE", "2")
     _take_stop_signals()
+    from signal_job.paths import Paths  # noqa: PLC0415
+    from signal_job.tuning import tune_polars  # noqa: PLC0415
+
+    paths = Paths(location(input_path), config_path, output, log_file, signals, metrics_file)
+    tune_polars(paths.input)  # before the run imports Polars
     from signal_job import job, progress  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
     from signal_job.reporting.logs import Logs  # noqa: PLC0415
 
     logs = Logs("json" if log_format is LogFormatName.json else "text")
     progress.enable(progress.wanted(json_logs=log_format is LogFormatName.json))
     log.info("signal-job %s starting", __version__)
-    paths = job.Paths(location(input_path), config_path, output, log_file, signals, metrics_file)
-    where = job.Engine("dask" if engine is EngineName.dask else "local", address, workers, cache)
+    where = job.Where("dask" if engine is EngineName.dask else "local", address, workers, cache)
     if explain:
         _explain(paths, where)
-    outcome = job.execute(
+    request = job.Request(
         paths,
         started=_STARTED,
-        logs=logs,
-        show=_print,
-        ready=_act_on_stop_signals,
-        before_writing=_stop_taking_signals,
-        engine=where,
+        spelling=FLAGS,
+        where=where,
         hashing=hash_inputs,
         tracking=job.tracking(mlflow, mlflow_experiment),
     )
-    raise typer.Exit(outcome.code)
+    hooks = job.Hooks(logs, show=_print, ready=_act_on_stop_signals, before_writing=_stop_taking_signals)
+    raise typer.Exit(job.execute(request, hooks).code)
 
 
-def _explain(paths: job.Paths, where: job.Engine) -> None:
+def _explain(paths: Paths, where: job.Where) -> None:
     """Print the run's route and its queries, and exit 0; a job error prints the error document."""
     from signal_job import job  # noqa: PLC0415 - as in `run`
     from signal_job.reporting.metrics import error_document, render  # noqa: PLC0415
 
     try:
-        text = job.explain(paths, engine=where)
+        text = job.explain(paths, where=where, spelling=FLAGS)
     except JobError as exc:
         log.error("%s", exc)
         _print(render(error_document(version=exc.version, message=str(exc))))
@@ -338,7 +351,7 @@ def generate(
         with progress.steps(f"generating {output}", rows, unit="rows") as advance:
             write_candles(output, rows=rows, seed=seed, force=force, progress=advance)
     except JobError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {FLAGS(str(exc))}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"wrote {counted(rows, 'candle')} to {output}", err=True)
 

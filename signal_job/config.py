@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from signal_job.errors import ConfigError, first_line, names_text, shorten
+from signal_job.errors import ConfigError, JobError, first_line, names_text, shorten
 from signal_job.safe_files import read_regular
 
 KEYS = ("seed", "window", "version")
@@ -57,6 +58,62 @@ class Config:
     version: str
     group_by: str | None = None  # a column naming the series (e.g. `symbol`): one window per value
     reading: Reading = Reading()
+
+
+# A config given in Python rather than by a path: checked as a file's would be.
+Given = Config | Mapping[str, Any]
+
+
+def resolve_config(path: Path | None, given: Given | None) -> Config:
+    """The run's config: `given` (a `Config` or a mapping, checked as a file is), else read from `path`."""
+    if isinstance(given, Config):  # checked like a file: a dataclass takes any values
+        return parse_config(as_mapping(given), origin="the Config", named="the Config")
+    if given is not None:
+        return parse_config(dict(given), origin="the config mapping", named="the config mapping")
+    assert path is not None  # noqa: S101 - a config path, or a config given
+    return load_config(path)
+
+
+def as_mapping(config: Config) -> dict[str, Any]:
+    """`config` as the mapping of config keys it stands for (keys left unset left out), in their order."""
+    if not isinstance(config.reading, Reading):
+        msg = f"the Config's reading must be a Reading, not {type(config.reading).__name__}"
+        raise ConfigError(msg)
+    keys = {"seed": config.seed, "window": config.window, "version": config.version}
+    if config.group_by is not None:
+        keys["group_by"] = config.group_by
+    defaults = Reading()
+    for name in OPTIONAL_KEYS:
+        if hasattr(defaults, name) and getattr(config.reading, name) != getattr(defaults, name):
+            keys[name] = getattr(config.reading, name)
+    pairs = keys.get("storage_options")
+    if isinstance(pairs, tuple) and all(isinstance(pair, tuple) and len(pair) == 2 for pair in pairs):  # noqa: PLR2004
+        keys["storage_options"] = dict(pairs)  # a Reading keeps them as pairs; the key is a mapping
+    return keys
+
+
+def known_config(path: Path | None, given: Given | None) -> Config | None:
+    """The run's config for a report, read again: None if reading it is what failed."""
+    try:
+        return resolve_config(path, given)
+    except JobError:
+        return None
+
+
+def version_of(path: Path | None, given: Given | None) -> str | None:
+    """The config's version for an error document, where it can be told."""
+    if given is not None or path is None:
+        config = known_config(path, given)
+        return None if config is None else config.version
+    return config_version(path)
+
+
+def config_version(path: Path) -> str | None:
+    """The config's version if it can be read, for an error document; None otherwise."""
+    try:
+        return load_config(path).version
+    except JobError:
+        return None
 
 
 class _StrictLoader(yaml.SafeLoader):

@@ -1,89 +1,62 @@
 """One run of the job: its paths checked, then config, input, counts (and signals file), the document.
 
-`execute` is the one path that the command line and the Python API share. `prepare` looks at
-every path before anything is written: the outputs (links followed) and every file the input
-and config name, so that no output ever overwrites an input. `run` then computes the metrics
-document, logging each step, and `execute` writes it, whatever the run's end.
+`execute` is the one path that the command line and the Python API share. It takes the run's
+`Request` (what to read and write, and how) and the face's `Hooks`, and returns the run's
+`Outcome` whatever its end: the error is in it, not raised. The steps live elsewhere (the paths
+and their checks in `paths`, the config in `config`, the counting in `computing/`, the document,
+the Prometheus file and the log lines in `reporting/`); this module runs them in order and turns
+an error into the error document. How the run goes is its route's (`computing/route`),
+decided once here, logged, and executed by the engine it names; `explain` shows it instead.
+
+`Where` is what the face asked for: here (`local`) or on a Dask cluster (`dask`), each file's
+counts kept or not (`cache`). From it and the input, the route decides the `Engine` (local,
+cache or dask). Neither is Polars' own streaming or in-memory engine (`pipeline.PolarsEngine`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from signal_job.computing import pipeline
-from signal_job.computing.route import Engine as Way
-from signal_job.computing.route import Route, decide, describe, explained
-from signal_job.config import OPTIONAL_KEYS, Config, Reading, load_config, parse_config
+from signal_job.computing.route import Engine, Route, decide, describe, explained
+from signal_job.config import Config, Given, known_config, resolve_config, version_of
 from signal_job.errors import (
     ClashError,
     ConfigError,
-    InputError,
     JobError,
     OutputError,
     Terminated,
     counted,
     first_line,
-    names_text,
 )
-from signal_job.reading.files import Found, find_files
+from signal_job.options import Option, Spelling
+from signal_job.partial import Counts
+from signal_job.paths import Paths, Prepared, is_stdout, prepare
+from signal_job.reading.files import find_files
 from signal_job.reading.inputs import Input, distinct_files, open_input
-from signal_job.reading.storage import Location, Url
+from signal_job.reading.storage import Url
+from signal_job.reporting import report
 from signal_job.reporting.fingerprints import Hasher, facts, summary
-from signal_job.reporting.folders import building, check_inside, folder_target, remove_stale_dataset
+from signal_job.reporting.folders import building, check_inside, remove_stale_dataset
 from signal_job.reporting.logs import FIELDS, Logs
 from signal_job.reporting.metrics import Document, error_document, render, success_document
-from signal_job.reporting.outputs import Target, atomic, check_clashes, remove_stale_signals, target, write
-from signal_job.safe_files import Identity, identity, read_regular
+from signal_job.reporting.outputs import Target, atomic, remove_stale_signals
 
 if TYPE_CHECKING:
     from signal_job.reporting.tracking import Tracking
 
 log = logging.getLogger(__name__)
 
-# A config given in Python rather than by a path: checked as a file's would be.
-Given = Config | Mapping[str, Any]
-
-# Columns that usually name a series; windows over them mix symbols unless grouped.
-_SERIES_COLUMNS = ("symbol", "ticker")
-# Per-group lines beyond this go to the log file only.
-_GROUPS_ON_CONSOLE = 50
-# Of an earlier metrics file, read for its last success: enough, whatever else it holds.
-_PREVIOUS_BYTES = 1 << 20
-
 
 @dataclass(frozen=True)
-class Paths:
-    """What one run reads and writes, as given."""
-
-    input: Location  # a file, a glob or a folder; on a disk or in object storage (s3://...)
-    config: Path | None  # None: the config was given as a mapping or a `Config`
-    output: Path | None  # None: the document is only returned (Python API)
-    log_file: Path | None  # None: records go to the `signal_job` logger only
-    signals: Path | None = None
-    metrics_file: Path | None = None  # a Prometheus textfile
-
-    def outputs(self) -> dict[str, Path]:
-        """Each output path by the option that names it."""
-        named = {
-            "--output": self.output,
-            "--log-file": self.log_file,
-            "--signals": self.signals,
-            "--metrics-file": self.metrics_file,
-        }
-        return {option: path for option, path in named.items() if path is not None}
-
-
-@dataclass(frozen=True)
-class Engine:
+class Where:
     """Where the counting runs: here (`local`), or on a Dask cluster at `address` or of `workers`."""
 
     name: Literal["local", "dask"] = "local"
@@ -93,253 +66,171 @@ class Engine:
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """The run's paths, checked: outputs resolved, input files found, none of them the same."""
+class Request:
+    """One run as a face asks for it: what it reads and writes, and how."""
 
     paths: Paths
-    outputs: dict[str, Target]  # by option, the outputs that can be written
-    unusable: dict[str, OutputError]  # by option, outputs that never can be (a folder, a socket)
-    found: Found | None  # the input's files, or
-    input_problem: InputError | None  # why they could not be found (reported once the config is read)
-    signals_folder: bool = False  # --signals names a dataset's folder (a dask run), not a file
+    started: float  # the `perf_counter()` the latency counts from
+    spelling: Spelling  # the face's words for the options that its messages name
+    config: Given | None = None  # stands in for `paths.config`
+    where: Where = Where()
+    hashing: bool = False  # hash every input byte into the document's fingerprint
+    tracking: Tracking | None = None  # log the ended run to MLflow
 
 
 @dataclass(frozen=True)
-class Done:
-    """What a successful run leaves: its document, and the signals file (or folder) it wrote."""
+class Hooks:
+    """What the command line does around a run; the Python API gives none."""
 
-    document: Document
-    signals: os.stat_result | None = field(default=None)
-    counts: pipeline.Counts | None = None  # of a successful run
-    groups: list[tuple[str | None, pipeline.Counts]] = field(default_factory=list)  # per group_by value
+    logs: Logs | None = None  # gets the log file attached once the paths are checked
+    # Prints the rendered document and says whether it could: an output that is stdout is left
+    # to it, and a failed print is logged while the log is open.
+    show: Callable[[bytes], bool] | None = None
+    # Called once the paths are checked, where a stop can still write the error document (the
+    # CLI acts on stop signals from there).
+    ready: Callable[[], None] | None = None
+    before_writing: Callable[[], None] | None = None  # the run is over (the CLI stops taking signals)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a run ended: the document it wrote (success or error) and what to report."""
+    """How a run ended: its document (success or error), what it counted and wrote, its exit code."""
 
     document: Document
-    counts: pipeline.Counts | None = None  # of a successful run
+    counts: Counts | None = None  # of a successful run
+    groups: list[tuple[str | None, Counts]] = field(default_factory=list)  # per group_by value
+    signals: os.stat_result | None = None  # the signals file (or folder) the run wrote
     error: BaseException | None = None  # a `JobError`, `Terminated`, or a bug
     code: int = 0  # the exit code: 0, 1, or 128 + the number of the signal that stopped it
 
 
-def execute(
-    paths: Paths,
-    *,
-    started: float,
-    config: Given | None = None,
-    logs: Logs | None = None,
-    show: Callable[[bytes], bool] | None = None,
-    ready: Callable[[], None] | None = None,
-    before_writing: Callable[[], None] | None = None,
-    engine: Engine = Engine(),
-    hashing: bool = False,
-    tracking: Tracking | None = None,
-) -> Outcome:
-    """Run the job and write its document, whatever the end; the error is returned, not raised.
-
-    `config` stands in for `paths.config`; `logs` gets the log file attached once the paths are
-    checked; `show` prints the rendered document and says whether it could (so an output that is
-    stdout is left to it, and a failed print is logged while the log is open);
-    `ready` is called once the paths are checked, where a stop can still write the error
-    document (the CLI acts on stop signals from there); `before_writing` once the run is over
-    (the CLI stops taking signals there). `hashing` hashes every input byte (`--hash`);
-    `tracking` logs the ended run to MLflow.
-    """
+def execute(request: Request, hooks: Hooks = Hooks()) -> Outcome:
+    """Run the job and write its document, whatever the end; the error is returned, not raised."""
     try:
-        prepared = prepare(paths, signals_folder=engine.name == "dask")
+        prepared = prepare(request.paths, signals_folder=request.where.name == "dask")
     except ClashError as exc:
-        # Nothing is written to any path of this run: the clash may name an input.
-        if logs is not None:
-            logs.drop_buffer()
-        log.error("%s", exc)
-        exc.version = _version(paths, config)
-        document = error_document(version=exc.version, message=str(exc))
-        if show is not None:
-            show(render(document))
-        return Outcome(document, error=exc, code=1)
-    done, error, code = _done(
-        prepared, config, logs, started=started, ready=ready, engine=engine, hashing=hashing
-    )
-    if before_writing is not None:
-        before_writing()
-    document = _write_metrics_file(done.document, done, prepared)
-    written = _write_document(document, prepared, prints=show is not None)
-    if written["status"] != document["status"]:  # the document failed to write: say so there too
-        _write_metrics_file(written, done, prepared)
-    document = written
+        return _refused(exc, request, hooks)
+    ended = _ended(prepared, request, hooks)
+    if hooks.before_writing is not None:
+        hooks.before_writing()
+    document = _written(ended, prepared, prints=hooks.show is not None)
+    error = ended.error
     if document["status"] != "success":
         if error is None:  # the document could not be written: that is the run's error
             error = OutputError(document["error_message"], version=document["version"])
-        if "--signals" in prepared.outputs:
+        if Option.SIGNALS in prepared.outputs:
             remove = remove_stale_dataset if prepared.signals_folder else remove_stale_signals
-            remove(prepared.outputs["--signals"], done.signals)
-    shown = show is None or show(render(document))
-    fields = {key: document[key] for key in ("status", "version", "error_message") if key in document}
-    log.info(
-        "status: %s%s",
-        document["status"],
-        "" if shown else " (not printed: exit code 1)",
-        extra={FIELDS: fields},
-    )
-    if tracking is not None:  # once the document is final, while the log file is open for a warning
-        from signal_job.reporting.tracking import log_run  # noqa: PLC0415 - only when tracking
-
-        known, read_from = _known_config(paths, config), paths.config if config is None else None
-        log_run(
-            tracking,
-            document,
-            config=known,
-            config_file=read_from,
-            input=str(paths.input),
-            engine=engine.name,
-            counts=done.counts,
-            started=started,
-        )
-    if logs is not None:
-        logs.close()
+            remove(prepared.outputs[Option.SIGNALS], ended.signals)
+    shown = hooks.show is None or hooks.show(render(document))
+    report.log_status(document, shown=shown)
+    if request.tracking is not None:  # once the document is final, while the log file is open for a warning
+        _track(request.tracking, request, document, ended.counts)
+    if hooks.logs is not None:
+        hooks.logs.close()
     if error is not None:
-        return Outcome(document, error=error, code=code or 1)
-    return Outcome(document, counts=done.counts, code=0 if shown else 1)
+        return Outcome(document, error=error, code=ended.code or 1)
+    return replace(ended, document=document, code=0 if shown else 1)
 
 
-def _done(
-    prepared: Prepared,
-    config: Given | None,
-    logs: Logs | None,
-    *,
-    started: float,
-    ready: Callable[[], None] | None,
-    engine: Engine,
-    hashing: bool,
-) -> tuple[Done, BaseException | None, int]:
-    """Run the job: its result, or the error document, the error and the exit code a signal sets."""
+def _refused(exc: ClashError, request: Request, hooks: Hooks) -> Outcome:
+    """A run whose paths clash: nothing is written to any of them (the clash may name an input)."""
+    if hooks.logs is not None:
+        hooks.logs.drop_buffer()
+    _in_words(exc, request.spelling)
+    log.error("%s", exc)
+    exc.version = _version(request)
+    document = error_document(version=exc.version, message=str(exc))
+    if hooks.show is not None:
+        hooks.show(render(document))
+    return Outcome(document, error=exc, code=1)
+
+
+def _ended(prepared: Prepared, request: Request, hooks: Hooks) -> Outcome:
+    """Run the job: its outcome, or the error document, the error and the exit code (a signal sets it)."""
     paths = prepared.paths
     try:
-        if ready is not None:
-            ready()
-        if logs is not None and paths.log_file is not None:
-            if "--log-file" in prepared.unusable:
-                raise prepared.unusable["--log-file"]
-            logs.attach(prepared.outputs["--log-file"])
-        if "--metrics-file" in prepared.unusable:  # before the work, which could never be reported
-            raise prepared.unusable["--metrics-file"]
-        done = run(prepared, started=started, config=config, engine=engine, hashing=hashing)
-        problem = logs.problem() if logs is not None else None
+        if hooks.ready is not None:
+            hooks.ready()
+        if hooks.logs is not None and paths.log_file is not None:
+            if Option.LOG_FILE in prepared.unusable:
+                raise prepared.unusable[Option.LOG_FILE]
+            hooks.logs.attach(prepared.outputs[Option.LOG_FILE])
+        if Option.METRICS_FILE in prepared.unusable:  # before the work, which could never be reported
+            raise prepared.unusable[Option.METRICS_FILE]
+        outcome = _steps(prepared, request)
+        problem = hooks.logs.problem() if hooks.logs is not None else None
         if problem is not None:  # a full disk under the log: the run is not to be trusted
-            problem.version = done.document["version"]
+            problem.version = outcome.document["version"]
             raise problem
     except JobError as exc:
         if exc.version is None and isinstance(exc, OutputError):
-            exc.version = _version(paths, config)
+            exc.version = _version(request)
+        _in_words(exc, request.spelling)
         log.error("%s", exc)
         log.debug("traceback", exc_info=True)
-        return Done(error_document(version=exc.version, message=str(exc))), exc, 1
+        return _failed(exc, exc.version, str(exc), code=1)
     except Terminated as exc:
         log.error("%s", exc)
-        document = error_document(version=_version(paths, config), message=str(exc))
-        return Done(document), exc, 128 + exc.number
+        return _failed(exc, _version(request), str(exc), code=128 + exc.number)
     except KeyboardInterrupt as exc:  # Ctrl-C in a notebook (Python API): the caller gets it back
         log.error("interrupted by KeyboardInterrupt")
-        document = error_document(version=_version(paths, config), message="interrupted by KeyboardInterrupt")
-        return Done(document), exc, 130
+        return _failed(exc, _version(request), "interrupted by KeyboardInterrupt", code=130)
     except Exception as exc:  # a bug must still end in the error document, not a traceback
         where = f" (traceback in {paths.log_file})" if paths.log_file is not None else ""
         message = f"unexpected error, please report it: {type(exc).__name__}: {exc}{where}"
         log.error("%s", message)
         log.debug("traceback", exc_info=True)
-        return Done(error_document(version=_version(paths, config), message=message)), exc, 1
-    return done, None, 0
+        return _failed(exc, _version(request), message, code=1)
+    return outcome
 
 
-def _write_document(document: Document, prepared: Prepared, *, prints: bool) -> Document:
-    """Write the document (replacing an older one); the document as it ends.
+def _in_words(exc: JobError, spelling: Spelling) -> None:
+    """Put the options that `exc` names in the words of the face that asked for the run (`spelling`).
 
-    A success whose document cannot be written ends as the error document saying so. Where the
-    caller `prints` the document, an output that is this process's stdout is left to it.
+    Once, as the error leaves the run: its log line, its document and the exception raised.
     """
-    out = prepared.outputs.get("--output")
-    try:
-        if out is None:
-            if prepared.paths.output is None:
-                return document
-            raise prepared.unusable["--output"]
-        if prints and out.status is not None and _is_stdout(out.status):
-            log.info("metrics written to stdout (%s)", out.path)
-            return document
-        write(out, render(document))
-    except OutputError as exc:
-        if out is not None and out.status is not None and not out.special:
-            exc = OutputError(f"{exc}; {out.path} still holds an earlier run's document")
-        log.error("%s", exc)
-        if document["status"] == "success":
-            return error_document(version=document["version"], message=str(exc))
-    else:
-        log.info("metrics written to %s", out.path)
-    return document
+    exc.args = (spelling(str(exc)), *exc.args[1:])
 
 
-def _write_metrics_file(document: Document, done: Done, prepared: Prepared) -> Document:
-    """Write the Prometheus textfile for a run that ends with `document`; the document as it ends.
+def _failed(error: BaseException, version: str | None, message: str, *, code: int) -> Outcome:
+    return Outcome(error_document(version=version, message=message), error=error, code=code)
 
-    A success whose metrics file cannot be written ends as the error document saying so.
+
+def _version(request: Request) -> str | None:
+    return version_of(request.paths.config, request.config)
+
+
+def _written(outcome: Outcome, prepared: Prepared, *, prints: bool) -> Document:
+    """Write the Prometheus file, then the document; the document as it ends (an error if either failed).
+
+    Where the caller `prints` the document, an output that is this process's stdout is left to it.
     """
-    out = prepared.outputs.get("--metrics-file")
-    if out is None:  # not asked for, or unusable: the run already failed on it
-        return document
-    from signal_job.reporting.prometheus import Group, textfile  # noqa: PLC0415 - only when asked for
-
-    previous = None
-    if out.status is not None and not out.special:
-        with contextlib.suppress(OSError, InputError, OutputError):  # no earlier file to read: none
-            head = read_regular(out.real, what="metrics file", limit=_PREVIOUS_BYTES, error=OutputError)
-            previous = head.decode("utf-8", errors="replace")
-    groups = [Group(name, counts.rows, counts.signals, counts.rate) for name, counts in done.groups]
-    signals = done.counts.signals if done.counts is not None else None
-    data = textfile(document, signals=signals, groups=groups, now=time.time(), previous=previous)
-    try:
-        write(out, data)
-    except OutputError as exc:
-        log.error("%s", exc)
-        if document["status"] == "success":
-            return error_document(version=document["version"], message=str(exc))
-        return document
-    log.info("Prometheus metrics written to %s", out.path)
-    return document
+    out, metrics = prepared.outputs.get(Option.OUTPUT), prepared.outputs.get(Option.METRICS_FILE)
+    counts, groups = outcome.counts, outcome.groups
+    document = report.write_metrics_file(outcome.document, metrics, counts=counts, groups=groups)
+    unusable = prepared.unusable.get(Option.OUTPUT)
+    printed = prints and out is not None and is_stdout(out)
+    written = report.write_document(document, out, unusable=unusable, printed=printed)
+    if written["status"] != document["status"]:  # the document failed to write: say so there too
+        report.write_metrics_file(written, metrics, counts=counts, groups=groups)
+    return written
 
 
-def _is_stdout(status: os.stat_result) -> bool:
-    try:
-        here = os.fstat(sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):  # closed, or None when started without one
-        return False
-    return (here.st_dev, here.st_ino) == (status.st_dev, status.st_ino)
+def _track(tracking: Tracking, request: Request, document: Document, counts: Counts | None) -> None:
+    """Log the ended run to MLflow (a failure to is a warning, never the run's)."""
+    from signal_job.reporting.tracking import log_run  # noqa: PLC0415 - only when tracking
 
-
-def _config(paths: Paths, given: Given | None) -> Config:
-    """The run's config: as given, or read from its path."""
-    if isinstance(given, Config):  # checked like a file: a dataclass takes any values
-        return parse_config(_as_mapping(given), origin="the Config", named="the Config")
-    if given is not None:
-        return parse_config(dict(given), origin="the config mapping", named="the config mapping")
-    assert paths.config is not None  # noqa: S101 - a config path, or a config given
-    return load_config(paths.config)
-
-
-def _as_mapping(config: Config) -> dict[str, Any]:
-    """`config` as the mapping of config keys it stands for (keys left unset left out)."""
-    if not isinstance(config.reading, Reading):
-        msg = f"the Config's reading must be a Reading, not {type(config.reading).__name__}"
-        raise ConfigError(msg)
-    keys = {"seed": config.seed, "window": config.window, "version": config.version}
-    if config.group_by is not None:
-        keys["group_by"] = config.group_by
-    defaults = Reading()
-    for name in OPTIONAL_KEYS:
-        if hasattr(defaults, name) and getattr(config.reading, name) != getattr(defaults, name):
-            keys[name] = getattr(config.reading, name)
-    return keys
+    paths, given = request.paths, request.config
+    log_run(
+        tracking,
+        document,
+        config=known_config(paths.config, given),
+        config_file=paths.config if given is None else None,
+        input=str(paths.input),
+        engine=request.where.name,
+        counts=counts,
+        started=request.started,
+    )
 
 
 def tracking(uri: str | None, experiment: str | None) -> Tracking | None:
@@ -351,79 +242,13 @@ def tracking(uri: str | None, experiment: str | None) -> Tracking | None:
     return Tracking.of(uri, experiment)
 
 
-def _known_config(paths: Paths, given: Given | None) -> Config | None:
-    """The run's config for a report, read again: None if reading it is what failed."""
-    try:
-        return _config(paths, given)
-    except JobError:
-        return None
+def _steps(prepared: Prepared, request: Request) -> Outcome:
+    """The run's steps: config, input, counts (and the signals file), the success document.
 
-
-def _version(paths: Paths, given: Given | None) -> str | None:
-    """The config's version for an error document, where it can be told."""
-    if given is not None or paths.config is None:
-        try:
-            return _config(paths, given).version
-        except JobError:
-            return None
-    return config_version(paths.config)
-
-
-def prepare(paths: Paths, *, signals_folder: bool = False) -> Prepared:
-    """Resolve every path before anything is written; raise `ClashError` if an output is an input.
-
-    With `signals_folder` (a dask run), --signals names the folder of a signals dataset.
-    """
-    outputs: dict[str, Target] = {}
-    unusable: dict[str, OutputError] = {}
-    for option, path in paths.outputs().items():
-        try:
-            if option == "--signals" and signals_folder:
-                outputs[option] = folder_target(path)
-            else:
-                outputs[option] = target(option, path)
-        except OutputError as exc:
-            unusable[option] = exc
-    found, problem = None, None
-    try:
-        # Objects are listed once the config is read: its storage_options may be needed to reach
-        # them. They are never outputs, which are local paths.
-        found = None if isinstance(paths.input, Url) else find_files(paths.input)
-    except InputError as exc:
-        problem = exc
-    read: list[tuple[str, Path, Identity]] = []
-    if paths.config is not None:
-        try:
-            read.append(("--config", paths.config, identity(paths.config.stat())))
-        except OSError:
-            pass  # reading the config says what is wrong
-    if found is not None:
-        local = [path for path in found.files if isinstance(path, Path)]
-        read.extend(("--input", path, key) for path, key in zip(local, found.identities, strict=True))
-    check_clashes(outputs.values(), read)
-    if signals_folder and "--signals" in outputs:
-        others = {option: out.path for option, out in outputs.items() if option != "--signals"}
-        check_inside(outputs["--signals"], others)
-    return Prepared(paths, outputs, unusable, found, problem, signals_folder)
-
-
-def run(
-    prepared: Prepared,
-    *,
-    started: float,
-    config: Given | None = None,
-    engine: Engine = Engine(),
-    hashing: bool = False,
-) -> Done:
-    """Compute the metrics document; `started` is the `perf_counter()` the latency counts from.
-
-    The config is `config`, else read from the config path. With a signals path, also write
-    each row's signal there (Parquet: a file, or on dask a folder of parts); with `hashing`,
-    hash every input byte. Raises `JobError`, carrying the config's version once the config
-    has been read.
+    Raises `JobError`, carrying the config's version once the config has been read.
     """
     paths = prepared.paths
-    config = _config(paths, config)
+    config = resolve_config(paths.config, request.config)
     grouping = f" group_by={config.group_by}" if config.group_by else ""
     fields = {
         "seed": config.seed,
@@ -442,52 +267,45 @@ def run(
     )
     try:
         data = _open(prepared, config)
-        route = _route(data, prepared, config, engine)
+        route = _route(data, prepared, config, request.where)
         log.info("route: %s", describe(route), extra={FIELDS: {"route": route.as_dict()}})
         result, written, inputs = _fingerprinted(
-            data, lambda: _compute(data, prepared, config, engine, route), hashing=hashing
+            data, lambda: _compute(data, prepared, config, request.where, route), hashing=request.hashing
         )
     except JobError as exc:
         exc.version = config.version
         raise
-    _log_result(result, config)
+    total, groups = result.total, result.groups
+    report.log_result(total, groups, window=config.window, group_by=config.group_by)
     if paths.signals is not None:
         log.info("signals written to %s", paths.signals)
-    latency_ms = round((time.perf_counter() - started) * 1000)
+    latency_ms = round((time.perf_counter() - request.started) * 1000)
     log.info(
         "latency: %d ms", latency_ms, extra={FIELDS: {"latency_ms": latency_ms, "version": config.version}}
     )
     document = success_document(
         version=config.version,
-        rows=result.total.rows,
-        value=result.total.rate,
+        rows=total.rows,
+        value=total.rate,
         latency_ms=latency_ms,
         seed=config.seed,
         inputs=inputs,
-        warnings=_short_windows(result, config),
+        warnings=report.short_windows(total, groups, window=config.window, group_by=config.group_by),
     )
-    return Done(document, written, result.total, result.groups)
-
-
-def config_version(path: Path) -> str | None:
-    """The config's version if it can be read, for an error document; None otherwise."""
-    try:
-        return load_config(path).version
-    except JobError:
-        return None
+    return Outcome(document, total, groups, written)
 
 
 def _open(prepared: Prepared, config: Config) -> Input:
     """The input's files, found and opened, in order."""
     if prepared.input_problem is not None:
         raise prepared.input_problem
-    if "--signals" in prepared.unusable:
-        raise prepared.unusable["--signals"]
+    if Option.SIGNALS in prepared.unusable:
+        raise prepared.unusable[Option.SIGNALS]
     found = prepared.found
     if found is None:  # in object storage: listed now, with the config's storage_options
         assert isinstance(prepared.paths.input, Url)  # noqa: S101 - else found, or a problem
         found = find_files(replace(prepared.paths.input, options=config.reading.storage_options))
-    data = open_input(found, reading=config.reading, timestamps="--signals" in prepared.outputs)
+    data = open_input(found, reading=config.reading, timestamps=Option.SIGNALS in prepared.outputs)
     files = distinct_files(data)
     fields = {
         "input": str(prepared.paths.input),
@@ -495,7 +313,7 @@ def _open(prepared: Prepared, config: Config) -> Input:
         "bytes": sum(source.size for source in files),
     }
     log.info("input %s: %s", prepared.paths.input, data.describe(), extra={FIELDS: fields})
-    _warn_of_mixed_series(data, config)
+    report.warn_of_mixed_series(data, config.group_by)
     return data
 
 
@@ -527,45 +345,50 @@ def _fingerprinted(
     return result, written, inputs
 
 
-def _route(data: Input, prepared: Prepared, config: Config, engine: Engine) -> Route:
+def _route(data: Input, prepared: Prepared, config: Config, where: Where) -> Route:
     """How the run goes (see `route`): decided once, from what was asked for and what was found."""
-    way = Way.DASK if engine.name == "dask" else Way.CACHE if engine.cache is not None else Way.LOCAL
-    return decide(
-        data, config, signals="--signals" in prepared.outputs, engine=way, cached=engine.cache is not None
-    )
+    engine = Engine.LOCAL if where.cache is None else Engine.CACHE
+    if where.name == "dask":
+        engine = Engine.DASK
+    signals = Option.SIGNALS in prepared.outputs
+    return decide(data, config, signals=signals, engine=engine, cached=where.cache is not None)
 
 
-def explain(paths: Paths, *, config: Given | None = None, engine: Engine = Engine()) -> str:
+def explain(paths: Paths, *, spelling: Spelling, config: Given | None = None, where: Where = Where()) -> str:
     """What a run would do, without running it: its route with the reasons, and the Polars queries.
 
     Nothing is written; the config is read and the input opened (its files found and sniffed).
-    Raises `JobError` as a run would.
+    Raises `JobError` as a run would, naming options in the face's `spelling`.
     """
-    prepared = prepare(paths, signals_folder=engine.name == "dask")
-    known = _config(paths, config)
     try:
-        data = _open(prepared, known)
-        route = _route(data, prepared, known, engine)
-        queries = pipeline.queries(data, known, route)
+        prepared = prepare(paths, signals_folder=where.name == "dask")
+        known = resolve_config(paths.config, config)
+        try:
+            data = _open(prepared, known)
+            route = _route(data, prepared, known, where)
+            queries = pipeline.queries(data, known, route)
+        except JobError as exc:
+            exc.version = known.version
+            raise
     except JobError as exc:
-        exc.version = known.version
+        _in_words(exc, spelling)
         raise
     lines = [f"route of a run over {paths.input} ({data.describe()}):", explained(route)]
+    over = "each file (alone)" if route.engine.choice is not Engine.LOCAL else "the rows"
+    if route.engine.choice is Engine.LOCAL and route.series.choice > 1:
+        over = "the first series"
     for name, query in queries:
-        where = "the first series" if route.series.choice > 1 else "the rows"
-        if route.engine.choice is not Way.LOCAL:
-            where = "each file (alone)"
-        lines += ["", f"Polars query, {name}, over {where}:", query.explain(engine="streaming")]
+        lines += ["", f"Polars query, {name}, over {over}:", query.explain(engine="streaming")]
     return "\n".join(lines) + "\n"
 
 
 def _compute(
-    data: Input, prepared: Prepared, config: Config, engine: Engine, route: Route
+    data: Input, prepared: Prepared, config: Config, where: Where, route: Route
 ) -> tuple[pipeline.Result, os.stat_result | None]:
     """The counts, and the signals file written (atomically) if asked for, as `route` goes."""
-    signals = prepared.outputs.get("--signals")
-    if route.engine.choice is not Way.LOCAL:
-        return _by_file(data, config, engine, signals=signals)
+    signals = prepared.outputs.get(Option.SIGNALS)
+    if route.engine.choice is not Engine.LOCAL:
+        return _by_file(data, config, where, signals=signals)
     with atomic(signals) if signals else nullcontext() as temporary:
         try:
             result = pipeline.run(data, config, signals=temporary, route=route)
@@ -576,7 +399,7 @@ def _compute(
 
 
 def _by_file(
-    data: Input, config: Config, engine: Engine, *, signals: Target | None
+    data: Input, config: Config, engine: Where, *, signals: Target | None
 ) -> tuple[pipeline.Result, os.stat_result | None]:
     """The counts file by file: on a Dask cluster, or here with a cache of each file's counts.
 
@@ -585,13 +408,14 @@ def _by_file(
     if engine.name != "dask":
         if signals is not None:
             msg = (
-                "--signals is not written with --cache on the local engine: run without --cache for "
-                "the signals file, or with --engine dask for a signals dataset (a folder)"
+                f"{Option.SIGNALS} is not written with {Option.CACHE} on the local engine: run without "
+                f"{Option.CACHE} for the signals file, or with {Option.ENGINE.given('dask')} for a signals "
+                "dataset (a folder)"
             )
             raise ConfigError(msg)
         from signal_job.computing import by_file  # noqa: PLC0415 - only for a cached run
 
-        return by_file.run_by_file(data, config, kept=engine.cache, why="--cache"), None
+        return by_file.run_by_file(data, config, kept=engine.cache, why=str(Option.CACHE)), None
     from signal_job.computing import cluster  # noqa: PLC0415 - dask only when asked for
 
     def on_dask(folder: Path | None) -> pipeline.Result:
@@ -602,7 +426,7 @@ def _by_file(
     if signals is None:
         return on_dask(None), None
     if engine.cache is not None:
-        check_inside(signals, {"--cache": engine.cache})
+        check_inside(signals, {Option.CACHE: engine.cache})
     with building(signals) as folder:
         try:
             result = on_dask(folder)
@@ -610,90 +434,3 @@ def _by_file(
             msg = f"cannot write signals dataset {signals.path}: {first_line(exc)}"
             raise OutputError(msg) from exc
     return result, signals.current()
-
-
-def _warn_of_mixed_series(data: Input, config: Config) -> None:
-    if config.group_by is not None:
-        return
-    for name in _SERIES_COLUMNS:
-        if name not in data.column_names():
-            continue
-        seen = data.parts[0].first_values(name)
-        if seen is not None and len(set(seen)) == 1 and len(data.parts) == 1:
-            log.info("the input has a %r column with one value in its first rows (%s)", name, seen[0])
-        else:
-            log.warning(
-                "the input has a %r column but no group_by is configured: windows cross symbols "
-                "(set group_by: %s in the config for one series per %s)",
-                name,
-                name,
-                name,
-            )
-
-
-def _short_windows(result: pipeline.Result, config: Config) -> list[str]:
-    """Warn (log and document) where no row has a full window: every signal there is 0."""
-    total, window = result.total, config.window
-    if total.full_windows == 0:
-        if total.rows < window:
-            why = f"the window of {window} is longer than the input's {counted(total.rows, 'row')}"
-        elif result.groups and all(counts.rows < window for _, counts in result.groups):
-            why = f"the window of {window} is longer than every group of {config.group_by}"
-        else:
-            why = f"missing close values break every window of {window}"
-        warnings = [f"{why}: no row has a full window, so every signal is 0"]
-    else:
-        short = [name for name, counts in result.groups if counts.full_windows == 0]
-        if not short:
-            return []
-        names = names_text(["(missing)" if name is None else name for name in short], limit=5)
-        warnings = [
-            f"{counted(len(short), 'group')} of {config.group_by} ({names}) "
-            f"{'has' if len(short) == 1 else 'have'} no row with a full window of {window}: "
-            "every signal there is 0"
-        ]
-    for warning in warnings:
-        log.warning("%s", warning)
-    return warnings
-
-
-def _log_result(result: pipeline.Result, config: Config) -> None:
-    counts = result.total
-    for index, (name, group) in enumerate(result.groups):
-        level = logging.INFO if index < _GROUPS_ON_CONSOLE else logging.DEBUG
-        log.log(
-            level,
-            "%s=%s: rows %d, signals %d, signal rate %.4f",
-            config.group_by,
-            "(missing)" if name is None else name,
-            group.rows,
-            group.signals,
-            group.rate,
-            extra={
-                FIELDS: {
-                    "group": name,
-                    "rows": group.rows,
-                    "signals": group.signals,
-                    "signal_rate": group.rate,
-                }
-            },
-        )
-    if len(result.groups) > _GROUPS_ON_CONSOLE:
-        log.info("... %s more in the log file", counted(len(result.groups) - _GROUPS_ON_CONSOLE, "group"))
-    log.info("rows: %d (%s skipped)", counts.rows, counted(counts.blank_lines, "blank line"))
-    log.info("rows with a full window of %d: %d", config.window, counts.full_windows)
-    if counts.missing:
-        log.warning("missing close values: %d (their windows give no signal)", counts.missing)
-    else:
-        log.info("missing close values: 0")
-    if result.groups:
-        log.info("groups: %d", len(result.groups))
-    fields = {
-        "rows": counts.rows,
-        "signals": counts.signals,
-        "signal_rate": counts.rate,
-        "full_windows": counts.full_windows,
-        "missing": counts.missing,
-        "blank_lines": counts.blank_lines,
-    }
-    log.info("signals: %d, signal rate: %.4f", counts.signals, counts.rate, extra={FIELDS: fields})

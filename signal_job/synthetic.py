@@ -11,6 +11,7 @@ import polars as pl
 from polars.io.plugins import register_io_source
 
 from signal_job.errors import OutputError, first_line
+from signal_job.options import Option
 
 COLUMNS = ("timestamp", "open", "high", "low", "close", "volume_btc", "volume_usd")
 START = "2024-01-01 00:00:00"
@@ -104,7 +105,7 @@ def write_candles(
     An existing file is replaced only with `force`: it may be real data.
     """
     if not force and (path.exists() or path.is_symlink()):
-        msg = f"{path} already exists; give another --output, or --force to replace it"
+        msg = f"{path} already exists; give another {Option.OUTPUT}, or {Option.FORCE} to replace it"
         raise OutputError(msg)
     sink = _FORMATS.get(path.suffix.lower())
     if sink is None:

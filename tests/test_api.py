@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import signal
 import subprocess
@@ -90,6 +91,38 @@ def test_an_output_that_is_the_input_is_refused_and_the_input_kept(bundled: Path
     assert (bundled / "data.csv").read_bytes() == before
 
 
+def test_messages_name_the_keyword_arguments_that_the_caller_gave_not_the_flags(bundled: Path) -> None:
+    output = bundled / "metrics.json"
+    with pytest.raises(signal_job.ConfigError) as refused:
+        signal_job.run(
+            bundled / "data.csv",
+            config=CONFIG,
+            output=output,
+            signals=bundled / "s.parquet",
+            cache=bundled / "kept",
+        )
+    message = (
+        "signals is not written with cache on the local engine: run without cache for the signals "
+        'file, or with engine="dask" for a signals dataset (a folder)'
+    )
+    assert str(refused.value) == message
+    assert orjson.loads(output.read_bytes())["error_message"] == message  # the document says the same
+    printed = cli_document(bundled, "--signals", "s.parquet", "--cache", "kept")
+    assert printed["error_message"] == (
+        "--signals is not written with --cache on the local engine: run without --cache for the "
+        "signals file, or with --engine dask for a signals dataset (a folder)"
+    )
+
+
+def test_a_clash_names_the_keyword_argument_of_the_output(bundled: Path) -> None:
+    with pytest.raises(signal_job.ClashError) as clash:
+        signal_job.run(bundled / "data.csv", config=CONFIG, metrics_file=bundled / "data.csv")
+    assert str(clash.value) == (
+        f"metrics_file {bundled / 'data.csv'} is an input file of this run: the job never writes over "
+        "what it reads; give metrics_file another path"
+    )
+
+
 def test_signals_are_written_as_the_command_line_writes_them(bundled: Path) -> None:
     signal_job.run(bundled / "data.csv", config=CONFIG, signals=bundled / "api.parquet")
     cli_document(bundled, "--signals", "cli.parquet")
@@ -174,6 +207,37 @@ def test_a_config_object_is_checked_as_a_file_would_be(bundled: Path, config: ob
 
 def test_the_package_lists_its_lazy_names() -> None:
     assert {"run", "RunResult", "Config", "Reading", "InputError"} <= set(dir(signal_job))
+
+
+@pytest.mark.parametrize(("chosen", "morsel"), [(None, "25000"), ("100000", "100000")])
+def test_a_run_sets_polars_memory_defaults_before_it_imports_polars(
+    bundled: Path, chosen: str | None, morsel: str
+) -> None:
+    # Polars reads its morsel size as it is imported: what counts is the environment then.
+    names = ("POLARS_CSV_CHUNK_SIZE", "POLARS_IDEAL_MORSEL_SIZE", "POLARS_ROW_GROUP_PREFETCH_SIZE")
+    probe = (
+        "import json, os, sys, signal_job\n"
+        "seen = {}\n"
+        "class Watch:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'polars' and not seen:\n"
+        "            seen.update({each: os.environ.get(each) for each in sys.argv[2:]})\n"
+        "sys.meta_path.insert(0, Watch())\n"
+        "signal_job.run(sys.argv[1], config={'seed': 1, 'window': 5, 'version': 'v'})\n"
+        "print(json.dumps(seen))\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key not in names}
+    if chosen is not None:
+        env["POLARS_IDEAL_MORSEL_SIZE"] = chosen
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(bundled / "data.csv"), *names],
+        capture_output=True,
+        check=False,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert orjson.loads(done.stdout) == dict(zip(names, [str(8 << 20), morsel, "2"], strict=True))
 
 
 def test_a_plain_run_imports_none_of_the_optional_integrations(bundled: Path) -> None:

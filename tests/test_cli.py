@@ -464,6 +464,16 @@ def test_a_stdout_that_is_closed_or_full_gives_no_traceback(
         assert log.rstrip().endswith("status: success (not printed: exit code 1)")
 
 
+def test_generate_refuses_to_replace_a_file_naming_its_flags(tmp_path: Path) -> None:
+    (tmp_path / "data.csv").write_text("real data")
+    code, _, stderr = invoke("generate", "--rows", "5", "--output", str(tmp_path / "data.csv"))
+    assert code == 1
+    assert (
+        stderr
+        == f"error: {tmp_path / 'data.csv'} already exists; give another --output, or --force to replace it\n"
+    )
+
+
 def test_generate_counts_its_candles_in_number(tmp_path: Path) -> None:
     code, _, stderr = invoke("generate", "--rows", "1", "--output", str(tmp_path / "one.csv"))
     assert (code, stderr.strip()) == (0, f"wrote 1 candle to {tmp_path / 'one.csv'}")

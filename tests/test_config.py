@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from signal_job.config import Config, Reading, load_config
+from signal_job.config import Config, Reading, as_mapping, load_config, resolve_config
 from signal_job.errors import ConfigError
 from tests.conftest import WriteFile
 
@@ -184,3 +184,17 @@ def test_reading_keys_are_read_into_the_config(write_file: WriteFile) -> None:
 def test_bad_reading_keys_are_refused(write_file: WriteFile, line: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(write_file("config.yaml", f"seed: 1\nwindow: 5\nversion: v\n{line}\n"))
+
+
+@pytest.mark.parametrize(
+    "reading",
+    [
+        Reading(),
+        Reading(close_column=2, header=False, sort=True, duplicates="drop"),
+        Reading(timestamp_format="%d/%m/%Y %H:%M", storage_options=(("aws_region", "eu-west-1"),)),
+    ],
+)
+def test_a_config_object_reads_back_as_itself(reading: Reading) -> None:
+    config = Config(seed=7, window=3, version="v2", group_by="symbol", reading=reading)
+    assert resolve_config(None, config) == config
+    assert resolve_config(None, as_mapping(config)) == config

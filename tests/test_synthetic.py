@@ -8,6 +8,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from signal_job.errors import OutputError
+from signal_job.options import Option
 from signal_job.synthetic import COLUMNS, candles, write_candles
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -88,7 +89,9 @@ def test_progress_reports_every_row(tmp_path: Path) -> None:
 def test_an_existing_file_is_replaced_only_when_forced(tmp_path: Path) -> None:
     path = tmp_path / "data.csv"
     path.write_text("real data")
-    with pytest.raises(OutputError, match=r"data\.csv already exists; give another --output, or --force"):
+    with pytest.raises(
+        OutputError, match=rf"data\.csv already exists; give another {Option.OUTPUT}, or {Option.FORCE}"
+    ):
         write_candles(path, rows=10, seed=1)
     assert path.read_text() == "real data"
     write_candles(path, rows=10, seed=1, force=True)

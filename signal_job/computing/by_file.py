@@ -25,6 +25,7 @@ from signal_job.computing.plan import folder_values, partitions
 from signal_job.computing.route import in_shares
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, counted
+from signal_job.options import Option
 from signal_job.partial import Counts, Piece, overlap
 from signal_job.progress import steps
 from signal_job.reading.inputs import Input
@@ -66,8 +67,8 @@ def combine(files: list[Input], pieces: list[Piece], window: int) -> Counts:
         msg = (
             f"input files overlap in time: {after.path} starts at {edges[clash].first} but "
             f"{before.path} ends at {edges[clash - 1].last}; the job computes windows only over rows "
-            "in time order: remove the overlap, or run without --engine dask and --cache, with sort: true "
-            "(and duplicates: drop if the files repeat rows)"
+            f"in time order: remove the overlap, or run without {Option.ENGINE.given('dask')} and "
+            f"{Option.CACHE}, with sort: true (and duplicates: drop if the files repeat rows)"
         )
         raise InputError(msg)
     return partial.combine(pieces, window)

@@ -19,6 +19,7 @@ from signal_job.computing.dataset import Task, Written, write_here
 from signal_job.computing.pipeline import Result
 from signal_job.config import Config
 from signal_job.errors import EngineError, counted, first_line, names_text
+from signal_job.options import Option
 from signal_job.partial import Piece
 from signal_job.progress import steps
 from signal_job.reading.inputs import Input
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 DEFAULT_WORKERS = 2
 TASKS_PER_WORKER = 2  # shares of the files per worker: enough to even out their sizes, few round trips
 _CONNECT_SECONDS = 10
-_WHY = "--engine dask"
+_WHY = Option.ENGINE.given("dask")
 _Item = TypeVar("_Item")
 _Out = TypeVar("_Out")
 
@@ -133,7 +134,7 @@ def _client(address: str | None, workers: int | None) -> Iterator[Client]:
     try:
         from distributed import Client, LocalCluster  # noqa: PLC0415 - an optional extra
     except ImportError as exc:
-        msg = "--engine dask needs the dask extra: pip install 'signal-job[dask]'"
+        msg = f"{_WHY} needs the dask extra: pip install 'signal-job[dask]'"
         raise EngineError(msg) from exc
     if address is not None:
         try:

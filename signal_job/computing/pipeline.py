@@ -36,12 +36,10 @@ from signal_job.computing.plan import (
     shape,
 )
 from signal_job.computing.route import Counting, Groups, Route, Signals, counting, decide, takes_fast_path
-from signal_job.computing.signals import MAX_WINDOW
 from signal_job.computing.staging import staging_folder
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, first_line, names_text
-from signal_job.partial import Counts as Counts  # noqa: PLC0414 - job.py names it pipeline.Counts
-from signal_job.partial import Edges, edge_rows
+from signal_job.partial import MAX_WINDOW, Counts, Edges, edge_rows
 from signal_job.reading.headers import normal_name
 from signal_job.reading.inputs import Input
 
@@ -120,7 +118,7 @@ def run(
 
 
 def queries(data: Input, config: Config, route: Route) -> list[tuple[str, pl.LazyFrame]]:
-    """The first Polars queries a run of `data` on `route` collects, named, for `--explain`.
+    """The first Polars queries a run of `data` on `route` collects, named, to explain it (`job.explain`).
 
     Over its first series, its rows as the files give them: rows that are staged first are read
     from the staged files instead, by the same plan. A `group_by` column's groups are listed first;

@@ -19,7 +19,6 @@ from typing import TypeVar
 import polars as pl
 
 from signal_job.computing.signals import (
-    MAX_WINDOW,
     above_mean,
     close_as_float,
     fast_close,
@@ -33,6 +32,7 @@ from signal_job.computing.signals import (
     window_sum,
 )
 from signal_job.config import Config
+from signal_job.partial import MAX_WINDOW
 from signal_job.reading.files import SIGNALS_MARK
 from signal_job.reading.headers import normal_name
 from signal_job.reading.inputs import Input

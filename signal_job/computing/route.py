@@ -9,7 +9,7 @@ the rows (how many groups a column holds) are made here too, by `counting` once 
 listed. Every threshold lives in `Limits`. The code that runs a route never decides again, and
 tests choose a way by handing over a route (or limits), not by patching constants.
 
-The route is logged once per run (`describe`) and shown by `signal-job run --explain`.
+The route is logged once per run (`describe`) and shown, with the Polars queries, by `job.explain`.
 """
 
 from __future__ import annotations
@@ -347,7 +347,7 @@ def describe(route: Route) -> str:
 
 
 def explained(route: Route) -> str:
-    """The route, a step a line with its reason, for `--explain`."""
+    """The route, a step a line with its reason, to explain a run (`job.explain`)."""
     lines = []
     for name, step in route.steps().items():
         if step is None:

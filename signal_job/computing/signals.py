@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from signal_job.partial import MAX_WINDOW as MAX_WINDOW  # noqa: PLC0414 - plan and pipeline import it from here
+from signal_job.partial import MAX_WINDOW
 from signal_job.reading.numbers import PRICE, SCALE, VALUE_PADDING
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from signal_job.errors import InputError, file_problem, readable
+from signal_job.options import Option
 from signal_job.reading.names import DATA_SUFFIXES, GLOB_CHARACTERS, hidden, is_data, matches
 from signal_job.reading.storage import Location, Url, find_objects, open_bytes, polars_options, polars_path
 from signal_job.safe_files import Identity, identity, kind_of
@@ -59,7 +60,7 @@ def find_files(spec: Location) -> Found:
 
 
 def is_signals_file(path: Location) -> bool:
-    """Whether `path` is a Parquet file that this job wrote with --signals (its metadata says so)."""
+    """Whether `path` is a Parquet file of signals that this job wrote (its metadata says so)."""
     try:
         with open_bytes(path) as file:
             if file.read(4) != b"PAR1":
@@ -80,7 +81,7 @@ def _refuse_signals_file(path: Location) -> None:
     """An input named on its own that is a signals file this job wrote is a mistake: say so."""
     if is_signals_file(path):
         msg = (
-            f"input file {path} is a signals file that signal-job wrote (--signals), not candles; "
+            f"input file {path} is a signals file that signal-job wrote ({Option.SIGNALS}), not candles; "
             "give the input it was computed from"
         )
         raise InputError(msg)

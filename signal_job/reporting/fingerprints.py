@@ -1,10 +1,10 @@
-"""What a run read: each input file's path, size and modification time, and with --hash its bytes' hash.
+"""What a run read: each input file's path, size and modification time, and if asked, its bytes' hash.
 
 The metadata costs a `stat` per file and is always recorded. The content hash (XXH3, 128 bits)
 reads every input byte once more beside the query (local files mapped by a child process, see
 `Hasher._mapped`): XXH3 runs at memory speed (about 15 GB/s here, against 0.7 GB/s for BLAKE2b,
 which also holds Python's lock), so the run is barely slower. The run's fingerprint is one hash
-over the files in the order they were read: of their hashes with --hash (the same bytes give
+over the files in the order they were read: of their hashes if hashed (the same bytes give
 the same fingerprint, wherever they sit), else of their paths, sizes and modification times (a
 cheap "nothing changed" check).
 """

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from signal_job.errors import ClashError, OutputError, shorten
+from signal_job.options import Option
 from signal_job.reading.files import is_signals_file
 from signal_job.reporting.outputs import Target, same_version, status_of, umask
 from signal_job.safe_files import OWNER, hold, owner, remove_orphans
@@ -32,21 +33,21 @@ _PART = re.compile(r"^part-\d+\.parquet$")
 
 
 def folder_target(path: Path) -> Target:
-    """The `--signals` folder of a dask run; `OutputError` if it is a file, or a folder of other files."""
+    """The signals folder of a dask run; `OutputError` if it is a file, or a folder of other files."""
     status = status_of(path, "signals dataset")
     if status is not None and not stat.S_ISDIR(status.st_mode):
         msg = (
-            f"signals dataset {path} is a file; with --engine dask, --signals names a folder (a Parquet "
-            "dataset, a part per input file): give a new path"
+            f"signals dataset {path} is a file; with {Option.ENGINE.given('dask')}, {Option.SIGNALS} names a "
+            "folder (a Parquet dataset, a part per input file): give a new path"
         )
         raise OutputError(msg)
-    out = Target("--signals", path, Path(os.path.realpath(path)), status)
+    out = Target(Option.SIGNALS, path, Path(os.path.realpath(path)), status)
     if status is not None:
         _check_ours(out)
     return out
 
 
-def check_inside(dataset: Target, others: Mapping[str, Path]) -> None:
+def check_inside(dataset: Target, others: Mapping[Option, Path]) -> None:
     """Raise `ClashError` if another path the run writes (by its option) lies inside the dataset's folder."""
     for option, path in others.items():
         if Path(os.path.realpath(path)).is_relative_to(dataset.real):

@@ -22,22 +22,23 @@ from pathlib import Path
 from typing import IO
 
 from signal_job.errors import ClashError, OutputError
+from signal_job.options import Option
 from signal_job.reading.files import is_signals_file
 from signal_job.safe_files import Identity, hold, identity, kind_of, owner, remove_orphans
 
 log = logging.getLogger(__name__)
 
 _WHAT = {
-    "--output": "output file",
-    "--log-file": "log file",
-    "--signals": "signals file",
-    "--metrics-file": "metrics file",
+    Option.OUTPUT: "output file",
+    Option.LOG_FILE: "log file",
+    Option.SIGNALS: "signals file",
+    Option.METRICS_FILE: "metrics file",
 }
 _EXAMPLE = {
-    "--output": "metrics.json",
-    "--log-file": "run.log",
-    "--signals": "signals.parquet",
-    "--metrics-file": "signal-job.prom",
+    Option.OUTPUT: "metrics.json",
+    Option.LOG_FILE: "run.log",
+    Option.SIGNALS: "signals.parquet",
+    Option.METRICS_FILE: "signal-job.prom",
 }
 # Why a new file cannot be made in a folder where an existing file may still be written.
 _NO_NEW_FILE = (errno.EACCES, errno.EPERM, errno.EROFS)
@@ -47,7 +48,7 @@ _NO_NEW_FILE = (errno.EACCES, errno.EPERM, errno.EROFS)
 class Target:
     """One output of the run, as found before the run wrote anything."""
 
-    option: str  # the command-line option that names it, e.g. "--output"
+    option: Option  # the option that names it, e.g. `Option.OUTPUT`
     path: Path  # as given
     real: Path  # the file its links lead to: where a regular file is written
     status: os.stat_result | None  # of the existing file (links followed); None if there is none
@@ -91,7 +92,7 @@ def status_of(path: Path, what: str) -> os.stat_result | None:
         raise OutputError(msg) from exc
 
 
-def target(option: str, path: Path) -> Target:
+def target(option: Option, path: Path) -> Target:
     """Resolve one output path; raise `OutputError` if it can never be written (a folder, a socket)."""
     what = _WHAT.get(option, "output file")
     status = status_of(path, what)
@@ -105,14 +106,14 @@ def target(option: str, path: Path) -> Target:
     return Target(option, path, Path(os.path.realpath(path)), status)
 
 
-def check_clashes(outputs: Iterable[Target], inputs: Iterable[tuple[str, Path, Identity]]) -> None:
+def check_clashes(outputs: Iterable[Target], inputs: Iterable[tuple[Option, Path, Identity]]) -> None:
     """Raise `ClashError` if an output is a file the run reads, or two outputs are one file."""
     read = {key: (option, path) for option, path, key in inputs}
     seen: dict[tuple[object, ...], Target] = {}
     for out in outputs:
         if out.status is not None and identity(out.status) in read:
             option, path = read[identity(out.status)]
-            what = "the config file" if option == "--config" else "an input file"
+            what = "the config file" if option is Option.CONFIG else "an input file"
             same = "" if str(path) == str(out.path) else f" ({path}, by another name)"
             msg = (
                 f"{out.option} {out.path} is {what} of this run{same}: the job never writes over "
@@ -241,7 +242,7 @@ def same_version(a: os.stat_result, b: os.stat_result) -> bool:
 
 def _old_signals_file(path: Path) -> bool:
     """A signals file written before they were marked: known by its last columns."""
-    import polars as pl  # noqa: PLC0415 - only after a failed run with --signals
+    import polars as pl  # noqa: PLC0415 - only after a failed run that wrote signals
 
     try:
         return list(pl.read_parquet_schema(path))[-3:] == ["close", "rolling_mean", "signal"]

@@ -13,14 +13,14 @@ import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import yaml
 
-from signal_job.config import MAX_BYTES, Config, Reading
+from signal_job.config import MAX_BYTES, Config, as_mapping
 from signal_job.errors import ConfigError, first_line
 from signal_job.reporting.metrics import Document, render
 from signal_job.safe_files import read_regular
@@ -173,14 +173,7 @@ def _config_text(config: Config, path: Path | None) -> str:
     if path is not None and not config.reading.storage_options:
         with suppress(ConfigError, OSError, UnicodeDecodeError):  # changed since: rebuilt instead
             return read_regular(path, what="config file", limit=MAX_BYTES, error=ConfigError).decode()
-    keys: dict[str, Any] = {"seed": config.seed, "window": config.window, "version": config.version}
-    if config.group_by is not None:
-        keys["group_by"] = config.group_by
-    default = Reading()
-    for item in fields(Reading):
-        value = getattr(config.reading, item.name)
-        if value != getattr(default, item.name):
-            keys[item.name] = value
+    keys = as_mapping(config)
     if config.reading.storage_options:
         keys["storage_options"] = {name: _REDACTED for name, _ in config.reading.storage_options}
     return yaml.safe_dump(keys, sort_keys=False)

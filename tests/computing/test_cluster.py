@@ -23,6 +23,7 @@ import signal_job
 from signal_job.computing.cluster import run_on_dask
 from signal_job.computing.pipeline import PolarsEngine, run
 from signal_job.errors import ClashError, ConfigError, InputError, OutputError
+from signal_job.options import Option
 from signal_job.reading.inputs import open_input
 from tests.computing.test_by_file import candles, split_real_file, write_split
 from tests.computing.test_dataset import assert_same_bits
@@ -190,7 +191,7 @@ def test_hive_groups_on_dask_equal_the_local_groups(tmp_path: Path, scheduler: s
         (make_config(2, group_by="symbol"), r"group_by: symbol is a column inside the files"),
         (
             make_config(2, reading=make_config().reading.__class__(sort=True)),
-            r"sort: true .* does not run with --engine dask",
+            rf"sort: true .* does not run with {Option.ENGINE.given('dask')}",
         ),
     ],
 )
@@ -348,7 +349,7 @@ def run_refused_before_a_cluster(tmp_path: Path, **more: Path) -> None:
     [
         (
             lambda path: path.write_text("x"),
-            r"signals dataset .* is a file; with --engine dask, --signals names a folder",
+            r'signals dataset .* is a file; with engine="dask", signals names a folder',
         ),
         (
             lambda path: (path.mkdir(), (path / "notes.txt").write_text("mine")),
@@ -372,7 +373,7 @@ def test_a_signals_path_that_is_not_a_dataset_is_refused_and_kept(
 def test_an_output_or_cache_inside_the_dataset_folder_is_refused(tmp_path: Path, option: str) -> None:
     shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
     inside = tmp_path / "signals" / "inside"
-    with pytest.raises(ClashError, match=rf"--{option} .*inside is inside the signals dataset"):
+    with pytest.raises(ClashError, match=rf"^{option} .*inside is inside the signals dataset"):
         run_refused_before_a_cluster(tmp_path, **{option: inside})
     assert not (tmp_path / "signals").exists()
 
@@ -395,7 +396,9 @@ def test_signals_with_a_cache_on_dask_count_only_new_files_but_write_every_part(
 
 def test_signals_with_a_cache_on_the_local_engine_are_refused_saying_what_writes_them(tmp_path: Path) -> None:
     shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
-    with pytest.raises(ConfigError, match=r"not written with --cache on the local engine: .* --engine dask"):
+    with pytest.raises(
+        ConfigError, match=r'^signals is not written with cache on the local engine: .* engine="dask"'
+    ):
         signal_job.run(
             tmp_path / "data.csv",
             config={"seed": 1, "window": 5, "version": "v"},

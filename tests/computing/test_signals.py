@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from signal_job.computing.pipeline import PolarsEngine
 from signal_job.computing.signals import (
-    MAX_WINDOW,
     fast_close,
     fast_rolling_mean,
     fast_sum_exact,
@@ -20,6 +19,7 @@ from signal_job.computing.signals import (
     signal,
     window_sum,
 )
+from signal_job.partial import MAX_WINDOW
 from signal_job.reading.numbers import SCALE
 from signal_job.reference import reference_signals
 

@@ -14,6 +14,7 @@ import pytest
 from signal_job import safe_files
 from signal_job.computing.plan import SIGNALS_METADATA
 from signal_job.errors import ClashError, OutputError
+from signal_job.options import Option
 from signal_job.reporting.outputs import (
     Target,
     atomic,
@@ -30,7 +31,7 @@ def _clean_again() -> None:
     safe_files._CLEANED.clear()  # each test's folder is new; let every run look for orphans again
 
 
-def out(path: Path, option: str = "--output") -> Target:
+def out(path: Path, option: Option = Option.OUTPUT) -> Target:
     return target(option, path)
 
 
@@ -88,7 +89,7 @@ def test_a_failing_block_keeps_the_old_file_and_its_own_error(tmp_path: Path) ->
     path.write_text("old")
 
     def half_write_then_fail() -> None:
-        with atomic(out(path, "--signals")) as temporary:
+        with atomic(out(path, Option.SIGNALS)) as temporary:
             temporary.write_text("half")
             raise FileNotFoundError(2, "an input vanished")  # not an output problem: not renamed
 
@@ -179,20 +180,20 @@ def test_an_output_that_is_an_input_is_a_clash_naming_both(tmp_path: Path) -> No
     link.symlink_to(data)
     hard = tmp_path / "hard.csv"
     hard.hardlink_to(data)
-    read = [("--input", data, identity(data.stat()))]
+    read = [(Option.INPUT, data, identity(data.stat()))]
     for path in (data, link, hard, Path(f"{tmp_path}/./data.csv")):
-        with pytest.raises(ClashError, match=r"--output .* is an input file of this run"):
+        with pytest.raises(ClashError, match=rf"{Option.OUTPUT} .* is an input file of this run"):
             check_clashes([out(path)], read)
 
 
 def test_two_outputs_that_are_one_file_clash_even_before_it_exists(tmp_path: Path) -> None:
-    first, second = out(tmp_path / "m.json"), out(tmp_path / "." / "m.json", "--log-file")
-    with pytest.raises(ClashError, match="--output and --log-file name the same file"):
+    first, second = out(tmp_path / "m.json"), out(tmp_path / "." / "m.json", Option.LOG_FILE)
+    with pytest.raises(ClashError, match=f"{Option.OUTPUT} and {Option.LOG_FILE} name the same file"):
         check_clashes([first, second], [])
 
 
 def test_distinct_outputs_do_not_clash(tmp_path: Path) -> None:
-    check_clashes([out(tmp_path / "m.json"), out(tmp_path / "run.log", "--log-file")], [])
+    check_clashes([out(tmp_path / "m.json"), out(tmp_path / "run.log", Option.LOG_FILE)], [])
 
 
 def signals_file(path: Path) -> None:
@@ -204,14 +205,14 @@ def signals_file(path: Path) -> None:
 def test_a_stale_signals_file_is_removed_after_a_failed_run(tmp_path: Path) -> None:
     path = tmp_path / "signals.parquet"
     signals_file(path)
-    remove_stale_signals(out(path, "--signals"), ours=None)
+    remove_stale_signals(out(path, Option.SIGNALS), ours=None)
     assert not path.exists()
 
 
 def test_another_runs_new_signals_file_is_kept(tmp_path: Path) -> None:
     path = tmp_path / "signals.parquet"
     signals_file(path)
-    found = out(path, "--signals")
+    found = out(path, Option.SIGNALS)
     replacement = tmp_path / "new.parquet"
     signals_file(replacement)
     replacement.replace(path)  # a concurrent run committed its file meanwhile
@@ -222,5 +223,5 @@ def test_another_runs_new_signals_file_is_kept(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_signals_file_is_kept(tmp_path: Path) -> None:
     path = tmp_path / "signals.parquet"
     pl.DataFrame({"close": [1.0]}).write_parquet(path)
-    remove_stale_signals(out(path, "--signals"), ours=None)
+    remove_stale_signals(out(path, Option.SIGNALS), ours=None)
     assert path.exists()

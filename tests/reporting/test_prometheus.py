@@ -115,7 +115,10 @@ def test_a_metrics_file_that_is_a_folder_fails_before_the_work(tmp_path: Path) -
 def test_a_metrics_file_that_is_the_input_is_refused(tmp_path: Path) -> None:
     shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
     before = (tmp_path / "data.csv").read_bytes()
-    with pytest.raises(signal_job.ClashError, match=r"--metrics-file .* is an input file"):
+    with pytest.raises(
+        signal_job.ClashError,
+        match=r"^metrics_file .* is an input file of this run: .*; give metrics_file another path$",
+    ):
         signal_job.run(
             tmp_path / "data.csv",
             config={"seed": 1, "window": 5, "version": "v"},

@@ -1,0 +1,74 @@
+"""The options of a run, named in the core's own words; each face spells them in its own.
+
+Below the faces, a message names an option only through `Option`. Formatted into the message
+(`f"{Option.SIGNALS} is not written with {Option.CACHE}"`), a member leaves a placeholder; where
+an error leaves the run (its document, its log line, the exception raised), the job puts every
+placeholder in the words of the face that asked for the run, its `Spelling`: the command line's
+user reads its flags (`cli.FLAGS`), the Python caller its keyword arguments (`api.KEYWORDS`), such
+as `signals` and `engine="dask"`.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# A placeholder holds the option's name (and value) between NULs, which no path can hold and
+# a quoted value never does.
+_MARK = "\x00"
+
+
+class Option(enum.Enum):
+    """An option of a run (or of generating candles), by its name in the core."""
+
+    INPUT = "input"
+    CONFIG = "config"
+    OUTPUT = "output"
+    LOG_FILE = "log_file"
+    SIGNALS = "signals"
+    METRICS_FILE = "metrics_file"
+    ENGINE = "engine"
+    ADDRESS = "address"
+    WORKERS = "workers"
+    CACHE = "cache"
+    HASH = "hash"
+    MLFLOW = "mlflow"
+    MLFLOW_EXPERIMENT = "mlflow_experiment"
+    FORCE = "force"  # replace an existing file of candles
+
+    def __str__(self) -> str:
+        """The option's placeholder in a message, for a face's `Spelling` to replace."""
+        return f"{_MARK}{self.value}{_MARK}"
+
+    def __format__(self, spec: str) -> str:
+        """The placeholder, as in `str`: what an f-string puts in a message."""
+        return format(str(self), spec)
+
+    def given(self, value: str) -> str:
+        """The placeholder of the option given `value`: `Option.ENGINE.given("dask")`."""
+        return f"{_MARK}{self.value}={value}{_MARK}"
+
+
+_PLACEHOLDER = re.compile(
+    rf"{_MARK}(?P<name>{'|'.join(option.value for option in Option)})(?:=(?P<value>[^{_MARK}]*))?{_MARK}"
+)
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """How a face writes the options: each by its name, and an option given a value as `valued` says."""
+
+    names: Mapping[Option, str]  # every option
+    valued: str  # the name and the value, e.g. "{name} {value}" or '{name}="{value}"'
+
+    def __call__(self, text: str) -> str:
+        """`text` with each option's placeholder in this face's words."""
+
+        def spelled(found: re.Match[str]) -> str:
+            name = self.names[Option(found["name"])]
+            value = found["value"]
+            return name if value is None else self.valued.format(name=name, value=value)
+
+        return _PLACEHOLDER.sub(spelled, text)

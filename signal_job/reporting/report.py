@@ -1,0 +1,192 @@
+"""What a run reports: its document and Prometheus file written, its result and its warnings logged.
+
+The job says when; these say what, from plain values: the document, the outputs' targets, the
+counts (of the whole input and of each group).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from signal_job.errors import InputError, OutputError, counted, names_text
+from signal_job.reporting.logs import FIELDS
+from signal_job.reporting.metrics import Document, error_document, render
+from signal_job.reporting.outputs import Target, write
+from signal_job.safe_files import read_regular
+
+if TYPE_CHECKING:
+    from signal_job.partial import Counts
+    from signal_job.reading.inputs import Input
+
+log = logging.getLogger(__name__)
+
+Groups = Sequence[tuple[str | None, "Counts"]]  # each group_by value's counts, in order
+
+# Columns that usually name a series; windows over them mix symbols unless grouped.
+_SERIES_COLUMNS = ("symbol", "ticker")
+# Per-group lines beyond this go to the log file only.
+_GROUPS_ON_CONSOLE = 50
+# Of an earlier metrics file, read for its last success: enough, whatever else it holds.
+_PREVIOUS_BYTES = 1 << 20
+
+
+def write_document(
+    document: Document, out: Target | None, *, unusable: OutputError | None, printed: bool
+) -> Document:
+    """Write the document to `out` (replacing an older one); the document as it ends.
+
+    `unusable` says why an output asked for can never be written (then `out` is None); `printed`,
+    that `out` is the stdout the caller prints the document to, so it is left to it. A success
+    whose document cannot be written ends as the error document saying so.
+    """
+    try:
+        if out is None:
+            if unusable is None:  # none asked for (the Python API)
+                return document
+            raise unusable
+        if printed:
+            log.info("metrics written to stdout (%s)", out.path)
+            return document
+        write(out, render(document))
+    except OutputError as exc:
+        if out is not None and out.status is not None and not out.special:
+            exc = OutputError(f"{exc}; {out.path} still holds an earlier run's document")
+        log.error("%s", exc)
+        if document["status"] == "success":
+            return error_document(version=document["version"], message=str(exc))
+    else:
+        log.info("metrics written to %s", out.path)
+    return document
+
+
+def write_metrics_file(
+    document: Document, out: Target | None, *, counts: Counts | None, groups: Groups
+) -> Document:
+    """Write the Prometheus textfile for a run that ends with `document`; the document as it ends.
+
+    `out` is None when none was asked for (or it can never be written: the run already failed on
+    it). A success whose metrics file cannot be written ends as the error document saying so.
+    """
+    if out is None:
+        return document
+    from signal_job.reporting.prometheus import Group, textfile  # noqa: PLC0415 - only when asked for
+
+    previous = None
+    if out.status is not None and not out.special:
+        with contextlib.suppress(OSError, InputError, OutputError):  # no earlier file to read: none
+            head = read_regular(out.real, what="metrics file", limit=_PREVIOUS_BYTES, error=OutputError)
+            previous = head.decode("utf-8", errors="replace")
+    shown = [Group(name, each.rows, each.signals, each.rate) for name, each in groups]
+    signals = counts.signals if counts is not None else None
+    data = textfile(document, signals=signals, groups=shown, now=time.time(), previous=previous)
+    try:
+        write(out, data)
+    except OutputError as exc:
+        log.error("%s", exc)
+        if document["status"] == "success":
+            return error_document(version=document["version"], message=str(exc))
+        return document
+    log.info("Prometheus metrics written to %s", out.path)
+    return document
+
+
+def log_status(document: Document, *, shown: bool) -> None:
+    """The run's last line: its status (and that the document could not be printed, if so)."""
+    fields = {key: document[key] for key in ("status", "version", "error_message") if key in document}
+    log.info(
+        "status: %s%s",
+        document["status"],
+        "" if shown else " (not printed: exit code 1)",
+        extra={FIELDS: fields},
+    )
+
+
+def warn_of_mixed_series(data: Input, group_by: str | None) -> None:
+    """Warn where the input has a column naming symbols but no group_by keeps their windows apart."""
+    if group_by is not None:
+        return
+    for name in _SERIES_COLUMNS:
+        if name not in data.column_names():
+            continue
+        seen = data.parts[0].first_values(name)
+        if seen is not None and len(set(seen)) == 1 and len(data.parts) == 1:
+            log.info("the input has a %r column with one value in its first rows (%s)", name, seen[0])
+        else:
+            log.warning(
+                "the input has a %r column but no group_by is configured: windows cross symbols "
+                "(set group_by: %s in the config for one series per %s)",
+                name,
+                name,
+                name,
+            )
+
+
+def short_windows(total: Counts, groups: Groups, *, window: int, group_by: str | None) -> list[str]:
+    """Warn (log and document) where no row has a full window: every signal there is 0."""
+    if total.full_windows == 0:
+        if total.rows < window:
+            why = f"the window of {window} is longer than the input's {counted(total.rows, 'row')}"
+        elif groups and all(each.rows < window for _, each in groups):
+            why = f"the window of {window} is longer than every group of {group_by}"
+        else:
+            why = f"missing close values break every window of {window}"
+        warnings = [f"{why}: no row has a full window, so every signal is 0"]
+    else:
+        short = [name for name, each in groups if each.full_windows == 0]
+        if not short:
+            return []
+        names = names_text(["(missing)" if name is None else name for name in short], limit=5)
+        warnings = [
+            f"{counted(len(short), 'group')} of {group_by} ({names}) "
+            f"{'has' if len(short) == 1 else 'have'} no row with a full window of {window}: "
+            "every signal there is 0"
+        ]
+    for warning in warnings:
+        log.warning("%s", warning)
+    return warnings
+
+
+def log_result(total: Counts, groups: Groups, *, window: int, group_by: str | None) -> None:
+    """The counts, each group's first (the rest to the log file only), then the whole input's."""
+    for index, (name, group) in enumerate(groups):
+        level = logging.INFO if index < _GROUPS_ON_CONSOLE else logging.DEBUG
+        log.log(
+            level,
+            "%s=%s: rows %d, signals %d, signal rate %.4f",
+            group_by,
+            "(missing)" if name is None else name,
+            group.rows,
+            group.signals,
+            group.rate,
+            extra={
+                FIELDS: {
+                    "group": name,
+                    "rows": group.rows,
+                    "signals": group.signals,
+                    "signal_rate": group.rate,
+                }
+            },
+        )
+    if len(groups) > _GROUPS_ON_CONSOLE:
+        log.info("... %s more in the log file", counted(len(groups) - _GROUPS_ON_CONSOLE, "group"))
+    log.info("rows: %d (%s skipped)", total.rows, counted(total.blank_lines, "blank line"))
+    log.info("rows with a full window of %d: %d", window, total.full_windows)
+    if total.missing:
+        log.warning("missing close values: %d (their windows give no signal)", total.missing)
+    else:
+        log.info("missing close values: 0")
+    if groups:
+        log.info("groups: %d", len(groups))
+    fields = {
+        "rows": total.rows,
+        "signals": total.signals,
+        "signal_rate": total.rate,
+        "full_windows": total.full_windows,
+        "missing": total.missing,
+        "blank_lines": total.blank_lines,
+    }
+    log.info("signals: %d, signal rate: %.4f", total.signals, total.rate, extra={FIELDS: fields})
