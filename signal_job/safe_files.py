@@ -26,8 +26,7 @@ from typing import BinaryIO
 
 from signal_job.errors import JobError, file_problem
 
-# The name it logged under before it moved here: the JSON log's `logger` field stays as it was.
-log = logging.getLogger("signal_job.reporting.outputs")
+log = logging.getLogger(__name__)
 
 Identity = tuple[int, int]  # (st_dev, st_ino): the same file, however it is spelled
 
