@@ -382,55 +382,66 @@ def explain(paths: Paths, *, spelling: Spelling, config: Given | None = None, wh
     return "\n".join(lines) + "\n"
 
 
-def _compute(
-    data: Input, prepared: Prepared, config: Config, where: Where, route: Route
-) -> tuple[pipeline.Result, os.stat_result | None]:
-    """The counts, and the signals file written (atomically) if asked for, as `route` goes."""
-    signals = prepared.outputs.get(Option.SIGNALS)
-    if route.engine.choice is not Engine.LOCAL:
-        return _by_file(data, config, where, signals=signals)
+# What a run computes: the counts, and the signals file (or folder) written, if asked for.
+Computed = tuple[pipeline.Result, os.stat_result | None]
+
+
+def _compute(data: Input, prepared: Prepared, config: Config, where: Where, route: Route) -> Computed:
+    """The counts, and the signals written (atomically) if asked for, by the engine `route` names."""
+    engine = _ENGINES[route.engine.choice]
+    return engine(data, config, route, where, prepared.outputs.get(Option.SIGNALS))
+
+
+def _here(data: Input, config: Config, route: Route, _where: Where, signals: Target | None) -> Computed:
+    """The local engine: one scan in this process, the signals file written beside it."""
     with atomic(signals) if signals else nullcontext() as temporary:
         try:
             result = pipeline.run(data, config, signals=temporary, route=route)
         except pipeline.SignalsNotWritten as exc:
-            msg = f"cannot write signals file {prepared.paths.signals}: {first_line(exc.error)}"
+            assert signals is not None  # noqa: S101 - only a signals file is written
+            msg = f"cannot write signals file {signals.path}: {first_line(exc.error)}"
             raise OutputError(msg) from exc
     return result, signals.current() if signals else None
 
 
-def _by_file(
-    data: Input, config: Config, engine: Where, *, signals: Target | None
-) -> tuple[pipeline.Result, os.stat_result | None]:
-    """The counts file by file: on a Dask cluster, or here with a cache of each file's counts.
+def _cached(data: Input, config: Config, _route: Route, where: Where, signals: Target | None) -> Computed:
+    """The cache engine: file by file in this process, each file's counts kept in `where.cache`."""
+    if signals is not None:
+        msg = (
+            f"{Option.SIGNALS} is not written with {Option.CACHE} on the local engine: run without "
+            f"{Option.CACHE} for the signals file, or with {Option.ENGINE.given('dask')} for a signals "
+            "dataset (a folder)"
+        )
+        raise ConfigError(msg)
+    from signal_job.computing import by_file  # noqa: PLC0415 - only for a cached run
 
-    On dask, with the signals dataset's folder (built beside it, swapped in on success).
-    """
-    if engine.name != "dask":
-        if signals is not None:
-            msg = (
-                f"{Option.SIGNALS} is not written with {Option.CACHE} on the local engine: run without "
-                f"{Option.CACHE} for the signals file, or with {Option.ENGINE.given('dask')} for a signals "
-                "dataset (a folder)"
-            )
-            raise ConfigError(msg)
-        from signal_job.computing import by_file  # noqa: PLC0415 - only for a cached run
+    return by_file.run_by_file(data, config, kept=where.cache, why=str(Option.CACHE)), None
 
-        return by_file.run_by_file(data, config, kept=engine.cache, why=str(Option.CACHE)), None
+
+def _on_dask(data: Input, config: Config, _route: Route, where: Where, signals: Target | None) -> Computed:
+    """The Dask engine: the files counted on a cluster; the signals dataset's folder built beside it."""
     from signal_job.computing import cluster  # noqa: PLC0415 - dask only when asked for
 
-    def on_dask(folder: Path | None) -> pipeline.Result:
+    def counted(folder: Path | None) -> pipeline.Result:
         return cluster.run_on_dask(
-            data, config, address=engine.address, workers=engine.workers, kept=engine.cache, signals=folder
+            data, config, address=where.address, workers=where.workers, kept=where.cache, signals=folder
         )
 
     if signals is None:
-        return on_dask(None), None
-    if engine.cache is not None:
-        check_inside(signals, {Option.CACHE: engine.cache})
-    with building(signals) as folder:
+        return counted(None), None
+    if where.cache is not None:
+        check_inside(signals, {Option.CACHE: where.cache})
+    with building(signals) as folder:  # swapped in whole on success
         try:
-            result = on_dask(folder)
+            result = counted(folder)
         except pipeline.SignalsNotWritten as exc:
             msg = f"cannot write signals dataset {signals.path}: {first_line(exc)}"
             raise OutputError(msg) from exc
     return result, signals.current()
+
+
+_ENGINES: dict[Engine, Callable[[Input, Config, Route, Where, Target | None], Computed]] = {
+    Engine.LOCAL: _here,
+    Engine.CACHE: _cached,
+    Engine.DASK: _on_dask,
+}
