@@ -53,9 +53,10 @@ def test_json_logs_are_one_object_per_line_on_the_console_and_in_the_file(tmp_pa
     assert next(record for record in console if "input" in record)["input"] == "data.csv"
     route = next(record for record in console if "route" in record)
     assert route["message"] == "route: engine local; staging none; counted by series; signals none"
-    # Each step by name (`Route.as_dict`, see tests/computing/test_route.py).
-    assert list(route["route"]) == ["engine", "series", "staging", "groups", "listing", "counting", "signals"]
-    assert (route["route"]["engine"], route["route"]["signals"]) == ("local", "none")
+    steps = route["route"]  # each step by name (`Route.as_dict`, see tests/computing/test_route.py)
+    assert isinstance(steps, dict)
+    assert list(steps) == ["engine", "series", "staging", "groups", "listing", "counting", "signals"]
+    assert (steps["engine"], steps["signals"]) == ("local", "none")
     assert console[-1]["status"] == "success"
 
 
