@@ -83,8 +83,9 @@ def explain(
     )
     tune_polars(paths.input)  # as a run would be
     from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
+    from signal_job.engines import Where  # noqa: PLC0415
 
-    where = job.Where(_engine(engine), cache=None if cache is None else Path(cache))
+    where = Where(_engine(engine), cache=None if cache is None else Path(cache))
     return job.explain(paths, config=given, where=where, spelling=KEYWORDS)
 
 
@@ -149,8 +150,9 @@ def run(
     )
     tune_polars(paths.input)  # before the run imports Polars
     from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
+    from signal_job.engines import Where  # noqa: PLC0415
 
-    where = job.Where(engine, address, workers, None if cache is None else Path(cache))
+    where = Where(engine, address, workers, None if cache is None else Path(cache))
     request = job.Request(
         paths,
         started=started,

@@ -24,7 +24,7 @@ from signal_job.reading.storage import location  # noqa: E402
 from signal_job.version import __version__  # noqa: E402
 
 if TYPE_CHECKING:
-    from signal_job import job
+    from signal_job.engines import Where
     from signal_job.paths import Paths
 
 log = logging.getLogger("signal_job")
@@ -246,12 +246,13 @@ def run(
     paths = Paths(location(input_path), config_path, output, log_file, signals, metrics_file)
     tune_polars(paths.input)  # before the run imports Polars
     from signal_job import job, progress  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
+    from signal_job.engines import Where  # noqa: PLC0415
     from signal_job.reporting.logs import Logs  # noqa: PLC0415
 
     logs = Logs("json" if log_format is LogFormatName.json else "text")
     progress.enable(progress.wanted(json_logs=log_format is LogFormatName.json))
     log.info("signal-job %s starting", __version__)
-    where = job.Where("dask" if engine is EngineName.dask else "local", address, workers, cache)
+    where = Where("dask" if engine is EngineName.dask else "local", address, workers, cache)
     if explain:
         _explain(paths, where)
     request = job.Request(
@@ -266,7 +267,7 @@ def run(
     raise typer.Exit(job.execute(request, hooks).code)
 
 
-def _explain(paths: Paths, where: job.Where) -> None:
+def _explain(paths: Paths, where: Where) -> None:
     """Print the run's route and its queries, and exit 0; a job error prints the error document."""
     from signal_job import job  # noqa: PLC0415 - as in `run`
     from signal_job.reporting.metrics import error_document, render  # noqa: PLC0415

@@ -19,22 +19,19 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from signal_job.computing import pipeline
 from signal_job.computing.route import Engine, Route, decide, describe, explained
 from signal_job.config import Config, Given, known_config, resolve_config, version_of
+from signal_job.engines import ENGINES, Computed, Where
 from signal_job.errors import (
     ClashError,
-    ConfigError,
     JobError,
     OutputError,
     Terminated,
     counted,
-    first_line,
 )
 from signal_job.options import Option, Spelling
 from signal_job.partial import Counts
@@ -44,25 +41,15 @@ from signal_job.reading.inputs import Input, distinct_files, open_input
 from signal_job.reading.storage import Url
 from signal_job.reporting import report
 from signal_job.reporting.fingerprints import Hasher, facts, summary
-from signal_job.reporting.folders import building, check_inside, remove_stale_dataset
+from signal_job.reporting.folders import remove_stale_dataset
 from signal_job.reporting.logs import FIELDS, Logs
 from signal_job.reporting.metrics import Document, error_document, render, success_document
-from signal_job.reporting.outputs import Target, atomic, remove_stale_signals
+from signal_job.reporting.outputs import remove_stale_signals
 
 if TYPE_CHECKING:
     from signal_job.reporting.tracking import Tracking
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Where:
-    """Where the counting runs: here (`local`), or on a Dask cluster at `address` or of `workers`."""
-
-    name: Literal["local", "dask"] = "local"
-    address: str | None = None  # a running scheduler, e.g. tcp://host:8786
-    workers: int | None = None  # else a local cluster of this many worker processes
-    cache: Path | None = None  # a folder keeping each file's counts: a re-run reads only new files
 
 
 @dataclass(frozen=True)
@@ -73,7 +60,7 @@ class Request:
     started: float  # the `perf_counter()` the latency counts from
     spelling: Spelling  # the face's words for the options that its messages name
     config: Given | None = None  # stands in for `paths.config`
-    where: Where = Where()
+    where: Where = field(default_factory=Where)
     hashing: bool = False  # hash every input byte into the document's fingerprint
     tracking: Tracking | None = None  # log the ended run to MLflow
 
@@ -382,66 +369,7 @@ def explain(paths: Paths, *, spelling: Spelling, config: Given | None = None, wh
     return "\n".join(lines) + "\n"
 
 
-# What a run computes: the counts, and the signals file (or folder) written, if asked for.
-Computed = tuple[pipeline.Result, os.stat_result | None]
-
-
 def _compute(data: Input, prepared: Prepared, config: Config, where: Where, route: Route) -> Computed:
     """The counts, and the signals written (atomically) if asked for, by the engine `route` names."""
-    engine = _ENGINES[route.engine.choice]
+    engine = ENGINES[route.engine.choice]
     return engine(data, config, route, where, prepared.outputs.get(Option.SIGNALS))
-
-
-def _here(data: Input, config: Config, route: Route, _where: Where, signals: Target | None) -> Computed:
-    """The local engine: one scan in this process, the signals file written beside it."""
-    with atomic(signals) if signals else nullcontext() as temporary:
-        try:
-            result = pipeline.run(data, config, signals=temporary, route=route)
-        except pipeline.SignalsNotWritten as exc:
-            assert signals is not None  # noqa: S101 - only a signals file is written
-            msg = f"cannot write signals file {signals.path}: {first_line(exc.error)}"
-            raise OutputError(msg) from exc
-    return result, signals.current() if signals else None
-
-
-def _cached(data: Input, config: Config, _route: Route, where: Where, signals: Target | None) -> Computed:
-    """The cache engine: file by file in this process, each file's counts kept in `where.cache`."""
-    if signals is not None:
-        msg = (
-            f"{Option.SIGNALS} is not written with {Option.CACHE} on the local engine: run without "
-            f"{Option.CACHE} for the signals file, or with {Option.ENGINE.given('dask')} for a signals "
-            "dataset (a folder)"
-        )
-        raise ConfigError(msg)
-    from signal_job.computing import by_file  # noqa: PLC0415 - only for a cached run
-
-    return by_file.run_by_file(data, config, kept=where.cache, why=str(Option.CACHE)), None
-
-
-def _on_dask(data: Input, config: Config, _route: Route, where: Where, signals: Target | None) -> Computed:
-    """The Dask engine: the files counted on a cluster; the signals dataset's folder built beside it."""
-    from signal_job.computing import cluster  # noqa: PLC0415 - dask only when asked for
-
-    def counted(folder: Path | None) -> pipeline.Result:
-        return cluster.run_on_dask(
-            data, config, address=where.address, workers=where.workers, kept=where.cache, signals=folder
-        )
-
-    if signals is None:
-        return counted(None), None
-    if where.cache is not None:
-        check_inside(signals, {Option.CACHE: where.cache})
-    with building(signals) as folder:  # swapped in whole on success
-        try:
-            result = counted(folder)
-        except pipeline.SignalsNotWritten as exc:
-            msg = f"cannot write signals dataset {signals.path}: {first_line(exc)}"
-            raise OutputError(msg) from exc
-    return result, signals.current()
-
-
-_ENGINES: dict[Engine, Callable[[Input, Config, Route, Where, Target | None], Computed]] = {
-    Engine.LOCAL: _here,
-    Engine.CACHE: _cached,
-    Engine.DASK: _on_dask,
-}

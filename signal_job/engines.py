@@ -1,0 +1,93 @@
+"""The engines a route can name, one small function each: here, here with a cache, on Dask.
+
+Each takes the input, the config, the route, where the face asked the counting to run and the
+signals output, and returns the counts and the signals file (or folder) written; choosing one is
+a lookup in `ENGINES` by the route's `Engine`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from signal_job.computing import pipeline
+from signal_job.computing.route import Engine, Route
+from signal_job.config import Config
+from signal_job.errors import ConfigError, OutputError, first_line
+from signal_job.options import Option
+from signal_job.reading.inputs import Input
+from signal_job.reporting.folders import building, check_inside
+from signal_job.reporting.outputs import Target, atomic
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a face asks the counting to run: here (`local`), or on Dask at `address` or of `workers`."""
+
+    name: Literal["local", "dask"] = "local"
+    address: str | None = None  # a running scheduler, e.g. tcp://host:8786
+    workers: int | None = None  # else a local cluster of this many worker processes
+    cache: Path | None = None  # a folder keeping each file's counts: a re-run reads only new files
+
+
+# What a run computes: the counts, and the signals file (or folder) written, if asked for.
+Computed = tuple[pipeline.Result, os.stat_result | None]
+
+
+def _here(data: Input, config: Config, route: Route, _where: Where, signals: Target | None) -> Computed:
+    """The local engine: one scan in this process, the signals file written beside it."""
+    with atomic(signals) if signals else nullcontext() as temporary:
+        try:
+            result = pipeline.run(data, config, signals=temporary, route=route)
+        except pipeline.SignalsNotWritten as exc:
+            assert signals is not None  # noqa: S101 - only a signals file is written
+            msg = f"cannot write signals file {signals.path}: {first_line(exc.error)}"
+            raise OutputError(msg) from exc
+    return result, signals.current() if signals else None
+
+
+def _cached(data: Input, config: Config, _route: Route, where: Where, signals: Target | None) -> Computed:
+    """The cache engine: file by file in this process, each file's counts kept in `where.cache`."""
+    if signals is not None:
+        msg = (
+            f"{Option.SIGNALS} is not written with {Option.CACHE} on the local engine: run without "
+            f"{Option.CACHE} for the signals file, or with {Option.ENGINE.given('dask')} for a signals "
+            "dataset (a folder)"
+        )
+        raise ConfigError(msg)
+    from signal_job.computing import by_file  # noqa: PLC0415 - only for a cached run
+
+    return by_file.run_by_file(data, config, kept=where.cache, why=str(Option.CACHE)), None
+
+
+def _on_dask(data: Input, config: Config, _route: Route, where: Where, signals: Target | None) -> Computed:
+    """The Dask engine: the files counted on a cluster; the signals dataset's folder built beside it."""
+    from signal_job.computing import cluster  # noqa: PLC0415 - dask only when asked for
+
+    def counted(folder: Path | None) -> pipeline.Result:
+        return cluster.run_on_dask(
+            data, config, address=where.address, workers=where.workers, kept=where.cache, signals=folder
+        )
+
+    if signals is None:
+        return counted(None), None
+    if where.cache is not None:
+        check_inside(signals, {Option.CACHE: where.cache})
+    with building(signals) as folder:  # swapped in whole on success
+        try:
+            result = counted(folder)
+        except pipeline.SignalsNotWritten as exc:
+            msg = f"cannot write signals dataset {signals.path}: {first_line(exc)}"
+            raise OutputError(msg) from exc
+    return result, signals.current()
+
+
+ENGINES: dict[Engine, Callable[[Input, Config, Route, Where, Target | None], Computed]] = {
+    Engine.LOCAL: _here,
+    Engine.CACHE: _cached,
+    Engine.DASK: _on_dask,
+}
