@@ -33,7 +33,7 @@ def make_config(window: int = 5, group_by: str | None = None, reading: Reading |
     return Config(seed=42, window=window, version="test", group_by=group_by, reading=reading or Reading())
 
 
-# Polars settings that must not change a result; it reads each once, at its first query.
+# Polars settings that must not change a result; each is read once, as Polars is imported.
 POLARS_SETTINGS = (
     ("POLARS_MAX_THREADS", "1"),
     ("POLARS_MAX_THREADS", "4"),

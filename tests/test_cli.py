@@ -521,7 +521,7 @@ def test_polars_morsels_are_small_unless_chosen(
 ) -> None:
     name = "POLARS_IDEAL_MORSEL_SIZE"
     # Undone after the test, as the run's own setting is. (Polars took its morsel size from the
-    # environment at its first query in this process: Polars' own default, lest a later test slow.)
+    # environment as this process imported it: Polars' own default, lest a later test slow.)
     monkeypatch.setenv(name, "100000")
     if chosen is None:
         monkeypatch.delenv(name)
