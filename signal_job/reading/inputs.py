@@ -10,6 +10,7 @@ is scanned for its earliest time): the order of the files must be known before t
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,14 +19,14 @@ from urllib.parse import unquote
 import polars as pl
 
 from signal_job.config import Reading
-from signal_job.errors import InputError, first_line
+from signal_job.errors import ConfigError, InputError, first_line
 from signal_job.progress import steps
 from signal_job.reading.files import Found, find_files
 from signal_job.reading.headers import normal_name
 from signal_job.reading.sources import Source, open_source, split_tickers
 from signal_job.reading.storage import Location, Url
 from signal_job.reading.timestamp_reading import TimestampReading
-from signal_job.reading.timestamps import read_timestamps
+from signal_job.reading.timestamps import read_timestamps, times_left_out
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,9 @@ def _with_times(parts: list[Source], reading: Reading, *, required: bool) -> lis
     read = [replace(part, timestamp=times) for part, times in zip(parts, _times(parts, reading), strict=True)]
     mixed = _one_without_timestamps(read)
     if mixed is not None:
+        untimed = needs_times(read, reading)
+        if untimed is not None:  # the key that asks for times is what to fix first
+            raise untimed
         without, with_ = mixed
         msg = (
             f"input file {without.path} has no timestamp column, but {with_.path} has one: the files "
@@ -157,6 +161,38 @@ def _with_times(parts: list[Source], reading: Reading, *, required: bool) -> lis
         if part.timestamp is not None and part.timestamp.descending:
             log.info("input file %s runs newest first: it is read oldest first", part.path)
     return read
+
+
+def needs_times(parts: Sequence[Source], reading: Reading) -> ConfigError | None:
+    """The error of config keys that need every file's times (`sort`, `duplicates`), if a file has none.
+
+    Rows are sorted by their times, and a repeat is a row repeated at one time: without times,
+    `sort: true` would leave the rows as they are, and `duplicates: drop` would drop a run of
+    equal closes (a flat stretch of prices) as repeats.
+    """
+    without = next((part for part in parts if part.timestamp is None), None)
+    asked = []
+    if reading.sort:
+        asked.append(("sort", "sort: true", "sort: true sorts the rows by their times"))
+    if reading.duplicates == "drop":
+        why = (
+            "duplicates: drop leaves out rows repeated at one time (without times, a run of equal closes "
+            "would be taken for repeats)"
+        )
+        asked.append(("duplicates", "duplicates: drop", why))
+    if without is None or not asked:
+        return None
+    keys = " and ".join(repr(key) for key, _, _ in asked)
+    settings = " and ".join(setting for _, setting, _ in asked)
+    named = f"keys {keys} need" if len(asked) > 1 else f"key {keys} needs"
+    if times_left_out(reading):
+        found = f"timestamp_column: none reads input file {without.path} without them"
+        fix = "or timestamp_column: none"
+    else:
+        found = f"input file {without.path} has no time column"
+        fix = "or give the file a time column (timestamp_column names it)"
+    whys = ", and ".join(why for _, _, why in asked)
+    return ConfigError(f"config {named} times, but {found}: {whys}; remove {settings} from the config, {fix}")
 
 
 def _times(parts: list[Source], reading: Reading) -> list[TimestampReading | None]:

@@ -9,7 +9,7 @@ from signal_job.computing.pipeline import run
 from signal_job.computing.plan import SIGNALS_METADATA
 from signal_job.config import Reading
 from signal_job.errors import ConfigError, InputError
-from signal_job.reading.inputs import open_input
+from signal_job.reading.inputs import needs_times, open_input
 from tests.conftest import DATA, make_config
 
 
@@ -96,6 +96,33 @@ def test_files_with_and_without_timestamps_are_refused(tmp_path: Path) -> None:
     for signals in (True, False):  # the rows of b.csv could not be put in time order
         with pytest.raises(InputError, match=r"b\.csv has no timestamp column, but .*a\.csv has one"):
             open_input(tmp_path, timestamps=signals)
+
+
+@pytest.mark.parametrize("reading", [Reading(sort=True), Reading(duplicates="drop")])
+def test_files_with_and_without_timestamps_under_a_key_that_needs_times_name_the_key(
+    tmp_path: Path, reading: Reading
+) -> None:
+    write(tmp_path / "a.csv", "timestamp,close\n2024-01-01 00:00:00,1\n")
+    write(tmp_path / "b.csv", "close\n1\n")
+    write(tmp_path / "c.csv", "close\n1\n")
+    key = "sort" if reading.sort else "duplicates"
+    with pytest.raises(
+        ConfigError, match=rf"config key '{key}' needs times, but input file .*b\.csv has no time"
+    ):
+        open_input(tmp_path, reading=reading)
+
+
+def test_timestamp_column_none_under_a_key_that_needs_times_is_named(tmp_path: Path) -> None:
+    write(tmp_path / "a.csv", "timestamp,close\n2024-01-01 00:00:00,1\n")
+    reading = Reading(timestamp_column="none", sort=True)
+    error = needs_times(open_input(tmp_path, reading=reading).parts, reading)
+    assert error is not None
+    assert str(error).endswith(
+        "timestamp_column: none reads input file "
+        f"{tmp_path / 'a.csv'} without them: sort: true sorts the rows by their times; remove sort: true "
+        "from the config, or timestamp_column: none"
+    )
+    assert needs_times(open_input(tmp_path).parts, Reading(sort=True, duplicates="drop")) is None
 
 
 def test_times_that_do_not_read_are_refused_unless_the_config_says_to_leave_them(tmp_path: Path) -> None:
