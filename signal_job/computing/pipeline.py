@@ -41,7 +41,7 @@ from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, first_line, names_text
 from signal_job.partial import MAX_WINDOW, Counts, Edges, edge_rows
 from signal_job.reading.headers import normal_name
-from signal_job.reading.inputs import Input
+from signal_job.reading.inputs import Input, check_folder_column
 
 log = logging.getLogger(__name__)
 
@@ -575,6 +575,7 @@ def _check_group(data: Input, config: Config) -> None:
                 f"columns found: {found}"
             )
             raise InputError(msg)
+    check_folder_column(data, config.group_by)
 
 
 def no_rows(data: Input) -> InputError:

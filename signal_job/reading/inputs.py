@@ -19,10 +19,11 @@ from urllib.parse import unquote
 import polars as pl
 
 from signal_job.config import Reading
-from signal_job.errors import ConfigError, InputError, first_line
+from signal_job.errors import ConfigError, InputError, first_line, shorten
 from signal_job.progress import steps
 from signal_job.reading.files import Found, find_files
 from signal_job.reading.headers import normal_name
+from signal_job.reading.numbers import VALUE_PADDING
 from signal_job.reading.sources import Source, open_source, split_tickers
 from signal_job.reading.storage import Location, Url
 from signal_job.reading.timestamp_reading import TimestampReading
@@ -95,6 +96,56 @@ def open_input(spec: Location | Found, *, reading: Reading = Reading(), timestam
     if len(parts) > 1 and all(part.timestamp is not None for part in parts):
         return Input(found.spec, tuple(_by_time(parts)), "time")
     return Input(found.spec, tuple(parts), "path")
+
+
+def check_folder_column(data: Input, group: str) -> None:
+    """Refuse a file in a hive folder of `group` whose own column `group` names another group.
+
+    Two sources for one group: a row's group would be the column's, whatever the folder says.
+    Only files with both are read, each by a streaming query for its first row that disagrees
+    (values trimmed of padding, as groups are; an empty value disagrees, a blank line does not).
+    """
+    key = normal_name(group)
+    for part in data.parts:
+        if key not in part.partition or key not in part.names:
+            continue
+        folder = part.partition[key].strip(VALUE_PADDING)
+        text = pl.col(part.names[key]).cast(pl.String)
+        blank = pl.col("suspect") & pl.col("close").is_null()  # a blank line, read before it is left out
+        disagrees = (
+            pl.when(pl.col("_value").is_null())
+            .then(~blank)
+            .otherwise(pl.col("_value").str.strip_chars(VALUE_PADDING) != folder)
+        )
+        try:
+            found = (
+                part.frame_with({"_value": text}, row_index="_row")
+                .filter(disagrees)
+                .select("_value", "_row")
+                .head(1)
+                .collect()
+            )
+        except (pl.exceptions.PolarsError, OSError):
+            continue  # a file that does not read is named, with its line, by the run itself
+        if found.height:
+            value, row = found.row(0)
+            raise InputError(_two_groups(part, group, key, value, row))
+
+
+def _two_groups(part: Source, group: str, key: str, value: str | None, row: int) -> str:
+    from signal_job.reading.lines import where  # noqa: PLC0415 - only to name a line
+
+    named = part.partition[key].strip(VALUE_PADDING)
+    names = str(part.path).split("/")
+    # The folder nearest the file whose key it is (the one `_partition` took the value from).
+    nearest = [index for index, name in enumerate(names[:-1]) if normal_name(name.partition("=")[0]) == key]
+    folder = "/".join(names[: nearest[-1] + 1]) if nearest else f"{key}={named}"
+    found = "is empty" if value is None or not value.strip(VALUE_PADDING) else f"says {shorten(value)}"
+    return (
+        f"input file {part.path} {where(part, row)}: column {group!r} {found}, but the file is in the "
+        f"folder {folder}: two sources for one row's group; keep one of them (move the file out of "
+        f"the folder, or remove the column), or make the column say {shorten(named)} on every row"
+    )
 
 
 def _by_time(parts: list[Source]) -> list[Source]:
