@@ -17,8 +17,10 @@ import resource
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -1028,3 +1030,59 @@ def test_a_full_tmpdir_is_named_with_what_to_do_not_blamed_on_the_input(work: Pa
     assert "No space left on device; free space there" in message or "File too large" in message
     assert json.loads((work / "metrics.json").read_bytes()) == document
     assert (work / "left.txt").read_text() == ""  # the staging folder went with the run
+
+
+def symbols_csv(path: Path, rows: int) -> None:
+    """`rows` candles of five symbols, interleaved, a minute apart."""
+    start = datetime(2024, 1, 1)
+    lines = [
+        f"{start + timedelta(minutes=row):%Y-%m-%d %H:%M:%S},{'ABCDE'[row % 5]},{100 + row % 7}"
+        for row in range(rows)
+    ]
+    path.write_text("timestamp,symbol,close\n" + "\n".join(lines) + "\n")
+
+
+_BUCKETS = """
+import sys
+from pathlib import Path
+
+from signal_job.computing.pipeline import run
+from signal_job.computing.route import Limits, decide
+from signal_job.config import Config
+from signal_job.errors import StagingError
+from signal_job.reading.inputs import open_input
+
+data, config = open_input(Path(sys.argv[1])), Config(seed=1, window=3, version="v", group_by="symbol")
+limits = Limits(filtered_groups=0, max_carried=0, bucket_rows=1000)
+try:
+    run(data, config, route=decide(data, config, limits=limits))
+except StagingError as exc:
+    print(exc)
+    sys.exit(1)
+"""
+
+
+@pytest.mark.parametrize("staged", ["groups in buckets", "signals of each group", "signals of each folder"])
+def test_a_full_tmpdir_under_groups_and_their_signals_is_named_too(work: Path, staged: str) -> None:
+    config = CONFIG.replace("window: 5", "window: 3") + "group_by: symbol\n"
+    (work / "config.yaml").write_text(config)
+    if staged == "signals of each folder":
+        for symbol in "AB":
+            (work / "in" / f"symbol={symbol}").mkdir(parents=True)
+            write_candles(work / "in" / f"symbol={symbol}" / "part.csv", rows=50_000, seed=1)
+        command = [str(CONSOLE_SCRIPT), "run", "--input", "in", "--signals", "s.parquet"]
+    else:
+        symbols_csv(work / "in.csv", 100_000)
+        command = [str(CONSOLE_SCRIPT), "run", "--input", "in.csv", "--signals", "s.parquet"]
+    if staged == "groups in buckets":  # no command line chooses them at this size: a route does
+        command = [sys.executable, "-c", _BUCKETS, "in.csv"]
+    done = in_full_tmpdir(work, command)
+    assert done.returncode == 1, done.stderr
+    message = (
+        done.stdout.decode() if staged == "groups in buckets" else json.loads(done.stdout)["error_message"]
+    )
+    assert message.startswith(
+        f"cannot write to the temporary folder {work / 'tmp'} (TMPDIR), where the run stages"
+    ), message
+    assert not (work / "s.parquet").exists()
+    assert (work / "left.txt").read_text() == ""
