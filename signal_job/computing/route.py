@@ -165,8 +165,9 @@ def decide(
     local engine) or `Engine.LOCAL`; `signals`, whether a signals file is asked for; `cached`,
     whether a cache folder is given (with Dask too). Nothing is read but the files' metadata
     (their headers and first rows, read when they were opened). Raises `ConfigError` where the
-    config asks this engine for what the files cannot give (`sort: true` without times); the
-    engines that count file by file refuse those keys themselves, whatever the files.
+    config asks the local engine for what the files cannot give (`sort: true` or `duplicates:
+    drop` without times); the engines that count file by file refuse those keys themselves,
+    whatever the files.
     """
     if engine is Engine.LOCAL:
         untimed = needs_times(data.parts, config.reading)
