@@ -39,6 +39,8 @@ def staging_folder() -> Iterator[Path]:
     bring back a folder already removed. So the folder is handed out, where the system allows,
     through an open descriptor of it (`/proc/self/fd/N`): once removed it cannot be written through
     that path, and the descriptor is kept for a while after a failure so that N is not reused.
+    A folder that cannot be made is a `StagingError`; so is a write into it that the disk refuses,
+    where the writer says so (`writing_staged`).
     """
     _close_parked(time.monotonic())
     root = Path(tempfile.gettempdir())
