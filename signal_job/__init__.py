@@ -12,7 +12,15 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from signal_job.errors import ClashError, ConfigError, EngineError, InputError, JobError, OutputError
+from signal_job.errors import (
+    ClashError,
+    ConfigError,
+    EngineError,
+    InputError,
+    JobError,
+    OutputError,
+    StagingError,
+)
 from signal_job.version import __version__
 
 if TYPE_CHECKING:
@@ -29,6 +37,7 @@ __all__ = [
     "OutputError",
     "Reading",
     "RunResult",
+    "StagingError",
     "__version__",
     "explain",
     "run",

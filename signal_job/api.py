@@ -134,8 +134,9 @@ def run(
     experiment `mlflow_experiment` (default "signal-job"); a tracking failure is a logged warning.
 
     Raises the job's `JobError` subclasses (`ConfigError`, `InputError`, `OutputError`,
-    `EngineError`, `ClashError`) with the messages the command line puts in its error document, naming
-    these keyword arguments where it names its flags; `exc.version` is the config's version once known.
+    `EngineError`, `ClashError`, `StagingError`) with the messages the command line puts in its
+    error document, naming these keyword arguments where it names its flags; `exc.version` is the
+    config's version once known.
     """
     started = time.perf_counter()
     given = _given(config)

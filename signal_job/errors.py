@@ -30,6 +30,10 @@ class EngineError(JobError):
     """The engine that runs the job (a Dask cluster) is missing, unreachable or failed."""
 
 
+class StagingError(OutputError):
+    """The temporary folder (under TMPDIR) where a run stages rows on disk cannot be written."""
+
+
 class ClashError(OutputError):
     """An output names a file the run reads, or another output: nothing may be written."""
 

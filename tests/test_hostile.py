@@ -17,8 +17,10 @@ import resource
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -861,3 +863,226 @@ def test_a_run_from_a_folder_whose_name_is_not_utf8_records_its_inputs(tmp_path:
     assert done.returncode == 0, done.stderr
     [entry] = json.loads(done.stdout)["inputs"]["list"]
     assert entry["path"].endswith("/d\\udce9/data.csv")
+
+
+# Issue 30, item 1: duplicates: drop without a time column would take equal closes for repeats.
+
+FLAT = "close\n10\n10\n10\n10\n11\n"  # a flat stretch: right is 5 rows, 1 signal (rate 0.2)
+TIMED = "timestamp,close\n2024-01-01 00:00:00,1\n2024-01-01 00:01:00,2\n"
+
+
+def untimed_layout(work: Path, layout: str) -> str:
+    """An input without a time column (in one file of a folder, for "mixed"), as `--input` names it."""
+    if layout == "file":
+        (work / "f.csv").write_text(FLAT)
+        return "f.csv"
+    folder = work / "in"
+    if layout == "hive":
+        for symbol in ("A", "B"):
+            (folder / f"symbol={symbol}").mkdir(parents=True)
+            (folder / f"symbol={symbol}" / "f.csv").write_text(FLAT)
+        return "in"
+    folder.mkdir()
+    (folder / "a.csv").write_text(TIMED if layout == "mixed" else FLAT)
+    (folder / "b.csv").write_text(FLAT)
+    (folder / "c.csv").write_text(FLAT)
+    return "in"
+
+
+_FIRST_UNTIMED = {"file": "f.csv", "folder": "in/a.csv", "mixed": "in/b.csv", "hive": "in/symbol=A/f.csv"}
+
+
+@pytest.mark.parametrize("layout", list(_FIRST_UNTIMED))
+def test_duplicates_drop_without_a_time_column_is_refused_naming_the_key_and_file(
+    work: Path, layout: str
+) -> None:
+    (work / "config.yaml").write_text(
+        'seed: 1\nwindow: 3\nversion: "v1"\nduplicates: drop\n' + ("group_by: symbol\n" * (layout == "hive"))
+    )
+    done = job("--input", untimed_layout(work, layout), "--output", "metrics.json", cwd=work)
+    document = assert_refused(
+        done, "config key 'duplicates'", f"input file {_FIRST_UNTIMED[layout]} has no time column"
+    )
+    assert json.loads((work / "metrics.json").read_bytes()) == document
+
+
+def test_duplicates_drop_with_timestamp_column_none_is_refused(work: Path) -> None:
+    (work / "config.yaml").write_text(CONFIG + "duplicates: drop\ntimestamp_column: none\n")
+    assert_refused(job(cwd=work), "config key 'duplicates'", "timestamp_column: none", "data.csv")
+
+
+@pytest.mark.parametrize(
+    ("engine", "message"),
+    [
+        (["--cache", "kept"], "duplicates: drop compares rows across files; it does not run with --cache"),
+        (
+            ["--engine", "dask"],
+            "duplicates: drop compares rows across files; it does not run with --engine dask",
+        ),
+    ],
+)
+def test_duplicates_drop_without_times_on_the_file_by_file_engines_keeps_their_message(
+    work: Path, engine: list[str], message: str
+) -> None:
+    (work / "config.yaml").write_text(CONFIG + "duplicates: drop\n")
+    done = job("--input", untimed_layout(work, "file"), *engine, cwd=work)
+    assert assert_refused(done)["error_message"] == message
+
+
+def test_a_flat_stretch_without_times_is_counted_whole_by_the_python_api(tmp_path: Path) -> None:
+    path = tmp_path / "f.csv"
+    path.write_text(FLAT)
+    keys = {"seed": 1, "window": 3, "version": "v"}
+    with pytest.raises(
+        ConfigError, match=r"config key 'duplicates' .* input file .*f\.csv has no time column"
+    ):
+        signal_job.run(path, config={**keys, "duplicates": "drop"})
+    result = signal_job.run(path, config=keys)
+    assert (result.rows, result.rate) == (5, 0.2)
+
+
+# Issue 30, item 2: sort: true without a time column has nothing to sort by.
+
+
+@pytest.mark.parametrize("layout", list(_FIRST_UNTIMED))
+def test_sort_true_without_a_time_column_is_refused_naming_the_key_and_file(work: Path, layout: str) -> None:
+    (work / "config.yaml").write_text(
+        'seed: 1\nwindow: 3\nversion: "v1"\nsort: true\n' + ("group_by: symbol\n" * (layout == "hive"))
+    )
+    done = job("--input", untimed_layout(work, layout), "--output", "metrics.json", cwd=work)
+    document = assert_refused(
+        done, "config key 'sort'", f"input file {_FIRST_UNTIMED[layout]} has no time column"
+    )
+    assert json.loads((work / "metrics.json").read_bytes()) == document
+
+
+def test_sort_true_and_duplicates_drop_without_times_name_both_keys(work: Path) -> None:
+    (work / "config.yaml").write_text(CONFIG + "sort: true\nduplicates: drop\n")
+    done = job("--input", untimed_layout(work, "file"), cwd=work)
+    assert_refused(done, "config keys 'sort' and 'duplicates'", "input file f.csv has no time column")
+
+
+# Issue 30, item 3: a hive folder and a column of the same name, two sources for one group.
+
+
+def hive_with_column(work: Path, values: list[str]) -> str:
+    lines = [f"2024-01-01 00:0{minute}:00,{value},{minute + 1}" for minute, value in enumerate(values)]
+    (work / "in" / "symbol=BTC").mkdir(parents=True)
+    (work / "in" / "symbol=BTC" / "a.csv").write_text("timestamp,symbol,close\n" + "\n".join(lines) + "\n")
+    (work / "in" / "symbol=XRP").mkdir()
+    (work / "in" / "symbol=XRP" / "a.csv").write_text(TIMED)
+    (work / "config.yaml").write_text(CONFIG.replace("window: 5", "window: 2") + "group_by: symbol\n")
+    return "in"
+
+
+def test_a_hive_folder_whose_file_names_another_group_is_refused(work: Path) -> None:
+    done = job("--input", hive_with_column(work, ["BTC", "ETH", "SOL"]), "--output", "metrics.json", cwd=work)
+    document = assert_refused(
+        done, "input file in/symbol=BTC/a.csv line 3", "'symbol'", "'ETH'", "folder in/symbol=BTC"
+    )
+    assert json.loads((work / "metrics.json").read_bytes()) == document
+
+
+def test_a_hive_folder_whose_file_agrees_with_it_runs_as_before(work: Path) -> None:
+    done = job("--input", hive_with_column(work, ["BTC", ' "BTC" ', "BTC "]), cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["rows_processed"] == 5
+    assert b"symbol=BTC: rows 3, signals 2" in done.stderr
+
+
+# Issue 30, item 10: a full TMPDIR is the temporary folder's problem, not the input's.
+
+
+def in_full_tmpdir(work: Path, command: list[str]) -> subprocess.CompletedProcess[bytes]:
+    """`command` in `work` with TMPDIR on a real 256 KiB tmpfs (a private mount) where the system
+    allows one, else with files limited to 200,000 bytes (a real EFBIG); `left.txt` lists what
+    stayed in TMPDIR."""
+    (work / "tmp").mkdir()
+    env = {**os.environ, "TMPDIR": str(work / "tmp")}
+    quoted = " ".join(f"'{arg}'" for arg in command)
+    script = f"{quoted}; code=$?; ls -A tmp > left.txt; exit $code"
+    if _tmpfs_available():
+        mounted = ["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=256k tmpfs tmp && {script}"]
+        return subprocess.run(mounted, cwd=work, env=env, capture_output=True, check=False, timeout=120)
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+
+    limited = ["sh", "-c", script]
+    return subprocess.run(
+        limited, cwd=work, env=env, capture_output=True, check=False, timeout=120, preexec_fn=small_files
+    )
+
+
+@pytest.mark.parametrize("order", ["newest first", "sort: true"])
+def test_a_full_tmpdir_is_named_with_what_to_do_not_blamed_on_the_input(work: Path, order: str) -> None:
+    write_candles(work / "big.csv", rows=100_000, seed=1)
+    lines = (work / "big.csv").read_text().splitlines()
+    rows = lines[:0:-1] if order == "newest first" else lines[2:] + lines[1:2]  # the first row last
+    (work / "in.csv").write_text("\n".join([lines[0], *rows]) + "\n")
+    if order == "sort: true":
+        (work / "config.yaml").write_text(CONFIG + "sort: true\n")
+    done = in_full_tmpdir(work, [str(CONSOLE_SCRIPT), "run", "--input", "in.csv", "--output", "metrics.json"])
+    document = assert_refused(done, f"temporary folder {work / 'tmp'} (TMPDIR)")
+    message = document["error_message"]
+    assert "input file" not in message
+    assert "No space left on device; free space there" in message or "File too large" in message
+    assert json.loads((work / "metrics.json").read_bytes()) == document
+    assert (work / "left.txt").read_text() == ""  # the staging folder went with the run
+
+
+def symbols_csv(path: Path, rows: int) -> None:
+    """`rows` candles of five symbols, interleaved, a minute apart."""
+    start = datetime(2024, 1, 1)
+    lines = [
+        f"{start + timedelta(minutes=row):%Y-%m-%d %H:%M:%S},{'ABCDE'[row % 5]},{100 + row % 7}"
+        for row in range(rows)
+    ]
+    path.write_text("timestamp,symbol,close\n" + "\n".join(lines) + "\n")
+
+
+_BUCKETS = """
+import sys
+from pathlib import Path
+
+from signal_job.computing.pipeline import run
+from signal_job.computing.route import Limits, decide
+from signal_job.config import Config
+from signal_job.errors import StagingError
+from signal_job.reading.inputs import open_input
+
+data, config = open_input(Path(sys.argv[1])), Config(seed=1, window=3, version="v", group_by="symbol")
+limits = Limits(filtered_groups=0, max_carried=0, bucket_rows=1000)
+try:
+    run(data, config, route=decide(data, config, limits=limits))
+except StagingError as exc:
+    print(exc)
+    sys.exit(1)
+"""
+
+
+@pytest.mark.parametrize("staged", ["groups in buckets", "signals of each group", "signals of each folder"])
+def test_a_full_tmpdir_under_groups_and_their_signals_is_named_too(work: Path, staged: str) -> None:
+    config = CONFIG.replace("window: 5", "window: 3") + "group_by: symbol\n"
+    (work / "config.yaml").write_text(config)
+    if staged == "signals of each folder":
+        for symbol in "AB":
+            (work / "in" / f"symbol={symbol}").mkdir(parents=True)
+            write_candles(work / "in" / f"symbol={symbol}" / "part.csv", rows=50_000, seed=1)
+        command = [str(CONSOLE_SCRIPT), "run", "--input", "in", "--signals", "s.parquet"]
+    else:
+        symbols_csv(work / "in.csv", 100_000)
+        command = [str(CONSOLE_SCRIPT), "run", "--input", "in.csv", "--signals", "s.parquet"]
+    if staged == "groups in buckets":  # no command line chooses them at this size: a route does
+        command = [sys.executable, "-c", _BUCKETS, "in.csv"]
+    done = in_full_tmpdir(work, command)
+    assert done.returncode == 1, done.stderr
+    message = (
+        done.stdout.decode() if staged == "groups in buckets" else json.loads(done.stdout)["error_message"]
+    )
+    assert message.startswith(
+        f"cannot write to the temporary folder {work / 'tmp'} (TMPDIR), where the run stages"
+    ), message
+    assert not (work / "s.parquet").exists()
+    assert (work / "left.txt").read_text() == ""

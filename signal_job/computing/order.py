@@ -21,7 +21,7 @@ import polars as pl
 from signal_job.computing.background import in_background
 from signal_job.computing.plan import GROUP, SORT_KEY, Shape, part_rows, sort_key
 from signal_job.computing.route import Limits, Staging, staging
-from signal_job.computing.staging import staging_folder
+from signal_job.computing.staging import staging_folder, writing_staged
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, shorten
 from signal_job.reading.inputs import Input
@@ -55,15 +55,16 @@ def in_time_order(
         )
         raise ConfigError(msg)
     with staging_folder() as folder:
-        frames = []
-        for index, (part, newest_first) in enumerate(zip(data.parts, descending, strict=True)):
-            rows = part_rows(part, the_shape)
-            if newest_first:
-                rows = _reversed(rows, folder / f"part{index}", piece_rows=limits.piece_rows)
-            frames.append(rows)
-        if config.reading.sort and the_shape.keys:
-            rows = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
-            frames = [_sorted(rows, folder / "sorted", sort_key(the_shape), limits=limits)]
+        with writing_staged():
+            frames = []
+            for index, (part, newest_first) in enumerate(zip(data.parts, descending, strict=True)):
+                rows = part_rows(part, the_shape)
+                if newest_first:
+                    rows = _reversed(rows, folder / f"part{index}", piece_rows=limits.piece_rows)
+                frames.append(rows)
+            if config.reading.sort and the_shape.keys:
+                rows = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
+                frames = [_sorted(rows, folder / "sorted", sort_key(the_shape), limits=limits)]
         yield frames
 
 

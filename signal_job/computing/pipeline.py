@@ -36,12 +36,12 @@ from signal_job.computing.plan import (
     shape,
 )
 from signal_job.computing.route import Counting, Groups, Route, Signals, counting, decide, takes_fast_path
-from signal_job.computing.staging import staging_folder
+from signal_job.computing.staging import staging_folder, unwritable, writing_staged
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, first_line, names_text
 from signal_job.partial import MAX_WINDOW, Counts, Edges, edge_rows
 from signal_job.reading.headers import normal_name
-from signal_job.reading.inputs import Input
+from signal_job.reading.inputs import Input, check_folder_column
 
 log = logging.getLogger(__name__)
 
@@ -150,10 +150,16 @@ def _run_each(
         return [_run_series(part, config, route, signals=None, engine=engine) for part in series]
     with staging_folder() as folder:
         pieces = _pieces(folder, len(series))
-        results = [
-            _run_series(part, config, route, signals=piece, engine=engine)
-            for part, piece in zip(series, pieces, strict=True)
-        ]
+        try:
+            results = [
+                _run_series(part, config, route, signals=piece, engine=engine)
+                for part, piece in zip(series, pieces, strict=True)
+            ]
+        except SignalsNotWritten as exc:  # what could not be written is a piece, under TMPDIR
+            staged = unwritable(exc.error)
+            if staged is not None:
+                raise staged from exc
+            raise
         try:
             _join(pieces, signals, engine=engine)
         except (pl.exceptions.PolarsError, OSError) as exc:
@@ -423,7 +429,8 @@ def _sink_each(
             each.signals.sink_parquet(handle, compression=groups.COMPRESSION, lazy=True)
             for each, handle in zip(plans, handles, strict=True)
         ]
-        results = in_background(lambda: pl.collect_all([*sinks, *queries], engine=engine))[len(sinks) :]
+        with writing_staged():  # the pieces; the signals file is written by `_join`
+            results = in_background(lambda: pl.collect_all([*sinks, *queries], engine=engine))[len(sinks) :]
         files.close()
         _join(pieces, signals, engine=engine)
     return results
@@ -575,6 +582,7 @@ def _check_group(data: Input, config: Config) -> None:
                 f"columns found: {found}"
             )
             raise InputError(msg)
+    check_folder_column(data, config.group_by)
 
 
 def no_rows(data: Input) -> InputError:

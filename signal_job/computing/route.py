@@ -23,7 +23,7 @@ from signal_job.computing.signals import fast_window
 from signal_job.config import Config
 from signal_job.errors import counted
 from signal_job.partial import edge_rows
-from signal_job.reading.inputs import Input
+from signal_job.reading.inputs import Input, needs_times
 
 _T = TypeVar("_T")
 
@@ -164,8 +164,15 @@ def decide(
     `engine` is the engine asked for: `Engine.DASK`, `Engine.CACHE` (a cache folder with the
     local engine) or `Engine.LOCAL`; `signals`, whether a signals file is asked for; `cached`,
     whether a cache folder is given (with Dask too). Nothing is read but the files' metadata
-    (their headers and first rows, read when they were opened).
+    (their headers and first rows, read when they were opened). Raises `ConfigError` where the
+    config asks the local engine for what the files cannot give (`sort: true` or `duplicates:
+    drop` without times); the engines that count file by file refuse those keys themselves,
+    whatever the files.
     """
+    if engine is Engine.LOCAL:
+        untimed = needs_times(data.parts, config.reading)
+        if untimed is not None:
+            raise untimed
     the_shape = shape(data, config, timestamps=signals)
     groups = _groups(data, config)
     column = groups.choice is Groups.COLUMN
@@ -217,8 +224,6 @@ def _series(data: Input, config: Config) -> Step[int]:
 def staging(data: Input, config: Config) -> Step[Staging]:
     """Whether `data`'s rows are staged before their plan: newest-first files reversed, or sorted."""
     if config.reading.sort:
-        if not data.has_timestamps:  # nothing to sort by: the rows keep their file order
-            return Step(Staging.SORT, "sort: true, but no time column to sort by: the rows in file order")
         return Step(Staging.SORT, "sort: true: every row sorted by time on disk first")
     newest_first = sum(part.timestamp is not None and part.timestamp.descending for part in data.parts)
     if newest_first:

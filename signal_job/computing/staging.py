@@ -1,8 +1,15 @@
-"""Temporary folders for rows staged on disk: under TMPDIR, removed by a later run if this one is killed."""
+"""Temporary folders for rows staged on disk: under TMPDIR, removed by a later run if this one is killed.
+
+A staging folder that cannot be made, or a write into it that finds the disk full, is the
+temporary folder's problem, said as such (`StagingError`): never the input's, whose rows the
+same queries read.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -11,6 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+import polars as pl
+
+from signal_job.errors import StagingError
 from signal_job.safe_files import OWNER, hold, owner, remove_orphans
 
 # How long the descriptor of a folder removed after a failure stays open (see `staging_folder`):
@@ -29,12 +39,21 @@ def staging_folder() -> Iterator[Path]:
     bring back a folder already removed. So the folder is handed out, where the system allows,
     through an open descriptor of it (`/proc/self/fd/N`): once removed it cannot be written through
     that path, and the descriptor is kept for a while after a failure so that N is not reused.
+    A folder that cannot be made is a `StagingError`; so is a write into it that the disk refuses,
+    where the writer says so (`writing_staged`).
     """
     _close_parked(time.monotonic())
     root = Path(tempfile.gettempdir())
     remove_orphans(root)
-    folder = Path(tempfile.mkdtemp(prefix=f".signal-job.{owner()}.", suffix=".tmp", dir=root))
-    lock = os.open(folder / OWNER, os.O_CREAT | os.O_WRONLY, 0o600)
+    try:
+        folder = Path(tempfile.mkdtemp(prefix=f".signal-job.{owner()}.", suffix=".tmp", dir=root))
+    except OSError as exc:
+        raise not_staged(exc.errno or errno.EIO) from exc
+    try:
+        lock = os.open(folder / OWNER, os.O_CREAT | os.O_WRONLY, 0o600)
+    except OSError as exc:
+        _remove(folder)
+        raise not_staged(exc.errno or errno.EIO) from exc
     hold(lock)
     handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -49,6 +68,57 @@ def staging_folder() -> Iterator[Path]:
         os.close(handle)  # every query finished: no writer is left
     finally:
         os.close(lock)
+
+
+# Writes that fail for want of room, or of a disk that takes them: reading the input never does.
+_WHAT_TO_DO = {
+    errno.ENOSPC: "free space there, or set TMPDIR to a folder on a disk with more room",
+    errno.EDQUOT: "free space there (a disk quota is full), or set TMPDIR to a folder on another disk",
+    errno.EFBIG: "set TMPDIR to a folder on a disk that takes larger files",
+    errno.EROFS: "set TMPDIR to a folder on a disk this run can write",
+}
+_OS_ERROR = re.compile(r"\(os error (\d+)\)")  # how Polars reports an OSError it met
+
+
+@contextmanager
+def writing_staged() -> Iterator[None]:
+    """Writes into a staging folder: one that finds the disk full (or read-only) is a `StagingError`.
+
+    Other errors pass as they are: the queries that stage rows also read the input.
+    """
+    try:
+        yield
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        error = unwritable(exc)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def unwritable(exc: BaseException) -> StagingError | None:
+    """The error of a write into a staging folder that failed with `exc`, if the disk refused it."""
+    number = exc.errno if isinstance(exc, OSError) else None
+    if number is None:
+        found = _OS_ERROR.search(str(exc))
+        number = int(found[1]) if found else None
+    return not_staged(number) if number in _WHAT_TO_DO else None
+
+
+def not_staged(number: int) -> StagingError:
+    """The error of a staging folder that could not be made or written (`number`, an errno)."""
+    root = tempfile.gettempdir()
+    given = os.environ.get("TMPDIR")
+    if not given:
+        named = "TMPDIR is not set"
+    elif Path(given).resolve() == Path(root).resolve():
+        named = "TMPDIR"
+    else:
+        named = f"TMPDIR is {given}"
+    what_to_do = _WHAT_TO_DO.get(number, "set TMPDIR to a folder this run can write")
+    return StagingError(
+        f"cannot write to the temporary folder {root} ({named}), where the run stages rows on disk: "
+        f"{os.strerror(number)}; {what_to_do}"
+    )
 
 
 def _through(handle: int, folder: Path) -> Path:

@@ -10,6 +10,7 @@ is scanned for its earliest time): the order of the files must be known before t
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,14 +19,15 @@ from urllib.parse import unquote
 import polars as pl
 
 from signal_job.config import Reading
-from signal_job.errors import InputError, first_line
+from signal_job.errors import ConfigError, InputError, first_line, shorten
 from signal_job.progress import steps
 from signal_job.reading.files import Found, find_files
 from signal_job.reading.headers import normal_name
+from signal_job.reading.numbers import VALUE_PADDING
 from signal_job.reading.sources import Source, open_source, split_tickers
 from signal_job.reading.storage import Location, Url
 from signal_job.reading.timestamp_reading import TimestampReading
-from signal_job.reading.timestamps import read_timestamps
+from signal_job.reading.timestamps import read_timestamps, times_left_out
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +98,56 @@ def open_input(spec: Location | Found, *, reading: Reading = Reading(), timestam
     return Input(found.spec, tuple(parts), "path")
 
 
+def check_folder_column(data: Input, group: str) -> None:
+    """Refuse a file in a hive folder of `group` whose own column `group` names another group.
+
+    Two sources for one group: a row's group would be the column's, whatever the folder says.
+    Only files with both are read, each by a streaming query for its first row that disagrees
+    (values trimmed of padding, as groups are; an empty value disagrees, a blank line does not).
+    """
+    key = normal_name(group)
+    for part in data.parts:
+        if key not in part.partition or key not in part.names:
+            continue
+        folder = part.partition[key].strip(VALUE_PADDING)
+        text = pl.col(part.names[key]).cast(pl.String)
+        blank = pl.col("suspect") & pl.col("close").is_null()  # a blank line, read before it is left out
+        disagrees = (
+            pl.when(pl.col("_value").is_null())
+            .then(~blank)
+            .otherwise(pl.col("_value").str.strip_chars(VALUE_PADDING) != folder)
+        )
+        try:
+            found = (
+                part.frame_with({"_value": text}, row_index="_row")
+                .filter(disagrees)
+                .select("_value", "_row")
+                .head(1)
+                .collect()
+            )
+        except (pl.exceptions.PolarsError, OSError):
+            continue  # a file that does not read is named, with its line, by the run itself
+        if found.height:
+            value, row = found.row(0)
+            raise InputError(_two_groups(part, group, key, value, row))
+
+
+def _two_groups(part: Source, group: str, key: str, value: str | None, row: int) -> str:
+    from signal_job.reading.lines import where  # noqa: PLC0415 - only to name a line
+
+    named = part.partition[key].strip(VALUE_PADDING)
+    names = str(part.path).split("/")
+    # The folder nearest the file whose key it is (the one `_partition` took the value from).
+    nearest = [index for index, name in enumerate(names[:-1]) if normal_name(name.partition("=")[0]) == key]
+    folder = "/".join(names[: nearest[-1] + 1]) if nearest else f"{key}={named}"
+    found = "is empty" if value is None or not value.strip(VALUE_PADDING) else f"says {shorten(value)}"
+    return (
+        f"input file {part.path} {where(part, row)}: column {group!r} {found}, but the file is in the "
+        f"folder {folder}: two sources for one row's group; keep one of them (move the file out of "
+        f"the folder, or remove the column), or make the column say {shorten(named)} on every row"
+    )
+
+
 def _by_time(parts: list[Source]) -> list[Source]:
     """The files in order of their earliest times, which must not depend on an undecided spelling."""
     earliest = {part.path: _earliest(part) for part in parts}
@@ -144,6 +196,9 @@ def _with_times(parts: list[Source], reading: Reading, *, required: bool) -> lis
     read = [replace(part, timestamp=times) for part, times in zip(parts, _times(parts, reading), strict=True)]
     mixed = _one_without_timestamps(read)
     if mixed is not None:
+        untimed = needs_times(read, reading)
+        if untimed is not None:  # the key that asks for times is what to fix first
+            raise untimed
         without, with_ = mixed
         msg = (
             f"input file {without.path} has no timestamp column, but {with_.path} has one: the files "
@@ -157,6 +212,38 @@ def _with_times(parts: list[Source], reading: Reading, *, required: bool) -> lis
         if part.timestamp is not None and part.timestamp.descending:
             log.info("input file %s runs newest first: it is read oldest first", part.path)
     return read
+
+
+def needs_times(parts: Sequence[Source], reading: Reading) -> ConfigError | None:
+    """The error of config keys that need every file's times (`sort`, `duplicates`), if a file has none.
+
+    Rows are sorted by their times, and a repeat is a row repeated at one time: without times,
+    `sort: true` would leave the rows as they are, and `duplicates: drop` would drop a run of
+    equal closes (a flat stretch of prices) as repeats.
+    """
+    without = next((part for part in parts if part.timestamp is None), None)
+    asked = []
+    if reading.sort:
+        asked.append(("sort", "sort: true", "sort: true sorts the rows by their times"))
+    if reading.duplicates == "drop":
+        why = (
+            "duplicates: drop leaves out rows repeated at one time (without times, a run of equal closes "
+            "would be taken for repeats)"
+        )
+        asked.append(("duplicates", "duplicates: drop", why))
+    if without is None or not asked:
+        return None
+    keys = " and ".join(repr(key) for key, _, _ in asked)
+    settings = " and ".join(setting for _, setting, _ in asked)
+    named = f"keys {keys} need" if len(asked) > 1 else f"key {keys} needs"
+    if times_left_out(reading):
+        found = f"timestamp_column: none reads input file {without.path} without them"
+        fix = "or timestamp_column: none"
+    else:
+        found = f"input file {without.path} has no time column"
+        fix = "or give the file a time column (timestamp_column names it)"
+    whys = ", and ".join(why for _, _, why in asked)
+    return ConfigError(f"config {named} times, but {found}: {whys}; remove {settings} from the config, {fix}")
 
 
 def _times(parts: list[Source], reading: Reading) -> list[TimestampReading | None]:

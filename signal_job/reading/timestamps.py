@@ -155,10 +155,16 @@ def _read(
     return _text((key, text, column), sample, written, spellings, name)
 
 
+def times_left_out(reading: Reading) -> bool:
+    """Whether the config says to read no time column (`timestamp_column: none`)."""
+    wanted = reading.timestamp_column
+    return isinstance(wanted, str) and wanted.lower() == "none"
+
+
 def _time_columns(source: Source, reading: Reading) -> list[tuple[pl.Expr, str, tuple[str, ...]]]:
     """The time columns to try, in order: the configured one, or by name (`date` and `time` joined)."""
     wanted = reading.timestamp_column
-    if isinstance(wanted, str) and wanted.lower() == "none":
+    if times_left_out(reading):
         log.info("input file %s: time order not checked (timestamp_column: none)", source.path)
         return []
     if wanted is not None:

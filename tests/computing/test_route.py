@@ -24,6 +24,7 @@ from signal_job.computing.route import (
     forced,
 )
 from signal_job.config import Reading
+from signal_job.errors import ConfigError
 from signal_job.reading.inputs import open_input
 from tests.conftest import DATA, make_config, run_with
 
@@ -67,6 +68,26 @@ def test_a_file_without_times_is_taken_in_file_order(tmp_path: Path) -> None:
     path.write_text("close\n1\n2\n3\n")
     step = route_of(path).staging
     assert (step.choice, step.why) == (Staging.NONE, "no time column: the rows are taken in file order")
+
+
+@pytest.mark.parametrize(
+    ("reading", "keys"),
+    [
+        (Reading(sort=True), "key 'sort' needs"),
+        (Reading(duplicates="drop"), "key 'duplicates' needs"),
+        (Reading(sort=True, duplicates="drop"), "keys 'sort' and 'duplicates' need"),
+    ],
+)
+def test_keys_that_need_times_are_refused_on_a_file_without_any(
+    tmp_path: Path, reading: Reading, keys: str
+) -> None:
+    path = tmp_path / "closes.csv"
+    path.write_text("close\n10\n10\n11\n")
+    with pytest.raises(ConfigError, match=rf"^config {keys} times, but input file .*closes\.csv has no time"):
+        route_of(path, reading=reading)
+    # The engines that count file by file refuse these keys themselves (see `by_file.check_config`).
+    for engine in (Engine.CACHE, Engine.DASK):
+        assert route_of(path, reading=reading, engine=engine).engine.choice is engine
 
 
 def test_hive_folders_of_the_group_are_series_and_a_column_waits_for_its_listing(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import polars as pl
 import pytest
 
 from signal_job.computing import staging
-from signal_job.computing.staging import staging_folder
+from signal_job.computing.staging import not_staged, staging_folder, unwritable, writing_staged
+from signal_job.errors import StagingError
 
 
 def partitioned(rows: int) -> pl.LazyFrame:
@@ -63,3 +65,66 @@ def test_descriptors_kept_after_a_failure_are_closed_later(
     with staging_folder():
         pass
     assert staging._parked == []
+
+
+def test_a_staging_folder_that_cannot_be_made_names_the_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "file"))
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "file"))  # as a Python caller may set it
+    with pytest.raises(StagingError) as refused, staging_folder():
+        pass
+    assert str(refused.value) == (
+        f"cannot write to the temporary folder {tmp_path / 'file'} (TMPDIR), where the run stages rows on "
+        "disk: Not a directory; set TMPDIR to a folder this run can write"
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "what_to_do"),
+    [
+        (
+            pl.exceptions.ComputeError("parquet: underlying IO error: No space left on device (os error 28)"),
+            "No space left on device; free space there, or set TMPDIR to a folder on a disk with more room",
+        ),
+        (OSError(errno.EDQUOT, "Disk quota exceeded"), "Disk quota exceeded; free space there (a disk quota"),
+        (
+            OSError(errno.EFBIG, "File too large"),
+            "File too large; set TMPDIR to a folder on a disk that takes",
+        ),
+        (OSError("Read-only file system (os error 30)"), "Read-only file system; set TMPDIR to a folder on"),
+    ],
+)
+def test_a_staged_write_the_disk_refuses_is_the_temporary_folder_s_error(
+    empty_tmpdir: Path, error: Exception, what_to_do: str
+) -> None:
+    with pytest.raises(
+        StagingError, match=rf"^cannot write to the temporary folder {empty_tmpdir} \(TMPDIR\)"
+    ):
+        with writing_staged():
+            raise error
+    assert what_to_do in str(unwritable(error))
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        pl.exceptions.ComputeError("could not parse `abc` as dtype `decimal[38,18]` at column 'close'"),
+        PermissionError(errno.EACCES, "Permission denied"),  # the input's, perhaps: not said to be TMPDIR's
+    ],
+)
+def test_other_failures_of_a_staging_query_pass_as_they_are(error: Exception) -> None:
+    with pytest.raises(type(error)), writing_staged():
+        raise error
+    assert unwritable(error) is None
+
+
+def test_the_temporary_folder_is_named_with_what_tmpdir_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    monkeypatch.delenv("TMPDIR", raising=False)
+    assert f"folder {tmp_path} (TMPDIR is not set)," in str(not_staged(errno.ENOSPC))
+    monkeypatch.setenv("TMPDIR", "/elsewhere")  # passed over by Python: not writable, or full
+    assert f"folder {tmp_path} (TMPDIR is /elsewhere)," in str(not_staged(errno.ENOSPC))

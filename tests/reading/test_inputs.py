@@ -9,7 +9,7 @@ from signal_job.computing.pipeline import run
 from signal_job.computing.plan import SIGNALS_METADATA
 from signal_job.config import Reading
 from signal_job.errors import ConfigError, InputError
-from signal_job.reading.inputs import open_input
+from signal_job.reading.inputs import check_folder_column, needs_times, open_input
 from tests.conftest import DATA, make_config
 
 
@@ -96,6 +96,33 @@ def test_files_with_and_without_timestamps_are_refused(tmp_path: Path) -> None:
     for signals in (True, False):  # the rows of b.csv could not be put in time order
         with pytest.raises(InputError, match=r"b\.csv has no timestamp column, but .*a\.csv has one"):
             open_input(tmp_path, timestamps=signals)
+
+
+@pytest.mark.parametrize("reading", [Reading(sort=True), Reading(duplicates="drop")])
+def test_files_with_and_without_timestamps_under_a_key_that_needs_times_name_the_key(
+    tmp_path: Path, reading: Reading
+) -> None:
+    write(tmp_path / "a.csv", "timestamp,close\n2024-01-01 00:00:00,1\n")
+    write(tmp_path / "b.csv", "close\n1\n")
+    write(tmp_path / "c.csv", "close\n1\n")
+    key = "sort" if reading.sort else "duplicates"
+    with pytest.raises(
+        ConfigError, match=rf"config key '{key}' needs times, but input file .*b\.csv has no time"
+    ):
+        open_input(tmp_path, reading=reading)
+
+
+def test_timestamp_column_none_under_a_key_that_needs_times_is_named(tmp_path: Path) -> None:
+    write(tmp_path / "a.csv", "timestamp,close\n2024-01-01 00:00:00,1\n")
+    reading = Reading(timestamp_column="none", sort=True)
+    error = needs_times(open_input(tmp_path, reading=reading).parts, reading)
+    assert error is not None
+    assert str(error).endswith(
+        "timestamp_column: none reads input file "
+        f"{tmp_path / 'a.csv'} without them: sort: true sorts the rows by their times; remove sort: true "
+        "from the config, or timestamp_column: none"
+    )
+    assert needs_times(open_input(tmp_path).parts, Reading(sort=True, duplicates="drop")) is None
 
 
 def test_times_that_do_not_read_are_refused_unless_the_config_says_to_leave_them(tmp_path: Path) -> None:
@@ -200,3 +227,43 @@ def test_rows_without_a_group_value_form_their_own_group(tmp_path: Path) -> None
     write(tmp_path / "a.csv", "symbol,close\nA,1\n,5\nA,2\n,6\n")
     result = run(open_input(tmp_path / "a.csv"), make_config(2, group_by="symbol"))
     assert [(name, c.rows, c.signals) for name, c in result.groups] == [("A", 2, 1), (None, 2, 1)]
+
+
+def test_a_hive_folder_and_a_column_of_the_group_that_disagree_are_refused_at_the_first_such_line(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path / "Symbol=BTC" / "a.csv", "symbol,close\nBTC,1\n\nBTC ,2\nETH,3\nSOL,4\n")
+    with pytest.raises(InputError) as refused:
+        check_folder_column(open_input(tmp_path), "symbol")
+    assert str(refused.value) == (
+        f"input file {path} line 5: column 'symbol' says 'ETH', but the file is in the folder "
+        f"{tmp_path / 'Symbol=BTC'}: two sources for one row's group; keep one of them (move the file "
+        "out of the folder, or remove the column), or make the column say 'BTC' on every row"
+    )
+
+
+def test_an_empty_group_value_in_a_hive_folder_of_the_group_disagrees(tmp_path: Path) -> None:
+    write(tmp_path / "symbol=BTC" / "a.csv", "symbol,close\nBTC,1\n,2\n")
+    with pytest.raises(InputError, match=r"a\.csv line 3: column 'symbol' is empty, but the file is in"):
+        check_folder_column(open_input(tmp_path), "symbol")
+
+
+def test_a_column_that_agrees_with_its_hive_folder_is_read_as_before(tmp_path: Path) -> None:
+    write(tmp_path / "symbol=BTC" / "a.csv", 'symbol,close\nBTC,1\n"BTC",2\n\n BTC ,3\n')
+    pl.DataFrame({"symbol": ["ETH", "ETH"], "close": [1.0, 2.0]}).write_parquet(
+        write(tmp_path / "symbol=ETH" / "b.parquet", "")
+    )
+    data = open_input(tmp_path)
+    check_folder_column(data, "symbol")
+    result = run(data, make_config(2, group_by="symbol"))
+    assert [(name, counts.rows, counts.signals) for name, counts in result.groups] == [
+        ("BTC", 3, 2),
+        ("ETH", 2, 1),
+    ]
+
+
+def test_a_parquet_file_in_a_hive_folder_of_another_group_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path / "symbol=BTC" / "b.parquet", "")
+    pl.DataFrame({"symbol": ["BTC", None], "close": [1.0, 2.0]}).write_parquet(path)
+    with pytest.raises(InputError, match=r"b\.parquet row 2: column 'symbol' is empty, but the file is in"):
+        run(open_input(tmp_path), make_config(2, group_by="symbol"))
