@@ -861,3 +861,41 @@ def test_a_run_from_a_folder_whose_name_is_not_utf8_records_its_inputs(tmp_path:
     assert done.returncode == 0, done.stderr
     [entry] = json.loads(done.stdout)["inputs"]["list"]
     assert entry["path"].endswith("/d\\udce9/data.csv")
+
+
+# Issue 30, item 6: a field of 10 MiB in the first lines, which the job reads to find the header.
+
+
+def _as_every_kind(folder: Path, name: str, text: str) -> list[str]:
+    """`text` written as `name`.csv, .csv.gz and .csv.zst; their names."""
+    (folder / f"{name}.csv").write_text(text)
+    (folder / f"{name}.csv.gz").write_bytes(gzip.compress(text.encode()))
+    lines = pl.LazyFrame({"line": text.splitlines()})
+    lines.sink_csv(folder / f"{name}.csv.zst", include_header=False, quote_style="never", compression="zstd")
+    return [f"{name}.csv", f"{name}.csv.gz", f"{name}.csv.zst"]
+
+
+def test_a_header_field_of_10_mib_is_refused_by_name_in_every_kind(work: Path) -> None:
+    text = "timestamp," + "x" * (10 * 1024 * 1024) + ",close\n2024-01-01 00:00:00,n,1\n"
+    for name in _as_every_kind(work, "wide", text):
+        message = f"input file {name} line 1 has a field longer than 131,072 characters"
+        document = assert_refused(job("--input", name, cwd=work), message)
+        assert "unexpected error" not in document["error_message"]
+        assert len(json.dumps(document)) < 600  # the field is quoted shortened, never whole
+        assert json.loads((work / "metrics.json").read_bytes()) == document
+
+
+def test_a_data_field_of_10_mib_in_the_first_lines_is_refused_by_name(work: Path) -> None:
+    (work / "config.yaml").write_text(CONFIG + "header: false\nclose_column: 3\n")
+    text = "2024-01-01 00:00:00," + "x" * (10 * 1024 * 1024) + ",1\n2024-01-01 00:01:00,n,2\n"
+    for name in _as_every_kind(work, "first", text):
+        message = f"input file {name} line 1 has a field longer than 131,072"
+        assert_refused(job("--input", name, cwd=work), message)
+
+
+def test_a_data_field_of_10_mib_past_the_first_lines_is_read_alike_in_every_kind(work: Path) -> None:
+    rows = [f"2024-01-01 00:0{i}:00,{'x' * (10 * 1024 * 1024) if i == 2 else 'n'},{i}" for i in range(1, 8)]
+    for name in _as_every_kind(work, "later", "\n".join(["timestamp,note,close", *rows]) + "\n"):
+        done = job("--input", name, cwd=work)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["rows_processed"] == 7
