@@ -20,11 +20,12 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from signal_job.computing import pipeline
 from signal_job.computing.route import Engine, Route, decide, describe, explained
-from signal_job.config import Config, Given, known_config, resolve_config, version_of
+from signal_job.config import Config, Given, RunConfig, resolve_config
 from signal_job.engines import ENGINES, Computed, Where
 from signal_job.errors import (
     ClashError,
@@ -63,6 +64,11 @@ class Request:
     where: Where = field(default_factory=Where)
     hashing: bool = False  # hash every input byte into the document's fingerprint
     tracking: Tracking | None = None  # log the ended run to MLflow
+
+    @cached_property
+    def configured(self) -> RunConfig:
+        """The run's config, its file read at most once: a pipe (`/dev/stdin`) gives its text once."""
+        return RunConfig(self.paths.config, self.config)
 
 
 @dataclass(frozen=True)
@@ -184,7 +190,7 @@ def _failed(error: BaseException, version: str | None, message: str, *, code: in
 
 
 def _version(request: Request) -> str | None:
-    return version_of(request.paths.config, request.config)
+    return request.configured.version()
 
 
 def _written(outcome: Outcome, prepared: Prepared, *, prints: bool) -> Document:
@@ -207,13 +213,13 @@ def _track(tracking: Tracking, request: Request, document: Document, counts: Cou
     """Log the ended run to MLflow (a failure to is a warning, never the run's)."""
     from signal_job.reporting.tracking import log_run  # noqa: PLC0415 - only when tracking
 
-    paths, given = request.paths, request.config
+    config = request.configured.known()
     log_run(
         tracking,
         document,
-        config=known_config(paths.config, given),
-        config_file=paths.config if given is None else None,
-        input=str(paths.input),
+        config=config,
+        config_text=None if config is None else request.configured.text(),  # as read: a pipe's once
+        input=str(request.paths.input),
         engine=request.where.name,
         counts=counts,
         started=request.started,
@@ -235,7 +241,7 @@ def _steps(prepared: Prepared, request: Request) -> Outcome:
     Raises `JobError`, carrying the config's version once the config has been read.
     """
     paths = prepared.paths
-    config = resolve_config(paths.config, request.config)
+    config = request.configured.resolve()
     grouping = f" group_by={config.group_by}" if config.group_by else ""
     fields = {
         "seed": config.seed,

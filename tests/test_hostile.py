@@ -14,6 +14,7 @@ import gzip
 import json
 import os
 import resource
+import shlex
 import shutil
 import signal
 import subprocess
@@ -331,11 +332,10 @@ def test_a_device_as_the_config_is_refused_at_once(work: Path, device: str) -> N
     )
 
 
-@pytest.mark.parametrize("option", ["--input", "--config"])
-def test_a_fifo_as_input_or_config_is_refused_without_waiting(work: Path, option: str) -> None:
+def test_a_fifo_as_input_is_refused_without_waiting(work: Path) -> None:
     os.mkfifo(work / "pipe")
     assert_refused(
-        job(option, "pipe", cwd=work, timeout=20), "pipe is a FIFO (named pipe), not a regular file"
+        job("--input", "pipe", cwd=work, timeout=20), "pipe is a FIFO (named pipe), not a regular file"
     )
 
 
@@ -899,3 +899,77 @@ def test_a_data_field_of_10_mib_past_the_first_lines_is_read_alike_in_every_kind
         done = job("--input", name, cwd=work)
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["rows_processed"] == 7
+
+
+# Issue 30, item 9: a config given as a pipe (`--config /dev/stdin`, `<(...)`), read whole within a deadline.
+
+
+def shell(command: str, work: Path) -> subprocess.CompletedProcess[bytes]:
+    """`command` run by bash in `work`, as a user types it (`signal-job` is the console script)."""
+    script = shlex.quote(str(CONSOLE_SCRIPT))
+    return subprocess.run(
+        ["/bin/bash", "-c", command.replace("signal-job", script)],
+        cwd=work,
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "signal-job run --config /dev/stdin < config.yaml",
+        "cat config.yaml | signal-job run --config /dev/stdin",
+        "signal-job run --config <(cat config.yaml)",
+    ],
+)
+def test_a_config_given_on_stdin_or_by_process_substitution_is_read(work: Path, command: str) -> None:
+    done = shell(command, work)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert (document["version"], document["value"]) == ("v1", 0.3275)  # the candles' rate at window 5
+
+
+def test_a_pipe_config_is_read_once_and_gives_the_error_documents_version(work: Path) -> None:
+    # A stop reads the config again for the error document's version: a pipe has nothing left.
+    read, write = os.pipe()  # stdin: a pipe that holds the config, then ends
+    os.write(write, CONFIG.encode())
+    os.close(write)
+    with os.fdopen(read, "rb") as config:
+        process = subprocess.Popen(
+            [CONSOLE_SCRIPT, "run", "--config", "/dev/stdin", "--input", slow_input(work)],
+            cwd=work,
+            stdin=config,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    deadline = time.monotonic() + 30
+    while "route:" not in ((work / "run.log").read_text() if (work / "run.log").exists() else ""):
+        assert time.monotonic() < deadline, "the run did not start counting"
+        time.sleep(0.02)
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+    assert time.monotonic() - started < 5  # no wait on the pipe for its version
+    assert process.returncode == 143, stderr
+    assert json.loads(stdout) == {
+        "version": "v1",
+        "status": "error",
+        "error_message": "terminated by SIGTERM",
+    }
+
+
+def test_a_pipe_config_longer_than_the_limit_is_refused(work: Path) -> None:
+    done = shell("signal-job run --config <(yes '# padding')", work)
+    assert_refused(done, "is a FIFO (named pipe) that gives more than the 64 KiB allowed")
+
+
+def test_a_fifo_config_that_nobody_writes_to_is_an_error_at_its_deadline(work: Path) -> None:
+    os.mkfifo(work / "pipe.yaml")
+    started = time.monotonic()
+    with pytest.raises(
+        ConfigError, match=r"pipe.yaml is a FIFO \(named pipe\) that did not end within 0\.5 sec"
+    ):
+        load_config(work / "pipe.yaml", deadline=0.5)
+    assert time.monotonic() - started < 5
