@@ -29,6 +29,7 @@ from signal_job.config import Config, Given, RunConfig, resolve_config
 from signal_job.engines import ENGINES, Computed, Where
 from signal_job.errors import (
     ClashError,
+    ConfigError,
     JobError,
     OutputError,
     Terminated,
@@ -46,6 +47,7 @@ from signal_job.reporting.folders import remove_stale_dataset
 from signal_job.reporting.logs import FIELDS, Logs
 from signal_job.reporting.metrics import Document, error_document, render, success_document
 from signal_job.reporting.outputs import remove_stale_signals
+from signal_job.reporting.tables import write_group_table
 
 if TYPE_CHECKING:
     from signal_job.reporting.tracking import Tracking
@@ -148,8 +150,9 @@ def _ended(prepared: Prepared, request: Request, hooks: Hooks) -> Outcome:
             if Option.LOG_FILE in prepared.unusable:
                 raise prepared.unusable[Option.LOG_FILE]
             hooks.logs.attach(prepared.outputs[Option.LOG_FILE])
-        if Option.METRICS_FILE in prepared.unusable:  # before the work, which could never be reported
-            raise prepared.unusable[Option.METRICS_FILE]
+        for option in (Option.METRICS_FILE, Option.GROUPS):  # before the work, which could never be reported
+            if option in prepared.unusable:
+                raise prepared.unusable[option]
         outcome = _steps(prepared, request)
         problem = hooks.logs.problem() if hooks.logs is not None else None
         if problem is not None:  # a full disk under the log: the run is not to be trusted
@@ -259,17 +262,24 @@ def _steps(prepared: Prepared, request: Request) -> Outcome:
         extra={FIELDS: fields},
     )
     try:
+        _check_group_table(prepared, config)
         data = _open(prepared, config)
         route = _route(data, prepared, config, request.where)
         log.info("route: %s", describe(route), extra={FIELDS: {"route": route.as_dict()}})
         result, written, inputs = _fingerprinted(
             data, lambda: _compute(data, prepared, config, request.where, route), hashing=request.hashing
         )
+        if Option.GROUPS in prepared.outputs:
+            write_group_table(result.groups, prepared.outputs[Option.GROUPS])
+            log.info("groups table written to %s", paths.groups)
     except JobError as exc:
         exc.version = config.version
         raise
     total, groups = result.total, result.groups
-    report.log_result(total, groups, window=config.window, group_by=config.group_by)
+    ask = request.spelling(f"{Option.GROUPS.given('groups.csv')} (or .parquet)")
+    report.log_result(
+        total, groups, window=config.window, group_by=config.group_by, table=paths.groups, ask=ask
+    )
     if paths.signals is not None:
         log.info("signals written to %s", paths.signals)
     latency_ms = round((time.perf_counter() - request.started) * 1000)
@@ -286,6 +296,17 @@ def _steps(prepared: Prepared, request: Request) -> Outcome:
         warnings=report.short_windows(total, groups, window=config.window, group_by=config.group_by),
     )
     return Outcome(document, total, groups, written)
+
+
+def _check_group_table(prepared: Prepared, config: Config) -> None:
+    """Refuse a groups table where the run has no groups, before any work."""
+    if Option.GROUPS in prepared.outputs and config.group_by is None:
+        msg = (
+            f"{Option.GROUPS} asks for a table of every group's counts, but the config sets no "
+            f"group_by, so the run has no groups: set group_by in the config (the column naming "
+            f"the series), or leave out {Option.GROUPS}"
+        )
+        raise ConfigError(msg)
 
 
 def _open(prepared: Prepared, config: Config) -> Input:

@@ -20,6 +20,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import polars as pl
@@ -33,6 +34,7 @@ from signal_job.computing.route import Limits
 from signal_job.config import load_config
 from signal_job.errors import ConfigError, JobError
 from signal_job.reading.inputs import open_input
+from signal_job.reference import reference_signals
 from signal_job.synthetic import write_candles
 from tests.conftest import CONSOLE_SCRIPT, DATA, make_config, run_with
 
@@ -899,6 +901,100 @@ def test_a_data_field_of_10_mib_past_the_first_lines_is_read_alike_in_every_kind
         done = job("--input", name, cwd=work)
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["rows_processed"] == 7
+
+
+# Issue 30, item 8: a run of many groups logs a bounded number of group lines; every group's counts
+# go to the table that --groups names.
+
+
+def _many_groups(folder: Path, count: int) -> dict[str | None, list[Decimal | None]]:
+    """`count` symbols of 3 rows each (one close missing) and rows without a symbol, as many.csv."""
+    closes: dict[str | None, list[Decimal | None]] = {}
+    lines = ["timestamp,symbol,close"]
+    for minute in range(3):
+        for index, name in enumerate([*(f"S{index}" for index in range(count)), None]):
+            close = (
+                None if (name, minute) == ("S7", 1) else Decimal((index * 7919 + minute * 104_729) % 9 + 1)
+            )
+            closes.setdefault(name, []).append(close)
+            lines.append(f"2024-01-01 00:0{minute}:00,{name or ''},{'' if close is None else close}")
+    (folder / "many.csv").write_text("\n".join(lines) + "\n")
+    return closes
+
+
+def _expected_row(name: str | None, closes: list[Decimal | None], window: int) -> tuple[object, ...]:
+    """A group's row of the table from its closes, by the reference: rate rounded half to even."""
+    signals = sum(reference_signals(closes, window))
+    full = sum(1 for end in range(window - 1, len(closes)) if None not in closes[end - window + 1 : end + 1])
+    rate = float((Decimal(signals) / len(closes)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN))
+    return (name, len(closes), signals, rate, full, closes.count(None))
+
+
+@pytest.mark.parametrize("table", ["groups.csv", "groups.parquet"])
+def test_many_groups_log_a_bounded_number_of_lines_and_the_table_has_every_group(
+    work: Path, table: str
+) -> None:
+    closes = _many_groups(work, 20_000)
+    (work / "config.yaml").write_text(CONFIG.replace("window: 5", "window: 2") + "group_by: symbol\n")
+    done = job("--input", "many.csv", "--groups", table, cwd=work)
+    assert done.returncode == 0, done.stderr
+    log = (work / "run.log").read_text()
+    assert log.count(" symbol=") == 1_000  # of 20,001 groups: 50 on the console, 950 more in the file
+    assert done.stderr.decode().count(" symbol=") == 50
+    summary = f"... 19,951 groups more: the next 950 in the log file; every group in {table}"
+    assert summary in log
+    assert summary in done.stderr.decode()
+    found = pl.read_csv(work / table) if table.endswith(".csv") else pl.read_parquet(work / table)
+    assert found.columns == ["group", "rows", "signals", "value", "full_windows", "missing"]
+    assert sorted(found.rows(), key=str) == sorted(
+        (_expected_row(name, each, 2) for name, each in closes.items()), key=str
+    )
+
+
+def test_many_groups_without_a_table_say_how_to_ask_for_one(work: Path) -> None:
+    _many_groups(work, 2_000)
+    (work / "config.yaml").write_text(CONFIG + "group_by: symbol\n")
+    done = job("--input", "many.csv", cwd=work)
+    assert done.returncode == 0, done.stderr
+    summary = (
+        "... 1,951 groups more: the next 950 in the log file; every group's counts with --groups groups.csv"
+    )
+    assert summary in (work / "run.log").read_text()
+    assert (work / "run.log").read_text().count(" symbol=") == 1_000
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--groups", "groups.txt"],
+            "--groups groups.txt ends in '.txt'; the groups table is written as CSV or",
+        ),
+        (["--groups", "data.csv"], "--groups data.csv is an input file of this run"),
+        (["--groups", "g.csv", "--log-file", "g.csv"], "--log-file and --groups name the same file g.csv"),
+        (["--groups", "out"], "groups table path out is a folder; give a file name such as out/groups.csv"),
+    ],
+)
+def test_a_groups_table_that_can_never_be_written_is_refused_before_any_work(
+    work: Path, args: list[str], message: str
+) -> None:
+    (work / "config.yaml").write_text(CONFIG + "group_by: symbol\n")
+    (work / "out").mkdir()
+    before = snapshot(work)
+    done = job(*args, cwd=work)
+    assert_refused(done, message)
+    assert b"route:" not in done.stderr  # before any work
+    written = ("metrics.json", "run.log")
+    assert {name: data for name, data in snapshot(work).items() if name not in written} == {
+        name: data for name, data in before.items() if name not in written
+    }
+
+
+def test_a_groups_table_for_a_run_without_group_by_is_refused_saying_so(work: Path) -> None:
+    done = job("--groups", "groups.csv", cwd=work)
+    assert_refused(done, "--groups asks for a table of every group's counts, but the config sets no group_by")
+    assert b"route:" not in done.stderr
+    assert not (work / "groups.csv").exists()
 
 
 # Issue 30, item 9: a config given as a pipe (`--config /dev/stdin`, `<(...)`), read whole within a deadline.
