@@ -34,6 +34,7 @@ KEYWORDS = Spelling(
         Option.LOG_FILE: "log_file",  # never named: a run from Python has no log file
         Option.SIGNALS: "signals",
         Option.METRICS_FILE: "metrics_file",
+        Option.GROUPS: "groups",
         Option.ENGINE: "engine",
         Option.ADDRESS: "address",
         Option.WORKERS: "workers",
@@ -116,6 +117,7 @@ def run(
     workers: int | None = None,
     cache: PathLike | None = None,
     metrics_file: PathLike | None = None,
+    groups: PathLike | None = None,
     hash_inputs: bool = False,
     mlflow: str | None = None,
     mlflow_experiment: str | None = None,
@@ -129,6 +131,7 @@ def run(
     run reads. `engine="dask"` counts the files on the Dask cluster at `address`, or on a local
     one of `workers` processes; `cache`, a folder, keeps each file's counts so that a re-run
     reads only new files (see docs/cluster.md); `metrics_file`, a Prometheus textfile of the run;
+    `groups`, with a config's `group_by`, a table of every group's counts (.csv or .parquet);
     `hash_inputs` hashes every input byte into the document's `inputs` fingerprint (see
     docs/operations.md). With `mlflow`, a tracking URI, the run is logged to MLflow in the
     experiment `mlflow_experiment` (default "signal-job"); a tracking failure is a logged warning.
@@ -148,6 +151,7 @@ def run(
         log_file=None,
         signals=None if signals is None else Path(signals),
         metrics_file=None if metrics_file is None else Path(metrics_file),
+        groups=None if groups is None else Path(groups),
     )
     tune_polars(paths.input)  # before the run imports Polars
     from signal_job import job  # noqa: PLC0415 - Polars only once a run starts

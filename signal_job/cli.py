@@ -91,6 +91,15 @@ SignalsOption = Annotated[
         "with --engine dask, a folder of Parquet parts).",
     ),
 ]
+GroupsOption = Annotated[
+    Path | None,
+    _path_option(
+        "--groups",
+        envvar="SIGNAL_JOB_GROUPS",
+        help="With group_by: also write every group's rows, signals, rate (value), full windows and "
+        "missing closes here, as a table: CSV (.csv) or Parquet (.parquet), by the name's ending.",
+    ),
+]
 LogOption = Annotated[
     Path, _path_option("--log-file", envvar="SIGNAL_JOB_LOG_FILE", help="Log file (appended to).")
 ]
@@ -190,6 +199,7 @@ FLAGS = Spelling(
         Option.LOG_FILE: "--log-file",
         Option.SIGNALS: "--signals",
         Option.METRICS_FILE: "--metrics-file",
+        Option.GROUPS: "--groups",
         Option.ENGINE: "--engine",
         Option.ADDRESS: "--address",
         Option.WORKERS: "--workers",
@@ -225,6 +235,7 @@ def run(
     workers: WorkersOption = None,
     cache: CacheOption = None,
     metrics_file: MetricsFileOption = None,
+    groups: GroupsOption = None,
     log_format: LogFormatOption = LogFormatName.text,
     hash_inputs: HashOption = False,
     mlflow: MlflowOption = None,
@@ -243,7 +254,7 @@ def run(
     from signal_job.paths import Paths  # noqa: PLC0415
     from signal_job.tuning import tune_polars  # noqa: PLC0415
 
-    paths = Paths(location(input_path), config_path, output, log_file, signals, metrics_file)
+    paths = Paths(location(input_path), config_path, output, log_file, signals, metrics_file, groups)
     tune_polars(paths.input)  # before the run imports Polars
     from signal_job import job, progress  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
     from signal_job.engines import Where  # noqa: PLC0415
@@ -369,6 +380,7 @@ _VALUE_OPTIONS = frozenset(
         "--log-file",
         "--signals",
         "--metrics-file",
+        "--groups",
         "--log-format",
         "--engine",
         "--address",

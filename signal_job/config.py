@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from signal_job.errors import ConfigError, JobError, first_line, names_text, shorten
-from signal_job.safe_files import read_regular
+from signal_job.safe_files import read_small
 
 KEYS = ("seed", "window", "version")
 OPTIONAL_KEYS = (
@@ -32,6 +32,9 @@ MAX_BYTES = 64 * 1024
 MAX_DEPTH = 20
 MAX_VALUES = 1_000  # scalars, lists and mappings, counting each alias as often as it is used
 MAX_SCALAR = 256  # characters of one value
+# A config given as a pipe (`/dev/stdin`, a shell's `<(...)`) is read until its writer closes it,
+# within this many seconds: a pipe that nothing writes to is an error, not a hang.
+DEADLINE = 10.0
 
 
 @dataclass(frozen=True)
@@ -66,12 +69,7 @@ Given = Config | Mapping[str, Any]
 
 def resolve_config(path: Path | None, given: Given | None) -> Config:
     """The run's config: `given` (a `Config` or a mapping, checked as a file is), else read from `path`."""
-    if isinstance(given, Config):  # checked like a file: a dataclass takes any values
-        return parse_config(as_mapping(given), origin="the Config", named="the Config")
-    if given is not None:
-        return parse_config(dict(given), origin="the config mapping", named="the config mapping")
-    assert path is not None  # noqa: S101 - a config path, or a config given
-    return load_config(path)
+    return RunConfig(path, given).resolve()
 
 
 def as_mapping(config: Config) -> dict[str, Any]:
@@ -92,28 +90,57 @@ def as_mapping(config: Config) -> dict[str, Any]:
     return keys
 
 
-def known_config(path: Path | None, given: Given | None) -> Config | None:
-    """The run's config for a report, read again: None if reading it is what failed."""
-    try:
-        return resolve_config(path, given)
-    except JobError:
-        return None
+class RunConfig:
+    """A run's config: given in Python, or read from its file once and kept.
 
+    A pipe (`/dev/stdin`, a shell's `<(...)`) gives its text only once, and a run asks for its
+    config again after the run: an error document's version, the tracked run's config.yaml.
+    """
 
-def version_of(path: Path | None, given: Given | None) -> str | None:
-    """The config's version for an error document, where it can be told."""
-    if given is not None or path is None:
-        config = known_config(path, given)
+    def __init__(self, path: Path | None, given: Given | None, *, deadline: float = DEADLINE) -> None:
+        """The config `given`, else the file at `path` (a pipe must end within `deadline` seconds)."""
+        self.path = path
+        self.given = given
+        self.deadline = deadline
+        self._read: str | ConfigError | None = None  # the file's text, or why it could not be read
+
+    def text(self) -> str | None:
+        """The config file's text as read (None for a config given in Python); `ConfigError` if unread."""
+        if self.given is not None or self.path is None:
+            return None
+        return self._file_text(self.path)
+
+    def resolve(self) -> Config:
+        """The config, checked (one given in Python as a file is); `ConfigError` if it is bad."""
+        if isinstance(self.given, Config):  # checked like a file: a dataclass takes any values
+            return parse_config(as_mapping(self.given), origin="the Config", named="the Config")
+        if self.given is not None:
+            return parse_config(dict(self.given), origin="the config mapping", named="the config mapping")
+        assert self.path is not None  # noqa: S101 - a config path, or a config given
+        return config_from_text(self._file_text(self.path), self.path)
+
+    def _file_text(self, path: Path) -> str:
+        """The file's text, read at the first call only; the same error each time if it cannot be."""
+        if self._read is None:
+            try:
+                self._read = read_config(path, deadline=self.deadline)
+            except ConfigError as exc:
+                self._read = exc
+        if isinstance(self._read, ConfigError):
+            raise self._read
+        return self._read
+
+    def known(self) -> Config | None:
+        """The config for a report: None if reading it is what failed."""
+        try:
+            return self.resolve()
+        except JobError:
+            return None
+
+    def version(self) -> str | None:
+        """The config's version for an error document, where it can be told."""
+        config = self.known()
         return None if config is None else config.version
-    return config_version(path)
-
-
-def config_version(path: Path) -> str | None:
-    """The config's version if it can be read, for an error document; None otherwise."""
-    try:
-        return load_config(path).version
-    except JobError:
-        return None
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -144,16 +171,24 @@ _StrictLoader.add_constructor(
 )
 
 
-def load_config(path: Path) -> Config:
-    """Read and validate the config file at `path`."""
-    origin = f"config file {path}"
-    raw = read_regular(path, what="config file", limit=MAX_BYTES, error=ConfigError)
+def load_config(path: Path, *, deadline: float = DEADLINE) -> Config:
+    """Read and validate the config file at `path` (a pipe must end within `deadline` seconds)."""
+    return config_from_text(read_config(path, deadline=deadline), path)
+
+
+def read_config(path: Path, *, deadline: float = DEADLINE) -> str:
+    """The config file's text: a regular file's, or a pipe's that ends within `deadline` seconds."""
+    raw = read_small(path, what="config file", limit=MAX_BYTES, error=ConfigError, deadline=deadline)
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        msg = f"{origin} is not UTF-8 text (byte {exc.start})"
+        msg = f"config file {path} is not UTF-8 text (byte {exc.start})"
         raise ConfigError(msg) from exc
-    return parse_config(_parse_yaml(text, origin), origin=str(path))
+
+
+def config_from_text(text: str, path: Path) -> Config:
+    """Validate the text of the config file at `path`."""
+    return parse_config(_parse_yaml(text, f"config file {path}"), origin=str(path))
 
 
 def _parse_yaml(text: str, origin: str) -> object:

@@ -20,14 +20,16 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from signal_job.computing import pipeline
 from signal_job.computing.route import Engine, Route, decide, describe, explained
-from signal_job.config import Config, Given, known_config, resolve_config, version_of
+from signal_job.config import Config, Given, RunConfig, resolve_config
 from signal_job.engines import ENGINES, Computed, Where
 from signal_job.errors import (
     ClashError,
+    ConfigError,
     JobError,
     OutputError,
     Terminated,
@@ -45,6 +47,7 @@ from signal_job.reporting.folders import remove_stale_dataset
 from signal_job.reporting.logs import FIELDS, Logs
 from signal_job.reporting.metrics import Document, error_document, render, success_document
 from signal_job.reporting.outputs import remove_stale_signals
+from signal_job.reporting.tables import write_group_table
 
 if TYPE_CHECKING:
     from signal_job.reporting.tracking import Tracking
@@ -63,6 +66,11 @@ class Request:
     where: Where = field(default_factory=Where)
     hashing: bool = False  # hash every input byte into the document's fingerprint
     tracking: Tracking | None = None  # log the ended run to MLflow
+
+    @cached_property
+    def configured(self) -> RunConfig:
+        """The run's config, its file read at most once: a pipe (`/dev/stdin`) gives its text once."""
+        return RunConfig(self.paths.config, self.config)
 
 
 @dataclass(frozen=True)
@@ -142,8 +150,9 @@ def _ended(prepared: Prepared, request: Request, hooks: Hooks) -> Outcome:
             if Option.LOG_FILE in prepared.unusable:
                 raise prepared.unusable[Option.LOG_FILE]
             hooks.logs.attach(prepared.outputs[Option.LOG_FILE])
-        if Option.METRICS_FILE in prepared.unusable:  # before the work, which could never be reported
-            raise prepared.unusable[Option.METRICS_FILE]
+        for option in (Option.METRICS_FILE, Option.GROUPS):  # before the work, which could never be reported
+            if option in prepared.unusable:
+                raise prepared.unusable[option]
         outcome = _steps(prepared, request)
         problem = hooks.logs.problem() if hooks.logs is not None else None
         if problem is not None:  # a full disk under the log: the run is not to be trusted
@@ -184,7 +193,7 @@ def _failed(error: BaseException, version: str | None, message: str, *, code: in
 
 
 def _version(request: Request) -> str | None:
-    return version_of(request.paths.config, request.config)
+    return request.configured.version()
 
 
 def _written(outcome: Outcome, prepared: Prepared, *, prints: bool) -> Document:
@@ -207,13 +216,13 @@ def _track(tracking: Tracking, request: Request, document: Document, counts: Cou
     """Log the ended run to MLflow (a failure to is a warning, never the run's)."""
     from signal_job.reporting.tracking import log_run  # noqa: PLC0415 - only when tracking
 
-    paths, given = request.paths, request.config
+    config = request.configured.known()
     log_run(
         tracking,
         document,
-        config=known_config(paths.config, given),
-        config_file=paths.config if given is None else None,
-        input=str(paths.input),
+        config=config,
+        config_text=None if config is None else request.configured.text(),  # as read: a pipe's once
+        input=str(request.paths.input),
         engine=request.where.name,
         counts=counts,
         started=request.started,
@@ -235,7 +244,7 @@ def _steps(prepared: Prepared, request: Request) -> Outcome:
     Raises `JobError`, carrying the config's version once the config has been read.
     """
     paths = prepared.paths
-    config = resolve_config(paths.config, request.config)
+    config = request.configured.resolve()
     grouping = f" group_by={config.group_by}" if config.group_by else ""
     fields = {
         "seed": config.seed,
@@ -253,17 +262,24 @@ def _steps(prepared: Prepared, request: Request) -> Outcome:
         extra={FIELDS: fields},
     )
     try:
+        _check_group_table(prepared, config)
         data = _open(prepared, config)
         route = _route(data, prepared, config, request.where)
         log.info("route: %s", describe(route), extra={FIELDS: {"route": route.as_dict()}})
         result, written, inputs = _fingerprinted(
             data, lambda: _compute(data, prepared, config, request.where, route), hashing=request.hashing
         )
+        if Option.GROUPS in prepared.outputs:
+            write_group_table(result.groups, prepared.outputs[Option.GROUPS])
+            log.info("groups table written to %s", paths.groups)
     except JobError as exc:
         exc.version = config.version
         raise
     total, groups = result.total, result.groups
-    report.log_result(total, groups, window=config.window, group_by=config.group_by)
+    ask = request.spelling(f"{Option.GROUPS.given('groups.csv')} (or .parquet)")
+    report.log_result(
+        total, groups, window=config.window, group_by=config.group_by, table=paths.groups, ask=ask
+    )
     if paths.signals is not None:
         log.info("signals written to %s", paths.signals)
     latency_ms = round((time.perf_counter() - request.started) * 1000)
@@ -280,6 +296,17 @@ def _steps(prepared: Prepared, request: Request) -> Outcome:
         warnings=report.short_windows(total, groups, window=config.window, group_by=config.group_by),
     )
     return Outcome(document, total, groups, written)
+
+
+def _check_group_table(prepared: Prepared, config: Config) -> None:
+    """Refuse a groups table where the run has no groups, before any work."""
+    if Option.GROUPS in prepared.outputs and config.group_by is None:
+        msg = (
+            f"{Option.GROUPS} asks for a table of every group's counts, but the config sets no "
+            f"group_by, so the run has no groups: set group_by in the config (the column naming "
+            f"the series), or leave out {Option.GROUPS}"
+        )
+        raise ConfigError(msg)
 
 
 def _open(prepared: Prepared, config: Config) -> Input:

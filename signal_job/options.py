@@ -29,6 +29,7 @@ class Option(enum.Enum):
     LOG_FILE = "log_file"
     SIGNALS = "signals"
     METRICS_FILE = "metrics_file"
+    GROUPS = "groups"  # every group's counts, as a table
     ENGINE = "engine"
     ADDRESS = "address"
     WORKERS = "workers"

@@ -18,6 +18,7 @@ from signal_job.reading.files import Found, find_files
 from signal_job.reading.storage import Location, Url
 from signal_job.reporting.folders import check_inside, folder_target
 from signal_job.reporting.outputs import Target, check_clashes, target
+from signal_job.reporting.tables import table_format
 from signal_job.safe_files import Identity, identity
 
 
@@ -31,6 +32,7 @@ class Paths:
     log_file: Path | None  # None: records go to the `signal_job` logger only
     signals: Path | None = None
     metrics_file: Path | None = None  # a Prometheus textfile
+    groups: Path | None = None  # every group's counts, as a table (.csv or .parquet)
 
     def outputs(self) -> dict[Option, Path]:
         """Each output path by the option that names it."""
@@ -39,6 +41,7 @@ class Paths:
             Option.LOG_FILE: self.log_file,
             Option.SIGNALS: self.signals,
             Option.METRICS_FILE: self.metrics_file,
+            Option.GROUPS: self.groups,
         }
         return {option: path for option, path in named.items() if path is not None}
 
@@ -66,6 +69,10 @@ def prepare(paths: Paths, *, signals_folder: bool = False) -> Prepared:
         try:
             if option is Option.SIGNALS and signals_folder:
                 outputs[option] = folder_target(path)
+            elif option is Option.GROUPS:
+                table = target(option, path)
+                table_format(path)  # a name that says no format can never be written
+                outputs[option] = table
             else:
                 outputs[option] = target(option, path)
         except OutputError as exc:

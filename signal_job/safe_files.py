@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import math
 import os
 import re
+import select
 import shutil
 import socket
 import stat
@@ -24,7 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import BinaryIO
 
-from signal_job.errors import JobError, file_problem
+from signal_job.errors import JobError, counted, file_problem
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,56 @@ def read_regular(path: Path, *, what: str, limit: int, error: type[JobError]) ->
         msg = f"{what} {path} holds {status.st_size:,} bytes, more than the {limit // 1024} KiB allowed"
         raise error(msg)
     return data
+
+
+def read_small(path: Path, *, what: str, limit: int, error: type[JobError], deadline: float) -> bytes:
+    """A small file whole: a regular file, or a FIFO or character device read to its end.
+
+    Shells and CI systems pass small files as pipes (`/dev/stdin`, `<(...)`): one is read until its
+    writer closes it, within `deadline` seconds. More than `limit` bytes, a stream that does not
+    end in time, or any other kind of file is `error`.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise error(file_problem(exc, what, path)) from exc
+    try:
+        status = os.fstat(fd)
+        if stat.S_ISFIFO(status.st_mode) or stat.S_ISCHR(status.st_mode):
+            stream = f"{what} {path} is {kind_of(status)}"
+            try:
+                return _read_stream(fd, stream, limit=limit, error=error, deadline=deadline)
+            except OSError as exc:
+                raise error(file_problem(exc, what, path)) from exc
+    finally:
+        os.close(fd)
+    return read_regular(path, what=what, limit=limit, error=error)
+
+
+def _read_stream(fd: int, stream: str, *, limit: int, error: type[JobError], deadline: float) -> bytes:
+    """`fd`, a pipe or a device (`stream` says which), read to its end: `limit` bytes, `deadline` seconds."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    end = time.monotonic() + deadline
+    data = bytearray()
+    while True:
+        left = end - time.monotonic()
+        if left <= 0 or not poller.poll(math.ceil(left * 1000)):
+            msg = (
+                f"{stream} that did not end within {deadline:g} seconds ({counted(len(data), 'byte')} "
+                "read): whatever writes it must close it by then; or give a regular file"
+            )
+            raise error(msg)
+        try:
+            chunk = os.read(fd, limit + 1 - len(data))
+        except BlockingIOError:  # woken with nothing to read: wait again
+            continue
+        if not chunk:  # its writer closed it
+            return bytes(data)
+        data += chunk
+        if len(data) > limit:
+            msg = f"{stream} that gives more than the {limit // 1024} KiB allowed"
+            raise error(msg)
 
 
 def hold(fd: int) -> None:

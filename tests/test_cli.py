@@ -361,6 +361,20 @@ def test_environment_variables_configure_the_run_and_flags_win(
     assert orjson.loads(stdout)["rows_processed"] == 400
 
 
+def test_the_groups_table_is_named_by_its_flag_or_variable(
+    tmp_path: Path, write_file: WriteFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = write_file("symbols.csv", "timestamp,symbol,close\n1,A,1\n1,B,2\n2,A,3\n2,B,1\n")
+    config = write_file("config.yaml", "seed: 1\nwindow: 2\nversion: v\ngroup_by: symbol\n")
+    monkeypatch.setenv("SIGNAL_JOB_GROUPS", str(tmp_path / "from_env.csv"))
+    assert invoke(*run_args(tmp_path, data, config))[0] == 0
+    assert pl.read_csv(tmp_path / "from_env.csv")["group"].to_list() == ["A", "B"]
+    code, _, stderr = invoke(*run_args(tmp_path, data, config), "--groups", str(tmp_path / "flag.parquet"))
+    assert code == 0
+    assert pl.read_parquet(tmp_path / "flag.parquet")["signals"].to_list() == [1, 0]
+    assert f"groups table written to {tmp_path / 'flag.parquet'}" in stderr
+
+
 def test_unexpected_failure_still_gives_the_error_document(
     tmp_path: Path, config_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

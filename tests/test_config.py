@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from signal_job.config import Config, Reading, as_mapping, load_config, resolve_config
+from signal_job.config import Config, Reading, RunConfig, as_mapping, load_config, resolve_config
 from signal_job.errors import ConfigError
 from tests.conftest import WriteFile
 
@@ -148,10 +150,46 @@ def test_a_value_in_a_message_is_quoted_shortened(write_file: WriteFile) -> None
         load_config(path)
 
 
-def test_a_fifo_config_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+def test_a_fifo_config_is_read_once_its_writer_closes_it(tmp_path: Path) -> None:
+    fifo = tmp_path / "config.yaml"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", f"sleep 0.2; printf 'seed: 1\\nwindow: 3\\n' > {fifo}"])  # noqa: S607
+    try:
+        with pytest.raises(ConfigError, match="is missing 'version'"):  # the whole text, not a first part
+            load_config(fifo, deadline=5)
+    finally:
+        writer.wait(timeout=10)
+
+
+def test_a_fifo_config_that_nobody_writes_is_an_error_at_its_deadline(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "config.yaml")
-    with pytest.raises(ConfigError, match=r"is a FIFO \(named pipe\), not a regular file"):
-        load_config(tmp_path / "config.yaml")
+    started = time.monotonic()
+    message = (
+        r"config file .*config.yaml is a FIFO \(named pipe\) that did not end within 0.3 seconds \(0 bytes"
+    )
+    with pytest.raises(ConfigError, match=message):
+        load_config(tmp_path / "config.yaml", deadline=0.3)
+    assert 0.3 <= time.monotonic() - started < 3
+
+
+def test_a_run_config_reads_its_file_once_and_keeps_the_text(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text('seed: 1\nwindow: 3\nversion: "v7"\n')
+    configured = RunConfig(path, None)
+    assert configured.resolve() == Config(seed=1, window=3, version="v7")
+    path.unlink()  # as a pipe, read once: nothing left to read
+    assert (configured.version(), configured.text()) == ("v7", 'seed: 1\nwindow: 3\nversion: "v7"\n')
+
+
+def test_a_run_config_that_cannot_be_read_says_why_each_time_and_reads_once(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "config.yaml")
+    configured = RunConfig(tmp_path / "config.yaml", None, deadline=0.2)
+    started = time.monotonic()
+    for _ in range(3):
+        with pytest.raises(ConfigError, match=r"did not end within 0\.2 seconds"):
+            configured.resolve()
+    assert configured.version() is None
+    assert time.monotonic() - started < 1.5  # one wait, not four
 
 
 def test_reading_keys_are_read_into_the_config(write_file: WriteFile) -> None:

@@ -14,6 +14,7 @@ import gzip
 import json
 import os
 import resource
+import shlex
 import shutil
 import signal
 import subprocess
@@ -21,6 +22,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import polars as pl
@@ -34,6 +36,7 @@ from signal_job.computing.route import Limits
 from signal_job.config import load_config
 from signal_job.errors import ConfigError, JobError
 from signal_job.reading.inputs import open_input
+from signal_job.reference import reference_signals
 from signal_job.synthetic import write_candles
 from tests.conftest import CONSOLE_SCRIPT, DATA, make_config, run_with
 
@@ -333,11 +336,10 @@ def test_a_device_as_the_config_is_refused_at_once(work: Path, device: str) -> N
     )
 
 
-@pytest.mark.parametrize("option", ["--input", "--config"])
-def test_a_fifo_as_input_or_config_is_refused_without_waiting(work: Path, option: str) -> None:
+def test_a_fifo_as_input_is_refused_without_waiting(work: Path) -> None:
     os.mkfifo(work / "pipe")
     assert_refused(
-        job(option, "pipe", cwd=work, timeout=20), "pipe is a FIFO (named pipe), not a regular file"
+        job("--input", "pipe", cwd=work, timeout=20), "pipe is a FIFO (named pipe), not a regular file"
     )
 
 
@@ -1086,3 +1088,209 @@ def test_a_full_tmpdir_under_groups_and_their_signals_is_named_too(work: Path, s
     ), message
     assert not (work / "s.parquet").exists()
     assert (work / "left.txt").read_text() == ""
+
+
+# Issue 30, item 6: a field of 10 MiB in the first lines, which the job reads to find the header.
+
+
+def _as_every_kind(folder: Path, name: str, text: str) -> list[str]:
+    """`text` written as `name`.csv, .csv.gz and .csv.zst; their names."""
+    (folder / f"{name}.csv").write_text(text)
+    (folder / f"{name}.csv.gz").write_bytes(gzip.compress(text.encode()))
+    lines = pl.LazyFrame({"line": text.splitlines()})
+    lines.sink_csv(folder / f"{name}.csv.zst", include_header=False, quote_style="never", compression="zstd")
+    return [f"{name}.csv", f"{name}.csv.gz", f"{name}.csv.zst"]
+
+
+def test_a_header_field_of_10_mib_is_refused_by_name_in_every_kind(work: Path) -> None:
+    text = "timestamp," + "x" * (10 * 1024 * 1024) + ",close\n2024-01-01 00:00:00,n,1\n"
+    for name in _as_every_kind(work, "wide", text):
+        message = f"input file {name} line 1 has a field longer than 131,072 characters"
+        document = assert_refused(job("--input", name, cwd=work), message)
+        assert "unexpected error" not in document["error_message"]
+        assert len(json.dumps(document)) < 600  # the field is quoted shortened, never whole
+        assert json.loads((work / "metrics.json").read_bytes()) == document
+
+
+def test_a_data_field_of_10_mib_in_the_first_lines_is_refused_by_name(work: Path) -> None:
+    (work / "config.yaml").write_text(CONFIG + "header: false\nclose_column: 3\n")
+    text = "2024-01-01 00:00:00," + "x" * (10 * 1024 * 1024) + ",1\n2024-01-01 00:01:00,n,2\n"
+    for name in _as_every_kind(work, "first", text):
+        message = f"input file {name} line 1 has a field longer than 131,072"
+        assert_refused(job("--input", name, cwd=work), message)
+
+
+def test_a_data_field_of_10_mib_past_the_first_lines_is_read_alike_in_every_kind(work: Path) -> None:
+    rows = [f"2024-01-01 00:0{i}:00,{'x' * (10 * 1024 * 1024) if i == 2 else 'n'},{i}" for i in range(1, 8)]
+    for name in _as_every_kind(work, "later", "\n".join(["timestamp,note,close", *rows]) + "\n"):
+        done = job("--input", name, cwd=work)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["rows_processed"] == 7
+
+
+# Issue 30, item 8: a run of many groups logs a bounded number of group lines; every group's counts
+# go to the table that --groups names.
+
+
+def _many_groups(folder: Path, count: int) -> dict[str | None, list[Decimal | None]]:
+    """`count` symbols of 3 rows each (one close missing) and rows without a symbol, as many.csv."""
+    closes: dict[str | None, list[Decimal | None]] = {}
+    lines = ["timestamp,symbol,close"]
+    for minute in range(3):
+        for index, name in enumerate([*(f"S{index}" for index in range(count)), None]):
+            close = (
+                None if (name, minute) == ("S7", 1) else Decimal((index * 7919 + minute * 104_729) % 9 + 1)
+            )
+            closes.setdefault(name, []).append(close)
+            lines.append(f"2024-01-01 00:0{minute}:00,{name or ''},{'' if close is None else close}")
+    (folder / "many.csv").write_text("\n".join(lines) + "\n")
+    return closes
+
+
+def _expected_row(name: str | None, closes: list[Decimal | None], window: int) -> tuple[object, ...]:
+    """A group's row of the table from its closes, by the reference: rate rounded half to even."""
+    signals = sum(reference_signals(closes, window))
+    full = sum(1 for end in range(window - 1, len(closes)) if None not in closes[end - window + 1 : end + 1])
+    rate = float((Decimal(signals) / len(closes)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN))
+    return (name, len(closes), signals, rate, full, closes.count(None))
+
+
+@pytest.mark.parametrize("table", ["groups.csv", "groups.parquet"])
+def test_many_groups_log_a_bounded_number_of_lines_and_the_table_has_every_group(
+    work: Path, table: str
+) -> None:
+    closes = _many_groups(work, 20_000)
+    (work / "config.yaml").write_text(CONFIG.replace("window: 5", "window: 2") + "group_by: symbol\n")
+    done = job("--input", "many.csv", "--groups", table, cwd=work)
+    assert done.returncode == 0, done.stderr
+    log = (work / "run.log").read_text()
+    assert log.count(" symbol=") == 1_000  # of 20,001 groups: 50 on the console, 950 more in the file
+    assert done.stderr.decode().count(" symbol=") == 50
+    summary = f"... 19,951 groups more: the next 950 in the log file; every group in {table}"
+    assert summary in log
+    assert summary in done.stderr.decode()
+    found = pl.read_csv(work / table) if table.endswith(".csv") else pl.read_parquet(work / table)
+    assert found.columns == ["group", "rows", "signals", "value", "full_windows", "missing"]
+    assert sorted(found.rows(), key=str) == sorted(
+        (_expected_row(name, each, 2) for name, each in closes.items()), key=str
+    )
+
+
+def test_many_groups_without_a_table_say_how_to_ask_for_one(work: Path) -> None:
+    _many_groups(work, 2_000)
+    (work / "config.yaml").write_text(CONFIG + "group_by: symbol\n")
+    done = job("--input", "many.csv", cwd=work)
+    assert done.returncode == 0, done.stderr
+    summary = (
+        "... 1,951 groups more: the next 950 in the log file; every group's counts with --groups groups.csv"
+    )
+    assert summary in (work / "run.log").read_text()
+    assert (work / "run.log").read_text().count(" symbol=") == 1_000
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--groups", "groups.txt"],
+            "--groups groups.txt ends in '.txt'; the groups table is written as CSV or",
+        ),
+        (["--groups", "data.csv"], "--groups data.csv is an input file of this run"),
+        (["--groups", "g.csv", "--log-file", "g.csv"], "--log-file and --groups name the same file g.csv"),
+        (["--groups", "out"], "groups table path out is a folder; give a file name such as out/groups.csv"),
+    ],
+)
+def test_a_groups_table_that_can_never_be_written_is_refused_before_any_work(
+    work: Path, args: list[str], message: str
+) -> None:
+    (work / "config.yaml").write_text(CONFIG + "group_by: symbol\n")
+    (work / "out").mkdir()
+    before = snapshot(work)
+    done = job(*args, cwd=work)
+    assert_refused(done, message)
+    assert b"route:" not in done.stderr  # before any work
+    written = ("metrics.json", "run.log")
+    assert {name: data for name, data in snapshot(work).items() if name not in written} == {
+        name: data for name, data in before.items() if name not in written
+    }
+
+
+def test_a_groups_table_for_a_run_without_group_by_is_refused_saying_so(work: Path) -> None:
+    done = job("--groups", "groups.csv", cwd=work)
+    assert_refused(done, "--groups asks for a table of every group's counts, but the config sets no group_by")
+    assert b"route:" not in done.stderr
+    assert not (work / "groups.csv").exists()
+
+
+# Issue 30, item 9: a config given as a pipe (`--config /dev/stdin`, `<(...)`), read whole within a deadline.
+
+
+def shell(command: str, work: Path) -> subprocess.CompletedProcess[bytes]:
+    """`command` run by bash in `work`, as a user types it (`signal-job` is the console script)."""
+    script = shlex.quote(str(CONSOLE_SCRIPT))
+    return subprocess.run(
+        ["/bin/bash", "-c", command.replace("signal-job", script)],
+        cwd=work,
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "signal-job run --config /dev/stdin < config.yaml",
+        "cat config.yaml | signal-job run --config /dev/stdin",
+        "signal-job run --config <(cat config.yaml)",
+    ],
+)
+def test_a_config_given_on_stdin_or_by_process_substitution_is_read(work: Path, command: str) -> None:
+    done = shell(command, work)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert (document["version"], document["value"]) == ("v1", 0.3275)  # the candles' rate at window 5
+
+
+def test_a_pipe_config_is_read_once_and_gives_the_error_documents_version(work: Path) -> None:
+    # A stop reads the config again for the error document's version: a pipe has nothing left.
+    read, write = os.pipe()  # stdin: a pipe that holds the config, then ends
+    os.write(write, CONFIG.encode())
+    os.close(write)
+    with os.fdopen(read, "rb") as config:
+        process = subprocess.Popen(
+            [CONSOLE_SCRIPT, "run", "--config", "/dev/stdin", "--input", slow_input(work)],
+            cwd=work,
+            stdin=config,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    deadline = time.monotonic() + 30
+    while "route:" not in ((work / "run.log").read_text() if (work / "run.log").exists() else ""):
+        assert time.monotonic() < deadline, "the run did not start counting"
+        time.sleep(0.02)
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+    assert time.monotonic() - started < 5  # no wait on the pipe for its version
+    assert process.returncode == 143, stderr
+    assert json.loads(stdout) == {
+        "version": "v1",
+        "status": "error",
+        "error_message": "terminated by SIGTERM",
+    }
+
+
+def test_a_pipe_config_longer_than_the_limit_is_refused(work: Path) -> None:
+    done = shell("signal-job run --config <(yes '# padding')", work)
+    assert_refused(done, "is a FIFO (named pipe) that gives more than the 64 KiB allowed")
+
+
+def test_a_fifo_config_that_nobody_writes_to_is_an_error_at_its_deadline(work: Path) -> None:
+    os.mkfifo(work / "pipe.yaml")
+    started = time.monotonic()
+    with pytest.raises(
+        ConfigError, match=r"pipe.yaml is a FIFO \(named pipe\) that did not end within 0\.5 sec"
+    ):
+        load_config(work / "pipe.yaml", deadline=0.5)
+    assert time.monotonic() - started < 5

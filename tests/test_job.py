@@ -201,3 +201,57 @@ def test_groups_all_shorter_than_the_window_are_named_so_not_blamed_on_missing_c
     assert result.document["warnings"] == [
         "the window of 4 is longer than every group of symbol: no row has a full window, so every signal is 0"
     ]
+
+
+SYMBOLS = (
+    "timestamp,symbol,close\n"
+    "2024-01-01 00:00:00,BTC,100\n2024-01-01 00:00:00,ETH,10\n2024-01-01 00:00:00,,5\n"
+    "2024-01-01 00:01:00,BTC,101\n2024-01-01 00:01:00,ETH,9\n2024-01-01 00:01:00,,6\n"
+    "2024-01-01 00:02:00,BTC,102\n2024-01-01 00:02:00,ETH,\n"
+)
+
+
+@pytest.mark.parametrize("name", ["groups.csv", "groups.parquet"])
+def test_the_groups_table_holds_every_groups_counts(write_file: WriteFile, tmp_path: Path, name: str) -> None:
+    data = write_file("symbols.csv", SYMBOLS)
+    signal_job.run(data, config={**CONFIG, "window": 2, "group_by": "symbol"}, groups=tmp_path / name)
+    table = pl.read_csv(tmp_path / name) if name.endswith(".csv") else pl.read_parquet(tmp_path / name)
+    assert table.rows() == [
+        ("BTC", 3, 2, 0.6667, 2, 0),
+        ("ETH", 3, 0, 0.0, 1, 1),
+        (None, 2, 1, 0.5, 1, 0),  # the rows with no symbol
+    ]
+    assert table.columns == ["group", "rows", "signals", "value", "full_windows", "missing"]
+
+
+def test_a_groups_table_without_group_by_is_refused_naming_the_keyword(
+    write_file: WriteFile, tmp_path: Path
+) -> None:
+    data = write_file("symbols.csv", SYMBOLS)
+    with pytest.raises(
+        signal_job.ConfigError, match=r"^groups asks for a table of every group's counts, but the config"
+    ):
+        signal_job.run(data, config=CONFIG, groups=tmp_path / "groups.csv")
+    assert not (tmp_path / "groups.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "error", "message"),
+    [
+        (
+            "groups.txt",
+            signal_job.OutputError,
+            "groups {path} ends in '.txt'; the groups table is written as CSV or",
+        ),
+        ("symbols.csv", signal_job.ClashError, "groups {path} is an input file of this run"),
+    ],
+)
+def test_a_groups_table_that_can_never_be_written_is_refused_before_any_work(
+    write_file: WriteFile, tmp_path: Path, name: str, error: type[Exception], message: str
+) -> None:
+    data = write_file("symbols.csv", SYMBOLS)
+    with pytest.raises(error) as caught:
+        signal_job.run(data, config={**CONFIG, "group_by": "symbol"}, groups=tmp_path / name)
+    assert str(caught.value).startswith(message.format(path=tmp_path / name))
+    assert data.read_text() == SYMBOLS
+    assert names(tmp_path) == ["symbols.csv"]

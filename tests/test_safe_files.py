@@ -13,7 +13,7 @@ import pytest
 
 from signal_job import safe_files
 from signal_job.errors import ConfigError
-from signal_job.safe_files import read_regular, remove_orphans
+from signal_job.safe_files import read_regular, read_small, remove_orphans
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +30,53 @@ def test_read_regular_refuses_what_is_not_a_small_regular_file(tmp_path: Path) -
         read_regular(Path("/dev/zero"), what="config file", limit=100, error=ConfigError)
     with pytest.raises(ConfigError, match="is a folder, not a regular file"):
         read_regular(tmp_path, what="config file", limit=100, error=ConfigError)
+
+
+def test_read_small_reads_a_pipe_or_a_device_to_its_end_within_its_deadline(tmp_path: Path) -> None:
+    read, write = os.pipe()
+    os.write(write, b"seed: 1\n")
+    os.close(write)
+    with os.fdopen(read, "rb"):
+        assert small(Path(f"/dev/fd/{read}"), deadline=1) == b"seed: 1\n"
+    assert small(Path("/dev/null"), deadline=1) == b""
+    with pytest.raises(
+        ConfigError, match=r"^config file /dev/zero is a character device that gives more than"
+    ):
+        small(Path("/dev/zero"), deadline=1)
+    (tmp_path / "x").write_bytes(b"x" * 100)
+    assert small(tmp_path / "x", deadline=1) == b"x" * 100  # a regular file as before
+    with pytest.raises(ConfigError, match="is a folder, not a regular file"):
+        small(tmp_path, deadline=1)
+
+
+def test_read_small_gives_up_on_a_pipe_whose_writer_does_not_close_it() -> None:
+    read, write = os.pipe()
+    os.write(write, b"seed: 1\n")
+    try:
+        with pytest.raises(ConfigError, match=r"did not end within 0.2 seconds \(8 bytes read\)"):
+            small(Path(f"/dev/fd/{read}"), deadline=0.2)
+    finally:
+        os.close(read)
+        os.close(write)
+
+
+def test_read_small_refuses_a_pipe_that_gives_more_than_the_limit() -> None:
+    writer = subprocess.Popen(["yes"], stdout=subprocess.PIPE)  # noqa: S607 - never ends by itself
+    assert writer.stdout is not None
+    try:
+        with pytest.raises(
+            ConfigError, match=r"is a FIFO \(named pipe\) that gives more than the 1 KiB allowed"
+        ):
+            small(Path(f"/dev/fd/{writer.stdout.fileno()}"), deadline=5)
+    finally:
+        writer.kill()
+        writer.wait()
+        writer.stdout.close()
+
+
+def small(path: Path, *, deadline: float) -> bytes:
+    """`path` read as a config is, with a limit of 1 KiB."""
+    return read_small(path, what="config file", limit=1024, error=ConfigError, deadline=deadline)
 
 
 def temporary_of(owner: str, name: str = "signals.parquet") -> str:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from signal_job.config import Reading
@@ -24,6 +26,10 @@ DELIMITERS = (",", ";", "\t", "|")
 PADDING = " \t\r"
 # Lines before the header that may be skipped (a URL, a title): never more, never data.
 MAX_SKIPPED = 5
+# The longest field (a column name, a value) of the first lines, read to find the header: a header
+# may be wide, many columns, but no name or price of a file of candles comes near this. It is also
+# Python's csv module's own limit, past which it fails.
+MAX_FIELD = 131_072
 _OHLC_NAMES = ("timestamp", "open", "high", "low", "close")
 _EPOCH = re.compile(r"^\d{9,19}$")
 
@@ -41,6 +47,30 @@ class Header:
     tickers: tuple[str, ...] = field(default=())  # yfinance: each column's ticker ("" for none)
 
 
+class FieldTooLong(ValueError):
+    """A line of the first lines holds a field longer than `MAX_FIELD` characters."""
+
+    def __init__(self, line: str) -> None:
+        """Keep the `line` that holds it, to name it by its number."""
+        super().__init__(f"a field longer than {MAX_FIELD:,} characters")
+        self.line = line
+
+
+@contextmanager
+def bounded_fields(texts: list[str], origin: str) -> Iterator[None]:
+    """A field too long in one of `texts` (the file's first lines) as an `InputError` naming its line."""
+    try:
+        yield
+    except FieldTooLong as exc:
+        msg = (
+            f"{origin} line {texts.index(exc.line) + 1} has a field longer than {MAX_FIELD:,} "
+            "characters, the most a column name or value may have in the first lines, where the job "
+            f"finds the header (the line starts {shorten(exc.line.strip(PADDING), 40)}): check that "
+            "this is a CSV file of candles"
+        )
+        raise InputError(msg) from None
+
+
 def normal_name(name: str) -> str:
     """A column name as the job matches it: trimmed, unquoted, lower-cased, `<CLOSE>` as `close`."""
     return name.strip().strip('"').strip().removeprefix("<").removesuffix(">").strip().lower()
@@ -53,6 +83,11 @@ def line_padding(delimiter: str) -> str:
 
 def find_header(texts: list[str], origin: str, reading: Reading) -> Header:
     """The header of a file from its first lines (decoded, without line ends)."""
+    with bounded_fields(texts, origin):
+        return _find_header(texts, origin, reading)
+
+
+def _find_header(texts: list[str], origin: str, reading: Reading) -> Header:
     lines = [index for index, text in enumerate(texts) if text.strip(PADDING)]
     if not lines:
         msg = f"{origin} has no header line: it is blank"
@@ -84,11 +119,35 @@ def split_header(text: str) -> tuple[str, bool, tuple[str, ...]]:
 
 
 def fields(line: str, delimiter: str, *, wrapped: bool) -> list[str]:
-    """The fields of one line, its padding and (when wrapped) its outer quotes removed."""
+    """The fields of one line, its padding and (when wrapped) its outer quotes removed.
+
+    Raise `FieldTooLong` if one is longer than `MAX_FIELD` characters.
+    """
     text = line.strip(line_padding(delimiter))
     if wrapped:
-        return text[1:-1].split(delimiter) if len(text) >= 2 else [text]  # noqa: PLR2004
-    return next(csv.reader([text], delimiter=delimiter), [])
+        return bounded(text[1:-1].split(delimiter) if len(text) >= 2 else [text], line)  # noqa: PLR2004
+    return split_csv(text, delimiter, line=line)
+
+
+def split_csv(text: str, delimiter: str, *, line: str) -> list[str]:
+    """The fields of `text` (`line`, or part of it) as CSV; `FieldTooLong` if one is too long."""
+    try:
+        values = next(csv.reader([text], delimiter=delimiter), [])
+    except csv.Error:
+        if len(text) <= MAX_FIELD:  # no field of it can be too long: another failure
+            raise
+        raise FieldTooLong(line) from None
+    return bounded(values, line)
+
+
+def bounded(values: list[str], line: str) -> list[str]:
+    """`values`, the fields of `line`; `FieldTooLong` if one is longer than `MAX_FIELD` characters.
+
+    (The csv module stops at that length itself, unless a program raised its limit.)
+    """
+    if len(line) > MAX_FIELD and any(len(value) > MAX_FIELD for value in values):
+        raise FieldTooLong(line)
+    return values
 
 
 def close_index(columns: tuple[str, ...], origin: str, reading: Reading, *, several: bool = False) -> int:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass, field
 
 from signal_job.config import Reading
 from signal_job.errors import InputError, counted
-from signal_job.reading.headers import PADDING, Header, close_index, find_header, line_padding
+from signal_job.reading.headers import (
+    PADDING,
+    Header,
+    bounded,
+    bounded_fields,
+    close_index,
+    find_header,
+    line_padding,
+    split_csv,
+)
 from signal_job.reading.numbers import VALUE_PADDING, AmbiguousNumbers, NumberFormat, number_format
 
 SAMPLE_LINES = 200
@@ -96,7 +104,8 @@ def sniff_csv(
     close = close_index(header.columns, origin, reading, several=bool(header.tickers))
     padding = line_padding(header.delimiter)
     rows = [text for text in texts[header.data_line :] if text.strip(padding)]
-    sample = tuple(tuple(_scan_fields(row, header.delimiter, wrapped=header.wrapped)) for row in rows)
+    with bounded_fields(texts, origin):
+        sample = tuple(tuple(_scan_fields(row, header.delimiter, wrapped=header.wrapped)) for row in rows)
     closes = _close_indices(header, close)
     numbers = _numbers(sample, closes, origin, reading, semicolons=header.delimiter == ";")
     padded = any(_close_is_padded(row, header.delimiter, close, wrapped=header.wrapped) for row in rows)
@@ -164,10 +173,11 @@ def _decoded(line: str | None, number: int, origin: str) -> str:
 
 
 def _scan_fields(line: str, delimiter: str, *, wrapped: bool) -> list[str]:
-    """The fields of one line as the scan reads them: quotes kept where they wrap the line."""
-    if wrapped:
-        return line.split(delimiter)
-    return next(csv.reader([line], delimiter=delimiter), [])
+    """The fields of one line as the scan reads them: quotes kept where they wrap the line.
+
+    Raise `FieldTooLong` if one is longer than `MAX_FIELD` characters.
+    """
+    return bounded(line.split(delimiter), line) if wrapped else split_csv(line, delimiter, line=line)
 
 
 def _close_is_padded(row: str, delimiter: str, close_index: int, *, wrapped: bool) -> bool:
@@ -176,7 +186,7 @@ def _close_is_padded(row: str, delimiter: str, close_index: int, *, wrapped: boo
     if wrapped:
         fields = row.strip(line_padding(delimiter)).split(delimiter)
     else:
-        fields = next(csv.reader([row.rstrip("\r")], delimiter=delimiter), [])
+        fields = split_csv(row.rstrip("\r"), delimiter, line=row)
     if close_index >= len(fields):
         return False
     value = fields[close_index]

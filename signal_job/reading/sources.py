@@ -10,6 +10,7 @@ raw line in one streaming pass, so blank lines drop out and any other suspect ro
 from __future__ import annotations
 
 import gzip
+import io
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -292,13 +293,16 @@ def _gzip_head(path: Location) -> tuple[bytes, bool]:
 
 
 def _zstd_head(path: Location) -> bytes:
-    """The first lines of a zstd file, decompressed by Polars (the standard library cannot)."""
+    """The first lines of a zstd file, decompressed by Polars (the standard library cannot).
+
+    Cut as a plain file's first bytes are (`_read_to_line_break`), so the same lines are sniffed.
+    """
     try:
         lines = scan_lines(path, ragged=True).head(SAMPLE_LINES).collect()["line"].fill_null("").to_list()
     except (pl.exceptions.PolarsError, OSError) as exc:
         msg = f"cannot read input file {path}: {first_line(exc)}"
         raise InputError(msg) from exc
-    return "\n".join(lines).encode() + b"\n"
+    return _read_to_line_break(io.BytesIO("\n".join(lines).encode() + b"\n"))
 
 
 def _head_lines(path: Location, head: bytes, *, complete: bool) -> tuple[list[str | None], str]:

@@ -33,12 +33,14 @@ _WHAT = {
     Option.LOG_FILE: "log file",
     Option.SIGNALS: "signals file",
     Option.METRICS_FILE: "metrics file",
+    Option.GROUPS: "groups table",
 }
 _EXAMPLE = {
     Option.OUTPUT: "metrics.json",
     Option.LOG_FILE: "run.log",
     Option.SIGNALS: "signals.parquet",
     Option.METRICS_FILE: "signal-job.prom",
+    Option.GROUPS: "groups.csv",
 }
 # Why a new file cannot be made in a folder where an existing file may still be written.
 _NO_NEW_FILE = (errno.EACCES, errno.EPERM, errno.EROFS)

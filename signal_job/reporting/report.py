@@ -7,9 +7,11 @@ counts (of the whole input and of each group).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from signal_job.errors import InputError, OutputError, counted, names_text
@@ -28,8 +30,10 @@ Groups = Sequence[tuple[str | None, "Counts"]]  # each group_by value's counts, 
 
 # Columns that usually name a series; windows over them mix symbols unless grouped.
 _SERIES_COLUMNS = ("symbol", "ticker")
-# Per-group lines beyond this go to the log file only.
-_GROUPS_ON_CONSOLE = 50
+# Per-group lines beyond the first go to the log file only, and beyond the second to none: a run
+# of a million groups wrote 84 MB of log (every group's counts go to the groups table instead).
+GROUPS_ON_CONSOLE = 50
+GROUPS_IN_LOG_FILE = 1_000
 # Of an earlier metrics file, read for its last success: enough, whatever else it holds.
 _PREVIOUS_BYTES = 1 << 20
 
@@ -94,6 +98,16 @@ def write_metrics_file(
     return document
 
 
+def _more_groups(count: int, *, table: Path | None, ask: str) -> str:
+    """The line after the groups logged: how many more, how many of them in the log file, where all are."""
+    more = counted(count - GROUPS_ON_CONSOLE, "group")
+    every = f"every group in {table}" if table is not None else f"every group's counts with {ask}"
+    if count <= GROUPS_IN_LOG_FILE:
+        return f"... {more} more in the log file" + (f"; {every}" if table is not None else "")
+    logged = GROUPS_IN_LOG_FILE - GROUPS_ON_CONSOLE
+    return f"... {more} more: the next {logged:,} in the log file; {every}"
+
+
 def log_status(document: Document, *, shown: bool) -> None:
     """The run's last line: its status (and that the document could not be printed, if so)."""
     fields = {key: document[key] for key in ("status", "version", "error_message") if key in document}
@@ -150,10 +164,22 @@ def short_windows(total: Counts, groups: Groups, *, window: int, group_by: str |
     return warnings
 
 
-def log_result(total: Counts, groups: Groups, *, window: int, group_by: str | None) -> None:
-    """The counts, each group's first (the rest to the log file only), then the whole input's."""
-    for index, (name, group) in enumerate(groups):
-        level = logging.INFO if index < _GROUPS_ON_CONSOLE else logging.DEBUG
+def log_result(
+    total: Counts,
+    groups: Groups,
+    *,
+    window: int,
+    group_by: str | None,
+    table: Path | None = None,
+    ask: str = "",
+) -> None:
+    """The counts, each group's first (the next ones to the log file only), then the whole input's.
+
+    Where groups go unlogged, the last line says where every group's counts are: the groups
+    `table` written, or else how to `ask` for one (in the words of the face that ran the job).
+    """
+    for index, (name, group) in enumerate(itertools.islice(groups, GROUPS_IN_LOG_FILE)):
+        level = logging.INFO if index < GROUPS_ON_CONSOLE else logging.DEBUG
         log.log(
             level,
             "%s=%s: rows %d, signals %d, signal rate %.4f",
@@ -171,8 +197,8 @@ def log_result(total: Counts, groups: Groups, *, window: int, group_by: str | No
                 }
             },
         )
-    if len(groups) > _GROUPS_ON_CONSOLE:
-        log.info("... %s more in the log file", counted(len(groups) - _GROUPS_ON_CONSOLE, "group"))
+    if len(groups) > GROUPS_ON_CONSOLE:
+        log.info("%s", _more_groups(len(groups), table=table, ask=ask))
     log.info("rows: %d (%s skipped)", total.rows, counted(total.blank_lines, "blank line"))
     log.info("rows with a full window of %d: %d", window, total.full_windows)
     if total.missing:

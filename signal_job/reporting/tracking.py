@@ -14,16 +14,14 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import yaml
 
-from signal_job.config import MAX_BYTES, Config, as_mapping
-from signal_job.errors import ConfigError, first_line
+from signal_job.config import Config, as_mapping
+from signal_job.errors import first_line
 from signal_job.reporting.metrics import Document, render
-from signal_job.safe_files import read_regular
 from signal_job.version import __version__
 
 if TYPE_CHECKING:
@@ -71,7 +69,7 @@ def log_run(
     document: Document,
     *,
     config: Config | None,
-    config_file: Path | None,
+    config_text: str | None,
     input: str,
     engine: str,
     counts: Counts | None,
@@ -80,7 +78,7 @@ def log_run(
     """Log the ended run to MLflow; log a warning instead of raising, whatever fails.
 
     `config` is the run's config if it could be read (None when reading it is what failed), and
-    `config_file` the file it was read from (None when given in Python); `counts` are those of
+    `config_text` the text of the file it was read from (None when given in Python); `counts` are those of
     a successful run; `started` is the `perf_counter()` that the run's latency counts from.
     """
     latency = document.get("latency_ms", round((time.perf_counter() - started) * 1000))
@@ -98,7 +96,7 @@ def log_run(
             client.log_batch(run_id, **record)
             client.log_text(run_id, render(document).decode(), "metrics.json")
             if config is not None:
-                client.log_text(run_id, _config_text(config, config_file), "config.yaml")
+                client.log_text(run_id, _config_text(config, config_text), "config.yaml")
             client.set_terminated(run_id, "FINISHED" if document["status"] == "success" else "FAILED")
     except ImportError as exc:  # mlflow, or a store's library (sqlalchemy), is missing
         log.warning("MLflow tracking needs the mlflow extra (%s): %s; run not tracked", INSTALL, exc)
@@ -168,11 +166,10 @@ def _cut(value: object) -> str:
     return text if len(text) <= _LONGEST else f"{text[: _LONGEST - 3]}..."
 
 
-def _config_text(config: Config, path: Path | None) -> str:
-    """The config as read: its file, unless storage_options may hold credentials (then rebuilt)."""
-    if path is not None and not config.reading.storage_options:
-        with suppress(ConfigError, OSError, UnicodeDecodeError):  # changed since: rebuilt instead
-            return read_regular(path, what="config file", limit=MAX_BYTES, error=ConfigError).decode()
+def _config_text(config: Config, text: str | None) -> str:
+    """The config as read (`text`), unless storage_options may hold credentials (then rebuilt)."""
+    if text is not None and not config.reading.storage_options:
+        return text
     keys = as_mapping(config)
     if config.reading.storage_options:
         keys["storage_options"] = {name: _REDACTED for name, _ in config.reading.storage_options}

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import csv
+
 import pytest
 
 from signal_job.config import Reading
 from signal_job.errors import InputError
-from signal_job.reading.headers import close_index, find_header, normal_name
+from signal_job.reading.headers import MAX_FIELD, close_index, find_header, normal_name
 
 
 def header(*texts: str, reading: Reading | None = None):  # type: ignore[no-untyped-def]
@@ -80,3 +82,30 @@ def test_close_by_position_reads_a_narrow_line_of_text_and_a_price_as_data(price
     # Two of three fields are text, but the field at the close position is a price.
     found = header(f"BTC,2024-01-01,{price}", f"BTC,2024-01-02,{price}", reading=Reading(close_column=3))
     assert found.line is None
+
+
+def test_a_wide_header_of_many_short_names_is_read() -> None:
+    names = [f"c{i}" for i in range(40_000)]  # a line of 228,890 characters, no name longer than 6
+    found = header(",".join([*names, "close"]), ",".join(["1"] * 40_001))
+    assert (len(found.columns), found.columns[-1]) == (40_001, "close")
+
+
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_a_header_name_longer_than_the_limit_is_refused_naming_the_line(wrapped: bool) -> None:
+    line = "timestamp," + "x" * (MAX_FIELD + 1) + ",close"
+    with pytest.raises(InputError, match=r"input file x.csv line 2 has a field longer than 131,072 char"):
+        header("https://example.com", f'"{line}"' if wrapped else line, "1,2,3")
+
+
+def test_a_name_as_long_as_the_limit_is_read() -> None:
+    found = header("timestamp," + "x" * MAX_FIELD + ",close", "1,2,3")
+    assert len(found.columns[1]) == MAX_FIELD
+
+
+def test_the_limit_holds_whatever_limit_a_program_gave_the_csv_module() -> None:
+    previous = csv.field_size_limit(10 * MAX_FIELD)
+    try:
+        with pytest.raises(InputError, match=r"line 1 has a field longer than 131,072 characters"):
+            header("close," + "x" * (MAX_FIELD + 1), "1,2")
+    finally:
+        csv.field_size_limit(previous)

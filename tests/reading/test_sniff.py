@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from signal_job.config import Reading
 from signal_job.errors import InputError
+from signal_job.reading.headers import MAX_FIELD
 from signal_job.reading.sniff import CsvLayout, sniff_csv
 
 HEADER = "timestamp,open,high,low,close,volume_btc,volume_usd"
@@ -106,3 +108,14 @@ def test_the_sample_holds_the_fields_as_the_scan_reads_them() -> None:
     assert wrapped.sample == (tuple(f'"{ROW}"'.split(",")),)  # the outer quotes stay, as in the scan
     quoted = sniff("a,close", '"x,y",1')
     assert quoted.sample == (("x,y", "1"),)
+
+
+def test_a_data_field_longer_than_the_limit_in_the_first_lines_is_refused_naming_its_line() -> None:
+    with pytest.raises(InputError, match=r"input file x.csv line 3 has a field longer than 131,072 char"):
+        sniff(HEADER, ROW, ROW.replace("6.0", "6" * (MAX_FIELD + 1)))
+
+
+def test_a_headerless_first_line_with_a_field_longer_than_the_limit_is_refused() -> None:
+    reading = Reading(header=False, close_column=2)
+    with pytest.raises(InputError, match=r"line 1 has a field longer than 131,072 .*\(the line starts '1,x"):
+        sniff_csv(["1," + "x" * (MAX_FIELD + 1) + ",5", "2,y,6"], origin="input file x.csv", reading=reading)

@@ -194,3 +194,31 @@ def test_mixed_line_endings_are_refused_naming_the_first_bare_cr(write_file: Wri
 
 def test_a_bare_cr_file_says_so_in_its_description() -> None:
     assert open_source(DATA / "cr.csv").describe().endswith("lines end in CR")
+
+
+def _compressed(tmp_path: Path, name: str, text: str) -> list[Path]:
+    """`text` as `name`.csv, .csv.gz and .csv.zst."""
+    plain = tmp_path / f"{name}.csv"
+    plain.write_text(text)
+    (tmp_path / f"{name}.csv.gz").write_bytes(gzip.compress(text.encode()))
+    lines = pl.LazyFrame({"line": text.splitlines()})
+    zstd = tmp_path / f"{name}.csv.zst"
+    lines.sink_csv(zstd, include_header=False, quote_style="never", compression="zstd")
+    return [plain, tmp_path / f"{name}.csv.gz", zstd]
+
+
+def test_a_compressed_file_is_sniffed_from_the_same_first_lines_as_a_plain_one(tmp_path: Path) -> None:
+    # A long field past the first 64 KiB is the scan's, in every kind: zstd too reads no further.
+    rows = [f"2024-01-01 00:0{i}:00,{'x' * 200_000 if i == 1 else 'n'},{i}" for i in range(1, 7)]
+    for path in _compressed(tmp_path, "long", "\n".join(["timestamp,note,close", *rows]) + "\n"):
+        source = open_source(path)
+        assert source.layout is not None
+        assert (path.name, source.layout.sample) == (path.name, ())
+        assert counts_of(path, 2).rows == 6
+
+
+def test_a_field_longer_than_the_limit_in_the_first_lines_is_refused_in_every_kind(tmp_path: Path) -> None:
+    text = "timestamp," + "x" * (10 * 1024 * 1024) + ",close\n2024-01-01 00:00:00,n,1\n"
+    for path in _compressed(tmp_path, "wide", text):
+        with pytest.raises(InputError, match=rf"file .*{path.name} line 1 has a field longer than 131,072"):
+            open_source(path)

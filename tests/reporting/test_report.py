@@ -1,0 +1,68 @@
+"""What a run reports in its log: each group's line up to a bound, then where every group's counts are."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from signal_job.partial import Counts
+from signal_job.reporting.report import GROUPS_IN_LOG_FILE, GROUPS_ON_CONSOLE, log_result
+
+ONE = Counts(rows=3, full_windows=2, missing=0, signals=1)
+ASK = "--groups groups.csv (or .parquet)"
+
+
+def logged(
+    caplog: pytest.LogCaptureFixture, groups: int, table: Path | None = None
+) -> list[logging.LogRecord]:
+    caplog.set_level(logging.DEBUG, logger="signal_job")
+    named = [(f"S{index}", ONE) for index in range(groups)]
+    log_result(
+        sum((each for _, each in named), ONE), named, window=2, group_by="symbol", table=table, ask=ASK
+    )
+    return caplog.records
+
+
+def group_lines(records: list[logging.LogRecord], level: int) -> int:
+    return sum(
+        1 for record in records if record.getMessage().startswith("symbol=S") and record.levelno == level
+    )
+
+
+def test_a_few_groups_are_each_logged_with_no_line_after_them(caplog: pytest.LogCaptureFixture) -> None:
+    records = logged(caplog, GROUPS_ON_CONSOLE)
+    assert group_lines(records, logging.INFO) == GROUPS_ON_CONSOLE
+    assert not [record for record in records if record.getMessage().startswith("...")]
+
+
+def test_groups_past_the_console_go_to_the_log_file_as_before(caplog: pytest.LogCaptureFixture) -> None:
+    records = logged(caplog, 300)
+    assert (group_lines(records, logging.INFO), group_lines(records, logging.DEBUG)) == (50, 250)
+    assert "... 250 groups more in the log file" in [record.getMessage() for record in records]
+
+
+def test_many_groups_log_a_bounded_number_of_lines_and_say_where_every_group_is(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    records = logged(caplog, 20_000)
+    assert (group_lines(records, logging.INFO), group_lines(records, logging.DEBUG)) == (
+        GROUPS_ON_CONSOLE,
+        GROUPS_IN_LOG_FILE - GROUPS_ON_CONSOLE,
+    )
+    summary = "... 19,950 groups more: the next 950 in the log file; every group's counts with " + ASK
+    assert [record.levelno for record in records if record.getMessage() == summary] == [logging.INFO]
+
+
+@pytest.mark.parametrize(
+    ("groups", "summary"),
+    [
+        (300, "... 250 groups more in the log file; every group in out/groups.csv"),
+        (20_000, "... 19,950 groups more: the next 950 in the log file; every group in out/groups.csv"),
+    ],
+)
+def test_the_line_after_the_groups_names_the_table_written(
+    caplog: pytest.LogCaptureFixture, groups: int, summary: str
+) -> None:
+    assert summary in [record.getMessage() for record in logged(caplog, groups, Path("out/groups.csv"))]
