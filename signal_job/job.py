@@ -38,7 +38,7 @@ from signal_job.errors import (
 )
 from signal_job.options import Option, Spelling
 from signal_job.partial import Counts
-from signal_job.paths import Paths, Prepared, is_stdout, prepare
+from signal_job.paths import Paths, Prepared, is_stdout, prepare, spared
 from signal_job.reading.files import find_files
 from signal_job.reading.inputs import Input, distinct_files, open_input
 from signal_job.reading.storage import Url
@@ -106,11 +106,16 @@ class Outcome:
 
 def execute(request: Request, hooks: Hooks = Hooks()) -> Outcome:
     """Run the job and write its document, whatever the end; the error is returned, not raised."""
+    folder = request.where.name == "dask"
+    refused = False  # a run refused before it starts is not tracked
     try:
-        prepared = prepare(request.paths, signals_folder=request.where.name == "dask")
+        prepared = prepare(request.paths, signals_folder=folder)
     except ClashError as exc:
-        return _refused(exc, request, hooks)
-    ended = _ended(prepared, request, hooks)
+        refused = True
+        prepared = spared(request.paths, exc, signals_folder=folder)
+        ended = _refused(exc, request, hooks, prepared)
+    else:
+        ended = _ended(prepared, request, hooks)
     if hooks.before_writing is not None:
         hooks.before_writing()
     document = _written(ended, prepared, prints=hooks.show is not None)
@@ -123,7 +128,7 @@ def execute(request: Request, hooks: Hooks = Hooks()) -> Outcome:
             remove(prepared.outputs[Option.SIGNALS], ended.signals)
     shown = hooks.show is None or hooks.show(render(document))
     report.log_status(document, shown=shown)
-    if request.tracking is not None:  # once the document is final, while the log file is open for a warning
+    if request.tracking is not None and not refused:  # once the document is final, while the log is open
         _track(request.tracking, request, document, ended.counts)
     if hooks.logs is not None:
         hooks.logs.close()
@@ -132,17 +137,23 @@ def execute(request: Request, hooks: Hooks = Hooks()) -> Outcome:
     return replace(ended, document=document, code=0 if shown else 1)
 
 
-def _refused(exc: ClashError, request: Request, hooks: Hooks) -> Outcome:
-    """A run whose paths clash: nothing is written to any of them (the clash may name an input)."""
+def _refused(exc: ClashError, request: Request, hooks: Hooks, prepared: Prepared) -> Outcome:
+    """A run whose paths clash: it fails as any run does, in the outputs that `prepared` spares.
+
+    Nothing is written to a path the clash names: it may be an input.
+    """
     if hooks.logs is not None:
-        hooks.logs.drop_buffer()
+        if Option.LOG_FILE in prepared.outputs:
+            try:
+                hooks.logs.attach(prepared.outputs[Option.LOG_FILE])
+            except OutputError as problem:  # the clash is the run's error; this one is only said
+                log.error("%s", problem)
+        else:
+            hooks.logs.drop_buffer()
     _in_words(exc, request.spelling)
     log.error("%s", exc)
     exc.version = _version(request)
-    document = error_document(version=exc.version, message=str(exc))
-    if hooks.show is not None:
-        hooks.show(render(document))
-    return Outcome(document, error=exc, code=1)
+    return _failed(exc, exc.version, str(exc), code=1)
 
 
 def _ended(prepared: Prepared, request: Request, hooks: Hooks) -> Outcome:

@@ -147,7 +147,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
         ),
     ],
 )
-def test_an_output_that_names_an_input_is_refused_and_nothing_is_written(
+def test_an_output_that_names_an_input_is_refused_and_no_input_is_written(
     work: Path, args: list[str], message: str
 ) -> None:
     (work / "link.csv").symlink_to("data.csv")
@@ -155,7 +155,11 @@ def test_an_output_that_names_an_input_is_refused_and_nothing_is_written(
     before = snapshot(work)
     done = job(*args, cwd=work)
     assert_refused(done, message)
-    assert snapshot(work) == before  # not even the log: the refusal goes to stdout and stderr only
+    after = snapshot(work)
+    read = ["data.csv", "config.yaml", "link.csv", "hard.csv"]
+    assert {name: after[name] for name in read} == {name: before[name] for name in read}
+    # The outputs that the clash does not name are written as on any failure (see below).
+    assert set(after) - set(before) <= {"run.log", "m.json", "s.parquet"}
 
 
 def test_a_failing_config_named_as_the_output_is_kept(work: Path) -> None:
@@ -861,3 +865,55 @@ def test_a_run_from_a_folder_whose_name_is_not_utf8_records_its_inputs(tmp_path:
     assert done.returncode == 0, done.stderr
     [entry] = json.loads(done.stdout)["inputs"]["list"]
     assert entry["path"].endswith("/d\\udce9/data.csv")
+
+
+# Issue 30, item 4: a --signals or --log-file that clashes with an input, the config, the output
+# or each other still replaces the old success document (nothing goes to the clashing paths).
+
+
+@pytest.mark.parametrize(
+    ("args", "kept"),
+    [
+        (["--signals", "data.csv"], ["data.csv"]),
+        (["--log-file", "data.csv"], ["data.csv"]),
+        (["--signals", "config.yaml"], ["config.yaml"]),
+        (["--log-file", "config.yaml"], ["config.yaml"]),
+        (["--signals", "metrics.json"], []),
+        (["--log-file", "metrics.json"], []),
+        (["--signals", "link.csv"], ["data.csv", "link.csv"]),
+        (["--log-file", "hard.csv"], ["data.csv", "hard.csv"]),
+        (["--input", "in", "--log-file", "in/b.csv"], ["in/a.csv", "in/b.csv"]),
+        (["--signals", "run.log", "--log-file", "run.log"], []),
+    ],
+    ids=[
+        "signals-input",
+        "log-input",
+        "signals-config",
+        "log-config",
+        "signals-output",
+        "log-output",
+        "signals-symlink",
+        "log-hard-link",
+        "log-in-input-folder",
+        "signals-log",
+    ],
+)
+def test_a_clashing_signals_or_log_file_still_replaces_the_old_document(
+    work: Path, args: list[str], kept: list[str]
+) -> None:
+    (work / "link.csv").symlink_to("data.csv")
+    (work / "hard.csv").hardlink_to(work / "data.csv")
+    (work / "in").mkdir()
+    shutil.copy(CANDLES, work / "in" / "a.csv")
+    shutil.copy(CANDLES, work / "in" / "b.csv")
+    before = snapshot(work)
+    done = job(*args, cwd=work)
+    document = assert_refused(done, "of this run" if kept else "name the same file")
+    assert json.loads((work / "metrics.json").read_bytes()) == document  # no longer the old success
+    after = snapshot(work)
+    assert {name: after[name] for name in kept} == {name: before[name] for name in kept}
+    if "--log-file" in args:  # a clashing path, never written: an input kept, metrics.json the document
+        assert "run.log" not in after
+    else:  # an output that the clash does not name is written as on any failure
+        assert b"status: error" in after["run.log"]
+    assert not [name for name in after if name.endswith(".tmp")]

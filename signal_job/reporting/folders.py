@@ -55,7 +55,7 @@ def check_inside(dataset: Target, others: Mapping[Option, Path]) -> None:
                 f"{option} {path} is inside the signals dataset {dataset.path}, which a run replaces "
                 f"whole; give {option} a path outside it"
             )
-            raise ClashError(msg)
+            raise ClashError(msg, options=(option, Option.SIGNALS))
 
 
 @contextmanager

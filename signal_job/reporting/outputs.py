@@ -119,11 +119,11 @@ def check_clashes(outputs: Iterable[Target], inputs: Iterable[tuple[Option, Path
                 f"{out.option} {out.path} is {what} of this run{same}: the job never writes over "
                 f"what it reads; give {out.option} another path"
             )
-            raise ClashError(msg)
+            raise ClashError(msg, options=(out.option, option))
         key = out.key
         if key is not None and key in seen:
             msg = f"{seen[key].option} and {out.option} name the same file {out.path}; give each its own"
-            raise ClashError(msg)
+            raise ClashError(msg, options=(seen[key].option, out.option), shared=True)
         if key is not None:
             seen[key] = out
 

@@ -182,14 +182,18 @@ def test_an_output_that_is_an_input_is_a_clash_naming_both(tmp_path: Path) -> No
     hard.hardlink_to(data)
     read = [(Option.INPUT, data, identity(data.stat()))]
     for path in (data, link, hard, Path(f"{tmp_path}/./data.csv")):
-        with pytest.raises(ClashError, match=rf"{Option.OUTPUT} .* is an input file of this run"):
+        with pytest.raises(ClashError, match=rf"{Option.OUTPUT} .* is an input file of this run") as clash:
             check_clashes([out(path)], read)
+        assert (clash.value.options, clash.value.shared) == ((Option.OUTPUT, Option.INPUT), False)
 
 
 def test_two_outputs_that_are_one_file_clash_even_before_it_exists(tmp_path: Path) -> None:
     first, second = out(tmp_path / "m.json"), out(tmp_path / "." / "m.json", Option.LOG_FILE)
-    with pytest.raises(ClashError, match=f"{Option.OUTPUT} and {Option.LOG_FILE} name the same file"):
+    with pytest.raises(
+        ClashError, match=f"{Option.OUTPUT} and {Option.LOG_FILE} name the same file"
+    ) as clash:
         check_clashes([first, second], [])
+    assert (clash.value.options, clash.value.shared) == ((Option.OUTPUT, Option.LOG_FILE), True)
 
 
 def test_distinct_outputs_do_not_clash(tmp_path: Path) -> None:
