@@ -5,8 +5,10 @@
 `Outcome` whatever its end: the error is in it, not raised. The steps live elsewhere (the paths
 and their checks in `paths`, the config in `config`, the counting in `computing/`, the document,
 the Prometheus file and the log lines in `reporting/`); this module runs them in order and turns
-an error into the error document. How the run goes is its route's (`computing/route`),
-decided once here, logged, and executed by the engine it names; `explain` shows it instead.
+an error into the error document. The signals, written while the input is read, wait beside
+their place until the document is ready, and go in place with it in one turn. How the run goes
+is its route's (`computing/route`), decided once here, logged, and executed by the engine it
+names; `explain` shows it instead.
 
 `Where` is what the face asked for: here (`local`) or on a Dask cluster (`dask`), each file's
 counts kept or not (`cache`). From it and the input, the route decides the `Engine` (local,
@@ -47,7 +49,7 @@ from signal_job.reporting.fingerprints import Hasher, facts, summary
 from signal_job.reporting.folders import building, check_inside, remove_stale_dataset
 from signal_job.reporting.logs import FIELDS, Logs
 from signal_job.reporting.metrics import Document, error_document, render, success_document
-from signal_job.reporting.outputs import Target, atomic, remove_stale_signals
+from signal_job.reporting.outputs import Pending, Target, atomic, remove_stale_signals, together
 
 if TYPE_CHECKING:
     from signal_job.reporting.tracking import Tracking
@@ -108,24 +110,21 @@ def execute(request: Request, hooks: Hooks = Hooks()) -> Outcome:
     """Run the job and write its document, whatever the end; the error is returned, not raised."""
     folder = request.where.name == "dask"
     refused = False  # a run refused before it starts is not tracked
-    try:
-        prepared = prepare(request.paths, signals_folder=folder)
-    except ClashError as exc:
-        refused = True
-        prepared = spared(request.paths, exc, signals_folder=folder)
-        ended = _refused(exc, request, hooks, prepared)
-    else:
-        ended = _ended(prepared, request, hooks)
-    if hooks.before_writing is not None:
-        hooks.before_writing()
-    document = _written(ended, prepared, prints=hooks.show is not None)
+    with Pending() as pending:  # the signals, written ahead: placed with the document, else removed
+        try:
+            prepared = prepare(request.paths, signals_folder=folder)
+        except ClashError as exc:
+            refused = True
+            prepared = spared(request.paths, exc, signals_folder=folder)
+            ended = _refused(exc, request, hooks, prepared)
+        else:
+            ended = _ended(prepared, request, hooks, pending)
+        if hooks.before_writing is not None:
+            hooks.before_writing()
+        document, ended = _committed(ended, prepared, pending, prints=hooks.show is not None)
     error = ended.error
-    if document["status"] != "success":
-        if error is None:  # the document could not be written: that is the run's error
-            error = OutputError(document["error_message"], version=document["version"])
-        if Option.SIGNALS in prepared.outputs:
-            remove = remove_stale_dataset if prepared.signals_folder else remove_stale_signals
-            remove(prepared.outputs[Option.SIGNALS], ended.signals)
+    if document["status"] != "success" and error is None:  # the document could not be written
+        error = OutputError(document["error_message"], version=document["version"])
     shown = hooks.show is None or hooks.show(render(document))
     report.log_status(document, shown=shown)
     if request.tracking is not None and not refused:  # once the document is final, while the log is open
@@ -156,7 +155,7 @@ def _refused(exc: ClashError, request: Request, hooks: Hooks, prepared: Prepared
     return _failed(exc, exc.version, str(exc), code=1)
 
 
-def _ended(prepared: Prepared, request: Request, hooks: Hooks) -> Outcome:
+def _ended(prepared: Prepared, request: Request, hooks: Hooks, pending: Pending) -> Outcome:
     """Run the job: its outcome, or the error document, the error and the exit code (a signal sets it)."""
     paths = prepared.paths
     try:
@@ -168,7 +167,7 @@ def _ended(prepared: Prepared, request: Request, hooks: Hooks) -> Outcome:
             hooks.logs.attach(prepared.outputs[Option.LOG_FILE])
         if Option.METRICS_FILE in prepared.unusable:  # before the work, which could never be reported
             raise prepared.unusable[Option.METRICS_FILE]
-        outcome = _steps(prepared, request)
+        outcome = _steps(prepared, request, pending)
         problem = hooks.logs.problem() if hooks.logs is not None else None
         if problem is not None:  # a full disk under the log: the run is not to be trusted
             problem.version = outcome.document["version"]
@@ -209,6 +208,41 @@ def _failed(error: BaseException, version: str | None, message: str, *, code: in
 
 def _version(request: Request) -> str | None:
     return version_of(request.paths.config, request.config)
+
+
+def _committed(
+    ended: Outcome, prepared: Prepared, pending: Pending, *, prints: bool
+) -> tuple[Document, Outcome]:
+    """Put the run's outputs in place in one turn: its signals, Prometheus file and document.
+
+    In turn with other runs that write into the same folders (`together`), so the last of them
+    has all of its files in place, never its document beside another run's signals. A failure
+    writes its error document and removes the signals file it found or wrote. The document as it
+    ends, and the outcome (an error if the signals could not be put in place).
+    """
+    written = [out for option, out in prepared.outputs.items() if option is not Option.LOG_FILE]
+    with together(written):
+        ended = _placed(ended, prepared, pending)
+        document = _written(ended, prepared, prints=prints)
+        if document["status"] != "success" and Option.SIGNALS in prepared.outputs:
+            remove = remove_stale_dataset if prepared.signals_folder else remove_stale_signals
+            remove(prepared.outputs[Option.SIGNALS], ended.signals)
+    return document, ended
+
+
+def _placed(ended: Outcome, prepared: Prepared, pending: Pending) -> Outcome:
+    """The outcome once a success's signals are in place (a failure's are removed), or the error if not."""
+    if ended.error is not None:
+        pending.drop()
+        return ended
+    try:
+        pending.place()
+    except OutputError as exc:
+        exc.version = ended.document["version"]
+        log.error("%s", exc)
+        return _failed(exc, exc.version, str(exc), code=1)
+    signals = prepared.outputs.get(Option.SIGNALS)
+    return replace(ended, signals=signals.current() if signals is not None else None)
 
 
 def _written(outcome: Outcome, prepared: Prepared, *, prints: bool) -> Document:
@@ -253,7 +287,7 @@ def tracking(uri: str | None, experiment: str | None) -> Tracking | None:
     return Tracking.of(uri, experiment)
 
 
-def _steps(prepared: Prepared, request: Request) -> Outcome:
+def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
     """The run's steps: config, input, counts (and the signals file), the success document.
 
     Raises `JobError`, carrying the config's version once the config has been read.
@@ -280,8 +314,10 @@ def _steps(prepared: Prepared, request: Request) -> Outcome:
         data = _open(prepared, config)
         route = _route(data, prepared, config, request.where)
         log.info("route: %s", describe(route), extra={FIELDS: {"route": route.as_dict()}})
-        result, written, inputs = _fingerprinted(
-            data, lambda: _compute(data, prepared, config, request.where, route), hashing=request.hashing
+        result, inputs = _fingerprinted(
+            data,
+            lambda: _compute(data, prepared, config, request.where, route, pending=pending),
+            hashing=request.hashing,
         )
     except JobError as exc:
         exc.version = config.version
@@ -303,7 +339,7 @@ def _steps(prepared: Prepared, request: Request) -> Outcome:
         inputs=inputs,
         warnings=report.short_windows(total, groups, window=config.window, group_by=config.group_by),
     )
-    return Outcome(document, total, groups, written)
+    return Outcome(document, total, groups)
 
 
 def _open(prepared: Prepared, config: Config) -> Input:
@@ -329,13 +365,13 @@ def _open(prepared: Prepared, config: Config) -> Input:
 
 
 def _fingerprinted(
-    data: Input, compute: Callable[[], tuple[pipeline.Result, os.stat_result | None]], *, hashing: bool
-) -> tuple[pipeline.Result, os.stat_result | None, dict[str, Any]]:
+    data: Input, compute: Callable[[], pipeline.Result], *, hashing: bool
+) -> tuple[pipeline.Result, dict[str, Any]]:
     """`compute()`, and what it read: the files' facts, their bytes hashed alongside with `hashing`."""
     files = distinct_files(data)
     hasher = Hasher([source.path for source in files]) if hashing else None
     try:
-        result, written = compute()
+        result = compute()
         hashes = hasher.result() if hasher is not None else None
     finally:
         if hasher is not None:
@@ -353,7 +389,7 @@ def _fingerprinted(
     )
     for each in found:
         log.debug("read %s", each.path, extra={FIELDS: each.as_dict()})
-    return result, written, inputs
+    return result, inputs
 
 
 def _route(data: Input, prepared: Prepared, config: Config, where: Where) -> Route:
@@ -393,29 +429,31 @@ def explain(paths: Paths, *, spelling: Spelling, config: Given | None = None, wh
     return "\n".join(lines) + "\n"
 
 
-# What a run computes: the counts, and the signals file (or folder) written, if asked for.
-Computed = tuple[pipeline.Result, os.stat_result | None]
-
-
-def _compute(data: Input, prepared: Prepared, config: Config, where: Where, route: Route) -> Computed:
-    """The counts, and the signals written (atomically) if asked for, by the engine `route` names."""
+def _compute(
+    data: Input, prepared: Prepared, config: Config, where: Where, route: Route, *, pending: Pending
+) -> pipeline.Result:
+    """The counts by the engine `route` names; the signals, if asked for, written whole to `pending`."""
     engine = _ENGINES[route.engine.choice]
-    return engine(data, config, route, where, prepared.outputs.get(Option.SIGNALS))
+    return engine(data, config, route, where, prepared.outputs.get(Option.SIGNALS), pending)
 
 
-def _here(data: Input, config: Config, route: Route, _where: Where, signals: Target | None) -> Computed:
-    """The local engine: one scan in this process, the signals file written beside it."""
-    with atomic(signals) if signals else nullcontext() as temporary:
+def _here(
+    data: Input, config: Config, route: Route, _where: Where, signals: Target | None, pending: Pending
+) -> pipeline.Result:
+    """The local engine: one scan in this process, the signals file written beside its place."""
+    with atomic(signals, pending=pending) if signals else nullcontext() as temporary:
         try:
             result = pipeline.run(data, config, signals=temporary, route=route)
         except pipeline.SignalsNotWritten as exc:
             assert signals is not None  # noqa: S101 - only a signals file is written
             msg = f"cannot write signals file {signals.path}: {first_line(exc.error)}"
             raise OutputError(msg) from exc
-    return result, signals.current() if signals else None
+    return result
 
 
-def _cached(data: Input, config: Config, _route: Route, where: Where, signals: Target | None) -> Computed:
+def _cached(
+    data: Input, config: Config, _route: Route, where: Where, signals: Target | None, _pending: Pending
+) -> pipeline.Result:
     """The cache engine: file by file in this process, each file's counts kept in `where.cache`."""
     if signals is not None:
         msg = (
@@ -426,10 +464,12 @@ def _cached(data: Input, config: Config, _route: Route, where: Where, signals: T
         raise ConfigError(msg)
     from signal_job.computing import by_file  # noqa: PLC0415 - only for a cached run
 
-    return by_file.run_by_file(data, config, kept=where.cache, why=str(Option.CACHE)), None
+    return by_file.run_by_file(data, config, kept=where.cache, why=str(Option.CACHE))
 
 
-def _on_dask(data: Input, config: Config, _route: Route, where: Where, signals: Target | None) -> Computed:
+def _on_dask(
+    data: Input, config: Config, _route: Route, where: Where, signals: Target | None, pending: Pending
+) -> pipeline.Result:
     """The Dask engine: the files counted on a cluster; the signals dataset's folder built beside it."""
     from signal_job.computing import cluster  # noqa: PLC0415 - dask only when asked for
 
@@ -439,19 +479,19 @@ def _on_dask(data: Input, config: Config, _route: Route, where: Where, signals: 
         )
 
     if signals is None:
-        return counted(None), None
+        return counted(None)
     if where.cache is not None:
         check_inside(signals, {Option.CACHE: where.cache})
-    with building(signals) as folder:  # swapped in whole on success
+    with building(signals, pending=pending) as folder:  # swapped in whole with the document
         try:
             result = counted(folder)
         except pipeline.SignalsNotWritten as exc:
             msg = f"cannot write signals dataset {signals.path}: {first_line(exc)}"
             raise OutputError(msg) from exc
-    return result, signals.current()
+    return result
 
 
-_ENGINES: dict[Engine, Callable[[Input, Config, Route, Where, Target | None], Computed]] = {
+_ENGINES: dict[Engine, Callable[[Input, Config, Route, Where, Target | None, Pending], pipeline.Result]] = {
     Engine.LOCAL: _here,
     Engine.CACHE: _cached,
     Engine.DASK: _on_dask,
