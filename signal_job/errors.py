@@ -37,8 +37,11 @@ class EngineError(JobError):
 class ClashError(OutputError):
     """An output names a file the run reads, or another output: nothing may be written to either."""
 
-    def __init__(self, message: str, *, options: tuple[Option, Option], shared: bool = False) -> None:
-        """Keep `message` and the two `options` that clash; `shared`: two outputs that are one file."""
+    def __init__(self, message: str, *, options: tuple[Option, ...] = (), shared: bool = False) -> None:
+        """Keep `message` and the two `options` that clash; `shared`: two outputs that are one file.
+
+        (`options` has a default only so that a pickled error, rebuilt from its message, loads.)
+        """
         super().__init__(message)
         self.options = options
         self.shared = shared
