@@ -1,13 +1,13 @@
 """The engines a route can name, one small function each: here, here with a cache, on Dask.
 
 Each takes the input, the config, the route, where the face asked the counting to run and the
-signals output, and returns the counts and the signals file (or folder) written; choosing one is
-a lookup in `ENGINES` by the route's `Engine`.
+signals output, and returns the counts; the signals file (or folder) it writes waits beside its
+place (`Pending`) until the job puts it there with the document. Choosing one is a lookup in
+`ENGINES` by the route's `Engine`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -21,7 +21,7 @@ from signal_job.errors import ConfigError, OutputError, first_line
 from signal_job.options import Option
 from signal_job.reading.inputs import Input
 from signal_job.reporting.folders import building, check_inside
-from signal_job.reporting.outputs import Target, atomic
+from signal_job.reporting.outputs import Pending, Target, atomic
 
 
 @dataclass(frozen=True)
@@ -34,23 +34,23 @@ class Where:
     cache: Path | None = None  # a folder keeping each file's counts: a re-run reads only new files
 
 
-# What a run computes: the counts, and the signals file (or folder) written, if asked for.
-Computed = tuple[pipeline.Result, os.stat_result | None]
-
-
-def _here(data: Input, config: Config, route: Route, _where: Where, signals: Target | None) -> Computed:
-    """The local engine: one scan in this process, the signals file written beside it."""
-    with atomic(signals) if signals else nullcontext() as temporary:
+def _here(
+    data: Input, config: Config, route: Route, _where: Where, signals: Target | None, pending: Pending
+) -> pipeline.Result:
+    """The local engine: one scan in this process, the signals file written beside its place."""
+    with atomic(signals, pending=pending) if signals else nullcontext() as temporary:
         try:
             result = pipeline.run(data, config, signals=temporary, route=route)
         except pipeline.SignalsNotWritten as exc:
             assert signals is not None  # noqa: S101 - only a signals file is written
             msg = f"cannot write signals file {signals.path}: {first_line(exc.error)}"
             raise OutputError(msg) from exc
-    return result, signals.current() if signals else None
+    return result
 
 
-def _cached(data: Input, config: Config, _route: Route, where: Where, signals: Target | None) -> Computed:
+def _cached(
+    data: Input, config: Config, _route: Route, where: Where, signals: Target | None, _pending: Pending
+) -> pipeline.Result:
     """The cache engine: file by file in this process, each file's counts kept in `where.cache`."""
     if signals is not None:
         msg = (
@@ -61,10 +61,12 @@ def _cached(data: Input, config: Config, _route: Route, where: Where, signals: T
         raise ConfigError(msg)
     from signal_job.computing import by_file  # noqa: PLC0415 - only for a cached run
 
-    return by_file.run_by_file(data, config, kept=where.cache, why=str(Option.CACHE)), None
+    return by_file.run_by_file(data, config, kept=where.cache, why=str(Option.CACHE))
 
 
-def _on_dask(data: Input, config: Config, _route: Route, where: Where, signals: Target | None) -> Computed:
+def _on_dask(
+    data: Input, config: Config, _route: Route, where: Where, signals: Target | None, pending: Pending
+) -> pipeline.Result:
     """The Dask engine: the files counted on a cluster; the signals dataset's folder built beside it."""
     from signal_job.computing import cluster  # noqa: PLC0415 - dask only when asked for
 
@@ -74,19 +76,22 @@ def _on_dask(data: Input, config: Config, _route: Route, where: Where, signals: 
         )
 
     if signals is None:
-        return counted(None), None
+        return counted(None)
     if where.cache is not None:
         check_inside(signals, {Option.CACHE: where.cache})
-    with building(signals) as folder:  # swapped in whole on success
+    with building(signals, pending=pending) as folder:  # swapped in whole with the document
         try:
             result = counted(folder)
         except pipeline.SignalsNotWritten as exc:
             msg = f"cannot write signals dataset {signals.path}: {first_line(exc)}"
             raise OutputError(msg) from exc
-    return result, signals.current()
+    return result
 
 
-ENGINES: dict[Engine, Callable[[Input, Config, Route, Where, Target | None], Computed]] = {
+# Each engine: the input, the config, the route, what the face asked for, the signals output and
+# where its signals wait until the document is ready (see `reporting.outputs.Pending`).
+Run = Callable[[Input, Config, Route, Where, Target | None, Pending], pipeline.Result]
+ENGINES: dict[Engine, Run] = {
     Engine.LOCAL: _here,
     Engine.CACHE: _cached,
     Engine.DASK: _on_dask,

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from signal_job.options import Option
 
 
 class JobError(Exception):
@@ -35,7 +39,16 @@ class StagingError(OutputError):
 
 
 class ClashError(OutputError):
-    """An output names a file the run reads, or another output: nothing may be written."""
+    """An output names a file the run reads, or another output: nothing may be written to either."""
+
+    def __init__(self, message: str, *, options: tuple[Option, ...] = (), shared: bool = False) -> None:
+        """Keep `message` and the two `options` that clash; `shared`: two outputs that are one file.
+
+        (`options` has a default only so that a pickled error, rebuilt from its message, loads.)
+        """
+        super().__init__(message)
+        self.options = options
+        self.shared = shared
 
 
 class Terminated(BaseException):

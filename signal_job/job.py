@@ -5,8 +5,10 @@
 `Outcome` whatever its end: the error is in it, not raised. The steps live elsewhere (the paths
 and their checks in `paths`, the config in `config`, the counting in `computing/`, the document,
 the Prometheus file and the log lines in `reporting/`); this module runs them in order and turns
-an error into the error document. How the run goes is its route's (`computing/route`),
-decided once here, logged, and executed by the engine it names; `explain` shows it instead.
+an error into the error document. The signals, written while the input is read, wait beside
+their place until the document is ready, and go in place with it in one turn. How the run goes
+is its route's (`computing/route`), decided once here, logged, and executed by the engine it
+names; `explain` shows it instead.
 
 `Where` is what the face asked for: here (`local`) or on a Dask cluster (`dask`), each file's
 counts kept or not (`cache`). From it and the input, the route decides the `Engine` (local,
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from signal_job.computing import pipeline
 from signal_job.computing.route import Engine, Route, decide, describe, explained
 from signal_job.config import Config, Given, RunConfig, resolve_config
-from signal_job.engines import ENGINES, Computed, Where
+from signal_job.engines import ENGINES, Where
 from signal_job.errors import (
     ClashError,
     ConfigError,
@@ -37,7 +39,7 @@ from signal_job.errors import (
 )
 from signal_job.options import Option, Spelling
 from signal_job.partial import Counts
-from signal_job.paths import Paths, Prepared, is_stdout, prepare
+from signal_job.paths import Paths, Prepared, is_stdout, prepare, spared
 from signal_job.reading.files import find_files
 from signal_job.reading.inputs import Input, distinct_files, open_input
 from signal_job.reading.storage import Url
@@ -46,7 +48,7 @@ from signal_job.reporting.fingerprints import Hasher, facts, summary
 from signal_job.reporting.folders import remove_stale_dataset
 from signal_job.reporting.logs import FIELDS, Logs
 from signal_job.reporting.metrics import Document, error_document, render, success_document
-from signal_job.reporting.outputs import remove_stale_signals
+from signal_job.reporting.outputs import Pending, remove_stale_signals, together
 from signal_job.reporting.tables import write_group_table
 
 if TYPE_CHECKING:
@@ -101,24 +103,26 @@ class Outcome:
 
 def execute(request: Request, hooks: Hooks = Hooks()) -> Outcome:
     """Run the job and write its document, whatever the end; the error is returned, not raised."""
-    try:
-        prepared = prepare(request.paths, signals_folder=request.where.name == "dask")
-    except ClashError as exc:
-        return _refused(exc, request, hooks)
-    ended = _ended(prepared, request, hooks)
-    if hooks.before_writing is not None:
-        hooks.before_writing()
-    document = _written(ended, prepared, prints=hooks.show is not None)
+    folder = request.where.name == "dask"
+    refused = False  # a run refused before it starts is not tracked
+    with Pending() as pending:  # the signals, written ahead: placed with the document, else removed
+        try:
+            prepared = prepare(request.paths, signals_folder=folder)
+        except ClashError as exc:
+            refused = True
+            prepared = spared(request.paths, exc, signals_folder=folder)
+            ended = _refused(exc, request, hooks, prepared)
+        else:
+            ended = _ended(prepared, request, hooks, pending)
+        if hooks.before_writing is not None:
+            hooks.before_writing()
+        document, ended = _committed(ended, prepared, pending, prints=hooks.show is not None)
     error = ended.error
-    if document["status"] != "success":
-        if error is None:  # the document could not be written: that is the run's error
-            error = OutputError(document["error_message"], version=document["version"])
-        if Option.SIGNALS in prepared.outputs:
-            remove = remove_stale_dataset if prepared.signals_folder else remove_stale_signals
-            remove(prepared.outputs[Option.SIGNALS], ended.signals)
+    if document["status"] != "success" and error is None:  # the document could not be written
+        error = OutputError(document["error_message"], version=document["version"])
     shown = hooks.show is None or hooks.show(render(document))
     report.log_status(document, shown=shown)
-    if request.tracking is not None:  # once the document is final, while the log file is open for a warning
+    if request.tracking is not None and not refused:  # once the document is final, while the log is open
         _track(request.tracking, request, document, ended.counts)
     if hooks.logs is not None:
         hooks.logs.close()
@@ -127,20 +131,26 @@ def execute(request: Request, hooks: Hooks = Hooks()) -> Outcome:
     return replace(ended, document=document, code=0 if shown else 1)
 
 
-def _refused(exc: ClashError, request: Request, hooks: Hooks) -> Outcome:
-    """A run whose paths clash: nothing is written to any of them (the clash may name an input)."""
+def _refused(exc: ClashError, request: Request, hooks: Hooks, prepared: Prepared) -> Outcome:
+    """A run whose paths clash: it fails as any run does, in the outputs that `prepared` spares.
+
+    Nothing is written to a path the clash names: it may be an input.
+    """
     if hooks.logs is not None:
-        hooks.logs.drop_buffer()
+        if Option.LOG_FILE in prepared.outputs:
+            try:
+                hooks.logs.attach(prepared.outputs[Option.LOG_FILE])
+            except OutputError as problem:  # the clash is the run's error; this one is only said
+                log.error("%s", problem)
+        else:
+            hooks.logs.drop_buffer()
     _in_words(exc, request.spelling)
     log.error("%s", exc)
     exc.version = _version(request)
-    document = error_document(version=exc.version, message=str(exc))
-    if hooks.show is not None:
-        hooks.show(render(document))
-    return Outcome(document, error=exc, code=1)
+    return _failed(exc, exc.version, str(exc), code=1)
 
 
-def _ended(prepared: Prepared, request: Request, hooks: Hooks) -> Outcome:
+def _ended(prepared: Prepared, request: Request, hooks: Hooks, pending: Pending) -> Outcome:
     """Run the job: its outcome, or the error document, the error and the exit code (a signal sets it)."""
     paths = prepared.paths
     try:
@@ -153,7 +163,7 @@ def _ended(prepared: Prepared, request: Request, hooks: Hooks) -> Outcome:
         for option in (Option.METRICS_FILE, Option.GROUPS):  # before the work, which could never be reported
             if option in prepared.unusable:
                 raise prepared.unusable[option]
-        outcome = _steps(prepared, request)
+        outcome = _steps(prepared, request, pending)
         problem = hooks.logs.problem() if hooks.logs is not None else None
         if problem is not None:  # a full disk under the log: the run is not to be trusted
             problem.version = outcome.document["version"]
@@ -194,6 +204,56 @@ def _failed(error: BaseException, version: str | None, message: str, *, code: in
 
 def _version(request: Request) -> str | None:
     return request.configured.version()
+
+
+def _committed(
+    ended: Outcome, prepared: Prepared, pending: Pending, *, prints: bool
+) -> tuple[Document, Outcome]:
+    """Put the run's outputs in place in one turn: its signals, groups table, Prometheus file, document.
+
+    In turn with other runs that write into the same folders (`together`), so the last of them
+    has all of its files in place, never its document beside another run's signals. A failure
+    writes its error document and removes the signals file it found or wrote. The document as it
+    ends, and the outcome (an error if the signals could not be put in place).
+    """
+    written = [out for option, out in prepared.outputs.items() if option is not Option.LOG_FILE]
+    with together(written):
+        ended = _tabled(_placed(ended, prepared, pending), prepared)
+        document = _written(ended, prepared, prints=prints)
+        if document["status"] != "success" and Option.SIGNALS in prepared.outputs:
+            remove = remove_stale_dataset if prepared.signals_folder else remove_stale_signals
+            remove(prepared.outputs[Option.SIGNALS], ended.signals)
+    return document, ended
+
+
+def _placed(ended: Outcome, prepared: Prepared, pending: Pending) -> Outcome:
+    """The outcome once a success's signals are in place (a failure's are removed), or the error if not."""
+    if ended.error is not None:
+        pending.drop()
+        return ended
+    try:
+        pending.place()
+    except OutputError as exc:
+        exc.version = ended.document["version"]
+        log.error("%s", exc)
+        return _failed(exc, exc.version, str(exc), code=1)
+    signals = prepared.outputs.get(Option.SIGNALS)
+    return replace(ended, signals=signals.current() if signals is not None else None)
+
+
+def _tabled(ended: Outcome, prepared: Prepared) -> Outcome:
+    """The outcome once a success's groups table is written (if asked for), or the error if it is not."""
+    out = prepared.outputs.get(Option.GROUPS)
+    if out is None or ended.error is not None:
+        return ended
+    try:
+        write_group_table(ended.groups, out)
+    except OutputError as exc:
+        exc.version = ended.document["version"]
+        log.error("%s", exc)
+        return _failed(exc, exc.version, str(exc), code=1)
+    log.info("groups table written to %s", out.path)
+    return ended
 
 
 def _written(outcome: Outcome, prepared: Prepared, *, prints: bool) -> Document:
@@ -238,7 +298,7 @@ def tracking(uri: str | None, experiment: str | None) -> Tracking | None:
     return Tracking.of(uri, experiment)
 
 
-def _steps(prepared: Prepared, request: Request) -> Outcome:
+def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
     """The run's steps: config, input, counts (and the signals file), the success document.
 
     Raises `JobError`, carrying the config's version once the config has been read.
@@ -266,12 +326,11 @@ def _steps(prepared: Prepared, request: Request) -> Outcome:
         data = _open(prepared, config)
         route = _route(data, prepared, config, request.where)
         log.info("route: %s", describe(route), extra={FIELDS: {"route": route.as_dict()}})
-        result, written, inputs = _fingerprinted(
-            data, lambda: _compute(data, prepared, config, request.where, route), hashing=request.hashing
+        result, inputs = _fingerprinted(
+            data,
+            lambda: _compute(data, prepared, config, request.where, route, pending=pending),
+            hashing=request.hashing,
         )
-        if Option.GROUPS in prepared.outputs:
-            write_group_table(result.groups, prepared.outputs[Option.GROUPS])
-            log.info("groups table written to %s", paths.groups)
     except JobError as exc:
         exc.version = config.version
         raise
@@ -295,7 +354,7 @@ def _steps(prepared: Prepared, request: Request) -> Outcome:
         inputs=inputs,
         warnings=report.short_windows(total, groups, window=config.window, group_by=config.group_by),
     )
-    return Outcome(document, total, groups, written)
+    return Outcome(document, total, groups)
 
 
 def _check_group_table(prepared: Prepared, config: Config) -> None:
@@ -332,13 +391,13 @@ def _open(prepared: Prepared, config: Config) -> Input:
 
 
 def _fingerprinted(
-    data: Input, compute: Callable[[], tuple[pipeline.Result, os.stat_result | None]], *, hashing: bool
-) -> tuple[pipeline.Result, os.stat_result | None, dict[str, Any]]:
+    data: Input, compute: Callable[[], pipeline.Result], *, hashing: bool
+) -> tuple[pipeline.Result, dict[str, Any]]:
     """`compute()`, and what it read: the files' facts, their bytes hashed alongside with `hashing`."""
     files = distinct_files(data)
     hasher = Hasher([source.path for source in files]) if hashing else None
     try:
-        result, written = compute()
+        result = compute()
         hashes = hasher.result() if hasher is not None else None
     finally:
         if hasher is not None:
@@ -356,7 +415,7 @@ def _fingerprinted(
     )
     for each in found:
         log.debug("read %s", each.path, extra={FIELDS: each.as_dict()})
-    return result, written, inputs
+    return result, inputs
 
 
 def _route(data: Input, prepared: Prepared, config: Config, where: Where) -> Route:
@@ -396,7 +455,9 @@ def explain(paths: Paths, *, spelling: Spelling, config: Given | None = None, wh
     return "\n".join(lines) + "\n"
 
 
-def _compute(data: Input, prepared: Prepared, config: Config, where: Where, route: Route) -> Computed:
-    """The counts, and the signals written (atomically) if asked for, by the engine `route` names."""
+def _compute(
+    data: Input, prepared: Prepared, config: Config, where: Where, route: Route, *, pending: Pending
+) -> pipeline.Result:
+    """The counts by the engine `route` names; the signals, if asked for, written whole to `pending`."""
     engine = ENGINES[route.engine.choice]
-    return engine(data, config, route, where, prepared.outputs.get(Option.SIGNALS))
+    return engine(data, config, route, where, prepared.outputs.get(Option.SIGNALS), pending)

@@ -1,9 +1,9 @@
 """Safe file helpers that reading, computing and reporting share.
 
 A file's identity, whatever its spelling; a regular file opened and read without ever blocking on
-a FIFO or a device; and temporary files and folders that carry their owner (host, pid, process
+a FIFO or a device; temporary files and folders that carry their owner (host, pid, process
 start) in their names, so a later run removes those of a killed run (`remove_orphans`) and never
-those of a live one.
+those of a live one; and locks on folders, for runs that write into them to take turns.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import socket
 import stat
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -40,6 +40,8 @@ OWNER = ".owner"
 _YOUNG_SECONDS = 5
 # Folders this process has already cleaned of orphans.
 _CLEANED: set[Path] = set()
+# How long a run waits for another's lock on a folder before it goes on without (see `folders_locked`).
+_PATIENCE_SECONDS = 10.0
 
 
 def identity(status: os.stat_result) -> Identity:
@@ -205,6 +207,56 @@ def _orphaned(path: Path) -> bool:
         if fd is not None:
             os.close(fd)
     return True
+
+
+@contextmanager
+def folders_locked(folders: Iterable[Path], *, patience: float = _PATIENCE_SECONDS) -> Iterator[None]:
+    """Hold an exclusive lock (`flock`) on each of `folders` while the block runs.
+
+    On the folders themselves, so nothing is left behind, and in one order (by identity) in every
+    process, so two processes never each hold a folder that the other waits for. A folder that
+    cannot be opened or locked (a file system without locks) is not locked; after `patience`
+    seconds of waiting for one that another process holds (stopped in its turn, say), the block
+    runs without it, with a warning.
+    """
+    held: dict[Identity, tuple[int, Path]] = {}
+    try:
+        for folder in folders:
+            try:
+                fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+            except OSError:
+                continue  # writing into it says what is wrong
+            key = identity(os.fstat(fd))
+            if key in held:
+                os.close(fd)
+            else:
+                held[key] = (fd, folder)
+        deadline = time.monotonic() + patience
+        for key in sorted(held):
+            _lock(*held[key], deadline=deadline, patience=patience)
+        yield
+    finally:
+        for fd, _ in held.values():
+            os.close(fd)  # which drops its lock
+
+
+def _lock(fd: int, folder: Path, *, deadline: float, patience: float) -> None:
+    """Wait for the exclusive lock on the open `folder` until `deadline`, then go on without it."""
+    pause = 0.001
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                held = "another run kept %s locked for %g s: writing there without the lock"
+                log.warning(held, folder, patience)
+                return
+            time.sleep(pause)
+            pause = min(2 * pause, 0.05)
+        except OSError:
+            return  # no locks on this file system
+        else:
+            return
 
 
 @cache

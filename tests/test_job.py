@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 
 import signal_job
+from signal_job.options import Option
 from tests.conftest import DATA, WriteFile
 
 CONFIG = {"seed": 42, "window": 5, "version": "v1"}
@@ -164,6 +165,19 @@ def test_a_signals_file_naming_the_input_is_refused_and_the_input_kept(tmp_path:
     shutil.copy(DATA / "candles.csv", data)
     with pytest.raises(signal_job.ClashError, match="is an input file of this run"):
         signal_job.run(data, config=CONFIG, signals=data)
+    assert data.read_bytes() == (DATA / "candles.csv").read_bytes()
+
+
+def test_a_clash_still_replaces_the_old_document_and_removes_the_old_signals(tmp_path: Path) -> None:
+    data = tmp_path / "candles.csv"
+    shutil.copy(DATA / "candles.csv", data)
+    output, signals, metrics = tmp_path / "m.json", tmp_path / "s.parquet", tmp_path / "j.prom"
+    signal_job.run(data, config=CONFIG, output=output, signals=signals, metrics_file=metrics)
+    with pytest.raises(signal_job.ClashError, match="is an input file of this run") as clash:
+        signal_job.run(data, config=CONFIG, output=output, signals=signals, metrics_file=data)
+    assert clash.value.options == (Option.METRICS_FILE, Option.INPUT)
+    assert orjson.loads(output.read_bytes())["error_message"] == str(clash.value)
+    assert not signals.exists()  # as after any failure: it must not pass for this run's
     assert data.read_bytes() == (DATA / "candles.csv").read_bytes()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 
 from signal_job import safe_files
 from signal_job.errors import ConfigError
-from signal_job.safe_files import read_regular, read_small, remove_orphans
+from signal_job.safe_files import folders_locked, read_regular, read_small, remove_orphans
 
 
 @pytest.fixture(autouse=True)
@@ -143,3 +144,42 @@ def test_a_fifo_named_like_a_leftover_is_kept_and_does_not_block(tmp_path: Path)
     )
     assert reader.returncode == 0
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+def locked_elsewhere(folder: Path) -> bool:
+    """Whether another open of `folder` finds it locked."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def test_folders_are_locked_while_the_block_runs_and_leave_nothing(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    with folders_locked([second, first, first / ".", tmp_path / "missing"]):  # one folder once
+        assert locked_elsewhere(first)
+        assert locked_elsewhere(second)
+    assert not locked_elsewhere(first)
+    assert not locked_elsewhere(second)
+    assert sorted(path.name for path in tmp_path.rglob("*")) == ["a", "b"]
+
+
+def test_a_lock_held_past_patience_is_gone_without_and_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # another run, stopped in its turn
+    try:
+        started = time.monotonic()
+        with folders_locked([tmp_path], patience=0.2):
+            waited = time.monotonic() - started
+    finally:
+        os.close(fd)
+    assert 0.2 <= waited < 5
+    assert f"another run kept {tmp_path} locked for 0.2 s" in caplog.text

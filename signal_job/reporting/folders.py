@@ -3,7 +3,8 @@
 A dask run writes its signals as a folder of Parquet parts (`part-00000.parquet`, ...). The
 folder is built as a temporary folder beside the path (named and locked like the temporary
 files of `outputs`, so a later run removes it if this one is killed), and renamed into place
-only when every part is written: a reader finds the old dataset or the new one, never a mix
+only when every part is written (with the run's document, when held `Pending` for it): a reader
+finds the old dataset or the new one, never a mix
 (for an instant, while an old dataset is moved aside, none). A folder at the path is replaced
 only if it holds nothing but such parts; a failed run removes the dataset it found or wrote,
 as it removes a signals file.
@@ -24,7 +25,7 @@ from pathlib import Path
 from signal_job.errors import ClashError, OutputError, shorten
 from signal_job.options import Option
 from signal_job.reading.files import is_signals_file
-from signal_job.reporting.outputs import Target, same_version, status_of, umask
+from signal_job.reporting.outputs import Pending, Target, same_version, status_of, umask
 from signal_job.safe_files import OWNER, hold, owner, remove_orphans
 
 log = logging.getLogger(__name__)
@@ -55,15 +56,16 @@ def check_inside(dataset: Target, others: Mapping[Option, Path]) -> None:
                 f"{option} {path} is inside the signals dataset {dataset.path}, which a run replaces "
                 f"whole; give {option} a path outside it"
             )
-            raise ClashError(msg)
+            raise ClashError(msg, options=(option, Option.SIGNALS))
 
 
 @contextmanager
-def building(out: Target) -> Iterator[Path]:
+def building(out: Target, *, pending: Pending | None = None) -> Iterator[Path]:
     """A temporary folder beside `out` to write the parts in; it replaces `out` only if the block succeeds.
 
     On any error, or a signal, the temporary folder is removed. While the block runs this
-    process holds a lock in it, which tells other runs it is alive.
+    process holds a lock in it, which tells other runs it is alive. With `pending`, the folder
+    built is held there (locked, still) to be swapped in with the run's document.
     """
     parent = out.real.parent
     if not parent.is_dir():
@@ -78,22 +80,48 @@ def building(out: Target) -> Iterator[Path]:
     except OSError as exc:
         msg = f"cannot write signals dataset {out.path}: {exc.strerror}"
         raise OutputError(msg) from exc
+    built = _Built(out, folder, lock)
     try:
         hold(lock)
+        yield folder
+    except BaseException:
+        built.drop()
+        raise
+    if pending is None:
+        built.place()
+    else:
+        pending.add(built)
+
+
+class _Built:
+    """A dataset's folder built beside `out`, locked by this process until it is swapped in or removed."""
+
+    def __init__(self, out: Target, folder: Path, lock: int) -> None:
+        self.out = out
+        self.folder = folder
+        self._lock: int | None = lock
+
+    def place(self) -> None:
+        """Swap the folder in for `out`; `OutputError` if that fails (the folder is then removed)."""
         try:
-            yield folder
-        except BaseException:
-            _discard(folder)
-            raise
-        try:
-            _settle(folder)
-            _swap(folder, out)
+            _settle(self.folder)
+            _swap(self.folder, self.out)
         except OSError as exc:
-            _discard(folder)
-            msg = f"cannot write signals dataset {out.path}: {exc.strerror}"
+            self.drop()
+            msg = f"cannot write signals dataset {self.out.path}: {exc.strerror}"
             raise OutputError(msg) from exc
-    finally:
-        os.close(lock)
+        self._release()
+
+    def drop(self) -> None:
+        """Remove the folder."""
+        if self._lock is not None:
+            _discard(self.folder)
+        self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
 
 def remove_stale_dataset(out: Target, ours: os.stat_result | None) -> None:

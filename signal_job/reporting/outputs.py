@@ -3,7 +3,10 @@
 Each output is a `Target`: the path as given and the file its links lead to. A regular file is
 replaced atomically (a temporary file beside the real file, then a rename), so a reader sees the
 old file or the new one; a FIFO, a character device or /dev/stdout is written directly and never
-replaced. No output may be a file the run reads, nor another output (`check_clashes`).
+replaced. No output may be a file the run reads, nor another output (`check_clashes`). A run's
+signals file waits beside its place (`Pending`) until the document is ready; then the run puts its
+outputs in place in one turn (`together`), so that of runs writing the same outputs at once, the
+last to finish has all of its files there.
 Temporary files carry their owner (host, pid, process start) in their names, so a later run
 removes those of a killed run (`safe_files.remove_orphans`) and never those of a live one.
 """
@@ -19,12 +22,20 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from signal_job.errors import ClashError, OutputError
 from signal_job.options import Option
 from signal_job.reading.files import is_signals_file
-from signal_job.safe_files import Identity, hold, identity, kind_of, owner, remove_orphans
+from signal_job.safe_files import (
+    Identity,
+    folders_locked,
+    hold,
+    identity,
+    kind_of,
+    owner,
+    remove_orphans,
+)
 
 log = logging.getLogger(__name__)
 
@@ -121,11 +132,11 @@ def check_clashes(outputs: Iterable[Target], inputs: Iterable[tuple[Option, Path
                 f"{out.option} {out.path} is {what} of this run{same}: the job never writes over "
                 f"what it reads; give {out.option} another path"
             )
-            raise ClashError(msg)
+            raise ClashError(msg, options=(out.option, option))
         key = out.key
         if key is not None and key in seen:
             msg = f"{seen[key].option} and {out.option} name the same file {out.path}; give each its own"
-            raise ClashError(msg)
+            raise ClashError(msg, options=(seen[key].option, out.option), shared=True)
         if key is not None:
             seen[key] = out
 
@@ -165,12 +176,77 @@ def open_log(out: Target) -> IO[str]:
         raise OutputError(msg) from exc
 
 
+class Staged(Protocol):
+    """An output written whole beside its place and held there by this process, until placed or dropped."""
+
+    def place(self) -> None:
+        """Put it in place; `OutputError` if it cannot be (it is then removed)."""
+
+    def drop(self) -> None:
+        """Remove it."""
+
+
+class Pending:
+    """Outputs written ahead of the run's end, held beside their places to go there with the document.
+
+    A run writes its signals while it reads the input, but puts them in place only with its
+    document and Prometheus file, in one turn (`together`). As a context manager: whatever is
+    still held when it ends is removed.
+    """
+
+    def __init__(self) -> None:
+        """Hold nothing yet."""
+        self._held: list[Staged] = []
+
+    def add(self, staged: Staged) -> None:
+        """Hold `staged` until `place` or `drop`."""
+        self._held.append(staged)
+
+    def place(self) -> None:
+        """Put each held output in place; the first that cannot be raises its `OutputError`, the rest go."""
+        try:
+            while self._held:
+                self._held.pop(0).place()
+        finally:
+            self.drop()
+
+    def drop(self) -> None:
+        """Remove every held output."""
+        while self._held:
+            self._held.pop().drop()
+
+    def __enter__(self) -> Pending:
+        """Hold outputs for the block."""
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        """Remove what was not placed."""
+        self.drop()
+
+
 @contextmanager
-def atomic(out: Target) -> Iterator[Path]:
+def together(outs: Iterable[Target]) -> Iterator[None]:
+    """Lock the folders where `outs` are replaced, while the block puts a run's outputs in place.
+
+    Runs that write the same outputs at once take turns, so the last to put its outputs in place
+    has all of them there: its document beside its signals file, never another run's.
+    """
+    with folders_locked(out.real.parent for out in outs if _replaced(out)):
+        yield
+
+
+def _replaced(out: Target) -> bool:
+    """Whether `out` is replaced by a rename (a file, a dataset's folder), not written directly (a FIFO)."""
+    return out.status is None or stat.S_ISREG(out.status.st_mode) or stat.S_ISDIR(out.status.st_mode)
+
+
+@contextmanager
+def atomic(out: Target, *, pending: Pending | None = None) -> Iterator[Path]:
     """A temporary file beside the real file to write; it replaces the file only if the block succeeds.
 
     On any error, or a signal, the temporary file is removed: the file is the old one or the new one.
-    While the block runs this process holds a lock on it, which tells other runs it is alive.
+    While the block runs this process holds a lock on it, which tells other runs it is alive. With
+    `pending`, the file written is held there (locked, still) to go in place with the run's document.
     """
     folder = out.real.parent
     try:
@@ -192,26 +268,59 @@ def atomic(out: Target) -> Iterator[Path]:
     except OSError as exc:
         msg = f"cannot write {out.what} {out.path}: {exc.strerror}"
         raise OutputError(msg) from exc
-    temporary = Path(name)
+    staged = _StagedFile(out, Path(name), handle)
     try:
         hold(handle)
-        yield temporary
+        yield staged.temporary
+        staged.settle()
     except BaseException:
-        temporary.unlink(missing_ok=True)
-        os.close(handle)
+        staged.drop()
         raise
-    try:
-        with temporary.open("rb") as file:
-            os.fsync(file.fileno())
-        # mkstemp makes the file private (0600); give it the permissions a plain open() would.
-        temporary.chmod(0o666 & ~umask())
-        temporary.replace(out.real)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        msg = f"cannot write {out.what} {out.path}: {exc.strerror}"
-        raise OutputError(msg) from exc
-    finally:
-        os.close(handle)
+    if pending is None:
+        staged.place()
+    else:
+        pending.add(staged)
+
+
+class _StagedFile:
+    """A temporary file beside its output, locked by this process until it is renamed there or removed."""
+
+    def __init__(self, out: Target, temporary: Path, handle: int) -> None:
+        self.out = out
+        self.temporary = temporary
+        self._handle: int | None = handle
+
+    def settle(self) -> None:
+        """Make what was written durable, with the permissions a plain open() would give it."""
+        try:
+            with self.temporary.open("rb") as file:
+                os.fsync(file.fileno())
+            # mkstemp makes the file private (0600).
+            self.temporary.chmod(0o666 & ~umask())
+        except OSError as exc:
+            msg = f"cannot write {self.out.what} {self.out.path}: {exc.strerror}"
+            raise OutputError(msg) from exc
+
+    def place(self) -> None:
+        """Rename the file onto the output; `OutputError` if that fails (the file is then removed)."""
+        try:
+            self.temporary.replace(self.out.real)
+        except OSError as exc:
+            self.drop()
+            msg = f"cannot write {self.out.what} {self.out.path}: {exc.strerror}"
+            raise OutputError(msg) from exc
+        self._release()
+
+    def drop(self) -> None:
+        """Remove the file."""
+        if self._handle is not None:
+            self.temporary.unlink(missing_ok=True)
+        self._release()
+
+    def _release(self) -> None:
+        if self._handle is not None:
+            os.close(self._handle)  # the lock goes with it
+            self._handle = None
 
 
 def remove_stale_signals(out: Target, ours: os.stat_result | None) -> None:

@@ -11,6 +11,7 @@ import pytest
 from signal_job import safe_files
 from signal_job.errors import OutputError
 from signal_job.reporting.folders import building, folder_target, remove_stale_dataset
+from signal_job.reporting.outputs import Pending
 from tests.reporting.test_outputs import signals_file
 
 
@@ -36,6 +37,25 @@ def test_a_built_dataset_replaces_the_old_one_whole_and_leaves_nothing_beside_it
         os.umask(old)
     assert sorted(part.name for part in path.iterdir()) == ["part-00000.parquet"]
     assert stat.S_IMODE(path.stat().st_mode) == 0o755
+    assert [entry.name for entry in tmp_path.iterdir()] == ["signals"]
+
+
+def test_a_pending_dataset_is_swapped_in_only_when_placed(tmp_path: Path) -> None:
+    path = dataset(tmp_path / "signals", parts=3)
+    with Pending() as pending:
+        with building(folder_target(path), pending=pending) as folder:
+            signals_file(folder / "part-00000.parquet")
+        assert len(list(path.iterdir())) == 3  # the old dataset, until the run's document is ready
+        pending.place()
+    assert sorted(part.name for part in path.iterdir()) == ["part-00000.parquet"]
+    assert [entry.name for entry in tmp_path.iterdir()] == ["signals"]
+
+
+def test_a_pending_dataset_never_placed_is_removed(tmp_path: Path) -> None:
+    path = dataset(tmp_path / "signals", parts=3)
+    with Pending() as pending, building(folder_target(path), pending=pending) as folder:
+        signals_file(folder / "part-00000.parquet")
+    assert len(list(path.iterdir())) == 3
     assert [entry.name for entry in tmp_path.iterdir()] == ["signals"]
 
 

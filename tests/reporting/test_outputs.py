@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
 import subprocess
@@ -16,11 +17,13 @@ from signal_job.computing.plan import SIGNALS_METADATA
 from signal_job.errors import ClashError, OutputError
 from signal_job.options import Option
 from signal_job.reporting.outputs import (
+    Pending,
     Target,
     atomic,
     check_clashes,
     remove_stale_signals,
     target,
+    together,
     write,
 )
 from signal_job.safe_files import identity
@@ -97,6 +100,46 @@ def test_a_failing_block_keeps_the_old_file_and_its_own_error(tmp_path: Path) ->
         half_write_then_fail()
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["signals.parquet"]
+
+
+def test_a_pending_file_goes_in_place_only_when_placed_and_is_held_until_then(tmp_path: Path) -> None:
+    path = tmp_path / "signals.parquet"
+    path.write_text("old")
+    with Pending() as pending:
+        with atomic(out(path, Option.SIGNALS), pending=pending) as temporary:
+            temporary.write_text("new")
+        assert path.read_text() == "old"  # until the run's document is ready
+        safe_files._CLEANED.clear()
+        os.utime(temporary, (0, 0))  # old, yet held: no other run takes it for a killed run's
+        safe_files.remove_orphans(tmp_path)
+        assert temporary.exists()
+        pending.place()
+    assert path.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["signals.parquet"]
+
+
+def test_a_pending_file_never_placed_is_removed(tmp_path: Path) -> None:
+    path = tmp_path / "signals.parquet"
+    path.write_text("old")
+    with Pending() as pending, atomic(out(path, Option.SIGNALS), pending=pending) as temporary:
+        temporary.write_text("new")
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["signals.parquet"]
+
+
+def test_together_locks_each_folder_an_output_is_renamed_into(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    outs = [out(tmp_path / "a" / "m.json"), out(tmp_path / "b" / "s.parquet", Option.SIGNALS)]
+    with together([*outs, out(Path("/dev/null"))]):  # a device is written directly: /dev not locked
+        for folder in (tmp_path / "a", tmp_path / "b"):
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.close(fd)
+        fd = os.open("/dev", os.O_RDONLY | os.O_DIRECTORY)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.close(fd)
 
 
 def test_a_write_that_fails_is_an_output_error(tmp_path: Path) -> None:
@@ -182,14 +225,18 @@ def test_an_output_that_is_an_input_is_a_clash_naming_both(tmp_path: Path) -> No
     hard.hardlink_to(data)
     read = [(Option.INPUT, data, identity(data.stat()))]
     for path in (data, link, hard, Path(f"{tmp_path}/./data.csv")):
-        with pytest.raises(ClashError, match=rf"{Option.OUTPUT} .* is an input file of this run"):
+        with pytest.raises(ClashError, match=rf"{Option.OUTPUT} .* is an input file of this run") as clash:
             check_clashes([out(path)], read)
+        assert (clash.value.options, clash.value.shared) == ((Option.OUTPUT, Option.INPUT), False)
 
 
 def test_two_outputs_that_are_one_file_clash_even_before_it_exists(tmp_path: Path) -> None:
     first, second = out(tmp_path / "m.json"), out(tmp_path / "." / "m.json", Option.LOG_FILE)
-    with pytest.raises(ClashError, match=f"{Option.OUTPUT} and {Option.LOG_FILE} name the same file"):
+    with pytest.raises(
+        ClashError, match=f"{Option.OUTPUT} and {Option.LOG_FILE} name the same file"
+    ) as clash:
         check_clashes([first, second], [])
+    assert (clash.value.options, clash.value.shared) == ((Option.OUTPUT, Option.LOG_FILE), True)
 
 
 def test_distinct_outputs_do_not_clash(tmp_path: Path) -> None:
