@@ -221,7 +221,9 @@ def open_source(path: Location, reading: Reading = Reading()) -> Source:
     scan = _scan_csv(path, layout, close_dtype=close_dtype) if blank is None else None
     names: dict[str, str] = {}
     for index, column in enumerate(layout.columns):
-        names.setdefault(normal_name(column), f"_{index}")
+        key = normal_name(column)
+        if key not in names:  # the first column of a name: no text made for the others
+            names[key] = f"_{index}"
     close = f"_{layout.close_index}"
     return Source(
         path, size, kind, scan, names, close, close_dtype, layout, modified_ns=modified_ns, blank_lines=blank
