@@ -248,7 +248,11 @@ def _measure(
                 # Before the clock: run_once times the command only.
                 implementation.start_cache(place, kept.get(implementation.baseline))
                 seconds, peak, document = run_once(
-                    command, place.output, env=implementation.environment(place), cwd=place.work
+                    command,
+                    place.output,
+                    env=implementation.environment(place),
+                    cwd=place.work,
+                    exit_code=implementation.exit_code,
                 )
                 runs[implementation].answers.add(answer(document))
                 if round_number:  # round 0 warms the page cache and the bytecode caches
@@ -317,7 +321,8 @@ def _size(path: Path) -> int:
 def _document_fields(document: dict[str, Any] | None) -> dict[str, Any]:
     if not document:
         return {}
-    return {"rows_processed": document.get("rows_processed"), "value": document.get("value")}
+    fields = {"rows_processed": document.get("rows_processed"), "value": document.get("value")}
+    return fields | ({"error_message": document["error_message"]} if "error_message" in document else {})
 
 
 def _progress(console: Console) -> Progress:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 
@@ -23,6 +25,13 @@ FIFTY = 50  # the same in fewer, larger files: the layout issue 13's dask goal n
 DAYS = 31  # a month of daily files: the first 30 counted before (--cache), the last one new
 DAY = "day{:02}.csv"  # day00.csv ... day30.csv
 BEFORE_LAST_DAY = "day[0-2]?.csv"  # day00.csv ... day29.csv: every daily file but the last
+
+# Issue 30's hostile inputs, the same at every size: each a header and no data rows.
+LONG_LINE_FIELDS = 5_000_000  # `close,` then `1,` 5M times: one 10 MB line, no line break
+BLANK_GZIP_LINES = 2**30  # a gzip of a header and 2^30 blank lines: 1 MB on disk, 1 GiB inside
+BLANK_ONLY_LINES = 64 * 2**20  # a header and 64M blank lines
+HOSTILE_HEADER = b"timestamp,close\n"
+HOSTILE = frozenset({"long_line", "blank_gzip", "blank_only", "header_only"})
 
 # The spellings made from the Parquet file.
 PARQUET_MADE = frozenset(
@@ -68,6 +77,10 @@ class Dataset:
     csv_50: Path  # a folder of FIFTY CSV files, the clean CSV's rows in turn
     parquet_parts: Path  # a folder of PARTS Parquet files, the Parquet file's rows in turn
     days: Path  # a folder of DAYS CSV files named DAY, the clean CSV's rows in turn
+    long_line: Path  # HOSTILE: one line of LONG_LINE_FIELDS fields
+    blank_gzip: Path  # HOSTILE: a header and BLANK_GZIP_LINES blank lines, gzip-compressed
+    blank_only: Path  # HOSTILE: a header and BLANK_ONLY_LINES blank lines
+    header_only: Path  # HOSTILE: the header alone, what the others are measured over
 
     @property
     def days_before_last(self) -> Path:
@@ -100,7 +113,14 @@ def dataset(rows: int, spellings: set[str], *, progress: Callable[[str, int], Pr
         csv_50=Path(f"{stem}_csv_50"),
         parquet_parts=Path(f"{stem}_parquet_parts"),
         days=Path(f"{stem}_days"),
+        long_line=CACHE / "hostile_long_line.csv",
+        blank_gzip=CACHE / "hostile_blank_lines.csv.gz",
+        blank_only=CACHE / "hostile_blank_lines.csv",
+        header_only=CACHE / "hostile_header.csv",
     )
+    _write_hostile(files, spellings)
+    if not spellings - HOSTILE:
+        return files  # no candles needed
     if not files.csv.exists():  # every other spelling is made from it
         write_candles(files.csv, rows=rows, seed=SEED, progress=progress(f"CSV {label(rows)}", rows))
     if spellings & PARQUET_MADE and not files.parquet.exists():
@@ -124,6 +144,36 @@ def dataset(rows: int, spellings: set[str], *, progress: Callable[[str, int], Pr
         _write_blank_lines(files.csv, files.blank_lines)
     _write_folders(files, spellings)
     return files
+
+
+def _write_hostile(files: Dataset, spellings: set[str]) -> None:
+    """The hostile files asked for, by streams of 16 MiB."""
+    block = b"\n" * (16 << 20)
+    if "long_line" in spellings and not files.long_line.exists():
+        _write_atomically(files.long_line, lambda out: out.write(b"close," + b"1," * LONG_LINE_FIELDS))
+    if "blank_only" in spellings and not files.blank_only.exists():
+        _write_atomically(
+            files.blank_only,
+            lambda out: out.writelines([HOSTILE_HEADER] + [block] * (BLANK_ONLY_LINES // len(block))),
+        )
+    if "blank_gzip" in spellings and not files.blank_gzip.exists():
+
+        def compressed(out: BinaryIO) -> None:
+            with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=9, mtime=0) as packed:
+                packed.write(HOSTILE_HEADER)
+                for _ in range(BLANK_GZIP_LINES // len(block)):
+                    packed.write(block)
+
+        _write_atomically(files.blank_gzip, compressed)
+    if "header_only" in spellings and not files.header_only.exists():
+        _write_atomically(files.header_only, lambda out: out.write(HOSTILE_HEADER))
+
+
+def _write_atomically(target: Path, write: Callable[[BinaryIO], object]) -> None:
+    temporary = target.with_name(f".{target.name}.tmp")
+    with temporary.open("wb") as out:
+        write(out)
+    temporary.replace(target)
 
 
 def _write_folders(files: Dataset, spellings: set[str]) -> None:

@@ -80,13 +80,21 @@ class Implementation:
     # --cache: each run starts from a copy of the kept cache (see `start_cache`), or from none.
     cache: Literal["kept", "empty"] | None = None
     baseline: bool = False  # run from the tree of `--against REV` rather than the one measured
+    refused: bool = False  # the input is bad: every run must exit 1, with the error document
+
+    @property
+    def exit_code(self) -> int:
+        """The exit code every run of it must give."""
+        return 1 if self.refused else 0
 
     def __post_init__(self) -> None:
         """Refuse fields the program has no use for: a preset says only what it runs."""
         job = self.program is Program.SIGNAL_JOB
-        job_only = self.grouped or self.hash or self.engine != "local" or self.cache or self.baseline
+        job_only = (
+            self.grouped or self.hash or self.engine != "local" or self.cache or self.baseline or self.refused
+        )
         if job_only and not job:
-            msg = f"{self.name}: only signal-job takes group_by, --hash, --engine, --cache or a tree"
+            msg = f"{self.name}: only signal-job takes group_by, --hash, --engine, --cache, a tree, a refusal"
             raise ValueError(msg)
         if self.signals and self.program not in {Program.SIGNAL_JOB, Program.PANDAS, Program.FLOOR}:
             msg = f"{self.name}: {self.program.value} writes no signals file"
@@ -165,9 +173,9 @@ def answer(document: dict[str, object] | None) -> str:
 
 
 def run_once(
-    command: list[str], output: Path, *, env: dict[str, str], cwd: Path
+    command: list[str], output: Path, *, env: dict[str, str], cwd: Path, exit_code: int = 0
 ) -> tuple[float, float, dict[str, object] | None]:
-    """Run `command`; return wall seconds, peak RSS in MiB and the metrics document it wrote.
+    """Run `command`, which must exit `exit_code`: wall seconds, peak RSS in MiB, the metrics document.
 
     `cwd` is a scratch folder: `python -m` puts the working folder first on the path, and a
     checkout there would shadow the tree that PYTHONPATH names.
@@ -182,8 +190,8 @@ def run_once(
         cwd=cwd,
     )
     result = json.loads(spawned.stdout)
-    if result["exit_code"] != 0:
-        msg = f"{' '.join(command)} failed:\n{result['stderr']}"
+    if result["exit_code"] != exit_code:
+        msg = f"{' '.join(command)} exited {result['exit_code']}, not {exit_code}:\n{result['stderr']}"
         raise RuntimeError(msg)
     document = json.loads(output.read_text()) if output.exists() else None
     return result["seconds"], result["peak_kib"] / 1024, document  # ru_maxrss is in KiB on Linux

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from benchmarks.datasets import BLANK_GZIP_LINES, BLANK_ONLY_LINES, HOSTILE_HEADER, LONG_LINE_FIELDS
 from benchmarks.measure import Implementation, Program
 
 K, M = 1_000, 1_000_000
@@ -60,6 +61,11 @@ DAYS = Implementation("signal-job 31 files", JOB, "days")
 DAYS_RERUN = Implementation("signal-job 31 files --cache re-run", JOB, "days", cache="kept")
 DAYS_EMPTY = Implementation("signal-job 31 files --cache empty", JOB, "days", cache="empty")
 LAST_DAY = Implementation("signal-job 31st file alone", JOB, "last_day")
+# Issue 30's hostile inputs (`datasets.HOSTILE`), each refused: "has a header but no data rows".
+LONG_LINE = Implementation("signal-job 10 MB line", JOB, "long_line", refused=True)
+BLANK_GZIP = Implementation("signal-job gzip of 2^30 blank lines", JOB, "blank_gzip", refused=True)
+BLANK_ONLY = Implementation("signal-job 64M blank lines", JOB, "blank_only", refused=True)
+HEADER_ONLY = Implementation("signal-job header alone", JOB, "header_only", refused=True)
 
 
 @dataclass(frozen=True)
@@ -188,6 +194,12 @@ PRESETS = {
             _at((10 * M, M), DAYS, DAYS_RERUN, DAYS_EMPTY, LAST_DAY, IMPORTS, repeats=15),
         ),
         Preset("hash", "--hash against the same run without it", _at((10 * M, 50 * M), SIGNAL_JOB, HASH)),
+        Preset(
+            "hostile",
+            "issue 30's inputs without data rows: a 10 MB line, 2^30 blank lines gzipped, 64M blank lines",
+            # Rows: 0, what the files hold (each the same at any size).
+            _at((0,), LONG_LINE, BLANK_GZIP, BLANK_ONLY, HEADER_ONLY, repeats=3),
+        ),
     )
 }
 DEFAULT = "alternatives"
@@ -211,6 +223,12 @@ class Target:
 
 
 BOTH = (10 * M, 50 * M)
+# Issue 30: the answer at 100 MB/s of decompressed input or faster, over the same answer for
+# the header alone (start-up, the config, the documents): these many seconds at most.
+RATE = 100e6
+OVER_LONG_LINE = round((len(b"close,") + 2 * LONG_LINE_FIELDS) / RATE, 3)  # 0.1 s
+OVER_BLANK_GZIP = round((len(HOSTILE_HEADER) + BLANK_GZIP_LINES) / RATE, 3)  # 10.737 s
+OVER_BLANK_ONLY = round((len(HOSTILE_HEADER) + BLANK_ONLY_LINES) / RATE, 3)  # 0.671 s
 TARGETS = (
     # Issue 16: exact at the speed of float (the rows of its table).
     Target(SIGNAL_JOB, "time", 1.1, FLOOR, issue=16),
@@ -248,4 +266,11 @@ TARGETS = (
     Target(DAYS_RERUN, "over", 0.1, LAST_DAY, (M, 10 * M)),
     Target(DAYS_EMPTY, "time", 1.5, DAYS),
     Target(HASH, "time", 1.1, SIGNAL_JOB, BOTH),
+    # Issue 30: inputs that took minutes or gigabytes to say they have no data rows.
+    Target(LONG_LINE, "over", OVER_LONG_LINE, HEADER_ONLY, (0,), issue=30),
+    Target(BLANK_GZIP, "over", OVER_BLANK_GZIP, HEADER_ONLY, (0,), issue=30),
+    Target(BLANK_ONLY, "over", OVER_BLANK_ONLY, HEADER_ONLY, (0,), issue=30),
+    Target(LONG_LINE, "peak", 400, sizes=(0,), issue=30),
+    Target(BLANK_GZIP, "peak", 400, sizes=(0,), issue=30),
+    Target(BLANK_ONLY, "peak", 400, sizes=(0,), issue=30),
 )

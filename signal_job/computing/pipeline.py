@@ -232,7 +232,9 @@ def _run(
     edges: bool = False,
 ) -> Result:
     frame, repeats = _collect(data, config, route, signals=signals, engine=engine)
-    blank_lines = 0
+    # Files with nothing but blank lines after the header are not scanned (`reading.blank`): their
+    # lines count here. (Scanned, a file of several tickers would have left them out as rows of none.)
+    blank_lines = sum(part.blank_lines or 0 for part in data.parts if part.tickers == 1)
     if sum(frame["suspect"]):
         # Blank lines, or malformed rows: the ladder's first rung, in one streaming pass; any
         # row still flagged is malformed.
@@ -241,7 +243,7 @@ def _run(
         frame, repeats = _collect(data, config, route, signals=signals, engine=engine)
         if sum(frame["suspect"]):
             raise _explain_suspects(data)
-        blank_lines = rows_with_blank_lines - sum(frame["rows"]) - repeats
+        blank_lines += rows_with_blank_lines - sum(frame["rows"]) - repeats
     frame, repeats = _in_time_order(data, config, route, frame, repeats, signals=signals, engine=engine)
     groups = [(row.pop("group", None), row) for row in frame.iter_rows(named=True)]
     counts = [

@@ -32,7 +32,7 @@ def explain_failure(source: Source, exc: BaseException) -> InputError:
 
 def explain_suspects(source: Source) -> InputError | None:
     """The error behind rows that a scan without blank lines still flagged, if this file has any."""
-    if source.layout is None:
+    if source.layout is None or source.scan is None:  # a file without data rows flags none
         return None
     try:
         unpaired = _unpaired(source)
@@ -46,6 +46,7 @@ def explain_suspects(source: Source) -> InputError | None:
 
 def _unpaired(source: Source) -> InputError | None:
     """The error for a file whose rows and lines do not pair up (a quoted field spans lines)."""
+    assert source.scan is not None  # noqa: S101 - callers check: a file without data rows has none
     rows, lines = pl.collect_all([source.scan.select(pl.len()), _line_scan(source).select(pl.len())])
     if rows.item() == lines.item():
         return None
@@ -78,7 +79,7 @@ def explain_timestamps(parts: Sequence[Source], count: int) -> InputError:
 def _first_culprit(source: Source) -> InputError | None:
     """The error of whichever comes first: a malformed line or a close that is not a number."""
     culprits: list[tuple[int, InputError]] = []
-    if source.layout is not None:
+    if source.layout is not None and source.scan is not None:
         unpaired = _unpaired(source)
         if unpaired is not None:
             return unpaired

@@ -4,7 +4,9 @@ Every source becomes the same lazy frame with a `close` column, so the pipeline 
 its other columns are there by name for the plan to ask for. CSV frames carry a `suspect` column,
 true on rows whose last field is missing or that have a field too many: blank lines or malformed
 rows. Only when there are any is the file read again with `drop_blank_lines`, each row beside its
-raw line in one streaming pass, so blank lines drop out and any other suspect row is an error.
+raw line in one streaming pass, so blank lines drop out and any other suspect row is an error. A
+CSV file with nothing but blank lines after its header is told from its bytes (`blank`) and not
+scanned at all: its frame is empty.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import polars as pl
 
 from signal_job.config import Reading
 from signal_job.errors import InputError, first_line
+from signal_job.reading.blank import blank_lines
 from signal_job.reading.headers import close_index, normal_name
 from signal_job.reading.numbers import PRICE, VALUE_PADDING
 from signal_job.reading.sniff import SAMPLE_LINES, CsvLayout, line_ending, sniff_csv, ticker_closes
@@ -74,7 +77,7 @@ class Source:
     path: Location
     size: int
     kind: str
-    scan: pl.LazyFrame  # every column of the file, under the names in `names`
+    scan: pl.LazyFrame | None  # every column of the file, under the names in `names`; None: no rows
     names: dict[str, str]  # column name, trimmed and lower-cased -> its name in `scan`
     close: str  # the name of close in `scan`
     close_dtype: pl.DataType
@@ -84,6 +87,8 @@ class Source:
     tickers: int = 1  # the tickers of the file this source is one of (yfinance, several tickers)
     timestamp: TimestampReading | None = None  # how to read its `timestamp` column, once asked
     modified_ns: int | None = None  # a local file's modification time when it was opened
+    # A CSV file with no data rows: the blank lines after its header (its `scan` is None).
+    blank_lines: int | None = None
 
     @property
     def frame(self) -> pl.LazyFrame:
@@ -105,16 +110,18 @@ class Source:
             *(expr.alias(name) for name, expr in columns.items()),
             *([pl.col(row_index)] if row_index else []),
         ]
-        scan = self.scan.with_row_index(row_index) if row_index else self.scan
         # One ticker among several (yfinance): a row where it has no close is another's row.
         # (No filter at all otherwise: even `filter(true)` keeps a head read from being cheap.)
         its_rows = pl.col(self.close).is_not_null() if self.tickers > 1 else pl.lit(value=True)
+        suspect = pl.lit(value=False)
+        if self.layout is not None:
+            last, overflow = pl.col(f"_{len(self.layout.columns) - 1}"), pl.col("_overflow")
+            suspect = last.is_null() | overflow.is_not_null()
+        if self.scan is None:  # no data rows: nothing to read
+            return self._no_rows([*selected, its_rows, suspect], row_index).select(*selected, suspect=suspect)
+        scan = self.scan.with_row_index(row_index) if row_index else self.scan
         rows = scan.filter(its_rows) if self.tickers > 1 else scan
-        if self.layout is None:
-            return rows.select(*selected, suspect=pl.lit(value=False))
-        last, overflow = pl.col(f"_{len(self.layout.columns) - 1}"), pl.col("_overflow")
-        suspect = last.is_null() | overflow.is_not_null()
-        if not self.drop_blank_lines:
+        if self.layout is None or not self.drop_blank_lines:
             return rows.select(*selected, suspect=suspect)
         raw = scan_lines(self.path, skip=self.layout.data_line, eol=self.layout.eol)
         # Polars refuses to pair frames of different lengths: quoted line breaks fail the scan.
@@ -122,6 +129,19 @@ class Source:
         malformed = suspect & (raw_fields(pl.col("line"), self.layout) != len(self.layout.columns))
         kept = ~raw_blank(pl.col("line"), self.layout) & its_rows
         return paired.filter(kept).select(*selected, suspect=malformed)
+
+    def _no_rows(self, exprs: list[pl.Expr], row_index: str | None) -> pl.LazyFrame:
+        """An empty frame of the file's columns that `exprs` read, as its scan types them.
+
+        Only those: a frame of every column costs seconds and gigabytes for millions of them.
+        """
+        assert self.layout is not None  # noqa: S101 - only a CSV file is told to have no rows
+        close = f"_{self.layout.close_index}"
+        names = {name for expr in exprs for name in expr.meta.root_names()}
+        names.discard(row_index or "")
+        dtypes = {name: self.close_dtype if name == close else pl.String() for name in sorted(names)}
+        empty = pl.LazyFrame(schema=dtypes)
+        return empty.with_row_index(row_index) if row_index else empty
 
     def column(self, name: str) -> pl.Expr | None:
         """The column `name` (any case, trimmed) of the file or of its hive folders, if any."""
@@ -169,6 +189,8 @@ class Source:
         """The same CSV source reading close as text to trim, if it read close as a number."""
         if self.layout is None or self.close_dtype == pl.String:
             return None
+        if self.scan is None:  # no rows to read again
+            return replace(self, close_dtype=pl.String())
         scan = _scan_csv(self.path, self.layout, close_dtype=pl.String())
         return replace(self, scan=scan, close_dtype=pl.String())
 
@@ -196,12 +218,17 @@ def open_source(path: Location, reading: Reading = Reading()) -> Source:
             "input file %s: skipped line %d (%r): it is not the header", path, skipped + 1, lines[skipped]
         )
     close_dtype: pl.DataType = pl.String() if layout.close_is_text else PRICE
-    scan = _scan_csv(path, layout, close_dtype=close_dtype)
+    blank = blank_lines(path, kind, layout, head, complete=complete)
+    scan = _scan_csv(path, layout, close_dtype=close_dtype) if blank is None else None
     names: dict[str, str] = {}
     for index, column in enumerate(layout.columns):
-        names.setdefault(normal_name(column), f"_{index}")
+        key = normal_name(column)
+        if key not in names:  # the first column of a name: no text made for the others
+            names[key] = f"_{index}"
     close = f"_{layout.close_index}"
-    return Source(path, size, kind, scan, names, close, close_dtype, layout, modified_ns=modified_ns)
+    return Source(
+        path, size, kind, scan, names, close, close_dtype, layout, modified_ns=modified_ns, blank_lines=blank
+    )
 
 
 def split_tickers(source: Source) -> list[Source]:

@@ -459,6 +459,7 @@ def _parse(text: pl.Expr, spelling: str) -> pl.Expr:
 
 
 def _dtype(source: Source, column: pl.Expr) -> pl.DataType:
+    assert source.scan is not None  # noqa: S101 - asked of Parquet and Arrow files only: always scanned
     try:
         return source.scan.select(column).collect_schema().dtypes()[0]
     except pl.exceptions.PolarsError as exc:

@@ -118,6 +118,17 @@ def test_header_and_blank_lines_only_is_an_error(write_file: WriteFile) -> None:
         counts_of(write_file("header.csv", "timestamp,close\n\n  \n"))
 
 
+@pytest.mark.parametrize("signals", [False, True])
+def test_a_file_of_blank_lines_among_others_counts_its_blank_lines(tmp_path: Path, signals: bool) -> None:
+    # Never scanned (see `reading.blank`): its blank lines are counted as if it were, once.
+    (tmp_path / "a.csv").write_text("timestamp,close\n1,1\n2,2\n\n")
+    (tmp_path / "b.csv").write_text("timestamp,close\n\n \r\n\t\n")
+    (tmp_path / "c.csv").write_text("timestamp,close\n3,3\n4,4\n")
+    written = tmp_path / "s.parquet" if signals else None
+    counts = run(open_input(tmp_path), make_config(2), signals=written).total
+    assert counts == Counts(rows=4, full_windows=3, missing=0, signals=3, blank_lines=4)
+
+
 def test_prices_too_large_for_exact_sums_are_refused(write_file: WriteFile) -> None:
     big = "9" * 20
     path = write_file("big.csv", "close\n" + f"{big}\n" * 3)
