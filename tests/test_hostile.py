@@ -872,7 +872,8 @@ def test_a_run_from_a_folder_whose_name_is_not_utf8_records_its_inputs(tmp_path:
     assert entry["path"].endswith("/d\\udce9/data.csv")
 
 
-# Issue 30, item 1: duplicates: drop without a time column would take equal closes for repeats.
+# Issue 30, items 1 and 2: duplicates: drop without a time column would take equal closes for
+# repeats; sort: true has nothing to sort by.
 
 FLAT = "close\n10\n10\n10\n10\n11\n"  # a flat stretch: right is 5 rows, 1 signal (rate 0.2)
 TIMED = "timestamp,close\n2024-01-01 00:00:00,1\n2024-01-01 00:01:00,2\n"
@@ -899,16 +900,18 @@ def untimed_layout(work: Path, layout: str) -> str:
 _FIRST_UNTIMED = {"file": "f.csv", "folder": "in/a.csv", "mixed": "in/b.csv", "hive": "in/symbol=A/f.csv"}
 
 
+@pytest.mark.parametrize(("key", "setting"), [("duplicates", "duplicates: drop"), ("sort", "sort: true")])
 @pytest.mark.parametrize("layout", list(_FIRST_UNTIMED))
-def test_duplicates_drop_without_a_time_column_is_refused_naming_the_key_and_file(
-    work: Path, layout: str
+def test_a_key_that_needs_times_without_a_time_column_is_refused_naming_the_key_and_file(
+    work: Path, layout: str, key: str, setting: str
 ) -> None:
+    # Item 2 too: sort: true without a time column has nothing to sort by.
     (work / "config.yaml").write_text(
-        'seed: 1\nwindow: 3\nversion: "v1"\nduplicates: drop\n' + ("group_by: symbol\n" * (layout == "hive"))
+        f'seed: 1\nwindow: 3\nversion: "v1"\n{setting}\n' + ("group_by: symbol\n" * (layout == "hive"))
     )
     done = job("--input", untimed_layout(work, layout), "--output", "metrics.json", cwd=work)
     document = assert_refused(
-        done, "config key 'duplicates'", f"input file {_FIRST_UNTIMED[layout]} has no time column"
+        done, f"config key {key!r}", f"input file {_FIRST_UNTIMED[layout]} has no time column"
     )
     assert json.loads((work / "metrics.json").read_bytes()) == document
 
@@ -948,19 +951,7 @@ def test_a_flat_stretch_without_times_is_counted_whole_by_the_python_api(tmp_pat
     assert (result.rows, result.rate) == (5, 0.2)
 
 
-# Issue 30, item 2: sort: true without a time column has nothing to sort by.
-
-
-@pytest.mark.parametrize("layout", list(_FIRST_UNTIMED))
-def test_sort_true_without_a_time_column_is_refused_naming_the_key_and_file(work: Path, layout: str) -> None:
-    (work / "config.yaml").write_text(
-        'seed: 1\nwindow: 3\nversion: "v1"\nsort: true\n' + ("group_by: symbol\n" * (layout == "hive"))
-    )
-    done = job("--input", untimed_layout(work, layout), "--output", "metrics.json", cwd=work)
-    document = assert_refused(
-        done, "config key 'sort'", f"input file {_FIRST_UNTIMED[layout]} has no time column"
-    )
-    assert json.loads((work / "metrics.json").read_bytes()) == document
+# Issue 30, item 2: sort: true without a time column has nothing to sort by (its layouts above).
 
 
 def test_sort_true_and_duplicates_drop_without_times_name_both_keys(work: Path) -> None:
