@@ -6,6 +6,7 @@ import gzip
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -31,7 +32,9 @@ LONG_LINE_FIELDS = 5_000_000  # `close,` then `1,` 5M times: one 10 MB line, no 
 BLANK_GZIP_LINES = 2**30  # a gzip of a header and 2^30 blank lines: 1 MB on disk, 1 GiB inside
 BLANK_ONLY_LINES = 64 * 2**20  # a header and 64M blank lines
 HOSTILE_HEADER = b"timestamp,close\n"
-HOSTILE = frozenset({"long_line", "blank_gzip", "blank_only", "header_only"})
+# Issue 30, item 8: a run of a million groups in a column, 3 rows each, in turn (its log and memory).
+MILLION_GROUPS = 1_000_000
+HOSTILE = frozenset({"long_line", "blank_gzip", "blank_only", "header_only", "many_groups"})
 
 # The spellings made from the Parquet file.
 PARQUET_MADE = frozenset(
@@ -81,6 +84,7 @@ class Dataset:
     blank_gzip: Path  # HOSTILE: a header and BLANK_GZIP_LINES blank lines, gzip-compressed
     blank_only: Path  # HOSTILE: a header and BLANK_ONLY_LINES blank lines
     header_only: Path  # HOSTILE: the header alone, what the others are measured over
+    many_groups: Path  # HOSTILE: MILLION_GROUPS symbols taking turns, 3 rows each (a symbol column)
 
     @property
     def days_before_last(self) -> Path:
@@ -117,6 +121,7 @@ def dataset(rows: int, spellings: set[str], *, progress: Callable[[str, int], Pr
         blank_gzip=CACHE / "hostile_blank_lines.csv.gz",
         blank_only=CACHE / "hostile_blank_lines.csv",
         header_only=CACHE / "hostile_header.csv",
+        many_groups=CACHE / "hostile_million_groups.csv",
     )
     _write_hostile(files, spellings)
     if not spellings - HOSTILE:
@@ -167,6 +172,20 @@ def _write_hostile(files: Dataset, spellings: set[str]) -> None:
         _write_atomically(files.blank_gzip, compressed)
     if "header_only" in spellings and not files.header_only.exists():
         _write_atomically(files.header_only, lambda out: out.write(HOSTILE_HEADER))
+    if "many_groups" in spellings and not files.many_groups.exists():
+        _write_atomically(files.many_groups, _write_million_groups)
+
+
+def _write_million_groups(out: BinaryIO) -> None:
+    """MILLION_GROUPS symbols taking turns, a minute apart each turn: every group's times rise."""
+    row = pl.int_range(3 * MILLION_GROUPS, eager=True).alias("row").to_frame()
+    turn = pl.col("row") // MILLION_GROUPS
+    table = row.select(
+        timestamp=(pl.lit(datetime(2024, 1, 1)) + pl.duration(minutes=turn)).dt.strftime("%Y-%m-%d %H:%M:%S"),
+        symbol=pl.format("S{}", pl.col("row") % MILLION_GROUPS),
+        close=(100 + pl.col("row") * 37 % 23).cast(pl.String),
+    )
+    table.write_csv(out)
 
 
 def _write_atomically(target: Path, write: Callable[[BinaryIO], object]) -> None:

@@ -66,6 +66,8 @@ LONG_LINE = Implementation("signal-job 10 MB line", JOB, "long_line", refused=Tr
 BLANK_GZIP = Implementation("signal-job gzip of 2^30 blank lines", JOB, "blank_gzip", refused=True)
 BLANK_ONLY = Implementation("signal-job 64M blank lines", JOB, "blank_only", refused=True)
 HEADER_ONLY = Implementation("signal-job header alone", JOB, "header_only", refused=True)
+# Issue 30, item 8: a million groups in a column (the log keeps 1,000 group lines of them).
+MILLION = Implementation("signal-job a million groups", JOB, "many_groups", grouped=True)
 
 
 @dataclass(frozen=True)
@@ -196,9 +198,10 @@ PRESETS = {
         Preset("hash", "--hash against the same run without it", _at((10 * M, 50 * M), SIGNAL_JOB, HASH)),
         Preset(
             "hostile",
-            "issue 30's inputs without data rows: a 10 MB line, 2^30 blank lines gzipped, 64M blank lines",
+            "issue 30's inputs: without data rows (a 10 MB line, 2^30 blank lines gzipped, 64M blank "
+            "lines), and a million groups in a column",
             # Rows: 0, what the files hold (each the same at any size).
-            _at((0,), LONG_LINE, BLANK_GZIP, BLANK_ONLY, HEADER_ONLY, repeats=3),
+            _at((0,), LONG_LINE, BLANK_GZIP, BLANK_ONLY, HEADER_ONLY, MILLION, repeats=3),
         ),
     )
 }
