@@ -25,8 +25,8 @@ from pathlib import Path
 from signal_job.errors import ClashError, OutputError, shorten
 from signal_job.options import Option
 from signal_job.reading.files import is_signals_file
-from signal_job.reporting.outputs import Pending, Target, same_version, status_of, umask
-from signal_job.safe_files import OWNER, hold, owner, remove_orphans
+from signal_job.reporting.outputs import Pending, Target, handed_over, same_version, status_of, umask
+from signal_job.safe_files import OWNER, owner, remove_orphans
 
 log = logging.getLogger(__name__)
 
@@ -80,17 +80,8 @@ def building(out: Target, *, pending: Pending | None = None) -> Iterator[Path]:
     except OSError as exc:
         msg = f"cannot write signals dataset {out.path}: {exc.strerror}"
         raise OutputError(msg) from exc
-    built = _Built(out, folder, lock)
-    try:
-        hold(lock)
+    with handed_over(_Built(out, folder, lock), lock, pending):
         yield folder
-    except BaseException:
-        built.drop()
-        raise
-    if pending is None:
-        built.place()
-    else:
-        pending.add(built)
 
 
 class _Built:

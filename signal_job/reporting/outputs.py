@@ -269,10 +269,20 @@ def atomic(out: Target, *, pending: Pending | None = None) -> Iterator[Path]:
         msg = f"cannot write {out.what} {out.path}: {exc.strerror}"
         raise OutputError(msg) from exc
     staged = _StagedFile(out, Path(name), handle)
-    try:
-        hold(handle)
+    with handed_over(staged, handle, pending):
         yield staged.temporary
         staged.settle()
+
+
+@contextmanager
+def handed_over(staged: Staged, lock: int, pending: Pending | None) -> Iterator[None]:
+    """Hold `staged` (by its open `lock`) while the block writes it; then place it, or leave it to `pending`.
+
+    If the block fails, or a signal stops it, `staged` is removed: the output keeps what it held.
+    """
+    try:
+        hold(lock)
+        yield
     except BaseException:
         staged.drop()
         raise
