@@ -234,11 +234,16 @@ def _placed(ended: Outcome, prepared: Prepared, pending: Pending) -> Outcome:
     try:
         pending.place()
     except OutputError as exc:
-        exc.version = ended.document["version"]
-        log.error("%s", exc)
-        return _failed(exc, exc.version, str(exc), code=1)
+        return _unplaced(ended, exc)
     signals = prepared.outputs.get(Option.SIGNALS)
     return replace(ended, signals=signals.current() if signals is not None else None)
+
+
+def _unplaced(ended: Outcome, exc: OutputError) -> Outcome:
+    """A success one of whose outputs could not be put in place: that error ends the run."""
+    exc.version = ended.document["version"]
+    log.error("%s", exc)
+    return _failed(exc, exc.version, str(exc), code=1)
 
 
 def _tabled(ended: Outcome, prepared: Prepared) -> Outcome:
@@ -249,9 +254,7 @@ def _tabled(ended: Outcome, prepared: Prepared) -> Outcome:
     try:
         write_group_table(ended.groups, out)
     except OutputError as exc:
-        exc.version = ended.document["version"]
-        log.error("%s", exc)
-        return _failed(exc, exc.version, str(exc), code=1)
+        return _unplaced(ended, exc)
     log.info("groups table written to %s", out.path)
     return ended
 
