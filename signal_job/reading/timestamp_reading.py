@@ -29,11 +29,6 @@ class TimestampReading:
     untrimmed: pl.Expr | None = None
 
     @property
-    def for_signals(self) -> pl.Expr:
-        """The time as the signals file holds it: parsed, or as text where the spelling is undecided."""
-        return self.written if self.written is not None else self.parsed
-
-    @property
     def int_keys(self) -> tuple[pl.Expr, ...]:
         """The keys as Int64 microseconds, to compare with files whose keys are not text."""
         if self.width is None:
