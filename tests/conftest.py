@@ -27,6 +27,15 @@ REAL_ROWS, REAL_SIGNALS = 10_000, 4_989
 WriteFile = Callable[..., Path]
 ENGINES: tuple[PolarsEngine, ...] = ("streaming", "in-memory")
 
+# The everyday loop runs each property on a fifth of its examples; CI sets SIGNAL_JOB_FULL_TESTS=1
+# and runs them at full size (docs/development.md).
+FULL_TESTS = os.environ.get("SIGNAL_JOB_FULL_TESTS") == "1"
+
+
+def examples(full: int) -> int:
+    """How many examples a property tries: `full` in CI, a fifth (at least 10) in the everyday loop."""
+    return full if FULL_TESTS else max(10, full // 5)
+
 
 def make_config(window: int = 5, group_by: str | None = None, reading: Reading | None = None) -> Config:
     """A config as the job would read it, with `reading` keys (`Reading(sort=True)`, ...) if given."""

@@ -19,7 +19,7 @@ DOCUMENTS = (
     PROJECT / "benchmarks" / "README.md",
 )
 SHELLS = frozenset({"sh", "bash", "console"})
-FLAGS = frozenset({"fails", "no-test"})
+FLAGS = frozenset({"fails", "no-test", "slow"})
 # The Quick start, the docker commands and the benchmark runs: keep this number small.
 MAX_NOT_RUN = 6
 # The folder of the venv's python, not of the interpreter it links to: signal-job is installed there.
@@ -27,7 +27,7 @@ VENV_BIN = Path(sys.executable).parent
 QUICK_START = (
     "python3 -m venv .venv && .venv/bin/pip install -q . && .venv/bin/signal-job run",
     "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && .venv/bin/ruff check . "
-    "&& .venv/bin/mypy && .venv/bin/pytest",
+    "&& .venv/bin/mypy && .venv/bin/pytest -n auto",
 )
 FENCE = re.compile(r"^(?P<fence>`{3,})(?P<info>[^`]*)$")
 
@@ -125,7 +125,14 @@ def test_readme_quick_start_holds_the_commands_ci_runs() -> None:
     assert tuple(first.text.splitlines()) == QUICK_START
 
 
-@pytest.mark.parametrize("block", RUN, ids=[block.id for block in RUN])
+# A block marked slow (a cluster started, a server waited for) runs with the slow tests, in CI.
+PARAMS = [
+    pytest.param(block, marks=[pytest.mark.slow] if "slow" in block.flags else [], id=block.id)
+    for block in RUN
+]
+
+
+@pytest.mark.parametrize("block", PARAMS)
 def test_shell_block_runs_as_written(block: Block, tmp_path: Path) -> None:
     result = run_block(block, tmp_path)
     shown = f"exit {result.returncode}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"

@@ -39,7 +39,7 @@ from signal_job.errors import ConfigError, JobError
 from signal_job.reading.inputs import open_input
 from signal_job.reference import reference_signals
 from signal_job.synthetic import write_candles
-from tests.conftest import CONSOLE_SCRIPT, DATA, make_config, run_with
+from tests.conftest import CONSOLE_SCRIPT, DATA, examples, make_config, run_with
 
 CANDLES = DATA / "candles.csv"  # 400 rows
 CONFIG = 'seed: 42\nwindow: 5\nversion: "v1"\n'
@@ -603,7 +603,9 @@ def test_concurrent_runs_into_one_folder_never_leave_a_success_without_its_signa
 # Fuzzed bytes and YAML, in-process: never anything but a result or the job's own error.
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     cuts=st.lists(
         st.tuples(
@@ -631,7 +633,9 @@ def test_fuzzed_csv_bytes_give_a_result_or_a_job_error(tmp_path: Path, cuts: lis
         assert counts.rows == sum(1 for line in lines if line.strip(" \t"))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     cuts=st.lists(
         st.tuples(
@@ -678,7 +682,9 @@ YAML_PIECES = st.sampled_from(
 )  # fmt: skip
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(YAML_PIECES, max_size=12).map("\n".join))
 def test_fuzzed_yaml_gives_a_config_or_a_config_error(tmp_path: Path, text: str) -> None:
     path = tmp_path / "config.yaml"
@@ -753,6 +759,7 @@ def test_a_stopped_or_killed_run_leaves_no_staging_folder_behind(work: Path) -> 
     assert list(staging.iterdir()) == []  # removed by the next run that stages
 
 
+@pytest.mark.slow
 def test_a_stopped_generate_leaves_no_half_written_file(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [str(CONSOLE_SCRIPT), "generate", "--rows", "2000000", "--output", "big.csv"],
@@ -806,6 +813,7 @@ def children(pid: int) -> set[int]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads processes from /proc")
 def test_sigterm_during_a_dask_run_stops_its_cluster_and_leaves_the_error_document(work: Path) -> None:
     args = ["run", "--input", slow_input(work), "--engine", "dask", "--workers", "1"]
@@ -840,6 +848,7 @@ def _not_zombie(pid: int) -> bool:
 # What a run read: an input changed under it, names that are not UTF-8.
 
 
+@pytest.mark.slow
 def test_an_input_changed_while_the_job_reads_it_is_an_error(work: Path) -> None:
     # With --hash, the harder case: the check itself (in `fingerprints.facts`) runs with or without it.
     name = slow_input(work)
@@ -1367,6 +1376,7 @@ def prometheus_rates(text: str) -> dict[str, float]:
     return {version: float(value) for version, value in found}
 
 
+@pytest.mark.slow
 def test_concurrent_runs_leave_the_document_signals_and_metrics_file_of_one_run(work: Path) -> None:
     alone: dict[str, tuple[float, pl.DataFrame]] = {}  # each window's run alone: its rate and signals
     for window in WINDOWS:

@@ -9,6 +9,8 @@ import subprocess
 import threading
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import CONSOLE_SCRIPT, PROJECT
 
 
@@ -63,6 +65,7 @@ def test_a_run_over_many_files_shows_its_progress_on_a_terminal(tmp_path: Path) 
     assert '"rows_processed": 10000' in shown
 
 
+@pytest.mark.slow
 def test_generate_shows_its_progress_on_a_terminal(tmp_path: Path) -> None:
     code, shown = on_a_terminal(tmp_path, "generate", "--rows", "2000000", "--output", "c.parquet")
     assert code == 0, shown

@@ -24,7 +24,7 @@ from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError
 from signal_job.partial import Piece
 from signal_job.reading.inputs import Input, open_input
-from tests.conftest import CONSOLE_SCRIPT, PROJECT, make_config
+from tests.conftest import CONSOLE_SCRIPT, PROJECT, examples, make_config
 
 START = datetime(2024, 1, 1)
 
@@ -103,7 +103,9 @@ def splits(closes: st.SearchStrategy[str | None]) -> st.SearchStrategy[Split]:
     )
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(splits(prices))
 def test_files_counted_alone_and_stitched_equal_the_local_run(
     tmp_path_factory: pytest.TempPathFactory, split: Split
@@ -116,7 +118,9 @@ def test_files_counted_alone_and_stitched_equal_the_local_run(
     assert combine(files, pieces, split.window) == local
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(splits(prices), st.integers(1, 5))
 def test_shares_of_consecutive_files_counted_together_and_stitched_equal_the_local_run(
     tmp_path_factory: pytest.TempPathFactory, split: Split, tasks: int

@@ -31,6 +31,10 @@ from tests.conftest import CONSOLE_SCRIPT, ENGINES, PROJECT, make_config
 
 DASK = Path(sys.executable).with_name("dask")
 
+# Every test here starts a cluster (processes or a LocalCluster): seconds each, about a minute in
+# all. CI runs them (-m slow); the everyday loop meets Dask in tests/reading/test_storage.py.
+pytestmark = pytest.mark.slow
+
 
 def free_port() -> int:
     with socket.socket() as probe:

@@ -20,7 +20,7 @@ from signal_job.errors import InputError
 from signal_job.partial import Piece
 from signal_job.reading.inputs import Input, open_input
 from tests.computing.test_by_file import Split, candles, days_with_a_file_of_no_rows, split_real_file, splits
-from tests.conftest import ENGINES, make_config
+from tests.conftest import ENGINES, examples, make_config
 
 
 def assert_same_bits(local: pl.DataFrame, dataset: pl.DataFrame) -> None:
@@ -47,7 +47,9 @@ def local_and_dataset(
 prices = st.one_of(st.none(), st.sampled_from(["1", "2", "2.5", "3", "0.125", "10.5", "3.000", "7.005"]))
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(splits(prices))
 def test_a_dataset_of_files_written_alone_is_the_local_signals_file(
     tmp_path_factory: pytest.TempPathFactory, split: Split

@@ -19,7 +19,7 @@ from signal_job.config import Reading
 from signal_job.errors import InputError
 from signal_job.reading.inputs import open_input
 from signal_job.reference import reference_signals
-from tests.conftest import ENGINES, make_config, run_with, under_polars_settings
+from tests.conftest import ENGINES, examples, make_config, run_with, under_polars_settings
 
 START = datetime(2024, 1, 1)
 
@@ -57,7 +57,7 @@ def test_rank_numbers_groups_by_first_appearance_with_no_group_a_group_of_its_ow
 LABELS = st.lists(st.sampled_from(["BTC", "ETH", " BTC", "SOL", "", None]), max_size=30)
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(60), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(labels=LABELS, head=st.integers(1, 12), few=st.integers(0, 6))
 def test_groups_found_from_the_first_rows_are_those_a_count_of_every_row_finds(
     labels: list[str | None], head: int, few: int
@@ -115,7 +115,9 @@ mixed_rows = st.lists(
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(rows=mixed_rows, window=st.integers(1, 6))
 def test_groups_taken_apart_either_way_give_each_group_its_exact_signals(
     tmp_path: Path, apart: Limits, engine: PolarsEngine, rows: list[tuple[str, str | None]], window: int
@@ -137,7 +139,9 @@ def test_groups_taken_apart_either_way_give_each_group_its_exact_signals(
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(rows=mixed_rows, window=st.integers(1, 6))
 def test_groups_counted_either_way_give_each_group_its_exact_counts(
     tmp_path: Path, apart: Limits, engine: PolarsEngine, rows: list[tuple[str, str | None]], window: int

@@ -18,7 +18,7 @@ from signal_job.config import Config, Reading
 from signal_job.errors import InputError
 from signal_job.reading.inputs import Input, open_input
 from signal_job.reference import reference_signals
-from tests.conftest import ENGINES, REAL_ROWS, REAL_SIGNALS, make_config, run_with
+from tests.conftest import ENGINES, REAL_ROWS, REAL_SIGNALS, examples, make_config, run_with
 
 CLEAN = "btcusd_1m_10k.csv"
 
@@ -217,7 +217,7 @@ def test_times_written_another_way_later_in_the_file_are_checked_by_their_value(
         counts(path)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     closes=st.lists(st.sampled_from(["1.25", "1.5", "1.5", "2"]), min_size=2, max_size=60),
     window=st.integers(1, 8),

@@ -28,6 +28,7 @@ from tests.conftest import (
     REAL_SIGNALS,
     WriteFile,
     counts_of,
+    examples,
     make_config,
     under_polars_settings,
 )
@@ -172,7 +173,7 @@ def test_parquet_without_rows_says_so(tmp_path: Path) -> None:
         counts_of(tmp_path / "empty.parquet")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     st.lists(st.sampled_from(["1.25", "1.25", "1.5", "1.75", "2", None]), min_size=1, max_size=40),
     st.integers(1, 45),

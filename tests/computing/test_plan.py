@@ -18,7 +18,7 @@ from signal_job.computing.pipeline import PolarsEngine, Result, SignalsNotWritte
 from signal_job.computing.plan import QUICK_TIME, part_rows, partitions, plan, shape
 from signal_job.reading.inputs import open_input
 from signal_job.reference import reference_signals
-from tests.conftest import DATA, ENGINES, REAL_ROWS, REAL_SIGNALS, WriteFile, make_config
+from tests.conftest import DATA, ENGINES, REAL_ROWS, REAL_SIGNALS, WriteFile, examples, make_config
 
 START = datetime(2024, 1, 1)
 
@@ -89,7 +89,7 @@ prices = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     steps=st.lists(st.tuples(prices, st.integers(1, 6)), min_size=1, max_size=6), window=st.integers(1, 12)
 )

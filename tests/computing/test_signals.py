@@ -22,6 +22,7 @@ from signal_job.computing.signals import (
 from signal_job.partial import MAX_WINDOW
 from signal_job.reading.numbers import SCALE
 from signal_job.reference import reference_signals
+from tests.conftest import examples
 
 ENGINES: tuple[PolarsEngine, ...] = ("in-memory", "streaming")
 
@@ -53,7 +54,7 @@ def plateau_series(draw: st.DrawFn) -> tuple[list[str | None], int]:
     return closes, window
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(plateau_series())
 def test_signals_match_the_exact_reference_on_every_engine(case: tuple[list[str | None], int]) -> None:
     closes, window = case
@@ -158,7 +159,7 @@ def check_means(written: list[float | None], closes: Sequence[str | None], windo
             assert mean == float(exact)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(plateau_series())
 def test_the_fast_path_is_exact_wherever_it_vouches_for_every_row(case: tuple[list[str | None], int]) -> None:
     closes, window = case
@@ -205,7 +206,7 @@ def test_the_fast_path_vouches_for_tiny_large_and_whole_prices() -> None:
     assert whole["units"].to_list() == [12 * 10**8, None, 90_071_992 * 10**8]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     prices=st.lists(
         st.integers(2 * 10**9, 9 * 10**9).map(lambda cents: f"{cents // 100}.{cents % 100:02}"),

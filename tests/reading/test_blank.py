@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from signal_job.reading.blank import blank_lines
 from signal_job.reading.sources import open_source, raw_blank, scan_lines
-from tests.conftest import WriteFile
+from tests.conftest import WriteFile, examples
 
 
 def told(path: Path, data: bytes, *, head: int, chunk: int) -> int | None:
@@ -34,7 +34,7 @@ def scanned(path: Path) -> int | None:
 BODY = st.lists(st.sampled_from([b"\n", b"\r\n", b" ", b"\t", b"\r\n\n", b"\n2024-01-01,1"]), max_size=30)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     header=st.sampled_from([b"timestamp,close", b"timestamp\tclose", b"close", b"url\ntimestamp,close"]),
     end=st.sampled_from([b"", b"\n", b"\r\n"]),

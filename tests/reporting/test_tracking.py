@@ -216,6 +216,7 @@ def console(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[bytes]:
     )
 
 
+@pytest.mark.slow
 def test_a_tracking_server_that_is_down_is_a_warning_and_the_run_succeeds(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
