@@ -1426,18 +1426,36 @@ def job_and_peak(*args: str, cwd: Path) -> tuple[subprocess.CompletedProcess[byt
     return done, int(peak.read_text()) / 1024
 
 
+NO_ROWS = "has a header but no data rows"
+TOO_WIDE = "line 1 has 1,000,001 fields, more than the 100,000 columns the job reads"
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="reads the peak memory of a child as Linux gives it")
 @pytest.mark.parametrize(
-    ("name", "data"),
+    ("name", "data", "told"),
     [
-        ("long.csv", b"close," + b"1," * 1_000_000),  # one 2 MB line, no line break
-        ("blank.csv.gz", gzip.compress(b"timestamp,close\n" + b"\n" * 2**23)),
-        ("blank.csv", b"timestamp,close\n" + b"\n" * 2**23),
+        # One 2 MB line, no line break: refused by its count of fields, before any split.
+        ("long.csv", b"close" + b",1" * 1_000_000, TOO_WIDE),
+        # The same with a quoted field: counted after a split, as a quote may hold delimiters.
+        ("quoted.csv", b'"close"' + b",1" * 1_000_000, TOO_WIDE),
+        ("wrapped.csv", b'"close' + b",1" * 1_000_000 + b'"', TOO_WIDE),
+        ("widest.csv", b"close" + b",1" * 99_999, NO_ROWS),  # 100,000 fields: still read
+        ("blank.csv.gz", gzip.compress(b"timestamp,close\n" + b"\n" * 2**23), NO_ROWS),
+        ("blank.csv", b"timestamp,close\n" + b"\n" * 2**23, NO_ROWS),
     ],
-    ids=["long-line", "blank-lines-gzip", "blank-lines"],
+    ids=[
+        "long-line",
+        "long-quoted-line",
+        "long-wrapped-line",
+        "widest-line",
+        "blank-lines-gzip",
+        "blank-lines",
+    ],
 )
-def test_a_header_without_data_rows_is_told_in_bounded_memory(work: Path, name: str, data: bytes) -> None:
+def test_a_header_without_data_rows_is_told_in_bounded_memory(
+    work: Path, name: str, data: bytes, told: str
+) -> None:
     (work / name).write_bytes(data)
     done, peak = job_and_peak("--input", name, cwd=work)
-    assert_refused(done, f"input file {name} has a header but no data rows")
+    assert_refused(done, f"input file {name} {told}")
     assert peak < MEMORY_GOAL_MIB

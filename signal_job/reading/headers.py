@@ -30,6 +30,11 @@ MAX_SKIPPED = 5
 # may be wide, many columns, but no name or price of a file of candles comes near this. It is also
 # Python's csv module's own limit, past which it fails.
 MAX_FIELD = 131_072
+# The most fields a line of the first lines may have. A file of candles has a handful of columns
+# (yfinance's, with a thousand tickers, some thousands); past this Polars needs gigabytes for the
+# schema alone (1M columns: 1 GiB for 5 rows), so a wider line is refused by name, counted at
+# string speed.
+MAX_COLUMNS = 100_000
 _OHLC_NAMES = ("timestamp", "open", "high", "low", "close")
 _EPOCH = re.compile(r"^\d{9,19}$")
 
@@ -56,6 +61,16 @@ class FieldTooLong(ValueError):
         self.line = line
 
 
+class TooManyFields(ValueError):
+    """A line of the first lines holds more than `MAX_COLUMNS` fields."""
+
+    def __init__(self, line: str, count: int) -> None:
+        """Keep the `line`, to name it by its number, and how many fields it holds."""
+        super().__init__(f"{count:,} fields, more than {MAX_COLUMNS:,}")
+        self.line = line
+        self.count = count
+
+
 @contextmanager
 def bounded_fields(texts: list[str], origin: str) -> Iterator[None]:
     """A field too long in one of `texts` (the file's first lines) as an `InputError` naming its line."""
@@ -67,6 +82,14 @@ def bounded_fields(texts: list[str], origin: str) -> Iterator[None]:
             "characters, the most a column name or value may have in the first lines, where the job "
             f"finds the header (the line starts {shorten(exc.line.strip(PADDING), 40)}): check that "
             "this is a CSV file of candles"
+        )
+        raise InputError(msg) from None
+    except TooManyFields as exc:
+        start = shorten(exc.line.strip(PADDING), 40)
+        msg = (
+            f"{origin} line {texts.index(exc.line) + 1} has {exc.count:,} fields, more than the "
+            f"{MAX_COLUMNS:,} columns the job reads (the line starts {start}): check that this is a "
+            "CSV file of candles"
         )
         raise InputError(msg) from None
 
@@ -126,6 +149,17 @@ def fields(line: str, delimiter: str, *, wrapped: bool) -> list[str]:
     Raise `FieldTooLong` if one is longer than `MAX_FIELD` characters.
     """
     text = line.strip(line_padding(delimiter))
+    # Counted before any split: a 10 MB line of 5M fields is refused in milliseconds. Quoted
+    # delimiters count here too, so a line past the limit that holds quotes is split to be sure.
+    if text.count(delimiter) >= MAX_COLUMNS and '"' not in (text[1:-1] if wrapped else text):
+        raise TooManyFields(line, text.count(delimiter) + 1)
+    found = _split(text, delimiter, line=line, wrapped=wrapped)
+    if len(found) > MAX_COLUMNS:
+        raise TooManyFields(line, len(found))
+    return found
+
+
+def _split(text: str, delimiter: str, *, line: str, wrapped: bool) -> list[str]:
     if wrapped:
         return bounded(text[1:-1].split(delimiter) if len(text) >= 2 else [text], line)  # noqa: PLR2004
     return split_csv(text, delimiter, line=line)
@@ -147,7 +181,7 @@ def bounded(values: list[str], line: str) -> list[str]:
 
     (The csv module stops at that length itself, unless a program raised its limit.)
     """
-    if len(line) > MAX_FIELD and any(len(value) > MAX_FIELD for value in values):
+    if len(line) > MAX_FIELD and values and max(map(len, values)) > MAX_FIELD:  # C speed, for wide lines
         raise FieldTooLong(line)
     return values
 
