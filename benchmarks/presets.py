@@ -61,7 +61,8 @@ DAYS = Implementation("signal-job 31 files", JOB, "days")
 DAYS_RERUN = Implementation("signal-job 31 files --cache re-run", JOB, "days", cache="kept")
 DAYS_EMPTY = Implementation("signal-job 31 files --cache empty", JOB, "days", cache="empty")
 LAST_DAY = Implementation("signal-job 31st file alone", JOB, "last_day")
-# Issue 30's hostile inputs (`datasets.HOSTILE`), each refused: "has a header but no data rows".
+# Issue 30's hostile inputs (`datasets.HOSTILE`), each refused: the 10 MB line for its 5M fields, the
+# others as "has a header but no data rows".
 LONG_LINE = Implementation("signal-job 10 MB line", JOB, "long_line", refused=True)
 BLANK_GZIP = Implementation("signal-job gzip of 2^30 blank lines", JOB, "blank_gzip", refused=True)
 BLANK_ONLY = Implementation("signal-job 64M blank lines", JOB, "blank_only", refused=True)
