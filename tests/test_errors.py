@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import re
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +46,10 @@ def test_inside_the_image_an_extra_comes_with_a_rebuilt_image_not_pip(
     hint = install_hint("dask")
     assert hint == "rebuild the image with the build argument EXTRAS=dask (docs/docker.md)"
     assert "pip" not in hint
+
+
+def test_the_dockerfile_sets_the_variable_that_tells_the_job_it_runs_in_the_image() -> None:
+    dockerfile = (Path(__file__).resolve().parents[1] / "Dockerfile").read_text(encoding="utf-8")
+    final_stage = dockerfile.rsplit("\nFROM ", 1)[1]  # the image that runs, not the wheel's build stage
+    assert re.search(rf"^(ENV|    ) *.*\b{IMAGE_VARIABLE}=1\b", final_stage, re.MULTILINE)
+    assert 'ARG EXTRAS=""' in final_stage  # no extra by default: the default image stays small
