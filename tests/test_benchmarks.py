@@ -13,6 +13,7 @@ import pytest
 
 from benchmarks.bench import EXTRA, RESULTS, records_folder
 from benchmarks.datasets import CACHE_VARIABLE, cache_folder, dataset
+from benchmarks.docs import FIGURES, blocks, documents, rendered
 from tests.conftest import PROJECT
 
 # Runs benchmarks.bench as `python -m benchmarks.bench ARGS` would, with the benchmark extra's
@@ -97,3 +98,30 @@ def test_records_go_into_the_checkout_only_with_record(tmp_path: Path) -> None:
     assert records_folder(record=False, results=tmp_path / "mine", data=tmp_path) == tmp_path / "mine"
     assert records_folder(record=False, results=None, data=tmp_path) == tmp_path / "results"
     assert RESULTS == PROJECT / "benchmarks" / "results"
+
+
+@pytest.mark.parametrize("document", documents(), ids=lambda path: str(path.relative_to(PROJECT)))
+def test_the_docs_figures_are_those_rendered_from_the_recorded_results(document: Path) -> None:
+    text = document.read_text(encoding="utf-8")
+    assert rendered(text) == text, (
+        f"{document}: run `python -m benchmarks.docs` (a figure differs from the records)"
+    )
+
+
+def test_every_figure_is_shown_and_the_readme_headline_is_one() -> None:
+    shown = [
+        match["name"] for document in documents() for match in blocks(document.read_text(encoding="utf-8"))
+    ]
+    assert sorted(shown) == sorted(FIGURES)  # each once: one place of truth per figure
+    assert [match["name"] for match in blocks((PROJECT / "README.md").read_text(encoding="utf-8"))] == [
+        "headline"
+    ]
+
+
+def test_a_figure_typed_by_hand_is_rendered_again_from_the_record() -> None:
+    typed = "before\n<!-- bench:hash -->\nHashing costs nothing: 0.5x.\n<!-- /bench -->\nafter\n"
+    figure = FIGURES["hash"](RESULTS)
+    assert rendered(typed) == f"before\n<!-- bench:hash -->\n{figure}<!-- /bench -->\nafter\n"
+    assert "`python -m benchmarks.bench --preset hash --record`" in " ".join(figure.split())  # how measured
+    with pytest.raises(LookupError, match="no figure named 'nothing'"):
+        rendered("<!-- bench:nothing -->\n<!-- /bench -->\n")
