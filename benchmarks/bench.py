@@ -7,8 +7,11 @@
 Each implementation runs once untimed, then in timed rounds, all of a size side by side, the
 order rotated each round. With --against REV, every signal-job row gets a twin run from a
 temporary worktree of REV, right beside it in each round, and the tables give paired ratios.
-The records go to benchmarks/.cache/results/, or with --record to benchmarks/results/
-(PRESET.json, PRESET.md, latest.*); the markdown is printed.
+The datasets are made once into $SIGNAL_JOB_BENCH_CACHE, or the user's cache folder
+($XDG_CACHE_HOME/signal-job/benchmarks, ~/.cache/signal-job/benchmarks), or --data DIR. The
+records (PRESET.json, PRESET.md, latest.*) go to --results DIR, or results/ in that data
+folder; only --record writes them into the checkout, to benchmarks/results/. The markdown is
+printed, and where the records went. A run needs the benchmark extra: pip install -e '.[benchmark]'.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import importlib.util
 import shutil
 import socket
 import subprocess
@@ -23,13 +27,10 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.baseline import Baseline, checkout
-from benchmarks.datasets import CACHE, DAYS, Dataset, dataset, label, parse_size
+from benchmarks.datasets import DAYS, Dataset, cache_folder, dataset, label, parse_size
 from benchmarks.measure import (
     CONFIG,
     ENV,
@@ -47,10 +48,25 @@ from benchmarks.presets import DEFAULT, PRESETS, Preset, Run, repeats
 from benchmarks.records import document, write
 from benchmarks.report import add_ratios, figures, markdown
 
+if TYPE_CHECKING:  # rich is the benchmark extra's: imported once a run is sure to have it
+    from rich.console import Console
+    from rich.progress import Progress
+
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 RESULTS = HERE / "results"
 CORRECTNESS_ROWS = 200_000
+# What a run imports of the benchmark extra (pyproject.toml's `benchmark`; pytest-benchmark is the
+# micro-benchmarks'), by the name pip installs and the module Python imports. --help and --list
+# need none of them.
+EXTRA = {
+    "signal-job[dask]": "distributed",
+    "pandas": "pandas",
+    "pyarrow": "pyarrow",
+    "duckdb": "duckdb",
+    "matplotlib": "matplotlib",
+    "rich": "rich",
+}
 
 Unit = tuple[Implementation, ...]  # a row, or a row and its twin from the baseline: run back to back
 
@@ -61,9 +77,13 @@ def main() -> None:
     if args.list:
         print(_listing())
         return
+    _require_extra()
     preset = PRESETS[args.preset]
     runs = _runs(preset, args)
+    from rich.console import Console
+
     console = Console(stderr=True)
+    data_folder = args.data or cache_folder()
     attached = any(i.attached for run in runs for i in run.implementations)
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="signal-job-bench-")))
@@ -75,15 +95,39 @@ def main() -> None:
         _prepare(place)
         results = []
         for run in runs:
-            results += _measure_run(run, base, place, progress)
+            results += _measure_run(run, base, place, progress, data_folder)
         correctness = None
         if preset.correctness and not args.no_correctness:
-            correctness = _correctness(progress)
+            correctness = _correctness(progress, data_folder)
     add_ratios(results)
     record = document(preset, sys.argv[1:], results, correctness, base)
-    folder = RESULTS if args.record else CACHE / "results"
+    folder = records_folder(record=args.record, results=args.results, data=data_folder)
     write(folder, preset.name, record)
     print(markdown(record))
+    print(f"records written to {folder}", file=sys.stderr)
+
+
+def records_folder(*, record: bool, results: Path | None, data: Path) -> Path:
+    """Where a run's records go: into the checkout only with --record; else --results, or the cache."""
+    if record:
+        return RESULTS
+    return results or data / "results"
+
+
+def missing_extra() -> list[str]:
+    """The benchmark extra's packages that cannot be imported here (none once it is installed)."""
+    return [package for package, module in EXTRA.items() if importlib.util.find_spec(module) is None]
+
+
+def _require_extra() -> None:
+    """Stop with one line, before any work, when the benchmark extra is not installed."""
+    missing = missing_extra()
+    if missing:
+        msg = (
+            f"a benchmark run needs the benchmark extra ({', '.join(missing)} missing): "
+            "pip install -e '.[benchmark]' in this checkout"
+        )
+        raise SystemExit(msg)
 
 
 def _arguments() -> argparse.Namespace:
@@ -98,8 +142,21 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, help="timed rounds (default: the preset's, or by size)")
     parser.add_argument("--only", help="comma-separated implementation names of the preset")
     parser.add_argument("--against", metavar="REV", help="also run each signal-job row from commit REV")
-    parser.add_argument(
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
         "--record", action="store_true", help="write the records to benchmarks/results/ (git-tracked)"
+    )
+    where.add_argument(
+        "--results",
+        type=Path,
+        metavar="DIR",
+        help="write the records here (default: results/ in the data folder)",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        metavar="DIR",
+        help="keep the datasets here (default: $SIGNAL_JOB_BENCH_CACHE, or ~/.cache/signal-job/benchmarks)",
     )
     parser.add_argument(
         "--pandas-max-rows", type=parse_size, default=10_000_000, help="skip pandas above this"
@@ -155,14 +212,19 @@ def _prepare(place: Place) -> None:
             raise SystemExit(msg)
 
 
-def _measure_run(run: Run, base: Baseline | None, place: Place, progress: Progress) -> list[dict[str, Any]]:
-    """Every row of one size: measured side by side, each twin beside its row."""
+def _measure_run(
+    run: Run, base: Baseline | None, place: Place, progress: Progress, folder: Path
+) -> list[dict[str, Any]]:
+    """Every row of one size: measured side by side, each twin beside its row; datasets in `folder`."""
     units: list[Unit] = [
         (i, _twin(i, base)) if base and i.program is Program.SIGNAL_JOB else (i,) for i in run.implementations
     ]
     spellings = {i.spelling for unit in units for i in unit}
     data = dataset(
-        run.rows, spellings, progress=lambda what, total: _bar(progress, f"generating {what}", total)
+        run.rows,
+        spellings,
+        folder=folder,
+        progress=lambda what, total: _bar(progress, f"generating {what}", total),
     )
     assert run.repeats
     measured = _measure(data, units, run.repeats, place, progress)
@@ -294,11 +356,14 @@ def _check_cached_answers(runs: dict[Implementation, Runs]) -> None:
             raise RuntimeError(msg)
 
 
-def _correctness(progress: Progress) -> dict[str, Any]:
+def _correctness(progress: Progress, folder: Path) -> dict[str, Any]:
     from benchmarks.correctness import wrong_signals  # pandas and DuckDB in this process: only here
 
     plateau = dataset(
-        CORRECTNESS_ROWS, {"csv"}, progress=lambda what, total: _bar(progress, f"generating {what}", total)
+        CORRECTNESS_ROWS,
+        {"csv"},
+        folder=folder,
+        progress=lambda what, total: _bar(progress, f"generating {what}", total),
     )
     task = progress.add_task(f"correctness on {label(CORRECTNESS_ROWS)} rows", total=1)
     algorithms = wrong_signals(plateau.csv, WINDOW)
@@ -326,6 +391,8 @@ def _document_fields(document: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _progress(console: Console) -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     # Bars on a terminal only: in a pipe or a CI log, the records say what ran.
     return Progress(*columns, console=console, transient=False, disable=not console.is_terminal)

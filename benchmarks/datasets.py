@@ -15,7 +15,9 @@ import polars as pl
 from signal_job.reading.sources import scan_lines
 from signal_job.synthetic import write_candles
 
-CACHE = Path(__file__).resolve().parent / ".cache"
+# The datasets (gigabytes at 10M rows and above) live outside the checkout, in the user's cache
+# folder, unless this variable names another (a shared disk, a folder kept between checkouts).
+CACHE_VARIABLE = "SIGNAL_JOB_BENCH_CACHE"
 SEED = 20240101
 SUFFIXES = {"k": 1_000, "m": 1_000_000}
 SYMBOLS = 4
@@ -97,10 +99,26 @@ class Dataset:
         return self.days / DAY.format(DAYS - 1)
 
 
-def dataset(rows: int, spellings: set[str], *, progress: Callable[[str, int], Progress]) -> Dataset:
-    """Make (or reuse from the cache) the files of `spellings` for `rows` candles."""
-    CACHE.mkdir(exist_ok=True)
-    stem = CACHE / f"candles_{label(rows)}_{SEED}"
+def cache_folder() -> Path:
+    """Where the datasets are kept: `$SIGNAL_JOB_BENCH_CACHE`, else the user's cache folder.
+
+    That is `$XDG_CACHE_HOME/signal-job/benchmarks`, or `~/.cache/signal-job/benchmarks` when the
+    variable is unset or not an absolute path (the XDG base directory rule).
+    """
+    chosen = os.environ.get(CACHE_VARIABLE)
+    if chosen:
+        return Path(chosen).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(xdg) if Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / "signal-job" / "benchmarks"
+
+
+def dataset(
+    rows: int, spellings: set[str], *, folder: Path, progress: Callable[[str, int], Progress]
+) -> Dataset:
+    """Make (or reuse from `folder`, the cache) the files of `spellings` for `rows` candles."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"candles_{label(rows)}_{SEED}"
     files = Dataset(
         rows,
         csv=stem.with_suffix(".csv"),
@@ -117,11 +135,11 @@ def dataset(rows: int, spellings: set[str], *, progress: Callable[[str, int], Pr
         csv_50=Path(f"{stem}_csv_50"),
         parquet_parts=Path(f"{stem}_parquet_parts"),
         days=Path(f"{stem}_days"),
-        long_line=CACHE / "hostile_long_line.csv",
-        blank_gzip=CACHE / "hostile_blank_lines.csv.gz",
-        blank_only=CACHE / "hostile_blank_lines.csv",
-        header_only=CACHE / "hostile_header.csv",
-        many_groups=CACHE / "hostile_million_groups.csv",
+        long_line=folder / "hostile_long_line.csv",
+        blank_gzip=folder / "hostile_blank_lines.csv.gz",
+        blank_only=folder / "hostile_blank_lines.csv",
+        header_only=folder / "hostile_header.csv",
+        many_groups=folder / "hostile_million_groups.csv",
     )
     _write_hostile(files, spellings)
     if not spellings - HOSTILE:

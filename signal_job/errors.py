@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from signal_job.version import __version__
+
 if TYPE_CHECKING:
     from signal_job.options import Option
+
+
+# Set by the Dockerfile: inside the image an extra comes with a rebuilt image, not with pip.
+IMAGE_VARIABLE = "SIGNAL_JOB_IMAGE"
 
 
 class JobError(Exception):
@@ -99,3 +106,16 @@ def names_text(names: Iterable[object], limit: int = 20, width: int = 40) -> str
     if len(listed) <= limit:
         return ", ".join(listed)
     return ", ".join(listed[:limit]) + f", ... ({len(listed):,} in all)"
+
+
+def install_hint(extra: str) -> str:
+    """How to get the optional `extra` (dask, cloud, mlflow) where the job runs: the one place that says it.
+
+    The package is on no index, so `pip install 'signal-job[extra]'` finds nothing: from a checkout
+    it is `.[extra]`, from a built wheel the wheel's file name with `[extra]`. Inside the image
+    (`IMAGE_VARIABLE` set) pip cannot help: the image is rebuilt with the extra instead.
+    """
+    if os.environ.get(IMAGE_VARIABLE):
+        return f"rebuild the image with the build argument EXTRAS={extra} (docs/docker.md)"
+    wheel = f"signal_job-{__version__}-py3-none-any.whl"
+    return f"pip install '.[{extra}]' from a checkout of signal-job, or '{wheel}[{extra}]' from its wheel"

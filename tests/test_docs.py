@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import re
 import shutil
@@ -9,6 +11,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +23,16 @@ DOCUMENTS = (
 )
 SHELLS = frozenset({"sh", "bash", "console"})
 FLAGS = frozenset({"fails", "no-test", "slow"})
+# A `json output` block shows what the shell block right before it prints: its last document.
+OUTPUT = "output"
+# Keys of a shown document that differ from run to run (or machine to machine): not compared.
+UNSTATED = frozenset({"latency_ms", "inputs"})
+# What a comment on a block's last run states, e.g. `signal-job run ...   # rows 10000, value 0.4989`.
+STATED = {
+    "rows_processed": re.compile(r"\brows (\d+)\b"),
+    "value": re.compile(r"\bvalue (\d+(?:\.\d+)?)\b"),
+}
+RUN_LINE = re.compile(r"\b(signal-job|python -m signal_job) run\b")
 # The Quick start, the docker commands and the benchmark runs: keep this number small.
 MAX_NOT_RUN = 6
 # The folder of the venv's python, not of the interpreter it links to: signal-job is installed there.
@@ -79,8 +92,69 @@ SHELL_BLOCKS = [block for document in DOCUMENTS for block in blocks_of(document)
 RUN = [block for block in SHELL_BLOCKS if "no-test" not in block.flags]
 
 
-def run_block(block: Block, folder: Path) -> subprocess.CompletedProcess[str]:
-    """Run the block with bash in `folder`, holding copies of data.csv and config.yaml."""
+def shown_outputs(documents: tuple[Path, ...]) -> dict[str, Block]:
+    """The `json output` blocks, by the id of the shell block before each: what it prints."""
+    found = {}
+    for document in documents:
+        blocks = blocks_of(document)
+        for before, block in itertools.pairwise(blocks):
+            if block.language == "json" and OUTPUT in block.flags:
+                assert before.language in SHELLS, f"{block.id}: an output block follows no shell block"
+                found[before.id] = block
+    return found
+
+
+SHOWN = shown_outputs(DOCUMENTS)
+
+
+def stated_runs(block: Block) -> list[tuple[str, dict[str, Any]]]:
+    """What the block states its runs print: (the script up to that run, the values stated).
+
+    A comment on a run (`signal-job run ...   # rows 10000, value 0.4989: as data.csv`) states
+    values of the document that run prints; a `json output` block after the block, those of the
+    block's last document (latency and what differs by machine aside).
+    """
+    found: list[tuple[str, dict[str, Any]]] = []
+    lines = block.script().splitlines()
+    runs = [number for number, line in enumerate(lines) if RUN_LINE.search(line.partition("#")[0])]
+    for number in runs:
+        comment = lines[number].partition("#")[2]
+        stated = {
+            key: json.loads(match[1]) for key, pattern in STATED.items() if (match := pattern.search(comment))
+        }
+        # The block's last run prints its last document: the whole block runs (its clean-up too).
+        script = block.script() if number == runs[-1] else "\n".join(lines[: number + 1]) + "\n"
+        if stated:
+            found.append((script, stated))
+    if block.id in SHOWN:
+        shown = json.loads(SHOWN[block.id].text)
+        found.append((block.script(), {key: value for key, value in shown.items() if key not in UNSTATED}))
+    return found
+
+
+def printed_documents(stdout: str) -> list[dict[str, Any]]:
+    """Every JSON object printed on stdout, in order (a metrics document is one, over several lines)."""
+    decoder, found, start = json.JSONDecoder(), [], stdout.find("{")
+    while start != -1:
+        try:
+            document, end = decoder.raw_decode(stdout, start)
+        except ValueError:
+            end = start + 1
+        else:
+            found.append(document)
+        start = stdout.find("{", end)
+    return [document for document in found if isinstance(document, dict)]
+
+
+def differences(stated: dict[str, Any], stdout: str) -> dict[str, tuple[Any, Any]]:
+    """The stated keys whose value the last printed document does not hold: key -> (stated, printed)."""
+    printed = printed_documents(stdout)
+    last = printed[-1] if printed else {}
+    return {key: (value, last.get(key)) for key, value in stated.items() if last.get(key) != value}
+
+
+def run_block(block: Block, folder: Path, script: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the block (or `script`, its first lines) with bash in `folder`, with data.csv and config.yaml."""
     for name in ("data.csv", "config.yaml"):
         shutil.copy(PROJECT / name, folder / name)
     env = {key: value for key, value in os.environ.items() if not key.startswith("SIGNAL_JOB_")}
@@ -88,7 +162,7 @@ def run_block(block: Block, folder: Path) -> subprocess.CompletedProcess[str]:
     env["VIRTUAL_ENV"] = str(VENV_BIN.parent)
     # bash from PATH, as a reader runs the block.
     return subprocess.run(
-        ["bash", "-c", "set -euo pipefail\n" + block.script()],  # noqa: S607
+        ["bash", "-c", "set -euo pipefail\n" + (script or block.script())],  # noqa: S607
         cwd=folder,
         env=env,
         capture_output=True,
@@ -142,3 +216,44 @@ def test_shell_block_runs_as_written(block: Block, tmp_path: Path) -> None:
         assert '"status": "error"' in result.stdout, f"{block.id} printed no error document: {shown}"
     else:
         assert result.returncode == 0, f"{block.id} must run as written: {shown}"
+    for number, (script, stated) in enumerate(stated_runs(block)):
+        if script == block.script():
+            printed = result.stdout
+        else:  # a run in the middle of the block: the block up to it, in a folder of its own
+            (folder := tmp_path / f"up-to-{number}").mkdir()
+            printed = run_block(block, folder, script).stdout
+        wrong = differences(stated, printed)
+        assert not wrong, f"{block.id} printed other values than the docs state (stated, printed): {wrong}"
+
+
+def test_the_readme_example_shows_what_a_bare_run_prints() -> None:
+    (example,) = [
+        block for block in RUN if block.document.name == "README.md" and block.text == "signal-job run\n"
+    ]
+    assert stated_runs(example) == [
+        (
+            "signal-job run\n",
+            {
+                "version": "v1",
+                "rows_processed": 10000,
+                "metric": "signal_rate",
+                "value": 0.4989,
+                "seed": 42,
+                "status": "success",
+            },
+        )
+    ]
+
+
+def test_a_document_that_differs_from_what_the_docs_state_is_caught() -> None:
+    text = "signal-job run --input x.csv   # rows 10000, value 0.5: half\nsignal-job run --explain\n"
+    block = Block(PROJECT / "README.md", 0, 1, "sh", (), text)
+    (stated,) = stated_runs(block)
+    assert stated == (
+        "signal-job run --input x.csv   # rows 10000, value 0.5: half\n",
+        {"rows_processed": 10000, "value": 0.5},
+    )
+    printed = 'log\n{\n  "rows_processed": 10000,\n  "value": 0.4989,\n  "latency_ms": 9\n}\n'
+    assert differences(stated[1], printed) == {"value": (0.5, 0.4989)}
+    assert differences({"rows_processed": 10000}, printed) == {}
+    assert differences({"value": 0.4989}, "no document") == {"value": (0.4989, None)}

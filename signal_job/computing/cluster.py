@@ -2,8 +2,8 @@
 
 The tasks are `by_file.count_here` (the local pipeline, on a worker), and with a signals dataset
 `dataset.write_here` (each file's part, written by the worker into the dataset's folder); the
-driver stitches their results as a local run by file does. Dask is an optional extra
-(`signal-job[dask]`), imported only here and only for a dask run.
+driver stitches their results as a local run by file does. Dask is the optional extra
+`dask`, imported only here and only for a dask run.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from signal_job.computing.by_file import check_config, count_here, run_by_file, 
 from signal_job.computing.dataset import Task, Written, write_here
 from signal_job.computing.pipeline import Result
 from signal_job.config import Config
-from signal_job.errors import EngineError, counted, first_line, names_text
+from signal_job.errors import EngineError, counted, first_line, install_hint, names_text
 from signal_job.options import Option
 from signal_job.partial import Piece
 from signal_job.progress import steps
@@ -134,7 +134,7 @@ def _client(address: str | None, workers: int | None) -> Iterator[Client]:
     try:
         from distributed import Client, LocalCluster  # noqa: PLC0415 - an optional extra
     except ImportError as exc:
-        msg = f"{_WHY} needs the dask extra: pip install 'signal-job[dask]'"
+        msg = f"{_WHY} needs the dask extra: {install_hint('dask')}"
         raise EngineError(msg) from exc
     if address is not None:
         try:

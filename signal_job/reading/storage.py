@@ -2,8 +2,8 @@
 
 Polars scans such objects itself; what the job reads on its own (an object's first bytes, to
 tell its kind and spelling; its bytes again, only to name a bad line) comes through obstore, a
-binding of the same Rust `object_store` that Polars uses. It is an optional extra
-(`signal-job[cloud]`), imported only for such an input. Credentials and endpoints come from the
+binding of the same Rust `object_store` that Polars uses. It is the optional extra
+`cloud`, imported only for such an input. Credentials and endpoints come from the
 standard environment variables (`AWS_*`, `GOOGLE_*`, `AZURE_*`) and the config's
 `storage_options`, which both readers are given alike.
 """
@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import unquote
 
-from signal_job.errors import InputError, first_line
+from signal_job.errors import InputError, first_line, install_hint
 from signal_job.reading.names import DATA_SUFFIXES, GLOB_CHARACTERS, hidden, is_data, matches
 
 if TYPE_CHECKING:
@@ -374,7 +374,7 @@ def _obstore() -> Any:
     try:
         import obstore  # noqa: PLC0415 - an optional extra, only for inputs in object storage
     except ImportError as exc:
-        msg = "inputs in object storage need the cloud extra: pip install 'signal-job[cloud]'"
+        msg = f"inputs in object storage need the cloud extra: {install_hint('cloud')}"
         raise InputError(msg) from exc
     return obstore
 

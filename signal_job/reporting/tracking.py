@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from signal_job.config import Config, as_mapping
-from signal_job.errors import first_line
+from signal_job.errors import first_line, install_hint
 from signal_job.reporting.metrics import Document, render
 from signal_job.version import __version__
 
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_EXPERIMENT = "signal-job"
-INSTALL = "pip install 'signal-job[mlflow]'"
 # mlflow's defaults (120 s a request, 7 retries with doubling backoff) wait minutes for a server
 # that is down; a batch job must end. A value the user set is kept.
 HTTP_DEFAULTS = {
@@ -99,7 +98,9 @@ def log_run(
                 client.log_text(run_id, _config_text(config, config_text), "config.yaml")
             client.set_terminated(run_id, "FINISHED" if document["status"] == "success" else "FAILED")
     except ImportError as exc:  # mlflow, or a store's library (sqlalchemy), is missing
-        log.warning("MLflow tracking needs the mlflow extra (%s): %s; run not tracked", INSTALL, exc)
+        log.warning(
+            "MLflow tracking needs the mlflow extra (%s): %s; run not tracked", install_hint("mlflow"), exc
+        )
         return
     except Exception as exc:  # tracking must never fail the job
         log.warning(

@@ -22,7 +22,7 @@ import pytest
 import signal_job
 from signal_job.computing.cluster import run_on_dask
 from signal_job.computing.pipeline import PolarsEngine, run
-from signal_job.errors import ClashError, ConfigError, InputError, OutputError
+from signal_job.errors import IMAGE_VARIABLE, ClashError, ConfigError, InputError, OutputError
 from signal_job.options import Option
 from signal_job.reading.inputs import open_input
 from tests.computing.test_by_file import candles, split_real_file, write_split
@@ -226,7 +226,17 @@ def run_python(tmp_path: Path, probe: str, *args: str) -> subprocess.CompletedPr
     return subprocess.run(command, cwd=tmp_path, capture_output=True, check=False, timeout=120)
 
 
-def test_without_the_dask_extra_the_message_says_how_to_install_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("image", "advice"),
+    [
+        ("", "pip install '.[dask]' from a checkout of signal-job, or 'signal_job-"),
+        ("1", "rebuild the image with the build argument EXTRAS=dask (docs/docker.md)"),
+    ],
+)
+def test_without_the_dask_extra_the_message_says_how_to_install_it_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, image: str, advice: str
+) -> None:
+    monkeypatch.setenv(IMAGE_VARIABLE, image)  # the Dockerfile sets it in the image
     probe = (
         "import sys; sys.modules['distributed'] = None\n"
         "from signal_job.cli import main\n"
@@ -234,7 +244,7 @@ def test_without_the_dask_extra_the_message_says_how_to_install_it(tmp_path: Pat
     )
     done = run_python(tmp_path, probe, *run_args(tmp_path, tmp_path / "data.csv", "--engine", "dask"))
     assert done.returncode == 1
-    assert "pip install 'signal-job[dask]'" in orjson.loads(done.stdout)["error_message"]
+    assert f"--engine dask needs the dask extra: {advice}" in orjson.loads(done.stdout)["error_message"]
 
 
 def test_the_python_api_runs_on_dask_too(tmp_path: Path, scheduler: str) -> None:

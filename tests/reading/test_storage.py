@@ -25,7 +25,7 @@ import pytest
 
 import signal_job
 from signal_job.computing.pipeline import run
-from signal_job.errors import ConfigError, InputError
+from signal_job.errors import IMAGE_VARIABLE, ConfigError, InputError
 from signal_job.reading.inputs import open_input
 from signal_job.reading.sources import open_source
 from signal_job.reading.storage import Url, find_objects, location, shown
@@ -354,7 +354,14 @@ def test_the_console_script_reads_from_s3_and_fails_cleanly(bucket: Bucket, tmp_
     assert b"Traceback" not in failed.stderr
 
 
-def test_without_the_cloud_extra_the_message_says_how_to_install_it() -> None:
+@pytest.mark.parametrize(
+    ("image", "advice"),
+    [
+        ("", b"pip install '.[cloud]' from a checkout of signal-job, or 'signal_job-"),
+        ("1", b"rebuild the image with the build argument EXTRAS=cloud"),
+    ],
+)
+def test_without_the_cloud_extra_the_message_says_how_to_install_it_here(image: str, advice: bytes) -> None:
     probe = (
         "import sys; sys.modules['obstore'] = None\n"
         "import signal_job\n"
@@ -363,8 +370,12 @@ def test_without_the_cloud_extra_the_message_says_how_to_install_it() -> None:
         "except signal_job.InputError as exc:\n"
         "    print(exc)\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, check=False, timeout=120)
-    assert b"pip install 'signal-job[cloud]'" in done.stdout, done.stderr
+    env = {**os.environ, IMAGE_VARIABLE: image}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, check=False, timeout=120
+    )
+    assert b"inputs in object storage need the cloud extra: " + advice in done.stdout, done.stderr
+    assert b"signal-job[cloud]" not in done.stdout  # on no index: pip would find nothing
 
 
 def test_dask_counts_objects_exactly_across_their_boundaries(bucket: Bucket, tmp_path: Path) -> None:

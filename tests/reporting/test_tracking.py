@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 import signal_job
 from signal_job.cli import app
-from signal_job.reporting.tracking import HTTP_DEFAULTS, INSTALL
+from signal_job.reporting.tracking import HTTP_DEFAULTS
 from tests.conftest import CONSOLE_SCRIPT, DATA, PROJECT, WriteFile
 from tests.test_cli import run_args
 
@@ -184,7 +184,7 @@ def test_a_missing_extra_is_a_warning_that_says_how_to_install_it(
     assert code == 0
     assert orjson.loads(stdout)["status"] == "success"
     log = (tmp_path / "run.log").read_text()
-    assert f"WARNING MLflow tracking needs the mlflow extra ({INSTALL})" in log
+    assert "WARNING MLflow tracking needs the mlflow extra (pip install '.[mlflow]' from a checkout" in log
     assert not (tmp_path / "mlflow.db").exists()
 
 
