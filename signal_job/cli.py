@@ -24,6 +24,7 @@ from signal_job.reading.storage import location  # noqa: E402
 from signal_job.version import __version__  # noqa: E402
 
 if TYPE_CHECKING:
+    from signal_job.config import Overrides
     from signal_job.engines import Where
     from signal_job.paths import Paths
 
@@ -219,6 +220,28 @@ ExplainOption = Annotated[
         "nothing is run or written.",
     ),
 ]
+
+
+def _settings(values: list[str] | None) -> list[str] | None:
+    """Each `--set` as given, once it is KEY=VALUE; else a usage error."""
+    for value in values or ():
+        key, equals, _ = value.partition("=")
+        if not equals or not key:
+            msg = f"{value!r} is not KEY=VALUE, e.g. --set window=20"
+            raise typer.BadParameter(msg)
+    return values
+
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="KEY=VALUE",
+        callback=_settings,
+        help="Set one config key over the config file's, its value read as YAML reads it (--set window=20, "
+        "--set 'version=\"2.0\"'); repeatable, the last one of a key wins.",
+    ),
+]
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # SIGTERM last: once it is caught, so is SIGINT
 
 
@@ -241,6 +264,7 @@ def run(
     mlflow: MlflowOption = None,
     mlflow_experiment: ExperimentOption = None,
     explain: ExplainOption = False,
+    settings: SetOption = None,
 ) -> None:
     """Compute the signal rate of the input and write the metrics document.
 
@@ -251,6 +275,7 @@ def run(
     the run would take is printed instead, and nothing is run.
     """
     _take_stop_signals()
+    from signal_job.config import Overrides  # noqa: PLC0415
     from signal_job.paths import Paths  # noqa: PLC0415
     from signal_job.tuning import tune_polars  # noqa: PLC0415
 
@@ -263,13 +288,17 @@ def run(
     logs = Logs("json" if log_format is LogFormatName.json else "text")
     progress.enable(progress.wanted(json_logs=log_format is LogFormatName.json))
     log.info("signal-job %s starting", __version__)
+    overrides = Overrides(tuple(_pair(each) for each in settings or ()), named="--set")
+    if overrides.pairs:  # keys only: a value may be a secret (storage_options)
+        log.info("config keys set by --set: %s", ", ".join(dict(overrides.pairs)))
     where = Where("dask" if engine is EngineName.dask else "local", address, workers, cache)
     if explain:
-        _explain(paths, where)
+        _explain(paths, where, overrides)
     request = job.Request(
         paths,
         started=_STARTED,
         spelling=FLAGS,
+        overrides=overrides,
         where=where,
         hashing=hash_inputs,
         tracking=job.tracking(mlflow, mlflow_experiment),
@@ -278,13 +307,18 @@ def run(
     raise typer.Exit(job.execute(request, hooks).code)
 
 
-def _explain(paths: Paths, where: Where) -> None:
+def _pair(setting: str) -> tuple[str, str]:
+    key, _, value = setting.partition("=")
+    return key, value
+
+
+def _explain(paths: Paths, where: Where, overrides: Overrides) -> None:
     """Print the run's route and its queries, and exit 0; a job error prints the error document."""
     from signal_job import job  # noqa: PLC0415 - as in `run`
     from signal_job.reporting.metrics import error_document, render  # noqa: PLC0415
 
     try:
-        text = job.explain(paths, where=where, spelling=FLAGS)
+        text = job.explain(paths, where=where, overrides=overrides, spelling=FLAGS)
     except JobError as exc:
         log.error("%s", exc)
         _print(render(error_document(version=exc.version, message=str(exc))))
@@ -388,6 +422,7 @@ _VALUE_OPTIONS = frozenset(
         "--cache",
         "--mlflow",
         "--mlflow-experiment",
+        "--set",
     }
 )
 _SHORT = ("-i", "-c", "-o")  # also written with their value joined: -idays/a.csv

@@ -557,3 +557,77 @@ def test_parquet_prefetch_is_capped_for_local_inputs_unless_chosen(
     code, _, _ = invoke(*args, "--log-file", str(tmp_path / "run.log"))
     assert code == (1 if spelling == "object" else 0)
     assert os.environ.get(name) == prefetch
+
+
+def usage_error(stderr: bytes | str) -> str:
+    """The message of typer's usage error: its panel's lines, which it wraps to the terminal, joined."""
+    text = stderr.decode() if isinstance(stderr, bytes) else stderr
+    return " ".join(line.strip("│ ") for line in text.splitlines() if line.startswith("│"))
+
+
+def test_set_overrides_config_keys_for_one_run(
+    tmp_path: Path, config_file: Path, write_file: WriteFile
+) -> None:
+    text = config_file.read_text()
+    args = [
+        *run_args(tmp_path, DATA / "candles.csv", config_file),
+        "--set",
+        "window=20",
+        "--set",
+        'version="2.0"',
+    ]
+    code, stdout, _ = invoke(*args)
+    assert code == 0
+    window_20 = write_file("window20.yaml", 'seed: 42\nwindow: 20\nversion: "2.0"\n')
+    expected = orjson.loads(invoke(*run_args(tmp_path, DATA / "candles.csv", window_20))[1])
+    document = orjson.loads(stdout)
+    assert (document["version"], document["value"]) == ("2.0", expected["value"]) != ("v1", 0.0)
+    assert config_file.read_text() == text
+    assert "INFO config keys set by --set: window, version\n" in (tmp_path / "run.log").read_text()
+
+
+def test_a_bad_set_value_fails_the_run_with_the_error_document_naming_it(
+    tmp_path: Path, config_file: Path
+) -> None:
+    code, stdout, _ = invoke(*run_args(tmp_path, DATA / "candles.csv", config_file), "--set", "window=0")
+    assert code == 1
+    assert orjson.loads(stdout) == {
+        "version": "v1",
+        "status": "error",
+        "error_message": "config key 'window' in --set window must be at least 1, not 0",
+    }
+    assert (tmp_path / "metrics.json").read_bytes() == stdout
+
+
+def test_set_applies_to_explain(tmp_path: Path, config_file: Path) -> None:
+    rows = [f"2024-01-01 00:{i:02}:00,{'AB'[i % 2]},{i}" for i in range(6)]
+    (tmp_path / "data.csv").write_text("timestamp,symbol,close\n" + "\n".join(rows) + "\n")
+    args = ["run", "--input", str(tmp_path / "data.csv"), "--config", str(config_file), "--explain"]
+    result = CliRunner().invoke(app, [*args, "--set", "group_by=symbol"])
+    assert result.exit_code == 0, result.output
+    assert "  groups:    column (symbol is a column: its groups are taken apart)\n" in result.stdout
+    result = CliRunner().invoke(app, [*args, "--set", "window=0"])
+    assert result.exit_code == 1
+    message = "config key 'window' in --set window must be at least 1, not 0"
+    assert orjson.loads(result.stdout)["error_message"] == message
+
+
+@pytest.mark.parametrize("setting", ["window", "=3", ""])
+def test_set_without_a_key_and_an_equals_sign_is_a_usage_error(tmp_path: Path, setting: str) -> None:
+    code, _, stderr = invoke("run", "--output", str(tmp_path / "m.json"), "--set", setting)
+    assert code == 2
+    assert (
+        usage_error(stderr)
+        == f"Invalid value for '--set': {setting!r} is not KEY=VALUE, e.g. --set window=20"
+    )
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_console_script_sets_the_window_of_the_bundled_example(tmp_path: Path) -> None:
+    for name in ("data.csv", "config.yaml"):
+        shutil.copy(PROJECT / name, tmp_path / name)
+    done = console("run", "--set", "window=20", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    document = orjson.loads(done.stdout)
+    assert (document["rows_processed"], document["value"]) == (REAL_ROWS, 0.4944)
+    assert (tmp_path / "config.yaml").read_bytes() == (PROJECT / "config.yaml").read_bytes()
