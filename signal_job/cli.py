@@ -18,6 +18,11 @@ from typing import TYPE_CHECKING, Annotated  # noqa: E402
 
 import typer  # noqa: E402
 
+# typer (0.27 and 0.28 alike) carries its own copy of click; its errors and contexts are these.
+from typer._click import Context, Parameter  # noqa: E402
+from typer._click.exceptions import NoSuchOption  # noqa: E402
+from typer.core import TyperCommand  # noqa: E402
+
 from signal_job.errors import JobError, Terminated, counted  # noqa: E402
 from signal_job.options import Option, Spelling  # noqa: E402
 from signal_job.reading.storage import location  # noqa: E402
@@ -245,7 +250,86 @@ SetOption = Annotated[
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # SIGTERM last: once it is caught, so is SIGINT
 
 
-@app.command()
+class _RunCommand(TyperCommand):
+    """`run`, whose parsing errors say what the user most likely meant."""
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        """Parse as typer does; paths left over get a hint when a shell made them of a glob."""
+        given = list(args)  # the parser consumes `args`
+        ctx.allow_extra_args = True  # the strays are said below, in words that fit them
+        try:
+            rest = super().parse_args(ctx, args)
+        except NoSuchOption as exc:
+            _config_key_hint(exc, given)
+            raise
+        if ctx.args:
+            ctx.fail(_strays(given, ctx.args, self.params))
+        return rest
+
+
+def _config_key_hint(exc: NoSuchOption, args: list[str]) -> None:
+    """Point an unknown option that is a config key (`--window 10`) to `--set`."""
+    from signal_job.config import KEYS, OPTIONAL_KEYS  # noqa: PLC0415 - only on this error
+
+    key = exc.option_name.removeprefix("--").replace("-", "_")
+    if not exc.option_name.startswith("--") or key not in KEYS + OPTIONAL_KEYS:
+        return
+    value = "VALUE"
+    for index, arg in enumerate(args):
+        if arg.startswith(f"{exc.option_name}="):
+            value = arg.partition("=")[2]
+        elif arg == exc.option_name and index + 1 < len(args) and not args[index + 1].startswith("-"):
+            value = args[index + 1]
+    exc.message = f"{exc.message}; {key} is a config key: give it as --set {key}={value}"
+    exc.possibilities = None
+
+
+def _strays(args: list[str], strays: list[str], params: list[Parameter]) -> str:
+    """What to say of the `strays` that `run` was given outside its options (`args`)."""
+    quote = "quote it so the job expands it, e.g. --input 'data/*.csv'"
+    paths = _input_paths(args, params)
+    if len(paths) > 1 and all(os.path.lexists(path) for path in paths):
+        shown = " ".join(paths[:3]) + (" ..." if len(paths) > 3 else "")  # noqa: PLR2004
+        return f"--input takes one path, but {len(paths)} came ({shown}): the shell expanded a glob; {quote}"
+    if all(os.path.lexists(path) for path in strays):
+        shown = " ".join(strays[:3]) + (" ..." if len(strays) > 3 else "")  # noqa: PLR2004
+        return f"run takes no paths of its own ({shown}): give the input as --input PATH; for a glob, {quote}"
+    return f"Got unexpected extra argument(s) ({' '.join(repr(arg)[1:-1] for arg in strays)})"  # typer's
+
+
+def _input_paths(args: list[str], params: list[Parameter]) -> list[str]:
+    """--input's value and the paths right after it: what a shell makes of `--input data/*.csv`."""
+    taking = {name for param in params if _takes_a_value(param) for name in param.opts}
+    inputs = {name for param in params if FLAGS.names[Option.INPUT] in param.opts for name in param.opts}
+    paths: list[str] = []
+    following = False  # the paths seen now come right after --input's value
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        joined = arg[:2] in taking and not arg.startswith("--") and len(arg) > 2  # noqa: PLR2004 - -idays/a.csv
+        assigned = arg.startswith("--") and arg.partition("=")[0] in taking and "=" in arg
+        if arg in taking or joined or assigned:
+            name = arg[:2] if joined else arg.partition("=")[0]
+            if name in inputs and len(paths) > 1:  # --input again: the paths before it are the problem
+                break
+            following = name in inputs
+            if following:
+                paths = [arg[2:] if joined else arg.partition("=")[2] if assigned else args[index + 1]]
+            index += 1 if joined or assigned else 2
+            continue
+        if arg.startswith("-"):
+            following = False
+        elif following:
+            paths.append(arg)
+        index += 1
+    return paths
+
+
+def _takes_a_value(param: Parameter) -> bool:
+    return param.param_type_name == "option" and not getattr(param, "is_flag", False)
+
+
+@app.command(cls=_RunCommand)
 def run(
     input_path: InputOption = "data.csv",
     config_path: ConfigOption = Path("config.yaml"),
@@ -402,76 +486,9 @@ def generate(
     typer.echo(f"wrote {counted(rows, 'candle')} to {output}", err=True)
 
 
-# `run`'s options that take a value, so that a value is never taken for a stray path.
-_VALUE_OPTIONS = frozenset(
-    {
-        "--input",
-        "-i",
-        "--config",
-        "-c",
-        "--output",
-        "-o",
-        "--log-file",
-        "--signals",
-        "--metrics-file",
-        "--groups",
-        "--log-format",
-        "--engine",
-        "--address",
-        "--workers",
-        "--cache",
-        "--mlflow",
-        "--mlflow-experiment",
-        "--set",
-    }
-)
-_SHORT = ("-i", "-c", "-o")  # also written with their value joined: -idays/a.csv
-
-
-def _expanded_glob(args: list[str]) -> str | None:
-    """The hint for paths that a shell made of an unquoted glob, or gave without --input."""
-    if not args or args[0] != "run" or "--help" in args:
-        return None
-    paths: list[str] = []  # --input's value and the stray paths right after it
-    strays: list[str] = []  # paths that follow no option
-    taking = False  # the paths seen now belong to --input
-    index = 1
-    while index < len(args):
-        arg = args[index]
-        joined = arg[:2] in _SHORT and arg[2:3] not in ("", "-")
-        if arg in _VALUE_OPTIONS or joined:
-            taking = arg == "--input" or arg.startswith("-i")
-            if taking and len(paths) > 1:  # a later --input: the paths before it are the problem
-                break
-            if taking:
-                paths = [arg[2:]] if joined else args[index + 1 : index + 2]
-            index += 1 if joined else 2
-            continue
-        if arg.startswith("--input="):
-            paths, taking = [arg.removeprefix("--input=")], True
-        elif arg.startswith("-"):
-            taking = False
-        else:
-            (paths if taking else strays).append(arg)
-        index += 1
-    quote = "quote it so the job expands it, e.g. --input 'data/*.csv'"
-    if len(paths) > 1:
-        shown = " ".join(paths[:3]) + (" ..." if len(paths) > 3 else "")  # noqa: PLR2004
-        return f"--input takes one path, but {len(paths)} came ({shown}): the shell expanded a glob; {quote}"
-    if strays:
-        shown = " ".join(strays[:3]) + (" ..." if len(strays) > 3 else "")  # noqa: PLR2004
-        return f"run takes no paths of its own ({shown}): give the input as --input PATH; for a glob, {quote}"
-    return None
-
-
 def main() -> None:
     """Entry point of the `signal-job` console script: run the app, then exit at once."""
     _take_stop_signals()  # kept from the start: a stop during start-up still ends in the document
-    hint = _expanded_glob(sys.argv[1:])
-    if hint is not None:  # typer would only say "Got unexpected extra argument"
-        sys.stderr.write(f"Usage: signal-job run [OPTIONS]\nError: {hint}\n")
-        sys.stderr.flush()
-        os._exit(2)
     try:
         app()
     except SystemExit as exit_:

@@ -6,16 +6,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import orjson
 import polars as pl
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from signal_job import __version__
-from signal_job import cli as cli_module
 from signal_job.cli import app
 from tests.conftest import CONSOLE_SCRIPT, DATA, REAL_ROWS, WriteFile
 
@@ -263,17 +260,80 @@ def test_version_is_shown_by_its_flag_and_in_the_help(tmp_path: Path) -> None:
     assert f"signal-job {__version__}" in console("--help", cwd=tmp_path).stdout.decode()
 
 
+def usage_error(stderr: bytes | str) -> str:
+    """The message of typer's usage error: its panel's lines, which it wraps to the terminal, joined."""
+    text = stderr.decode() if isinstance(stderr, bytes) else stderr
+    return " ".join(line.strip("│ ") for line in text.splitlines() if line.startswith("│"))
+
+
 @pytest.mark.parametrize("spelling", [["--input"], ["-i"], []])
 def test_a_glob_the_shell_expanded_gets_a_hint_to_quote_it(tmp_path: Path, spelling: list[str]) -> None:
     files = [f"{day}.csv" for day in ("mon", "tue", "wed", "thu")]
+    for name in files:
+        shutil.copy(DATA / "candles.csv", tmp_path / name)
     given = [*spelling, *files] if spelling else [f"--input={files[0]}", *files[1:]]
     done = console("run", *given, "--output", "m.json", cwd=tmp_path)
     assert done.returncode == 2
-    error = done.stderr.decode()
+    error = usage_error(done.stderr)
     assert "--input takes one path, but 4 came (mon.csv tue.csv wed.csv ...)" in error
     assert "quote it" in error
-    assert "Traceback" not in error
+    assert b"Traceback" not in done.stderr
     assert not (tmp_path / "m.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--sginals", "s.parquet"], "No such option: --sginals (Possible options: --signals)"),
+        (
+            ["--ouptut", "s.parquet"],
+            "No such option: --ouptut (Possible options: --groups, --input, --output)",
+        ),
+        (["--window", "10"], "No such option: --window; window is a config key: give it as --set window=10"),
+        (
+            ["--group-by=symbol"],
+            "No such option: --group-by; group_by is a config key: give it as --set group_by=symbol",
+        ),
+    ],
+    ids=["misspelt", "misspelt-output", "config-key", "config-key-with-its-value"],
+)
+def test_an_unknown_option_gets_typers_own_error_with_its_suggestion(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    (tmp_path / "s.parquet").write_bytes(b"")  # a path that exists is still no glob
+    done = console("run", *args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert usage_error(done.stderr) == message
+    assert b"Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "strays"),
+    [
+        (["missing.csv"], "missing.csv"),
+        (["--input", "data.csv", "missing.csv"], "missing.csv"),
+        (["data.csv", "missing.csv"], "data.csv missing.csv"),
+    ],
+)
+def test_a_stray_argument_that_is_no_existing_file_gets_typers_own_error(
+    tmp_path: Path, args: list[str], strays: str
+) -> None:
+    shutil.copy(DATA / "candles.csv", tmp_path / "data.csv")
+    done = console("run", *args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert usage_error(done.stderr) == f"Got unexpected extra argument(s) ({strays})"
+
+
+def test_a_quoted_glob_still_reads_every_file_it_matches(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text('seed: 1\nwindow: 5\nversion: "v1"\n')
+    header, *rows = (DATA / "candles.csv").read_text().splitlines(keepends=True)
+    (tmp_path / "days").mkdir()
+    (tmp_path / "days" / "a.csv").write_text("".join([header, *rows[:200]]))
+    (tmp_path / "days" / "b.csv").write_text("".join([header, *rows[200:]]))
+    done = console("run", "--input", "days/*.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    document = orjson.loads(done.stdout)
+    assert (document["inputs"]["files"], document["rows_processed"]) == (2, 400)
 
 
 def test_console_script_on_the_real_file_prints_the_published_document(
@@ -493,12 +553,6 @@ def test_generate_counts_its_candles_in_number(tmp_path: Path) -> None:
     assert (code, stderr.strip()) == (0, f"wrote 1 candle to {tmp_path / 'one.csv'}")
 
 
-def invoke_main(argv: list[str]) -> tuple[int, str, str]:
-    """The console script's own entry (hint included), in a subprocess: it ends with os._exit."""
-    done = subprocess.run([str(CONSOLE_SCRIPT), *argv], capture_output=True, check=False, timeout=120)
-    return done.returncode, done.stdout.decode(), done.stderr.decode()
-
-
 @pytest.mark.parametrize(
     ("args", "hint"),
     [
@@ -507,26 +561,31 @@ def invoke_main(argv: list[str]) -> tuple[int, str, str]:
             ["days/a.csv", "days/b.csv"],
             "run takes no paths of its own (days/a.csv days/b.csv): give the input as --input",
         ),
-        (["--output", "--input", "x.csv", "y.csv"], "run takes no paths of its own (x.csv y.csv)"),
-        (["-i", "a.csv", "b.csv", "-i", "data.csv"], "--input takes one path, but 2 came (a.csv b.csv)"),
+        (["--output", "--input", "days/a.csv", "days/b.csv"], "run takes no paths of its own (days/a.csv"),
+        (
+            ["-i", "days/a.csv", "days/b.csv", "-i", "data.csv"],
+            "--input takes one path, but 2 came (days/a.csv days/b.csv)",
+        ),
     ],
     ids=["joined-short-option", "no-input-option", "input-taken-as-a-value", "input-given-again"],
 )
-def test_paths_outside_input_get_a_hint_that_says_how_to_give_them(args: list[str], hint: str) -> None:
-    code, _, stderr = invoke_main(["run", *args])
-    assert code == 2
-    assert hint in stderr
+def test_paths_outside_input_get_a_hint_that_says_how_to_give_them(
+    tmp_path: Path, args: list[str], hint: str
+) -> None:
+    (tmp_path / "days").mkdir()
+    for name in ("a.csv", "b.csv"):
+        shutil.copy(DATA / "candles.csv", tmp_path / "days" / name)
+    done = console("run", *args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert hint in usage_error(done.stderr)
 
 
-def test_help_is_shown_even_where_paths_look_like_an_expanded_glob() -> None:
-    assert cli_module._expanded_glob(["run", "--help", "--input", "a.csv", "b.csv"]) is None
-
-
-def test_every_option_of_run_that_takes_a_value_is_known_to_the_glob_hint() -> None:
-    run: Any = typer.main.get_command(app).commands["run"]  # type: ignore[attr-defined]
-    options = [param for param in run.params if param.param_type_name == "option"]
-    taking = {name for param in options if not param.is_flag for name in param.opts}
-    assert taking == set(cli_module._VALUE_OPTIONS)
+def test_help_is_shown_even_where_paths_look_like_an_expanded_glob(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("close\n1\n")
+    (tmp_path / "b.csv").write_text("close\n1\n")
+    done = console("run", "--help", "--input", "a.csv", "b.csv", cwd=tmp_path)
+    assert done.returncode == 0
+    assert b"Usage: signal-job run [OPTIONS]" in done.stdout
 
 
 @pytest.mark.parametrize(("chosen", "morsel"), [(None, "25000"), ("100000", "100000")])
@@ -557,12 +616,6 @@ def test_parquet_prefetch_is_capped_for_local_inputs_unless_chosen(
     code, _, _ = invoke(*args, "--log-file", str(tmp_path / "run.log"))
     assert code == (1 if spelling == "object" else 0)
     assert os.environ.get(name) == prefetch
-
-
-def usage_error(stderr: bytes | str) -> str:
-    """The message of typer's usage error: its panel's lines, which it wraps to the terminal, joined."""
-    text = stderr.decode() if isinstance(stderr, bytes) else stderr
-    return " ".join(line.strip("│ ") for line in text.splitlines() if line.startswith("│"))
 
 
 def test_set_overrides_config_keys_for_one_run(
