@@ -13,6 +13,7 @@ import logging  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import TYPE_CHECKING, Annotated  # noqa: E402
 
@@ -20,6 +21,7 @@ import typer  # noqa: E402
 
 # typer (0.27 and 0.28 alike) carries its own copy of click; its errors and contexts are these.
 from typer._click import Context, Parameter  # noqa: E402
+from typer._click.core import ParameterSource  # noqa: E402
 from typer._click.exceptions import NoSuchOption  # noqa: E402
 from typer.core import TyperCommand  # noqa: E402
 
@@ -329,6 +331,62 @@ def _takes_a_value(param: Parameter) -> bool:
     return param.param_type_name == "option" and not getattr(param, "is_flag", False)
 
 
+@dataclass(frozen=True)
+class Needs:
+    """`option` acts only with `other` given (as `value`, if one is named); or, `without`, not given."""
+
+    option: str
+    other: str
+    value: str | None = None
+    without: bool = False
+    why: str = ""
+
+    def met(self, values: dict[str, object]) -> bool:
+        """Whether the other option is as this option needs it, given each option's value by its flag."""
+        other = values[self.other]
+        given = bool(other) if self.value is None else str(other) == self.value
+        return given != self.without
+
+    def said(self, by: str | None = None) -> str:
+        """What is missing, as a usage error says it; `by`, the variable that gave the other option."""
+        if self.without:
+            said = f"{self.option} does nothing with {self.other}" + (f" (from {by})" if by else "")
+        else:
+            said = f"{self.option} needs {self.other}" + (f" {self.value}" if self.value else "")
+        return said + (f": {self.why}" if self.why else "")
+
+
+# Options that act only together with another: alone, they would silently do nothing. Given on the
+# command line, such an option is a usage error that names what it needs. Set by a variable, it is
+# ignored with a DEBUG line in the log: a container's environment (DASK_SCHEDULER_ADDRESS,
+# MLFLOW_EXPERIMENT_NAME) serves every run of the image, the local ones and the untracked ones too.
+# One entry per option and what it needs (add one for a new option that needs another).
+NEEDS = (
+    Needs("--workers", "--engine", "dask"),
+    Needs("--workers", "--address", without=True, why="a running scheduler has its own workers"),
+    Needs("--address", "--engine", "dask"),
+    Needs("--mlflow-experiment", "--mlflow"),
+)
+
+
+def _unneeded(ctx: Context) -> list[str]:
+    """Refuse an option given with nothing to act on (`NEEDS`); say those that variables set, ignored."""
+    params = {param.opts[0]: param for param in ctx.command.params if param.opts and param.name}
+    values = {flag: ctx.params.get(str(param.name)) for flag, param in params.items()}
+    ignored = []
+    for need in NEEDS:
+        if need.met(values):
+            continue
+        option, other = params[need.option], params[need.other]
+        source = ctx.get_parameter_source(str(option.name))
+        if source is ParameterSource.COMMANDLINE:
+            by = ctx.get_parameter_source(str(other.name)) is ParameterSource.ENVIRONMENT
+            ctx.fail(need.said(getattr(other, "envvar", None) if by else None))
+        if source is ParameterSource.ENVIRONMENT:
+            ignored.append(f"{getattr(option, 'envvar', None)} is ignored: {need.said()}")
+    return ignored
+
+
 @app.command(cls=_RunCommand)
 def run(
     input_path: InputOption = "data.csv",
@@ -337,6 +395,7 @@ def run(
     log_file: LogOption = Path("run.log"),
     signals: SignalsOption = None,
     *,
+    ctx: typer.Context,
     engine: EngineOption = EngineName.local,
     address: AddressOption = None,
     workers: WorkersOption = None,
@@ -358,6 +417,7 @@ def run(
     by SIGINT or SIGTERM. No output is ever written over an input. With --explain, the route
     the run would take is printed instead, and nothing is run.
     """
+    ignored = _unneeded(ctx)
     _take_stop_signals()
     from signal_job.config import Overrides  # noqa: PLC0415
     from signal_job.paths import Paths  # noqa: PLC0415
@@ -372,6 +432,8 @@ def run(
     logs = Logs("json" if log_format is LogFormatName.json else "text")
     progress.enable(progress.wanted(json_logs=log_format is LogFormatName.json))
     log.info("signal-job %s starting", __version__)
+    for each in ignored:
+        log.debug("%s", each)
     overrides = Overrides(tuple(_pair(each) for each in settings or ()), named="--set")
     if overrides.pairs:  # keys only: a value may be a secret (storage_options)
         log.info("config keys set by --set: %s", ", ".join(dict(overrides.pairs)))

@@ -6,14 +6,16 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 import polars as pl
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from signal_job import __version__
-from signal_job.cli import app
+from signal_job.cli import NEEDS, Needs, app
 from tests.conftest import CONSOLE_SCRIPT, DATA, REAL_ROWS, WriteFile
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -616,6 +618,100 @@ def test_parquet_prefetch_is_capped_for_local_inputs_unless_chosen(
     code, _, _ = invoke(*args, "--log-file", str(tmp_path / "run.log"))
     assert code == (1 if spelling == "object" else 0)
     assert os.environ.get(name) == prefetch
+
+
+RUN: Any = typer.main.get_command(app).commands["run"]  # type: ignore[attr-defined]
+RUN_OPTIONS: dict[str, Any] = {param.opts[0]: param for param in RUN.params if param.opts}
+
+
+def given(flag: str, value: str) -> list[str]:
+    return [flag] if RUN_OPTIONS[flag].is_flag else [flag, value]
+
+
+def needing(need: Needs, *, met: bool) -> list[str]:
+    """`need`'s option on the command line, `need` met or not, every other need of what is given met."""
+    meets = {other: [] if other.without else given(other.other, other.value or "x") for other in NEEDS}
+    args = given(need.option, "2") + (meets[need] if met else given(need.other, "x") if need.without else [])
+    for other in NEEDS:  # added once each, the options they add checked in turn
+        if other is not need and other.option in args:
+            args += meets[other]
+    return args
+
+
+def without_variables() -> dict[str, str | None]:
+    """The environment of a run that no variable of its options reaches."""
+    return {param.envvar: None for param in RUN.params if isinstance(getattr(param, "envvar", None), str)}
+
+
+def test_every_option_that_needs_another_names_options_of_run() -> None:
+    assert len(NEEDS) >= 4
+    for need in NEEDS:
+        assert {need.option, need.other} <= set(RUN_OPTIONS), need
+        choices = getattr(RUN_OPTIONS[need.other].type, "choices", None)
+        assert need.value is None or choices is None or need.value in choices, need
+
+
+@pytest.mark.parametrize("need", NEEDS, ids=lambda need: need.said())
+def test_an_option_given_without_what_it_needs_is_a_usage_error_naming_it(
+    tmp_path: Path, config_file: Path, need: Needs
+) -> None:
+    args = needing(need, met=False)
+    result = CliRunner().invoke(app, [*run_args(tmp_path, DATA / "candles.csv", config_file), *args])
+    assert result.exit_code == 2, (args, result.output)
+    assert usage_error(result.stderr) == need.said()
+    assert result.stderr.startswith("Usage: ")
+    assert "run [OPTIONS]" in result.stderr.splitlines()[0]
+    assert "Traceback" not in result.output
+    assert names(tmp_path) == ["config.yaml"]  # nothing run, nothing written
+
+
+@pytest.mark.parametrize("need", NEEDS, ids=lambda need: need.said())
+def test_an_option_given_with_what_it_needs_is_taken(config_file: Path, need: Needs) -> None:
+    args = ["run", "--input", str(DATA / "candles.csv"), "--config", str(config_file), "--explain"]
+    result = CliRunner().invoke(app, [*args, *needing(need, met=True)], env=without_variables())
+    assert result.exit_code == 0, result.output
+
+
+IGNORABLE = [need for need in NEEDS if RUN_OPTIONS[need.option].envvar and not need.without]
+
+
+@pytest.mark.parametrize("need", IGNORABLE, ids=lambda need: need.said())
+def test_a_variable_that_sets_an_option_without_what_it_needs_is_ignored_with_a_debug_line(
+    tmp_path: Path, config_file: Path, need: Needs
+) -> None:
+    variable = RUN_OPTIONS[need.option].envvar
+    env = {**without_variables(), variable: "2"}
+    result = CliRunner().invoke(app, run_args(tmp_path, DATA / "candles.csv", config_file), env=env)
+    assert result.exit_code == 0, result.output
+    log = (tmp_path / "run.log").read_text()
+    assert f" DEBUG {variable} is ignored: {need.said()}\n" in log
+    assert f"{variable} is ignored" not in result.stderr  # the console shows INFO and above
+
+
+def test_ignorable_variables_are_those_of_the_dask_scheduler_and_the_mlflow_experiment() -> None:
+    assert {RUN_OPTIONS[need.option].envvar for need in IGNORABLE} == {
+        "DASK_SCHEDULER_ADDRESS",
+        "MLFLOW_EXPERIMENT_NAME",
+    }
+
+
+def test_an_option_that_a_variable_makes_do_nothing_says_which_variable(tmp_path: Path) -> None:
+    env = {**without_variables(), "DASK_SCHEDULER_ADDRESS": "tcp://127.0.0.1:9"}
+    result = CliRunner().invoke(app, ["run", "--engine", "dask", "--workers", "2"], env=env)
+    assert result.exit_code == 2
+    assert usage_error(result.stderr) == (
+        "--workers does nothing with --address (from DASK_SCHEDULER_ADDRESS): "
+        "a running scheduler has its own workers"
+    )
+
+
+def test_console_script_refuses_workers_without_the_dask_engine(tmp_path: Path) -> None:
+    (tmp_path / "metrics.json").write_bytes(b"earlier")
+    done = console("run", "--workers", "2", cwd=tmp_path)
+    assert done.returncode == 2
+    assert usage_error(done.stderr) == "--workers needs --engine dask"
+    assert b"Traceback" not in done.stderr
+    assert (tmp_path / "metrics.json").read_bytes() == b"earlier"
 
 
 def test_set_overrides_config_keys_for_one_run(
