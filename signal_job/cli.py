@@ -13,10 +13,17 @@ import logging  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import TYPE_CHECKING, Annotated  # noqa: E402
 
 import typer  # noqa: E402
+
+# typer (0.27 and 0.28 alike) carries its own copy of click; its errors and contexts are these.
+from typer._click import Context, Parameter  # noqa: E402
+from typer._click.core import ParameterSource  # noqa: E402
+from typer._click.exceptions import NoSuchOption  # noqa: E402
+from typer.core import TyperCommand  # noqa: E402
 
 from signal_job.errors import JobError, Terminated, counted  # noqa: E402
 from signal_job.options import Option, Spelling  # noqa: E402
@@ -24,6 +31,7 @@ from signal_job.reading.storage import location  # noqa: E402
 from signal_job.version import __version__  # noqa: E402
 
 if TYPE_CHECKING:
+    from signal_job.config import Overrides
     from signal_job.engines import Where
     from signal_job.paths import Paths
 
@@ -219,10 +227,167 @@ ExplainOption = Annotated[
         "nothing is run or written.",
     ),
 ]
+
+
+def _settings(values: list[str] | None) -> list[str] | None:
+    """Each `--set` as given, once it is KEY=VALUE; else a usage error."""
+    for value in values or ():
+        key, equals, _ = value.partition("=")
+        if not equals or not key:
+            msg = f"{value!r} is not KEY=VALUE, e.g. --set window=20"
+            raise typer.BadParameter(msg)
+    return values
+
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="KEY=VALUE",
+        callback=_settings,
+        help="Set one config key over the config file's, its value read as YAML reads it (--set window=20, "
+        "--set 'version=\"2.0\"'); repeatable, the last one of a key wins.",
+    ),
+]
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # SIGTERM last: once it is caught, so is SIGINT
 
 
-@app.command()
+class _RunCommand(TyperCommand):
+    """`run`, whose parsing errors say what the user most likely meant."""
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        """Parse as typer does; paths left over get a hint when a shell made them of a glob."""
+        given = list(args)  # the parser consumes `args`
+        ctx.allow_extra_args = True  # the strays are said below, in words that fit them
+        try:
+            rest = super().parse_args(ctx, args)
+        except NoSuchOption as exc:
+            _config_key_hint(exc, given)
+            raise
+        if ctx.args:
+            ctx.fail(_strays(given, ctx.args, self.params))
+        return rest
+
+
+def _config_key_hint(exc: NoSuchOption, args: list[str]) -> None:
+    """Point an unknown option that is a config key (`--window 10`) to `--set`."""
+    from signal_job.config import KEYS, OPTIONAL_KEYS  # noqa: PLC0415 - only on this error
+
+    key = exc.option_name.removeprefix("--").replace("-", "_")
+    if not exc.option_name.startswith("--") or key not in KEYS + OPTIONAL_KEYS:
+        return
+    value = "VALUE"
+    for index, arg in enumerate(args):
+        if arg.startswith(f"{exc.option_name}="):
+            value = arg.partition("=")[2]
+        elif arg == exc.option_name and index + 1 < len(args) and not args[index + 1].startswith("-"):
+            value = args[index + 1]
+    exc.message = f"{exc.message}; {key} is a config key: give it as --set {key}={value}"
+    exc.possibilities = None
+
+
+def _strays(args: list[str], strays: list[str], params: list[Parameter]) -> str:
+    """What to say of the `strays` that `run` was given outside its options (`args`)."""
+    quote = "quote it so the job expands it, e.g. --input 'data/*.csv'"
+    paths = _input_paths(args, params)
+    if len(paths) > 1 and all(os.path.lexists(path) for path in paths):
+        shown = " ".join(paths[:3]) + (" ..." if len(paths) > 3 else "")  # noqa: PLR2004
+        return f"--input takes one path, but {len(paths)} came ({shown}): the shell expanded a glob; {quote}"
+    if all(os.path.lexists(path) for path in strays):
+        shown = " ".join(strays[:3]) + (" ..." if len(strays) > 3 else "")  # noqa: PLR2004
+        return f"run takes no paths of its own ({shown}): give the input as --input PATH; for a glob, {quote}"
+    return f"Got unexpected extra argument(s) ({' '.join(repr(arg)[1:-1] for arg in strays)})"  # typer's
+
+
+def _input_paths(args: list[str], params: list[Parameter]) -> list[str]:
+    """--input's value and the paths right after it: what a shell makes of `--input data/*.csv`."""
+    taking = {name for param in params if _takes_a_value(param) for name in param.opts}
+    inputs = {name for param in params if FLAGS.names[Option.INPUT] in param.opts for name in param.opts}
+    paths: list[str] = []
+    following = False  # the paths seen now come right after --input's value
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        joined = arg[:2] in taking and not arg.startswith("--") and len(arg) > 2  # noqa: PLR2004 - -idays/a.csv
+        assigned = arg.startswith("--") and arg.partition("=")[0] in taking and "=" in arg
+        if arg in taking or joined or assigned:
+            name = arg[:2] if joined else arg.partition("=")[0]
+            if name in inputs and len(paths) > 1:  # --input again: the paths before it are the problem
+                break
+            following = name in inputs
+            if following:
+                paths = [arg[2:] if joined else arg.partition("=")[2] if assigned else args[index + 1]]
+            index += 1 if joined or assigned else 2
+            continue
+        if arg.startswith("-"):
+            following = False
+        elif following:
+            paths.append(arg)
+        index += 1
+    return paths
+
+
+def _takes_a_value(param: Parameter) -> bool:
+    return param.param_type_name == "option" and not getattr(param, "is_flag", False)
+
+
+@dataclass(frozen=True)
+class Needs:
+    """`option` acts only with `other` given (as `value`, if one is named); or, `without`, not given."""
+
+    option: str
+    other: str
+    value: str | None = None
+    without: bool = False
+    why: str = ""
+
+    def met(self, values: dict[str, object]) -> bool:
+        """Whether the other option is as this option needs it, given each option's value by its flag."""
+        other = values[self.other]
+        given = bool(other) if self.value is None else str(other) == self.value
+        return given != self.without
+
+    def said(self, by: str | None = None) -> str:
+        """What is missing, as a usage error says it; `by`, the variable that gave the other option."""
+        if self.without:
+            said = f"{self.option} does nothing with {self.other}" + (f" (from {by})" if by else "")
+        else:
+            said = f"{self.option} needs {self.other}" + (f" {self.value}" if self.value else "")
+        return said + (f": {self.why}" if self.why else "")
+
+
+# Options that act only together with another: alone, they would silently do nothing. Given on the
+# command line, such an option is a usage error that names what it needs. Set by a variable, it is
+# ignored with a DEBUG line in the log: a container's environment (DASK_SCHEDULER_ADDRESS,
+# MLFLOW_EXPERIMENT_NAME) serves every run of the image, the local ones and the untracked ones too.
+# One entry per option and what it needs (add one for a new option that needs another).
+NEEDS = (
+    Needs("--workers", "--engine", "dask"),
+    Needs("--workers", "--address", without=True, why="a running scheduler has its own workers"),
+    Needs("--address", "--engine", "dask"),
+    Needs("--mlflow-experiment", "--mlflow"),
+)
+
+
+def _unneeded(ctx: Context) -> list[str]:
+    """Refuse an option given with nothing to act on (`NEEDS`); say those that variables set, ignored."""
+    params = {param.opts[0]: param for param in ctx.command.params if param.opts and param.name}
+    values = {flag: ctx.params.get(str(param.name)) for flag, param in params.items()}
+    ignored = []
+    for need in NEEDS:
+        if need.met(values):
+            continue
+        option, other = params[need.option], params[need.other]
+        source = ctx.get_parameter_source(str(option.name))
+        if source is ParameterSource.COMMANDLINE:
+            by = ctx.get_parameter_source(str(other.name)) is ParameterSource.ENVIRONMENT
+            ctx.fail(need.said(getattr(other, "envvar", None) if by else None))
+        if source is ParameterSource.ENVIRONMENT:
+            ignored.append(f"{getattr(option, 'envvar', None)} is ignored: {need.said()}")
+    return ignored
+
+
+@app.command(cls=_RunCommand)
 def run(
     input_path: InputOption = "data.csv",
     config_path: ConfigOption = Path("config.yaml"),
@@ -230,6 +395,7 @@ def run(
     log_file: LogOption = Path("run.log"),
     signals: SignalsOption = None,
     *,
+    ctx: typer.Context,
     engine: EngineOption = EngineName.local,
     address: AddressOption = None,
     workers: WorkersOption = None,
@@ -241,6 +407,7 @@ def run(
     mlflow: MlflowOption = None,
     mlflow_experiment: ExperimentOption = None,
     explain: ExplainOption = False,
+    settings: SetOption = None,
 ) -> None:
     """Compute the signal rate of the input and write the metrics document.
 
@@ -250,7 +417,9 @@ def run(
     by SIGINT or SIGTERM. No output is ever written over an input. With --explain, the route
     the run would take is printed instead, and nothing is run.
     """
+    ignored = _unneeded(ctx)
     _take_stop_signals()
+    from signal_job.config import Overrides  # noqa: PLC0415
     from signal_job.paths import Paths  # noqa: PLC0415
     from signal_job.tuning import tune_polars  # noqa: PLC0415
 
@@ -263,13 +432,19 @@ def run(
     logs = Logs("json" if log_format is LogFormatName.json else "text")
     progress.enable(progress.wanted(json_logs=log_format is LogFormatName.json))
     log.info("signal-job %s starting", __version__)
+    for each in ignored:
+        log.debug("%s", each)
+    overrides = Overrides(tuple(_pair(each) for each in settings or ()), named="--set")
+    if overrides.pairs:  # keys only: a value may be a secret (storage_options)
+        log.info("config keys set by --set: %s", ", ".join(dict(overrides.pairs)))
     where = Where("dask" if engine is EngineName.dask else "local", address, workers, cache)
     if explain:
-        _explain(paths, where)
+        _explain(paths, where, overrides)
     request = job.Request(
         paths,
         started=_STARTED,
         spelling=FLAGS,
+        overrides=overrides,
         where=where,
         hashing=hash_inputs,
         tracking=job.tracking(mlflow, mlflow_experiment),
@@ -278,13 +453,18 @@ def run(
     raise typer.Exit(job.execute(request, hooks).code)
 
 
-def _explain(paths: Paths, where: Where) -> None:
+def _pair(setting: str) -> tuple[str, str]:
+    key, _, value = setting.partition("=")
+    return key, value
+
+
+def _explain(paths: Paths, where: Where, overrides: Overrides) -> None:
     """Print the run's route and its queries, and exit 0; a job error prints the error document."""
     from signal_job import job  # noqa: PLC0415 - as in `run`
     from signal_job.reporting.metrics import error_document, render  # noqa: PLC0415
 
     try:
-        text = job.explain(paths, where=where, spelling=FLAGS)
+        text = job.explain(paths, where=where, overrides=overrides, spelling=FLAGS)
     except JobError as exc:
         log.error("%s", exc)
         _print(render(error_document(version=exc.version, message=str(exc))))
@@ -368,75 +548,9 @@ def generate(
     typer.echo(f"wrote {counted(rows, 'candle')} to {output}", err=True)
 
 
-# `run`'s options that take a value, so that a value is never taken for a stray path.
-_VALUE_OPTIONS = frozenset(
-    {
-        "--input",
-        "-i",
-        "--config",
-        "-c",
-        "--output",
-        "-o",
-        "--log-file",
-        "--signals",
-        "--metrics-file",
-        "--groups",
-        "--log-format",
-        "--engine",
-        "--address",
-        "--workers",
-        "--cache",
-        "--mlflow",
-        "--mlflow-experiment",
-    }
-)
-_SHORT = ("-i", "-c", "-o")  # also written with their value joined: -idays/a.csv
-
-
-def _expanded_glob(args: list[str]) -> str | None:
-    """The hint for paths that a shell made of an unquoted glob, or gave without --input."""
-    if not args or args[0] != "run" or "--help" in args:
-        return None
-    paths: list[str] = []  # --input's value and the stray paths right after it
-    strays: list[str] = []  # paths that follow no option
-    taking = False  # the paths seen now belong to --input
-    index = 1
-    while index < len(args):
-        arg = args[index]
-        joined = arg[:2] in _SHORT and arg[2:3] not in ("", "-")
-        if arg in _VALUE_OPTIONS or joined:
-            taking = arg == "--input" or arg.startswith("-i")
-            if taking and len(paths) > 1:  # a later --input: the paths before it are the problem
-                break
-            if taking:
-                paths = [arg[2:]] if joined else args[index + 1 : index + 2]
-            index += 1 if joined else 2
-            continue
-        if arg.startswith("--input="):
-            paths, taking = [arg.removeprefix("--input=")], True
-        elif arg.startswith("-"):
-            taking = False
-        else:
-            (paths if taking else strays).append(arg)
-        index += 1
-    quote = "quote it so the job expands it, e.g. --input 'data/*.csv'"
-    if len(paths) > 1:
-        shown = " ".join(paths[:3]) + (" ..." if len(paths) > 3 else "")  # noqa: PLR2004
-        return f"--input takes one path, but {len(paths)} came ({shown}): the shell expanded a glob; {quote}"
-    if strays:
-        shown = " ".join(strays[:3]) + (" ..." if len(strays) > 3 else "")  # noqa: PLR2004
-        return f"run takes no paths of its own ({shown}): give the input as --input PATH; for a glob, {quote}"
-    return None
-
-
 def main() -> None:
     """Entry point of the `signal-job` console script: run the app, then exit at once."""
     _take_stop_signals()  # kept from the start: a stop during start-up still ends in the document
-    hint = _expanded_glob(sys.argv[1:])
-    if hint is not None:  # typer would only say "Got unexpected extra argument"
-        sys.stderr.write(f"Usage: signal-job run [OPTIONS]\nError: {hint}\n")
-        sys.stderr.flush()
-        os._exit(2)
     try:
         app()
     except SystemExit as exit_:

@@ -67,9 +67,50 @@ class Config:
 Given = Config | Mapping[str, Any]
 
 
-def resolve_config(path: Path | None, given: Given | None) -> Config:
-    """The run's config: `given` (a `Config` or a mapping, checked as a file is), else read from `path`."""
-    return RunConfig(path, given).resolve()
+@dataclass(frozen=True)
+class Overrides:
+    """Config keys set over the file's for one run (the command line's `key=value`s), the last one winning.
+
+    Each value is the text of a YAML value, typed as YAML types it (`20` an integer, `"1.0"` a
+    string, an empty one null) and checked as the file's keys are; `named` is how messages name
+    where the keys came from, in the words of the face that took them.
+    """
+
+    pairs: tuple[tuple[str, str], ...] = ()  # (key, YAML text of its value), in the order given
+    named: str = "the overrides"
+
+    def typed(self, version: str | None) -> tuple[dict[str, object], dict[str, str]]:
+        """Each key's value as YAML types it, and how messages name it; `ConfigError` if one is bad.
+
+        An error carries `version`, the version the run would have without these keys.
+        """
+        last = dict(self.pairs)  # a key set again replaces its value (a script appends overrides)
+        unknown = [key for key in last if key not in KEYS + OPTIONAL_KEYS]
+        if unknown:
+            raise _unknown_keys(unknown, self.named, version)
+        values: dict[str, object] = {}
+        origins: dict[str, str] = {}
+        for key, text in last.items():
+            origin = f"{self.named} {key}"
+            try:
+                if len(text) > MAX_BYTES:  # as a file is refused before it is parsed
+                    msg = (
+                        f"{origin} is {len(text):,} characters, more than the {MAX_BYTES // 1024} KiB allowed"
+                    )
+                    raise ConfigError(msg)
+                values[key], origins[key] = _parse_yaml(text, origin), origin
+            except ConfigError as exc:
+                exc.version = version
+                raise
+        return values, origins
+
+
+def resolve_config(path: Path | None, given: Given | None, overrides: Overrides = Overrides()) -> Config:
+    """The run's config: `given` (a `Config` or a mapping, checked as a file is), else read from `path`.
+
+    With `overrides`, the keys they set replace the file's (or the given config's), checked alike.
+    """
+    return RunConfig(path, given, overrides).resolve()
 
 
 def as_mapping(config: Config) -> dict[str, Any]:
@@ -97,27 +138,44 @@ class RunConfig:
     config again after the run: an error document's version, the tracked run's config.yaml.
     """
 
-    def __init__(self, path: Path | None, given: Given | None, *, deadline: float = DEADLINE) -> None:
-        """The config `given`, else the file at `path` (a pipe must end within `deadline` seconds)."""
+    def __init__(
+        self,
+        path: Path | None,
+        given: Given | None,
+        overrides: Overrides = Overrides(),
+        *,
+        deadline: float = DEADLINE,
+    ) -> None:
+        """The config `given`, else the file at `path` (a pipe must end within `deadline` seconds).
+
+        `overrides` set keys over it.
+        """
         self.path = path
         self.given = given
+        self.overrides = overrides
         self.deadline = deadline
         self._read: str | ConfigError | None = None  # the file's text, or why it could not be read
 
     def text(self) -> str | None:
-        """The config file's text as read (None for a config given in Python); `ConfigError` if unread."""
-        if self.given is not None or self.path is None:
+        """The config file's text as read; `ConfigError` if unread.
+
+        None where that text is not the run's config: one given in Python, or keys overridden.
+        """
+        if self.given is not None or self.path is None or self.overrides.pairs:
             return None
         return self._file_text(self.path)
 
     def resolve(self) -> Config:
         """The config, checked (one given in Python as a file is); `ConfigError` if it is bad."""
+        overrides = self.overrides
         if isinstance(self.given, Config):  # checked like a file: a dataclass takes any values
-            return parse_config(as_mapping(self.given), origin="the Config", named="the Config")
+            data = as_mapping(self.given)
+            return parse_config(data, origin="the Config", named="the Config", overrides=overrides)
         if self.given is not None:
-            return parse_config(dict(self.given), origin="the config mapping", named="the config mapping")
+            named = "the config mapping"
+            return parse_config(dict(self.given), origin=named, named=named, overrides=overrides)
         assert self.path is not None  # noqa: S101 - a config path, or a config given
-        return config_from_text(self._file_text(self.path), self.path)
+        return config_from_text(self._file_text(self.path), self.path, overrides)
 
     def _file_text(self, path: Path) -> str:
         """The file's text, read at the first call only; the same error each time if it cannot be."""
@@ -186,9 +244,9 @@ def read_config(path: Path, *, deadline: float = DEADLINE) -> str:
         raise ConfigError(msg) from exc
 
 
-def config_from_text(text: str, path: Path) -> Config:
-    """Validate the text of the config file at `path`."""
-    return parse_config(_parse_yaml(text, f"config file {path}"), origin=str(path))
+def config_from_text(text: str, path: Path, overrides: Overrides = Overrides()) -> Config:
+    """Validate the text of the config file at `path`, with `overrides` set over its keys."""
+    return parse_config(_parse_yaml(text, f"config file {path}"), origin=str(path), overrides=overrides)
 
 
 def _parse_yaml(text: str, origin: str) -> object:
@@ -293,11 +351,14 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def parse_config(data: object, *, origin: str, named: str | None = None) -> Config:
-    """Validate an already parsed YAML document (or a mapping given in Python).
+def parse_config(
+    data: object, *, origin: str, named: str | None = None, overrides: Overrides = Overrides()
+) -> Config:
+    """Validate an already parsed YAML document (or a mapping given in Python), `overrides` set over it.
 
     `origin` names it in messages about one key ("config key 'window' in <origin>"), `named`
-    in messages about the whole (default: "config file <origin>").
+    in messages about the whole (default: "config file <origin>"); a key that `overrides` set is
+    named as they name it.
     """
     named = named or f"config file {origin}"
     if data is None:
@@ -310,34 +371,49 @@ def parse_config(data: object, *, origin: str, named: str | None = None) -> Conf
     known_version = version if _is_version(version) else None
     unknown = [key for key in data if key not in KEYS + OPTIONAL_KEYS]
     if unknown:
-        names = names_text(unknown, limit=5)
-        close = difflib.get_close_matches(str(unknown[0]), KEYS + OPTIONAL_KEYS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        optional = ", ".join(repr(key) for key in OPTIONAL_KEYS)
-        msg = (
-            f"{named} has {'an unknown key' if len(unknown) == 1 else 'unknown keys'} {names}{hint}; "
-            f"the keys are {_keys_text()} and, optionally, {optional}"
-        )
-        raise ConfigError(msg, version=known_version)
+        raise _unknown_keys(unknown, named, known_version)
+    values, origins = overrides.typed(known_version)
+    data = {**data, **values}
+    version = data.get("version")
+    known_version = version if _is_version(version) else None
     missing = [key for key in KEYS if key not in data]
     if missing:
         names = ", ".join(repr(key) for key in missing)
         msg = f"{named} is missing {names}"
         raise ConfigError(msg, version=known_version)
     # The metrics document echoes the seed; JSON readers (and numpy) take at most 64 bits.
-    seed = _integer(data["seed"], "seed", origin, known_version, minimum=0, maximum=2**64 - 1)
-    window = _integer(data["window"], "window", origin, known_version, minimum=1)
+    seed = _integer(
+        data["seed"], "seed", origins.get("seed", origin), known_version, minimum=0, maximum=2**64 - 1
+    )
+    window = _integer(data["window"], "window", origins.get("window", origin), known_version, minimum=1)
     if known_version is None:
-        hint = ' (quote it: version: "1.0")' if isinstance(version, int | float) else ""
-        msg = f"config key 'version' in {origin} must be a non-empty string{hint}, not {shorten(version)}"
+        quoted = "'version=\"1.0\"'" if "version" in origins else 'version: "1.0"'  # in the shell's quotes
+        hint = f" (quote it: {quoted})" if isinstance(version, int | float) else ""
+        where = origins.get("version", origin)
+        msg = f"config key 'version' in {where} must be a non-empty string{hint}, not {shorten(version)}"
         raise ConfigError(msg)
     checked = {
-        key: _CHECKS[key](data[key], key, origin, known_version) for key in OPTIONAL_KEYS if key in data
+        key: _CHECKS[key](data[key], key, origins.get(key, origin), known_version)
+        for key in OPTIONAL_KEYS
+        if key in data
     }
     group_by = checked.pop("group_by", None)
     assert group_by is None or isinstance(group_by, str)  # noqa: S101 - checked above
     reading = Reading(**{key: value for key, value in checked.items() if value is not None})
     return Config(seed=seed, window=window, version=known_version, group_by=group_by, reading=reading)
+
+
+def _unknown_keys(unknown: list[Any], named: str, version: str | None) -> ConfigError:
+    """The error for keys that are not config keys, the first one's likeliest meaning suggested."""
+    names = names_text(unknown, limit=5)
+    close = difflib.get_close_matches(str(unknown[0]), KEYS + OPTIONAL_KEYS, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    optional = ", ".join(repr(key) for key in OPTIONAL_KEYS)
+    msg = (
+        f"{named} has {'an unknown key' if len(unknown) == 1 else 'unknown keys'} {names}{hint}; "
+        f"the keys are {_keys_text()} and, optionally, {optional}"
+    )
+    return ConfigError(msg, version=version)
 
 
 def _name(value: object, key: str, origin: str, version: str | None) -> str | None:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from signal_job.computing import pipeline
 from signal_job.computing.route import Engine, Route, decide, describe, explained
-from signal_job.config import Config, Given, RunConfig, resolve_config
+from signal_job.config import Config, Given, Overrides, RunConfig, resolve_config
 from signal_job.engines import ENGINES, Where
 from signal_job.errors import (
     ClashError,
@@ -65,6 +65,7 @@ class Request:
     started: float  # the `perf_counter()` the latency counts from
     spelling: Spelling  # the face's words for the options that its messages name
     config: Given | None = None  # stands in for `paths.config`
+    overrides: Overrides = field(default_factory=Overrides)  # config keys set over the file's (the CLI's)
     where: Where = field(default_factory=Where)
     hashing: bool = False  # hash every input byte into the document's fingerprint
     tracking: Tracking | None = None  # log the ended run to MLflow
@@ -72,7 +73,7 @@ class Request:
     @cached_property
     def configured(self) -> RunConfig:
         """The run's config, its file read at most once: a pipe (`/dev/stdin`) gives its text once."""
-        return RunConfig(self.paths.config, self.config)
+        return RunConfig(self.paths.config, self.config, self.overrides)
 
 
 @dataclass(frozen=True)
@@ -430,7 +431,14 @@ def _route(data: Input, prepared: Prepared, config: Config, where: Where) -> Rou
     return decide(data, config, signals=signals, engine=engine, cached=where.cache is not None)
 
 
-def explain(paths: Paths, *, spelling: Spelling, config: Given | None = None, where: Where = Where()) -> str:
+def explain(
+    paths: Paths,
+    *,
+    spelling: Spelling,
+    config: Given | None = None,
+    overrides: Overrides = Overrides(),
+    where: Where = Where(),
+) -> str:
     """What a run would do, without running it: its route with the reasons, and the Polars queries.
 
     Nothing is written; the config is read and the input opened (its files found and sniffed).
@@ -438,7 +446,7 @@ def explain(paths: Paths, *, spelling: Spelling, config: Given | None = None, wh
     """
     try:
         prepared = prepare(paths, signals_folder=where.name == "dask")
-        known = resolve_config(paths.config, config)
+        known = resolve_config(paths.config, config, overrides)
         try:
             data = _open(prepared, known)
             route = _route(data, prepared, known, where)

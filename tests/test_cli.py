@@ -15,8 +15,7 @@ import typer
 from typer.testing import CliRunner
 
 from signal_job import __version__
-from signal_job import cli as cli_module
-from signal_job.cli import app
+from signal_job.cli import NEEDS, Needs, app
 from tests.conftest import CONSOLE_SCRIPT, DATA, REAL_ROWS, WriteFile
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -263,17 +262,80 @@ def test_version_is_shown_by_its_flag_and_in_the_help(tmp_path: Path) -> None:
     assert f"signal-job {__version__}" in console("--help", cwd=tmp_path).stdout.decode()
 
 
+def usage_error(stderr: bytes | str) -> str:
+    """The message of typer's usage error: its panel's lines, which it wraps to the terminal, joined."""
+    text = stderr.decode() if isinstance(stderr, bytes) else stderr
+    return " ".join(line.strip("│ ") for line in text.splitlines() if line.startswith("│"))
+
+
 @pytest.mark.parametrize("spelling", [["--input"], ["-i"], []])
 def test_a_glob_the_shell_expanded_gets_a_hint_to_quote_it(tmp_path: Path, spelling: list[str]) -> None:
     files = [f"{day}.csv" for day in ("mon", "tue", "wed", "thu")]
+    for name in files:
+        shutil.copy(DATA / "candles.csv", tmp_path / name)
     given = [*spelling, *files] if spelling else [f"--input={files[0]}", *files[1:]]
     done = console("run", *given, "--output", "m.json", cwd=tmp_path)
     assert done.returncode == 2
-    error = done.stderr.decode()
+    error = usage_error(done.stderr)
     assert "--input takes one path, but 4 came (mon.csv tue.csv wed.csv ...)" in error
     assert "quote it" in error
-    assert "Traceback" not in error
+    assert b"Traceback" not in done.stderr
     assert not (tmp_path / "m.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--sginals", "s.parquet"], "No such option: --sginals (Possible options: --signals)"),
+        (
+            ["--ouptut", "s.parquet"],
+            "No such option: --ouptut (Possible options: --groups, --input, --output)",
+        ),
+        (["--window", "10"], "No such option: --window; window is a config key: give it as --set window=10"),
+        (
+            ["--group-by=symbol"],
+            "No such option: --group-by; group_by is a config key: give it as --set group_by=symbol",
+        ),
+    ],
+    ids=["misspelt", "misspelt-output", "config-key", "config-key-with-its-value"],
+)
+def test_an_unknown_option_gets_typers_own_error_with_its_suggestion(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    (tmp_path / "s.parquet").write_bytes(b"")  # a path that exists is still no glob
+    done = console("run", *args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert usage_error(done.stderr) == message
+    assert b"Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "strays"),
+    [
+        (["missing.csv"], "missing.csv"),
+        (["--input", "data.csv", "missing.csv"], "missing.csv"),
+        (["data.csv", "missing.csv"], "data.csv missing.csv"),
+    ],
+)
+def test_a_stray_argument_that_is_no_existing_file_gets_typers_own_error(
+    tmp_path: Path, args: list[str], strays: str
+) -> None:
+    shutil.copy(DATA / "candles.csv", tmp_path / "data.csv")
+    done = console("run", *args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert usage_error(done.stderr) == f"Got unexpected extra argument(s) ({strays})"
+
+
+def test_a_quoted_glob_still_reads_every_file_it_matches(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text('seed: 1\nwindow: 5\nversion: "v1"\n')
+    header, *rows = (DATA / "candles.csv").read_text().splitlines(keepends=True)
+    (tmp_path / "days").mkdir()
+    (tmp_path / "days" / "a.csv").write_text("".join([header, *rows[:200]]))
+    (tmp_path / "days" / "b.csv").write_text("".join([header, *rows[200:]]))
+    done = console("run", "--input", "days/*.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    document = orjson.loads(done.stdout)
+    assert (document["inputs"]["files"], document["rows_processed"]) == (2, 400)
 
 
 def test_console_script_on_the_real_file_prints_the_published_document(
@@ -493,12 +555,6 @@ def test_generate_counts_its_candles_in_number(tmp_path: Path) -> None:
     assert (code, stderr.strip()) == (0, f"wrote 1 candle to {tmp_path / 'one.csv'}")
 
 
-def invoke_main(argv: list[str]) -> tuple[int, str, str]:
-    """The console script's own entry (hint included), in a subprocess: it ends with os._exit."""
-    done = subprocess.run([str(CONSOLE_SCRIPT), *argv], capture_output=True, check=False, timeout=120)
-    return done.returncode, done.stdout.decode(), done.stderr.decode()
-
-
 @pytest.mark.parametrize(
     ("args", "hint"),
     [
@@ -507,26 +563,31 @@ def invoke_main(argv: list[str]) -> tuple[int, str, str]:
             ["days/a.csv", "days/b.csv"],
             "run takes no paths of its own (days/a.csv days/b.csv): give the input as --input",
         ),
-        (["--output", "--input", "x.csv", "y.csv"], "run takes no paths of its own (x.csv y.csv)"),
-        (["-i", "a.csv", "b.csv", "-i", "data.csv"], "--input takes one path, but 2 came (a.csv b.csv)"),
+        (["--output", "--input", "days/a.csv", "days/b.csv"], "run takes no paths of its own (days/a.csv"),
+        (
+            ["-i", "days/a.csv", "days/b.csv", "-i", "data.csv"],
+            "--input takes one path, but 2 came (days/a.csv days/b.csv)",
+        ),
     ],
     ids=["joined-short-option", "no-input-option", "input-taken-as-a-value", "input-given-again"],
 )
-def test_paths_outside_input_get_a_hint_that_says_how_to_give_them(args: list[str], hint: str) -> None:
-    code, _, stderr = invoke_main(["run", *args])
-    assert code == 2
-    assert hint in stderr
+def test_paths_outside_input_get_a_hint_that_says_how_to_give_them(
+    tmp_path: Path, args: list[str], hint: str
+) -> None:
+    (tmp_path / "days").mkdir()
+    for name in ("a.csv", "b.csv"):
+        shutil.copy(DATA / "candles.csv", tmp_path / "days" / name)
+    done = console("run", *args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert hint in usage_error(done.stderr)
 
 
-def test_help_is_shown_even_where_paths_look_like_an_expanded_glob() -> None:
-    assert cli_module._expanded_glob(["run", "--help", "--input", "a.csv", "b.csv"]) is None
-
-
-def test_every_option_of_run_that_takes_a_value_is_known_to_the_glob_hint() -> None:
-    run: Any = typer.main.get_command(app).commands["run"]  # type: ignore[attr-defined]
-    options = [param for param in run.params if param.param_type_name == "option"]
-    taking = {name for param in options if not param.is_flag for name in param.opts}
-    assert taking == set(cli_module._VALUE_OPTIONS)
+def test_help_is_shown_even_where_paths_look_like_an_expanded_glob(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("close\n1\n")
+    (tmp_path / "b.csv").write_text("close\n1\n")
+    done = console("run", "--help", "--input", "a.csv", "b.csv", cwd=tmp_path)
+    assert done.returncode == 0
+    assert b"Usage: signal-job run [OPTIONS]" in done.stdout
 
 
 @pytest.mark.parametrize(("chosen", "morsel"), [(None, "25000"), ("100000", "100000")])
@@ -557,3 +618,167 @@ def test_parquet_prefetch_is_capped_for_local_inputs_unless_chosen(
     code, _, _ = invoke(*args, "--log-file", str(tmp_path / "run.log"))
     assert code == (1 if spelling == "object" else 0)
     assert os.environ.get(name) == prefetch
+
+
+RUN: Any = typer.main.get_command(app).commands["run"]  # type: ignore[attr-defined]
+RUN_OPTIONS: dict[str, Any] = {param.opts[0]: param for param in RUN.params if param.opts}
+
+
+# A value each option of NEEDS takes ("2" unless listed): an option whose own check refuses "2" needs one.
+EXAMPLES = {"--engine": "dask"}
+
+
+def given(flag: str, value: str | None = None) -> list[str]:
+    return [flag] if RUN_OPTIONS[flag].is_flag else [flag, value or EXAMPLES.get(flag, "2")]
+
+
+def needing(need: Needs, *, met: bool) -> list[str]:
+    """`need`'s option on the command line, `need` met or not, every other need of what is given met."""
+    meets = {other: [] if other.without else given(other.other, other.value) for other in NEEDS}
+    args = given(need.option) + (meets[need] if met else given(need.other) if need.without else [])
+    for other in NEEDS:  # added once each, the options they add checked in turn
+        if other is not need and other.option in args:
+            args += meets[other]
+    return args
+
+
+def without_variables() -> dict[str, str | None]:
+    """The environment of a run that no variable of its options reaches."""
+    return {param.envvar: None for param in RUN.params if isinstance(getattr(param, "envvar", None), str)}
+
+
+def test_every_option_that_needs_another_names_options_of_run() -> None:
+    assert len(NEEDS) >= 4
+    for need in NEEDS:
+        assert {need.option, need.other} <= set(RUN_OPTIONS), need
+        choices = getattr(RUN_OPTIONS[need.other].type, "choices", None)
+        assert need.value is None or choices is None or need.value in choices, need
+
+
+@pytest.mark.parametrize("need", NEEDS, ids=lambda need: need.said())
+def test_an_option_given_without_what_it_needs_is_a_usage_error_naming_it(
+    tmp_path: Path, config_file: Path, need: Needs
+) -> None:
+    args = needing(need, met=False)
+    result = CliRunner().invoke(app, [*run_args(tmp_path, DATA / "candles.csv", config_file), *args])
+    assert result.exit_code == 2, (args, result.output)
+    assert usage_error(result.stderr) == need.said()
+    assert result.stderr.startswith("Usage: ")
+    assert "run [OPTIONS]" in result.stderr.splitlines()[0]
+    assert "Traceback" not in result.output
+    assert names(tmp_path) == ["config.yaml"]  # nothing run, nothing written
+
+
+@pytest.mark.parametrize("need", NEEDS, ids=lambda need: need.said())
+def test_an_option_given_with_what_it_needs_is_taken(config_file: Path, need: Needs) -> None:
+    args = ["run", "--input", str(DATA / "candles.csv"), "--config", str(config_file), "--explain"]
+    result = CliRunner().invoke(app, [*args, *needing(need, met=True)], env=without_variables())
+    assert result.exit_code == 0, result.output
+
+
+IGNORABLE = [need for need in NEEDS if RUN_OPTIONS[need.option].envvar and not need.without]
+
+
+@pytest.mark.parametrize("need", IGNORABLE, ids=lambda need: need.said())
+def test_a_variable_that_sets_an_option_without_what_it_needs_is_ignored_with_a_debug_line(
+    tmp_path: Path, config_file: Path, need: Needs
+) -> None:
+    variable = RUN_OPTIONS[need.option].envvar
+    env = {**without_variables(), variable: given(need.option)[-1]}
+    result = CliRunner().invoke(app, run_args(tmp_path, DATA / "candles.csv", config_file), env=env)
+    assert result.exit_code == 0, result.output
+    log = (tmp_path / "run.log").read_text()
+    assert f" DEBUG {variable} is ignored: {need.said()}\n" in log
+    assert f"{variable} is ignored" not in result.stderr  # the console shows INFO and above
+
+
+def test_ignorable_variables_include_those_of_the_dask_scheduler_and_the_mlflow_experiment() -> None:
+    variables = {RUN_OPTIONS[need.option].envvar for need in IGNORABLE}
+    assert {"DASK_SCHEDULER_ADDRESS", "MLFLOW_EXPERIMENT_NAME"} <= variables
+
+
+def test_an_option_that_a_variable_makes_do_nothing_says_which_variable(tmp_path: Path) -> None:
+    env = {**without_variables(), "DASK_SCHEDULER_ADDRESS": "tcp://127.0.0.1:9"}
+    result = CliRunner().invoke(app, ["run", "--engine", "dask", "--workers", "2"], env=env)
+    assert result.exit_code == 2
+    assert usage_error(result.stderr) == (
+        "--workers does nothing with --address (from DASK_SCHEDULER_ADDRESS): "
+        "a running scheduler has its own workers"
+    )
+
+
+def test_console_script_refuses_workers_without_the_dask_engine(tmp_path: Path) -> None:
+    (tmp_path / "metrics.json").write_bytes(b"earlier")
+    done = console("run", "--workers", "2", cwd=tmp_path)
+    assert done.returncode == 2
+    assert usage_error(done.stderr) == "--workers needs --engine dask"
+    assert b"Traceback" not in done.stderr
+    assert (tmp_path / "metrics.json").read_bytes() == b"earlier"
+
+
+def test_set_overrides_config_keys_for_one_run(
+    tmp_path: Path, config_file: Path, write_file: WriteFile
+) -> None:
+    text = config_file.read_text()
+    args = [
+        *run_args(tmp_path, DATA / "candles.csv", config_file),
+        "--set",
+        "window=20",
+        "--set",
+        'version="2.0"',
+    ]
+    code, stdout, _ = invoke(*args)
+    assert code == 0
+    window_20 = write_file("window20.yaml", 'seed: 42\nwindow: 20\nversion: "2.0"\n')
+    expected = orjson.loads(invoke(*run_args(tmp_path, DATA / "candles.csv", window_20))[1])
+    document = orjson.loads(stdout)
+    assert (document["version"], document["value"]) == ("2.0", expected["value"]) != ("v1", 0.0)
+    assert config_file.read_text() == text
+    assert "INFO config keys set by --set: window, version\n" in (tmp_path / "run.log").read_text()
+
+
+def test_a_bad_set_value_fails_the_run_with_the_error_document_naming_it(
+    tmp_path: Path, config_file: Path
+) -> None:
+    code, stdout, _ = invoke(*run_args(tmp_path, DATA / "candles.csv", config_file), "--set", "window=0")
+    assert code == 1
+    assert orjson.loads(stdout) == {
+        "version": "v1",
+        "status": "error",
+        "error_message": "config key 'window' in --set window must be at least 1, not 0",
+    }
+    assert (tmp_path / "metrics.json").read_bytes() == stdout
+
+
+def test_set_applies_to_explain(tmp_path: Path, config_file: Path) -> None:
+    rows = [f"2024-01-01 00:{i:02}:00,{'AB'[i % 2]},{i}" for i in range(6)]
+    (tmp_path / "data.csv").write_text("timestamp,symbol,close\n" + "\n".join(rows) + "\n")
+    args = ["run", "--input", str(tmp_path / "data.csv"), "--config", str(config_file), "--explain"]
+    result = CliRunner().invoke(app, [*args, "--set", "group_by=symbol"])
+    assert result.exit_code == 0, result.output
+    assert "  groups:    column (symbol is a column: its groups are taken apart)\n" in result.stdout
+    result = CliRunner().invoke(app, [*args, "--set", "window=0"])
+    assert result.exit_code == 1
+    message = "config key 'window' in --set window must be at least 1, not 0"
+    assert orjson.loads(result.stdout)["error_message"] == message
+
+
+@pytest.mark.parametrize("setting", ["window", "=3", ""])
+def test_set_without_a_key_and_an_equals_sign_is_a_usage_error(tmp_path: Path, setting: str) -> None:
+    code, _, stderr = invoke("run", "--output", str(tmp_path / "m.json"), "--set", setting)
+    assert code == 2
+    assert (
+        usage_error(stderr)
+        == f"Invalid value for '--set': {setting!r} is not KEY=VALUE, e.g. --set window=20"
+    )
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_console_script_sets_the_window_of_the_bundled_example(tmp_path: Path) -> None:
+    for name in ("data.csv", "config.yaml"):
+        shutil.copy(PROJECT / name, tmp_path / name)
+    done = console("run", "--set", "window=20", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    document = orjson.loads(done.stdout)
+    assert (document["rows_processed"], document["value"]) == (REAL_ROWS, 0.4944)
+    assert (tmp_path / "config.yaml").read_bytes() == (PROJECT / "config.yaml").read_bytes()

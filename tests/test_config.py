@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from signal_job.config import Config, Reading, RunConfig, as_mapping, load_config, resolve_config
+from signal_job.config import Config, Overrides, Reading, RunConfig, as_mapping, load_config, resolve_config
 from signal_job.errors import ConfigError
 from tests.conftest import WriteFile
 
@@ -236,3 +236,122 @@ def test_a_config_object_reads_back_as_itself(reading: Reading) -> None:
     config = Config(seed=7, window=3, version="v2", group_by="symbol", reading=reading)
     assert resolve_config(None, config) == config
     assert resolve_config(None, as_mapping(config)) == config
+
+
+def overrides(*settings: str) -> Overrides:
+    """The overrides of `--set` settings, as the command line makes them."""
+    return Overrides(
+        tuple((key, value) for key, _, value in (each.partition("=") for each in settings)), "--set"
+    )
+
+
+def test_overrides_set_keys_over_the_file_typed_as_yaml_types_them(config_file: Path) -> None:
+    given = overrides("window=20", 'version="2.0"', "sort=true", "close_column=Last", "group_by=")
+    assert resolve_config(config_file, None, given) == Config(
+        seed=42, window=20, version="2.0", reading=Reading(close_column="Last", sort=True)
+    )
+
+
+def test_the_last_override_of_a_key_wins(config_file: Path) -> None:
+    assert resolve_config(config_file, None, overrides("window=[", "window=7")).window == 7
+
+
+def test_overrides_may_give_a_key_the_file_lacks(write_file: WriteFile) -> None:
+    path = write_file("config.yaml", "seed: 1\nversion: v\n")
+    assert resolve_config(path, None, overrides("window=3")) == Config(seed=1, window=3, version="v")
+
+
+def test_overrides_set_keys_over_a_config_given_in_python() -> None:
+    given = {"seed": 1, "window": 5, "version": "v"}
+    assert resolve_config(None, given, overrides("window=9")) == Config(seed=1, window=9, version="v")
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("window=0", "config key 'window' in --set window must be at least 1, not 0"),
+        ("window=", "config key 'window' in --set window must be an integer, not empty value None"),
+        ("window=[1,2]", "config key 'window' in --set window must be an integer, not list [1, 2]"),
+        ("window=5.0", "config key 'window' in --set window must be an integer, not number 5.0"),
+        ("window='5'", "config key 'window' in --set window must be an integer, not string '5'"),
+        ("seed=yes", "config key 'seed' in --set seed must be an integer, not boolean True"),
+        (
+            "version=1.0",
+            "config key 'version' in --set version must be a non-empty string "
+            "(quote it: 'version=\"1.0\"'), not 1.0",
+        ),
+        (
+            "duplicates=keep",
+            "config key 'duplicates' in --set duplicates must be one of refuse, drop, not string",
+        ),
+        ("window=[1", "--set window is not valid YAML at line 1, column 3: expected ',' or ']'"),
+        ("window={a: 1, a: 2}", "--set window is not valid YAML at line 1, column 8: duplicate key 'a'"),
+    ],
+)
+def test_an_override_is_checked_as_the_file_is_naming_where_it_came_from(
+    config_file: Path, setting: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        resolve_config(config_file, None, overrides(setting))
+    assert str(caught.value).startswith(message)
+
+
+def test_an_unknown_override_key_is_the_same_error_as_in_the_file(
+    config_file: Path, write_file: WriteFile
+) -> None:
+    path = write_file("typo.yaml", "seed: 1\nwindow: 5\nversion: v\nwindw: 3\n")
+    with pytest.raises(ConfigError) as in_file:
+        load_config(path)
+    with pytest.raises(ConfigError) as overridden:
+        resolve_config(config_file, None, overrides("windw=3"))
+    named, _, said = str(in_file.value).partition(" has ")
+    assert (named, said[:40]) == (f"config file {path}", "an unknown key 'windw' (did you mean 'wi")
+    assert str(overridden.value) == f"--set has {said}"
+    assert overridden.value.version == "v1"  # the file's: the run's version, were it to run
+
+
+def test_a_bad_override_keeps_the_files_version_unless_it_sets_a_bad_one(config_file: Path) -> None:
+    for setting, version in (("window=0", "v1"), ("version=2.0", None), ("window=[", "v1")):
+        with pytest.raises(ConfigError) as caught:
+            resolve_config(config_file, None, overrides(setting))
+        assert caught.value.version == version, setting
+
+
+def test_a_config_with_overrides_has_no_text_as_read(config_file: Path) -> None:
+    # The text a tracked run records must be its config: with overrides, it is rebuilt from the keys.
+    assert RunConfig(config_file, None).text() == config_file.read_text()
+    assert RunConfig(config_file, None, overrides("window=20")).text() is None
+
+
+BOMB_VALUE = "[" + ", ".join(f"&a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)) + "]"
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (
+            'window=[&a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"], ' + BOMB_VALUE[1:],
+            r"--set window expands to more than 1,000 values \(YAML aliases, line 1\)",
+        ),
+        ("window=" + "[" * 100 + "]" * 100, r"--set window nests values more than 20 levels deep \(line 1\)"),
+        (
+            "version=" + "v" * 300,
+            r"--set version line 1 holds a value of 300 characters \('vvv.*values are at most 256$",
+        ),
+        ("version=" + "v" * 70_000, r"--set version is 70,000 characters, more than the 64 KiB allowed$"),
+        ("window=&x [*x]", r"--set window holds a value that contains itself \(a YAML alias, line 1\)"),
+        (
+            "window=!!python/object/apply:os.system [echo]",
+            r"--set window is not valid YAML .*could not determine a constructor",
+        ),
+        ("window=\x00", r"--set window is not valid YAML: it holds the character U\+0000"),
+        ("window=\udcff", r"--set window is not valid YAML: it holds the character U\+DCFF"),
+    ],
+    ids=["alias-bomb", "deep", "long-scalar", "huge", "self-reference", "python-tag", "nul", "not-utf8"],
+)
+def test_a_hostile_override_is_refused_before_it_is_expanded(
+    config_file: Path, setting: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        resolve_config(config_file, None, overrides(setting))
+    assert len(str(caught.value)) < 300  # values quoted shortened, never whole

@@ -334,6 +334,58 @@ def test_a_yaml_alias_bomb_is_refused_in_a_small_document(work: Path) -> None:
     assert (work / "run.log").stat().st_size < 10_000
 
 
+_BOMB = ", ".join(f"&a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9))
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (b"window=", "config key 'window' in --set window must be an integer, not empty value None"),
+        (b"window=[1,2]", "config key 'window' in --set window must be an integer, not list [1, 2]"),
+        (
+            f'window=[&a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"], {_BOMB}]'.encode(),
+            "--set window expands to more than 1,000 values (YAML aliases, line 1)",
+        ),
+        (b"version=" + b"v" * 300, "--set version line 1 holds a value of 300 characters"),
+        (b"version=" + b"v" * 100_000, "--set version is 100,000 characters, more than the 64 KiB allowed"),
+        (b"version=" + b"[" * 5000 + b"]" * 5000, "--set version nests values more than 20 levels deep"),
+        (b"window=!!python/object/apply:os.system [touch pwned]", "could not determine a constructor"),
+        (
+            b"wi ndow$(touch pwned)=3",
+            "--set has an unknown key 'wi ndow$(touch pwned)'; the keys are",
+        ),
+        (b"win\ndow=3", "--set has an unknown key 'win\\ndow' (did you mean 'window'?)"),
+        (b"w\xffindow=3", "--set has an unknown key 'w\\udcffindow' (did you mean 'window'?)"),
+        (b"window=\xff", "--set window is not valid YAML: it holds the character U+DCFF"),
+    ],
+    ids=[
+        "empty",
+        "list",
+        "alias-bomb",
+        "long-version",
+        "huge-version",
+        "deep",
+        "python-tag",
+        "shell-in-key",
+        "newline-in-key",
+        "key-not-utf8",
+        "value-not-utf8",
+    ],
+)
+def test_a_hostile_set_is_refused_as_a_hostile_config_is(work: Path, setting: bytes, message: str) -> None:
+    done = job("--set", setting, cwd=work)
+    document = assert_refused(done, message)
+    assert len(done.stdout) < 600  # the value is quoted shortened, never whole
+    assert document["version"] == "v1"
+    assert (work / "metrics.json").read_bytes() == done.stdout  # the earlier success replaced
+    assert sorted(path.name for path in work.iterdir()) == [
+        "config.yaml",
+        "data.csv",
+        "metrics.json",
+        "run.log",
+    ]
+
+
 @pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
 def test_a_device_as_the_config_is_refused_at_once(work: Path, device: str) -> None:
     assert_refused(
