@@ -250,6 +250,18 @@ def test_console_script_explains_a_grouped_run_without_running_it(tmp_path: Path
     assert names(tmp_path) == ["config.yaml", "data.csv"]
 
 
+def test_console_script_explains_a_group_column_the_input_lacks_as_the_error_document(tmp_path: Path) -> None:
+    # It ended in an AssertionError's traceback: explain planned before the check a run makes.
+    (tmp_path / "config.yaml").write_text("seed: 1\nwindow: 3\nversion: v\ngroup_by: symbol\n")
+    (tmp_path / "data.csv").write_text("timestamp,close\n2024-01-01 00:00:00,1\n")
+    done = console("run", "--explain", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert b"Traceback" not in done.stderr
+    message = orjson.loads(done.stdout)["error_message"]
+    assert message.startswith("input file data.csv has no column 'symbol' to group by"), message
+    assert names(tmp_path) == ["config.yaml", "data.csv"]
+
+
 def test_console_script_usage_error_exits_2(tmp_path: Path) -> None:
     done = console("run", "--no-such-option", cwd=tmp_path)
     assert done.returncode == 2

@@ -124,6 +124,7 @@ def queries(data: Input, config: Config, route: Route) -> list[tuple[str, pl.Laz
     from the staged files instead, by the same plan. A `group_by` column's groups are listed first;
     how they are counted waits on that listing.
     """
+    _check_group(data, config)  # as a run does: the plan assumes every file has the column
     series = partitions(data, config)[0]
     signals = route.signals.choice is not Signals.NONE
     the_shape = shape(series, config, timestamps=signals)
