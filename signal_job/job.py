@@ -172,8 +172,8 @@ def _ended(prepared: Prepared, request: Request, hooks: Hooks, pending: Pending)
         if exc.version is None and isinstance(exc, OutputError):
             exc.version = _version(request)
         _in_words(exc, request.spelling)
+        # An expected error's message says all there is: no traceback, not even in the log file.
         log.error("%s", exc)
-        log.debug("traceback", exc_info=True)
         return _failed(exc, exc.version, str(exc), code=1)
     except Terminated as exc:
         log.error("%s", exc)

@@ -183,13 +183,30 @@ def test_usage_error_exits_2() -> None:
     assert invoke("run", "--window", "5")[0] == 2
 
 
-def test_error_traceback_goes_to_the_log_file_only(
-    tmp_path: Path, write_file: WriteFile, config_file: Path
+@pytest.mark.parametrize(
+    ("data", "config", "message"),
+    [
+        ("timestamp,close\n1,2\n2,abc\n", "seed: 1\nwindow: 5\nversion: v1\n", "line 3"),
+        (None, "seed: 1\nwindow: 5\nversion: v1\n", "does not exist"),
+        ("timestamp,close\n1,2\n", "seed: 1\nwindow: -5\nversion: v1\n", "window"),
+    ],
+    ids=["malformed-row", "missing-file", "bad-config"],
+)
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_an_expected_error_logs_no_traceback_even_at_debug_level(
+    tmp_path: Path, data: str | None, config: str, message: str, log_format: str
 ) -> None:
-    data = write_file("text.csv", "timestamp,close\n1,2\n2,abc\n")
-    _, _, stderr = invoke(*run_args(tmp_path, data, config_file))
-    assert "Traceback" not in stderr
-    assert "Traceback" in (tmp_path / "run.log").read_text()
+    if data is not None:
+        (tmp_path / "in.csv").write_text(data)
+    (tmp_path / "config.yaml").write_text(config)
+    done = console("run", "--input", "in.csv", "--log-format", log_format, cwd=tmp_path)
+    assert done.returncode == 1
+    assert message in json.loads(done.stdout)["error_message"]
+    logged = (tmp_path / "run.log").read_text()
+    assert message in logged  # the log file takes every level, DEBUG included
+    assert "Traceback" not in logged
+    assert "traceback" not in logged
+    assert b"Traceback" not in done.stderr
 
 
 def console(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:

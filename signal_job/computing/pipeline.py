@@ -218,7 +218,8 @@ def _run_series(
             return _run(data, config, route, signals=signals, engine=engine, edges=edges)
         except _ScanFailed as failure:
             error = failure.error
-    log.debug("scan of %s failed", data.spec, exc_info=error)
+    # Polars' own message, not its traceback: the error raised next names the line (an expected error).
+    log.debug("scan of %s failed: %s", data.spec, first_line(error))
     raise _explain(data, config, route, error) from error
 
 
