@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -59,6 +59,7 @@ class RunResult:
     version: str
     seed: int
     document: dict[str, Any]  # the metrics document, keys in their documented order
+    warnings: list[str] = field(default_factory=list)  # the document's: a result to read with care
 
 
 def explain(
@@ -180,4 +181,5 @@ def run(
         version=document["version"],
         seed=document["seed"],
         document=document,
+        warnings=list(document.get("warnings", [])),
     )

@@ -338,6 +338,7 @@ def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
         exc.version = config.version
         raise
     total, groups = result.total, result.groups
+    first = _first_nonpositive(data) if total.nonpositive else None
     ask = request.spelling(f"{Option.GROUPS.given('groups.csv')} (or .parquet)")
     report.log_result(
         total, groups, window=config.window, group_by=config.group_by, table=paths.groups, ask=ask
@@ -355,9 +356,19 @@ def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
         latency_ms=latency_ms,
         seed=config.seed,
         inputs=inputs,
-        warnings=report.short_windows(total, groups, window=config.window, group_by=config.group_by),
+        warnings=[
+            *report.short_windows(total, groups, window=config.window, group_by=config.group_by),
+            *report.nonpositive_closes(total.nonpositive, first=first),
+        ],
     )
     return Outcome(document, total, groups)
+
+
+def _first_nonpositive(data: Input) -> str | None:
+    """Where the input's first close of 0 or below is: looked for only once the counts found one."""
+    from signal_job.reading import lines  # noqa: PLC0415 - rarely needed: kept off the start-up path
+
+    return lines.first_nonpositive(data.parts)
 
 
 def _check_group_table(prepared: Prepared, config: Config) -> None:

@@ -315,6 +315,24 @@ def test_console_script_on_the_real_file_prints_the_published_document(
         assert done.stdout == (tmp_path / "metrics.json").read_bytes()
 
 
+def test_closes_of_zero_or_below_are_a_warning_naming_the_first_line_and_the_run_succeeds(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "config.yaml").write_text("seed: 1\nwindow: 2\nversion: v2\n")
+    (tmp_path / "in.csv").write_text("timestamp,close\n1,5\n2,6\n\n3,0\n4,7\n5,-2.5\n6,8\n")
+    done = console("run", "--input", "in.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["status"] == "success"
+    assert (document["rows_processed"], document["value"]) == (6, 0.5)
+    assert document["warnings"] == [
+        "2 close values are 0 or negative (the first: input file in.csv line 5): not a price unless "
+        "the market's prices can go negative; counted as any other close"
+    ]
+    assert f"WARNING {document['warnings'][0]}" in (tmp_path / "run.log").read_text()
+    assert b"WARNING 2 close values are 0 or negative" in done.stderr
+
+
 def test_console_script_error_has_no_traceback_and_exits_1(tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("seed: 1\nwindow: 5\nversion: v2\n")
     done = console("run", "--input", "nope.csv", cwd=tmp_path)

@@ -164,6 +164,22 @@ def short_windows(total: Counts, groups: Groups, *, window: int, group_by: str |
     return warnings
 
 
+def nonpositive_closes(count: int, *, first: str | None) -> list[str]:
+    """Warn (log and document) of `count` closes of 0 or below, the `first` of them where it was found.
+
+    A warning, not an error: some markets' prices do go negative, and such closes count as any other.
+    """
+    if not count:
+        return []
+    at = f" (the first: {first})" if first is not None else ""
+    warning = (
+        f"{counted(count, 'close value')} {'is' if count == 1 else 'are'} 0 or negative{at}: "
+        "not a price unless the market's prices can go negative; counted as any other close"
+    )
+    log.warning("%s", warning, extra={FIELDS: {"nonpositive_closes": count}})
+    return [warning]
+
+
 def log_result(
     total: Counts,
     groups: Groups,
