@@ -34,6 +34,7 @@ KEYWORDS = Spelling(
         Option.LOG_FILE: "log_file",  # never named: a run from Python has no log file
         Option.SIGNALS: "signals",
         Option.METRICS_FILE: "metrics_file",
+        Option.METRICS_LABEL: "metrics_labels",
         Option.GROUPS: "groups",
         Option.ENGINE: "engine",
         Option.ADDRESS: "address",
@@ -107,6 +108,16 @@ def _engine(engine: str) -> Literal["local", "dask"]:
     return "dask" if engine == "dask" else "local"
 
 
+def _labels(given: Mapping[str, str] | None) -> dict[str, str]:
+    from signal_job.reporting.prometheus import checked_labels  # noqa: PLC0415 - only when given
+
+    try:
+        return checked_labels((given or {}).items())
+    except ValueError as exc:
+        msg = f"metrics_labels: {exc}"
+        raise ValueError(msg) from exc
+
+
 def run(
     input: PathLike = "data.csv",
     *,
@@ -118,6 +129,7 @@ def run(
     workers: int | None = None,
     cache: PathLike | None = None,
     metrics_file: PathLike | None = None,
+    metrics_labels: Mapping[str, str] | None = None,
     groups: PathLike | None = None,
     hash_inputs: bool = False,
     mlflow: str | None = None,
@@ -131,7 +143,8 @@ def run(
     there (Parquet; with `engine="dask"` a folder of parts, a dataset). No output may be a file the
     run reads. `engine="dask"` counts the files on the Dask cluster at `address`, or on a local
     one of `workers` processes; `cache`, a folder, keeps each file's counts so that a re-run
-    reads only new files (see docs/cluster.md); `metrics_file`, a Prometheus textfile of the run;
+    reads only new files (see docs/cluster.md); `metrics_file`, a Prometheus textfile of the run,
+    with `metrics_labels` ({"job": "nightly"}) on every series (a bad one is a `ValueError`);
     `groups`, with a config's `group_by`, a table of every group's counts (.csv or .parquet);
     `hash_inputs` hashes every input byte into the document's `inputs` fingerprint (see
     docs/operations.md). With `mlflow`, a tracking URI, the run is logged to MLflow in the
@@ -145,6 +158,7 @@ def run(
     started = time.perf_counter()
     given = _given(config)
     engine = _engine(engine)
+    labels = _labels(metrics_labels)
     paths = Paths(
         input=location(input),
         config=Path(config) if isinstance(config, str | os.PathLike) else None,
@@ -167,6 +181,7 @@ def run(
         where=where,
         hashing=hash_inputs,
         tracking=job.tracking(mlflow, mlflow_experiment),
+        metrics_labels=labels,
     )
     outcome = job.execute(request)
     if outcome.error is not None:

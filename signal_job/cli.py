@@ -173,6 +173,42 @@ MetricsFileOption = Annotated[
         help="Also write the run as a Prometheus textfile here (node-exporter's textfile collector).",
     ),
 ]
+
+
+def _label_pairs(texts: list[str] | None) -> list[tuple[str, str]]:
+    """`--metrics-label` values (NAME=VALUE) as pairs, checked as Prometheus reads them; else exit 2."""
+    if not texts:
+        return []
+    from signal_job.reporting.prometheus import checked_labels  # noqa: PLC0415 - only when given
+
+    pairs = []
+    for text in texts:
+        name, equals, value = text.partition("=")
+        if not equals:
+            msg = f"{text!r} is not NAME=VALUE, e.g. job=nightly"
+            raise typer.BadParameter(msg)
+        pairs.append((name, value))
+    try:
+        return list(checked_labels(pairs).items())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _check_labels(texts: list[str] | None) -> list[str] | None:
+    _label_pairs(texts)  # a bad one is a usage error, before anything runs
+    return texts
+
+
+MetricsLabelOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--metrics-label",
+        envvar="SIGNAL_JOB_METRICS_LABELS",
+        callback=_check_labels,
+        help="With --metrics-file: a label NAME=VALUE on every series (job=nightly), so two jobs on one "
+        "node differ; repeat it for more. The variable takes several, separated by spaces.",
+    ),
+]
 MlflowOption = Annotated[
     str | None,
     typer.Option(
@@ -199,6 +235,7 @@ FLAGS = Spelling(
         Option.LOG_FILE: "--log-file",
         Option.SIGNALS: "--signals",
         Option.METRICS_FILE: "--metrics-file",
+        Option.METRICS_LABEL: "--metrics-label",
         Option.GROUPS: "--groups",
         Option.ENGINE: "--engine",
         Option.ADDRESS: "--address",
@@ -235,6 +272,7 @@ def run(
     workers: WorkersOption = None,
     cache: CacheOption = None,
     metrics_file: MetricsFileOption = None,
+    metrics_labels: MetricsLabelOption = None,
     groups: GroupsOption = None,
     log_format: LogFormatOption = LogFormatName.text,
     hash_inputs: HashOption = False,
@@ -273,6 +311,7 @@ def run(
         where=where,
         hashing=hash_inputs,
         tracking=job.tracking(mlflow, mlflow_experiment),
+        metrics_labels=dict(_label_pairs(metrics_labels)),
     )
     hooks = job.Hooks(logs, show=_print, ready=_act_on_stop_signals, before_writing=_stop_taking_signals)
     raise typer.Exit(job.execute(request, hooks).code)
@@ -380,6 +419,7 @@ _VALUE_OPTIONS = frozenset(
         "--log-file",
         "--signals",
         "--metrics-file",
+        "--metrics-label",
         "--groups",
         "--log-format",
         "--engine",

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -67,6 +67,8 @@ class Request:
     config: Given | None = None  # stands in for `paths.config`
     where: Where = field(default_factory=Where)
     hashing: bool = False  # hash every input byte into the document's fingerprint
+    # On every series of the metrics file, checked by the face (`prometheus.checked_labels`).
+    metrics_labels: Mapping[str, str] = field(default_factory=dict)
     tracking: Tracking | None = None  # log the ended run to MLflow
 
     @cached_property
@@ -116,7 +118,9 @@ def execute(request: Request, hooks: Hooks = Hooks()) -> Outcome:
             ended = _ended(prepared, request, hooks, pending)
         if hooks.before_writing is not None:
             hooks.before_writing()
-        document, ended = _committed(ended, prepared, pending, prints=hooks.show is not None)
+        document, ended = _committed(
+            ended, prepared, pending, prints=hooks.show is not None, labels=dict(request.metrics_labels)
+        )
     error = ended.error
     if document["status"] != "success" and error is None:  # the document could not be written
         error = OutputError(document["error_message"], version=document["version"])
@@ -207,7 +211,7 @@ def _version(request: Request) -> str | None:
 
 
 def _committed(
-    ended: Outcome, prepared: Prepared, pending: Pending, *, prints: bool
+    ended: Outcome, prepared: Prepared, pending: Pending, *, prints: bool, labels: dict[str, str]
 ) -> tuple[Document, Outcome]:
     """Put the run's outputs in place in one turn: its signals, groups table, Prometheus file, document.
 
@@ -219,7 +223,7 @@ def _committed(
     written = [out for option, out in prepared.outputs.items() if option is not Option.LOG_FILE]
     with together(written):
         ended = _tabled(_placed(ended, prepared, pending), prepared)
-        document = _written(ended, prepared, prints=prints)
+        document = _written(ended, prepared, prints=prints, labels=labels)
         if document["status"] != "success" and Option.SIGNALS in prepared.outputs:
             remove = remove_stale_dataset if prepared.signals_folder else remove_stale_signals
             remove(prepared.outputs[Option.SIGNALS], ended.signals)
@@ -259,19 +263,22 @@ def _tabled(ended: Outcome, prepared: Prepared) -> Outcome:
     return ended
 
 
-def _written(outcome: Outcome, prepared: Prepared, *, prints: bool) -> Document:
-    """Write the Prometheus file, then the document; the document as it ends (an error if either failed).
+def _written(outcome: Outcome, prepared: Prepared, *, prints: bool, labels: dict[str, str]) -> Document:
+    """Write the Prometheus file (`labels` on every series), then the document; the document as it ends.
 
-    Where the caller `prints` the document, an output that is this process's stdout is left to it.
+    An error if either failed. Where the caller `prints` the document, an output that is this
+    process's stdout is left to it.
     """
     out, metrics = prepared.outputs.get(Option.OUTPUT), prepared.outputs.get(Option.METRICS_FILE)
     counts, groups = outcome.counts, outcome.groups
-    document = report.write_metrics_file(outcome.document, metrics, counts=counts, groups=groups)
+    document = report.write_metrics_file(
+        outcome.document, metrics, counts=counts, groups=groups, labels=labels
+    )
     unusable = prepared.unusable.get(Option.OUTPUT)
     printed = prints and out is not None and is_stdout(out)
     written = report.write_document(document, out, unusable=unusable, printed=printed)
     if written["status"] != document["status"]:  # the document failed to write: say so there too
-        report.write_metrics_file(written, metrics, counts=counts, groups=groups)
+        report.write_metrics_file(written, metrics, counts=counts, groups=groups, labels=labels)
     return written
 
 

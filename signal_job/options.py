@@ -29,6 +29,7 @@ class Option(enum.Enum):
     LOG_FILE = "log_file"
     SIGNALS = "signals"
     METRICS_FILE = "metrics_file"
+    METRICS_LABEL = "metrics_label"  # a label on every series of the metrics file
     GROUPS = "groups"  # every group's counts, as a table
     ENGINE = "engine"
     ADDRESS = "address"
