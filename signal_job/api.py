@@ -43,6 +43,8 @@ KEYWORDS = Spelling(
         Option.HASH: "hash_inputs",
         Option.MLFLOW: "mlflow",
         Option.MLFLOW_EXPERIMENT: "mlflow_experiment",
+        Option.MLFLOW_RUN_NAME: "mlflow_run_name",
+        Option.MLFLOW_REQUIRED: "mlflow_required",
         Option.FORCE: "force",  # never named: `signal_job.synthetic.write_candles`'s, not `run`'s
     },
     valued='{name}="{value}"',
@@ -134,6 +136,8 @@ def run(
     hash_inputs: bool = False,
     mlflow: str | None = None,
     mlflow_experiment: str | None = None,
+    mlflow_run_name: str | None = None,
+    mlflow_required: bool = False,
 ) -> RunResult:
     """Run the job on `input` (a file, a glob or a folder, or an s3://... URL) and return its result.
 
@@ -148,12 +152,14 @@ def run(
     `groups`, with a config's `group_by`, a table of every group's counts (.csv or .parquet);
     `hash_inputs` hashes every input byte into the document's `inputs` fingerprint (see
     docs/operations.md). With `mlflow`, a tracking URI, the run is logged to MLflow in the
-    experiment `mlflow_experiment` (default "signal-job"); a tracking failure is a logged warning.
+    experiment `mlflow_experiment` (default "signal-job") as the run `mlflow_run_name` (default
+    "v1 window=5", the config's version and window); a tracking failure is a logged warning, or
+    with `mlflow_required` the run's `TrackingError`.
 
     Raises the job's `JobError` subclasses (`ConfigError`, `InputError`, `OutputError`,
-    `EngineError`, `ClashError`, `StagingError`) with the messages the command line puts in its
-    error document, naming these keyword arguments where it names its flags; `exc.version` is the
-    config's version once known.
+    `EngineError`, `ClashError`, `StagingError`, `TrackingError`) with the messages the command
+    line puts in its error document, naming these keyword arguments where it names its flags;
+    `exc.version` is the config's version once known.
     """
     started = time.perf_counter()
     given = _given(config)
@@ -180,7 +186,7 @@ def run(
         config=given,
         where=where,
         hashing=hash_inputs,
-        tracking=job.tracking(mlflow, mlflow_experiment),
+        tracking=job.tracking(mlflow, mlflow_experiment, run_name=mlflow_run_name, required=mlflow_required),
         metrics_labels=labels,
     )
     outcome = job.execute(request)

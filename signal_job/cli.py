@@ -226,6 +226,23 @@ ExperimentOption = Annotated[
         help="With --mlflow: the experiment (default signal-job).",
     ),
 ]
+RunNameOption = Annotated[
+    str | None,
+    typer.Option(
+        "--mlflow-run-name",
+        envvar="SIGNAL_JOB_MLFLOW_RUN_NAME",
+        help="With --mlflow: the MLflow run's name (default: the config's version and window, v1 window=5).",
+    ),
+]
+RequiredOption = Annotated[
+    bool,
+    typer.Option(
+        "--mlflow-required",
+        envvar="SIGNAL_JOB_MLFLOW_REQUIRED",
+        help="With --mlflow: a run that cannot be tracked fails (exit 1, the error document); "
+        "else that is a warning.",
+    ),
+]
 # The options the job's messages name, as this command line spells them: its flags.
 FLAGS = Spelling(
     {
@@ -244,6 +261,8 @@ FLAGS = Spelling(
         Option.HASH: "--hash",
         Option.MLFLOW: "--mlflow",
         Option.MLFLOW_EXPERIMENT: "--mlflow-experiment",
+        Option.MLFLOW_RUN_NAME: "--mlflow-run-name",
+        Option.MLFLOW_REQUIRED: "--mlflow-required",
         Option.FORCE: "--force",
     },
     valued="{name} {value}",
@@ -278,6 +297,8 @@ def run(
     hash_inputs: HashOption = False,
     mlflow: MlflowOption = None,
     mlflow_experiment: ExperimentOption = None,
+    mlflow_run_name: RunNameOption = None,
+    mlflow_required: RequiredOption = False,
     explain: ExplainOption = False,
 ) -> None:
     """Compute the signal rate of the input and write the metrics document.
@@ -310,7 +331,7 @@ def run(
         spelling=FLAGS,
         where=where,
         hashing=hash_inputs,
-        tracking=job.tracking(mlflow, mlflow_experiment),
+        tracking=job.tracking(mlflow, mlflow_experiment, run_name=mlflow_run_name, required=mlflow_required),
         metrics_labels=dict(_label_pairs(metrics_labels)),
     )
     hooks = job.Hooks(logs, show=_print, ready=_act_on_stop_signals, before_writing=_stop_taking_signals)
@@ -428,6 +449,7 @@ _VALUE_OPTIONS = frozenset(
         "--cache",
         "--mlflow",
         "--mlflow-experiment",
+        "--mlflow-run-name",
     }
 )
 _SHORT = ("-i", "-c", "-o")  # also written with their value joined: -idays/a.csv

@@ -35,6 +35,7 @@ from signal_job.errors import (
     JobError,
     OutputError,
     Terminated,
+    TrackingError,
     counted,
 )
 from signal_job.options import Option, Spelling
@@ -52,7 +53,7 @@ from signal_job.reporting.outputs import Pending, remove_stale_signals, together
 from signal_job.reporting.tables import write_group_table
 
 if TYPE_CHECKING:
-    from signal_job.reporting.tracking import Tracking
+    from signal_job.reporting.tracking import Tracked, Tracking
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class Request:
     hashing: bool = False  # hash every input byte into the document's fingerprint
     # On every series of the metrics file, checked by the face (`prometheus.checked_labels`).
     metrics_labels: Mapping[str, str] = field(default_factory=dict)
-    tracking: Tracking | None = None  # log the ended run to MLflow
+    tracking: Tracking | None = None  # track the run in MLflow, from its start to its end
 
     @cached_property
     def configured(self) -> RunConfig:
@@ -106,28 +107,32 @@ class Outcome:
 def execute(request: Request, hooks: Hooks = Hooks()) -> Outcome:
     """Run the job and write its document, whatever the end; the error is returned, not raised."""
     folder = request.where.name == "dask"
-    refused = False  # a run refused before it starts is not tracked
+    tracked = None  # a run refused before it starts is not tracked
     with Pending() as pending:  # the signals, written ahead: placed with the document, else removed
         try:
             prepared = prepare(request.paths, signals_folder=folder)
         except ClashError as exc:
-            refused = True
             prepared = spared(request.paths, exc, signals_folder=folder)
             ended = _refused(exc, request, hooks, prepared)
         else:
-            ended = _ended(prepared, request, hooks, pending)
+            tracked = _opened(request)
+            ended = _ended(prepared, request, hooks, pending, tracked)
         if hooks.before_writing is not None:
             hooks.before_writing()
+        if tracked is not None:  # logged before the document is written: a required run may fail on it
+            ended = _tracked(tracked, request, ended)
         document, ended = _committed(
             ended, prepared, pending, prints=hooks.show is not None, labels=dict(request.metrics_labels)
         )
+    if tracked is not None:
+        if document["status"] != ended.document["status"]:  # failed writing what was logged as a success
+            tracked.amend(document)
+        tracked.shut()
     error = ended.error
     if document["status"] != "success" and error is None:  # the document could not be written
         error = OutputError(document["error_message"], version=document["version"])
     shown = hooks.show is None or hooks.show(render(document))
     report.log_status(document, shown=shown)
-    if request.tracking is not None and not refused:  # once the document is final, while the log is open
-        _track(request.tracking, request, document, ended.counts)
     if hooks.logs is not None:
         hooks.logs.close()
     if error is not None:
@@ -154,7 +159,9 @@ def _refused(exc: ClashError, request: Request, hooks: Hooks, prepared: Prepared
     return _failed(exc, exc.version, str(exc), code=1)
 
 
-def _ended(prepared: Prepared, request: Request, hooks: Hooks, pending: Pending) -> Outcome:
+def _ended(
+    prepared: Prepared, request: Request, hooks: Hooks, pending: Pending, tracked: Tracked | None
+) -> Outcome:
     """Run the job: its outcome, or the error document, the error and the exit code (a signal sets it)."""
     paths = prepared.paths
     try:
@@ -164,6 +171,10 @@ def _ended(prepared: Prepared, request: Request, hooks: Hooks, pending: Pending)
             if Option.LOG_FILE in prepared.unusable:
                 raise prepared.unusable[Option.LOG_FILE]
             hooks.logs.attach(prepared.outputs[Option.LOG_FILE])
+        untracked = tracked.problem() if tracked is not None else None
+        if untracked is not None:  # a required run whose MLflow run cannot be opened: no work to lose
+            untracked.version = _version(request)
+            raise untracked
         for option in (Option.METRICS_FILE, Option.GROUPS):  # before the work, which could never be reported
             if option in prepared.unusable:
                 raise prepared.unusable[option]
@@ -282,30 +293,51 @@ def _written(outcome: Outcome, prepared: Prepared, *, prints: bool, labels: dict
     return written
 
 
-def _track(tracking: Tracking, request: Request, document: Document, counts: Counts | None) -> None:
-    """Log the ended run to MLflow (a failure to is a warning, never the run's)."""
-    from signal_job.reporting.tracking import log_run  # noqa: PLC0415 - only when tracking
+def _opened(request: Request) -> Tracked | None:
+    """The run's MLflow run, if tracked, opened now on a thread of its own from the job's start."""
+    if request.tracking is None:
+        return None
+    from signal_job.reporting.tracking import Tracked  # noqa: PLC0415 - only when tracking
 
+    started = time.time() - (time.perf_counter() - request.started)  # the command's start, in epoch time
+    return Tracked(request.tracking, started=started)
+
+
+def _tracked(tracked: Tracked, request: Request, ended: Outcome) -> Outcome:
+    """The outcome once the ended run is logged to MLflow: a required run not tracked fails on that."""
+    if isinstance(ended.error, TrackingError):  # its MLflow run was never opened
+        return ended
     config = request.configured.known()
-    log_run(
-        tracking,
+    document = ended.document
+    problem = tracked.close(
         document,
         config=config,
         config_text=None if config is None else request.configured.text(),  # as read: a pipe's once
         input=str(request.paths.input),
         engine=request.where.name,
-        counts=counts,
-        started=request.started,
+        counts=ended.counts,
+        latency=document.get("latency_ms", round((time.perf_counter() - request.started) * 1000)),
     )
+    if problem is None:
+        return ended
+    _in_words(problem, request.spelling)
+    if ended.error is not None:  # the run's own error stands
+        log.warning("%s", problem)
+        return ended
+    problem.version = document["version"]
+    log.error("%s", problem)
+    return _failed(problem, problem.version, str(problem), code=1)
 
 
-def tracking(uri: str | None, experiment: str | None) -> Tracking | None:
+def tracking(
+    uri: str | None, experiment: str | None, *, run_name: str | None = None, required: bool = False
+) -> Tracking | None:
     """MLflow settings, if a tracking URI was given: their module is imported only then."""
     if not uri:
         return None
     from signal_job.reporting.tracking import Tracking  # noqa: PLC0415 - a plain run never pays for it
 
-    return Tracking.of(uri, experiment)
+    return Tracking.of(uri, experiment, run_name=run_name, required=required)
 
 
 def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:

@@ -38,6 +38,8 @@ class Option(enum.Enum):
     HASH = "hash"
     MLFLOW = "mlflow"
     MLFLOW_EXPERIMENT = "mlflow_experiment"
+    MLFLOW_RUN_NAME = "mlflow_run_name"
+    MLFLOW_REQUIRED = "mlflow_required"  # a run that cannot be tracked fails
     FORCE = "force"  # replace an existing file of candles
 
     def __str__(self) -> str:
