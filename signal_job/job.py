@@ -121,11 +121,12 @@ def execute(request: Request, hooks: Hooks = Hooks()) -> Outcome:
             hooks.before_writing()
         if tracked is not None:  # logged before the document is written: a required run may fail on it
             ended = _tracked(tracked, request, ended)
+        logged = ended.document["status"]
         document, ended = _committed(
             ended, prepared, pending, prints=hooks.show is not None, labels=dict(request.metrics_labels)
         )
     if tracked is not None:
-        if document["status"] != ended.document["status"]:  # failed writing what was logged as a success
+        if document["status"] != logged:  # logged as a success, then failed to put its outputs in place
             tracked.amend(document)
         tracked.shut()
     error = ended.error

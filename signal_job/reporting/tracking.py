@@ -119,11 +119,16 @@ class Tracked:
             return client, run.info.run_id
 
     def problem(self) -> TrackingError | None:
-        """Wait for the run to be opened: the error of a required run that could not be, else None."""
+        """For a required run, wait for it to be opened: the error if it could not be, else None.
+
+        Any other run goes on meanwhile: its open is waited for when it is closed.
+        """
+        if not self.tracking.required:
+            return None
         try:
             self._opened.result()
         except Exception as exc:  # whatever mlflow raised is said in the message
-            return self._failed(exc) if self.tracking.required else None
+            return self._failed(exc)
         return None
 
     def close(

@@ -382,3 +382,17 @@ def test_the_python_api_names_the_run_and_raises_a_tracking_error_when_required(
         signal_job.run(
             DATA / "candles.csv", config=config, mlflow=unusable_uris(tmp_path)[0], mlflow_required=True
         )
+
+
+def test_a_run_logged_as_a_success_whose_document_cannot_be_written_is_marked_failed(
+    tmp_path: Path, store: str
+) -> None:
+    done = console(tmp_path, "--mlflow", store, "--mlflow-experiment", "unwritten", "--output", "/dev/full")
+    assert done.returncode == 1
+    document = orjson.loads(done.stdout)
+    assert "cannot write output file /dev/full" in document["error_message"]
+    (run,) = runs_of(store, "unwritten")
+    assert run.info.status == "FAILED"
+    assert run.data.tags["status"] == "error"
+    assert run.data.tags["error_message"] == document["error_message"]
+    assert orjson.loads(artifact(run, "metrics.json")) == document
