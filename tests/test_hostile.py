@@ -30,6 +30,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from prometheus_client.parser import text_string_to_metric_families
 
 import signal_job
 from signal_job.computing.pipeline import run
@@ -39,6 +40,8 @@ from signal_job.errors import ConfigError, JobError
 from signal_job.reading.inputs import open_input
 from signal_job.reading.lines import first_nonpositive
 from signal_job.reference import reference_signals
+from signal_job.reporting.metrics import success_document
+from signal_job.reporting.prometheus import checked_labels, textfile
 from signal_job.synthetic import write_candles
 from tests.conftest import CONSOLE_SCRIPT, DATA, make_config, run_with
 
@@ -1472,3 +1475,23 @@ def test_a_file_of_closes_of_zero_or_below_only_succeeds_with_the_warning(work: 
         "50 close values are 0 or negative (the first: input file below.csv line 2)"
     )
     assert b"Traceback" not in done.stderr
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.text(min_size=1, max_size=300))
+def test_any_metrics_label_value_reads_back_from_the_prometheus_file_as_given(value: str) -> None:
+    document = success_document(version="v1", rows=10, value=0.5, latency_ms=1, seed=1)
+    labels = checked_labels([("job", value)])
+    text = textfile(document, signals=5, groups=[], now=1.0, previous=None, labels=labels).decode()
+    found = [sample.labels for family in text_string_to_metric_families(text) for sample in family.samples]
+    assert len(found) == 7
+    assert all(each == {"version": "v1", "job": value} for each in found)
+
+
+def test_a_hostile_metrics_label_is_a_usage_error_that_writes_nothing(work: Path) -> None:
+    before = snapshot(work)
+    for label in ("job\nx=1", "=x", 'a"b=1', "job=a", "x" * 10_000):
+        done = job("--metrics-file", "m.prom", "--metrics-label", "job=a", "--metrics-label", label, cwd=work)
+        assert done.returncode == 2, label
+        assert b"Traceback" not in done.stderr
+        assert snapshot(work) == before
