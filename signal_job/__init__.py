@@ -20,6 +20,7 @@ from signal_job.errors import (
     JobError,
     OutputError,
     StagingError,
+    TrackingError,
 )
 from signal_job.version import __version__
 
@@ -38,6 +39,7 @@ __all__ = [
     "Reading",
     "RunResult",
     "StagingError",
+    "TrackingError",
     "__version__",
     "explain",
     "run",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,6 +34,7 @@ KEYWORDS = Spelling(
         Option.LOG_FILE: "log_file",  # never named: a run from Python has no log file
         Option.SIGNALS: "signals",
         Option.METRICS_FILE: "metrics_file",
+        Option.METRICS_LABEL: "metrics_labels",
         Option.GROUPS: "groups",
         Option.ENGINE: "engine",
         Option.ADDRESS: "address",
@@ -42,6 +43,8 @@ KEYWORDS = Spelling(
         Option.HASH: "hash_inputs",
         Option.MLFLOW: "mlflow",
         Option.MLFLOW_EXPERIMENT: "mlflow_experiment",
+        Option.MLFLOW_RUN_NAME: "mlflow_run_name",
+        Option.MLFLOW_REQUIRED: "mlflow_required",
         Option.FORCE: "force",  # never named: `signal_job.synthetic.write_candles`'s, not `run`'s
     },
     valued='{name}="{value}"',
@@ -59,6 +62,7 @@ class RunResult:
     version: str
     seed: int
     document: dict[str, Any]  # the metrics document, keys in their documented order
+    warnings: list[str] = field(default_factory=list)  # the document's: a result to read with care
 
 
 def explain(
@@ -106,6 +110,16 @@ def _engine(engine: str) -> Literal["local", "dask"]:
     return "dask" if engine == "dask" else "local"
 
 
+def _labels(given: Mapping[str, str] | None) -> dict[str, str]:
+    from signal_job.reporting.prometheus import checked_labels  # noqa: PLC0415 - only when given
+
+    try:
+        return checked_labels((given or {}).items())
+    except ValueError as exc:
+        msg = f"metrics_labels: {exc}"
+        raise ValueError(msg) from exc
+
+
 def run(
     input: PathLike = "data.csv",
     *,
@@ -117,10 +131,13 @@ def run(
     workers: int | None = None,
     cache: PathLike | None = None,
     metrics_file: PathLike | None = None,
+    metrics_labels: Mapping[str, str] | None = None,
     groups: PathLike | None = None,
     hash_inputs: bool = False,
     mlflow: str | None = None,
     mlflow_experiment: str | None = None,
+    mlflow_run_name: str | None = None,
+    mlflow_required: bool = False,
 ) -> RunResult:
     """Run the job on `input` (a file, a glob or a folder, or an s3://... URL) and return its result.
 
@@ -130,20 +147,24 @@ def run(
     there (Parquet; with `engine="dask"` a folder of parts, a dataset). No output may be a file the
     run reads. `engine="dask"` counts the files on the Dask cluster at `address`, or on a local
     one of `workers` processes; `cache`, a folder, keeps each file's counts so that a re-run
-    reads only new files (see docs/cluster.md); `metrics_file`, a Prometheus textfile of the run;
+    reads only new files (see docs/cluster.md); `metrics_file`, a Prometheus textfile of the run,
+    with `metrics_labels` ({"job": "nightly"}) on every series (a bad one is a `ValueError`);
     `groups`, with a config's `group_by`, a table of every group's counts (.csv or .parquet);
     `hash_inputs` hashes every input byte into the document's `inputs` fingerprint (see
     docs/operations.md). With `mlflow`, a tracking URI, the run is logged to MLflow in the
-    experiment `mlflow_experiment` (default "signal-job"); a tracking failure is a logged warning.
+    experiment `mlflow_experiment` (default "signal-job") as the run `mlflow_run_name` (default
+    "v1 window=5", the config's version and window); a tracking failure is a logged warning, or
+    with `mlflow_required` the run's `TrackingError`.
 
     Raises the job's `JobError` subclasses (`ConfigError`, `InputError`, `OutputError`,
-    `EngineError`, `ClashError`, `StagingError`) with the messages the command line puts in its
-    error document, naming these keyword arguments where it names its flags; `exc.version` is the
-    config's version once known.
+    `EngineError`, `ClashError`, `StagingError`, `TrackingError`) with the messages the command
+    line puts in its error document, naming these keyword arguments where it names its flags;
+    `exc.version` is the config's version once known.
     """
     started = time.perf_counter()
     given = _given(config)
     engine = _engine(engine)
+    labels = _labels(metrics_labels)
     paths = Paths(
         input=location(input),
         config=Path(config) if isinstance(config, str | os.PathLike) else None,
@@ -165,7 +186,8 @@ def run(
         config=given,
         where=where,
         hashing=hash_inputs,
-        tracking=job.tracking(mlflow, mlflow_experiment),
+        tracking=job.tracking(mlflow, mlflow_experiment, run_name=mlflow_run_name, required=mlflow_required),
+        metrics_labels=labels,
     )
     outcome = job.execute(request)
     if outcome.error is not None:
@@ -180,4 +202,5 @@ def run(
         version=document["version"],
         seed=document["seed"],
         document=document,
+        warnings=list(document.get("warnings", [])),
     )

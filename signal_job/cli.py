@@ -181,6 +181,42 @@ MetricsFileOption = Annotated[
         help="Also write the run as a Prometheus textfile here (node-exporter's textfile collector).",
     ),
 ]
+
+
+def _label_pairs(texts: list[str] | None) -> list[tuple[str, str]]:
+    """`--metrics-label` values (NAME=VALUE) as pairs, checked as Prometheus reads them; else exit 2."""
+    if not texts:
+        return []
+    from signal_job.reporting.prometheus import checked_labels  # noqa: PLC0415 - only when given
+
+    pairs = []
+    for text in texts:
+        name, equals, value = text.partition("=")
+        if not equals:
+            msg = f"{text!r} is not NAME=VALUE, e.g. job=nightly"
+            raise typer.BadParameter(msg)
+        pairs.append((name, value))
+    try:
+        return list(checked_labels(pairs).items())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _check_labels(texts: list[str] | None) -> list[str] | None:
+    _label_pairs(texts)  # a bad one is a usage error, before anything runs
+    return texts
+
+
+MetricsLabelOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--metrics-label",
+        envvar="SIGNAL_JOB_METRICS_LABELS",
+        callback=_check_labels,
+        help="With --metrics-file: a label NAME=VALUE on every series (job=nightly), so two jobs on one "
+        "node differ; repeat it for more. The variable takes several, separated by spaces.",
+    ),
+]
 MlflowOption = Annotated[
     str | None,
     typer.Option(
@@ -198,6 +234,23 @@ ExperimentOption = Annotated[
         help="With --mlflow: the experiment (default signal-job).",
     ),
 ]
+RunNameOption = Annotated[
+    str | None,
+    typer.Option(
+        "--mlflow-run-name",
+        envvar="SIGNAL_JOB_MLFLOW_RUN_NAME",
+        help="With --mlflow: the MLflow run's name (default: the config's version and window, v1 window=5).",
+    ),
+]
+RequiredOption = Annotated[
+    bool,
+    typer.Option(
+        "--mlflow-required",
+        envvar="SIGNAL_JOB_MLFLOW_REQUIRED",
+        help="With --mlflow: a run that cannot be tracked fails (exit 1, the error document); "
+        "else that is a warning.",
+    ),
+]
 # The options the job's messages name, as this command line spells them: its flags.
 FLAGS = Spelling(
     {
@@ -207,6 +260,7 @@ FLAGS = Spelling(
         Option.LOG_FILE: "--log-file",
         Option.SIGNALS: "--signals",
         Option.METRICS_FILE: "--metrics-file",
+        Option.METRICS_LABEL: "--metrics-label",
         Option.GROUPS: "--groups",
         Option.ENGINE: "--engine",
         Option.ADDRESS: "--address",
@@ -215,6 +269,8 @@ FLAGS = Spelling(
         Option.HASH: "--hash",
         Option.MLFLOW: "--mlflow",
         Option.MLFLOW_EXPERIMENT: "--mlflow-experiment",
+        Option.MLFLOW_RUN_NAME: "--mlflow-run-name",
+        Option.MLFLOW_REQUIRED: "--mlflow-required",
         Option.FORCE: "--force",
     },
     valued="{name} {value}",
@@ -366,6 +422,9 @@ NEEDS = (
     Needs("--workers", "--address", without=True, why="a running scheduler has its own workers"),
     Needs("--address", "--engine", "dask"),
     Needs("--mlflow-experiment", "--mlflow"),
+    Needs("--mlflow-run-name", "--mlflow"),
+    Needs("--mlflow-required", "--mlflow"),
+    Needs("--metrics-label", "--metrics-file"),
 )
 
 
@@ -401,11 +460,14 @@ def run(
     workers: WorkersOption = None,
     cache: CacheOption = None,
     metrics_file: MetricsFileOption = None,
+    metrics_labels: MetricsLabelOption = None,
     groups: GroupsOption = None,
     log_format: LogFormatOption = LogFormatName.text,
     hash_inputs: HashOption = False,
     mlflow: MlflowOption = None,
     mlflow_experiment: ExperimentOption = None,
+    mlflow_run_name: RunNameOption = None,
+    mlflow_required: RequiredOption = False,
     explain: ExplainOption = False,
     settings: SetOption = None,
 ) -> None:
@@ -447,7 +509,8 @@ def run(
         overrides=overrides,
         where=where,
         hashing=hash_inputs,
-        tracking=job.tracking(mlflow, mlflow_experiment),
+        tracking=job.tracking(mlflow, mlflow_experiment, run_name=mlflow_run_name, required=mlflow_required),
+        metrics_labels=dict(_label_pairs(metrics_labels)),
     )
     hooks = job.Hooks(logs, show=_print, ready=_act_on_stop_signals, before_writing=_stop_taking_signals)
     raise typer.Exit(job.execute(request, hooks).code)

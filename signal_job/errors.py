@@ -41,6 +41,10 @@ class EngineError(JobError):
     """The engine that runs the job (a Dask cluster) is missing, unreachable or failed."""
 
 
+class TrackingError(JobError):
+    """The run could not be tracked in MLflow, and tracking was required."""
+
+
 class StagingError(OutputError):
     """The temporary folder (under TMPDIR) where a run stages rows on disk cannot be written."""
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,7 @@ from signal_job.errors import (
     JobError,
     OutputError,
     Terminated,
+    TrackingError,
     counted,
 )
 from signal_job.options import Option, Spelling
@@ -52,7 +53,7 @@ from signal_job.reporting.outputs import Pending, remove_stale_signals, together
 from signal_job.reporting.tables import write_group_table
 
 if TYPE_CHECKING:
-    from signal_job.reporting.tracking import Tracking
+    from signal_job.reporting.tracking import Tracked, Tracking
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,9 @@ class Request:
     overrides: Overrides = field(default_factory=Overrides)  # config keys set over the file's (the CLI's)
     where: Where = field(default_factory=Where)
     hashing: bool = False  # hash every input byte into the document's fingerprint
-    tracking: Tracking | None = None  # log the ended run to MLflow
+    # On every series of the metrics file, checked by the face (`prometheus.checked_labels`).
+    metrics_labels: Mapping[str, str] = field(default_factory=dict)
+    tracking: Tracking | None = None  # track the run in MLflow, from its start to its end
 
     @cached_property
     def configured(self) -> RunConfig:
@@ -105,26 +108,33 @@ class Outcome:
 def execute(request: Request, hooks: Hooks = Hooks()) -> Outcome:
     """Run the job and write its document, whatever the end; the error is returned, not raised."""
     folder = request.where.name == "dask"
-    refused = False  # a run refused before it starts is not tracked
+    tracked = None  # a run refused before it starts is not tracked
     with Pending() as pending:  # the signals, written ahead: placed with the document, else removed
         try:
             prepared = prepare(request.paths, signals_folder=folder)
         except ClashError as exc:
-            refused = True
             prepared = spared(request.paths, exc, signals_folder=folder)
             ended = _refused(exc, request, hooks, prepared)
         else:
-            ended = _ended(prepared, request, hooks, pending)
+            tracked = _opened(request)
+            ended = _ended(prepared, request, hooks, pending, tracked)
         if hooks.before_writing is not None:
             hooks.before_writing()
-        document, ended = _committed(ended, prepared, pending, prints=hooks.show is not None)
+        if tracked is not None:  # logged before the document is written: a required run may fail on it
+            ended = _tracked(tracked, request, ended)
+        logged = ended.document["status"]
+        document, ended = _committed(
+            ended, prepared, pending, prints=hooks.show is not None, labels=dict(request.metrics_labels)
+        )
+    if tracked is not None:
+        if document["status"] != logged:  # logged as a success, then failed to put its outputs in place
+            tracked.amend(document)
+        tracked.shut()
     error = ended.error
     if document["status"] != "success" and error is None:  # the document could not be written
         error = OutputError(document["error_message"], version=document["version"])
     shown = hooks.show is None or hooks.show(render(document))
     report.log_status(document, shown=shown)
-    if request.tracking is not None and not refused:  # once the document is final, while the log is open
-        _track(request.tracking, request, document, ended.counts)
     if hooks.logs is not None:
         hooks.logs.close()
     if error is not None:
@@ -151,7 +161,9 @@ def _refused(exc: ClashError, request: Request, hooks: Hooks, prepared: Prepared
     return _failed(exc, exc.version, str(exc), code=1)
 
 
-def _ended(prepared: Prepared, request: Request, hooks: Hooks, pending: Pending) -> Outcome:
+def _ended(
+    prepared: Prepared, request: Request, hooks: Hooks, pending: Pending, tracked: Tracked | None
+) -> Outcome:
     """Run the job: its outcome, or the error document, the error and the exit code (a signal sets it)."""
     paths = prepared.paths
     try:
@@ -161,6 +173,10 @@ def _ended(prepared: Prepared, request: Request, hooks: Hooks, pending: Pending)
             if Option.LOG_FILE in prepared.unusable:
                 raise prepared.unusable[Option.LOG_FILE]
             hooks.logs.attach(prepared.outputs[Option.LOG_FILE])
+        untracked = tracked.problem() if tracked is not None else None
+        if untracked is not None:  # a required run whose MLflow run cannot be opened: no work to lose
+            untracked.version = _version(request)
+            raise untracked
         for option in (Option.METRICS_FILE, Option.GROUPS):  # before the work, which could never be reported
             if option in prepared.unusable:
                 raise prepared.unusable[option]
@@ -173,8 +189,8 @@ def _ended(prepared: Prepared, request: Request, hooks: Hooks, pending: Pending)
         if exc.version is None and isinstance(exc, OutputError):
             exc.version = _version(request)
         _in_words(exc, request.spelling)
+        # An expected error's message says all there is: no traceback, not even in the log file.
         log.error("%s", exc)
-        log.debug("traceback", exc_info=True)
         return _failed(exc, exc.version, str(exc), code=1)
     except Terminated as exc:
         log.error("%s", exc)
@@ -208,7 +224,7 @@ def _version(request: Request) -> str | None:
 
 
 def _committed(
-    ended: Outcome, prepared: Prepared, pending: Pending, *, prints: bool
+    ended: Outcome, prepared: Prepared, pending: Pending, *, prints: bool, labels: dict[str, str]
 ) -> tuple[Document, Outcome]:
     """Put the run's outputs in place in one turn: its signals, groups table, Prometheus file, document.
 
@@ -220,7 +236,7 @@ def _committed(
     written = [out for option, out in prepared.outputs.items() if option is not Option.LOG_FILE]
     with together(written):
         ended = _tabled(_placed(ended, prepared, pending), prepared)
-        document = _written(ended, prepared, prints=prints)
+        document = _written(ended, prepared, prints=prints, labels=labels)
         if document["status"] != "success" and Option.SIGNALS in prepared.outputs:
             remove = remove_stale_dataset if prepared.signals_folder else remove_stale_signals
             remove(prepared.outputs[Option.SIGNALS], ended.signals)
@@ -260,46 +276,70 @@ def _tabled(ended: Outcome, prepared: Prepared) -> Outcome:
     return ended
 
 
-def _written(outcome: Outcome, prepared: Prepared, *, prints: bool) -> Document:
-    """Write the Prometheus file, then the document; the document as it ends (an error if either failed).
+def _written(outcome: Outcome, prepared: Prepared, *, prints: bool, labels: dict[str, str]) -> Document:
+    """Write the Prometheus file (`labels` on every series), then the document; the document as it ends.
 
-    Where the caller `prints` the document, an output that is this process's stdout is left to it.
+    An error if either failed. Where the caller `prints` the document, an output that is this
+    process's stdout is left to it.
     """
     out, metrics = prepared.outputs.get(Option.OUTPUT), prepared.outputs.get(Option.METRICS_FILE)
     counts, groups = outcome.counts, outcome.groups
-    document = report.write_metrics_file(outcome.document, metrics, counts=counts, groups=groups)
+    document = report.write_metrics_file(
+        outcome.document, metrics, counts=counts, groups=groups, labels=labels
+    )
     unusable = prepared.unusable.get(Option.OUTPUT)
     printed = prints and out is not None and is_stdout(out)
     written = report.write_document(document, out, unusable=unusable, printed=printed)
     if written["status"] != document["status"]:  # the document failed to write: say so there too
-        report.write_metrics_file(written, metrics, counts=counts, groups=groups)
+        report.write_metrics_file(written, metrics, counts=counts, groups=groups, labels=labels)
     return written
 
 
-def _track(tracking: Tracking, request: Request, document: Document, counts: Counts | None) -> None:
-    """Log the ended run to MLflow (a failure to is a warning, never the run's)."""
-    from signal_job.reporting.tracking import log_run  # noqa: PLC0415 - only when tracking
+def _opened(request: Request) -> Tracked | None:
+    """The run's MLflow run, if tracked, opened now on a thread of its own from the job's start."""
+    if request.tracking is None:
+        return None
+    from signal_job.reporting.tracking import Tracked  # noqa: PLC0415 - only when tracking
 
+    started = time.time() - (time.perf_counter() - request.started)  # the command's start, in epoch time
+    return Tracked(request.tracking, started=started)
+
+
+def _tracked(tracked: Tracked, request: Request, ended: Outcome) -> Outcome:
+    """The outcome once the ended run is logged to MLflow: a required run not tracked fails on that."""
+    if isinstance(ended.error, TrackingError):  # its MLflow run was never opened
+        return ended
     config = request.configured.known()
-    log_run(
-        tracking,
+    document = ended.document
+    problem = tracked.close(
         document,
         config=config,
         config_text=None if config is None else request.configured.text(),  # as read: a pipe's once
         input=str(request.paths.input),
         engine=request.where.name,
-        counts=counts,
-        started=request.started,
+        counts=ended.counts,
+        latency=document.get("latency_ms", round((time.perf_counter() - request.started) * 1000)),
     )
+    if problem is None:
+        return ended
+    _in_words(problem, request.spelling)
+    if ended.error is not None:  # the run's own error stands
+        log.warning("%s", problem)
+        return ended
+    problem.version = document["version"]
+    log.error("%s", problem)
+    return _failed(problem, problem.version, str(problem), code=1)
 
 
-def tracking(uri: str | None, experiment: str | None) -> Tracking | None:
+def tracking(
+    uri: str | None, experiment: str | None, *, run_name: str | None = None, required: bool = False
+) -> Tracking | None:
     """MLflow settings, if a tracking URI was given: their module is imported only then."""
     if not uri:
         return None
     from signal_job.reporting.tracking import Tracking  # noqa: PLC0415 - a plain run never pays for it
 
-    return Tracking.of(uri, experiment)
+    return Tracking.of(uri, experiment, run_name=run_name, required=required)
 
 
 def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
@@ -339,6 +379,7 @@ def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
         exc.version = config.version
         raise
     total, groups = result.total, result.groups
+    first = _first_nonpositive(data) if total.nonpositive else None
     ask = request.spelling(f"{Option.GROUPS.given('groups.csv')} (or .parquet)")
     report.log_result(
         total, groups, window=config.window, group_by=config.group_by, table=paths.groups, ask=ask
@@ -356,9 +397,19 @@ def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
         latency_ms=latency_ms,
         seed=config.seed,
         inputs=inputs,
-        warnings=report.short_windows(total, groups, window=config.window, group_by=config.group_by),
+        warnings=[
+            *report.short_windows(total, groups, window=config.window, group_by=config.group_by),
+            *report.nonpositive_closes(total.nonpositive, first=first),
+        ],
     )
     return Outcome(document, total, groups)
+
+
+def _first_nonpositive(data: Input) -> str | None:
+    """Where the input's first close of 0 or below is: looked for only once the counts found one."""
+    from signal_job.reading import lines  # noqa: PLC0415 - rarely needed: kept off the start-up path
+
+    return lines.first_nonpositive(data.parts)
 
 
 def _check_group_table(prepared: Prepared, config: Config) -> None:

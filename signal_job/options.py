@@ -29,6 +29,7 @@ class Option(enum.Enum):
     LOG_FILE = "log_file"
     SIGNALS = "signals"
     METRICS_FILE = "metrics_file"
+    METRICS_LABEL = "metrics_label"  # a label on every series of the metrics file
     GROUPS = "groups"  # every group's counts, as a table
     ENGINE = "engine"
     ADDRESS = "address"
@@ -37,6 +38,8 @@ class Option(enum.Enum):
     HASH = "hash"
     MLFLOW = "mlflow"
     MLFLOW_EXPERIMENT = "mlflow_experiment"
+    MLFLOW_RUN_NAME = "mlflow_run_name"
+    MLFLOW_REQUIRED = "mlflow_required"  # a run that cannot be tracked fails
     FORCE = "force"  # replace an existing file of candles
 
     def __str__(self) -> str:

@@ -33,6 +33,8 @@ class Counts:
     signals: int
     blank_lines: int = 0
     repeats: int = 0  # rows left out as repeats of the row before (`duplicates: drop`)
+    # Closes of 0 or below, exactly as read (to 18 decimals): no price, but some markets go negative.
+    nonpositive: int = 0
 
     @property
     def rate(self) -> float:
@@ -51,6 +53,7 @@ class Counts:
             signals=self.signals + other.signals,
             blank_lines=self.blank_lines + other.blank_lines,
             repeats=self.repeats + other.repeats,
+            nonpositive=self.nonpositive + other.nonpositive,
         )
 
 

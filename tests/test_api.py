@@ -44,6 +44,17 @@ def test_a_run_returns_the_bundled_result_and_the_document_the_command_line_prin
     assert result.document["latency_ms"] == result.latency_ms
 
 
+def test_a_run_returns_the_documents_warnings_such_as_closes_of_zero_or_below(tmp_path: Path) -> None:
+    data = tmp_path / "prices.csv"
+    data.write_text("close\n2\n0\n3\n-1\n4\n")
+    result = signal_job.run(data, config={**CONFIG, "window": 2})
+    assert result.warnings == result.document["warnings"]
+    assert result.warnings[0].startswith(
+        f"2 close values are 0 or negative (the first: input file {data} line 3)"
+    )
+    assert signal_job.run(PROJECT / "data.csv", config=CONFIG).warnings == []
+
+
 def test_a_config_path_mapping_or_config_object_give_the_same_result(bundled: Path) -> None:
     data = str(bundled / "data.csv")
     config = signal_job.Config(seed=42, window=5, version="v1")

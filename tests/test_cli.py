@@ -182,13 +182,30 @@ def test_usage_error_exits_2() -> None:
     assert invoke("run", "--window", "5")[0] == 2
 
 
-def test_error_traceback_goes_to_the_log_file_only(
-    tmp_path: Path, write_file: WriteFile, config_file: Path
+@pytest.mark.parametrize(
+    ("data", "config", "message"),
+    [
+        ("timestamp,close\n1,2\n2,abc\n", "seed: 1\nwindow: 5\nversion: v1\n", "line 3"),
+        (None, "seed: 1\nwindow: 5\nversion: v1\n", "does not exist"),
+        ("timestamp,close\n1,2\n", "seed: 1\nwindow: -5\nversion: v1\n", "window"),
+    ],
+    ids=["malformed-row", "missing-file", "bad-config"],
+)
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_an_expected_error_logs_no_traceback_even_at_debug_level(
+    tmp_path: Path, data: str | None, config: str, message: str, log_format: str
 ) -> None:
-    data = write_file("text.csv", "timestamp,close\n1,2\n2,abc\n")
-    _, _, stderr = invoke(*run_args(tmp_path, data, config_file))
-    assert "Traceback" not in stderr
-    assert "Traceback" in (tmp_path / "run.log").read_text()
+    if data is not None:
+        (tmp_path / "in.csv").write_text(data)
+    (tmp_path / "config.yaml").write_text(config)
+    done = console("run", "--input", "in.csv", "--log-format", log_format, cwd=tmp_path)
+    assert done.returncode == 1
+    assert message in json.loads(done.stdout)["error_message"]
+    logged = (tmp_path / "run.log").read_text()
+    assert message in logged  # the log file takes every level, DEBUG included
+    assert "Traceback" not in logged
+    assert "traceback" not in logged
+    assert b"Traceback" not in done.stderr
 
 
 def console(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
@@ -370,6 +387,24 @@ def test_console_script_on_the_real_file_prints_the_published_document(
             "status": "success",
         }
         assert done.stdout == (tmp_path / "metrics.json").read_bytes()
+
+
+def test_closes_of_zero_or_below_are_a_warning_naming_the_first_line_and_the_run_succeeds(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "config.yaml").write_text("seed: 1\nwindow: 2\nversion: v2\n")
+    (tmp_path / "in.csv").write_text("timestamp,close\n1,5\n2,6\n\n3,0\n4,7\n5,-2.5\n6,8\n")
+    done = console("run", "--input", "in.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["status"] == "success"
+    assert (document["rows_processed"], document["value"]) == (6, 0.5)
+    assert document["warnings"] == [
+        "2 close values are 0 or negative (the first: input file in.csv line 5): not a price unless "
+        "the market's prices can go negative; counted as any other close"
+    ]
+    assert f"WARNING {document['warnings'][0]}" in (tmp_path / "run.log").read_text()
+    assert b"WARNING 2 close values are 0 or negative" in done.stderr
 
 
 def test_console_script_error_has_no_traceback_and_exits_1(tmp_path: Path) -> None:
@@ -637,7 +672,7 @@ RUN_OPTIONS: dict[str, Any] = {param.opts[0]: param for param in RUN.params if p
 
 
 # A value each option of NEEDS takes ("2" unless listed): an option whose own check refuses "2" needs one.
-EXAMPLES = {"--engine": "dask"}
+EXAMPLES = {"--engine": "dask", "--metrics-label": "job=nightly", "--metrics-file": "job.prom"}
 
 
 def given(flag: str, value: str | None = None) -> list[str]:

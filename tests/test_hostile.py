@@ -30,6 +30,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from prometheus_client.parser import text_string_to_metric_families
 
 import signal_job
 from signal_job.computing.pipeline import run
@@ -37,7 +38,10 @@ from signal_job.computing.route import Limits
 from signal_job.config import load_config
 from signal_job.errors import ConfigError, JobError
 from signal_job.reading.inputs import open_input
+from signal_job.reading.lines import first_nonpositive
 from signal_job.reference import reference_signals
+from signal_job.reporting.metrics import success_document
+from signal_job.reporting.prometheus import checked_labels, textfile
 from signal_job.synthetic import write_candles
 from tests.conftest import CONSOLE_SCRIPT, DATA, examples, make_config, run_with
 
@@ -1511,3 +1515,63 @@ def test_a_header_without_data_rows_is_told_in_bounded_memory(
     done, peak = job_and_peak("--input", name, cwd=work)
     assert_refused(done, f"input file {name} {told}")
     assert peak < MEMORY_GOAL_MIB
+
+
+# Closes of 0 or below, spelled as careless exports write them, among prices: counted, never an error.
+_AT_OR_BELOW_ZERO = ["0", "-0", "+0", "0.000", "-0.", "0e5", "-1e-30", " -2 ", "-.5", "1e-19", "-44221.07"]
+_ABOVE_ZERO = ["1", "+3", "0.000000000000000001", "44221.07", " 7 "]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    closes=st.lists(st.sampled_from([*_AT_OR_BELOW_ZERO, *_ABOVE_ZERO, ""]), min_size=1, max_size=30),
+    blank_after=st.integers(0, 30),
+)
+def test_hostile_spellings_of_closes_of_zero_or_below_are_counted_and_the_first_is_named(
+    tmp_path: Path, closes: list[str], blank_after: int
+) -> None:
+    lines = [f"{minute},{close}\n" for minute, close in enumerate(closes)]
+    lines.insert(blank_after, "\n")  # a blank line, counted in the line numbers
+    path = tmp_path / "prices.csv"
+    path.write_text("timestamp,close\n" + "".join(lines))
+    data = open_input(path)
+    counts = run(data, make_config(3)).total
+    at_or_below = [close in _AT_OR_BELOW_ZERO for close in closes]
+    assert counts.nonpositive == sum(at_or_below)
+    if not any(at_or_below):
+        assert first_nonpositive(data.parts) is None
+        return
+    row = at_or_below.index(True)
+    line = row + 2 + (blank_after <= row)  # the header, then the blank line if it comes before
+    assert first_nonpositive(data.parts) == f"input file {path} line {line}"
+
+
+def test_a_file_of_closes_of_zero_or_below_only_succeeds_with_the_warning(work: Path) -> None:
+    (work / "below.csv").write_text("close\n" + "".join(f"-{i % 3}\n" for i in range(50)))
+    done = job("--input", "below.csv", cwd=work)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["warnings"][0].startswith(
+        "50 close values are 0 or negative (the first: input file below.csv line 2)"
+    )
+    assert b"Traceback" not in done.stderr
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.text(min_size=1, max_size=300))
+def test_any_metrics_label_value_reads_back_from_the_prometheus_file_as_given(value: str) -> None:
+    document = success_document(version="v1", rows=10, value=0.5, latency_ms=1, seed=1)
+    labels = checked_labels([("job", value)])
+    text = textfile(document, signals=5, groups=[], now=1.0, previous=None, labels=labels).decode()
+    found = [sample.labels for family in text_string_to_metric_families(text) for sample in family.samples]
+    assert len(found) == 7
+    assert all(each == {"version": "v1", "job": value} for each in found)
+
+
+def test_a_hostile_metrics_label_is_a_usage_error_that_writes_nothing(work: Path) -> None:
+    before = snapshot(work)
+    for label in ("job\nx=1", "=x", 'a"b=1', "job=a", "x" * 10_000):
+        done = job("--metrics-file", "m.prom", "--metrics-label", "job=a", "--metrics-label", label, cwd=work)
+        assert done.returncode == 2, label
+        assert b"Traceback" not in done.stderr
+        assert snapshot(work) == before

@@ -105,7 +105,7 @@ def test_a_group_shorter_than_the_window_is_named_in_the_warning(
     write_file: WriteFile, caplog: pytest.LogCaptureFixture
 ) -> None:
     rows = "".join(
-        f"2024-01-01 00:{minute:02}:00,{symbol},{minute % 3}\n" for minute in range(6) for symbol in "AB"
+        f"2024-01-01 00:{minute:02}:00,{symbol},{1 + minute % 3}\n" for minute in range(6) for symbol in "AB"
     )
     data = write_file("groups.csv", "timestamp,symbol,close\n" + rows + "2024-01-01 00:00:00,C,1\n")
     with caplog.at_level(logging.INFO, logger="signal_job"):
@@ -208,7 +208,7 @@ def test_groups_all_shorter_than_the_window_are_named_so_not_blamed_on_missing_c
     write_file: WriteFile,
 ) -> None:
     rows = "".join(
-        f"2024-01-01 00:0{minute}:00,{symbol},{minute}\n" for minute in range(3) for symbol in "AB"
+        f"2024-01-01 00:0{minute}:00,{symbol},{minute + 1}\n" for minute in range(3) for symbol in "AB"
     )
     data = write_file("short.csv", "timestamp,symbol,close\n" + rows)
     result = signal_job.run(data, config={**CONFIG, "window": 4, "group_by": "symbol"})

@@ -66,6 +66,11 @@ def test_combine_adds_the_files_own_counts_and_the_windows_across_them() -> None
     assert combine(pieces, 3) == counted_alone(closes, 3)
 
 
+def test_counts_add_up_their_closes_of_zero_or_below() -> None:
+    one, other = Counts(3, 2, 0, 1, nonpositive=2), Counts(4, 3, 1, 2, nonpositive=1)
+    assert (one + other).nonpositive == 3
+
+
 def test_a_piece_is_plain_data_that_pickles() -> None:
     # The cache keeps pieces and Dask ships them between processes.
     edges = Edges((Decimal("1.5"), None), (Decimal(2),), first=datetime(2024, 1, 1), last="02/01/2024")

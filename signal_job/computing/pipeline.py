@@ -219,7 +219,8 @@ def _run_series(
             return _run(data, config, route, signals=signals, engine=engine, edges=edges)
         except _ScanFailed as failure:
             error = failure.error
-    log.debug("scan of %s failed", data.spec, exc_info=error)
+    # Polars' own message, not its traceback: the error raised next names the line (an expected error).
+    log.debug("scan of %s failed: %s", data.spec, first_line(error))
     raise _explain(data, config, route, error) from error
 
 
@@ -247,14 +248,17 @@ def _run(
         blank_lines += rows_with_blank_lines - sum(frame["rows"]) - repeats
     frame, repeats = _in_time_order(data, config, route, frame, repeats, signals=signals, engine=engine)
     groups = [(row.pop("group", None), row) for row in frame.iter_rows(named=True)]
-    counts = [
-        (name, Counts(row["rows"], row["full_windows"], row["missing"], row["signals"]))
-        for name, row in groups
-    ]
+    counts = [(name, _counted_row(row)) for name, row in groups]
     total = sum((c for _, c in counts), Counts(0, 0, 0, 0, blank_lines=blank_lines, repeats=repeats))
     _check_counts(data, groups, window=config.window)
     ends = _edges(data, config, route, total.rows + total.repeats, engine=engine) if edges else None
     return Result(total, counts if config.group_by else [], ends)
+
+
+def _counted_row(row: dict[str, int]) -> Counts:
+    """The `Counts` of one row of a counts query (the whole series', or one group's)."""
+    fields = ("rows", "full_windows", "missing", "signals", "nonpositive")
+    return Counts(**{name: row[name] for name in fields})
 
 
 def _edges(data: Input, config: Config, route: Route, rows: int, *, engine: PolarsEngine) -> Edges:

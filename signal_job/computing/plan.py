@@ -248,6 +248,8 @@ def fast_counts(written: pl.LazyFrame, the_shape: Shape) -> pl.LazyFrame:
         missing=pl.col("close").null_count(),
         full_windows=pl.len() - pl.col("rolling_mean").null_count(),
         signals=pl.col("signal").sum(),
+        # A trusted row's close has its exact price's sign (see `_fast_signals`).
+        nonpositive=(pl.col("close") <= 0).sum(),
         largest_price=zero,  # Int64 sums cannot overflow: `fast_units` bounds every price
         suspect=(pl.col("signal") == SUSPECT_SIGNAL).sum(),
         unreadable_timestamps=zero,
@@ -267,9 +269,13 @@ def _fast_signals(rows: pl.LazyFrame, config: Config, the_shape: Shape, *, quick
         trusted = time.is_not_null()
         if the_shape.keys:  # each time later than the one before: time order, as the rows stream
             trusted &= (time > time.shift(1)).fill_null(value=True)
+    floats = bool(the_shape.float_close)
+    if floats:
+        # A float written as it is but read as a price of 0 (1e-20: past 18 decimals) would count
+        # as positive from the file written: the general path counts it from its price.
+        trusted &= ~((pl.col("price") == 0) & (pl.col("close") > 0)).fill_null(value=False)
     # Each derived column in its own stage: the streaming engine does not share subexpressions.
     # A float close is written as it is (-0.0, a Float32's own value); any other from its units.
-    floats = bool(the_shape.float_close)
     staged = rows.select(
         *(pl.col(time_column).alias(name) for name in timestamps),
         *(["close"] if floats else []),
@@ -373,6 +379,7 @@ def _counts(rows: pl.LazyFrame, *, window: int, the_shape: Shape, grouped: bool,
         "missing": price.null_count(),
         "full_windows": pl.len() - total.null_count(),
         "signals": above_mean(price, total, window=window).sum(),
+        "nonpositive": (price <= 0).sum(),
         "largest_price": pl.max_horizontal(price.max().abs(), price.min().abs()),
         "suspect": pl.col("suspect").sum(),
         "unreadable_timestamps": pl.col("_unreadable").sum() if the_shape.timestamps else pl.lit(0),
@@ -399,6 +406,7 @@ def _counts_in_runs(rows: pl.LazyFrame, *, window: int, the_shape: Shape, carrie
         "_full": total.is_not_null(),
         "_missing": price.is_null(),
         "_above": above_mean(price, total, window=window).fill_null(value=False),
+        "_nonpositive": (price <= 0).fill_null(value=False),
         # Int128 has no grouped max that streams: the max of each price's high 64 bits gives
         # an upper bound, enough for the check on Int128 sums (`largest_price`): a price below
         # 2**64 units reads as 2**64, and only a window of over 2**63 rows could then overflow.
@@ -408,7 +416,17 @@ def _counts_in_runs(rows: pl.LazyFrame, *, window: int, the_shape: Shape, carrie
         "_no_time": pl.col("_key0").is_null() if timed else pl.lit(value=False),
         "_unreadable": pl.col("_unreadable") if the_shape.timestamps else pl.lit(value=False),
     }
-    sums = ("_full", "_missing", "_above", "_late", "_odd", "_no_time", "_unreadable", "suspect")
+    sums = (
+        "_full",
+        "_missing",
+        "_above",
+        "_nonpositive",
+        "_late",
+        "_odd",
+        "_no_time",
+        "_unreadable",
+        "suspect",
+    )
     size = pl.len()
     if carried:  # rows counted in the batch before: masked out (a filter copies every column)
         mine = ~pl.col(CARRIED)
@@ -435,6 +453,7 @@ def _counts_in_runs(rows: pl.LazyFrame, *, window: int, the_shape: Shape, carrie
         missing="_missing",
         full_windows="_full",
         signals="_above",
+        nonpositive="_nonpositive",
         largest_price=(pl.col("largest_price").cast(pl.Int128) + 1) * _HIGH,
         suspect="suspect",
         unreadable_timestamps="_unreadable",

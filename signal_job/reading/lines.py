@@ -1,4 +1,4 @@
-"""Name the line behind a failure: only when a scan failed, flagged malformed rows or unreadable timestamps.
+"""Name the line behind a failure (a failed scan, malformed rows, unreadable timestamps) or a warning.
 
 The scan yields one row per line after the header (blank lines included), so row i of the
 scan is line `data_line + 1 + i` of the file; these lazy queries name lines that way.
@@ -74,6 +74,28 @@ def explain_timestamps(parts: Sequence[Source], count: int) -> InputError:
                 f"{part.timestamp.spelling}, as the first ones do ({count} such values in all)"
             )
     return InputError(f"the input has {count} timestamps that do not read as date-times")
+
+
+def first_nonpositive(parts: Sequence[Source]) -> str | None:
+    """Where the first close of 0 or below is, in the files' order (`input file x.csv line 4`); None if none.
+
+    Only once the counts found some: a pass of its own, file by file up to the first such close,
+    reading close as the job does (text to 18 decimals). A file that fails to read is passed by.
+    """
+    for part in parts:
+        source = replace(part.with_text_close() or part, drop_blank_lines=False)
+        close = pl.col("close")
+        if source.close_dtype == pl.String:
+            close = close.str.strip_chars(VALUE_PADDING).cast(PRICE, strict=False)
+        elif source.close_dtype.is_float():  # as the job reads a float: its shortest decimal
+            close = close.cast(pl.String).cast(PRICE, strict=False)
+        try:
+            found = source.frame_with({}, row_index="row").filter(close <= 0).select("row").head(1).collect()
+        except (pl.exceptions.PolarsError, OSError):
+            continue
+        if found.height:
+            return f"input file {part.path} {where(part, int(found['row'][0]))}"
+    return None
 
 
 def _first_culprit(source: Source) -> InputError | None:

@@ -3,14 +3,15 @@
 Every run rewrites the file whole (atomically, as every output): its success (1 or 0), when it
 ran, and on success its signal rate, rows, signals and latency, per group too. The time of the
 last success is carried over from the previous file when a run fails, so that an alert on
-"no success for a day" keeps working across failures.
+"no success for a day" keeps working across failures. Labels given for the run (`job="nightly"`)
+go on every series, so the files of two jobs on one node tell their series apart.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from signal_job.reporting.metrics import Document
@@ -20,6 +21,9 @@ LAST_SUCCESS = f"{PREFIX}_last_success_timestamp_seconds"
 MISSING = "(missing)"  # the group of rows with no group value, as the log names it
 _EXACT = 2**53
 _SAMPLE = re.compile(rf"^{LAST_SUCCESS}(?:\{{.*\}})?\s+(\S+)")
+# Prometheus' label names; those starting with __ are its own.
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+OWN_LABELS = ("version", "group")  # the labels the job sets itself
 
 
 @dataclass(frozen=True)
@@ -43,12 +47,49 @@ _HELP = {
 }
 
 
+def checked_labels(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The labels given for every series, checked as Prometheus reads them; else a `ValueError` saying why.
+
+    A name is a Prometheus label name, not one the job sets or Prometheus reserves, given once;
+    a value is any text (escaped when written) but empty, which Prometheus reads as no label.
+    """
+    labels: dict[str, str] = {}
+    for name, value in pairs:
+        if not _LABEL_NAME.fullmatch(name):
+            msg = (
+                f"label name {name!r} is not a Prometheus label name: letters, digits and _, "
+                "not starting with a digit"
+            )
+            raise ValueError(msg)
+        if name.startswith("__") or name in OWN_LABELS:
+            whose = "Prometheus'" if name.startswith("__") else "the job's own"
+            msg = f"label name {name!r} is {whose}: choose another name"
+            raise ValueError(msg)
+        if name in labels:
+            msg = f"label {name!r} is given twice"
+            raise ValueError(msg)
+        if not value:
+            msg = f"label {name!r} has an empty value, which Prometheus reads as no label at all"
+            raise ValueError(msg)
+        labels[name] = value
+    return labels
+
+
 def textfile(
-    document: Document, *, signals: int | None, groups: Sequence[Group], now: float, previous: str | None
+    document: Document,
+    *,
+    signals: int | None,
+    groups: Sequence[Group],
+    now: float,
+    previous: str | None,
+    labels: dict[str, str] | None = None,
 ) -> bytes:
-    """The file for a run that ended with `document` at `now`; `previous`, the file it replaces."""
+    """The file for a run that ended with `document` at `now`; `previous`, the file it replaces.
+
+    `labels` (from `checked_labels`) go on every series, beside the config's `version`.
+    """
     version = str(document.get("version", "unknown"))
-    labels = {"version": version}
+    labels = {"version": version, **(labels or {})}
     success = document.get("status") == "success"
     last = now if success else last_success(previous)
     samples: dict[str, list[tuple[dict[str, str], float]]] = {

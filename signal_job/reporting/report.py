@@ -68,12 +68,18 @@ def write_document(
 
 
 def write_metrics_file(
-    document: Document, out: Target | None, *, counts: Counts | None, groups: Groups
+    document: Document,
+    out: Target | None,
+    *,
+    counts: Counts | None,
+    groups: Groups,
+    labels: dict[str, str] | None = None,
 ) -> Document:
     """Write the Prometheus textfile for a run that ends with `document`; the document as it ends.
 
     `out` is None when none was asked for (or it can never be written: the run already failed on
-    it). A success whose metrics file cannot be written ends as the error document saying so.
+    it). `labels` go on every series. A success whose metrics file cannot be written ends as the
+    error document saying so.
     """
     if out is None:
         return document
@@ -86,7 +92,9 @@ def write_metrics_file(
             previous = head.decode("utf-8", errors="replace")
     shown = [Group(name, each.rows, each.signals, each.rate) for name, each in groups]
     signals = counts.signals if counts is not None else None
-    data = textfile(document, signals=signals, groups=shown, now=time.time(), previous=previous)
+    data = textfile(
+        document, signals=signals, groups=shown, now=time.time(), previous=previous, labels=labels
+    )
     try:
         write(out, data)
     except OutputError as exc:
@@ -162,6 +170,22 @@ def short_windows(total: Counts, groups: Groups, *, window: int, group_by: str |
     for warning in warnings:
         log.warning("%s", warning)
     return warnings
+
+
+def nonpositive_closes(count: int, *, first: str | None) -> list[str]:
+    """Warn (log and document) of `count` closes of 0 or below, the `first` of them where it was found.
+
+    A warning, not an error: some markets' prices do go negative, and such closes count as any other.
+    """
+    if not count:
+        return []
+    at = f" (the first: {first})" if first is not None else ""
+    warning = (
+        f"{counted(count, 'close value')} {'is' if count == 1 else 'are'} 0 or negative{at}: "
+        "not a price unless the market's prices can go negative; counted as any other close"
+    )
+    log.warning("%s", warning, extra={FIELDS: {"nonpositive_closes": count}})
+    return [warning]
 
 
 def log_result(

@@ -1,8 +1,12 @@
-"""MLflow tracking (the mlflow extra): each run's params, metrics, tags and documents, once it ends.
+"""MLflow tracking (the mlflow extra): each run's params, metrics, tags and documents, its start to its end.
 
-mlflow is imported only when a run is tracked: it costs about a second of start-up. Tracking
-never changes a run's end: whatever fails (the extra missing, a server down or refusing, a bad
-URI) is one warning in the log, and the document and the exit code stay as they were.
+The MLflow run is opened as the job starts, on a thread of its own, so that its start and end
+are the job's and the job does not wait for mlflow's import (about a second) to start its work;
+it is closed, FINISHED or FAILED, as the job ends. mlflow is imported only when a run is
+tracked. Tracking does not change a run's end unless it is required: whatever fails (the extra
+missing, a server down or refusing, a bad URI) is one warning in the log, and the document and
+the exit code stay as they were. A required run fails instead, before its work if the MLflow
+run cannot even be opened.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import os
 import time
 import traceback
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,7 +25,8 @@ from urllib.parse import urlsplit
 import yaml
 
 from signal_job.config import Config, as_mapping
-from signal_job.errors import first_line, install_hint
+from signal_job.errors import TrackingError, first_line, install_hint
+from signal_job.options import Option
 from signal_job.reporting.metrics import Document, render
 from signal_job.version import __version__
 
@@ -45,73 +51,164 @@ _REDACTED = "(not logged)"
 
 @dataclass(frozen=True)
 class Tracking:
-    """Where runs go: an MLflow tracking URI (sqlite:///mlflow.db, http://host:5000) and an experiment."""
+    """Where runs go: an MLflow tracking URI (sqlite:///mlflow.db, http://host:5000) and an experiment.
+
+    `run_name` names the MLflow run (by default the config's version and window, "v1 window=5");
+    `required`: a run that cannot be tracked fails.
+    """
 
     uri: str
     experiment: str = DEFAULT_EXPERIMENT
+    run_name: str | None = None
+    required: bool = False
 
     @classmethod
-    def of(cls, uri: str | None, experiment: str | None = None) -> Tracking | None:
+    def of(
+        cls,
+        uri: str | None,
+        experiment: str | None = None,
+        *,
+        run_name: str | None = None,
+        required: bool = False,
+    ) -> Tracking | None:
         """The settings from the options (or their variables); None, no tracking, without a URI."""
         if not uri:
             return None
-        return cls(uri, experiment or DEFAULT_EXPERIMENT)
+        return cls(uri, experiment or DEFAULT_EXPERIMENT, run_name or None, required)
 
     def hide(self, text: str) -> str:
         """`text` (the URI, a message quoting it) without the URI's password (http://user:secret@host)."""
         password = urlsplit(self.uri).password
         return text.replace(f":{password}@", ":***@") if password else text
 
+    @property
+    def where(self) -> str:
+        """Where runs go, for a message."""
+        return f"MLflow at {self.hide(self.uri)}, experiment {self.experiment!r}"
 
-def log_run(
-    tracking: Tracking,
-    document: Document,
-    *,
-    config: Config | None,
-    config_text: str | None,
-    input: str,
-    engine: str,
-    counts: Counts | None,
-    started: float,
-) -> None:
-    """Log the ended run to MLflow; log a warning instead of raising, whatever fails.
 
-    `config` is the run's config if it could be read (None when reading it is what failed), and
-    `config_text` the text of the file it was read from (None when given in Python); `counts` are those of
-    a successful run; `started` is the `perf_counter()` that the run's latency counts from.
+def run_name(config: Config | None) -> str:
+    """The MLflow run's default name: the config's version and window ("v1 window=5")."""
+    if config is None:
+        return "config not read"
+    return f"{config.version} window={config.window}"
+
+
+class Tracked:
+    """One job's MLflow run: opened on a thread of its own as the job starts, closed as it ends.
+
+    Every mlflow call is made on that one thread.
     """
-    latency = document.get("latency_ms", round((time.perf_counter() - started) * 1000))
-    where = f"MLflow at {tracking.hide(tracking.uri)}, experiment {tracking.experiment!r}"
-    run_id = None
-    try:
+
+    def __init__(self, tracking: Tracking, *, started: float) -> None:
+        """Open the run on its thread, starting at `started` (seconds since the epoch)."""
+        self.tracking = tracking
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="mlflow")
+        self._opened: Future[tuple[MlflowClient, str]] = self._thread.submit(
+            self._open, round(started * 1000)
+        )
+
+    def _open(self, start_time: int) -> tuple[MlflowClient, str]:
         with _bounded_http():
             from mlflow.tracking import MlflowClient  # noqa: PLC0415 - only for a tracked run
 
-            client = MlflowClient(tracking_uri=tracking.uri)
-            run_id = client.create_run(_experiment_id(client, tracking.experiment)).info.run_id
-            record = _record(
-                document, config=config, input=input, engine=engine, counts=counts, latency=latency
-            )
-            client.log_batch(run_id, **record)
+            client = MlflowClient(tracking_uri=self.tracking.uri)
+            experiment = _experiment_id(client, self.tracking.experiment)
+            run = client.create_run(experiment, start_time=start_time, run_name=self.tracking.run_name)
+            return client, run.info.run_id
+
+    def problem(self) -> TrackingError | None:
+        """For a required run, wait for it to be opened: the error if it could not be, else None.
+
+        Any other run goes on meanwhile: its open is waited for when it is closed.
+        """
+        if not self.tracking.required:
+            return None
+        try:
+            self._opened.result()
+        except Exception as exc:  # whatever mlflow raised is said in the message
+            return self._failed(exc)
+        return None
+
+    def close(
+        self,
+        document: Document,
+        *,
+        config: Config | None,
+        config_text: str | None,
+        input: str,
+        engine: str,
+        counts: Counts | None,
+        latency: int,
+    ) -> TrackingError | None:
+        """Log the ended run (its `document`) and close it, FINISHED or FAILED; a failure is a warning.
+
+        `config` is the run's config if it could be read (None when reading it is what failed),
+        and `config_text` the text of the file it was read from (None when given in Python);
+        `counts` are those of a successful run. Returns the error of a required run not tracked.
+        """
+        record = {"config": config, "input": input, "engine": engine, "counts": counts, "latency": latency}
+        done = self._thread.submit(self._log, document, config_text=config_text, **record)
+        try:
+            run_id = done.result()
+        except Exception as exc:  # tracking fails the job only when required
+            return self._failed(exc)
+        log.info("run tracked in %s: run %s", self.tracking.where, run_id)
+        return None
+
+    def amend(self, document: Document) -> None:
+        """Mark the run FAILED with `document`'s error: the job failed after it was logged (best effort)."""
+        done = self._thread.submit(self._amend, document)
+        with suppress(Exception):
+            done.result()
+
+    def shut(self) -> None:
+        """Let the thread go (waiting for an open still under way)."""
+        self._thread.shutdown(wait=True)
+
+    def _log(self, document: Document, *, config_text: str | None, **record: Any) -> str:
+        client, run_id = self._opened.result()
+        try:
+            with _bounded_http():
+                name = self.tracking.run_name or run_name(record["config"])
+                client.update_run(run_id, name=name)
+                client.log_batch(run_id, **_record(document, **record))
+                client.log_text(run_id, render(document).decode(), "metrics.json")
+                if record["config"] is not None:
+                    client.log_text(run_id, _config_text(record["config"], config_text), "config.yaml")
+                client.set_terminated(run_id, _status(document), end_time=round(time.time() * 1000))
+        except BaseException:
+            with suppress(Exception), _bounded_http():  # a run half logged says so in MLflow
+                client.set_terminated(run_id, "FAILED", end_time=round(time.time() * 1000))
+            raise
+        return run_id
+
+    def _amend(self, document: Document) -> None:
+        client, run_id = self._opened.result()
+        with _bounded_http():
             client.log_text(run_id, render(document).decode(), "metrics.json")
-            if config is not None:
-                client.log_text(run_id, _config_text(config, config_text), "config.yaml")
-            client.set_terminated(run_id, "FINISHED" if document["status"] == "success" else "FAILED")
-    except ImportError as exc:  # mlflow, or a store's library (sqlalchemy), is missing
-        log.warning(
-            "MLflow tracking needs the mlflow extra (%s): %s; run not tracked", install_hint("mlflow"), exc
-        )
-        return
-    except Exception as exc:  # tracking must never fail the job
-        log.warning(
-            "run not tracked in %s: %s", where, tracking.hide(f"{type(exc).__name__}: {first_line(exc)}")
-        )
-        log.debug("traceback:\n%s", tracking.hide("".join(traceback.format_exception(exc))).rstrip())
-        if run_id is not None:  # a run half logged says so in MLflow
-            with suppress(Exception), _bounded_http():
-                client.set_terminated(run_id, "FAILED")
-        return
-    log.info("run tracked in %s: run %s", where, run_id)
+            client.set_tag(run_id, "status", document["status"])
+            client.set_tag(run_id, "error_message", _cut(document.get("error_message", "")))
+            client.set_terminated(run_id, "FAILED")
+
+    def _failed(self, exc: Exception) -> TrackingError | None:
+        """Say why the run was not tracked: a warning, or for a required run the error returned."""
+        if isinstance(exc, ImportError):  # mlflow, or a store's library (sqlalchemy), is missing
+            hint = install_hint("mlflow")
+            problem = f"MLflow tracking needs the mlflow extra ({hint}): {exc}; run not tracked"
+        else:
+            why = self.tracking.hide(f"{type(exc).__name__}: {first_line(exc)}")
+            problem = f"run not tracked in {self.tracking.where}: {why}"
+        if self.tracking.required:
+            return TrackingError(f"{problem}, and {Option.MLFLOW_REQUIRED} makes that a failure")
+        log.warning("%s", problem)
+        if not isinstance(exc, ImportError):
+            log.debug("traceback:\n%s", self.tracking.hide("".join(traceback.format_exception(exc))).rstrip())
+        return None
+
+
+def _status(document: Document) -> str:
+    return "FINISHED" if document["status"] == "success" else "FAILED"
 
 
 def _experiment_id(client: MlflowClient, name: str) -> str:

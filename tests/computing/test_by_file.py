@@ -76,7 +76,7 @@ def split_real_file(tmp_path: Path) -> Path:
     return folder
 
 
-prices = st.one_of(st.none(), st.sampled_from(["1", "2", "2.5", "3", "0.125", "10.5", "3.000"]))
+prices = st.one_of(st.none(), st.sampled_from(["1", "2", "2.5", "3", "0.125", "10.5", "3.000", "0", "-2.5"]))
 
 
 @dataclass(frozen=True)
@@ -232,6 +232,23 @@ def test_a_rerun_over_a_grown_folder_counts_only_the_new_file(tmp_path: Path) ->
     result = run_by_file(grown, make_config(7), count=again, kept=kept, why="--cache")
     assert again.files == ["day05.csv"]
     assert result == run(grown, make_config(7))  # the windows across into day05 came from the cache
+
+
+def test_closes_of_zero_or_below_are_counted_file_by_file_and_kept_in_the_cache(tmp_path: Path) -> None:
+    folder, kept = tmp_path / "days", tmp_path / "cache"
+    write_split(folder, ["1", "0", "2", "-1", "3", "-0.5", "4", "0.00"], [2, 5], ["csv", "parquet", "csv.gz"])
+    data = open_input(folder)
+    first = Counted()
+    counted = run_by_file(data, make_config(3), count=first, kept=kept, why="--cache")
+    again = Counted()
+    from_cache = run_by_file(data, make_config(3), count=again, kept=kept, why="--cache")
+    assert (len(first.files), again.files) == (3, [])
+    assert (
+        counted.total.nonpositive
+        == from_cache.total.nonpositive
+        == run(data, make_config(3)).total.nonpositive
+        == 4
+    )
 
 
 def test_a_changed_file_or_config_is_counted_again(tmp_path: Path) -> None:

@@ -269,6 +269,20 @@ def test_dask_with_a_cache_sends_only_new_files(tmp_path: Path, scheduler: str) 
     assert len(list(kept.glob("*.json"))) == 7  # six files, then the one added
 
 
+def test_closes_of_zero_or_below_on_dask_give_the_local_warning(tmp_path: Path, scheduler: str) -> None:
+    closes: list[str | None] = [str(i % 5 - 1) for i in range(40)]  # -1, 0, 1, 2, 3 again and again
+    folder = write_split(tmp_path / "days", closes, [7, 20, 33], ["csv", "parquet", "csv.gz"])
+    local = console(*run_args(tmp_path, folder), cwd=tmp_path)
+    on_dask = console(*run_args(tmp_path, folder, "--engine", "dask", "--address", scheduler), cwd=tmp_path)
+    assert on_dask.returncode == local.returncode == 0, on_dask.stderr
+    warnings = orjson.loads(on_dask.stdout)["warnings"]
+    assert warnings == orjson.loads(local.stdout)["warnings"]
+    # The files' order is their names' (z.csv first); the first line there is line 2.
+    assert warnings[0].startswith(
+        f"16 close values are 0 or negative (the first: input file {folder / 'z.csv'} line 2)"
+    )
+
+
 def test_the_python_api_refuses_an_unknown_engine() -> None:
     with pytest.raises(ValueError, match=r"engine must be 'local' or 'dask', not 'spark'"):
         signal_job.run(PROJECT / "data.csv", config={"seed": 1, "window": 5, "version": "v"}, engine="spark")  # type: ignore[arg-type]

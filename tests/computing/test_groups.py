@@ -389,3 +389,26 @@ def test_overlapping_exports_of_several_symbols_drop_their_repeats_within_each_g
         ("A", 3, 2),
         ("B", 3, 1),
     ]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("signals", [False, True])
+def test_closes_of_zero_or_below_are_counted_per_group_either_way_apart(
+    tmp_path: Path, apart: Limits, engine: PolarsEngine, signals: bool
+) -> None:
+    rows: list[tuple[str, str | None]] = [
+        ("A", "1"),
+        ("B", "0"),
+        ("A", "-2"),
+        ("C", "3"),
+        ("B", "-0.5"),
+        ("", "0"),
+        ("A", "2"),
+    ]
+    rows += [("C", str(i % 4 - 1)) for i in range(12)]  # -1, 0, 1, 2 again and again
+    path = write_mixed(tmp_path / "mixed.csv", rows)
+    out = tmp_path / "signals.parquet" if signals else None
+    data = open_input(path, timestamps=signals)
+    result = run_with(data, make_config(3, "symbol"), apart, signals=out, engine=engine)
+    assert {name: each.nonpositive for name, each in result.groups} == {"A": 1, "B": 2, None: 1, "C": 6}
+    assert result.total.nonpositive == 10

@@ -397,3 +397,64 @@ def test_the_fast_path_sees_a_time_out_of_order_across_any_chunk_boundary(
         path = write_file("tie.csv", "timestamp,close\n" + rows)
         with pl.Config(streaming_chunk_size=3), pytest.raises(InputError, match=f"line {tie + 2}"):
             run(open_input(path), make_config(2), signals=tmp_path / "s.parquet", engine=engine)
+
+
+# Zero, negative zero, negative, zero written with decimals, a missing close and a blank line.
+NONPOSITIVE = ["3", "0", "2.5", "-1.25", "", "0.000", "4", "-0", "5", "1e-30"]
+
+
+def nonpositive_candles(write_file: WriteFile) -> Path:
+    rows = [f"2024-01-01 00:{i:02}:00,{close}\n" for i, close in enumerate(NONPOSITIVE)]
+    return write_file("nonpositive.csv", "timestamp,close\n" + "".join(rows[:3]) + "\n" + "".join(rows[3:]))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_closes_of_zero_or_below_are_counted_exactly_on_every_engine_and_chunk_size(
+    write_file: WriteFile, engine: PolarsEngine
+) -> None:
+    path = nonpositive_candles(write_file)
+    # 0, -1.25, 0.000, -0, and 1e-30, a price of 0 at 18 decimals; not the missing close.
+    assert counts_of(path, 3, engine).nonpositive == 5
+    for size in (1, 3):
+        with pl.Config(streaming_chunk_size=size):
+            assert counts_of(path, 3, engine).nonpositive == 5
+
+
+def test_closes_of_zero_or_below_are_counted_alike_on_any_thread_count_and_morsel_size(
+    write_file: WriteFile,
+) -> None:
+    code = (
+        "import json, sys; from pathlib import Path; from tests.conftest import counts_of; "
+        "c = counts_of(Path(sys.argv[1]), 3); print(json.dumps(c.__dict__))"
+    )
+    results = under_polars_settings(code, str(nonpositive_candles(write_file)))
+    assert [result["nonpositive"] for result in results] == [5, 5, 5]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_closes_of_zero_or_below_count_the_same_on_the_fast_path_and_the_general_path(
+    write_file: WriteFile, both_paths: BothPaths, engine: PolarsEngine
+) -> None:
+    closes = ["44221.07", "0", "-0.5", "44221.1", "0.00", "-44221.07", "1", "2"]
+    done = both_paths(candles_with_plateaus(write_file, closes), 3, engine)
+    assert not done.general_path
+    assert done.counts.nonpositive == 4
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_float_read_as_a_price_of_zero_counts_as_zero_on_either_path(
+    tmp_path: Path, engine: PolarsEngine
+) -> None:
+    path = tmp_path / "floats.parquet"
+    pl.DataFrame({"close": [2.5, 1e-20, 3.0, -1e-20, -0.0, 0.5]}).write_parquet(path)
+    counts, _ = signals_of(path, 2, engine, tmp_path / "fast.parquet")
+    general, _ = signals_of(path, 2, engine, tmp_path / "general.parquet", general=True)
+    assert counts.nonpositive == general.nonpositive == counts_of(path, 2, engine).nonpositive == 3
+
+
+def test_closes_of_zero_or_below_in_many_files_add_up(tmp_path: Path) -> None:
+    folder = tmp_path / "days"
+    folder.mkdir()
+    (folder / "a.csv").write_text("timestamp,close\n2024-01-01 00:00:00,0\n2024-01-01 00:01:00,2\n")
+    (folder / "b.csv").write_text("timestamp,close\n2024-01-01 00:02:00,-3\n2024-01-01 00:03:00,-4\n")
+    assert counts_of(folder, 2).nonpositive == 3

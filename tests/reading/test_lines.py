@@ -7,6 +7,8 @@ import polars as pl
 import pytest
 
 from signal_job.errors import InputError
+from signal_job.reading.inputs import open_input
+from signal_job.reading.lines import first_nonpositive
 from tests.conftest import WriteFile, counts_of
 
 HEADER = "timestamp,open,close,volume\n"
@@ -154,3 +156,26 @@ def test_a_row_of_empty_fields_is_a_row_with_a_missing_close_not_a_blank_line(wr
     header = HEADER.replace("timestamp", "label")  # a row without a time could not be put in order
     counts = counts_of(write_file("gaps.csv", header + rows(3) + ",,,\n\n" + rows(2)), 2)
     assert (counts.rows, counts.missing, counts.blank_lines) == (6, 1, 1)
+
+
+def test_the_first_close_of_zero_or_below_is_named_by_its_line_blank_lines_counted(
+    write_file: WriteFile,
+) -> None:
+    path = write_file("prices.csv", "\n" + HEADER + rows(2) + "\n  \n" + "x,1, -0.001 ,9\n" + "y,1,0,9\n")
+    assert first_nonpositive(open_input(path).parts) == f"input file {path} line 7"
+
+
+def test_a_close_of_zero_past_18_decimals_is_zero_and_one_just_above_is_not(write_file: WriteFile) -> None:
+    path = write_file("tiny.csv", "close\n0.000000000000000001\n0.0000000000000000001\n")
+    assert first_nonpositive(open_input(path).parts) == f"input file {path} line 3"
+
+
+def test_the_first_close_of_zero_or_below_is_found_in_the_files_order(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("close\n1\n2\n")
+    pl.DataFrame({"close": [3.5, 2.0, -0.0, -1.0]}).write_parquet(tmp_path / "b.parquet")
+    assert first_nonpositive(open_input(tmp_path).parts) == f"input file {tmp_path / 'b.parquet'} row 3"
+
+
+def test_no_close_of_zero_or_below_is_named_none(write_file: WriteFile) -> None:
+    path = write_file("fine.csv", HEADER + rows(3) + "2024-01-02,1.0,,9\n")
+    assert first_nonpositive(open_input(path).parts) is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import signal_job
 from signal_job.reporting.metrics import error_document, success_document
-from signal_job.reporting.prometheus import Group, last_success, textfile
+from signal_job.reporting.prometheus import Group, checked_labels, last_success, textfile
 from tests.conftest import CONSOLE_SCRIPT, PROJECT
 
 SUCCESS = success_document(version="v1", rows=10_000, value=0.4989, latency_ms=372, seed=42)
@@ -137,3 +139,118 @@ def test_a_huge_or_odd_earlier_file_is_not_read_whole(tmp_path: Path) -> None:
     )
     assert result.rows == 10_000
     assert samples(huge.read_text())[("signal_job_success", (("version", "v"),))] == 1.0
+
+
+def every_sample(text: str) -> list[tuple[str, dict[str, str]]]:
+    return [
+        (sample.name, sample.labels)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    ]
+
+
+def test_labels_given_go_on_every_series_escaped_as_prometheus_reads_them() -> None:
+    odd = 'a "b" \\ c\nd'
+    labels = checked_labels([("job", "nightly"), ("note", odd)])
+    text = textfile(
+        SUCCESS, signals=4989, groups=[Group("BTC", 1, 1, 1.0)], now=1.0, previous=None, labels=labels
+    ).decode()
+    found = every_sample(text)
+    assert len(found) == 10  # seven series, and three of the group
+    for _, each in found:
+        assert each["job"] == "nightly"
+        assert each["note"] == odd
+        assert each["version"] == "v1"
+
+
+@pytest.mark.parametrize(
+    ("pairs", "message"),
+    [
+        ([("1job", "x")], "label name '1job' is not a Prometheus label name"),
+        ([("job-name", "x")], "label name 'job-name' is not a Prometheus label name"),
+        ([("", "x")], "label name '' is not a Prometheus label name"),
+        ([("jöb", "x")], "label name 'jöb' is not a Prometheus label name"),
+        ([("__name__", "x")], "label name '__name__' is Prometheus'"),
+        ([("version", "x")], "label name 'version' is the job's own"),
+        ([("group", "x")], "label name 'group' is the job's own"),
+        ([("job", "a"), ("job", "b")], "label 'job' is given twice"),
+        ([("job", "")], "label 'job' has an empty value"),
+    ],
+)
+def test_a_label_prometheus_would_not_read_is_refused_saying_why(
+    pairs: list[tuple[str, str]], message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}"):
+        checked_labels(pairs)
+
+
+def test_two_jobs_on_one_node_write_series_that_differ_by_their_labels(tmp_path: Path) -> None:
+    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
+    shutil.copy(PROJECT / "config.yaml", tmp_path / "config.yaml")
+    nightly = run_console(
+        tmp_path,
+        "--metrics-file",
+        "nightly.prom",
+        "--metrics-label",
+        "job=nightly",
+        "--metrics-label",
+        "team=q",
+    )
+    hourly = subprocess.run(
+        [
+            str(CONSOLE_SCRIPT),
+            "run",
+            "--output",
+            "h.json",
+            "--log-file",
+            "h.log",
+            "--metrics-file",
+            "hourly.prom",
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "SIGNAL_JOB_METRICS_LABELS": "job=hourly team=q"},
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    assert nightly.returncode == hourly.returncode == 0, (nightly.stderr, hourly.stderr)
+    for name, job in (("nightly.prom", "nightly"), ("hourly.prom", "hourly")):
+        found = every_sample((tmp_path / name).read_text())
+        assert {(each["job"], each["team"], each["version"]) for _, each in found} == {(job, "q", "v1")}
+    both = [
+        *every_sample((tmp_path / "nightly.prom").read_text()),
+        *every_sample((tmp_path / "hourly.prom").read_text()),
+    ]
+    assert len({(sample, tuple(sorted(each.items()))) for sample, each in both}) == len(
+        both
+    )  # no series twice
+
+
+@pytest.mark.parametrize(
+    ("label", "message"),
+    [
+        ("job", "'job' is not NAME=VALUE, e.g. job=nightly"),
+        ("9=x", "label name '9' is not a Prometheus label name"),
+        ("version=x", "label name 'version' is the job's own"),
+    ],
+)
+def test_a_bad_label_on_the_command_line_is_a_usage_error_and_nothing_is_written(
+    tmp_path: Path, label: str, message: str
+) -> None:
+    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
+    shutil.copy(PROJECT / "config.yaml", tmp_path / "config.yaml")
+    done = run_console(tmp_path, "--metrics-file", "job.prom", "--metrics-label", label)
+    assert done.returncode == 2
+    assert message in " ".join(done.stderr.decode().replace("│", " ").split())
+    assert b"Traceback" not in done.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["config.yaml", "data.csv"]
+
+
+def test_the_python_api_takes_labels_as_a_mapping_and_refuses_a_bad_one(tmp_path: Path) -> None:
+    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
+    config = {"seed": 1, "window": 5, "version": "v"}
+    out = tmp_path / "job.prom"
+    signal_job.run(tmp_path / "data.csv", config=config, metrics_file=out, metrics_labels={"job": "notebook"})
+    assert {each["job"] for _, each in every_sample(out.read_text())} == {"notebook"}
+    with pytest.raises(ValueError, match=r"^metrics_labels: label name 'a b' is not a Prometheus label name"):
+        signal_job.run(tmp_path / "data.csv", config=config, metrics_file=out, metrics_labels={"a b": "x"})

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from signal_job.partial import Counts
-from signal_job.reporting.report import GROUPS_IN_LOG_FILE, GROUPS_ON_CONSOLE, log_result
+from signal_job.reporting.report import GROUPS_IN_LOG_FILE, GROUPS_ON_CONSOLE, log_result, nonpositive_closes
 
 ONE = Counts(rows=3, full_windows=2, missing=0, signals=1)
 ASK = "--groups groups.csv (or .parquet)"
@@ -66,3 +66,18 @@ def test_the_line_after_the_groups_names_the_table_written(
     caplog: pytest.LogCaptureFixture, groups: int, summary: str
 ) -> None:
     assert summary in [record.getMessage() for record in logged(caplog, groups, Path("out/groups.csv"))]
+
+
+def test_closes_of_zero_or_below_are_one_warning_naming_the_first_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    warnings = nonpositive_closes(2, first="input file a.csv line 4")
+    assert warnings == [
+        "2 close values are 0 or negative (the first: input file a.csv line 4): not a price unless "
+        "the market's prices can go negative; counted as any other close"
+    ]
+    assert [(record.levelno, record.getMessage()) for record in caplog.records] == [
+        (logging.WARNING, warnings[0])
+    ]
+    assert nonpositive_closes(1, first=None)[0].startswith("1 close value is 0 or negative: ")
+    assert nonpositive_closes(0, first=None) == []

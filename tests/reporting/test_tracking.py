@@ -6,6 +6,8 @@ import os
 import socket
 import subprocess
 import sys
+import time
+from datetime import datetime
 from pathlib import Path
 
 import mlflow.artifacts
@@ -17,6 +19,7 @@ from typer.testing import CliRunner
 
 import signal_job
 from signal_job.cli import app
+from signal_job.errors import install_hint
 from signal_job.reporting.tracking import HTTP_DEFAULTS
 from tests.conftest import CONSOLE_SCRIPT, DATA, PROJECT, WriteFile
 from tests.test_cli import run_args
@@ -239,3 +242,159 @@ def test_a_run_without_tracking_never_imports_mlflow(tmp_path: Path) -> None:
     modules = imported(done.stderr)
     assert "signal_job" in modules
     assert not {"mlflow", "sqlalchemy", "alembic"} & modules
+
+
+def test_a_run_is_named_by_its_version_and_window_unless_given_a_name(
+    tmp_path: Path, store: str, config_file: Path
+) -> None:
+    data = DATA / "candles.csv"
+    assert run_job(tmp_path, data, config_file, "--mlflow", store, "--mlflow-experiment", "named")[0] == 0
+    given = ("--mlflow-run-name", "nightly backfill")
+    assert (
+        run_job(tmp_path, data, config_file, "--mlflow", store, "--mlflow-experiment", "named", *given)[0]
+        == 0
+    )
+    assert sorted(run.info.run_name for run in runs_of(store, "named")) == ["nightly backfill", "v1 window=5"]
+
+
+def log_times(log: Path) -> dict[str, int]:
+    """Each JSON log record's time in epoch milliseconds, by the start of its message."""
+    times: dict[str, int] = {}
+    for line in log.read_text().splitlines():
+        record = orjson.loads(line)
+        stamp = datetime.fromisoformat(record["time"]).timestamp()
+        times.setdefault(record["message"].split(" ")[0].rstrip(":"), round(stamp * 1000))
+    return times
+
+
+def test_the_mlflow_run_starts_and_ends_with_the_job(tmp_path: Path, store: str) -> None:
+    before = time.time() * 1000
+    done = console(tmp_path, "--mlflow", store, "--mlflow-experiment", "times", "--log-format", "json")
+    after = time.time() * 1000
+    assert done.returncode == 0, done.stderr
+    (run,) = runs_of(store, "times")
+    logged = log_times(tmp_path / "run.log")
+    # Opened as the job started (before its first log line), closed once it had its result.
+    assert before <= run.info.start_time <= logged["signal-job"]
+    assert logged["latency"] <= run.info.end_time <= after
+    assert run.info.status == "FINISHED"
+
+
+def test_a_failed_job_closes_its_mlflow_run_failed_at_its_end(tmp_path: Path, store: str) -> None:
+    before = time.time() * 1000
+    done = console(tmp_path, "--mlflow", store, "--mlflow-experiment", "fails", "--input", "missing.csv")
+    after = time.time() * 1000
+    assert done.returncode == 1
+    (run,) = runs_of(store, "fails")
+    assert run.info.status == "FAILED"
+    assert before <= run.info.start_time <= run.info.end_time <= after
+    assert "missing.csv does not exist" in run.data.tags["error_message"]
+
+
+def unusable_uris(tmp_path: Path) -> list[str]:
+    """A sqlite store under a file (not a folder), and a scheme MLflow does not know."""
+    (tmp_path / "a-file").touch()
+    return [f"sqlite:///{tmp_path / 'a-file' / 'mlflow.db'}", "nowhere-scheme://x"]
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["sqlite-under-a-file", "unknown-scheme"])
+def test_a_required_run_that_cannot_be_tracked_fails_before_its_work_with_the_error_document(
+    tmp_path: Path, which: int
+) -> None:
+    uri = unusable_uris(tmp_path)[which]
+    done = console(tmp_path, "--mlflow", uri, "--mlflow-required", "--signals", "s.parquet")
+    assert done.returncode == 1
+    document = orjson.loads(done.stdout)
+    assert document["status"] == "error"
+    assert document["version"] == "v1"
+    message = document["error_message"]
+    assert message.startswith(f"run not tracked in MLflow at {uri}, experiment 'signal-job': ")
+    assert message.endswith(", and --mlflow-required makes that a failure")
+    log = (tmp_path / "run.log").read_text()
+    assert "rows:" not in log  # no work done whose record would be lost
+    assert f"ERROR {message}" in log
+    assert b"Traceback" not in done.stderr
+    assert "Traceback" not in log
+    assert not (tmp_path / "s.parquet").exists()
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["sqlite-under-a-file", "unknown-scheme"])
+def test_without_required_a_run_that_cannot_be_tracked_succeeds_with_a_warning(
+    tmp_path: Path, which: int
+) -> None:
+    uri = unusable_uris(tmp_path)[which]
+    done = console(tmp_path, "--mlflow", uri)
+    assert done.returncode == 0, done.stderr
+    assert orjson.loads(done.stdout)["status"] == "success"
+    assert (
+        f"WARNING run not tracked in MLflow at {uri}, experiment 'signal-job': "
+        in (tmp_path / "run.log").read_text()
+    )
+
+
+def test_a_required_run_whose_record_is_refused_at_its_end_fails_and_leaves_no_signals(
+    tmp_path: Path, store: str, config_file: Path
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    MlflowClient(store).create_experiment("blocked-required", artifact_location=str(blocked))
+    args = ("--mlflow", store, "--mlflow-experiment", "blocked-required", "--mlflow-required")
+    code, stdout = run_job(
+        tmp_path, DATA / "candles.csv", config_file, *args, "--signals", str(tmp_path / "s.parquet")
+    )
+    assert code == 1
+    document = orjson.loads(stdout)
+    assert document["status"] == "error"
+    assert "run not tracked in MLflow at" in document["error_message"]
+    assert document["error_message"].endswith("--mlflow-required makes that a failure")
+    assert orjson.loads((tmp_path / "metrics.json").read_bytes()) == document
+    assert not (tmp_path / "s.parquet").exists()
+    (run,) = runs_of(store, "blocked-required")
+    assert run.info.status == "FAILED"
+
+
+def test_a_required_run_without_the_extra_fails_saying_how_to_install_it(
+    tmp_path: Path, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("mlflow", "mlflow.tracking"):
+        monkeypatch.setitem(sys.modules, name, None)  # what an install without the extra finds
+    code, stdout = run_job(
+        tmp_path, DATA / "candles.csv", config_file, "--mlflow", "sqlite:///mlflow.db", "--mlflow-required"
+    )
+    assert code == 1
+    message = orjson.loads(stdout)["error_message"]
+    assert message.startswith(f"MLflow tracking needs the mlflow extra ({install_hint('mlflow')})")
+    assert message.endswith("--mlflow-required makes that a failure")
+
+
+def test_the_python_api_names_the_run_and_raises_a_tracking_error_when_required(
+    tmp_path: Path, store: str
+) -> None:
+    config = {"seed": 1, "window": 7, "version": "v9"}
+    signal_job.run(DATA / "candles.csv", config=config, mlflow=store, mlflow_experiment="api-named")
+    signal_job.run(
+        DATA / "candles.csv",
+        config=config,
+        mlflow=store,
+        mlflow_experiment="api-named",
+        mlflow_run_name="mine",
+    )
+    assert sorted(run.info.run_name for run in runs_of(store, "api-named")) == ["mine", "v9 window=7"]
+    with pytest.raises(signal_job.TrackingError, match=r", and mlflow_required makes that a failure$"):
+        signal_job.run(
+            DATA / "candles.csv", config=config, mlflow=unusable_uris(tmp_path)[0], mlflow_required=True
+        )
+
+
+def test_a_run_logged_as_a_success_whose_document_cannot_be_written_is_marked_failed(
+    tmp_path: Path, store: str
+) -> None:
+    done = console(tmp_path, "--mlflow", store, "--mlflow-experiment", "unwritten", "--output", "/dev/full")
+    assert done.returncode == 1
+    document = orjson.loads(done.stdout)
+    assert "cannot write output file /dev/full" in document["error_message"]
+    (run,) = runs_of(store, "unwritten")
+    assert run.info.status == "FAILED"
+    assert run.data.tags["status"] == "error"
+    assert run.data.tags["error_message"] == document["error_message"]
+    assert orjson.loads(artifact(run, "metrics.json")) == document
