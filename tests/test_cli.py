@@ -731,7 +731,10 @@ def test_a_variable_that_sets_an_option_without_what_it_needs_is_ignored_with_a_
     tmp_path: Path, config_file: Path, need: Needs
 ) -> None:
     variable = RUN_OPTIONS[need.option].envvar
-    env = {**without_variables(), variable: given(need.option)[-1]}
+    value = (
+        "1" if RUN_OPTIONS[need.option].is_flag else given(need.option)[-1]
+    )  # a flag's variable: a boolean
+    env = {**without_variables(), variable: value}
     result = CliRunner().invoke(app, run_args(tmp_path, DATA / "candles.csv", config_file), env=env)
     assert result.exit_code == 0, result.output
     log = (tmp_path / "run.log").read_text()
