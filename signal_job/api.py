@@ -10,20 +10,24 @@ global: no handlers, no levels, no signal handlers.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from signal_job.config import Config
 from signal_job.options import Option, Spelling
 from signal_job.paths import Paths
-from signal_job.reading.storage import location
+from signal_job.reading.storage import Location, location
 from signal_job.tuning import tune_polars
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config
 PathLike = str | os.PathLike[str]
+# A Polars DataFrame or LazyFrame, or a pandas DataFrame (pandas is never imported to tell).
+Frame = Any
 
 # The options the job's messages name, as a Python caller gives them: `run`'s keyword arguments.
 KEYWORDS = Spelling(
@@ -107,7 +111,7 @@ def _engine(engine: str) -> Literal["local", "dask"]:
 
 
 def run(
-    input: PathLike = "data.csv",
+    input: PathLike | Frame = "data.csv",
     *,
     config: ConfigSource = "config.yaml",
     output: PathLike | None = None,
@@ -122,8 +126,13 @@ def run(
     mlflow: str | None = None,
     mlflow_experiment: str | None = None,
 ) -> RunResult:
-    """Run the job on `input` (a file, a glob or a folder, or an s3://... URL) and return its result.
+    """Run the job on `input` (a file, a glob or a folder, an s3://... URL, or a frame) and return its result.
 
+    A frame (a Polars DataFrame or LazyFrame, or a pandas DataFrame, through Polars) is read as a
+    Parquet file of its rows would be, with the same checks: it is staged as one under TMPDIR
+    for the run (streamed from a LazyFrame: one pass over its rows, its size on disk), and its
+    messages name it as the input frame. It is counted in this process: not with
+    `engine="dask"` nor `cache`. Its document's `inputs` fingerprint hashes its staged bytes.
     `config` is a YAML file's path, a mapping of the same keys, or a `Config`. With `output`,
     the metrics document is written there (a failed run writes the error document, replacing
     an older success, as the command line does); with `signals`, every row's signal is written
@@ -141,33 +150,34 @@ def run(
     error document, naming these keyword arguments where it names its flags; `exc.version` is the
     config's version once known.
     """
-    started = time.perf_counter()
+    started = time.perf_counter()  # the call's start: `latency_ms` counts from here
     given = _given(config)
     engine = _engine(engine)
-    paths = Paths(
-        input=location(input),
-        config=Path(config) if isinstance(config, str | os.PathLike) else None,
-        output=None if output is None else Path(output),
-        log_file=None,
-        signals=None if signals is None else Path(signals),
-        metrics_file=None if metrics_file is None else Path(metrics_file),
-        groups=None if groups is None else Path(groups),
-    )
-    tune_polars(paths.input)  # before the run imports Polars
-    from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
-    from signal_job.engines import Where  # noqa: PLC0415
+    with _input(input, counted_here=engine == "local" and cache is None) as (where_from, frame, spelling):
+        paths = Paths(
+            input=where_from,
+            config=Path(config) if isinstance(config, str | os.PathLike) else None,
+            output=None if output is None else Path(output),
+            log_file=None,
+            signals=None if signals is None else Path(signals),
+            metrics_file=None if metrics_file is None else Path(metrics_file),
+            groups=None if groups is None else Path(groups),
+        )
+        from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
+        from signal_job.engines import Where  # noqa: PLC0415
 
-    where = Where(engine, address, workers, None if cache is None else Path(cache))
-    request = job.Request(
-        paths,
-        started=started,
-        spelling=KEYWORDS,
-        config=given,
-        where=where,
-        hashing=hash_inputs,
-        tracking=job.tracking(mlflow, mlflow_experiment),
-    )
-    outcome = job.execute(request)
+        where = Where(engine, address, workers, None if cache is None else Path(cache))
+        request = job.Request(
+            paths,
+            started=started,
+            spelling=spelling,
+            config=given,
+            where=where,
+            hashing=hash_inputs or frame is not None,  # a staged file's times and name say nothing
+            tracking=job.tracking(mlflow, mlflow_experiment),
+            frame=frame,
+        )
+        outcome = job.execute(request)
     if outcome.error is not None:
         raise outcome.error
     assert outcome.counts is not None  # noqa: S101 - a success has its counts
@@ -181,3 +191,37 @@ def run(
         seed=document["seed"],
         document=document,
     )
+
+
+@contextmanager
+def _input(
+    input: PathLike | Frame, *, counted_here: bool
+) -> Iterator[tuple[Location, Frame | None, Spelling]]:
+    """Where the run reads `input`, the frame to stage there (if a frame), and its messages' words.
+
+    Polars' defaults are set first (before a pandas frame's conversion imports Polars). A frame's
+    staging folder is held until the run is over: its signals and document are placed by then.
+    """
+    if isinstance(input, str | os.PathLike):
+        where_from = location(input)
+        tune_polars(where_from)  # before the run imports Polars
+        yield where_from, None, KEYWORDS
+        return
+    tune_polars(Path(tempfile.gettempdir()))  # a frame is read from a local file
+    from signal_job.computing.staging import staging_folder  # noqa: PLC0415
+    from signal_job.reading.frames import STAGED_NAME, is_frame, renamed  # noqa: PLC0415
+
+    if not is_frame(input):
+        msg = (
+            "input must be a path (a file, a glob or a folder), a URL, or a frame (a Polars DataFrame "
+            f"or LazyFrame, or a pandas DataFrame), not {type(input).__name__}"
+        )
+        raise TypeError(msg)
+    if not counted_here:
+        msg = 'a frame is counted in this process: give it without engine="dask" and without cache'
+        raise ValueError(msg)
+    with staging_folder() as folder:
+        # By its real name: the hashing of the input runs in a child process, where this
+        # process's descriptors (the folder's name through one) do not exist.
+        staged = folder.resolve() / STAGED_NAME
+        yield staged, input, replace(KEYWORDS, renamed=renamed(staged))

@@ -23,10 +23,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from signal_job.computing import pipeline
 from signal_job.computing.route import Engine, Route, decide, describe, explained
+from signal_job.computing.staging import writing_staged
 from signal_job.config import Config, Given, RunConfig, resolve_config
 from signal_job.engines import ENGINES, Where
 from signal_job.errors import (
@@ -41,6 +43,7 @@ from signal_job.options import Option, Spelling
 from signal_job.partial import Counts
 from signal_job.paths import Paths, Prepared, is_stdout, prepare, spared
 from signal_job.reading.files import find_files
+from signal_job.reading.frames import as_lazy, frame_error, stage_frame
 from signal_job.reading.inputs import Input, distinct_files, open_input
 from signal_job.reading.storage import Url
 from signal_job.reporting import report
@@ -68,6 +71,9 @@ class Request:
     where: Where = field(default_factory=Where)
     hashing: bool = False  # hash every input byte into the document's fingerprint
     tracking: Tracking | None = None  # log the ended run to MLflow
+    # An input given as a frame (Python API): staged as the Parquet file `paths.input` as the run
+    # opens its input, in a folder that the face holds for the run (see `reading.frames`).
+    frame: object | None = None  # a Polars DataFrame or LazyFrame, or a pandas DataFrame
 
     @cached_property
     def configured(self) -> RunConfig:
@@ -326,7 +332,7 @@ def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
     )
     try:
         _check_group_table(prepared, config)
-        data = _open(prepared, config)
+        data = _open(prepared, config, frame=request.frame)
         route = _route(data, prepared, config, request.where)
         log.info("route: %s", describe(route), extra={FIELDS: {"route": route.as_dict()}})
         result, inputs = _fingerprinted(
@@ -337,6 +343,8 @@ def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
     except JobError as exc:
         exc.version = config.version
         raise
+    for listed in inputs["list"]:  # a staged frame's file, as the face names it
+        listed["path"] = request.spelling(listed["path"])
     total, groups = result.total, result.groups
     ask = request.spelling(f"{Option.GROUPS.given('groups.csv')} (or .parquet)")
     report.log_result(
@@ -371,13 +379,16 @@ def _check_group_table(prepared: Prepared, config: Config) -> None:
         raise ConfigError(msg)
 
 
-def _open(prepared: Prepared, config: Config) -> Input:
-    """The input's files, found and opened, in order."""
-    if prepared.input_problem is not None:
+def _open(prepared: Prepared, config: Config, *, frame: object | None = None) -> Input:
+    """The input's files, found and opened, in order; a `frame` staged first as the input's file."""
+    if frame is not None:
+        assert isinstance(prepared.paths.input, Path)  # noqa: S101 - a staging folder's file
+        _stage(frame, prepared.paths.input)
+    elif prepared.input_problem is not None:
         raise prepared.input_problem
     if Option.SIGNALS in prepared.unusable:
         raise prepared.unusable[Option.SIGNALS]
-    found = prepared.found
+    found = prepared.found if frame is None else find_files(prepared.paths.input)
     if found is None:  # in object storage: listed now, with the config's storage_options
         assert isinstance(prepared.paths.input, Url)  # noqa: S101 - else found, or a problem
         found = find_files(replace(prepared.paths.input, options=config.reading.storage_options))
@@ -391,6 +402,17 @@ def _open(prepared: Prepared, config: Config) -> Input:
     log.info("input %s: %s", prepared.paths.input, data.describe(), extra={FIELDS: fields})
     report.warn_of_mixed_series(data, config.group_by)
     return data
+
+
+def _stage(frame: object, path: Path) -> None:
+    """Write the input `frame` to `path`: a full disk is the staging folder's error, any other the frame's."""
+    import polars as pl  # noqa: PLC0415 - imported already: a run has started
+
+    try:
+        with writing_staged():
+            stage_frame(as_lazy(frame), path)
+    except (pl.exceptions.PolarsError, OSError, ValueError, TypeError, ImportError) as exc:
+        raise frame_error(exc) from exc
 
 
 def _fingerprinted(

@@ -253,6 +253,7 @@ def test_a_plain_run_imports_none_of_the_optional_integrations(bundled: Path) ->
         "mlflow",
         "sqlalchemy",
         "rich",
+        "pandas",  # a frame's, converted only when given one
     )
     probe = (
         "import sys, signal_job\n"
