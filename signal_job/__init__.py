@@ -24,7 +24,7 @@ from signal_job.errors import (
 from signal_job.version import __version__
 
 if TYPE_CHECKING:
-    from signal_job.api import RunResult, explain, run
+    from signal_job.api import GroupResult, RunResult, explain, run
     from signal_job.config import Config, Reading
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "EngineError",
+    "GroupResult",
     "InputError",
     "JobError",
     "OutputError",
@@ -48,6 +49,7 @@ _LAZY = {
     "run": "signal_job.api",
     "explain": "signal_job.api",
     "RunResult": "signal_job.api",
+    "GroupResult": "signal_job.api",
     "Config": "signal_job.config",
     "Reading": "signal_job.config",
 }

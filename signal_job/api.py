@@ -52,6 +52,16 @@ KEYWORDS = Spelling(
 )
 
 
+@dataclass(frozen=True, slots=True)  # a run may have a million of them
+class GroupResult:
+    """One `group_by` value's counts: its rows alone give these, as the groups table says."""
+
+    group: str | None  # the value, trimmed; None for the rows with none
+    rows: int
+    signals: int
+    rate: float  # rounded as the document's value is
+
+
 @dataclass(frozen=True)
 class RunResult:
     """A successful run: its counts and the metrics document the command line writes."""
@@ -63,6 +73,9 @@ class RunResult:
     version: str
     seed: int
     document: dict[str, Any]  # the metrics document, keys in their documented order
+    # With the config's group_by: every group, in the order of the document's `groups` (which
+    # lists at most the first 1,000); empty without.
+    groups: tuple[GroupResult, ...] = ()
 
 
 def explain(
@@ -190,6 +203,7 @@ def run(
         version=document["version"],
         seed=document["seed"],
         document=document,
+        groups=tuple(GroupResult(name, each.rows, each.signals, each.rate) for name, each in outcome.groups),
     )
 
 

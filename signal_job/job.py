@@ -365,6 +365,7 @@ def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
         inputs=inputs,
         warnings=report.short_windows(total, groups, window=config.window, group_by=config.group_by),
     )
+    document = report.with_groups(document, groups, group_by=config.group_by, table=paths.groups, ask=ask)
     return Outcome(document, total, groups)
 
 

@@ -206,7 +206,7 @@ def test_a_config_object_is_checked_as_a_file_would_be(bundled: Path, config: ob
 
 
 def test_the_package_lists_its_lazy_names() -> None:
-    assert {"run", "RunResult", "Config", "Reading", "InputError"} <= set(dir(signal_job))
+    assert {"run", "RunResult", "GroupResult", "Config", "Reading", "InputError"} <= set(dir(signal_job))
 
 
 @pytest.mark.parametrize(("chosen", "morsel"), [(None, "25000"), ("100000", "100000")])
@@ -292,3 +292,41 @@ def test_explain_of_a_cached_or_dask_run_names_its_engine(bundled: Path) -> None
         in on_dask
     )
     assert not (bundled / "cache").exists()
+
+
+SYMBOLS = (
+    "timestamp,symbol,close\n"
+    "2024-01-01 00:00:00,BTC,100\n2024-01-01 00:00:00,ETH,10\n"
+    "2024-01-01 00:01:00,BTC,101\n2024-01-01 00:01:00,ETH,9\n"
+    "2024-01-01 00:02:00,BTC,102\n2024-01-01 00:02:00,ETH,8\n"
+)
+
+
+def test_a_grouped_run_gives_each_group_s_counts_in_its_result_and_document(tmp_path: Path) -> None:
+    (tmp_path / "symbols.csv").write_text(SYMBOLS)
+    (tmp_path / "config.yaml").write_text('seed: 42\nwindow: 2\nversion: "v1"\ngroup_by: symbol\n')
+    result = signal_job.run(tmp_path / "symbols.csv", config=tmp_path / "config.yaml")
+    assert result.groups == (
+        signal_job.GroupResult("BTC", rows=3, signals=2, rate=0.6667),
+        signal_job.GroupResult("ETH", rows=3, signals=0, rate=0.0),
+    )
+    assert result.document["groups"] == [
+        {"group": "BTC", "rows_processed": 3, "signals": 2, "value": 0.6667},
+        {"group": "ETH", "rows_processed": 3, "signals": 0, "value": 0.0},
+    ]
+    assert list(result.document)[7:] == ["inputs", "groups"]  # after the seed's keys
+    printed = cli_document(tmp_path, "--input", "symbols.csv")
+    assert {**printed, "latency_ms": 0} == {**result.document, "latency_ms": 0}
+
+
+def test_more_groups_than_the_document_lists_are_all_in_the_result(tmp_path: Path) -> None:
+    rows = "".join(f"g{index},{index % 7}\n" for index in range(1_001))
+    (tmp_path / "many.csv").write_text("symbol,close\n" + rows)
+    config = {**CONFIG, "window": 1, "group_by": "symbol"}
+    result = signal_job.run(tmp_path / "many.csv", config=config)
+    assert [each.group for each in result.groups] == [f"g{index}" for index in range(1_001)]
+    assert len(result.document["groups"]) == 1_000
+    assert result.document["warnings"] == [
+        "groups lists the first 1,000 of 1,001 groups of symbol: every group's counts with "
+        'groups="groups.csv" (or .parquet)'
+    ]
