@@ -24,7 +24,7 @@ from signal_job.errors import (
 from signal_job.version import __version__
 
 if TYPE_CHECKING:
-    from signal_job.api import GroupResult, RunResult, explain, run
+    from signal_job.api import GroupResult, RunResult, explain, run, signals
     from signal_job.config import Config, Reading
 
 __all__ = [
@@ -42,12 +42,14 @@ __all__ = [
     "__version__",
     "explain",
     "run",
+    "signals",
 ]
 # A library's loggers stay silent until the application configures logging (Python's advice).
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 _LAZY = {
     "run": "signal_job.api",
     "explain": "signal_job.api",
+    "signals": "signal_job.api",
     "RunResult": "signal_job.api",
     "GroupResult": "signal_job.api",
     "Config": "signal_job.config",

@@ -16,13 +16,16 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from signal_job.config import Config
+from signal_job.config import Config, RunConfig, as_mapping
 from signal_job.options import Option, Spelling
 from signal_job.paths import Paths
 from signal_job.reading.storage import Location, location
 from signal_job.tuning import tune_polars
+
+if TYPE_CHECKING:
+    import polars as pl
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config
 PathLike = str | os.PathLike[str]
@@ -239,3 +242,45 @@ def _input(
         # process's descriptors (the folder's name through one) do not exist.
         staged = folder.resolve() / STAGED_NAME
         yield staged, input, replace(KEYWORDS, renamed=renamed(staged))
+
+
+def signals(
+    input: PathLike | Frame = "data.csv",
+    *,
+    config: ConfigSource = "config.yaml",
+    window: int | None = None,
+) -> pl.LazyFrame:
+    """Every row's signal as a Polars LazyFrame: the rows that `run(..., signals=...)` writes, exact.
+
+    `input` and `config` are `run`'s (a frame too); `window`, if given, replaces the config's.
+    The columns are the signals file's: the `group_by` column (with one), `timestamp` (where the
+    input has times), `close`, `rolling_mean` and `signal`.
+
+    What it costs: one run of the job on this process (the local engine: a Dask run's signals are
+    a dataset of parts, so there is no `engine`), its signals written as a Parquet file under
+    TMPDIR, read whole into memory and removed. The frame returned holds the rows: collecting it
+    reads neither the input nor a file again, and costs the signals' size in memory (about 25
+    bytes a row). Raises the job's errors as `run` does.
+    """
+    tune_polars(location(input) if isinstance(input, str | os.PathLike) else Path(tempfile.gettempdir()))
+    import polars as pl  # noqa: PLC0415 - only once a run starts
+
+    from signal_job.computing.staging import staging_folder  # noqa: PLC0415
+
+    given = _windowed(config, window)
+    with staging_folder() as folder:
+        written = folder.resolve() / "signals.parquet"  # a real name, as a frame's (see `_input`)
+        run(input, config=given, signals=written)
+        return pl.read_parquet(written).lazy()
+
+
+def _windowed(config: ConfigSource, window: int | None) -> ConfigSource:
+    """`config` with its window replaced by `window` (checked as the config's own), if given."""
+    if window is None:
+        return config
+    given = _given(config)
+    if given is None:  # a file's keys, read and checked as a run reads them
+        assert isinstance(config, str | os.PathLike)  # noqa: S101 - `_given` says so
+        given = RunConfig(Path(config), None).resolve()
+    keys = as_mapping(given) if isinstance(given, Config) else dict(given)
+    return {**keys, "window": window}

@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 import signal_job
 from tests.conftest import CONSOLE_SCRIPT, PROJECT, REAL_ROWS, REAL_SIGNALS
@@ -330,3 +331,38 @@ def test_more_groups_than_the_document_lists_are_all_in_the_result(tmp_path: Pat
         "groups lists the first 1,000 of 1,001 groups of symbol: every group's counts with "
         'groups="groups.csv" (or .parquet)'
     ]
+
+
+def test_signals_returns_the_rows_the_signals_file_of_the_command_line_holds(bundled: Path) -> None:
+    returned = signal_job.signals(bundled / "data.csv", config=bundled / "config.yaml")
+    assert isinstance(returned, pl.LazyFrame)
+    subprocess.run(
+        [str(CONSOLE_SCRIPT), "run", "--signals", "written.parquet"], cwd=bundled, check=True, timeout=120
+    )
+    assert_frame_equal(returned.collect(), pl.read_parquet(bundled / "written.parquet"))
+    assert returned.select(pl.col("signal").sum()).collect().item() == REAL_SIGNALS
+
+
+def test_signals_of_a_frame_are_those_of_its_rows_in_a_file(tmp_path: Path) -> None:
+    (tmp_path / "symbols.csv").write_text(SYMBOLS)
+    config = {**CONFIG, "window": 2, "group_by": "symbol"}
+    from_file = signal_job.signals(tmp_path / "symbols.csv", config=config).collect()
+    from_frame = signal_job.signals(pl.read_csv(tmp_path / "symbols.csv"), config=config).collect()
+    assert_frame_equal(from_frame, from_file)
+    assert from_file.columns == ["symbol", "timestamp", "close", "rolling_mean", "signal"]
+    assert from_file["signal"].to_list() == [0, 1, 1, 0, 0, 0]
+
+
+def test_signals_window_replaces_the_config_s_whatever_its_form(bundled: Path, empty_tmpdir: Path) -> None:
+    expected = signal_job.signals(bundled / "data.csv", config={**CONFIG, "window": 20}).collect()
+    for config in (bundled / "config.yaml", CONFIG, signal_job.Config(seed=42, window=5, version="v1")):
+        assert_frame_equal(
+            signal_job.signals(bundled / "data.csv", config=config, window=20).collect(), expected
+        )
+    with pytest.raises(
+        signal_job.ConfigError, match=r"config key 'window' in the config mapping must be at least 1"
+    ):
+        signal_job.signals(bundled / "data.csv", config=CONFIG, window=0)
+    with pytest.raises(signal_job.InputError, match=r"^input file .*missing\.csv does not exist$"):
+        signal_job.signals(bundled / "missing.csv", config=CONFIG)
+    assert list(empty_tmpdir.iterdir()) == []  # the signals file staged is gone
