@@ -6,6 +6,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import orjson
@@ -366,3 +368,23 @@ def test_signals_window_replaces_the_config_s_whatever_its_form(bundled: Path, e
     with pytest.raises(signal_job.InputError, match=r"^input file .*missing\.csv does not exist$"):
         signal_job.signals(bundled / "missing.csv", config=CONFIG)
     assert list(empty_tmpdir.iterdir()) == []  # the signals file staged is gone
+
+
+def test_latency_counts_from_the_call_s_start_reading_the_config_included(bundled: Path) -> None:
+    # The config comes through a pipe that is written 0.3 s after the call: the run waits for it.
+    pipe = bundled / "config.pipe"
+    os.mkfifo(pipe)
+
+    def write_late() -> None:
+        time.sleep(0.3)
+        pipe.write_text('seed: 42\nwindow: 5\nversion: "v1"\n')
+
+    writer = threading.Thread(target=write_late)
+    run = signal_job.run  # imported first: the call starts as the writer does
+    writer.start()
+    started = time.perf_counter()
+    result = run(bundled / "data.csv", config=pipe)
+    took_ms = (time.perf_counter() - started) * 1000
+    writer.join()
+    assert 290 <= result.latency_ms <= took_ms + 1  # the writer's start and the call's: a few ms apart
+    assert result.document["latency_ms"] == result.latency_ms
