@@ -169,6 +169,9 @@ def run(
     started = time.perf_counter()  # the call's start: `latency_ms` counts from here
     given = _given(config)
     engine = _engine(engine)
+    if workers is not None and workers < 1:  # the command line's --workers takes the same range
+        msg = f"workers must be at least 1, not {workers}"
+        raise ValueError(msg)
     with _input(input, counted_here=engine == "local" and cache is None) as (where_from, frame, spelling):
         paths = Paths(
             input=where_from,

@@ -333,6 +333,17 @@ def test_more_groups_than_the_document_lists_are_all_in_the_result(tmp_path: Pat
         "groups lists the first 1,000 of 1,001 groups of symbol: every group's counts with "
         'groups="groups.csv" (or .parquet)'
     ]
+    (tmp_path / "config.yaml").write_text('seed: 42\nwindow: 1\nversion: "v1"\ngroup_by: symbol\n')
+    printed = cli_document(tmp_path, "--input", "many.csv")
+    assert printed["warnings"] == [
+        "groups lists the first 1,000 of 1,001 groups of symbol: every group's counts with "
+        "--groups groups.csv (or .parquet)"
+    ]
+
+
+def test_workers_below_one_are_refused_in_the_keyword_s_words(bundled: Path) -> None:
+    with pytest.raises(ValueError, match=r"^workers must be at least 1, not 0$"):
+        signal_job.run(bundled / "data.csv", config=CONFIG, engine="dask", workers=0)
 
 
 def test_signals_returns_the_rows_the_signals_file_of_the_command_line_holds(bundled: Path) -> None:
