@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -252,29 +252,57 @@ def signals(
     *,
     config: ConfigSource = "config.yaml",
     window: int | None = None,
+    keep: Iterable[str] | bool = (),
 ) -> pl.LazyFrame:
     """Every row's signal as a Polars LazyFrame: the rows that `run(..., signals=...)` writes, exact.
 
     `input` and `config` are `run`'s (a frame too); `window`, if given, replaces the config's.
     The columns are the signals file's: the `group_by` column (with one), `timestamp` (where the
-    input has times), `close`, `rolling_mean` and `signal`.
+    input has times), `close`, `rolling_mean` and `signal`; then the input columns named in
+    `keep` (any case), or with `keep=True` the input's `open`, `high`, `low` and `volume...`
+    columns, each read as numbers as close is (Float64; a value that is not a number is null).
 
     What it costs: one run of the job on this process (the local engine: a Dask run's signals are
     a dataset of parts, so there is no `engine`), its signals written as a Parquet file under
     TMPDIR, read whole into memory and removed. The frame returned holds the rows: collecting it
     reads neither the input nor a file again, and costs the signals' size in memory (about 25
-    bytes a row). Raises the job's errors as `run` does.
+    bytes a row, 8 more for each column kept). Raises the job's errors as `run` does.
     """
-    tune_polars(location(input) if isinstance(input, str | os.PathLike) else Path(tempfile.gettempdir()))
-    import polars as pl  # noqa: PLC0415 - only once a run starts
+    started = time.perf_counter()
+    given = _given(_windowed(config, window))
+    kept = keep if isinstance(keep, bool) else _kept(keep)
+    with _input(input, counted_here=True) as (where_from, frame, spelling):
+        import polars as pl  # noqa: PLC0415 - only once a run starts
 
-    from signal_job.computing.staging import staging_folder  # noqa: PLC0415
+        from signal_job import job  # noqa: PLC0415
+        from signal_job.computing.staging import staging_folder  # noqa: PLC0415
 
-    given = _windowed(config, window)
-    with staging_folder() as folder:
-        written = folder.resolve() / "signals.parquet"  # a real name, as a frame's (see `_input`)
-        run(input, config=given, signals=written)
-        return pl.read_parquet(written).lazy()
+        with staging_folder() as folder:
+            written = folder.resolve() / "signals.parquet"  # a real name, as a frame's (see `_input`)
+            paths = Paths(
+                input=where_from,
+                config=Path(config) if given is None and isinstance(config, str | os.PathLike) else None,
+                output=None,
+                log_file=None,
+                signals=written,
+            )
+            request = job.Request(
+                paths, started=started, spelling=spelling, config=given, frame=frame, keep=kept
+            )
+            outcome = job.execute(request)
+            if outcome.error is not None:
+                raise outcome.error
+            return pl.read_parquet(written).lazy()
+
+
+def _kept(keep: Iterable[str]) -> tuple[str, ...]:
+    """The column names in `keep`, each a string (a lone string is one name, not its letters)."""
+    names = (keep,) if isinstance(keep, str) else tuple(keep)
+    wrong = next((name for name in names if not isinstance(name, str)), None)
+    if wrong is not None:
+        msg = f"keep must name columns (strings), or be True or False, not {type(wrong).__name__}"
+        raise TypeError(msg)
+    return names
 
 
 def _windowed(config: ConfigSource, window: int | None) -> ConfigSource:

@@ -74,6 +74,7 @@ class Request:
     # An input given as a frame (Python API): staged as the Parquet file `paths.input` as the run
     # opens its input, in a folder that the face holds for the run (see `reading.frames`).
     frame: object | None = None  # a Polars DataFrame or LazyFrame, or a pandas DataFrame
+    keep: tuple[str, ...] | bool = ()  # input columns the signals keep (see `Config.keep`)
 
     @cached_property
     def configured(self) -> RunConfig:
@@ -313,7 +314,7 @@ def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
     Raises `JobError`, carrying the config's version once the config has been read.
     """
     paths = prepared.paths
-    config = request.configured.resolve()
+    config = replace(request.configured.resolve(), keep=request.keep)
     grouping = f" group_by={config.group_by}" if config.group_by else ""
     fields = {
         "seed": config.seed,

@@ -399,3 +399,57 @@ def test_latency_counts_from_the_call_s_start_reading_the_config_included(bundle
     writer.join()
     assert 290 <= result.latency_ms <= took_ms + 1  # the writer's start and the call's: a few ms apart
     assert result.document["latency_ms"] == result.latency_ms
+
+
+def candles_csv(rows: list[tuple[str, str, int]]) -> str:
+    """Candles whose open is always twice their close: a kept column must stay with its row."""
+    lines = [f"{time},{symbol},{2 * close},{close},{close * 10}" for time, symbol, close in rows]
+    return "timestamp,symbol,Open,close,volume\n" + "\n".join(lines) + "\n"
+
+
+MINUTES = [f"2024-01-01 00:{minute:02}:00" for minute in range(8)]
+IN_ORDER = [(time, symbol, 3 + (index * 7) % 5) for index, time in enumerate(MINUTES) for symbol in "AB"]
+ONE_SYMBOL = [row for row in IN_ORDER if row[1] == "A"]
+LAYOUTS: dict[str, tuple[list[tuple[str, str, int]], dict[str, object]]] = {
+    "in order": (ONE_SYMBOL, {}),
+    "newest first": (ONE_SYMBOL[::-1], {}),
+    "hive folders": (IN_ORDER, {"group_by": "market"}),
+    "sorted": ([*IN_ORDER[5:], *IN_ORDER[:5]], {"sort": True, "group_by": "symbol"}),
+    "repeats dropped": ([*IN_ORDER[:6], *IN_ORDER[4:]], {"duplicates": "drop", "group_by": "symbol"}),
+    "groups": (IN_ORDER, {"group_by": "symbol"}),
+}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_signals_keep_each_row_s_columns_beside_its_signal_on_every_route(
+    tmp_path: Path, layout: str
+) -> None:
+    rows, keys = LAYOUTS[layout]
+    if layout == "hive folders":  # each symbol's rows in a folder of its own market
+        for symbol in "AB":
+            (tmp_path / f"market={symbol}").mkdir()
+            mine = [row for row in rows if row[1] == symbol]
+            (tmp_path / f"market={symbol}" / "candles.csv").write_text(candles_csv(mine))
+        given = tmp_path
+    else:
+        given = tmp_path / "candles.csv"
+        given.write_text(candles_csv(rows))
+    config = {**CONFIG, "window": 3, **keys}
+    plain = signal_job.signals(given, config=config).collect()
+    kept = signal_job.signals(given, config=config, keep=True).collect()
+    assert kept.columns == [*plain.columns, "open", "volume"]
+    assert_frame_equal(kept.select(plain.columns), plain)  # the signals are unchanged
+    assert (kept["open"] == 2 * kept["close"]).all()
+    assert (kept["volume"] == 10 * kept["close"]).all()
+
+
+def test_signals_keep_named_columns_as_numbers_and_refuse_what_cannot_be_kept(tmp_path: Path) -> None:
+    (tmp_path / "candles.csv").write_text(candles_csv(ONE_SYMBOL[:4]).replace(",10,5,50", ",n/a,5,50"))
+    kept = signal_job.signals(tmp_path / "candles.csv", config=CONFIG, keep=["OPEN"]).collect()
+    assert kept["OPEN"].to_list() == [6.0, None, 14.0, 8.0]
+    with pytest.raises(
+        signal_job.InputError, match=r"candles\.csv has no column 'high' to keep; columns found"
+    ):
+        signal_job.signals(tmp_path / "candles.csv", config=CONFIG, keep=["high"])
+    with pytest.raises(signal_job.ConfigError, match=r"^column 'Close' cannot be kept beside the signals"):
+        signal_job.signals(tmp_path / "candles.csv", config=CONFIG, keep="Close")
