@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 import signal_job
 from signal_job.reference import reference_signals
@@ -154,27 +156,55 @@ def test_latency_covers_computing_a_lazy_frame() -> None:
     assert 300 <= result.latency_ms <= took_ms + 1
 
 
-# Prices as a notebook holds them: floats of a few decimals, some missing; any window.
-closes = st.lists(
-    st.one_of(st.none(), st.decimals(min_value=-50, max_value=50, places=2, allow_nan=False)),
+# Prices as a notebook holds them: floats of a few decimals (or their text), some missing, each
+# row at its own minute and of one of two symbols; any window, grouped or not.
+rows = st.lists(
+    st.tuples(
+        st.one_of(st.none(), st.decimals(min_value=-50, max_value=50, places=2, allow_nan=False)),
+        st.sampled_from("AB"),
+    ),
     min_size=1,
     max_size=30,
 )
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(closes=closes, window=st.integers(1, 6), as_text=st.booleans())
+@given(rows=rows, window=st.integers(1, 6), as_text=st.booleans(), grouped=st.booleans())
 def test_a_random_frame_gives_the_file_run_and_the_reference(
-    tmp_path: Path, closes: list[Decimal | None], window: int, as_text: bool
+    tmp_path: Path, rows: list[tuple[Decimal | None, str]], window: int, as_text: bool, grouped: bool
 ) -> None:
-    column = [None if close is None else (str(close) if as_text else float(close)) for close in closes]
-    frame = pl.DataFrame({"close": column}, schema={"close": pl.String if as_text else pl.Float64})
-    path = tmp_path / "closes.csv"
-    path.write_text(
-        "n,close\n" + "".join(f"{n},{'' if close is None else close}\n" for n, close in enumerate(column))
+    closes = [None if close is None else (str(close) if as_text else float(close)) for close, _ in rows]
+    times = [datetime(2024, 1, 1) + timedelta(minutes=index) for index in range(len(rows))]
+    frame = pl.DataFrame(
+        {"timestamp": times, "symbol": [symbol for _, symbol in rows], "close": closes},
+        schema={
+            "timestamp": pl.Datetime("us"),
+            "symbol": pl.String,
+            "close": pl.String if as_text else pl.Float64,
+        },
     )
-    config = {**CONFIG, "window": window}
+    path = tmp_path / "candles.csv"
+    path.write_text(
+        "timestamp,symbol,close\n"
+        + "".join(
+            f"{time:%Y-%m-%d %H:%M:%S},{symbol},{'' if close is None else close}\n"
+            for time, (_, symbol), close in zip(times, rows, closes, strict=True)
+        )
+    )
+    config = {**CONFIG, "window": window, **({"group_by": "symbol"} if grouped else {})}
     by_frame = signal_job.run(frame, config=config)
     by_file = signal_job.run(path, config=config)
-    assert (by_frame.rows, by_frame.signals) == (by_file.rows, by_file.signals)
-    assert by_frame.signals == sum(reference_signals(closes, window))
+    assert (by_frame.rows, by_frame.signals, by_frame.groups) == (
+        by_file.rows,
+        by_file.signals,
+        by_file.groups,
+    )
+    assert_frame_equal(
+        signal_job.signals(frame, config=config).collect(), signal_job.signals(path, config=config).collect()
+    )
+    series = (
+        [[close for close, symbol in rows if symbol == each] for each in "AB"]
+        if grouped
+        else [[c for c, _ in rows]]
+    )
+    assert by_frame.signals == sum(sum(reference_signals(prices, window)) for prices in series)
