@@ -24,8 +24,9 @@ from signal_job.errors import (
 from signal_job.version import __version__
 
 if TYPE_CHECKING:
-    from signal_job.api import GroupResult, RunResult, explain, run, signals
+    from signal_job.api import explain, run, signals
     from signal_job.config import Config, Reading
+    from signal_job.results import GroupResult, RunResult
 
 __all__ = [
     "ClashError",
@@ -50,8 +51,8 @@ _LAZY = {
     "run": "signal_job.api",
     "explain": "signal_job.api",
     "signals": "signal_job.api",
-    "RunResult": "signal_job.api",
-    "GroupResult": "signal_job.api",
+    "RunResult": "signal_job.results",
+    "GroupResult": "signal_job.results",
     "Config": "signal_job.config",
     "Reading": "signal_job.config",
 }

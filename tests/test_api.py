@@ -16,8 +16,6 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import signal_job
-from signal_job.api import GroupResults
-from signal_job.partial import Counts
 from tests.conftest import CONSOLE_SCRIPT, PROJECT, REAL_ROWS, REAL_SIGNALS
 
 CONFIG = {"seed": 42, "window": 5, "version": "v1"}
@@ -455,21 +453,3 @@ def test_signals_keep_named_columns_as_numbers_and_refuse_what_cannot_be_kept(tm
         signal_job.signals(tmp_path / "candles.csv", config=CONFIG, keep=["high"])
     with pytest.raises(signal_job.ConfigError, match=r"^column 'Close' cannot be kept beside the signals"):
         signal_job.signals(tmp_path / "candles.csv", config=CONFIG, keep="Close")
-
-
-def test_the_result_s_groups_are_a_sequence_each_made_as_it_is_asked_for() -> None:
-    counted = [
-        (f"S{index}", Counts(rows=4, full_windows=3, missing=0, signals=index % 4)) for index in range(10**6)
-    ]
-    groups = GroupResults(counted)
-    assert (len(groups), groups[-1]) == (
-        10**6,
-        signal_job.GroupResult("S999999", rows=4, signals=3, rate=0.75),
-    )
-    assert groups[:2] == (signal_job.GroupResult("S0", 4, 0, 0.0), signal_job.GroupResult("S1", 4, 1, 0.25))
-    assert GroupResults(counted[:2]) == [*groups[:2]]
-    assert GroupResults() == () != groups
-    assert (
-        repr(GroupResults(counted[:1]))
-        == "GroupResults(1 groups: GroupResult(group='S0', rows=4, signals=0, rate=0.0))"
-    )
