@@ -58,7 +58,7 @@ KEYWORDS = Spelling(
 
 
 def explain(
-    input: PathLike = "data.csv",
+    input: PathLike | Frame = "data.csv",
     *,
     config: ConfigSource = "config.yaml",
     signals: PathLike | None = None,
@@ -68,22 +68,24 @@ def explain(
     """How `run` with these arguments would go, without running it: the explain text of the command line.
 
     That is its route, with the reason for each choice, and the Polars queries it starts with.
-    Nothing is written. Raises the job's errors as `run` does.
+    Nothing is written, but a frame given as the input: staged as a run stages it (one Parquet
+    file under TMPDIR, removed after), whose route this is. Raises the job's errors as `run` does.
     """
     given = _given(config)
-    paths = Paths(
-        input=location(input),
-        config=Path(config) if isinstance(config, str | os.PathLike) else None,
-        output=None,
-        log_file=None,
-        signals=None if signals is None else Path(signals),
-    )
-    tune_polars(paths.input)  # as a run would be
-    from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
-    from signal_job.engines import Where  # noqa: PLC0415
+    engine = _engine(engine)
+    with _input(input, counted_here=engine == "local" and cache is None) as (where_from, frame, spelling):
+        paths = Paths(
+            input=where_from,
+            config=Path(config) if isinstance(config, str | os.PathLike) else None,
+            output=None,
+            log_file=None,
+            signals=None if signals is None else Path(signals),
+        )
+        from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
+        from signal_job.engines import Where  # noqa: PLC0415
 
-    where = Where(_engine(engine), cache=None if cache is None else Path(cache))
-    return job.explain(paths, config=given, where=where, spelling=KEYWORDS)
+        where = Where(engine, cache=None if cache is None else Path(cache))
+        return job.explain(paths, config=given, where=where, spelling=spelling, frame=frame)
 
 
 def _given(config: ConfigSource) -> Mapping[str, Any] | Config | None:

@@ -383,13 +383,13 @@ def _check_group_table(prepared: Prepared, config: Config) -> None:
 
 def _open(prepared: Prepared, config: Config, *, frame: object | None = None) -> Input:
     """The input's files, found and opened, in order; a `frame` staged first as the input's file."""
-    if frame is not None:
-        assert isinstance(prepared.paths.input, Path)  # noqa: S101 - a staging folder's file
-        _stage(frame, prepared.paths.input)
-    elif prepared.input_problem is not None:
+    if prepared.input_problem is not None and frame is None:
         raise prepared.input_problem
     if Option.SIGNALS in prepared.unusable:
         raise prepared.unusable[Option.SIGNALS]
+    if frame is not None:  # not before an unusable output is refused: it is work
+        assert isinstance(prepared.paths.input, Path)  # noqa: S101 - a staging folder's file
+        _stage(frame, prepared.paths.input)
     found = prepared.found if frame is None else find_files(prepared.paths.input)
     if found is None:  # in object storage: listed now, with the config's storage_options
         assert isinstance(prepared.paths.input, Url)  # noqa: S101 - else found, or a problem
@@ -454,17 +454,25 @@ def _route(data: Input, prepared: Prepared, config: Config, where: Where) -> Rou
     return decide(data, config, signals=signals, engine=engine, cached=where.cache is not None)
 
 
-def explain(paths: Paths, *, spelling: Spelling, config: Given | None = None, where: Where = Where()) -> str:
+def explain(
+    paths: Paths,
+    *,
+    spelling: Spelling,
+    config: Given | None = None,
+    where: Where = Where(),
+    frame: object | None = None,
+) -> str:
     """What a run would do, without running it: its route with the reasons, and the Polars queries.
 
-    Nothing is written; the config is read and the input opened (its files found and sniffed).
-    Raises `JobError` as a run would, naming options in the face's `spelling`.
+    Nothing is written but a `frame` given as the input, staged as a run stages it; the config is
+    read and the input opened (its files found and sniffed). Raises `JobError` as a run would,
+    naming options (and a staged frame) in the face's `spelling`.
     """
     try:
         prepared = prepare(paths, signals_folder=where.name == "dask")
         known = resolve_config(paths.config, config)
         try:
-            data = _open(prepared, known)
+            data = _open(prepared, known, frame=frame)
             route = _route(data, prepared, known, where)
             queries = pipeline.queries(data, known, route)
         except JobError as exc:
@@ -479,7 +487,7 @@ def explain(paths: Paths, *, spelling: Spelling, config: Given | None = None, wh
         over = "the first series"
     for name, query in queries:
         lines += ["", f"Polars query, {name}, over {over}:", query.explain(engine="streaming")]
-    return "\n".join(lines) + "\n"
+    return spelling("\n".join(lines) + "\n")
 
 
 def _compute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -208,3 +209,36 @@ def test_a_random_frame_gives_the_file_run_and_the_reference(
         else [[c for c, _ in rows]]
     )
     assert by_frame.signals == sum(sum(reference_signals(prices, window)) for prices in series)
+
+
+def test_explain_of_a_frame_is_the_route_of_its_rows_in_one_parquet_file(
+    candles: pl.DataFrame, tmp_path: Path, empty_tmpdir: Path
+) -> None:
+    text = signal_job.explain(candles, config=CONFIG)
+    assert text.startswith("route of a run over input frame (")
+    assert "Parquet SCAN [input frame]" in text
+    assert str(empty_tmpdir) not in text
+    assert list(empty_tmpdir.iterdir()) == []  # the staged frame is gone
+    candles.write_parquet(tmp_path / "same.parquet")
+    as_file = signal_job.explain(tmp_path / "same.parquet", config=CONFIG)
+    same = re.sub(
+        r"\([\d,]+ bytes", "(N bytes", as_file.replace(str(tmp_path / "same.parquet"), "input frame")
+    )
+    assert re.sub(r"\([\d,]+ bytes", "(N bytes", text) == same
+
+
+def test_an_output_that_can_never_be_written_is_refused_before_the_frame_is_computed(tmp_path: Path) -> None:
+    computed: list[int] = []
+
+    def record(batch: pl.Series) -> pl.Series:
+        computed.append(len(batch))
+        return batch
+
+    frame = pl.LazyFrame({"close": [1.0, 2.0]}).select(
+        pl.col("close").map_batches(record, return_dtype=pl.Float64)
+    )
+    with pytest.raises(signal_job.OutputError, match=r"is a folder"):
+        signal_job.run(frame, config=CONFIG, signals=tmp_path)
+    assert computed == []
+    assert signal_job.run(frame, config=CONFIG).rows == 2
+    assert computed == [2]
