@@ -43,6 +43,7 @@ from signal_job.options import Option, Spelling
 from signal_job.partial import Counts
 from signal_job.paths import Paths, Prepared, is_stdout, prepare, spared
 from signal_job.reading.files import find_files
+from signal_job.reading.frames import NAMED as FRAME
 from signal_job.reading.frames import as_lazy, frame_error, stage_frame
 from signal_job.reading.inputs import Input, distinct_files, open_input
 from signal_job.reading.storage import Url
@@ -396,12 +397,11 @@ def _open(prepared: Prepared, config: Config, *, frame: object | None = None) ->
         found = find_files(replace(prepared.paths.input, options=config.reading.storage_options))
     data = open_input(found, reading=config.reading, timestamps=Option.SIGNALS in prepared.outputs)
     files = distinct_files(data)
-    fields = {
-        "input": str(prepared.paths.input),
-        "files": len(files),
-        "bytes": sum(source.size for source in files),
-    }
-    log.info("input %s: %s", prepared.paths.input, data.describe(), extra={FIELDS: fields})
+    given = str(prepared.paths.input) if frame is None else "frame"  # never a temporary path
+    fields = {"input": given, "files": len(files), "bytes": sum(source.size for source in files)}
+    log.info(
+        "%s: %s", FRAME if frame is not None else f"input {given}", data.describe(), extra={FIELDS: fields}
+    )
     report.warn_of_mixed_series(data, config.group_by)
     return data
 
