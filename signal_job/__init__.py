@@ -1,8 +1,9 @@
 """signal-job: turn OHLCV candles into an exact trading-signal rate.
 
     import signal_job
-    result = signal_job.run("data.csv", config="config.yaml")
-    result.rate, result.rows, result.document
+    result = signal_job.run("data.csv", config="config.yaml")  # or a Polars or pandas frame
+    result.rate, result.rows, result.document, result.groups
+    signal_job.signals("data.csv", config="config.yaml")  # every row's signal, a LazyFrame
 
 See docs/api.md. Importing the package is cheap: Polars loads when a run starts.
 """

@@ -209,7 +209,8 @@ def test_a_config_object_is_checked_as_a_file_would_be(bundled: Path, config: ob
 
 
 def test_the_package_lists_its_lazy_names() -> None:
-    assert {"run", "RunResult", "GroupResult", "Config", "Reading", "InputError"} <= set(dir(signal_job))
+    names = {"run", "signals", "explain", "RunResult", "GroupResult", "Config", "Reading", "InputError"}
+    assert names <= set(dir(signal_job))
 
 
 @pytest.mark.parametrize(("chosen", "morsel"), [(None, "25000"), ("100000", "100000")])
