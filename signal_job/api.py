@@ -287,6 +287,9 @@ def _windowed(config: ConfigSource, window: int | None) -> ConfigSource:
     """`config` with its window replaced by `window` (checked as the config's own), if given."""
     if window is None:
         return config
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:  # as the config's key
+        msg = f"window must be an integer of at least 1, not {window!r}"
+        raise ValueError(msg)
     given = _given(config)
     if given is None:  # a file's keys, read and checked as a run reads them
         assert isinstance(config, str | os.PathLike)  # noqa: S101 - `_given` says so

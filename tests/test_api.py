@@ -373,9 +373,7 @@ def test_signals_window_replaces_the_config_s_whatever_its_form(bundled: Path, e
         assert_frame_equal(
             signal_job.signals(bundled / "data.csv", config=config, window=20).collect(), expected
         )
-    with pytest.raises(
-        signal_job.ConfigError, match=r"config key 'window' in the config mapping must be at least 1"
-    ):
+    with pytest.raises(ValueError, match=r"^window must be an integer of at least 1, not 0$"):
         signal_job.signals(bundled / "data.csv", config=CONFIG, window=0)
     with pytest.raises(signal_job.InputError, match=r"^input file .*missing\.csv does not exist$"):
         signal_job.signals(bundled / "missing.csv", config=CONFIG)
