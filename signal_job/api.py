@@ -13,12 +13,13 @@ import os
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from signal_job.config import Config, RunConfig, as_mapping
+from signal_job.errors import StagingError
 from signal_job.options import Option, Spelling
 from signal_job.paths import Paths
 from signal_job.reading.storage import Location, location
@@ -218,7 +219,14 @@ def _input(
     if not counted_here:
         msg = 'a frame is counted in this process: give it without engine="dask" and without cache'
         raise ValueError(msg)
-    with staging_folder() as folder:
+    with ExitStack() as held:
+        try:
+            folder: Path | None = held.enter_context(staging_folder())
+        except StagingError as exc:  # the run still ends in the error document that says so
+            folder, unstaged = None, exc
+        if folder is None:
+            yield Path(tempfile.gettempdir()) / STAGED_NAME, unstaged, KEYWORDS
+            return
         # By its real name: the hashing of the input runs in a child process, where this
         # process's descriptors (the folder's name through one) do not exist.
         staged = folder.resolve() / STAGED_NAME

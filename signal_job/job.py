@@ -36,6 +36,7 @@ from signal_job.errors import (
     ConfigError,
     JobError,
     OutputError,
+    StagingError,
     Terminated,
     counted,
 )
@@ -74,7 +75,9 @@ class Request:
     tracking: Tracking | None = None  # log the ended run to MLflow
     # An input given as a frame (Python API): staged as the Parquet file `paths.input` as the run
     # opens its input, in a folder that the face holds for the run (see `reading.frames`).
-    frame: object | None = None  # a Polars DataFrame or LazyFrame, or a pandas DataFrame
+    # A Polars DataFrame or LazyFrame, a pandas DataFrame; or the `StagingError` of its folder,
+    # which the run ends with once its paths are checked, as any error (in its error document).
+    frame: object | None = None
     keep: tuple[str, ...] | bool = ()  # input columns the signals keep (see `Config.keep`)
 
     @cached_property
@@ -410,6 +413,8 @@ def _stage(frame: object, path: Path) -> None:
     """Write the input `frame` to `path`: a full disk is the staging folder's error, any other the frame's."""
     import polars as pl  # noqa: PLC0415 - imported already: a run has started
 
+    if isinstance(frame, StagingError):
+        raise frame
     try:
         with writing_staged():
             stage_frame(as_lazy(frame), path)

@@ -242,3 +242,15 @@ def test_an_output_that_can_never_be_written_is_refused_before_the_frame_is_comp
     assert computed == []
     assert signal_job.run(frame, config=CONFIG).rows == 2
     assert computed == [2]
+
+
+def test_a_frame_that_cannot_be_staged_ends_in_the_error_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "file").write_text("")
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "file"))  # no folder can be made in it
+    output = tmp_path / "metrics.json"
+    with pytest.raises(signal_job.StagingError, match=r"^cannot write to the temporary folder ") as refused:
+        signal_job.run(pl.DataFrame({"close": [1.0]}), config=CONFIG, output=output)
+    document = orjson.loads(output.read_bytes())
+    assert document == {"version": "v1", "status": "error", "error_message": str(refused.value)}
