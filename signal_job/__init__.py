@@ -1,8 +1,9 @@
 """signal-job: turn OHLCV candles into an exact trading-signal rate.
 
     import signal_job
-    result = signal_job.run("data.csv", config="config.yaml")
-    result.rate, result.rows, result.document
+    result = signal_job.run("data.csv", config="config.yaml")  # or a Polars or pandas frame
+    result.rate, result.rows, result.document, result.groups
+    signal_job.signals("data.csv", config="config.yaml")  # every row's signal, a LazyFrame
 
 See docs/api.md. Importing the package is cheap: Polars loads when a run starts.
 """
@@ -25,14 +26,16 @@ from signal_job.errors import (
 from signal_job.version import __version__
 
 if TYPE_CHECKING:
-    from signal_job.api import RunResult, explain, run
+    from signal_job.api import explain, run, signals
     from signal_job.config import Config, Reading
+    from signal_job.results import GroupResult, RunResult
 
 __all__ = [
     "ClashError",
     "Config",
     "ConfigError",
     "EngineError",
+    "GroupResult",
     "InputError",
     "JobError",
     "OutputError",
@@ -43,13 +46,16 @@ __all__ = [
     "__version__",
     "explain",
     "run",
+    "signals",
 ]
 # A library's loggers stay silent until the application configures logging (Python's advice).
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 _LAZY = {
     "run": "signal_job.api",
     "explain": "signal_job.api",
-    "RunResult": "signal_job.api",
+    "signals": "signal_job.api",
+    "RunResult": "signal_job.results",
+    "GroupResult": "signal_job.results",
     "Config": "signal_job.config",
     "Reading": "signal_job.config",
 }

@@ -10,20 +10,30 @@ global: no handlers, no levels, no signal handlers.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from signal_job.config import Config
+from signal_job.config import Config, RunConfig, as_mapping
+from signal_job.errors import StagingError
 from signal_job.options import Option, Spelling
 from signal_job.paths import Paths
-from signal_job.reading.storage import location
+from signal_job.reading.storage import Location, location
+from signal_job.results import GroupResults, RunResult
 from signal_job.tuning import tune_polars
+
+if TYPE_CHECKING:
+    import polars as pl
+
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config
 PathLike = str | os.PathLike[str]
+# A Polars DataFrame or LazyFrame, or a pandas DataFrame (pandas is never imported to tell).
+Frame = Any
 
 # The options the job's messages name, as a Python caller gives them: `run`'s keyword arguments.
 KEYWORDS = Spelling(
@@ -51,22 +61,8 @@ KEYWORDS = Spelling(
 )
 
 
-@dataclass(frozen=True)
-class RunResult:
-    """A successful run: its counts and the metrics document the command line writes."""
-
-    rows: int  # rows_processed
-    signals: int  # rows whose close is above the rolling mean
-    rate: float  # the signal rate, rounded half-to-even to 4 decimals: the document's value
-    latency_ms: int
-    version: str
-    seed: int
-    document: dict[str, Any]  # the metrics document, keys in their documented order
-    warnings: list[str] = field(default_factory=list)  # the document's: a result to read with care
-
-
 def explain(
-    input: PathLike = "data.csv",
+    input: PathLike | Frame = "data.csv",
     *,
     config: ConfigSource = "config.yaml",
     signals: PathLike | None = None,
@@ -76,22 +72,24 @@ def explain(
     """How `run` with these arguments would go, without running it: the explain text of the command line.
 
     That is its route, with the reason for each choice, and the Polars queries it starts with.
-    Nothing is written. Raises the job's errors as `run` does.
+    Nothing is written, but a frame given as the input: staged as a run stages it (one Parquet
+    file under TMPDIR, removed after), whose route this is. Raises the job's errors as `run` does.
     """
     given = _given(config)
-    paths = Paths(
-        input=location(input),
-        config=Path(config) if isinstance(config, str | os.PathLike) else None,
-        output=None,
-        log_file=None,
-        signals=None if signals is None else Path(signals),
-    )
-    tune_polars(paths.input)  # as a run would be
-    from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
-    from signal_job.engines import Where  # noqa: PLC0415
+    engine = _engine(engine)
+    with _input(input, counted_here=engine == "local" and cache is None) as (where_from, frame, spelling):
+        paths = Paths(
+            input=where_from,
+            config=Path(config) if isinstance(config, str | os.PathLike) else None,
+            output=None,
+            log_file=None,
+            signals=None if signals is None else Path(signals),
+        )
+        from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
+        from signal_job.engines import Where  # noqa: PLC0415
 
-    where = Where(_engine(engine), cache=None if cache is None else Path(cache))
-    return job.explain(paths, config=given, where=where, spelling=KEYWORDS)
+        where = Where(engine, cache=None if cache is None else Path(cache))
+        return job.explain(paths, config=given, where=where, spelling=spelling, frame=frame)
 
 
 def _given(config: ConfigSource) -> Mapping[str, Any] | Config | None:
@@ -121,7 +119,7 @@ def _labels(given: Mapping[str, str] | None) -> dict[str, str]:
 
 
 def run(
-    input: PathLike = "data.csv",
+    input: PathLike | Frame = "data.csv",
     *,
     config: ConfigSource = "config.yaml",
     output: PathLike | None = None,
@@ -139,8 +137,13 @@ def run(
     mlflow_run_name: str | None = None,
     mlflow_required: bool = False,
 ) -> RunResult:
-    """Run the job on `input` (a file, a glob or a folder, or an s3://... URL) and return its result.
+    """Run the job on `input` (a file, a glob or a folder, an s3://... URL, or a frame) and return its result.
 
+    A frame (a Polars DataFrame or LazyFrame, or a pandas DataFrame, through Polars) is read as a
+    Parquet file of its rows would be, with the same checks: it is staged as one under TMPDIR
+    for the run (streamed from a LazyFrame: one pass over its rows, its size on disk), and its
+    messages name it as the input frame. It is counted in this process: not with
+    `engine="dask"` nor `cache`. Its document's `inputs` fingerprint hashes its staged bytes.
     `config` is a YAML file's path, a mapping of the same keys, or a `Config`. With `output`,
     the metrics document is written there (a failed run writes the error document, replacing
     an older success, as the command line does); with `signals`, every row's signal is written
@@ -161,35 +164,41 @@ def run(
     line puts in its error document, naming these keyword arguments where it names its flags;
     `exc.version` is the config's version once known.
     """
-    started = time.perf_counter()
+    started = time.perf_counter()  # the call's start: `latency_ms` counts from here
     given = _given(config)
     engine = _engine(engine)
+    if workers is not None and workers < 1:  # the command line's --workers takes the same range
+        msg = f"workers must be at least 1, not {workers}"
+        raise ValueError(msg)
     labels = _labels(metrics_labels)
-    paths = Paths(
-        input=location(input),
-        config=Path(config) if isinstance(config, str | os.PathLike) else None,
-        output=None if output is None else Path(output),
-        log_file=None,
-        signals=None if signals is None else Path(signals),
-        metrics_file=None if metrics_file is None else Path(metrics_file),
-        groups=None if groups is None else Path(groups),
-    )
-    tune_polars(paths.input)  # before the run imports Polars
-    from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
-    from signal_job.engines import Where  # noqa: PLC0415
+    with _input(input, counted_here=engine == "local" and cache is None) as (where_from, frame, spelling):
+        paths = Paths(
+            input=where_from,
+            config=Path(config) if isinstance(config, str | os.PathLike) else None,
+            output=None if output is None else Path(output),
+            log_file=None,
+            signals=None if signals is None else Path(signals),
+            metrics_file=None if metrics_file is None else Path(metrics_file),
+            groups=None if groups is None else Path(groups),
+        )
+        from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
+        from signal_job.engines import Where  # noqa: PLC0415
 
-    where = Where(engine, address, workers, None if cache is None else Path(cache))
-    request = job.Request(
-        paths,
-        started=started,
-        spelling=KEYWORDS,
-        config=given,
-        where=where,
-        hashing=hash_inputs,
-        tracking=job.tracking(mlflow, mlflow_experiment, run_name=mlflow_run_name, required=mlflow_required),
-        metrics_labels=labels,
-    )
-    outcome = job.execute(request)
+        where = Where(engine, address, workers, None if cache is None else Path(cache))
+        request = job.Request(
+            paths,
+            started=started,
+            spelling=spelling,
+            config=given,
+            where=where,
+            hashing=hash_inputs or frame is not None,  # a staged file's times and name say nothing
+            tracking=job.tracking(
+                mlflow, mlflow_experiment, run_name=mlflow_run_name, required=mlflow_required
+            ),
+            metrics_labels=labels,
+            frame=frame,
+        )
+        outcome = job.execute(request)
     if outcome.error is not None:
         raise outcome.error
     assert outcome.counts is not None  # noqa: S101 - a success has its counts
@@ -203,4 +212,119 @@ def run(
         seed=document["seed"],
         document=document,
         warnings=list(document.get("warnings", [])),
+        groups=GroupResults(outcome.groups),
     )
+
+
+@contextmanager
+def _input(
+    input: PathLike | Frame, *, counted_here: bool
+) -> Iterator[tuple[Location, Frame | None, Spelling]]:
+    """Where the run reads `input`, the frame to stage there (if a frame), and its messages' words.
+
+    Polars' defaults are set first (before a pandas frame's conversion imports Polars). A frame's
+    staging folder is held until the run is over: its signals and document are placed by then.
+    """
+    if isinstance(input, str | os.PathLike):
+        where_from = location(input)
+        tune_polars(where_from)  # before the run imports Polars
+        yield where_from, None, KEYWORDS
+        return
+    tune_polars(Path(tempfile.gettempdir()))  # a frame is read from a local file
+    from signal_job.computing.staging import staging_folder  # noqa: PLC0415
+    from signal_job.reading.frames import STAGED_NAME, is_frame, renamed  # noqa: PLC0415
+
+    if not is_frame(input):
+        msg = (
+            "input must be a path (a file, a glob or a folder), a URL, or a frame (a Polars DataFrame "
+            f"or LazyFrame, or a pandas DataFrame), not {type(input).__name__}"
+        )
+        raise TypeError(msg)
+    if not counted_here:
+        msg = 'a frame is counted in this process: give it without engine="dask" and without cache'
+        raise ValueError(msg)
+    with ExitStack() as held:
+        try:
+            folder: Path | None = held.enter_context(staging_folder())
+        except StagingError as exc:  # the run still ends in the error document that says so
+            folder, unstaged = None, exc
+        if folder is None:
+            yield Path(tempfile.gettempdir()) / STAGED_NAME, unstaged, KEYWORDS
+            return
+        # By its real name: the hashing of the input runs in a child process, where this
+        # process's descriptors (the folder's name through one) do not exist.
+        staged = folder.resolve() / STAGED_NAME
+        yield staged, input, replace(KEYWORDS, renamed=renamed(staged))
+
+
+def signals(
+    input: PathLike | Frame = "data.csv",
+    *,
+    config: ConfigSource = "config.yaml",
+    window: int | None = None,
+    keep: Iterable[str] | bool = (),
+) -> pl.LazyFrame:
+    """Every row's signal as a Polars LazyFrame: the rows that `run(..., signals=...)` writes, exact.
+
+    `input` and `config` are `run`'s (a frame too); `window`, if given, replaces the config's.
+    The columns are the signals file's: the `group_by` column (with one), `timestamp` (where the
+    input has times), `close`, `rolling_mean` and `signal`; then the input columns named in
+    `keep` (any case), or with `keep=True` the input's `open`, `high`, `low` and `volume...`
+    columns, each read as numbers as close is (Float64; a value that is not a number is null).
+
+    What it costs: one run of the job on this process (the local engine: a Dask run's signals are
+    a dataset of parts, so there is no `engine`), its signals written as a Parquet file under
+    TMPDIR, read whole into memory and removed. The frame returned holds the rows: collecting it
+    reads neither the input nor a file again, and costs the signals' size in memory (about 25
+    bytes a row, 8 more for each column kept). Raises the job's errors as `run` does.
+    """
+    started = time.perf_counter()
+    given = _given(_windowed(config, window))
+    kept = keep if isinstance(keep, bool) else _kept(keep)
+    with _input(input, counted_here=True) as (where_from, frame, spelling):
+        import polars as pl  # noqa: PLC0415 - only once a run starts
+
+        from signal_job import job  # noqa: PLC0415
+        from signal_job.computing.staging import staging_folder  # noqa: PLC0415
+
+        with staging_folder() as folder:
+            written = folder.resolve() / "signals.parquet"  # a real name, as a frame's (see `_input`)
+            paths = Paths(
+                input=where_from,
+                config=Path(config) if given is None and isinstance(config, str | os.PathLike) else None,
+                output=None,
+                log_file=None,
+                signals=written,
+            )
+            request = job.Request(
+                paths, started=started, spelling=spelling, config=given, frame=frame, keep=kept
+            )
+            outcome = job.execute(request)
+            if outcome.error is not None:
+                raise outcome.error
+            return pl.read_parquet(written).lazy()
+
+
+def _kept(keep: Iterable[str]) -> tuple[str, ...]:
+    """The column names in `keep`, each a string (a lone string is one name, not its letters)."""
+    names = (keep,) if isinstance(keep, str) else tuple(keep)
+    wrong = next((name for name in names if not isinstance(name, str)), None)
+    if wrong is not None:
+        msg = f"keep must name columns (strings), or be True or False, not {type(wrong).__name__}"
+        raise TypeError(msg)
+    return names
+
+
+def _windowed(config: ConfigSource, window: int | None) -> ConfigSource:
+    """`config` with its window replaced by `window` (checked as the config's own), if given."""
+    if window is None:
+        return config
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:  # as the config's key
+        msg = f"window must be an integer of at least 1, not {window!r}"
+        raise ValueError(msg)
+    given = _given(config)
+    if given is None:  # a file's keys, read and checked as a run reads them
+        assert isinstance(config, str | os.PathLike)  # noqa: S101 - `_given` says so
+        given = RunConfig(Path(config), None).resolve()
+    keys = as_mapping(given) if isinstance(given, Config) else dict(given)
+    return {**keys, "window": window}

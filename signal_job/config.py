@@ -61,6 +61,9 @@ class Config:
     version: str
     group_by: str | None = None  # a column naming the series (e.g. `symbol`): one window per value
     reading: Reading = Reading()
+    # Input columns the signals keep beside their own, read as numbers; True: the OHLCV ones the
+    # input has. Not a config key: what a face asks of one run (`signal_job.signals(keep=...)`).
+    keep: tuple[str, ...] | bool = ()
 
 
 # A config given in Python rather than by a path: checked as a file's would be.

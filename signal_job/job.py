@@ -23,10 +23,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from signal_job.computing import pipeline
 from signal_job.computing.route import Engine, Route, decide, describe, explained
+from signal_job.computing.staging import writing_staged
 from signal_job.config import Config, Given, Overrides, RunConfig, resolve_config
 from signal_job.engines import ENGINES, Where
 from signal_job.errors import (
@@ -34,6 +36,7 @@ from signal_job.errors import (
     ConfigError,
     JobError,
     OutputError,
+    StagingError,
     Terminated,
     TrackingError,
     counted,
@@ -42,6 +45,8 @@ from signal_job.options import Option, Spelling
 from signal_job.partial import Counts
 from signal_job.paths import Paths, Prepared, is_stdout, prepare, spared
 from signal_job.reading.files import find_files
+from signal_job.reading.frames import NAMED as FRAME
+from signal_job.reading.frames import as_lazy, frame_error, stage_frame
 from signal_job.reading.inputs import Input, distinct_files, open_input
 from signal_job.reading.storage import Url
 from signal_job.reporting import report
@@ -72,6 +77,12 @@ class Request:
     # On every series of the metrics file, checked by the face (`prometheus.checked_labels`).
     metrics_labels: Mapping[str, str] = field(default_factory=dict)
     tracking: Tracking | None = None  # track the run in MLflow, from its start to its end
+    # An input given as a frame (Python API): staged as the Parquet file `paths.input` as the run
+    # opens its input, in a folder that the face holds for the run (see `reading.frames`).
+    # A Polars DataFrame or LazyFrame, a pandas DataFrame; or the `StagingError` of its folder,
+    # which the run ends with once its paths are checked, as any error (in its error document).
+    frame: object | None = None
+    keep: tuple[str, ...] | bool = ()  # input columns the signals keep (see `Config.keep`)
 
     @cached_property
     def configured(self) -> RunConfig:
@@ -348,7 +359,7 @@ def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
     Raises `JobError`, carrying the config's version once the config has been read.
     """
     paths = prepared.paths
-    config = request.configured.resolve()
+    config = replace(request.configured.resolve(), keep=request.keep)
     grouping = f" group_by={config.group_by}" if config.group_by else ""
     fields = {
         "seed": config.seed,
@@ -367,7 +378,7 @@ def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
     )
     try:
         _check_group_table(prepared, config)
-        data = _open(prepared, config)
+        data = _open(prepared, config, frame=request.frame)
         route = _route(data, prepared, config, request.where)
         log.info("route: %s", describe(route), extra={FIELDS: {"route": route.as_dict()}})
         result, inputs = _fingerprinted(
@@ -378,6 +389,8 @@ def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
     except JobError as exc:
         exc.version = config.version
         raise
+    for listed in inputs["list"]:  # a staged frame's file, as the face names it
+        listed["path"] = request.spelling(listed["path"])
     total, groups = result.total, result.groups
     first = _first_nonpositive(data) if total.nonpositive else None
     ask = request.spelling(f"{Option.GROUPS.given('groups.csv')} (or .parquet)")
@@ -402,6 +415,7 @@ def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
             *report.nonpositive_closes(total.nonpositive, first=first),
         ],
     )
+    document = report.with_groups(document, groups, group_by=config.group_by, table=paths.groups, ask=ask)
     return Outcome(document, total, groups)
 
 
@@ -423,26 +437,41 @@ def _check_group_table(prepared: Prepared, config: Config) -> None:
         raise ConfigError(msg)
 
 
-def _open(prepared: Prepared, config: Config) -> Input:
-    """The input's files, found and opened, in order."""
-    if prepared.input_problem is not None:
+def _open(prepared: Prepared, config: Config, *, frame: object | None = None) -> Input:
+    """The input's files, found and opened, in order; a `frame` staged first as the input's file."""
+    if prepared.input_problem is not None and frame is None:
         raise prepared.input_problem
     if Option.SIGNALS in prepared.unusable:
         raise prepared.unusable[Option.SIGNALS]
-    found = prepared.found
+    if frame is not None:  # not before an unusable output is refused: it is work
+        assert isinstance(prepared.paths.input, Path)  # noqa: S101 - a staging folder's file
+        _stage(frame, prepared.paths.input)
+    found = prepared.found if frame is None else find_files(prepared.paths.input)
     if found is None:  # in object storage: listed now, with the config's storage_options
         assert isinstance(prepared.paths.input, Url)  # noqa: S101 - else found, or a problem
         found = find_files(replace(prepared.paths.input, options=config.reading.storage_options))
     data = open_input(found, reading=config.reading, timestamps=Option.SIGNALS in prepared.outputs)
     files = distinct_files(data)
-    fields = {
-        "input": str(prepared.paths.input),
-        "files": len(files),
-        "bytes": sum(source.size for source in files),
-    }
-    log.info("input %s: %s", prepared.paths.input, data.describe(), extra={FIELDS: fields})
+    given = str(prepared.paths.input) if frame is None else "frame"  # never a temporary path
+    fields = {"input": given, "files": len(files), "bytes": sum(source.size for source in files)}
+    log.info(
+        "%s: %s", FRAME if frame is not None else f"input {given}", data.describe(), extra={FIELDS: fields}
+    )
     report.warn_of_mixed_series(data, config.group_by)
     return data
+
+
+def _stage(frame: object, path: Path) -> None:
+    """Write the input `frame` to `path`: a full disk is the staging folder's error, any other the frame's."""
+    import polars as pl  # noqa: PLC0415 - imported already: a run has started
+
+    if isinstance(frame, StagingError):
+        raise frame
+    try:
+        with writing_staged():
+            stage_frame(as_lazy(frame), path)
+    except (pl.exceptions.PolarsError, OSError, ValueError, TypeError, ImportError) as exc:
+        raise frame_error(exc) from exc
 
 
 def _fingerprinted(
@@ -489,17 +518,19 @@ def explain(
     config: Given | None = None,
     overrides: Overrides = Overrides(),
     where: Where = Where(),
+    frame: object | None = None,
 ) -> str:
     """What a run would do, without running it: its route with the reasons, and the Polars queries.
 
-    Nothing is written; the config is read and the input opened (its files found and sniffed).
-    Raises `JobError` as a run would, naming options in the face's `spelling`.
+    Nothing is written but a `frame` given as the input, staged as a run stages it; the config is
+    read and the input opened (its files found and sniffed). Raises `JobError` as a run would,
+    naming options (and a staged frame) in the face's `spelling`.
     """
     try:
         prepared = prepare(paths, signals_folder=where.name == "dask")
         known = resolve_config(paths.config, config, overrides)
         try:
-            data = _open(prepared, known)
+            data = _open(prepared, known, frame=frame)
             route = _route(data, prepared, known, where)
             queries = pipeline.queries(data, known, route)
         except JobError as exc:
@@ -514,7 +545,7 @@ def explain(
         over = "the first series"
     for name, query in queries:
         lines += ["", f"Polars query, {name}, over {over}:", query.explain(engine="streaming")]
-    return "\n".join(lines) + "\n"
+    return spelling("\n".join(lines) + "\n")
 
 
 def _compute(

@@ -66,6 +66,9 @@ class Spelling:
 
     names: Mapping[Option, str]  # every option
     valued: str  # the name and the value, e.g. "{name} {value}" or '{name}="{value}"'
+    # Texts the face names otherwise, in turn: a frame given in Python is staged as a file, whose
+    # temporary path means nothing to the caller (see `signal_job.reading.frames`).
+    renamed: tuple[tuple[str, str], ...] = ()
 
     def __call__(self, text: str) -> str:
         """`text` with each option's placeholder in this face's words."""
@@ -75,4 +78,7 @@ class Spelling:
             value = found["value"]
             return name if value is None else self.valued.format(name=name, value=value)
 
-        return _PLACEHOLDER.sub(spelled, text)
+        text = _PLACEHOLDER.sub(spelled, text)
+        for old, new in self.renamed:
+            text = text.replace(old, new)
+        return text

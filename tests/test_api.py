@@ -6,11 +6,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import orjson
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 import signal_job
 from tests.conftest import CONSOLE_SCRIPT, PROJECT, REAL_ROWS, REAL_SIGNALS
@@ -217,7 +220,8 @@ def test_a_config_object_is_checked_as_a_file_would_be(bundled: Path, config: ob
 
 
 def test_the_package_lists_its_lazy_names() -> None:
-    assert {"run", "RunResult", "Config", "Reading", "InputError"} <= set(dir(signal_job))
+    names = {"run", "signals", "explain", "RunResult", "GroupResult", "Config", "Reading", "InputError"}
+    assert names <= set(dir(signal_job))
 
 
 @pytest.mark.parametrize(("chosen", "morsel"), [(None, "25000"), ("100000", "100000")])
@@ -264,6 +268,7 @@ def test_a_plain_run_imports_none_of_the_optional_integrations(bundled: Path) ->
         "mlflow",
         "sqlalchemy",
         "rich",
+        "pandas",  # a frame's, converted only when given one
     )
     probe = (
         "import sys, signal_job\n"
@@ -302,3 +307,159 @@ def test_explain_of_a_cached_or_dask_run_names_its_engine(bundled: Path) -> None
         in on_dask
     )
     assert not (bundled / "cache").exists()
+
+
+SYMBOLS = (
+    "timestamp,symbol,close\n"
+    "2024-01-01 00:00:00,BTC,100\n2024-01-01 00:00:00,ETH,10\n"
+    "2024-01-01 00:01:00,BTC,101\n2024-01-01 00:01:00,ETH,9\n"
+    "2024-01-01 00:02:00,BTC,102\n2024-01-01 00:02:00,ETH,8\n"
+)
+
+
+def test_a_grouped_run_gives_each_group_s_counts_in_its_result_and_document(tmp_path: Path) -> None:
+    (tmp_path / "symbols.csv").write_text(SYMBOLS)
+    (tmp_path / "config.yaml").write_text('seed: 42\nwindow: 2\nversion: "v1"\ngroup_by: symbol\n')
+    result = signal_job.run(tmp_path / "symbols.csv", config=tmp_path / "config.yaml")
+    assert result.groups == (
+        signal_job.GroupResult("BTC", rows=3, signals=2, rate=0.6667),
+        signal_job.GroupResult("ETH", rows=3, signals=0, rate=0.0),
+    )
+    assert result.document["groups"] == [
+        {"group": "BTC", "rows_processed": 3, "signals": 2, "value": 0.6667},
+        {"group": "ETH", "rows_processed": 3, "signals": 0, "value": 0.0},
+    ]
+    assert list(result.document)[7:] == ["inputs", "groups"]  # after the seed's keys
+    printed = cli_document(tmp_path, "--input", "symbols.csv")
+    assert {**printed, "latency_ms": 0} == {**result.document, "latency_ms": 0}
+
+
+def test_more_groups_than_the_document_lists_are_all_in_the_result(tmp_path: Path) -> None:
+    rows = "".join(f"g{index},{index % 7}\n" for index in range(1_001))
+    (tmp_path / "many.csv").write_text("symbol,close\n" + rows)
+    config = {**CONFIG, "window": 1, "group_by": "symbol"}
+    result = signal_job.run(tmp_path / "many.csv", config=config)
+    assert [each.group for each in result.groups] == [f"g{index}" for index in range(1_001)]
+    assert len(result.document["groups"]) == 1_000
+    assert result.document["warnings"] == [
+        "groups lists the first 1,000 of 1,001 groups of symbol: every group's counts with "
+        'groups="groups.csv" (or .parquet)'
+    ]
+    (tmp_path / "config.yaml").write_text('seed: 42\nwindow: 1\nversion: "v1"\ngroup_by: symbol\n')
+    printed = cli_document(tmp_path, "--input", "many.csv")
+    assert printed["warnings"] == [
+        "groups lists the first 1,000 of 1,001 groups of symbol: every group's counts with "
+        "--groups groups.csv (or .parquet)"
+    ]
+
+
+def test_workers_below_one_are_refused_in_the_keyword_s_words(bundled: Path) -> None:
+    with pytest.raises(ValueError, match=r"^workers must be at least 1, not 0$"):
+        signal_job.run(bundled / "data.csv", config=CONFIG, engine="dask", workers=0)
+
+
+def test_signals_returns_the_rows_the_signals_file_of_the_command_line_holds(bundled: Path) -> None:
+    returned = signal_job.signals(bundled / "data.csv", config=bundled / "config.yaml")
+    assert isinstance(returned, pl.LazyFrame)
+    subprocess.run(
+        [str(CONSOLE_SCRIPT), "run", "--signals", "written.parquet"], cwd=bundled, check=True, timeout=120
+    )
+    assert_frame_equal(returned.collect(), pl.read_parquet(bundled / "written.parquet"))
+    assert returned.select(pl.col("signal").sum()).collect().item() == REAL_SIGNALS
+
+
+def test_signals_of_a_frame_are_those_of_its_rows_in_a_file(tmp_path: Path) -> None:
+    (tmp_path / "symbols.csv").write_text(SYMBOLS)
+    config = {**CONFIG, "window": 2, "group_by": "symbol"}
+    from_file = signal_job.signals(tmp_path / "symbols.csv", config=config).collect()
+    from_frame = signal_job.signals(pl.read_csv(tmp_path / "symbols.csv"), config=config).collect()
+    assert_frame_equal(from_frame, from_file)
+    assert from_file.columns == ["symbol", "timestamp", "close", "rolling_mean", "signal"]
+    assert from_file["signal"].to_list() == [0, 1, 1, 0, 0, 0]
+
+
+def test_signals_window_replaces_the_config_s_whatever_its_form(bundled: Path, empty_tmpdir: Path) -> None:
+    expected = signal_job.signals(bundled / "data.csv", config={**CONFIG, "window": 20}).collect()
+    for config in (bundled / "config.yaml", CONFIG, signal_job.Config(seed=42, window=5, version="v1")):
+        assert_frame_equal(
+            signal_job.signals(bundled / "data.csv", config=config, window=20).collect(), expected
+        )
+    with pytest.raises(ValueError, match=r"^window must be an integer of at least 1, not 0$"):
+        signal_job.signals(bundled / "data.csv", config=CONFIG, window=0)
+    with pytest.raises(signal_job.InputError, match=r"^input file .*missing\.csv does not exist$"):
+        signal_job.signals(bundled / "missing.csv", config=CONFIG)
+    assert list(empty_tmpdir.iterdir()) == []  # the signals file staged is gone
+
+
+def test_latency_counts_from_the_call_s_start_reading_the_config_included(bundled: Path) -> None:
+    # The config comes through a pipe that is written 0.3 s after the call: the run waits for it.
+    pipe = bundled / "config.pipe"
+    os.mkfifo(pipe)
+
+    def write_late() -> None:
+        time.sleep(0.3)
+        pipe.write_text('seed: 42\nwindow: 5\nversion: "v1"\n')
+
+    writer = threading.Thread(target=write_late)
+    run = signal_job.run  # imported first: the call starts as the writer does
+    writer.start()
+    started = time.perf_counter()
+    result = run(bundled / "data.csv", config=pipe)
+    took_ms = (time.perf_counter() - started) * 1000
+    writer.join()
+    assert 290 <= result.latency_ms <= took_ms + 1  # the writer's start and the call's: a few ms apart
+    assert result.document["latency_ms"] == result.latency_ms
+
+
+def candles_csv(rows: list[tuple[str, str, int]]) -> str:
+    """Candles whose open is always twice their close: a kept column must stay with its row."""
+    lines = [f"{time},{symbol},{2 * close},{close},{close * 10}" for time, symbol, close in rows]
+    return "timestamp,symbol,Open,close,volume\n" + "\n".join(lines) + "\n"
+
+
+MINUTES = [f"2024-01-01 00:{minute:02}:00" for minute in range(8)]
+IN_ORDER = [(time, symbol, 3 + (index * 7) % 5) for index, time in enumerate(MINUTES) for symbol in "AB"]
+ONE_SYMBOL = [row for row in IN_ORDER if row[1] == "A"]
+LAYOUTS: dict[str, tuple[list[tuple[str, str, int]], dict[str, object]]] = {
+    "in order": (ONE_SYMBOL, {}),
+    "newest first": (ONE_SYMBOL[::-1], {}),
+    "hive folders": (IN_ORDER, {"group_by": "market"}),
+    "sorted": ([*IN_ORDER[5:], *IN_ORDER[:5]], {"sort": True, "group_by": "symbol"}),
+    "repeats dropped": ([*IN_ORDER[:6], *IN_ORDER[4:]], {"duplicates": "drop", "group_by": "symbol"}),
+    "groups": (IN_ORDER, {"group_by": "symbol"}),
+}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_signals_keep_each_row_s_columns_beside_its_signal_on_every_route(
+    tmp_path: Path, layout: str
+) -> None:
+    rows, keys = LAYOUTS[layout]
+    if layout == "hive folders":  # each symbol's rows in a folder of its own market
+        for symbol in "AB":
+            (tmp_path / f"market={symbol}").mkdir()
+            mine = [row for row in rows if row[1] == symbol]
+            (tmp_path / f"market={symbol}" / "candles.csv").write_text(candles_csv(mine))
+        given = tmp_path
+    else:
+        given = tmp_path / "candles.csv"
+        given.write_text(candles_csv(rows))
+    config = {**CONFIG, "window": 3, **keys}
+    plain = signal_job.signals(given, config=config).collect()
+    kept = signal_job.signals(given, config=config, keep=True).collect()
+    assert kept.columns == [*plain.columns, "open", "volume"]
+    assert_frame_equal(kept.select(plain.columns), plain)  # the signals are unchanged
+    assert (kept["open"] == 2 * kept["close"]).all()
+    assert (kept["volume"] == 10 * kept["close"]).all()
+
+
+def test_signals_keep_named_columns_as_numbers_and_refuse_what_cannot_be_kept(tmp_path: Path) -> None:
+    (tmp_path / "candles.csv").write_text(candles_csv(ONE_SYMBOL[:4]).replace(",10,5,50", ",n/a,5,50"))
+    kept = signal_job.signals(tmp_path / "candles.csv", config=CONFIG, keep=["OPEN"]).collect()
+    assert kept["OPEN"].to_list() == [6.0, None, 14.0, 8.0]
+    with pytest.raises(
+        signal_job.InputError, match=r"candles\.csv has no column 'high' to keep; columns found"
+    ):
+        signal_job.signals(tmp_path / "candles.csv", config=CONFIG, keep=["high"])
+    with pytest.raises(signal_job.ConfigError, match=r"^column 'Close' cannot be kept beside the signals"):
+        signal_job.signals(tmp_path / "candles.csv", config=CONFIG, keep="Close")

@@ -1522,7 +1522,9 @@ _AT_OR_BELOW_ZERO = ["0", "-0", "+0", "0.000", "-0.", "0e5", "-1e-30", " -2 ", "
 _ABOVE_ZERO = ["1", "+3", "0.000000000000000001", "44221.07", " 7 "]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     closes=st.lists(st.sampled_from([*_AT_OR_BELOW_ZERO, *_ABOVE_ZERO, ""]), min_size=1, max_size=30),
     blank_after=st.integers(0, 30),
@@ -1557,7 +1559,7 @@ def test_a_file_of_closes_of_zero_or_below_only_succeeds_with_the_warning(work: 
     assert b"Traceback" not in done.stderr
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(value=st.text(min_size=1, max_size=300))
 def test_any_metrics_label_value_reads_back_from_the_prometheus_file_as_given(value: str) -> None:
     document = success_document(version="v1", rows=10, value=0.5, latency_ms=1, seed=1)
@@ -1575,3 +1577,49 @@ def test_a_hostile_metrics_label_is_a_usage_error_that_writes_nothing(work: Path
         assert done.returncode == 2, label
         assert b"Traceback" not in done.stderr
         assert snapshot(work) == before
+
+
+# Issue 29, item 6: a frame given to the Python API is hostile input too. Each is refused as a
+# file of the same rows is, naming the input frame (never a temporary path), with its error
+# document written to `output` and nothing left under TMPDIR.
+HOSTILE_FRAMES: dict[str, tuple[Callable[[], object], str]] = {
+    "no rows": (lambda: pl.DataFrame(schema={"close": pl.Float64}), "input frame has no rows"),
+    "no columns": (pl.DataFrame, "input frame has no 'close' column; columns found: none"),
+    "a close of booleans": (
+        lambda: pl.DataFrame({"close": [True, False]}),
+        "input frame: column 'close' holds Boolean, not numbers",
+    ),
+    "two closes": (
+        lambda: pl.DataFrame({"close": [1.0], "Close": [2.0]}),
+        "input frame has 2 columns that match 'close': 'close' (column 1) and 'Close' (column 2); keep one, "
+        "or set close_column",
+    ),
+    "a close too large": (
+        lambda: pl.DataFrame({"close": [1.0, 1e300]}),
+        "input frame row 2: close value '1e+300' is too large: prices may have at most 20 digits",
+    ),
+    "a row without its time": (
+        lambda: pl.DataFrame({"timestamp": [datetime(2024, 1, 1), None], "close": [1.0, 2.0]}),
+        "input frame row 2 has no timestamp; every row needs its time to be put in time order",
+    ),
+    "a lazy frame that fails": (
+        lambda: pl.LazyFrame({"close": ["1", "x"]}).select(pl.col("close").str.to_integer()),
+        "cannot read the input frame: strict integer parsing failed",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_FRAMES))
+def test_a_hostile_frame_is_refused_with_the_error_document_and_nothing_left(
+    tmp_path: Path, empty_tmpdir: Path, name: str
+) -> None:
+    make, message = HOSTILE_FRAMES[name]
+    output = tmp_path / "metrics.json"
+    output.write_bytes(SUCCESS)
+    with pytest.raises(signal_job.InputError) as refused:
+        signal_job.run(make(), config={"seed": 1, "window": 2, "version": "v1"}, output=output)
+    assert str(refused.value).startswith(message)
+    document = json.loads(output.read_bytes())
+    assert document == {"version": "v1", "status": "error", "error_message": str(refused.value)}
+    assert str(empty_tmpdir) not in str(refused.value)
+    assert list(empty_tmpdir.iterdir()) == []

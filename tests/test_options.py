@@ -31,6 +31,13 @@ def test_a_spelling_puts_each_option_and_its_value_in_the_faces_words() -> None:
     assert words(text) == "s is not written with c; try e:dask"
 
 
+def test_a_spelling_renames_what_its_face_names_otherwise_after_the_options() -> None:
+    words = Spelling(
+        dict.fromkeys(Option, "o"), "{name}={value}", renamed=(("input file /t/f", "input frame"),)
+    )
+    assert words(f"input file /t/f row 2, {Option.SIGNALS}") == "input frame row 2, o"
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -29,6 +29,7 @@ from signal_job.computing.plan import (
     added_up,
     all_rows,
     fast_counts,
+    kept_columns,
     part_rows,
     partitions,
     plan,
@@ -99,6 +100,7 @@ def run(
     file.
     """
     _check_group(data, config)
+    _check_kept(data, config)
     if route is None:
         route = decide(data, config, signals=signals is not None)
     series = partitions(data, config)
@@ -563,6 +565,21 @@ def _explain(data: Input, config: Config, route: Route, error: Exception) -> Inp
         if found is not None:
             return found
     return InputError(f"cannot read input {data.spec}: {first_line(error)}")
+
+
+def _check_kept(data: Input, config: Config) -> None:
+    """Refuse a kept column that the signals have already, or that a file lacks, before any work."""
+    kept = kept_columns(data, config)
+    taken = {*SIGNAL_COLUMNS, *([normal_name(config.group_by)] if config.group_by else [])}
+    for name in kept:
+        if normal_name(name) in taken:
+            msg = f"column {name!r} cannot be kept beside the signals: they have a column of that name"
+            raise ConfigError(msg)
+        for part in data.parts:
+            if part.column(name) is None:
+                found = names_text(part.column_names())
+                msg = f"input file {part.path} has no column {name!r} to keep; columns found: {found}"
+                raise InputError(msg)
 
 
 def _check_group(data: Input, config: Config) -> None:

@@ -95,6 +95,7 @@ class Shape:
     # Whether the files' close columns are floats (the signals file keeps those floats): True
     # for all, False for none, None where some are and some are not.
     float_close: bool | None = False
+    kept: tuple[str, ...] = ()  # input columns the signals keep, as numbers (see `Config.keep`)
 
     @property
     def parsed_order(self) -> bool:
@@ -129,7 +130,38 @@ def shape(data: Input, config: Config, *, timestamps: bool = False, parse_times:
         width=widths.pop() if keys == 1 and len(widths) == 1 and not parse_times else None,
         whole_rows=config.reading.duplicates == "drop",
         float_close=_all_or_none(part.close_dtype.is_float() for part in data.parts),
+        kept=kept_columns(data, config),
     )
+
+
+# The columns `keep=True` keeps: a candle's other prices and its volumes (`volume`, `volume_usd`, ...).
+OHLCV = ("open", "high", "low")
+VOLUME = "volume"
+
+
+def kept_columns(data: Input, config: Config) -> tuple[str, ...]:
+    """The input columns the signals keep (see `Config.keep`), by their names as given."""
+    if config.keep is True:
+        names = data.column_names()
+        return tuple(name for name in names if name in OHLCV or name.startswith(VOLUME))
+    return () if config.keep is False else tuple(config.keep)
+
+
+def kept_name(index: int) -> str:
+    """The column carrying the `index`th kept column through the plan (its own name may clash)."""
+    return f"_kept{index}"
+
+
+def kept_value(part: Source, name: str) -> pl.Expr:
+    """The column `name` of `part` as Float64, as close is read: a value that is not a number is null."""
+    column = part.column(name)
+    assert column is not None  # noqa: S101 - the pipeline checks every file has it
+    if part.layout is None:
+        return column.cast(pl.Float64, strict=False)
+    text = column.str.strip_chars(VALUE_PADDING)  # text, trimmed and read as the file writes numbers
+    if not part.layout.numbers.plain:
+        text = part.layout.numbers.normalized(text)
+    return text.cast(pl.Float64, strict=False)
 
 
 def partitions(data: Input, config: Config) -> list[Input]:
@@ -225,6 +257,7 @@ def plan_rows(
             "close",
             rolling_mean=rolling_mean(total, window=config.window, scale=the_shape.scale),
             signal=signal(price, total, window=config.window),
+            **_kept(the_shape),
         ),
         repeats=repeats,
         fast_signals=fast_signals,
@@ -280,6 +313,7 @@ def _fast_signals(rows: pl.LazyFrame, config: Config, the_shape: Shape, *, quick
         *(pl.col(time_column).alias(name) for name in timestamps),
         *(["close"] if floats else []),
         "suspect",
+        *(kept_name(index) for index in range(len(the_shape.kept))),
         trusted=trusted,
         **fast_units(pl.col("price"), scale=the_shape.scale, window=config.window),
     ).with_columns(window_sum(pl.col("units"), window=config.window))
@@ -294,7 +328,13 @@ def _fast_signals(rows: pl.LazyFrame, config: Config, the_shape: Shape, *, quick
         .then(pl.lit(SUSPECT_SIGNAL, dtype=pl.Int8))
         .when(pl.col("trusted") & pl.col("exact") & fast_sum_exact(total))
         .then(signal(units, total, window=config.window)),
+        **_kept(the_shape),
     )
+
+
+def _kept(the_shape: Shape) -> dict[str, pl.Expr]:
+    """The kept columns under their own names, after the signals file's."""
+    return {name: pl.col(kept_name(index)) for index, name in enumerate(the_shape.kept)}
 
 
 def part_rows(part: Source, the_shape: Shape, *, quick_time: bool = False) -> pl.LazyFrame:
@@ -315,6 +355,7 @@ def part_rows(part: Source, the_shape: Shape, *, quick_time: bool = False) -> pl
         columns |= dict(zip(the_shape.key_names, padded, strict=True))
     if the_shape.whole_rows:
         columns["_whole"] = part.whole_row()
+    columns |= {kept_name(index): kept_value(part, name) for index, name in enumerate(the_shape.kept)}
     if the_shape.timestamps:
         assert part.timestamp is not None  # noqa: S101 - `has_timestamps` was checked
         columns["timestamp"] = part.timestamp.parsed

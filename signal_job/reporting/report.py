@@ -34,6 +34,9 @@ _SERIES_COLUMNS = ("symbol", "ticker")
 # of a million groups wrote 84 MB of log (every group's counts go to the groups table instead).
 GROUPS_ON_CONSOLE = 50
 GROUPS_IN_LOG_FILE = 1_000
+# Groups listed in the document's `groups`: as many as the log file's, so a document of a million
+# groups stays small (every group's counts go to the groups table, or the Python result).
+GROUPS_IN_DOCUMENT = GROUPS_IN_LOG_FILE
 # Of an earlier metrics file, read for its last success: enough, whatever else it holds.
 _PREVIOUS_BYTES = 1 << 20
 
@@ -104,6 +107,33 @@ def write_metrics_file(
         return document
     log.info("Prometheus metrics written to %s", out.path)
     return document
+
+
+def with_groups(
+    document: Document, groups: Groups, *, group_by: str | None, table: Path | None, ask: str
+) -> Document:
+    """`document` with its `groups` (each group's counts, in the log's order) before any `warnings`.
+
+    At most `GROUPS_IN_DOCUMENT`; where there are more, a warning says how many are listed and
+    where every one is: the groups `table` written, or how to `ask` for one (in the words of the
+    face that ran the job). Nothing without `group_by`.
+    """
+    if group_by is None:
+        return document
+    listed = [
+        {"group": name, "rows_processed": each.rows, "signals": each.signals, "value": each.rate}
+        for name, each in itertools.islice(groups, GROUPS_IN_DOCUMENT)
+    ]
+    warnings = document.get("warnings", [])
+    if len(groups) > GROUPS_IN_DOCUMENT:
+        more = (
+            f"groups lists the first {GROUPS_IN_DOCUMENT:,} of {counted(len(groups), 'group')} of "
+            f"{group_by}: every group's counts {f'in {table}' if table is not None else f'with {ask}'}"
+        )
+        log.warning("%s", more)
+        warnings = [*warnings, more]
+    kept = {key: value for key, value in document.items() if key != "warnings"}
+    return kept | {"groups": listed} | ({"warnings": warnings} if warnings else {})
 
 
 def _more_groups(count: int, *, table: Path | None, ask: str) -> str:

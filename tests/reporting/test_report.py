@@ -1,4 +1,4 @@
-"""What a run reports in its log: each group's line up to a bound, then where every group's counts are."""
+"""What a run reports of its groups: log lines and document entries up to a bound, then where all are."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from signal_job.partial import Counts
-from signal_job.reporting.report import GROUPS_IN_LOG_FILE, GROUPS_ON_CONSOLE, log_result, nonpositive_closes
+from signal_job.reporting.metrics import success_document
+from signal_job.reporting.report import (
+    GROUPS_IN_DOCUMENT,
+    GROUPS_IN_LOG_FILE,
+    GROUPS_ON_CONSOLE,
+    log_result,
+    nonpositive_closes,
+    with_groups,
+)
 
 ONE = Counts(rows=3, full_windows=2, missing=0, signals=1)
 ASK = "--groups groups.csv (or .parquet)"
@@ -81,3 +89,38 @@ def test_closes_of_zero_or_below_are_one_warning_naming_the_first_and_logged(
     ]
     assert nonpositive_closes(1, first=None)[0].startswith("1 close value is 0 or negative: ")
     assert nonpositive_closes(0, first=None) == []
+
+
+def a_document(warnings: list[str] | None = None) -> dict[str, object]:
+    return success_document(
+        version="v", rows=6, value=0.5, latency_ms=1, seed=1, inputs={}, warnings=warnings
+    )
+
+
+def test_the_document_lists_each_group_after_the_seed_s_keys_and_before_its_warnings() -> None:
+    groups = [("BTC", ONE), (None, Counts(rows=3, full_windows=0, missing=3, signals=0))]
+    document = with_groups(a_document(["short"]), groups, group_by="symbol", table=None, ask=ASK)
+    assert list(document) == [*a_document(), "groups", "warnings"]
+    assert document["groups"] == [
+        {"group": "BTC", "rows_processed": 3, "signals": 1, "value": 0.3333},
+        {"group": None, "rows_processed": 3, "signals": 0, "value": 0.0},
+    ]
+    assert document["warnings"] == ["short"]
+
+
+def test_a_run_without_group_by_has_no_groups_in_its_document() -> None:
+    assert with_groups(a_document(), [], group_by=None, table=None, ask=ASK) == a_document()
+
+
+@pytest.mark.parametrize(
+    ("table", "where"), [(None, f"with {ASK}"), (Path("out/groups.csv"), "in out/groups.csv")]
+)
+def test_the_document_lists_a_bounded_number_of_groups_and_says_where_every_group_is(
+    table: Path | None, where: str
+) -> None:
+    named = [(f"S{index}", ONE) for index in range(GROUPS_IN_DOCUMENT + 1)]
+    document = with_groups(a_document(), named, group_by="symbol", table=table, ask=ASK)
+    assert [each["group"] for each in document["groups"]] == [name for name, _ in named[:GROUPS_IN_DOCUMENT]]
+    assert document["warnings"] == [
+        f"groups lists the first 1,000 of 1,001 groups of symbol: every group's counts {where}"
+    ]
