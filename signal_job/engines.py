@@ -18,10 +18,12 @@ from signal_job.computing import pipeline
 from signal_job.computing.route import Engine, Route
 from signal_job.config import Config
 from signal_job.errors import ConfigError, OutputError, first_line
+from signal_job.formats import FileFormat
 from signal_job.options import Option
 from signal_job.reading.inputs import Input
 from signal_job.reporting.folders import building, check_inside
 from signal_job.reporting.outputs import Pending, Target, atomic
+from signal_job.reporting.tables import table_format
 
 
 @dataclass(frozen=True)
@@ -38,9 +40,10 @@ def _here(
     data: Input, config: Config, route: Route, _where: Where, signals: Target | None, pending: Pending
 ) -> pipeline.Result:
     """The local engine: one scan in this process, the signals file written beside its place."""
+    kind = FileFormat.PARQUET if signals is None else table_format(signals.path, Option.SIGNALS)
     with atomic(signals, pending=pending) if signals else nullcontext() as temporary:
         try:
-            result = pipeline.run(data, config, signals=temporary, route=route)
+            result = pipeline.run(data, config, signals=temporary, route=route, signals_format=kind)
         except pipeline.SignalsNotWritten as exc:
             assert signals is not None  # noqa: S101 - only a signals file is written
             msg = f"cannot write signals file {signals.path}: {first_line(exc.error)}"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from signal_job.errors import ClashError, InputError, OutputError
+from signal_job.formats import FileFormat, ending, format_of
 from signal_job.options import Option
 from signal_job.reading.files import Found, find_files
 from signal_job.reading.storage import Location, Url
@@ -32,7 +33,7 @@ class Paths:
     log_file: Path | None  # None: records go to the `signal_job` logger only
     signals: Path | None = None
     metrics_file: Path | None = None  # a Prometheus textfile
-    groups: Path | None = None  # every group's counts, as a table (.csv or .parquet)
+    groups: Path | None = None  # every group's counts, as a table (CSV, Parquet, Arrow: by its ending)
 
     def outputs(self) -> dict[Option, Path]:
         """Each output path by the option that names it."""
@@ -106,16 +107,33 @@ def _resolved(paths: Paths, *, signals_folder: bool) -> tuple[dict[Option, Targe
     for option, path in paths.outputs().items():
         try:
             if option is Option.SIGNALS and signals_folder:
+                _check_dataset_name(path)
                 outputs[option] = folder_target(path)
             elif option is Option.GROUPS:
                 table = target(option, path)
-                table_format(path)  # a name that says no format can never be written
+                table_format(path, option)  # a name that says no format can never be written
                 outputs[option] = table
+            elif option is Option.SIGNALS:
+                # Still compared with the other paths: a clash says more than the name's ending.
+                outputs[option] = target(option, path)
+                table_format(path, option)
             else:
                 outputs[option] = target(option, path)
         except OutputError as exc:
             unusable[option] = exc
     return outputs, unusable
+
+
+def _check_dataset_name(path: Path) -> None:
+    """A signals dataset is a folder of Parquet parts: a name that says another format is refused."""
+    kind = format_of(path)
+    if kind not in (None, FileFormat.PARQUET):
+        msg = (
+            f"signals dataset {path} {ending(path)}, but with {Option.ENGINE.given('dask')} {Option.SIGNALS} "
+            "names a folder of Parquet parts: give a name without that ending, such as signals or "
+            "signals.parquet"
+        )
+        raise OutputError(msg)
 
 
 def _found(paths: Paths) -> tuple[Found | None, InputError | None]:

@@ -426,6 +426,43 @@ def test_unusable_signals_path_gives_the_error_document(
     assert "Traceback" not in stderr
 
 
+def test_console_script_writes_the_signals_in_the_format_their_name_says(tmp_path: Path) -> None:
+    shutil.copy(DATA / "candles.csv", tmp_path / "data.csv")
+    (tmp_path / "config.yaml").write_text('seed: 1\nwindow: 5\nversion: "v1"\n')
+    for name in ("s.parquet", "s.csv", "s.arrow"):
+        done = console("run", "--signals", name, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    parquet = pl.read_parquet(tmp_path / "s.parquet")
+    assert (tmp_path / "s.csv").read_text().splitlines()[0] == "timestamp,close,rolling_mean,signal"
+    types = {"close": pl.Float64, "rolling_mean": pl.Float64, "signal": pl.Int8}
+    assert pl.read_csv(tmp_path / "s.csv", try_parse_dates=True, schema_overrides=types).equals(parquet)
+    assert pl.read_ipc(tmp_path / "s.arrow").equals(parquet)
+
+
+def test_a_signals_name_of_no_known_format_is_refused_before_any_work(
+    tmp_path: Path, config_file: Path
+) -> None:
+    args = [*run_args(tmp_path, DATA / "candles.csv", config_file), "--signals", str(tmp_path / "s.txt")]
+    code, stdout, stderr = invoke(*args)
+    assert code == 1
+    message = orjson.loads(stdout)["error_message"]
+    assert message.startswith(f"--signals {tmp_path}/s.txt ends in '.txt'; the signals file is written in")
+    assert ".csv, .gz, .zst, .parquet, .arrow, .ipc, .feather" in message
+    assert "input " not in stderr  # refused before the input is opened
+    assert names(tmp_path) == ["config.yaml", "metrics.json", "run.log"]
+
+
+def test_a_failed_run_removes_the_csv_signals_file_of_an_earlier_run(
+    tmp_path: Path, config_file: Path
+) -> None:
+    args = [*run_args(tmp_path, DATA / "candles.csv", config_file), "--signals", str(tmp_path / "s.csv")]
+    assert invoke(*args)[0] == 0
+    assert (tmp_path / "s.csv").exists()
+    args[2] = str(tmp_path / "missing.csv")
+    assert invoke(*args)[0] == 1
+    assert not (tmp_path / "s.csv").exists()
+
+
 def test_console_script_reads_a_glob_of_daily_files_per_symbol(tmp_path: Path) -> None:
     frame = pl.read_csv(DATA / "candles.csv").with_columns(day=pl.col("timestamp").str.slice(0, 13))
     for symbol, scale in (("BTC", 1.0), ("ETH", 0.05)):

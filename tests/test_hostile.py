@@ -1189,7 +1189,7 @@ def test_many_groups_without_a_table_say_how_to_ask_for_one(work: Path) -> None:
     [
         (
             ["--groups", "groups.txt"],
-            "--groups groups.txt ends in '.txt'; the groups table is written as CSV or",
+            "--groups groups.txt ends in '.txt'; the groups table is written in the format",
         ),
         (["--groups", "data.csv"], "--groups data.csv is an input file of this run"),
         (["--groups", "g.csv", "--log-file", "g.csv"], "--log-file and --groups name the same file g.csv"),
