@@ -71,7 +71,8 @@ InputOption = Annotated[
         envvar="SIGNAL_JOB_INPUT",
         help=(
             "Candles: CSV, Parquet or Arrow IPC; a file, a quoted glob ('data/*.csv') or a folder, "
-            "on a disk or in object storage (s3://bucket/prefix/, gs://, az://, https://)."
+            "on a disk or in object storage (s3://bucket/prefix/, gs://, az://, https://); "
+            "- reads standard input."
         ),
     ),
 ]
@@ -80,7 +81,13 @@ ConfigOption = Annotated[
     _path_option("--config", "-c", envvar="SIGNAL_JOB_CONFIG", help="YAML with seed, window and version."),
 ]
 OutputOption = Annotated[
-    Path, _path_option("--output", "-o", envvar="SIGNAL_JOB_OUTPUT", help="Where to write the metrics JSON.")
+    Path,
+    _path_option(
+        "--output",
+        "-o",
+        envvar="SIGNAL_JOB_OUTPUT",
+        help="Where to write the metrics JSON; - for stdout only (it always goes to stdout too).",
+    ),
 ]
 SignalsOption = Annotated[
     Path | None,
@@ -101,7 +108,10 @@ GroupsOption = Annotated[
     ),
 ]
 LogOption = Annotated[
-    Path, _path_option("--log-file", envvar="SIGNAL_JOB_LOG_FILE", help="Log file (appended to).")
+    Path,
+    _path_option(
+        "--log-file", envvar="SIGNAL_JOB_LOG_FILE", help="Log file (appended to); - for none (stderr only)."
+    ),
 ]
 
 
@@ -254,7 +264,16 @@ def run(
     from signal_job.paths import Paths  # noqa: PLC0415
     from signal_job.tuning import tune_polars  # noqa: PLC0415
 
-    paths = Paths(location(input_path), config_path, output, log_file, signals, metrics_file, groups)
+    _no_stdout(signals=signals, metrics_file=metrics_file, groups=groups)
+    paths = Paths(
+        location(input_path),
+        config_path,
+        _unless_dash(output),
+        _unless_dash(log_file),
+        signals,
+        metrics_file,
+        groups,
+    )
     tune_polars(paths.input)  # before the run imports Polars
     from signal_job import job, progress  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
     from signal_job.engines import Where  # noqa: PLC0415
@@ -276,6 +295,20 @@ def run(
     )
     hooks = job.Hooks(logs, show=_print, ready=_act_on_stop_signals, before_writing=_stop_taking_signals)
     raise typer.Exit(job.execute(request, hooks).code)
+
+
+def _unless_dash(path: Path) -> Path | None:
+    """None for `-`: the document on stdout alone (`--output -`), the log on stderr alone (`--log-file -`)."""
+    return None if str(path) == "-" else path
+
+
+def _no_stdout(**paths: Path | None) -> None:
+    """Refuse `-` for an output that stdout cannot carry: stdout carries the metrics document."""
+    for name, path in paths.items():
+        if path is not None and str(path) == "-":
+            flag = "--" + name.replace("_", "-")
+            msg = "- would write to stdout, which carries the metrics document; give a file name"
+            raise typer.BadParameter(msg, param_hint=f"'{flag}'")
 
 
 def _explain(paths: Paths, where: Where) -> None:

@@ -19,19 +19,23 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from signal_job.computing import pipeline
 from signal_job.computing.route import Engine, Route, decide, describe, explained
+from signal_job.computing.staging import spooled
 from signal_job.config import Config, Given, RunConfig, resolve_config
 from signal_job.engines import ENGINES, Where
 from signal_job.errors import (
     ClashError,
     ConfigError,
+    InputError,
     JobError,
     OutputError,
     Terminated,
@@ -39,7 +43,7 @@ from signal_job.errors import (
 )
 from signal_job.options import Option, Spelling
 from signal_job.partial import Counts
-from signal_job.paths import Paths, Prepared, is_stdout, prepare, spared
+from signal_job.paths import STDIN, STDIN_NAME, Paths, Prepared, is_stdout, prepare, spared
 from signal_job.reading.files import find_files
 from signal_job.reading.inputs import Input, distinct_files, open_input
 from signal_job.reading.storage import Url
@@ -160,6 +164,8 @@ def _ended(prepared: Prepared, request: Request, hooks: Hooks, pending: Pending)
             if Option.LOG_FILE in prepared.unusable:
                 raise prepared.unusable[Option.LOG_FILE]
             hooks.logs.attach(prepared.outputs[Option.LOG_FILE])
+        elif hooks.logs is not None:  # no log file: the console alone
+            hooks.logs.drop_buffer()
         for option in (Option.METRICS_FILE, Option.GROUPS):  # before the work, which could never be reported
             if option in prepared.unusable:
                 raise prepared.unusable[option]
@@ -326,17 +332,21 @@ def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
     )
     try:
         _check_group_table(prepared, config)
-        data = _open(prepared, config)
-        route = _route(data, prepared, config, request.where)
-        log.info("route: %s", describe(route), extra={FIELDS: {"route": route.as_dict()}})
-        result, inputs = _fingerprinted(
-            data,
-            lambda: _compute(data, prepared, config, request.where, route, pending=pending),
-            hashing=request.hashing,
-        )
+        with _stdin_spooled(prepared) as spooled:
+            data = _open(spooled, config)
+            route = _route(data, spooled, config, request.where)
+            log.info("route: %s", describe(route), extra={FIELDS: {"route": route.as_dict()}})
+            result, inputs = _fingerprinted(
+                data,
+                lambda: _compute(data, spooled, config, request.where, route, pending=pending),
+                hashing=request.hashing,
+            )
     except JobError as exc:
         exc.version = config.version
         raise
+    if paths.input == STDIN:  # the copy is gone: the document names what was read
+        for each in inputs.get("list", []):
+            each["path"] = STDIN_NAME
     total, groups = result.total, result.groups
     ask = request.spelling(f"{Option.GROUPS.given('groups.csv')} (or .parquet)")
     report.log_result(
@@ -369,6 +379,28 @@ def _check_group_table(prepared: Prepared, config: Config) -> None:
             f"the series), or leave out {Option.GROUPS}"
         )
         raise ConfigError(msg)
+
+
+@contextmanager
+def _stdin_spooled(prepared: Prepared) -> Iterator[Prepared]:
+    """`prepared`, its input found; where that is standard input, in a copy removed at the block's end.
+
+    Messages name the copy as standard input, never by its temporary path.
+    """
+    if prepared.paths.input != STDIN or prepared.input_problem is not None:
+        yield prepared
+        return
+    try:
+        stream = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):  # None when started with it closed
+        msg = f"{Option.INPUT} {STDIN} reads standard input, but this process has none (it is closed)"
+        raise InputError(msg) from None
+    with spooled(stream) as copy:
+        try:
+            yield replace(prepared, found=find_files(copy))
+        except JobError as exc:
+            exc.args = (str(exc).replace(str(copy), STDIN_NAME), *exc.args[1:])
+            raise
 
 
 def _open(prepared: Prepared, config: Config) -> Input:
@@ -440,9 +472,10 @@ def explain(paths: Paths, *, spelling: Spelling, config: Given | None = None, wh
         prepared = prepare(paths, signals_folder=where.name == "dask")
         known = resolve_config(paths.config, config)
         try:
-            data = _open(prepared, known)
-            route = _route(data, prepared, known, where)
-            queries = pipeline.queries(data, known, route)
+            with _stdin_spooled(prepared) as spooled:
+                data = _open(spooled, known)
+                route = _route(data, spooled, known, where)
+                queries = pipeline.queries(data, known, route)
         except JobError as exc:
             exc.version = known.version
             raise

@@ -8,6 +8,7 @@ output. Where two clash, `spared` gives the outputs that the refused run still w
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +23,17 @@ from signal_job.reporting.outputs import Target, check_clashes, target
 from signal_job.reporting.tables import table_format
 from signal_job.safe_files import Identity, identity
 
+# The input that names standard input (`-`, as command-line tools name it): copied to a staging
+# file when the run starts (`computing.staging.spooled`).
+STDIN = Path("-")
+STDIN_NAME = "<stdin>"  # how messages name it, in place of the copy's path
+
 
 @dataclass(frozen=True)
 class Paths:
     """What one run reads and writes, as given."""
 
-    input: Location  # a file, a glob or a folder; on a disk or in object storage (s3://...)
+    input: Location  # a file, a glob or a folder; on a disk or in object storage (s3://...); or `STDIN`
     config: Path | None  # None: the config was given as a mapping or a `Config`
     output: Path | None  # None: the document is only returned (Python API)
     log_file: Path | None  # None: records go to the `signal_job` logger only
@@ -141,7 +147,9 @@ def _found(paths: Paths) -> tuple[Found | None, InputError | None]:
     try:
         # Objects are listed once the config is read: its storage_options may be needed to reach
         # them. They are never outputs, which are local paths.
-        return (None if isinstance(paths.input, Url) else find_files(paths.input)), None
+        # Standard input is copied once the run starts: it can be read only once.
+        remote = isinstance(paths.input, Url) or paths.input == STDIN
+        return (None if remote else find_files(paths.input)), None
     except InputError as exc:
         return None, exc
 
@@ -157,6 +165,13 @@ def _read(paths: Paths, found: Found | None) -> list[tuple[Option, Path, Identit
     if found is not None:
         local = [path for path in found.files if isinstance(path, Path)]
         read.extend((Option.INPUT, path, key) for path, key in zip(local, found.identities, strict=True))
+    if paths.input == STDIN:  # `< data.csv`: that file is read, and never written
+        try:
+            status = os.fstat(sys.stdin.fileno())
+        except (OSError, ValueError, AttributeError):  # closed, or None
+            return read
+        if stat.S_ISREG(status.st_mode):
+            read.append((Option.INPUT, Path(STDIN_NAME), identity(status)))
     return read
 
 

@@ -551,6 +551,30 @@ def test_a_signal_during_start_up_still_replaces_the_old_document(work: Path, na
     assert b"Traceback" not in stderr
 
 
+def test_a_stop_while_standard_input_is_copied_removes_the_copy(work: Path, empty_tmpdir: Path) -> None:
+    process = subprocess.Popen(
+        [str(CONSOLE_SCRIPT), "run", "--input", "-"],
+        cwd=work,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdin is not None
+    process.stdin.write((work / "data.csv").read_bytes()[:5000])  # and no end: the job waits for more
+    process.stdin.flush()
+    deadline = time.monotonic() + 30
+    while not list(empty_tmpdir.glob("*/stdin.csv")):  # the copy has begun
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 143, stderr
+    assert json.loads(stdout)["error_message"] == "terminated by SIGTERM"
+    assert json.loads((work / "metrics.json").read_bytes())["status"] == "error"
+    assert list(empty_tmpdir.iterdir()) == []
+    assert b"Traceback" not in stderr
+
+
 def test_a_killed_runs_temporary_file_is_removed_by_the_next_run(work: Path) -> None:
     (work / "out").mkdir()
     process = start(work, "--input", slow_input(work), "--signals", "out/s.parquet")

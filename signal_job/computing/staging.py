@@ -20,7 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
-from signal_job.errors import StagingError
+from signal_job.errors import InputError, StagingError
 from signal_job.safe_files import OWNER, hold, owner, remove_orphans
 
 # How long the descriptor of a folder removed after a failure stays open (see `staging_folder`):
@@ -144,3 +144,45 @@ def _remove(folder: Path, *, tries: int = 40) -> None:
         if not folder.exists():
             return
         time.sleep(0.05)
+
+
+# The name a copy of standard input takes, by its first bytes: the readers tell a format by its name.
+_SPOOLED_NAMES = (
+    (b"\x1f\x8b", "stdin.csv.gz"),
+    (b"\x28\xb5\x2f\xfd", "stdin.csv.zst"),
+    (b"PAR1", "stdin.parquet"),
+    (b"ARROW1", "stdin.arrow"),
+)
+_CHUNK = 1 << 20
+
+
+@contextmanager
+def spooled(stream: int) -> Iterator[Path]:
+    """The file descriptor `stream` (standard input) copied whole into a new staging folder: the file.
+
+    Removed on exit, as the folder is.
+
+    The readers sniff, seek and scan a file more than once, which a pipe cannot give them. Its
+    name says its format (`stdin.csv`, `stdin.csv.gz`, `stdin.parquet`, ...), told by its first
+    bytes. A full disk is a `StagingError`; a stream that cannot be read, an `InputError`.
+    """
+    with staging_folder() as folder:
+        chunk = _read(stream)
+        path = folder / next((name for magic, name in _SPOOLED_NAMES if chunk.startswith(magic)), "stdin.csv")
+        try:
+            with path.open("wb") as file:
+                while chunk:
+                    file.write(chunk)
+                    chunk = _read(stream)
+        except OSError as exc:
+            raise not_staged(exc.errno or errno.EIO) from exc
+        yield path
+
+
+def _read(stream: int) -> bytes:
+    """What `stream` has now (up to a chunk), waiting for some: b"" at its end."""
+    try:
+        return os.read(stream, _CHUNK)
+    except OSError as exc:
+        msg = f"cannot read standard input: {exc.strerror}"
+        raise InputError(msg) from exc
