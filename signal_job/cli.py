@@ -20,7 +20,7 @@ import typer  # noqa: E402
 
 from signal_job.errors import JobError, Terminated, counted  # noqa: E402
 from signal_job.options import Option, Spelling  # noqa: E402
-from signal_job.reading.storage import location  # noqa: E402
+from signal_job.reading.storage import Location, location  # noqa: E402
 from signal_job.version import __version__  # noqa: E402
 
 if TYPE_CHECKING:
@@ -80,35 +80,39 @@ ConfigOption = Annotated[
     Path,
     _path_option("--config", "-c", envvar="SIGNAL_JOB_CONFIG", help="YAML with seed, window and version."),
 ]
+# Outputs are text, not `Path`: a URL (s3://bucket/key) must reach the job as written.
 OutputOption = Annotated[
-    Path,
+    str,
     _path_option(
         "--output",
         "-o",
         envvar="SIGNAL_JOB_OUTPUT",
-        help="Where to write the metrics JSON; - for stdout only (it always goes to stdout too).",
+        help="Where to write the metrics JSON, a path or an object (s3://bucket/key.json); "
+        "- for stdout only (it always goes to stdout too).",
     ),
 ]
 SignalsOption = Annotated[
-    Path | None,
+    str | None,
     _path_option(
         "--signals",
         envvar="SIGNAL_JOB_SIGNALS",
-        help="Also write each row's timestamp, close, rolling mean and signal here (Parquet; "
-        "with --engine dask, a folder of Parquet parts).",
+        help="Also write each row's timestamp, close, rolling mean and signal here, a path or an "
+        "object (s3://...): Parquet, CSV or Arrow by the name's ending (.parquet, .csv, .arrow); "
+        "with --engine dask, a folder of Parquet parts.",
     ),
 ]
 GroupsOption = Annotated[
-    Path | None,
+    str | None,
     _path_option(
         "--groups",
         envvar="SIGNAL_JOB_GROUPS",
         help="With group_by: also write every group's rows, signals, rate (value), full windows and "
-        "missing closes here, as a table: CSV (.csv) or Parquet (.parquet), by the name's ending.",
+        "missing closes here, as a table (a path or an object): CSV (.csv), Parquet (.parquet) or "
+        "Arrow (.arrow), by the name's ending.",
     ),
 ]
 LogOption = Annotated[
-    Path,
+    str,
     _path_option(
         "--log-file", envvar="SIGNAL_JOB_LOG_FILE", help="Log file (appended to); - for none (stderr only)."
     ),
@@ -176,7 +180,7 @@ CacheOption = Annotated[
     ),
 ]
 MetricsFileOption = Annotated[
-    Path | None,
+    str | None,
     _path_option(
         "--metrics-file",
         envvar="SIGNAL_JOB_METRICS_FILE",
@@ -236,8 +240,8 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # SIGTERM last: once it is caug
 def run(
     input_path: InputOption = "data.csv",
     config_path: ConfigOption = Path("config.yaml"),
-    output: OutputOption = Path("metrics.json"),
-    log_file: LogOption = Path("run.log"),
+    output: OutputOption = "metrics.json",
+    log_file: LogOption = "run.log",
     signals: SignalsOption = None,
     *,
     engine: EngineOption = EngineName.local,
@@ -270,9 +274,9 @@ def run(
         config_path,
         _unless_dash(output),
         _unless_dash(log_file),
-        signals,
-        metrics_file,
-        groups,
+        _given(signals),
+        _given(metrics_file),
+        _given(groups),
     )
     tune_polars(paths.input)  # before the run imports Polars
     from signal_job import job, progress  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
@@ -297,15 +301,20 @@ def run(
     raise typer.Exit(job.execute(request, hooks).code)
 
 
-def _unless_dash(path: Path) -> Path | None:
+def _unless_dash(text: str) -> Location | None:
     """None for `-`: the document on stdout alone (`--output -`), the log on stderr alone (`--log-file -`)."""
-    return None if str(path) == "-" else path
+    return None if text == "-" else location(text)
 
 
-def _no_stdout(**paths: Path | None) -> None:
+def _given(text: str | None) -> Location | None:
+    """An output as given: a path, or an object's URL (s3://...); None if not asked for."""
+    return None if text is None else location(text)
+
+
+def _no_stdout(**paths: str | None) -> None:
     """Refuse `-` for an output that stdout cannot carry: stdout carries the metrics document."""
     for name, path in paths.items():
-        if path is not None and str(path) == "-":
+        if path == "-":
             flag = "--" + name.replace("_", "-")
             msg = "- would write to stdout, which carries the metrics document; give a file name"
             raise typer.BadParameter(msg, param_hint=f"'{flag}'")

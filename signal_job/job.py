@@ -52,8 +52,9 @@ from signal_job.reporting.fingerprints import Hasher, facts, summary
 from signal_job.reporting.folders import remove_stale_dataset
 from signal_job.reporting.logs import FIELDS, Logs
 from signal_job.reporting.metrics import Document, error_document, render, success_document
-from signal_job.reporting.outputs import Pending, remove_stale_signals, together
+from signal_job.reporting.outputs import Pending, Target, remove_stale_signals, together
 from signal_job.reporting.tables import write_group_table
+from signal_job.reporting.uploads import RemoteTarget, remove_stale_signals_object
 
 if TYPE_CHECKING:
     from signal_job.reporting.tracking import Tracking
@@ -115,12 +116,16 @@ def execute(request: Request, hooks: Hooks = Hooks()) -> Outcome:
         except ClashError as exc:
             refused = True
             prepared = spared(request.paths, exc, signals_folder=folder)
+            _spelled(prepared, request.spelling)
             ended = _refused(exc, request, hooks, prepared)
         else:
+            _spelled(prepared, request.spelling)
             ended = _ended(prepared, request, hooks, pending)
         if hooks.before_writing is not None:
             hooks.before_writing()
-        document, ended = _committed(ended, prepared, pending, prints=hooks.show is not None)
+        document, ended = _committed(
+            ended, _reached(prepared, request), pending, prints=hooks.show is not None
+        )
     error = ended.error
     if document["status"] != "success" and error is None:  # the document could not be written
         error = OutputError(document["error_message"], version=document["version"])
@@ -140,10 +145,11 @@ def _refused(exc: ClashError, request: Request, hooks: Hooks, prepared: Prepared
 
     Nothing is written to a path the clash names: it may be an input.
     """
+    log_file = _local(prepared, Option.LOG_FILE)
     if hooks.logs is not None:
-        if Option.LOG_FILE in prepared.outputs:
+        if log_file is not None:
             try:
-                hooks.logs.attach(prepared.outputs[Option.LOG_FILE])
+                hooks.logs.attach(log_file)
             except OutputError as problem:  # the clash is the run's error; this one is only said
                 log.error("%s", problem)
         else:
@@ -160,10 +166,12 @@ def _ended(prepared: Prepared, request: Request, hooks: Hooks, pending: Pending)
     try:
         if hooks.ready is not None:
             hooks.ready()
+        log_file = _local(prepared, Option.LOG_FILE)
         if hooks.logs is not None and paths.log_file is not None:
             if Option.LOG_FILE in prepared.unusable:
                 raise prepared.unusable[Option.LOG_FILE]
-            hooks.logs.attach(prepared.outputs[Option.LOG_FILE])
+            assert log_file is not None  # noqa: S101 - usable, so resolved
+            hooks.logs.attach(log_file)
         elif hooks.logs is not None:  # no log file: the console alone
             hooks.logs.drop_buffer()
         for option in (Option.METRICS_FILE, Option.GROUPS):  # before the work, which could never be reported
@@ -196,6 +204,15 @@ def _ended(prepared: Prepared, request: Request, hooks: Hooks, pending: Pending)
     return outcome
 
 
+def _spelled(prepared: Prepared, spelling: Spelling) -> None:
+    """Put the options that the errors of unusable outputs name in the face's words, ahead of their use.
+
+    The document's own (an output that can never be written) is said as it is written, not raised.
+    """
+    for exc in prepared.unusable.values():
+        _in_words(exc, spelling)
+
+
 def _in_words(exc: JobError, spelling: Spelling) -> None:
     """Put the options that `exc` names in the words of the face that asked for the run (`spelling`).
 
@@ -222,14 +239,43 @@ def _committed(
     writes its error document and removes the signals file it found or wrote. The document as it
     ends, and the outcome (an error if the signals could not be put in place).
     """
-    written = [out for option, out in prepared.outputs.items() if option is not Option.LOG_FILE]
+    written = [
+        out
+        for option, out in prepared.outputs.items()
+        if option is not Option.LOG_FILE and isinstance(out, Target)
+    ]
     with together(written):
         ended = _tabled(_placed(ended, prepared, pending), prepared)
         document = _written(ended, prepared, prints=prints)
-        if document["status"] != "success" and Option.SIGNALS in prepared.outputs:
-            remove = remove_stale_dataset if prepared.signals_folder else remove_stale_signals
-            remove(prepared.outputs[Option.SIGNALS], ended.signals)
+        signals = prepared.outputs.get(Option.SIGNALS)
+        if document["status"] != "success" and signals is not None:
+            if isinstance(signals, RemoteTarget):
+                remove_stale_signals_object(signals)
+            elif prepared.signals_folder:
+                remove_stale_dataset(signals, ended.signals)
+            else:
+                remove_stale_signals(signals, ended.signals)
     return document, ended
+
+
+def _local(prepared: Prepared, option: Option) -> Target | None:
+    """The output `option` names, a local file (the log and Prometheus files are never objects)."""
+    out = prepared.outputs.get(option)
+    assert out is None or isinstance(out, Target)  # noqa: S101 - paths refuses them as URLs
+    return out
+
+
+def _reached(prepared: Prepared, request: Request) -> Prepared:
+    """`prepared`, its outputs in object storage reached with the config's `storage_options`, as the input."""
+    config = request.configured.known()
+    if config is None or not config.reading.storage_options:
+        return prepared
+    options = config.reading.storage_options
+    outputs = {
+        option: out.with_options(options) if isinstance(out, RemoteTarget) else out
+        for option, out in prepared.outputs.items()
+    }
+    return replace(prepared, outputs=outputs)
 
 
 def _placed(ended: Outcome, prepared: Prepared, pending: Pending) -> Outcome:
@@ -242,7 +288,7 @@ def _placed(ended: Outcome, prepared: Prepared, pending: Pending) -> Outcome:
     except OutputError as exc:
         return _unplaced(ended, exc)
     signals = prepared.outputs.get(Option.SIGNALS)
-    return replace(ended, signals=signals.current() if signals is not None else None)
+    return replace(ended, signals=signals.current() if isinstance(signals, Target) else None)
 
 
 def _unplaced(ended: Outcome, exc: OutputError) -> Outcome:
@@ -270,7 +316,7 @@ def _written(outcome: Outcome, prepared: Prepared, *, prints: bool) -> Document:
 
     Where the caller `prints` the document, an output that is this process's stdout is left to it.
     """
-    out, metrics = prepared.outputs.get(Option.OUTPUT), prepared.outputs.get(Option.METRICS_FILE)
+    out, metrics = prepared.outputs.get(Option.OUTPUT), _local(prepared, Option.METRICS_FILE)
     counts, groups = outcome.counts, outcome.groups
     document = report.write_metrics_file(outcome.document, metrics, counts=counts, groups=groups)
     unusable = prepared.unusable.get(Option.OUTPUT)

@@ -21,6 +21,7 @@ from signal_job.reading.storage import Location, Url
 from signal_job.reporting.folders import check_inside, folder_target
 from signal_job.reporting.outputs import Target, check_clashes, target
 from signal_job.reporting.tables import table_format
+from signal_job.reporting.uploads import RemoteTarget, remote_target
 from signal_job.safe_files import Identity, identity
 
 # The input that names standard input (`-`, as command-line tools name it): copied to a staging
@@ -35,13 +36,14 @@ class Paths:
 
     input: Location  # a file, a glob or a folder; on a disk or in object storage (s3://...); or `STDIN`
     config: Path | None  # None: the config was given as a mapping or a `Config`
-    output: Path | None  # None: the document is only returned (Python API)
-    log_file: Path | None  # None: records go to the `signal_job` logger only
-    signals: Path | None = None
-    metrics_file: Path | None = None  # a Prometheus textfile
-    groups: Path | None = None  # every group's counts, as a table (CSV, Parquet, Arrow: by its ending)
+    # The document, the signals and the groups table may be objects in storage (s3://...).
+    output: Location | None  # None: the document is only returned (Python API), or printed (`-`)
+    log_file: Location | None  # None: records go to the `signal_job` logger only
+    signals: Location | None = None
+    metrics_file: Location | None = None  # a Prometheus textfile
+    groups: Location | None = None  # every group's counts, as a table (CSV, Parquet, Arrow: by its ending)
 
-    def outputs(self) -> dict[Option, Path]:
+    def outputs(self) -> dict[Option, Location]:
         """Each output path by the option that names it."""
         named = {
             Option.OUTPUT: self.output,
@@ -54,6 +56,7 @@ class Paths:
 
 
 Unusable = dict[Option, OutputError]  # by option, outputs that can never be written (a folder, a socket)
+Out = Target | RemoteTarget  # an output: a local file (or folder), or an object in storage
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class Prepared:
     """The run's paths, checked: outputs resolved, input files found, none of them the same."""
 
     paths: Paths
-    outputs: dict[Option, Target]  # by option, the outputs that can be written
+    outputs: dict[Option, Out]  # by option, the outputs that can be written
     unusable: Unusable
     found: Found | None  # the input's files, or
     input_problem: InputError | None  # why they could not be found (reported once the config is read)
@@ -106,13 +109,15 @@ def _named(clash: ClashError) -> set[Option]:
     return set(clash.options) - ({Option.OUTPUT} if clash.shared else set())
 
 
-def _resolved(paths: Paths, *, signals_folder: bool) -> tuple[dict[Option, Target], Unusable]:
+def _resolved(paths: Paths, *, signals_folder: bool) -> tuple[dict[Option, Out], Unusable]:
     """Each output's target, or why it can never be written (a folder, a socket), by option."""
-    outputs: dict[Option, Target] = {}
+    outputs: dict[Option, Out] = {}
     unusable: Unusable = {}
     for option, path in paths.outputs().items():
         try:
-            if option is Option.SIGNALS and signals_folder:
+            if isinstance(path, Url):
+                _remote(option, path, outputs, signals_folder=signals_folder)
+            elif option is Option.SIGNALS and signals_folder:
                 _check_dataset_name(path)
                 outputs[option] = folder_target(path)
             elif option is Option.GROUPS:
@@ -128,6 +133,21 @@ def _resolved(paths: Paths, *, signals_folder: bool) -> tuple[dict[Option, Targe
         except OutputError as exc:
             unusable[option] = exc
     return outputs, unusable
+
+
+def _remote(option: Option, url: Url, outputs: dict[Option, Out], *, signals_folder: bool) -> None:
+    """Add the output `option` names in object storage to `outputs`; `OutputError` if it cannot be one."""
+    if option is Option.SIGNALS and signals_folder:
+        msg = (
+            f"{option} {url}: with {Option.ENGINE.given('dask')} the signals dataset is a folder on a "
+            "disk the workers share, not in object storage; give a local path"
+        )
+        raise OutputError(msg)
+    out = remote_target(option, url)
+    if option in (Option.SIGNALS, Option.GROUPS):
+        outputs[option] = out  # still compared with the other outputs, as a local one
+        table_format(url, option)
+    outputs[option] = out
 
 
 def _check_dataset_name(path: Path) -> None:
@@ -176,20 +196,33 @@ def _read(paths: Paths, found: Found | None) -> list[tuple[Option, Path, Identit
 
 
 def _check(
-    outputs: dict[Option, Target], read: list[tuple[Option, Path, Identity]], *, signals_folder: bool
+    outputs: dict[Option, Out], read: list[tuple[Option, Path, Identity]], *, signals_folder: bool
 ) -> None:
     """Raise `ClashError` if an output is a file the run reads, another output, or inside the dataset."""
-    check_clashes(outputs.values(), read)
-    if signals_folder and Option.SIGNALS in outputs:
+    local = {option: out for option, out in outputs.items() if isinstance(out, Target)}
+    check_clashes(local.values(), read)
+    _check_objects([out for out in outputs.values() if isinstance(out, RemoteTarget)])
+    if signals_folder and Option.SIGNALS in local:
         others: dict[Option, Path] = {
-            option: out.path for option, out in outputs.items() if option is not Option.SIGNALS
+            option: out.path for option, out in local.items() if option is not Option.SIGNALS
         }
-        check_inside(outputs[Option.SIGNALS], others)
+        check_inside(local[Option.SIGNALS], others)
 
 
-def is_stdout(out: Target) -> bool:
+def _check_objects(objects: list[RemoteTarget]) -> None:
+    """Raise `ClashError` if two outputs name one object."""
+    seen: dict[str, RemoteTarget] = {}
+    for out in objects:
+        if out.url.text in seen:
+            first = seen[out.url.text]
+            msg = f"{first.option} and {out.option} name the same object {out.url}; give each its own"
+            raise ClashError(msg, options=(first.option, out.option), shared=True)
+        seen[out.url.text] = out
+
+
+def is_stdout(out: Out) -> bool:
     """Whether `out` is the file this process's stdout writes to (`/dev/stdout`, or its file by name)."""
-    if out.status is None:
+    if isinstance(out, RemoteTarget) or out.status is None:
         return False
     try:
         here = os.fstat(sys.stdout.fileno())

@@ -11,13 +11,13 @@ import itertools
 import logging
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from signal_job.errors import InputError, OutputError, counted, names_text
 from signal_job.reporting.logs import FIELDS
 from signal_job.reporting.metrics import Document, error_document, render
 from signal_job.reporting.outputs import Target, write
+from signal_job.reporting.uploads import RemoteTarget, put
 from signal_job.safe_files import read_regular
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ _PREVIOUS_BYTES = 1 << 20
 
 
 def write_document(
-    document: Document, out: Target | None, *, unusable: OutputError | None, printed: bool
+    document: Document, out: Target | RemoteTarget | None, *, unusable: OutputError | None, printed: bool
 ) -> Document:
     """Write the document to `out` (replacing an older one); the document as it ends.
 
@@ -55,9 +55,12 @@ def write_document(
         if printed:
             log.info("metrics written to stdout (%s)", out.path)
             return document
-        write(out, render(document))
+        if isinstance(out, RemoteTarget):
+            put(out, render(document))
+        else:
+            write(out, render(document))
     except OutputError as exc:
-        if out is not None and out.status is not None and not out.special:
+        if isinstance(out, Target) and out.status is not None and not out.special:
             exc = OutputError(f"{exc}; {out.path} still holds an earlier run's document")
         log.error("%s", exc)
         if document["status"] == "success":
@@ -98,7 +101,7 @@ def write_metrics_file(
     return document
 
 
-def _more_groups(count: int, *, table: Path | None, ask: str) -> str:
+def _more_groups(count: int, *, table: object | None, ask: str) -> str:
     """The line after the groups logged: how many more, how many of them in the log file, where all are."""
     more = counted(count - GROUPS_ON_CONSOLE, "group")
     every = f"every group in {table}" if table is not None else f"every group's counts with {ask}"
@@ -170,7 +173,7 @@ def log_result(
     *,
     window: int,
     group_by: str | None,
-    table: Path | None = None,
+    table: object | None = None,  # a path, or a URL
     ask: str = "",
 ) -> None:
     """The counts, each group's first (the next ones to the log file only), then the whole input's.

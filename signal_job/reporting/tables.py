@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from pathlib import PurePath
+from pathlib import PurePath, PurePosixPath
 from typing import TYPE_CHECKING
 
 from signal_job.errors import OutputError
 from signal_job.formats import KNOWN, FileFormat, ending, format_of, sink
 from signal_job.options import Option
+from signal_job.reading.storage import Url
 from signal_job.reporting.outputs import Target, write
+from signal_job.reporting.uploads import RemoteTarget, put
 
 if TYPE_CHECKING:
     from signal_job.partial import Counts
@@ -21,14 +23,15 @@ _WHAT = {
 }
 
 
-def table_format(path: PurePath, option: Option = Option.GROUPS) -> FileFormat:
+def table_format(path: PurePath | Url, option: Option = Option.GROUPS) -> FileFormat:
     """The format of the table that `option` names, told by its name's ending; `OutputError` for another."""
-    kind = format_of(path)
+    name = PurePosixPath(path.name) if isinstance(path, Url) else path
+    kind = format_of(name)
     if kind is not None:
         return kind
     what, example = _WHAT[option]
     msg = (
-        f"{option} {path} {ending(path)}; {what} is written in the format its name's ending says: "
+        f"{option} {path} {ending(name)}; {what} is written in the format its name's ending says: "
         f"give a name ending in one of {KNOWN}, such as {example}"
     )
     raise OutputError(msg)
@@ -58,6 +61,9 @@ def group_table(groups: Sequence[tuple[str | None, Counts]], kind: FileFormat) -
     return buffer.getvalue()
 
 
-def write_group_table(groups: Sequence[tuple[str | None, Counts]], out: Target) -> None:
-    """Write the groups table to `out` whole (atomically for a file), or raise `OutputError`."""
-    write(out, group_table(groups, table_format(out.path)))
+def write_group_table(groups: Sequence[tuple[str | None, Counts]], out: Target | RemoteTarget) -> None:
+    """Write the groups table to `out` whole (a file atomically, an object in one put), else `OutputError`."""
+    if isinstance(out, RemoteTarget):
+        put(out, group_table(groups, table_format(out.url)))
+    else:
+        write(out, group_table(groups, table_format(out.path)))
