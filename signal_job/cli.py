@@ -269,6 +269,9 @@ def run(
     from signal_job.tuning import tune_polars  # noqa: PLC0415
 
     _no_stdout(signals=signals, metrics_file=metrics_file, groups=groups)
+    if input_path == "-" and str(config_path) in _STDIN_NAMES:
+        msg = "standard input cannot hold both the candles (--input -) and the config; give the config a file"
+        raise typer.BadParameter(msg, param_hint="'--config'")
     paths = Paths(
         location(input_path),
         config_path,
@@ -299,6 +302,9 @@ def run(
     )
     hooks = job.Hooks(logs, show=_print, ready=_act_on_stop_signals, before_writing=_stop_taking_signals)
     raise typer.Exit(job.execute(request, hooks).code)
+
+
+_STDIN_NAMES = ("-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0")
 
 
 def _unless_dash(text: str) -> Location | None:

@@ -705,3 +705,14 @@ def test_dash_for_an_output_that_stdout_cannot_carry_is_a_usage_error(
         f"Invalid value for '{option}': - would write to stdout, which carries the metrics document" in said
     )
     assert names(tmp_path) == ["config.yaml"]
+
+
+def test_input_dash_with_the_config_on_standard_input_too_is_a_usage_error(tmp_path: Path) -> None:
+    code, stdout, stderr = invoke(
+        "run", "--input", "-", "--config", "/dev/stdin", "--output", str(tmp_path / "m")
+    )
+    assert code == 2
+    assert stdout == b""
+    said = " ".join(stderr.replace("│", " ").split())
+    assert "standard input cannot hold both the candles (--input -) and the config" in said
+    assert names(tmp_path) == []

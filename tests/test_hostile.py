@@ -1455,3 +1455,38 @@ def test_a_header_without_data_rows_is_told_in_bounded_memory(work: Path, name: 
     done, peak = job_and_peak("--input", name, cwd=work)
     assert_refused(done, f"input file {name} has a header but no data rows")
     assert peak < MEMORY_GOAL_MIB
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--signals", "notes.txt"],
+            "--signals notes.txt ends in '.txt'; the signals file is written in the format",
+        ),
+        (["--signals", "s3://bucket/"], "--signals s3://bucket/ names no object"),
+        (
+            ["--signals", "https://host/s.csv"],
+            "--signals https://host/s.csv: outputs are written to object storage",
+        ),
+        (
+            ["--log-file", "s3://bucket/run.log"],
+            "--log-file s3://bucket/run.log: this output is written only to",
+        ),
+        (
+            ["--signals", "s3://b/s.csv", "--groups", "s3://b/s.csv"],
+            "name the same object",
+        ),
+    ],
+)
+def test_an_output_name_that_says_no_format_or_no_object_is_refused_and_nothing_is_touched(
+    work: Path, args: list[str], message: str
+) -> None:
+    (work / "notes.txt").write_text("a user's notes, not signals\n")
+    before = snapshot(work)
+    done = job(*args, cwd=work)
+    assert_refused(done, message)
+    after = snapshot(work)
+    assert json.loads(after.pop("metrics.json"))["status"] == "error"
+    assert after.pop("run.log", None) is not None or "--log-file" in args
+    assert {name: data for name, data in before.items() if name not in ("metrics.json", "run.log")} == after
