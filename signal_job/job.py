@@ -54,7 +54,7 @@ from signal_job.reporting.logs import FIELDS, Logs
 from signal_job.reporting.metrics import Document, error_document, render, success_document
 from signal_job.reporting.outputs import Pending, Target, remove_stale_signals, together
 from signal_job.reporting.tables import write_group_table
-from signal_job.reporting.uploads import RemoteTarget, remove_stale_signals_object
+from signal_job.reporting.uploads import RemoteTarget, check_reachable, remove_stale_signals_object
 
 if TYPE_CHECKING:
     from signal_job.reporting.tracking import Tracking
@@ -378,6 +378,7 @@ def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
     )
     try:
         _check_group_table(prepared, config)
+        _check_objects(prepared, config)
         with _stdin_spooled(prepared) as spooled:
             data = _open(spooled, config)
             route = _route(data, spooled, config, request.where)
@@ -414,6 +415,13 @@ def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
         warnings=report.short_windows(total, groups, window=config.window, group_by=config.group_by),
     )
     return Outcome(document, total, groups)
+
+
+def _check_objects(prepared: Prepared, config: Config) -> None:
+    """Refuse outputs in object storage whose bucket does not exist or does not answer, before any work."""
+    for out in prepared.outputs.values():
+        if isinstance(out, RemoteTarget):
+            check_reachable(out.with_options(config.reading.storage_options))
 
 
 def _check_group_table(prepared: Prepared, config: Config) -> None:

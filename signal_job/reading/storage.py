@@ -242,6 +242,12 @@ def put_object(url: Url, data: bytes | Path) -> None:
     obstore.put(store, url.key, data)
 
 
+def probe_bucket(url: Url) -> None:
+    """List at most one object below `url`'s key: the bucket is there and answers; else the store's error."""
+    obstore, store = _obstore(), _store(url.root, url.options)
+    next(iter(obstore.list(store, prefix=url.key, chunk_size=1)), None)
+
+
 def delete_object(url: Url) -> None:
     """Delete the object `url`; the store's own exception is raised as it is."""
     obstore, store = _obstore(), _store(url.root, url.options)

@@ -22,7 +22,7 @@ from signal_job.errors import InputError, OutputError, first_line
 from signal_job.options import Option
 from signal_job.reading.files import is_signals_file
 from signal_job.reading.names import GLOB_CHARACTERS
-from signal_job.reading.storage import SCHEMES, Url, delete_object, put_object
+from signal_job.reading.storage import SCHEMES, Url, delete_object, probe_bucket, put_object
 from signal_job.reporting.outputs import Pending, handed_over
 from signal_job.safe_files import owner, remove_orphans
 
@@ -94,6 +94,23 @@ def put(out: RemoteTarget, data: bytes | Path) -> None:
         msg = f"cannot write {out.what} {out.url}: {_reason(exc, out.url)}"
         raise OutputError(msg) from exc
     log.debug("put %s", out.url)
+
+
+def check_reachable(out: RemoteTarget) -> None:
+    """Before any work, raise `OutputError` if `out`'s bucket does not exist or its store does not answer.
+
+    Only those: credentials that may put objects but not list them are left to the put itself.
+    """
+    try:
+        probe_bucket(out.url)
+    except InputError as exc:  # the store could not be set up from the options
+        raise OutputError(str(exc)) from exc
+    except Exception as exc:  # obstore raises its own kinds, and OSError subclasses
+        reason = _reason(exc, out.url)
+        if reason.startswith(("no such bucket", "cannot reach")):
+            msg = f"cannot write {out.what} {out.url}: {reason}"
+            raise OutputError(msg) from exc
+        log.debug("cannot list %s (%s); its put will tell", out.url, reason)
 
 
 def _reason(exc: BaseException, url: Url) -> str:

@@ -16,8 +16,8 @@ from polars.testing import assert_frame_equal
 from signal_job.errors import OutputError
 from signal_job.options import Option
 from signal_job.reading.storage import Url
-from signal_job.reporting.uploads import RemoteTarget, put, remote_target
-from tests.conftest import CONSOLE_SCRIPT, CREDENTIALS, DATA, Bucket
+from signal_job.reporting.uploads import RemoteTarget, check_reachable, put, remote_target
+from tests.conftest import CONSOLE_SCRIPT, CREDENTIALS, DATA, Bucket, free_port
 
 CONFIG = 'seed: 1\nwindow: 5\nversion: "v1"\n'
 
@@ -95,12 +95,16 @@ def test_a_failed_run_puts_the_error_document_and_deletes_the_earlier_signals_ob
     assert list(empty_tmpdir.iterdir()) == []
 
 
-def test_signals_that_cannot_be_uploaded_fail_the_run_and_leave_no_object(bucket: Bucket, work: Path) -> None:
+def test_signals_for_a_missing_bucket_fail_the_run_before_any_work_and_leave_no_object(
+    bucket: Bucket, work: Path
+) -> None:
     done = job("--output", bucket.url("m.json"), "--signals", "s3://no-such-bucket/s.parquet", cwd=work)
     assert done.returncode == 1
     message = "cannot write signals file s3://no-such-bucket/s.parquet: no such bucket s3://no-such-bucket"
     assert orjson.loads(done.stdout)["error_message"] == message
     assert orjson.loads(body(bucket, "m.json"))["error_message"] == message
+    assert keys(bucket) == ["m.json"]
+    assert b"route:" not in done.stderr  # refused before any work
     assert b"Traceback" not in done.stderr
 
 
@@ -109,7 +113,26 @@ def test_a_document_for_a_missing_bucket_is_a_clear_error_on_stdout(bucket: Buck
     assert done.returncode == 1
     message = "cannot write output file s3://no-such-bucket/m.json: no such bucket s3://no-such-bucket"
     assert orjson.loads(done.stdout)["error_message"] == message
+    assert b"route:" not in done.stderr
     assert b"Traceback" not in done.stderr
+
+
+def test_a_store_that_does_not_answer_is_refused_before_any_work(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    closed = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", closed)
+    with pytest.raises(
+        OutputError, match=r"^cannot write signals file s3://b/s\.csv: cannot reach the storage"
+    ):
+        check_reachable(RemoteTarget(Option.SIGNALS, Url("s3://b/s.csv")))
+
+
+def test_a_bucket_that_exists_passes_the_check_with_no_object_yet(bucket: Bucket) -> None:
+    check_reachable(RemoteTarget(Option.OUTPUT, Url(bucket.url("not/yet.json"))))
+    assert keys(bucket) == []
 
 
 def test_storage_options_in_the_config_reach_the_store_of_the_outputs(
