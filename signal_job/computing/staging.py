@@ -166,7 +166,9 @@ def spooled(stream: int) -> Iterator[Path]:
     name says its format (`stdin.csv`, `stdin.csv.gz`, `stdin.parquet`, ...), told by its first
     bytes. A full disk is a `StagingError`; a stream that cannot be read, an `InputError`.
     """
-    with staging_folder() as folder:
+    with staging_folder() as staged:
+        # By its real name, not through this process's descriptor: Dask workers read it too.
+        folder = Path(os.path.realpath(staged))
         chunk = _read(stream)
         path = folder / next((name for magic, name in _SPOOLED_NAMES if chunk.startswith(magic)), "stdin.csv")
         try:
