@@ -272,6 +272,9 @@ def run(
     if input_path == "-" and str(config_path) in _STDIN_NAMES:
         msg = "standard input cannot hold both the candles (--input -) and the config; give the config a file"
         raise typer.BadParameter(msg, param_hint="'--config'")
+    if input_path == "-" and cache is not None:  # its entries are by file: each run's copy is new
+        msg = "keeps each input file's counts by its path, which standard input (--input -) has not"
+        raise typer.BadParameter(msg, param_hint="'--cache'")
     paths = Paths(
         location(input_path),
         config_path,

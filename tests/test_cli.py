@@ -716,3 +716,11 @@ def test_input_dash_with_the_config_on_standard_input_too_is_a_usage_error(tmp_p
     said = " ".join(stderr.replace("│", " ").split())
     assert "standard input cannot hold both the candles (--input -) and the config" in said
     assert names(tmp_path) == []
+
+
+def test_input_dash_with_a_cache_is_a_usage_error(tmp_path: Path) -> None:
+    code, _, stderr = invoke("run", "--input", "-", "--cache", str(tmp_path / "kept"))
+    assert code == 2
+    said = " ".join(stderr.replace("│", " ").split())
+    assert "Invalid value for '--cache': keeps each input file's counts by its path" in said
+    assert names(tmp_path) == []
