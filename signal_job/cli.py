@@ -27,7 +27,7 @@ from typer.core import TyperCommand  # noqa: E402
 
 from signal_job.errors import JobError, Terminated, counted  # noqa: E402
 from signal_job.options import Option, Spelling  # noqa: E402
-from signal_job.reading.storage import location  # noqa: E402
+from signal_job.reading.storage import Location, location  # noqa: E402
 from signal_job.version import __version__  # noqa: E402
 
 if TYPE_CHECKING:
@@ -79,7 +79,8 @@ InputOption = Annotated[
         envvar="SIGNAL_JOB_INPUT",
         help=(
             "Candles: CSV, Parquet or Arrow IPC; a file, a quoted glob ('data/*.csv') or a folder, "
-            "on a disk or in object storage (s3://bucket/prefix/, gs://, az://, https://)."
+            "on a disk or in object storage (s3://bucket/prefix/, gs://, az://, https://); "
+            "- reads standard input."
         ),
     ),
 ]
@@ -87,29 +88,42 @@ ConfigOption = Annotated[
     Path,
     _path_option("--config", "-c", envvar="SIGNAL_JOB_CONFIG", help="YAML with seed, window and version."),
 ]
+# Outputs are text, not `Path`: a URL (s3://bucket/key) must reach the job as written.
 OutputOption = Annotated[
-    Path, _path_option("--output", "-o", envvar="SIGNAL_JOB_OUTPUT", help="Where to write the metrics JSON.")
+    str,
+    _path_option(
+        "--output",
+        "-o",
+        envvar="SIGNAL_JOB_OUTPUT",
+        help="Where to write the metrics JSON, a path or an object (s3://bucket/key.json); "
+        "- for stdout only (it always goes to stdout too).",
+    ),
 ]
 SignalsOption = Annotated[
-    Path | None,
+    str | None,
     _path_option(
         "--signals",
         envvar="SIGNAL_JOB_SIGNALS",
-        help="Also write each row's timestamp, close, rolling mean and signal here (Parquet; "
-        "with --engine dask, a folder of Parquet parts).",
+        help="Also write each row's timestamp, close, rolling mean and signal here, a path or an "
+        "object (s3://...): Parquet, CSV or Arrow by the name's ending (.parquet, .csv, .arrow); "
+        "with --engine dask, a folder of Parquet parts.",
     ),
 ]
 GroupsOption = Annotated[
-    Path | None,
+    str | None,
     _path_option(
         "--groups",
         envvar="SIGNAL_JOB_GROUPS",
         help="With group_by: also write every group's rows, signals, rate (value), full windows and "
-        "missing closes here, as a table: CSV (.csv) or Parquet (.parquet), by the name's ending.",
+        "missing closes here, as a table (a path or an object): CSV (.csv), Parquet (.parquet) or "
+        "Arrow (.arrow), by the name's ending.",
     ),
 ]
 LogOption = Annotated[
-    Path, _path_option("--log-file", envvar="SIGNAL_JOB_LOG_FILE", help="Log file (appended to).")
+    str,
+    _path_option(
+        "--log-file", envvar="SIGNAL_JOB_LOG_FILE", help="Log file (appended to); - for none (stderr only)."
+    ),
 ]
 
 
@@ -174,7 +188,7 @@ CacheOption = Annotated[
     ),
 ]
 MetricsFileOption = Annotated[
-    Path | None,
+    str | None,
     _path_option(
         "--metrics-file",
         envvar="SIGNAL_JOB_METRICS_FILE",
@@ -450,8 +464,8 @@ def _unneeded(ctx: Context) -> list[str]:
 def run(
     input_path: InputOption = "data.csv",
     config_path: ConfigOption = Path("config.yaml"),
-    output: OutputOption = Path("metrics.json"),
-    log_file: LogOption = Path("run.log"),
+    output: OutputOption = "metrics.json",
+    log_file: LogOption = "run.log",
     signals: SignalsOption = None,
     *,
     ctx: typer.Context,
@@ -485,7 +499,22 @@ def run(
     from signal_job.paths import Paths  # noqa: PLC0415
     from signal_job.tuning import tune_polars  # noqa: PLC0415
 
-    paths = Paths(location(input_path), config_path, output, log_file, signals, metrics_file, groups)
+    _no_stdout(signals=signals, metrics_file=metrics_file, groups=groups)
+    if input_path == "-" and str(config_path) in _STDIN_NAMES:
+        msg = "standard input cannot hold both the candles (--input -) and the config; give the config a file"
+        raise typer.BadParameter(msg, param_hint="'--config'")
+    if input_path == "-" and cache is not None:  # its entries are by file: each run's copy is new
+        msg = "keeps each input file's counts by its path, which standard input (--input -) has not"
+        raise typer.BadParameter(msg, param_hint="'--cache'")
+    paths = Paths(
+        location(input_path),
+        config_path,
+        _unless_dash(output),
+        _unless_dash(log_file),
+        _given(signals),
+        _given(metrics_file),
+        _given(groups),
+    )
     tune_polars(paths.input)  # before the run imports Polars
     from signal_job import job, progress  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
     from signal_job.engines import Where  # noqa: PLC0415
@@ -519,6 +548,28 @@ def run(
 def _pair(setting: str) -> tuple[str, str]:
     key, _, value = setting.partition("=")
     return key, value
+
+
+_STDIN_NAMES = ("-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0")
+
+
+def _unless_dash(text: str) -> Location | None:
+    """None for `-`: the document on stdout alone (`--output -`), the log on stderr alone (`--log-file -`)."""
+    return None if text == "-" else location(text)
+
+
+def _given(text: str | None) -> Location | None:
+    """An output as given: a path, or an object's URL (s3://...); None if not asked for."""
+    return None if text is None else location(text)
+
+
+def _no_stdout(**paths: str | None) -> None:
+    """Refuse `-` for an output that stdout cannot carry: stdout carries the metrics document."""
+    for name, path in paths.items():
+        if path == "-":
+            flag = "--" + name.replace("_", "-")
+            msg = "- would write to stdout, which carries the metrics document; give a file name"
+            raise typer.BadParameter(msg, param_hint=f"'{flag}'")
 
 
 def _explain(paths: Paths, where: Where, overrides: Overrides) -> None:

@@ -9,7 +9,7 @@ place (`Pending`) until the job puts it there with the document. Choosing one is
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,10 +18,14 @@ from signal_job.computing import pipeline
 from signal_job.computing.route import Engine, Route
 from signal_job.config import Config
 from signal_job.errors import ConfigError, OutputError, first_line
+from signal_job.formats import FileFormat
 from signal_job.options import Option
+from signal_job.paths import Out
 from signal_job.reading.inputs import Input
 from signal_job.reporting.folders import building, check_inside
-from signal_job.reporting.outputs import Pending, Target, atomic
+from signal_job.reporting.outputs import Pending, atomic
+from signal_job.reporting.tables import table_format
+from signal_job.reporting.uploads import RemoteTarget, staged_upload
 
 
 @dataclass(frozen=True)
@@ -35,12 +39,24 @@ class Where:
 
 
 def _here(
-    data: Input, config: Config, route: Route, _where: Where, signals: Target | None, pending: Pending
+    data: Input, config: Config, route: Route, _where: Where, signals: Out | None, pending: Pending
 ) -> pipeline.Result:
-    """The local engine: one scan in this process, the signals file written beside its place."""
-    with atomic(signals, pending=pending) if signals else nullcontext() as temporary:
+    """The local engine: one scan in this process, the signals file written beside its place.
+
+    (An object's signals are written under TMPDIR, and uploaded when they are put in place.)
+    """
+    kind = FileFormat.PARQUET
+    staged: AbstractContextManager[Path | None] = nullcontext()
+    if isinstance(signals, RemoteTarget):
+        kind = table_format(signals.url, Option.SIGNALS)
+        signals = signals.with_options(config.reading.storage_options)
+        staged = staged_upload(signals, pending=pending)
+    elif signals is not None:
+        kind = table_format(signals.path, Option.SIGNALS)
+        staged = atomic(signals, pending=pending)
+    with staged as temporary:
         try:
-            result = pipeline.run(data, config, signals=temporary, route=route)
+            result = pipeline.run(data, config, signals=temporary, route=route, signals_format=kind)
         except pipeline.SignalsNotWritten as exc:
             assert signals is not None  # noqa: S101 - only a signals file is written
             msg = f"cannot write signals file {signals.path}: {first_line(exc.error)}"
@@ -49,7 +65,7 @@ def _here(
 
 
 def _cached(
-    data: Input, config: Config, _route: Route, where: Where, signals: Target | None, _pending: Pending
+    data: Input, config: Config, _route: Route, where: Where, signals: Out | None, _pending: Pending
 ) -> pipeline.Result:
     """The cache engine: file by file in this process, each file's counts kept in `where.cache`."""
     if signals is not None:
@@ -65,9 +81,10 @@ def _cached(
 
 
 def _on_dask(
-    data: Input, config: Config, _route: Route, where: Where, signals: Target | None, pending: Pending
+    data: Input, config: Config, _route: Route, where: Where, signals: Out | None, pending: Pending
 ) -> pipeline.Result:
     """The Dask engine: the files counted on a cluster; the signals dataset's folder built beside it."""
+    assert not isinstance(signals, RemoteTarget)  # noqa: S101 - refused as a dataset (see `paths`)
     from signal_job.computing import cluster  # noqa: PLC0415 - dask only when asked for
 
     def counted(folder: Path | None) -> pipeline.Result:
@@ -90,7 +107,7 @@ def _on_dask(
 
 # Each engine: the input, the config, the route, what the face asked for, the signals output and
 # where its signals wait until the document is ready (see `reporting.outputs.Pending`).
-Run = Callable[[Input, Config, Route, Where, Target | None, Pending], pipeline.Result]
+Run = Callable[[Input, Config, Route, Where, Out | None, Pending], pipeline.Result]
 ENGINES: dict[Engine, Run] = {
     Engine.LOCAL: _here,
     Engine.CACHE: _cached,

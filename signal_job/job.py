@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -28,12 +31,13 @@ from typing import TYPE_CHECKING, Any
 
 from signal_job.computing import pipeline
 from signal_job.computing.route import Engine, Route, decide, describe, explained
-from signal_job.computing.staging import writing_staged
+from signal_job.computing.staging import spooled, writing_staged
 from signal_job.config import Config, Given, Overrides, RunConfig, resolve_config
 from signal_job.engines import ENGINES, Where
 from signal_job.errors import (
     ClashError,
     ConfigError,
+    InputError,
     JobError,
     OutputError,
     StagingError,
@@ -43,7 +47,7 @@ from signal_job.errors import (
 )
 from signal_job.options import Option, Spelling
 from signal_job.partial import Counts
-from signal_job.paths import Paths, Prepared, is_stdout, prepare, spared
+from signal_job.paths import STDIN, STDIN_NAME, Paths, Prepared, is_stdout, prepare, spared
 from signal_job.reading.files import find_files
 from signal_job.reading.frames import NAMED as FRAME
 from signal_job.reading.frames import as_lazy, frame_error, stage_frame
@@ -54,8 +58,9 @@ from signal_job.reporting.fingerprints import Hasher, facts, summary
 from signal_job.reporting.folders import remove_stale_dataset
 from signal_job.reporting.logs import FIELDS, Logs
 from signal_job.reporting.metrics import Document, error_document, render, success_document
-from signal_job.reporting.outputs import Pending, remove_stale_signals, together
+from signal_job.reporting.outputs import Pending, Target, remove_stale_signals, together
 from signal_job.reporting.tables import write_group_table
+from signal_job.reporting.uploads import RemoteTarget, check_reachable, remove_stale_signals_object
 
 if TYPE_CHECKING:
     from signal_job.reporting.tracking import Tracked, Tracking
@@ -125,8 +130,10 @@ def execute(request: Request, hooks: Hooks = Hooks()) -> Outcome:
             prepared = prepare(request.paths, signals_folder=folder)
         except ClashError as exc:
             prepared = spared(request.paths, exc, signals_folder=folder)
+            _spelled(prepared, request.spelling)
             ended = _refused(exc, request, hooks, prepared)
         else:
+            _spelled(prepared, request.spelling)
             tracked = _opened(request)
             ended = _ended(prepared, request, hooks, pending, tracked)
         if hooks.before_writing is not None:
@@ -135,7 +142,11 @@ def execute(request: Request, hooks: Hooks = Hooks()) -> Outcome:
             ended = _tracked(tracked, request, ended)
         logged = ended.document["status"]
         document, ended = _committed(
-            ended, prepared, pending, prints=hooks.show is not None, labels=dict(request.metrics_labels)
+            ended,
+            _reached(prepared, request),
+            pending,
+            prints=hooks.show is not None,
+            labels=dict(request.metrics_labels),
         )
     if tracked is not None:
         if document["status"] != logged:  # logged as a success, then failed to put its outputs in place
@@ -158,10 +169,11 @@ def _refused(exc: ClashError, request: Request, hooks: Hooks, prepared: Prepared
 
     Nothing is written to a path the clash names: it may be an input.
     """
+    log_file = _local(prepared, Option.LOG_FILE)
     if hooks.logs is not None:
-        if Option.LOG_FILE in prepared.outputs:
+        if log_file is not None:
             try:
-                hooks.logs.attach(prepared.outputs[Option.LOG_FILE])
+                hooks.logs.attach(log_file)
             except OutputError as problem:  # the clash is the run's error; this one is only said
                 log.error("%s", problem)
         else:
@@ -177,20 +189,13 @@ def _ended(
 ) -> Outcome:
     """Run the job: its outcome, or the error document, the error and the exit code (a signal sets it)."""
     paths = prepared.paths
+    # Python finds TMPDIR by writing a probe file there, once: done while a stop is still held, so
+    # that a stop never leaves the probe behind in the folder where the run stages its rows.
+    tempfile.gettempdir()
     try:
         if hooks.ready is not None:
             hooks.ready()
-        if hooks.logs is not None and paths.log_file is not None:
-            if Option.LOG_FILE in prepared.unusable:
-                raise prepared.unusable[Option.LOG_FILE]
-            hooks.logs.attach(prepared.outputs[Option.LOG_FILE])
-        untracked = tracked.problem() if tracked is not None else None
-        if untracked is not None:  # a required run whose MLflow run cannot be opened: no work to lose
-            untracked.version = _version(request)
-            raise untracked
-        for option in (Option.METRICS_FILE, Option.GROUPS):  # before the work, which could never be reported
-            if option in prepared.unusable:
-                raise prepared.unusable[option]
+        _before_the_work(prepared, request, hooks, tracked)
         outcome = _steps(prepared, request, pending)
         problem = hooks.logs.problem() if hooks.logs is not None else None
         if problem is not None:  # a full disk under the log: the run is not to be trusted
@@ -216,6 +221,34 @@ def _ended(
         log.debug("traceback", exc_info=True)
         return _failed(exc, _version(request), message, code=1)
     return outcome
+
+
+def _before_the_work(prepared: Prepared, request: Request, hooks: Hooks, tracked: Tracked | None) -> None:
+    """Attach the log file; refuse what would leave the work unreported or untracked, before it starts."""
+    log_file = _local(prepared, Option.LOG_FILE)
+    if hooks.logs is not None and prepared.paths.log_file is not None:
+        if Option.LOG_FILE in prepared.unusable:
+            raise prepared.unusable[Option.LOG_FILE]
+        assert log_file is not None  # noqa: S101 - usable, so resolved
+        hooks.logs.attach(log_file)
+    elif hooks.logs is not None:  # no log file: the console alone
+        hooks.logs.drop_buffer()
+    untracked = tracked.problem() if tracked is not None else None
+    if untracked is not None:  # a required run whose MLflow run cannot be opened: no work to lose
+        untracked.version = _version(request)
+        raise untracked
+    for option in (Option.METRICS_FILE, Option.GROUPS):  # before the work, which could never be reported
+        if option in prepared.unusable:
+            raise prepared.unusable[option]
+
+
+def _spelled(prepared: Prepared, spelling: Spelling) -> None:
+    """Put the options that the errors of unusable outputs name in the face's words, ahead of their use.
+
+    The document's own (an output that can never be written) is said as it is written, not raised.
+    """
+    for exc in prepared.unusable.values():
+        _in_words(exc, spelling)
 
 
 def _in_words(exc: JobError, spelling: Spelling) -> None:
@@ -244,14 +277,43 @@ def _committed(
     writes its error document and removes the signals file it found or wrote. The document as it
     ends, and the outcome (an error if the signals could not be put in place).
     """
-    written = [out for option, out in prepared.outputs.items() if option is not Option.LOG_FILE]
+    written = [
+        out
+        for option, out in prepared.outputs.items()
+        if option is not Option.LOG_FILE and isinstance(out, Target)
+    ]
     with together(written):
         ended = _tabled(_placed(ended, prepared, pending), prepared)
         document = _written(ended, prepared, prints=prints, labels=labels)
-        if document["status"] != "success" and Option.SIGNALS in prepared.outputs:
-            remove = remove_stale_dataset if prepared.signals_folder else remove_stale_signals
-            remove(prepared.outputs[Option.SIGNALS], ended.signals)
+        signals = prepared.outputs.get(Option.SIGNALS)
+        if document["status"] != "success" and signals is not None:
+            if isinstance(signals, RemoteTarget):
+                remove_stale_signals_object(signals)
+            elif prepared.signals_folder:
+                remove_stale_dataset(signals, ended.signals)
+            else:
+                remove_stale_signals(signals, ended.signals)
     return document, ended
+
+
+def _local(prepared: Prepared, option: Option) -> Target | None:
+    """The output `option` names, a local file (the log and Prometheus files are never objects)."""
+    out = prepared.outputs.get(option)
+    assert out is None or isinstance(out, Target)  # noqa: S101 - paths refuses them as URLs
+    return out
+
+
+def _reached(prepared: Prepared, request: Request) -> Prepared:
+    """`prepared`, its outputs in object storage reached with the config's `storage_options`, as the input."""
+    config = request.configured.known()
+    if config is None or not config.reading.storage_options:
+        return prepared
+    options = config.reading.storage_options
+    outputs = {
+        option: out.with_options(options) if isinstance(out, RemoteTarget) else out
+        for option, out in prepared.outputs.items()
+    }
+    return replace(prepared, outputs=outputs)
 
 
 def _placed(ended: Outcome, prepared: Prepared, pending: Pending) -> Outcome:
@@ -264,7 +326,7 @@ def _placed(ended: Outcome, prepared: Prepared, pending: Pending) -> Outcome:
     except OutputError as exc:
         return _unplaced(ended, exc)
     signals = prepared.outputs.get(Option.SIGNALS)
-    return replace(ended, signals=signals.current() if signals is not None else None)
+    return replace(ended, signals=signals.current() if isinstance(signals, Target) else None)
 
 
 def _unplaced(ended: Outcome, exc: OutputError) -> Outcome:
@@ -293,7 +355,7 @@ def _written(outcome: Outcome, prepared: Prepared, *, prints: bool, labels: dict
     An error if either failed. Where the caller `prints` the document, an output that is this
     process's stdout is left to it.
     """
-    out, metrics = prepared.outputs.get(Option.OUTPUT), prepared.outputs.get(Option.METRICS_FILE)
+    out, metrics = prepared.outputs.get(Option.OUTPUT), _local(prepared, Option.METRICS_FILE)
     counts, groups = outcome.counts, outcome.groups
     document = report.write_metrics_file(
         outcome.document, metrics, counts=counts, groups=groups, labels=labels
@@ -378,19 +440,24 @@ def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
     )
     try:
         _check_group_table(prepared, config)
-        data = _open(prepared, config, frame=request.frame)
-        route = _route(data, prepared, config, request.where)
-        log.info("route: %s", describe(route), extra={FIELDS: {"route": route.as_dict()}})
-        result, inputs = _fingerprinted(
-            data,
-            lambda: _compute(data, prepared, config, request.where, route, pending=pending),
-            hashing=request.hashing,
-        )
+        _check_objects(prepared, config)
+        with _stdin_spooled(prepared) as spooled:
+            data = _open(spooled, config, frame=request.frame)
+            route = _route(data, spooled, config, request.where)
+            log.info("route: %s", describe(route), extra={FIELDS: {"route": route.as_dict()}})
+            result, inputs = _fingerprinted(
+                data,
+                lambda: _compute(data, spooled, config, request.where, route, pending=pending),
+                hashing=request.hashing,
+            )
     except JobError as exc:
         exc.version = config.version
         raise
     for listed in inputs["list"]:  # a staged frame's file, as the face names it
         listed["path"] = request.spelling(listed["path"])
+    if paths.input == STDIN:  # the copy is gone: the document names what was read
+        for each in inputs.get("list", []):
+            each["path"] = STDIN_NAME
     total, groups = result.total, result.groups
     first = _first_nonpositive(data) if total.nonpositive else None
     ask = request.spelling(f"{Option.GROUPS.given('groups.csv')} (or .parquet)")
@@ -426,6 +493,13 @@ def _first_nonpositive(data: Input) -> str | None:
     return lines.first_nonpositive(data.parts)
 
 
+def _check_objects(prepared: Prepared, config: Config) -> None:
+    """Refuse outputs in object storage whose bucket does not exist or does not answer, before any work."""
+    for out in prepared.outputs.values():
+        if isinstance(out, RemoteTarget):
+            check_reachable(out.with_options(config.reading.storage_options))
+
+
 def _check_group_table(prepared: Prepared, config: Config) -> None:
     """Refuse a groups table where the run has no groups, before any work."""
     if Option.GROUPS in prepared.outputs and config.group_by is None:
@@ -435,6 +509,28 @@ def _check_group_table(prepared: Prepared, config: Config) -> None:
             f"the series), or leave out {Option.GROUPS}"
         )
         raise ConfigError(msg)
+
+
+@contextmanager
+def _stdin_spooled(prepared: Prepared) -> Iterator[Prepared]:
+    """`prepared`, its input found; where that is standard input, in a copy removed at the block's end.
+
+    Messages name the copy as standard input, never by its temporary path.
+    """
+    if prepared.paths.input != STDIN or prepared.input_problem is not None:
+        yield prepared
+        return
+    try:
+        stream = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):  # None when started with it closed
+        msg = f"{Option.INPUT} {STDIN} reads standard input, but this process has none (it is closed)"
+        raise InputError(msg) from None
+    with spooled(stream) as copy:
+        try:
+            yield replace(prepared, found=find_files(copy))
+        except JobError as exc:
+            exc.args = (str(exc).replace(str(copy), STDIN_NAME), *exc.args[1:])
+            raise
 
 
 def _open(prepared: Prepared, config: Config, *, frame: object | None = None) -> Input:
@@ -530,9 +626,10 @@ def explain(
         prepared = prepare(paths, signals_folder=where.name == "dask")
         known = resolve_config(paths.config, config, overrides)
         try:
-            data = _open(prepared, known, frame=frame)
-            route = _route(data, prepared, known, where)
-            queries = pipeline.queries(data, known, route)
+            with _stdin_spooled(prepared) as spooled:
+                data = _open(spooled, known, frame=frame)
+                route = _route(data, spooled, known, where)
+                queries = pipeline.queries(data, known, route)
         except JobError as exc:
             exc.version = known.version
             raise

@@ -8,33 +8,42 @@ output. Where two clash, `spared` gives the outputs that the refused run still w
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from signal_job.errors import ClashError, InputError, OutputError
+from signal_job.formats import FileFormat, ending, format_of
 from signal_job.options import Option
 from signal_job.reading.files import Found, find_files
 from signal_job.reading.storage import Location, Url
 from signal_job.reporting.folders import check_inside, folder_target
 from signal_job.reporting.outputs import Target, check_clashes, target
 from signal_job.reporting.tables import table_format
+from signal_job.reporting.uploads import RemoteTarget, remote_target
 from signal_job.safe_files import Identity, identity
+
+# The input that names standard input (`-`, as command-line tools name it): copied to a staging
+# file when the run starts (`computing.staging.spooled`).
+STDIN = Path("-")
+STDIN_NAME = "<stdin>"  # how messages name it, in place of the copy's path
 
 
 @dataclass(frozen=True)
 class Paths:
     """What one run reads and writes, as given."""
 
-    input: Location  # a file, a glob or a folder; on a disk or in object storage (s3://...)
+    input: Location  # a file, a glob or a folder; on a disk or in object storage (s3://...); or `STDIN`
     config: Path | None  # None: the config was given as a mapping or a `Config`
-    output: Path | None  # None: the document is only returned (Python API)
-    log_file: Path | None  # None: records go to the `signal_job` logger only
-    signals: Path | None = None
-    metrics_file: Path | None = None  # a Prometheus textfile
-    groups: Path | None = None  # every group's counts, as a table (.csv or .parquet)
+    # The document, the signals and the groups table may be objects in storage (s3://...).
+    output: Location | None  # None: the document is only returned (Python API), or printed (`-`)
+    log_file: Location | None  # None: records go to the `signal_job` logger only
+    signals: Location | None = None
+    metrics_file: Location | None = None  # a Prometheus textfile
+    groups: Location | None = None  # every group's counts, as a table (CSV, Parquet, Arrow: by its ending)
 
-    def outputs(self) -> dict[Option, Path]:
+    def outputs(self) -> dict[Option, Location]:
         """Each output path by the option that names it."""
         named = {
             Option.OUTPUT: self.output,
@@ -47,6 +56,7 @@ class Paths:
 
 
 Unusable = dict[Option, OutputError]  # by option, outputs that can never be written (a folder, a socket)
+Out = Target | RemoteTarget  # an output: a local file (or folder), or an object in storage
 
 
 @dataclass(frozen=True)
@@ -54,7 +64,7 @@ class Prepared:
     """The run's paths, checked: outputs resolved, input files found, none of them the same."""
 
     paths: Paths
-    outputs: dict[Option, Target]  # by option, the outputs that can be written
+    outputs: dict[Option, Out]  # by option, the outputs that can be written
     unusable: Unusable
     found: Found | None  # the input's files, or
     input_problem: InputError | None  # why they could not be found (reported once the config is read)
@@ -99,18 +109,25 @@ def _named(clash: ClashError) -> set[Option]:
     return set(clash.options) - ({Option.OUTPUT} if clash.shared else set())
 
 
-def _resolved(paths: Paths, *, signals_folder: bool) -> tuple[dict[Option, Target], Unusable]:
+def _resolved(paths: Paths, *, signals_folder: bool) -> tuple[dict[Option, Out], Unusable]:
     """Each output's target, or why it can never be written (a folder, a socket), by option."""
-    outputs: dict[Option, Target] = {}
+    outputs: dict[Option, Out] = {}
     unusable: Unusable = {}
     for option, path in paths.outputs().items():
         try:
-            if option is Option.SIGNALS and signals_folder:
+            if isinstance(path, Url):
+                _remote(option, path, outputs, signals_folder=signals_folder)
+            elif option is Option.SIGNALS and signals_folder:
+                _check_dataset_name(path)
                 outputs[option] = folder_target(path)
             elif option is Option.GROUPS:
                 table = target(option, path)
-                table_format(path)  # a name that says no format can never be written
+                table_format(path, option)  # a name that says no format can never be written
                 outputs[option] = table
+            elif option is Option.SIGNALS:
+                # Still compared with the other paths: a clash says more than the name's ending.
+                outputs[option] = target(option, path)
+                table_format(path, option)
             else:
                 outputs[option] = target(option, path)
         except OutputError as exc:
@@ -118,12 +135,41 @@ def _resolved(paths: Paths, *, signals_folder: bool) -> tuple[dict[Option, Targe
     return outputs, unusable
 
 
+def _remote(option: Option, url: Url, outputs: dict[Option, Out], *, signals_folder: bool) -> None:
+    """Add the output `option` names in object storage to `outputs`; `OutputError` if it cannot be one."""
+    if option is Option.SIGNALS and signals_folder:
+        msg = (
+            f"{option} {url}: with {Option.ENGINE.given('dask')} the signals dataset is a folder on a "
+            "disk the workers share, not in object storage; give a local path"
+        )
+        raise OutputError(msg)
+    out = remote_target(option, url)
+    if option in (Option.SIGNALS, Option.GROUPS):
+        outputs[option] = out  # still compared with the other outputs, as a local one
+        table_format(url, option)
+    outputs[option] = out
+
+
+def _check_dataset_name(path: Path) -> None:
+    """A signals dataset is a folder of Parquet parts: a name that says another format is refused."""
+    kind = format_of(path)
+    if kind not in (None, FileFormat.PARQUET):
+        msg = (
+            f"signals dataset {path} {ending(path)}, but with {Option.ENGINE.given('dask')} {Option.SIGNALS} "
+            "names a folder of Parquet parts: give a name without that ending, such as signals or "
+            "signals.parquet"
+        )
+        raise OutputError(msg)
+
+
 def _found(paths: Paths) -> tuple[Found | None, InputError | None]:
     """The input's files, or why they could not be found."""
     try:
         # Objects are listed once the config is read: its storage_options may be needed to reach
         # them. They are never outputs, which are local paths.
-        return (None if isinstance(paths.input, Url) else find_files(paths.input)), None
+        # Standard input is copied once the run starts: it can be read only once.
+        remote = isinstance(paths.input, Url) or paths.input == STDIN
+        return (None if remote else find_files(paths.input)), None
     except InputError as exc:
         return None, exc
 
@@ -139,24 +185,44 @@ def _read(paths: Paths, found: Found | None) -> list[tuple[Option, Path, Identit
     if found is not None:
         local = [path for path in found.files if isinstance(path, Path)]
         read.extend((Option.INPUT, path, key) for path, key in zip(local, found.identities, strict=True))
+    if paths.input == STDIN:  # `< data.csv`: that file is read, and never written
+        try:
+            status = os.fstat(sys.stdin.fileno())
+        except (OSError, ValueError, AttributeError):  # closed, or None
+            return read
+        if stat.S_ISREG(status.st_mode):
+            read.append((Option.INPUT, Path(STDIN_NAME), identity(status)))
     return read
 
 
 def _check(
-    outputs: dict[Option, Target], read: list[tuple[Option, Path, Identity]], *, signals_folder: bool
+    outputs: dict[Option, Out], read: list[tuple[Option, Path, Identity]], *, signals_folder: bool
 ) -> None:
     """Raise `ClashError` if an output is a file the run reads, another output, or inside the dataset."""
-    check_clashes(outputs.values(), read)
-    if signals_folder and Option.SIGNALS in outputs:
+    local = {option: out for option, out in outputs.items() if isinstance(out, Target)}
+    check_clashes(local.values(), read)
+    _check_objects([out for out in outputs.values() if isinstance(out, RemoteTarget)])
+    if signals_folder and Option.SIGNALS in local:
         others: dict[Option, Path] = {
-            option: out.path for option, out in outputs.items() if option is not Option.SIGNALS
+            option: out.path for option, out in local.items() if option is not Option.SIGNALS
         }
-        check_inside(outputs[Option.SIGNALS], others)
+        check_inside(local[Option.SIGNALS], others)
 
 
-def is_stdout(out: Target) -> bool:
+def _check_objects(objects: list[RemoteTarget]) -> None:
+    """Raise `ClashError` if two outputs name one object."""
+    seen: dict[str, RemoteTarget] = {}
+    for out in objects:
+        if out.url.text in seen:
+            first = seen[out.url.text]
+            msg = f"{first.option} and {out.option} name the same object {out.url}; give each its own"
+            raise ClashError(msg, options=(first.option, out.option), shared=True)
+        seen[out.url.text] = out
+
+
+def is_stdout(out: Out) -> bool:
     """Whether `out` is the file this process's stdout writes to (`/dev/stdout`, or its file by name)."""
-    if out.status is None:
+    if isinstance(out, RemoteTarget) or out.status is None:
         return False
     try:
         here = os.fstat(sys.stdout.fileno())

@@ -11,6 +11,7 @@ import polars as pl
 from polars.io.plugins import register_io_source
 
 from signal_job.errors import OutputError, first_line
+from signal_job.formats import KNOWN, format_of, sink
 from signal_job.options import Option
 
 COLUMNS = ("timestamp", "open", "high", "low", "close", "volume_btc", "volume_usd")
@@ -29,14 +30,6 @@ _SCHEMA = {
     "close": pl.Decimal(18, 2),
     "volume_btc": pl.Decimal(18, 6),
     "volume_usd": pl.Decimal(18, 2),
-}
-_FORMATS: dict[str, Callable[[pl.LazyFrame, Path], object]] = {
-    ".csv": lambda frame, path: frame.sink_csv(path, check_extension=False),
-    ".gz": lambda frame, path: frame.sink_csv(path, compression="gzip", check_extension=False),
-    ".zst": lambda frame, path: frame.sink_csv(path, compression="zstd", check_extension=False),
-    ".parquet": lambda frame, path: frame.sink_parquet(path),
-    ".arrow": lambda frame, path: frame.sink_ipc(path),
-    ".feather": lambda frame, path: frame.sink_ipc(path),
 }
 
 
@@ -107,14 +100,13 @@ def write_candles(
     if not force and (path.exists() or path.is_symlink()):
         msg = f"{path} already exists; give another {Option.OUTPUT}, or {Option.FORCE} to replace it"
         raise OutputError(msg)
-    sink = _FORMATS.get(path.suffix.lower())
-    if sink is None:
-        known = ", ".join(_FORMATS)
-        msg = f"cannot tell the format of {path}; use one of the endings {known}"
+    kind = format_of(path)
+    if kind is None:
+        msg = f"cannot tell the format of {path}; use one of the endings {KNOWN}"
         raise OutputError(msg)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
     try:
-        sink(candles_frame(rows, seed=seed, progress=progress), temporary)
+        sink(candles_frame(rows, seed=seed, progress=progress), temporary, kind).collect()
         temporary.replace(path)
     except (OSError, pl.exceptions.PolarsError) as exc:
         temporary.unlink(missing_ok=True)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +129,76 @@ def config_file(tmp_path: Path) -> Path:
     path = tmp_path / "config.yaml"
     path.write_text('seed: 42\nwindow: 5\nversion: "v1"\n')
     return path
+
+
+# A real S3 API for inputs and outputs in object storage: moto's server, on 127.0.0.1.
+MOTO_SERVER = Path(sys.executable).with_name("moto_server")
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
+_buckets = itertools.count()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_moto(log: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:
+    """moto's S3 server as a process on a free port of 127.0.0.1, and its endpoint, once it answers."""
+    port = free_port()
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **env},
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return server, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    pytest.fail(f"moto_server did not start: {log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("moto") / "server.log"
+
+
+@pytest.fixture(scope="module")
+def endpoint(server_log: Path) -> Iterator[str]:
+    server, address = start_moto(server_log)
+    yield address
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@dataclass
+class Bucket:
+    """A fresh bucket on the S3 server, with the environment pointing at it."""
+
+    name: str
+    client: Any  # boto3's S3 client: sets up the objects, as a user's upload would
+
+    def put(self, key: str, body: bytes) -> str:
+        self.client.put_object(Bucket=self.name, Key=key, Body=body)
+        return self.url(key)
+
+    def url(self, key: str = "") -> str:
+        return f"s3://{self.name}/{key}"
+
+
+@pytest.fixture
+def bucket(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Bucket:
+    import boto3
+
+    for name, value in {**CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}.items():
+        monkeypatch.setenv(name, value)
+    client = boto3.client("s3")
+    name = f"candles-{os.getpid()}-{next(_buckets)}"
+    client.create_bucket(Bucket=name)
+    return Bucket(name, client)

@@ -335,7 +335,7 @@ def test_a_grouped_run_gives_each_group_s_counts_in_its_result_and_document(tmp_
 
 
 def test_more_groups_than_the_document_lists_are_all_in_the_result(tmp_path: Path) -> None:
-    rows = "".join(f"g{index},{index % 7}\n" for index in range(1_001))
+    rows = "".join(f"g{index},{index % 7 + 1}\n" for index in range(1_001))
     (tmp_path / "many.csv").write_text("symbol,close\n" + rows)
     config = {**CONFIG, "window": 1, "group_by": "symbol"}
     result = signal_job.run(tmp_path / "many.csv", config=config)

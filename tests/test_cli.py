@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -535,6 +536,43 @@ def test_unusable_signals_path_gives_the_error_document(
     assert "Traceback" not in stderr
 
 
+def test_console_script_writes_the_signals_in_the_format_their_name_says(tmp_path: Path) -> None:
+    shutil.copy(DATA / "candles.csv", tmp_path / "data.csv")
+    (tmp_path / "config.yaml").write_text('seed: 1\nwindow: 5\nversion: "v1"\n')
+    for name in ("s.parquet", "s.csv", "s.arrow"):
+        done = console("run", "--signals", name, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    parquet = pl.read_parquet(tmp_path / "s.parquet")
+    assert (tmp_path / "s.csv").read_text().splitlines()[0] == "timestamp,close,rolling_mean,signal"
+    types = {"close": pl.Float64, "rolling_mean": pl.Float64, "signal": pl.Int8}
+    assert pl.read_csv(tmp_path / "s.csv", try_parse_dates=True, schema_overrides=types).equals(parquet)
+    assert pl.read_ipc(tmp_path / "s.arrow").equals(parquet)
+
+
+def test_a_signals_name_of_no_known_format_is_refused_before_any_work(
+    tmp_path: Path, config_file: Path
+) -> None:
+    args = [*run_args(tmp_path, DATA / "candles.csv", config_file), "--signals", str(tmp_path / "s.txt")]
+    code, stdout, stderr = invoke(*args)
+    assert code == 1
+    message = orjson.loads(stdout)["error_message"]
+    assert message.startswith(f"--signals {tmp_path}/s.txt ends in '.txt'; the signals file is written in")
+    assert ".csv, .gz, .zst, .parquet, .arrow, .ipc, .feather" in message
+    assert "input " not in stderr  # refused before the input is opened
+    assert names(tmp_path) == ["config.yaml", "metrics.json", "run.log"]
+
+
+def test_a_failed_run_removes_the_csv_signals_file_of_an_earlier_run(
+    tmp_path: Path, config_file: Path
+) -> None:
+    args = [*run_args(tmp_path, DATA / "candles.csv", config_file), "--signals", str(tmp_path / "s.csv")]
+    assert invoke(*args)[0] == 0
+    assert (tmp_path / "s.csv").exists()
+    args[2] = str(tmp_path / "missing.csv")
+    assert invoke(*args)[0] == 1
+    assert not (tmp_path / "s.csv").exists()
+
+
 def test_console_script_reads_a_glob_of_daily_files_per_symbol(tmp_path: Path) -> None:
     frame = pl.read_csv(DATA / "candles.csv").with_columns(day=pl.col("timestamp").str.slice(0, 13))
     for symbol, scale in (("BTC", 1.0), ("ETH", 0.05)):
@@ -832,3 +870,132 @@ def test_console_script_sets_the_window_of_the_bundled_example(tmp_path: Path) -
     document = orjson.loads(done.stdout)
     assert (document["rows_processed"], document["value"]) == (REAL_ROWS, 0.4944)
     assert (tmp_path / "config.yaml").read_bytes() == (PROJECT / "config.yaml").read_bytes()
+
+
+def piped(*args: str, cwd: Path, stdin: bytes) -> subprocess.CompletedProcess[bytes]:
+    """The console script with `stdin` on its standard input."""
+    return subprocess.run(
+        [str(CONSOLE_SCRIPT), *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def stdin_work(tmp_path: Path, empty_tmpdir: Path) -> Path:
+    """A folder with a config, and an empty TMPDIR where standard input's copy goes (and must not stay)."""
+    (tmp_path / "config.yaml").write_text('seed: 1\nwindow: 5\nversion: "v1"\n')
+    return tmp_path
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["csv", "gzip"])
+def test_input_dash_reads_the_candles_from_standard_input(
+    stdin_work: Path, empty_tmpdir: Path, *, packed: bool
+) -> None:
+    data = (DATA / "candles.csv").read_bytes()
+    done = piped("run", "--input", "-", cwd=stdin_work, stdin=gzip.compress(data) if packed else data)
+    assert done.returncode == 0, done.stderr
+    document = orjson.loads(done.stdout)
+    assert document["rows_processed"] == 400
+    assert document["value"] == orjson.loads(console_run_of(DATA / "candles.csv", stdin_work))["value"]
+    assert [each["path"] for each in document["inputs"]["list"]] == ["<stdin>"]
+    assert b"input -: " in done.stderr
+    assert list(empty_tmpdir.iterdir()) == []  # the copy went with the run
+
+
+def console_run_of(path: Path, cwd: Path) -> bytes:
+    done = console("run", "--input", str(path), "--output", "-", "--log-file", "-", cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_a_bad_line_on_standard_input_is_named_as_stdin_and_its_copy_removed(
+    stdin_work: Path, empty_tmpdir: Path
+) -> None:
+    done = piped(
+        "run", "--input", "-", cwd=stdin_work, stdin=b"timestamp,close\n2024-01-01,1\n2024-01-02,x\n"
+    )
+    assert done.returncode == 1
+    assert (
+        orjson.loads(done.stdout)["error_message"]
+        == "input file <stdin> line 3: close value 'x' is not a number"
+    )
+    assert b"Traceback" not in done.stderr
+    assert list(empty_tmpdir.iterdir()) == []
+
+
+def test_input_dash_with_stdin_closed_is_a_job_error(stdin_work: Path) -> None:
+    done = subprocess.run(
+        ["/bin/sh", "-c", '"$0" run --input - <&-', str(CONSOLE_SCRIPT)],
+        cwd=stdin_work,
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    message = orjson.loads(done.stdout)["error_message"]
+    assert message == "--input - reads standard input, but this process has none (it is closed)"
+
+
+def test_an_output_that_is_the_file_on_standard_input_is_refused(stdin_work: Path) -> None:
+    data = stdin_work / "data.csv"
+    shutil.copy(DATA / "candles.csv", data)
+    with data.open("rb") as stdin:
+        done = subprocess.run(
+            [str(CONSOLE_SCRIPT), "run", "--input", "-", "--output", "data.csv"],
+            cwd=stdin_work,
+            stdin=stdin,
+            capture_output=True,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert (
+        "--output data.csv is an input file of this run (<stdin>"
+        in orjson.loads(done.stdout)["error_message"]
+    )
+    assert data.read_bytes() == (DATA / "candles.csv").read_bytes()
+
+
+def test_output_dash_prints_the_document_only_and_log_file_dash_writes_no_log(stdin_work: Path) -> None:
+    shutil.copy(DATA / "candles.csv", stdin_work / "data.csv")
+    done = console("run", "--output", "-", "--log-file", "-", cwd=stdin_work)
+    assert done.returncode == 0, done.stderr
+    assert orjson.loads(done.stdout)["rows_processed"] == 400
+    assert b"status: success" in done.stderr  # the console log stays on stderr
+    assert names(stdin_work) == ["config.yaml", "data.csv", "tmp"]  # no metrics.json, no run.log
+
+
+@pytest.mark.parametrize("option", ["--signals", "--groups", "--metrics-file"])
+def test_dash_for_an_output_that_stdout_cannot_carry_is_a_usage_error(
+    tmp_path: Path, config_file: Path, option: str
+) -> None:
+    code, stdout, stderr = invoke(*run_args(tmp_path, DATA / "candles.csv", config_file), option, "-")
+    assert code == 2
+    assert stdout == b""
+    said = " ".join(stderr.replace("│", " ").split())  # typer draws the message in a box
+    assert (
+        f"Invalid value for '{option}': - would write to stdout, which carries the metrics document" in said
+    )
+    assert names(tmp_path) == ["config.yaml"]
+
+
+def test_input_dash_with_the_config_on_standard_input_too_is_a_usage_error(tmp_path: Path) -> None:
+    code, stdout, stderr = invoke(
+        "run", "--input", "-", "--config", "/dev/stdin", "--output", str(tmp_path / "m")
+    )
+    assert code == 2
+    assert stdout == b""
+    said = " ".join(stderr.replace("│", " ").split())
+    assert "standard input cannot hold both the candles (--input -) and the config" in said
+    assert names(tmp_path) == []
+
+
+def test_input_dash_with_a_cache_is_a_usage_error(tmp_path: Path) -> None:
+    code, _, stderr = invoke("run", "--input", "-", "--cache", str(tmp_path / "kept"))
+    assert code == 2
+    said = " ".join(stderr.replace("│", " ").split())
+    assert "Invalid value for '--cache': keeps each input file's counts by its path" in said
+    assert names(tmp_path) == []

@@ -607,6 +607,30 @@ def test_a_signal_during_start_up_still_replaces_the_old_document(work: Path, na
     assert b"Traceback" not in stderr
 
 
+def test_a_stop_while_standard_input_is_copied_removes_the_copy(work: Path, empty_tmpdir: Path) -> None:
+    process = subprocess.Popen(
+        [str(CONSOLE_SCRIPT), "run", "--input", "-"],
+        cwd=work,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdin is not None
+    process.stdin.write((work / "data.csv").read_bytes()[:5000])  # and no end: the job waits for more
+    process.stdin.flush()
+    deadline = time.monotonic() + 30
+    while not list(empty_tmpdir.glob("*/stdin.csv")):  # the copy has begun
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 143, stderr
+    assert json.loads(stdout)["error_message"] == "terminated by SIGTERM"
+    assert json.loads((work / "metrics.json").read_bytes())["status"] == "error"
+    assert list(empty_tmpdir.iterdir()) == []
+    assert b"Traceback" not in stderr
+
+
 def test_a_killed_runs_temporary_file_is_removed_by_the_next_run(work: Path) -> None:
     (work / "out").mkdir()
     process = start(work, "--input", slow_input(work), "--signals", "out/s.parquet")
@@ -1254,7 +1278,7 @@ def test_many_groups_without_a_table_say_how_to_ask_for_one(work: Path) -> None:
     [
         (
             ["--groups", "groups.txt"],
-            "--groups groups.txt ends in '.txt'; the groups table is written as CSV or",
+            "--groups groups.txt ends in '.txt'; the groups table is written in the format",
         ),
         (["--groups", "data.csv"], "--groups data.csv is an input file of this run"),
         (["--groups", "g.csv", "--log-file", "g.csv"], "--log-file and --groups name the same file g.csv"),
@@ -1623,3 +1647,38 @@ def test_a_hostile_frame_is_refused_with_the_error_document_and_nothing_left(
     assert document == {"version": "v1", "status": "error", "error_message": str(refused.value)}
     assert str(empty_tmpdir) not in str(refused.value)
     assert list(empty_tmpdir.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--signals", "notes.txt"],
+            "--signals notes.txt ends in '.txt'; the signals file is written in the format",
+        ),
+        (["--signals", "s3://bucket/"], "--signals s3://bucket/ names no object"),
+        (
+            ["--signals", "https://host/s.csv"],
+            "--signals https://host/s.csv: outputs are written to object storage",
+        ),
+        (
+            ["--log-file", "s3://bucket/run.log"],
+            "--log-file s3://bucket/run.log: this output is written only to",
+        ),
+        (
+            ["--signals", "s3://b/s.csv", "--groups", "s3://b/s.csv"],
+            "name the same object",
+        ),
+    ],
+)
+def test_an_output_name_that_says_no_format_or_no_object_is_refused_and_nothing_is_touched(
+    work: Path, args: list[str], message: str
+) -> None:
+    (work / "notes.txt").write_text("a user's notes, not signals\n")
+    before = snapshot(work)
+    done = job(*args, cwd=work)
+    assert_refused(done, message)
+    after = snapshot(work)
+    assert json.loads(after.pop("metrics.json"))["status"] == "error"
+    assert after.pop("run.log", None) is not None or "--log-file" in args
+    assert {name: data for name, data in before.items() if name not in ("metrics.json", "run.log")} == after

@@ -255,7 +255,7 @@ def test_a_groups_table_without_group_by_is_refused_naming_the_keyword(
         (
             "groups.txt",
             signal_job.OutputError,
-            "groups {path} ends in '.txt'; the groups table is written as CSV or",
+            "groups {path} ends in '.txt'; the groups table is written in the format",
         ),
         ("symbols.csv", signal_job.ClashError, "groups {path} is an input file of this run"),
     ],

@@ -75,3 +75,24 @@ def test_an_output_inside_the_signals_dataset_is_left_with_the_dataset(work: Pat
     clash, kept = refused(given, signals_folder=True)
     assert (clash.options, clash.shared) == ((Option.OUTPUT, Option.SIGNALS), False)
     assert kept == {Option.METRICS_FILE}
+
+
+@pytest.mark.parametrize("name", ["s.txt", "signals"])
+def test_a_signals_file_whose_name_says_no_format_can_never_be_written(work: Path, name: str) -> None:
+    prepared = prepare(paths(work, signals=name))
+    assert set(prepared.unusable) == {Option.SIGNALS}
+    assert "the signals file is written in the format its name's ending says" in str(
+        prepared.unusable[Option.SIGNALS]
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "usable"), [("s.csv", False), ("s.arrow", False), ("s.parquet", True), ("s", True)]
+)
+def test_a_signals_dataset_is_a_folder_of_parquet_parts_whatever_its_name(
+    work: Path, name: str, *, usable: bool
+) -> None:
+    prepared = prepare(paths(work, signals=name), signals_folder=True)
+    assert (Option.SIGNALS in prepared.outputs) is usable
+    if not usable:
+        assert "names a folder of Parquet parts" in str(prepared.unusable[Option.SIGNALS])

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -40,6 +40,7 @@ from signal_job.computing.route import Counting, Groups, Route, Signals, countin
 from signal_job.computing.staging import staging_folder, unwritable, writing_staged
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, first_line, names_text
+from signal_job.formats import FileFormat, sink
 from signal_job.partial import MAX_WINDOW, Counts, Edges, edge_rows
 from signal_job.reading.headers import normal_name
 from signal_job.reading.inputs import Input, check_folder_column
@@ -90,15 +91,23 @@ def run(
     engine: PolarsEngine = "streaming",
     edges: bool = False,
     route: Route | None = None,
+    signals_format: FileFormat = FileFormat.PARQUET,
 ) -> Result:
     """Count the signals of `data`, writing each row's signal to `signals` if given, in one scan.
 
     The run takes `route`, or the one `route.decide` gives it. With `edges`, the result also
     holds the closes at both ends of a single series (see `partial`), so that series can be
     stitched to the ones before and after it. Raises `InputError` naming the file and line of
-    a bad row. `signals` may be left half written on error: the caller writes to a temporary
-    file.
+    a bad row. `signals` is written as `signals_format`, and may be left half written on error:
+    the caller writes to a temporary file.
     """
+    if signals is not None and signals_format is not FileFormat.PARQUET:
+        return _converted(
+            lambda staged: run(data, config, signals=staged, engine=engine, edges=edges, route=route),
+            signals,
+            signals_format,
+            engine=engine,
+        )
     _check_group(data, config)
     _check_kept(data, config)
     if route is None:
@@ -117,6 +126,32 @@ def run(
     if total.rows == 0:
         raise no_rows(data)
     return Result(total, [group for result in results for group in result.groups])
+
+
+def _converted(
+    run: Callable[[Path], Result], signals: Path, kind: FileFormat, *, engine: PolarsEngine
+) -> Result:
+    """`run` writing its Parquet signals file in a staging folder, then that file streamed into `signals`.
+
+    Every route writes Parquet, which the fast path reads back for its counts; a CSV or Arrow
+    file is one more streamed pass over the signals alone, never over the input.
+    """
+    with staging_folder() as folder:
+        staged = folder / "signals.parquet"
+        try:
+            result = run(staged)
+        except SignalsNotWritten as exc:  # what could not be written is under TMPDIR
+            problem = unwritable(exc.error)
+            if problem is not None:
+                raise problem from exc
+            raise
+        try:
+            with signals.open("wb") as handle:
+                frame = pl.scan_parquet(staged, glob=False)
+                in_background(lambda: sink(frame, handle, kind).collect(engine=engine))
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise SignalsNotWritten(exc) from exc
+    return result
 
 
 def queries(data: Input, config: Config, route: Route) -> list[tuple[str, pl.LazyFrame]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import threading
@@ -20,12 +21,13 @@ from pathlib import Path
 
 import polars as pl
 
-from signal_job.errors import StagingError
+from signal_job.errors import InputError, StagingError
 from signal_job.safe_files import OWNER, hold, owner, remove_orphans
 
 # How long the descriptor of a folder removed after a failure stays open (see `staging_folder`):
 # far longer than a writer takes to finish the file it was writing.
 LATE_WRITER_SECONDS = 60.0
+_NAME_TRIES = 100  # random names drawn for a new folder before giving up (as tempfile does)
 _parked: list[tuple[float, int]] = []  # (when removed, descriptor) of folders removed after a failure
 _parking = threading.Lock()  # runs of the API may stage on several threads at once
 
@@ -45,29 +47,45 @@ def staging_folder() -> Iterator[Path]:
     _close_parked(time.monotonic())
     root = Path(tempfile.gettempdir())
     remove_orphans(root)
+    folder, lock = _made(root)
+    handle: int | None = None
     try:
-        folder = Path(tempfile.mkdtemp(prefix=f".signal-job.{owner()}.", suffix=".tmp", dir=root))
-    except OSError as exc:
-        raise not_staged(exc.errno or errno.EIO) from exc
-    try:
-        lock = os.open(folder / OWNER, os.O_CREAT | os.O_WRONLY, 0o600)
-    except OSError as exc:
-        _remove(folder)
-        raise not_staged(exc.errno or errno.EIO) from exc
-    hold(lock)
-    handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
+        hold(lock)
+        handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         yield _through(handle, folder)
     except BaseException:
         _remove(folder)
-        with _parking:
-            _parked.append((time.monotonic(), handle))
+        if handle is not None:
+            with _parking:
+                _parked.append((time.monotonic(), handle))
         raise
     else:
         _remove(folder)
         os.close(handle)  # every query finished: no writer is left
     finally:
         os.close(lock)
+
+
+def _made(root: Path) -> tuple[Path, int]:
+    """A new folder in `root`, named after its owner, and the descriptor of its lock file.
+
+    Made so that a stop cannot split it (SIGTERM raises in this thread, between any two steps):
+    whatever stops it removes the folder, which is never left without its lock (a killed run's
+    folder with its lock is a later run's to remove).
+    """
+    for _ in range(_NAME_TRIES):
+        folder = root / f".signal-job.{owner()}.{secrets.token_hex(4)}.tmp"
+        try:
+            folder.mkdir(0o700)
+            return folder, os.open(folder / OWNER, os.O_CREAT | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            continue  # another folder's name: draw again
+        except BaseException as exc:
+            _remove(folder)  # nothing is there if the folder itself could not be made
+            if isinstance(exc, OSError):
+                raise not_staged(exc.errno or errno.EIO) from exc
+            raise
+    raise not_staged(errno.EEXIST)
 
 
 # Writes that fail for want of room, or of a disk that takes them: reading the input never does.
@@ -144,3 +162,47 @@ def _remove(folder: Path, *, tries: int = 40) -> None:
         if not folder.exists():
             return
         time.sleep(0.05)
+
+
+# The name a copy of standard input takes, by its first bytes: the readers tell a format by its name.
+_SPOOLED_NAMES = (
+    (b"\x1f\x8b", "stdin.csv.gz"),
+    (b"\x28\xb5\x2f\xfd", "stdin.csv.zst"),
+    (b"PAR1", "stdin.parquet"),
+    (b"ARROW1", "stdin.arrow"),
+)
+_CHUNK = 1 << 20
+
+
+@contextmanager
+def spooled(stream: int) -> Iterator[Path]:
+    """The file descriptor `stream` (standard input) copied whole into a new staging folder: the file.
+
+    Removed on exit, as the folder is.
+
+    The readers sniff, seek and scan a file more than once, which a pipe cannot give them. Its
+    name says its format (`stdin.csv`, `stdin.csv.gz`, `stdin.parquet`, ...), told by its first
+    bytes. A full disk is a `StagingError`; a stream that cannot be read, an `InputError`.
+    """
+    with staging_folder() as staged:
+        # By its real name, not through this process's descriptor: Dask workers read it too.
+        folder = Path(os.path.realpath(staged))
+        chunk = _read(stream)
+        path = folder / next((name for magic, name in _SPOOLED_NAMES if chunk.startswith(magic)), "stdin.csv")
+        try:
+            with path.open("wb") as file:
+                while chunk:
+                    file.write(chunk)
+                    chunk = _read(stream)
+        except OSError as exc:
+            raise not_staged(exc.errno or errno.EIO) from exc
+        yield path
+
+
+def _read(stream: int) -> bytes:
+    """What `stream` has now (up to a chunk), waiting for some: b"" at its end."""
+    try:
+        return os.read(stream, _CHUNK)
+    except OSError as exc:
+        msg = f"cannot read standard input: {exc.strerror}"
+        raise InputError(msg) from exc

@@ -3,11 +3,14 @@
 Links are followed, but a folder is entered once however many paths lead to it, so a link loop
 (`in/loop -> .`) ends; a file reached by two paths (a link, a hard link) is read once. An
 unreadable folder or a broken link is an error, never a silent omission. The job's own signals
-files (marked in their Parquet metadata) are never read as input, wherever they sit.
+files (marked in their Parquet metadata, or known by their columns) are never read as input,
+wherever they sit.
 """
 
 from __future__ import annotations
 
+import gzip
+import io
 import logging
 import os
 import stat
@@ -25,6 +28,9 @@ log = logging.getLogger(__name__)
 
 # The key the job writes into its signals files' Parquet metadata (see `signal_job.computing.plan`).
 SIGNALS_MARK = "signal-job"
+# The last columns of every signals file: how one in CSV or Arrow, which carry no mark, is known.
+_LAST_COLUMNS = ["close", "rolling_mean", "signal"]
+_HEAD = 4096  # bytes read to tell a signals file: a header line is far shorter
 
 
 @dataclass(frozen=True)
@@ -60,13 +66,30 @@ def find_files(spec: Location) -> Found:
 
 
 def is_signals_file(path: Location) -> bool:
-    """Whether `path` is a Parquet file of signals that this job wrote (its metadata says so)."""
+    """Whether `path` is a file of signals that this job wrote.
+
+    A Parquet file by the mark in its metadata; an Arrow or CSV file (plain or gzip), which has no
+    room for one, by its columns: the signals' last three, `close`, `rolling_mean`, `signal`.
+    """
     try:
         with open_bytes(path) as file:
-            if file.read(4) != b"PAR1":
-                return False
+            start = file.read(_HEAD)
     except (OSError, InputError):
         return False  # opening it as input says what is wrong
+    if start.startswith(b"PAR1"):
+        return _marked(path)
+    if start.startswith(b"ARROW1"):
+        return _ipc_columns(path)[-3:] == _LAST_COLUMNS
+    if start.startswith(b"\x1f\x8b"):
+        try:
+            start = gzip.GzipFile(fileobj=io.BytesIO(start)).read1(_HEAD)
+        except (OSError, EOFError):
+            return False
+    header = start.split(b"\n", 1)[0].rstrip(b"\r")
+    return header.split(b",")[-3:] == [name.encode() for name in _LAST_COLUMNS]
+
+
+def _marked(path: Location) -> bool:
     import polars as pl  # noqa: PLC0415 - only for Parquet files
 
     try:
@@ -75,6 +98,15 @@ def is_signals_file(path: Location) -> bool:
         )
     except (pl.exceptions.PolarsError, OSError):
         return False
+
+
+def _ipc_columns(path: Location) -> list[str]:
+    import polars as pl  # noqa: PLC0415 - only for Arrow files
+
+    try:
+        return list(pl.scan_ipc(polars_path(path), storage_options=polars_options(path)).collect_schema())
+    except (pl.exceptions.PolarsError, OSError):
+        return []
 
 
 def _refuse_signals_file(path: Location) -> None:
@@ -95,6 +127,7 @@ def _found_objects(spec: Url) -> Found:
         return Found(spec, tuple(objects), (), None)
     kept: list[Location] = []
     for found in objects:
+        # Only Parquet objects are looked into: a request per CSV object would cost more than it saves.
         if found.suffix.lower() == ".parquet" and is_signals_file(found):
             log.info("skipped %s: a signals file that signal-job wrote, not input", found)
             continue

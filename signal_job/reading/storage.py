@@ -5,7 +5,8 @@ tell its kind and spelling; its bytes again, only to name a bad line) comes thro
 binding of the same Rust `object_store` that Polars uses. It is the optional extra
 `cloud`, imported only for such an input. Credentials and endpoints come from the
 standard environment variables (`AWS_*`, `GOOGLE_*`, `AZURE_*`) and the config's
-`storage_options`, which both readers are given alike.
+`storage_options`, which both readers are given alike. The job's outputs in object storage are
+put through the same stores (`put_object`, `delete_object`; see `reporting.uploads`).
 """
 
 from __future__ import annotations
@@ -229,6 +230,28 @@ def open_object(url: Url) -> tuple[BinaryIO, int]:
     except Exception as exc:  # obstore raises its own kinds, and OSError subclasses
         raise problem(exc, url) from exc
     return io.BufferedReader(_Reader(file, url), buffer_size=_READ_BUFFER), int(file.size)
+
+
+def put_object(url: Url, data: bytes | Path) -> None:
+    """Put `data` (bytes, or a local file's) as the object `url`, whole or not at all.
+
+    One request, or for a large file a multipart upload that the store shows only once it is
+    completed, at the end. The store's own exception is raised as it is (the caller words it).
+    """
+    obstore, store = _obstore(), _store(url.root, url.options)
+    obstore.put(store, url.key, data)
+
+
+def probe_bucket(url: Url) -> None:
+    """List at most one object below `url`'s key: the bucket is there and answers; else the store's error."""
+    obstore, store = _obstore(), _store(url.root, url.options)
+    next(iter(obstore.list(store, prefix=url.key, chunk_size=1)), None)
+
+
+def delete_object(url: Url) -> None:
+    """Delete the object `url`; the store's own exception is raised as it is."""
+    obstore, store = _obstore(), _store(url.root, url.options)
+    obstore.delete(store, url.key)
 
 
 def open_bytes(where: Location) -> BinaryIO:

@@ -11,13 +11,13 @@ import itertools
 import logging
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from signal_job.errors import InputError, OutputError, counted, names_text
 from signal_job.reporting.logs import FIELDS
 from signal_job.reporting.metrics import Document, error_document, render
 from signal_job.reporting.outputs import Target, write
+from signal_job.reporting.uploads import RemoteTarget, put
 from signal_job.safe_files import read_regular
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ _PREVIOUS_BYTES = 1 << 20
 
 
 def write_document(
-    document: Document, out: Target | None, *, unusable: OutputError | None, printed: bool
+    document: Document, out: Target | RemoteTarget | None, *, unusable: OutputError | None, printed: bool
 ) -> Document:
     """Write the document to `out` (replacing an older one); the document as it ends.
 
@@ -58,9 +58,12 @@ def write_document(
         if printed:
             log.info("metrics written to stdout (%s)", out.path)
             return document
-        write(out, render(document))
+        if isinstance(out, RemoteTarget):
+            put(out, render(document))
+        else:
+            write(out, render(document))
     except OutputError as exc:
-        if out is not None and out.status is not None and not out.special:
+        if isinstance(out, Target) and out.status is not None and not out.special:
             exc = OutputError(f"{exc}; {out.path} still holds an earlier run's document")
         log.error("%s", exc)
         if document["status"] == "success":
@@ -110,7 +113,7 @@ def write_metrics_file(
 
 
 def with_groups(
-    document: Document, groups: Groups, *, group_by: str | None, table: Path | None, ask: str
+    document: Document, groups: Groups, *, group_by: str | None, table: object | None, ask: str
 ) -> Document:
     """`document` with its `groups` (each group's counts, in the log's order) before any `warnings`.
 
@@ -136,7 +139,7 @@ def with_groups(
     return kept | {"groups": listed} | ({"warnings": warnings} if warnings else {})
 
 
-def _more_groups(count: int, *, table: Path | None, ask: str) -> str:
+def _more_groups(count: int, *, table: object | None, ask: str) -> str:
     """The line after the groups logged: how many more, how many of them in the log file, where all are."""
     more = counted(count - GROUPS_ON_CONSOLE, "group")
     every = f"every group in {table}" if table is not None else f"every group's counts with {ask}"
@@ -224,7 +227,7 @@ def log_result(
     *,
     window: int,
     group_by: str | None,
-    table: Path | None = None,
+    table: object | None = None,  # a path, or a URL
     ask: str = "",
 ) -> None:
     """The counts, each group's first (the next ones to the log file only), then the whole input's.

@@ -1,37 +1,43 @@
-"""Every group's counts as a table, CSV or Parquet as the file's name says, written like every output."""
+"""Tables the job writes (every group's counts, the signals), in the format their names' endings say."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from pathlib import PurePath, PurePosixPath
+from typing import TYPE_CHECKING
 
 from signal_job.errors import OutputError
+from signal_job.formats import KNOWN, FileFormat, ending, format_of, sink
 from signal_job.options import Option
+from signal_job.reading.storage import Url
 from signal_job.reporting.outputs import Target, write
+from signal_job.reporting.uploads import RemoteTarget, put
 
 if TYPE_CHECKING:
     from signal_job.partial import Counts
 
-TableFormat = Literal["csv", "parquet"]
-FORMATS: dict[str, TableFormat] = {".csv": "csv", ".parquet": "parquet"}
+_WHAT = {
+    Option.GROUPS: ("the groups table", "groups.csv"),
+    Option.SIGNALS: ("the signals file", "signals.csv"),
+}
 
 
-def table_format(path: Path) -> TableFormat:
-    """The table's format, told by the name's ending; `OutputError` for any other ending."""
-    suffix = path.suffix.lower()
-    if suffix in FORMATS:
-        return FORMATS[suffix]
-    ending = f"ends in {suffix!r}" if suffix else "has no ending"
+def table_format(path: PurePath | Url, option: Option = Option.GROUPS) -> FileFormat:
+    """The format of the table that `option` names, told by its name's ending; `OutputError` for another."""
+    name = PurePosixPath(path.name) if isinstance(path, Url) else path
+    kind = format_of(name)
+    if kind is not None:
+        return kind
+    what, example = _WHAT[option]
     msg = (
-        f"{Option.GROUPS} {path} {ending}; the groups table is written as CSV or Parquet, as its "
-        f"name's ending says: give a name ending in .csv or .parquet, such as groups.csv"
+        f"{option} {path} {ending(name)}; {what} is written in the format its name's ending says: "
+        f"give a name ending in one of {KNOWN}, such as {example}"
     )
     raise OutputError(msg)
 
 
-def group_table(groups: Sequence[tuple[str | None, Counts]], kind: TableFormat) -> bytes:
+def group_table(groups: Sequence[tuple[str | None, Counts]], kind: FileFormat) -> bytes:
     """The table's bytes: each group's name, rows, signals, rate and full windows and missing closes.
 
     The rate (`value`) is rounded as the document's is; a group of rows with no group value has a
@@ -50,13 +56,14 @@ def group_table(groups: Sequence[tuple[str | None, Counts]], kind: TableFormat) 
             pl.Series("missing", [each.missing for each in counts], dtype=pl.Int64),
         ]
     )
-    if kind == "csv":
-        return frame.write_csv().encode()
     buffer = io.BytesIO()
-    frame.write_parquet(buffer)
+    sink(frame.lazy(), buffer, kind).collect()
     return buffer.getvalue()
 
 
-def write_group_table(groups: Sequence[tuple[str | None, Counts]], out: Target) -> None:
-    """Write the groups table to `out` whole (atomically for a file), or raise `OutputError`."""
-    write(out, group_table(groups, table_format(out.path)))
+def write_group_table(groups: Sequence[tuple[str | None, Counts]], out: Target | RemoteTarget) -> None:
+    """Write the groups table to `out` whole (a file atomically, an object in one put), else `OutputError`."""
+    if isinstance(out, RemoteTarget):
+        put(out, group_table(groups, table_format(out.url)))
+    else:
+        write(out, group_table(groups, table_format(out.path)))

@@ -127,6 +127,24 @@ def test_dask_attached_to_a_running_scheduler_gives_the_local_document(
     assert 2 <= int(tasks[1]) <= 4
 
 
+def test_dask_reads_standard_input_from_its_copy_by_its_real_name(tmp_path: Path, scheduler: str) -> None:
+    # The workers are other processes: the copy must not be named through the job's own descriptor.
+    (tmp_path / "config.yaml").write_text('seed: 42\nwindow: 5\nversion: "v1"\n')
+    done = subprocess.run(
+        [str(CONSOLE_SCRIPT), "run", "--input", "-", "--engine", "dask", "--address", scheduler],
+        cwd=tmp_path,
+        input=(PROJECT / "data.csv").read_bytes(),
+        capture_output=True,
+        check=False,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (orjson.loads(done.stdout)["rows_processed"], orjson.loads(done.stdout)["value"]) == (
+        10_000,
+        0.4989,
+    )
+
+
 def test_dask_address_from_the_environment(tmp_path: Path, scheduler: str) -> None:
     folder = split_real_file(tmp_path)
     done = subprocess.run(

@@ -12,11 +12,13 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from signal_job.computing import pipeline as pipeline_module
 from signal_job.computing.pipeline import PolarsEngine, run
 from signal_job.computing.route import Signals, decide, forced
 from signal_job.errors import InputError
+from signal_job.formats import FileFormat
 from signal_job.partial import Counts
 from signal_job.reading.inputs import open_input
 from signal_job.reading.timestamps import SAMPLE_VALUES
@@ -458,3 +460,45 @@ def test_closes_of_zero_or_below_in_many_files_add_up(tmp_path: Path) -> None:
     (folder / "a.csv").write_text("timestamp,close\n2024-01-01 00:00:00,0\n2024-01-01 00:01:00,2\n")
     (folder / "b.csv").write_text("timestamp,close\n2024-01-01 00:02:00,-3\n2024-01-01 00:03:00,-4\n")
     assert counts_of(folder, 2).nonpositive == 3
+
+
+def read_signals(path: Path, kind: FileFormat) -> pl.DataFrame:
+    """A signals file as a frame, whatever its format: CSV read back with the Parquet file's types."""
+    if kind is FileFormat.PARQUET:
+        return pl.read_parquet(path)
+    if kind is FileFormat.IPC:
+        return pl.read_ipc(path)
+    types = {"close": pl.Float64, "rolling_mean": pl.Float64, "signal": pl.Int8}
+    return pl.read_csv(path, try_parse_dates=True, schema_overrides=types)
+
+
+@pytest.mark.parametrize("kind", [FileFormat.CSV, FileFormat.CSV_GZIP, FileFormat.CSV_ZSTD, FileFormat.IPC])
+@pytest.mark.parametrize("choice", [Signals.FAST, Signals.GENERAL])
+def test_a_signals_file_in_csv_or_arrow_holds_exactly_what_the_parquet_one_holds(
+    write_file: WriteFile, tmp_path: Path, kind: FileFormat, choice: Signals
+) -> None:
+    closes = [*PLATEAUS, "", "0.1", "0.30000000000000004", "12345678.12345678"]
+    data, config = open_input(candles_with_plateaus(write_file, closes)), make_config(5)
+    route = forced(decide(data, config, signals=True), signals=choice)
+    parquet = run(data, config, signals=tmp_path / "s.parquet", route=route)
+    other = run(data, config, signals=tmp_path / "s.other", route=route, signals_format=kind)
+    assert other == parquet
+    assert_frame_equal(read_signals(tmp_path / "s.other", kind), pl.read_parquet(tmp_path / "s.parquet"))
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["plateaus.csv", "s.other", "s.parquet"]
+
+
+def test_a_grouped_run_writes_its_signals_as_csv_with_the_group_column_first(
+    write_file: WriteFile, tmp_path: Path
+) -> None:
+    rows = "".join(
+        f"2024-01-01 00:{i // 2:02}:00,{'BTC' if i % 2 else 'ETH'},{100 + i % 7}\n" for i in range(60)
+    )
+    data, config = (
+        open_input(write_file("symbols.csv", "timestamp,symbol,close\n" + rows)),
+        make_config(3, "symbol"),
+    )
+    run(data, config, signals=tmp_path / "s.parquet")
+    run(data, config, signals=tmp_path / "s.csv", signals_format=FileFormat.CSV)
+    written = read_signals(tmp_path / "s.csv", FileFormat.CSV)
+    assert written.columns[0] == "symbol"
+    assert_frame_equal(written, pl.read_parquet(tmp_path / "s.parquet"))

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import errno
+import os
 import sys
+import threading
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from signal_job.computing import staging
-from signal_job.computing.staging import not_staged, staging_folder, unwritable, writing_staged
-from signal_job.errors import StagingError
+from signal_job.computing.staging import not_staged, spooled, staging_folder, unwritable, writing_staged
+from signal_job.errors import InputError, StagingError
 
 
 def partitioned(rows: int) -> pl.LazyFrame:
@@ -128,3 +130,44 @@ def test_the_temporary_folder_is_named_with_what_tmpdir_says(
     assert f"folder {tmp_path} (TMPDIR is not set)," in str(not_staged(errno.ENOSPC))
     monkeypatch.setenv("TMPDIR", "/elsewhere")  # passed over by Python: not writable, or full
     assert f"folder {tmp_path} (TMPDIR is /elsewhere)," in str(not_staged(errno.ENOSPC))
+
+
+@pytest.mark.parametrize(
+    ("start", "name"),
+    [
+        (b"timestamp,close\n", "stdin.csv"),
+        (b"\x1f\x8b\x08", "stdin.csv.gz"),
+        (b"\x28\xb5\x2f\xfd", "stdin.csv.zst"),
+        (b"PAR1", "stdin.parquet"),
+        (b"ARROW1", "stdin.arrow"),
+    ],
+)
+def test_a_stream_is_copied_whole_under_a_name_that_says_its_format(
+    empty_tmpdir: Path, start: bytes, name: str
+) -> None:
+    data = start + bytes(range(256)) * 8000  # past one chunk
+    read, write = os.pipe()
+
+    def feed() -> None:
+        with os.fdopen(write, "wb") as stream:
+            stream.write(data)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        with spooled(read) as copy:
+            assert copy.name == name
+            assert copy.read_bytes() == data
+    finally:
+        writer.join()
+        os.close(read)
+    assert list(empty_tmpdir.iterdir()) == []
+
+
+def test_a_stream_that_cannot_be_read_is_an_input_error(empty_tmpdir: Path) -> None:
+    read, write = os.pipe()
+    os.close(read)
+    with pytest.raises(InputError, match=r"^cannot read standard input: "), spooled(write):
+        pass
+    os.close(write)
+    assert list(empty_tmpdir.iterdir()) == []

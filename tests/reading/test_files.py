@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import gzip
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -93,6 +95,34 @@ def test_signals_files_are_skipped_and_refused_when_named(
     assert is_signals_file(tmp_path / "in" / "s.csv")
     with pytest.raises(InputError, match="is a signals file that signal-job wrote"):
         find_files(tmp_path / "in" / "s.csv")
+
+
+SIGNALS_CSV = "timestamp,close,rolling_mean,signal\n2024-01-01T00:00:00.000000,1.0,,0\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "write"),
+    [
+        ("s.csv", lambda path: path.write_text(SIGNALS_CSV)),
+        ("s.csv.gz", lambda path: path.write_bytes(gzip.compress(SIGNALS_CSV.encode()))),
+        ("s.arrow", lambda path: pl.read_csv(SIGNALS_CSV.encode()).write_ipc(path)),
+    ],
+    ids=["csv", "gzip", "arrow"],
+)
+def test_signals_files_in_csv_or_arrow_are_known_by_their_columns_and_never_read_as_input(
+    tmp_path: Path, name: str, write: Callable[[Path], object]
+) -> None:
+    tree(tmp_path, "in/a.csv")
+    write(tmp_path / "in" / name)
+    assert is_signals_file(tmp_path / "in" / name)
+    assert found(tmp_path / "in") == [f"{tmp_path}/in/a.csv"]
+    with pytest.raises(InputError, match="is a signals file that signal-job wrote"):
+        find_files(tmp_path / "in" / name)
+
+
+def test_candles_whose_columns_end_otherwise_are_no_signals_file(tmp_path: Path) -> None:
+    (tmp_path / "c.csv").write_text("timestamp,close,signal,rolling_mean\n2024-01-01,1,0,1\n")
+    assert not is_signals_file(tmp_path / "c.csv")
 
 
 @pytest.mark.parametrize(

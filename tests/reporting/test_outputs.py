@@ -272,3 +272,10 @@ def test_a_file_that_is_not_a_signals_file_is_kept(tmp_path: Path) -> None:
     pl.DataFrame({"close": [1.0]}).write_parquet(path)
     remove_stale_signals(out(path, Option.SIGNALS), ours=None)
     assert path.exists()
+
+
+def test_a_stale_signals_file_in_csv_is_removed_after_a_failed_run(tmp_path: Path) -> None:
+    path = tmp_path / "signals.csv"
+    path.write_text("timestamp,close,rolling_mean,signal\n2024-01-01T00:00:00.000000,1.0,,0\n")
+    remove_stale_signals(out(path, Option.SIGNALS), ours=None)
+    assert not path.exists()
