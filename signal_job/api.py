@@ -108,6 +108,11 @@ def _engine(engine: str) -> Literal["local", "dask"]:
     return "dask" if engine == "dask" else "local"
 
 
+def _where_to(output: PathLike | None) -> Location | None:
+    """An output as given: a path, or an object's URL (s3://...), as the command line takes it."""
+    return None if output is None else location(output)
+
+
 def _labels(given: Mapping[str, str] | None) -> dict[str, str]:
     from signal_job.reporting.prometheus import checked_labels  # noqa: PLC0415 - only when given
 
@@ -175,11 +180,11 @@ def run(
         paths = Paths(
             input=where_from,
             config=Path(config) if isinstance(config, str | os.PathLike) else None,
-            output=None if output is None else Path(output),
+            output=_where_to(output),
             log_file=None,
-            signals=None if signals is None else Path(signals),
-            metrics_file=None if metrics_file is None else Path(metrics_file),
-            groups=None if groups is None else Path(groups),
+            signals=_where_to(signals),
+            metrics_file=_where_to(metrics_file),
+            groups=_where_to(groups),
         )
         from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
         from signal_job.engines import Where  # noqa: PLC0415

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+import signal_job
 from signal_job.errors import OutputError
 from signal_job.options import Option
 from signal_job.reading.storage import Url
@@ -184,3 +185,13 @@ def test_put_of_a_missing_bucket_writes_nothing_and_says_which(bucket: Bucket, t
 def test_an_output_url_that_can_name_no_object_is_refused(option: Option, url: str, message: str) -> None:
     with pytest.raises(OutputError, match=rf"^{option} {re.escape(url)}:? .*{message}"):
         remote_target(option, Url(url))
+
+
+def test_the_python_api_puts_its_document_and_signals_as_objects_too(bucket: Bucket, work: Path) -> None:
+    config = {"seed": 1, "window": 5, "version": "v1"}
+    output, signals = bucket.url("api/m.json"), bucket.url("api/s.parquet")
+    result = signal_job.run(work / "data.csv", config=config, output=output, signals=signals)
+    assert sorted(keys(bucket)) == ["api/m.json", "api/s.parquet"]
+    assert orjson.loads(body(bucket, "api/m.json")) == result.document
+    written = pl.read_parquet(body(bucket, "api/s.parquet"))
+    assert (written.height, int(written["signal"].sum())) == (result.rows, result.signals)
