@@ -156,6 +156,7 @@ def plan(
     frames: list[pl.LazyFrame] | None = None,
     fast: bool = False,
     runs: Runs = Runs.ONE,
+    windows: tuple[int, ...] = (),
 ) -> Plan:
     """The plan over every file of `data` as one series (one per `group_by` value).
 
@@ -163,14 +164,15 @@ def plan(
     pipeline), or None to read each file as it is; `timestamps` adds the parsed timestamp to
     the signals (when no shape is given). For runs of a `group_by` column's groups (`runs`),
     `frames` must come from `groups.in_group_runs`. With `fast`, the plan also holds the fast
-    path's signals (the route says where it fits: `route.takes_fast_path`).
+    path's signals (the route says where it fits: `route.takes_fast_path`). `windows` are counted
+    beside `config.window` (a sweep's, see `plan_rows`).
     """
     if the_shape is None:
         the_shape = shape(data, config, timestamps=timestamps)
     # Rows read straight from the files carry the time as the fast path reads it.
     quick_time = frames is None and the_shape.timestamps
     rows = all_rows(data, the_shape, frames, quick_time=quick_time)
-    return plan_rows(rows, config, the_shape, runs=runs, fast=fast, quick_time=quick_time)
+    return plan_rows(rows, config, the_shape, runs=runs, fast=fast, quick_time=quick_time, windows=windows)
 
 
 def all_rows(
@@ -193,10 +195,14 @@ def plan_rows(
     runs: Runs = Runs.ONE,
     fast: bool = False,
     quick_time: bool = False,
+    windows: tuple[int, ...] = (),
 ) -> Plan:
     """The plan over rows of `the_shape`, already in the order their windows run, coming as `runs`.
 
-    `fast`, see `plan`; `quick_time`, the rows carry `QUICK_TIME` for the fast path.
+    `fast`, see `plan`; `quick_time`, the rows carry `QUICK_TIME` for the fast path. The counts
+    hold `full_windows` and `signals` of `config.window`, and of each other of `windows` (a
+    sweep's) `full_windows_{window}` and `signals_{window}` (see `window_columns`): every window
+    by the same expressions, its own window sum, in the same scan.
     """
     repeats = None
     if the_shape.whole_rows:
@@ -210,14 +216,14 @@ def plan_rows(
     if the_shape.keys and not in_runs:
         rows = rows.with_row_index(ROW)  # ties in time are broken by the row: no two rows at one time
     price, total = pl.col("price"), pl.col("window_sum")
-    summed = window_sum(price, window=config.window)
-    if in_runs:  # a window is whole where the row `window - 1` back is of the same group
-        back = pl.col(RANK).shift(min(config.window, MAX_WINDOW) - 1)
-        summed = pl.when(back == pl.col(RANK)).then(summed).alias("window_sum")
-    rows = rows.with_columns(summed)
+    counted = (config.window, *(window for window in windows if window != config.window))
+    rows = rows.with_columns(
+        _summed(price, window, in_runs=in_runs).alias(window_columns(window, config.window)[0])
+        for window in counted
+    )
     return Plan(
         counts=_counts(
-            rows, window=config.window, the_shape=the_shape, grouped=config.group_by is not None, runs=runs
+            rows, windows=counted, the_shape=the_shape, grouped=config.group_by is not None, runs=runs
         ),
         signals=rows.select(
             *([pl.col(GROUP).alias(config.group_by)] if config.group_by else []),
@@ -229,6 +235,22 @@ def plan_rows(
         repeats=repeats,
         fast_signals=fast_signals,
     )
+
+
+def window_columns(window: int, config_window: int) -> tuple[str, str, str]:
+    """The columns of a window's sum, full windows and signals: a sweep's other windows' carry its length."""
+    if window == config_window:
+        return "window_sum", "full_windows", "signals"
+    return f"window_sum_{window}", f"full_windows_{window}", f"signals_{window}"
+
+
+def _summed(price: pl.Expr, window: int, *, in_runs: bool) -> pl.Expr:
+    """The trailing sum of `window` rows; in runs of groups, null where the window crosses into another."""
+    summed = window_sum(price, window=window)
+    if in_runs:  # a window is whole where the row `window - 1` back is of the same group
+        back = pl.col(RANK).shift(min(window, MAX_WINDOW) - 1)
+        summed = pl.when(back == pl.col(RANK)).then(summed)
+    return summed
 
 
 # The fast path's signal on a row that may be a blank line or malformed (see `_fast_signals`).
@@ -364,15 +386,20 @@ def sort_key(the_shape: Shape) -> pl.Expr:
     )
 
 
-def _counts(rows: pl.LazyFrame, *, window: int, the_shape: Shape, grouped: bool, runs: Runs) -> pl.LazyFrame:
+def _counts(
+    rows: pl.LazyFrame, *, windows: tuple[int, ...], the_shape: Shape, grouped: bool, runs: Runs
+) -> pl.LazyFrame:
+    """The counts of `windows`, the config's first (see `plan_rows`)."""
     if runs is not Runs.ONE:
-        return _counts_in_runs(rows, window=window, the_shape=the_shape, carried=runs is Runs.BATCH)
-    price, total = pl.col("price"), pl.col("window_sum")
-    aggregates = {
-        "rows": pl.len(),
-        "missing": price.null_count(),
-        "full_windows": pl.len() - total.null_count(),
-        "signals": above_mean(price, total, window=window).sum(),
+        return _counts_in_runs(rows, windows=windows, the_shape=the_shape, carried=runs is Runs.BATCH)
+    price = pl.col("price")
+    aggregates: dict[str, pl.Expr] = {"rows": pl.len(), "missing": price.null_count()}
+    for window in windows:
+        summed, full, signals = window_columns(window, windows[0])
+        total = pl.col(summed)
+        aggregates[full] = pl.len() - total.null_count()
+        aggregates[signals] = above_mean(price, total, window=window).sum()
+    aggregates |= {
         "largest_price": pl.max_horizontal(price.max().abs(), price.min().abs()),
         "suspect": pl.col("suspect").sum(),
         "unreadable_timestamps": pl.col("_unreadable").sum() if the_shape.timestamps else pl.lit(0),
@@ -385,20 +412,28 @@ def _counts(rows: pl.LazyFrame, *, window: int, the_shape: Shape, grouped: bool,
     return rows.select(**aggregates)
 
 
-def _counts_in_runs(rows: pl.LazyFrame, *, window: int, the_shape: Shape, carried: bool) -> pl.LazyFrame:
+def _counts_in_runs(
+    rows: pl.LazyFrame, *, windows: tuple[int, ...], the_shape: Shape, carried: bool
+) -> pl.LazyFrame:
     """`_counts` per group of rows that come in runs of whole groups (see `groups`).
 
     Each row's facts (its order against the row before, too) are worked out in a stage of their
     own, so the groups only add up columns: a grouped aggregation of anything more falls out
     of the streaming engine and holds every row (1 GiB at 50M rows).
     """
-    price, total = pl.col("price"), pl.col("window_sum")
+    price = pl.col("price")
     timed = the_shape.keys > 0
     odd = _odd_width(the_shape)
-    facts = {
-        "_full": total.is_not_null(),
+    by_window: dict[str, pl.Expr] = {}  # per window, its full windows and signals, and their names
+    named: dict[str, str] = {}
+    for window in windows:
+        summed, full, signals = window_columns(window, windows[0])
+        total = pl.col(summed)
+        by_window[f"_{full}"] = total.is_not_null()
+        by_window[f"_{signals}"] = above_mean(price, total, window=window).fill_null(value=False)
+        named |= {full: f"_{full}", signals: f"_{signals}"}
+    facts = by_window | {
         "_missing": price.is_null(),
-        "_above": above_mean(price, total, window=window).fill_null(value=False),
         # Int128 has no grouped max that streams: the max of each price's high 64 bits gives
         # an upper bound, enough for the check on Int128 sums (`largest_price`): a price below
         # 2**64 units reads as 2**64, and only a window of over 2**63 rows could then overflow.
@@ -408,7 +443,7 @@ def _counts_in_runs(rows: pl.LazyFrame, *, window: int, the_shape: Shape, carrie
         "_no_time": pl.col("_key0").is_null() if timed else pl.lit(value=False),
         "_unreadable": pl.col("_unreadable") if the_shape.timestamps else pl.lit(value=False),
     }
-    sums = ("_full", "_missing", "_above", "_late", "_odd", "_no_time", "_unreadable", "suspect")
+    sums = (*by_window, "_missing", "_late", "_odd", "_no_time", "_unreadable", "suspect")
     size = pl.len()
     if carried:  # rows counted in the batch before: masked out (a filter copies every column)
         mine = ~pl.col(CARRIED)
@@ -433,8 +468,7 @@ def _counts_in_runs(rows: pl.LazyFrame, *, window: int, the_shape: Shape, carrie
         RANK if carried else "group",
         "rows",
         missing="_missing",
-        full_windows="_full",
-        signals="_above",
+        **{name: pl.col(fact) for name, fact in named.items()},
         largest_price=(pl.col("largest_price").cast(pl.Int128) + 1) * _HIGH,
         suspect="suspect",
         unreadable_timestamps="_unreadable",
