@@ -3,6 +3,7 @@
     import signal_job
     result = signal_job.run("data.csv", config="config.yaml")
     result.rate, result.rows, result.document
+    swept = signal_job.sweep("data.csv", windows="5:200:5", config="config.yaml")
 
 See docs/api.md. Importing the package is cheap: Polars loads when a run starts.
 """
@@ -24,7 +25,7 @@ from signal_job.errors import (
 from signal_job.version import __version__
 
 if TYPE_CHECKING:
-    from signal_job.api import RunResult, explain, run
+    from signal_job.api import GroupResult, RunResult, SweepResult, WindowResult, explain, run, sweep
     from signal_job.config import Config, Reading
 
 __all__ = [
@@ -32,15 +33,19 @@ __all__ = [
     "Config",
     "ConfigError",
     "EngineError",
+    "GroupResult",
     "InputError",
     "JobError",
     "OutputError",
     "Reading",
     "RunResult",
     "StagingError",
+    "SweepResult",
+    "WindowResult",
     "__version__",
     "explain",
     "run",
+    "sweep",
 ]
 # A library's loggers stay silent until the application configures logging (Python's advice).
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -48,6 +53,10 @@ _LAZY = {
     "run": "signal_job.api",
     "explain": "signal_job.api",
     "RunResult": "signal_job.api",
+    "sweep": "signal_job.api",
+    "SweepResult": "signal_job.api",
+    "WindowResult": "signal_job.api",
+    "GroupResult": "signal_job.api",
     "Config": "signal_job.config",
     "Reading": "signal_job.config",
 }

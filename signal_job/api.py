@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -43,6 +43,8 @@ KEYWORDS = Spelling(
         Option.MLFLOW: "mlflow",
         Option.MLFLOW_EXPERIMENT: "mlflow_experiment",
         Option.FORCE: "force",  # never named: `signal_job.synthetic.write_candles`'s, not `run`'s
+        Option.WINDOWS: "windows",  # `sweep`'s
+        Option.TABLE: "table",  # `sweep`'s
     },
     valued='{name}="{value}"',
 )
@@ -180,4 +182,107 @@ def run(
         version=document["version"],
         seed=document["seed"],
         document=document,
+    )
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """One group's figures for one window of a sweep."""
+
+    group: str | None  # None: the rows with no group value
+    rows: int
+    signals: int
+    rate: float  # rounded as a run's document rounds it
+    full_windows: int
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """One window's figures in a sweep: exactly what `run` with that window gives."""
+
+    window: int
+    rows: int
+    signals: int
+    rate: float  # the signal rate, rounded half-to-even to 4 decimals: the entry's value
+    full_windows: int  # rows with a full window
+    groups: tuple[GroupResult, ...] = ()  # with a config's group_by, in order of first appearance
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A successful sweep: a result per window, in the order asked, and the document."""
+
+    rows: int  # rows_processed
+    results: tuple[WindowResult, ...]
+    latency_ms: int
+    version: str
+    seed: int
+    document: dict[str, Any]  # the sweep's document, keys in their documented order
+
+    def result(self, window: int) -> WindowResult:
+        """The result of `window`; `KeyError` if it was not swept."""
+        for each in self.results:
+            if each.window == window:
+                return each
+        raise KeyError(window)
+
+
+def sweep(
+    input: PathLike = "data.csv",
+    *,
+    windows: str | Sequence[int] | None = None,
+    config: ConfigSource = "config.yaml",
+    output: PathLike | None = None,
+    table: PathLike | None = None,
+    hash_inputs: bool = False,
+) -> SweepResult:
+    """Count the signal rate of many windows in one read of `input`, each exactly as `run` counts it.
+
+    `windows`: a list of windows (`[5, 10, 20]`) or their text (`"5,10,20"`, the range
+    `"5:200:5"`, its stop included), at most 1,000; None takes the config's `windows` key. With
+    `output`, the sweep's document is written there; with `table`, its results as a table (.csv or
+    .parquet). `input`, `config` and `hash_inputs` are `run`'s. The local engine only, for now (see
+    docs/sweep.md). Raises the job's errors as `run` does, naming these keyword arguments.
+    """
+    started = time.perf_counter()
+    given = _given(config)
+    paths = Paths(
+        input=location(input),
+        config=Path(config) if isinstance(config, str | os.PathLike) else None,
+        output=None if output is None else Path(output),
+        log_file=None,
+        table=None if table is None else Path(table),
+    )
+    tune_polars(paths.input)  # before the sweep imports Polars
+    from signal_job import job, sweeping  # noqa: PLC0415 - Polars only once a sweep starts
+
+    request = job.Request(
+        paths,
+        started=started,
+        spelling=KEYWORDS,
+        config=given,
+        hashing=hash_inputs,
+        steps=sweeping.steps(windows),
+    )
+    outcome = job.execute(request)
+    if outcome.error is not None:
+        raise outcome.error
+    document = outcome.document
+    return SweepResult(
+        rows=document["rows_processed"],
+        results=tuple(_window_result(entry) for entry in document["results"]),
+        latency_ms=document["latency_ms"],
+        version=document["version"],
+        seed=document["seed"],
+        document=document,
+    )
+
+
+def _window_result(entry: dict[str, Any]) -> WindowResult:
+    groups = tuple(
+        GroupResult(each["group"], each["rows"], each["signals"], each["value"], each["full_windows"])
+        for each in entry.get("groups", [])
+    )
+    return WindowResult(
+        entry["window"], entry["rows"], entry["signals"], entry["value"], entry["full_windows"], groups
     )

@@ -24,6 +24,9 @@ from signal_job.reading.storage import location  # noqa: E402
 from signal_job.version import __version__  # noqa: E402
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from signal_job.config import Config
     from signal_job.engines import Where
     from signal_job.paths import Paths
 
@@ -208,6 +211,8 @@ FLAGS = Spelling(
         Option.MLFLOW: "--mlflow",
         Option.MLFLOW_EXPERIMENT: "--mlflow-experiment",
         Option.FORCE: "--force",
+        Option.WINDOWS: "--windows",
+        Option.TABLE: "--table",
     },
     valued="{name} {value}",
 )
@@ -278,19 +283,98 @@ def run(
     raise typer.Exit(job.execute(request, hooks).code)
 
 
-def _explain(paths: Paths, where: Where) -> None:
-    """Print the run's route and its queries, and exit 0; a job error prints the error document."""
+def _explain(paths: Paths, where: Where, windows: Callable[[Config], tuple[int, ...]] | None = None) -> None:
+    """Print the run's route and its queries, and exit 0; a job error prints the error document.
+
+    `windows`, a sweep's, from its config.
+    """
     from signal_job import job  # noqa: PLC0415 - as in `run`
     from signal_job.reporting.metrics import error_document, render  # noqa: PLC0415
 
     try:
-        text = job.explain(paths, where=where, spelling=FLAGS)
+        text = job.explain(paths, where=where, spelling=FLAGS, windows=windows)
     except JobError as exc:
         log.error("%s", exc)
         _print(render(error_document(version=exc.version, message=str(exc))))
         raise typer.Exit(1) from exc
     typer.echo(text, nl=False)
     raise typer.Exit(0)
+
+
+def _windows(text: str | None) -> str | None:
+    """Check `--windows` as typer parses it: a bad list is a usage error (exit 2), as a bad number is."""
+    if text is not None:
+        from signal_job.config import parse_windows  # noqa: PLC0415 - YAML only when a sweep runs
+
+        try:
+            parse_windows(text, what="the list")
+        except JobError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+    return text
+
+
+WindowsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--windows",
+        callback=_windows,
+        help="The windows to sweep, e.g. 5,10,20,50 or the range 5:200:5 (the stop included); "
+        "at most 1,000. Default: the config's windows key.",
+    ),
+]
+TableOption = Annotated[
+    Path | None,
+    _path_option(
+        "--table",
+        envvar="SIGNAL_JOB_TABLE",
+        help="Also write the results as a table, a row per window (and group): CSV (.csv) or Parquet "
+        "(.parquet), by the name's ending.",
+    ),
+]
+
+
+@app.command()
+def sweep(
+    input_path: InputOption = "data.csv",
+    config_path: ConfigOption = Path("config.yaml"),
+    output: Annotated[
+        Path,
+        _path_option("--output", "-o", envvar="SIGNAL_JOB_OUTPUT", help="Where to write the sweep's JSON."),
+    ] = Path("sweep.json"),
+    log_file: LogOption = Path("run.log"),
+    windows: WindowsOption = None,
+    *,
+    table: TableOption = None,
+    log_format: LogFormatOption = LogFormatName.text,
+    hash_inputs: HashOption = False,
+    explain: ExplainOption = False,
+) -> None:
+    """Count the signal rate of many windows in one read of the input, each exactly as run counts it.
+
+    The document (run's keys, then a result per window) goes to the output file and to stdout;
+    logs go to stderr and the log file. Exit codes as run's. Local engine only, for now: no
+    --signals, --cache, --engine dask, --metrics-file or --mlflow yet (docs/sweep.md).
+    """
+    _take_stop_signals()
+    from signal_job.paths import Paths  # noqa: PLC0415
+    from signal_job.tuning import tune_polars  # noqa: PLC0415
+
+    paths = Paths(location(input_path), config_path, output, log_file, table=table)
+    tune_polars(paths.input)  # before the run imports Polars
+    from signal_job import job, progress, sweeping  # noqa: PLC0415 - keeps Polars off `--help`
+    from signal_job.engines import Where  # noqa: PLC0415
+    from signal_job.reporting.logs import Logs  # noqa: PLC0415
+
+    logs = Logs("json" if log_format is LogFormatName.json else "text")
+    progress.enable(progress.wanted(json_logs=log_format is LogFormatName.json))
+    log.info("signal-job %s starting a sweep", __version__)
+    if explain:
+        _explain(paths, Where(), windows=lambda config: sweeping.windows_of(config, windows))
+    request = job.Request(
+        paths, started=_STARTED, spelling=FLAGS, hashing=hash_inputs, steps=sweeping.steps(windows)
+    )
+    hooks = job.Hooks(logs, show=_print, ready=_act_on_stop_signals, before_writing=_stop_taking_signals)
+    raise typer.Exit(job.execute(request, hooks).code)
 
 
 # A scheduler's SIGTERM (or Ctrl-C) unwinds like an error: temporary files go, the error

@@ -48,8 +48,8 @@ from signal_job.reporting.fingerprints import Hasher, facts, summary
 from signal_job.reporting.folders import remove_stale_dataset
 from signal_job.reporting.logs import FIELDS, Logs
 from signal_job.reporting.metrics import Document, error_document, render, success_document
-from signal_job.reporting.outputs import Pending, remove_stale_signals, together
-from signal_job.reporting.tables import write_group_table
+from signal_job.reporting.outputs import Pending, remove_stale_signals, together, write
+from signal_job.reporting.tables import TableFormat, table_format, write_group_table
 
 if TYPE_CHECKING:
     from signal_job.reporting.tracking import Tracking
@@ -68,6 +68,8 @@ class Request:
     where: Where = field(default_factory=Where)
     hashing: bool = False  # hash every input byte into the document's fingerprint
     tracking: Tracking | None = None  # log the ended run to MLflow
+    # The steps from the config to the success document: a run's (`run_steps`), or a sweep's.
+    steps: Steps | None = None
 
     @cached_property
     def configured(self) -> RunConfig:
@@ -99,6 +101,11 @@ class Outcome:
     signals: os.stat_result | None = None  # the signals file (or folder) the run wrote
     error: BaseException | None = None  # a `JobError`, `Terminated`, or a bug
     code: int = 0  # the exit code: 0, 1, or 128 + the number of the signal that stopped it
+    # Tables a success writes with its document, by option: their bytes in a format (CSV or Parquet).
+    tables: dict[Option, Callable[[TableFormat], bytes]] = field(default_factory=dict)
+
+
+Steps = Callable[[Prepared, Request, Pending], Outcome]
 
 
 def execute(request: Request, hooks: Hooks = Hooks()) -> Outcome:
@@ -163,7 +170,7 @@ def _ended(prepared: Prepared, request: Request, hooks: Hooks, pending: Pending)
         for option in (Option.METRICS_FILE, Option.GROUPS):  # before the work, which could never be reported
             if option in prepared.unusable:
                 raise prepared.unusable[option]
-        outcome = _steps(prepared, request, pending)
+        outcome = (request.steps or run_steps)(prepared, request, pending)
         problem = hooks.logs.problem() if hooks.logs is not None else None
         if problem is not None:  # a full disk under the log: the run is not to be trusted
             problem.version = outcome.document["version"]
@@ -248,14 +255,20 @@ def _unplaced(ended: Outcome, exc: OutputError) -> Outcome:
 
 def _tabled(ended: Outcome, prepared: Prepared) -> Outcome:
     """The outcome once a success's groups table is written (if asked for), or the error if it is not."""
-    out = prepared.outputs.get(Option.GROUPS)
-    if out is None or ended.error is not None:
+    if ended.error is not None:
         return ended
+    out = prepared.outputs.get(Option.GROUPS)
     try:
-        write_group_table(ended.groups, out)
+        if out is not None:
+            write_group_table(ended.groups, out)
+            log.info("groups table written to %s", out.path)
+        for option, table in ended.tables.items():
+            out = prepared.outputs.get(option)
+            if out is not None:
+                write(out, table(table_format(out.path, option=option)))
+                log.info("table written to %s", out.path)
     except OutputError as exc:
         return _unplaced(ended, exc)
-    log.info("groups table written to %s", out.path)
     return ended
 
 
@@ -301,11 +314,36 @@ def tracking(uri: str | None, experiment: str | None) -> Tracking | None:
     return Tracking.of(uri, experiment)
 
 
-def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
+def run_steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
     """The run's steps: config, input, counts (and the signals file), the success document.
 
     Raises `JobError`, carrying the config's version once the config has been read.
     """
+    paths = prepared.paths
+    config = configured(prepared, request)
+    result, inputs = count(prepared, request, pending, config)
+    total, groups = result.total, result.groups
+    ask = request.spelling(f"{Option.GROUPS.given('groups.csv')} (or .parquet)")
+    report.log_result(
+        total, groups, window=config.window, group_by=config.group_by, table=paths.groups, ask=ask
+    )
+    if paths.signals is not None:
+        log.info("signals written to %s", paths.signals)
+    latency_ms = latency(request, config)
+    document = success_document(
+        version=config.version,
+        rows=total.rows,
+        value=total.rate,
+        latency_ms=latency_ms,
+        seed=config.seed,
+        inputs=inputs,
+        warnings=report.short_windows(total, groups, window=config.window, group_by=config.group_by),
+    )
+    return Outcome(document, total, groups)
+
+
+def configured(prepared: Prepared, request: Request) -> Config:
+    """The run's config, read (or checked, as given) and logged."""
     paths = prepared.paths
     config = request.configured.resolve()
     grouping = f" group_by={config.group_by}" if config.group_by else ""
@@ -324,12 +362,28 @@ def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
         grouping,
         extra={FIELDS: fields},
     )
+    return config
+
+
+def count(
+    prepared: Prepared,
+    request: Request,
+    pending: Pending,
+    config: Config,
+    *,
+    windows: tuple[int, ...] | None = None,
+) -> tuple[pipeline.Result, dict[str, Any]]:
+    """The counts of the input (the signals file written to `pending`), and what was read.
+
+    `windows`, a sweep's, are counted in the same scan (the config's window their largest).
+    Raises `JobError`, carrying the config's version.
+    """
     try:
         _check_group_table(prepared, config)
         data = _open(prepared, config)
-        route = _route(data, prepared, config, request.where)
+        route = _route(data, prepared, config, request.where, windows=windows)
         log.info("route: %s", describe(route), extra={FIELDS: {"route": route.as_dict()}})
-        result, inputs = _fingerprinted(
+        return _fingerprinted(
             data,
             lambda: _compute(data, prepared, config, request.where, route, pending=pending),
             hashing=request.hashing,
@@ -337,27 +391,15 @@ def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
     except JobError as exc:
         exc.version = config.version
         raise
-    total, groups = result.total, result.groups
-    ask = request.spelling(f"{Option.GROUPS.given('groups.csv')} (or .parquet)")
-    report.log_result(
-        total, groups, window=config.window, group_by=config.group_by, table=paths.groups, ask=ask
-    )
-    if paths.signals is not None:
-        log.info("signals written to %s", paths.signals)
+
+
+def latency(request: Request, config: Config) -> int:
+    """The run's latency so far in milliseconds, logged."""
     latency_ms = round((time.perf_counter() - request.started) * 1000)
     log.info(
         "latency: %d ms", latency_ms, extra={FIELDS: {"latency_ms": latency_ms, "version": config.version}}
     )
-    document = success_document(
-        version=config.version,
-        rows=total.rows,
-        value=total.rate,
-        latency_ms=latency_ms,
-        seed=config.seed,
-        inputs=inputs,
-        warnings=report.short_windows(total, groups, window=config.window, group_by=config.group_by),
-    )
-    return Outcome(document, total, groups)
+    return latency_ms
 
 
 def _check_group_table(prepared: Prepared, config: Config) -> None:
@@ -421,27 +463,42 @@ def _fingerprinted(
     return result, inputs
 
 
-def _route(data: Input, prepared: Prepared, config: Config, where: Where) -> Route:
+def _route(
+    data: Input, prepared: Prepared, config: Config, where: Where, *, windows: tuple[int, ...] | None = None
+) -> Route:
     """How the run goes (see `route`): decided once, from what was asked for and what was found."""
     engine = Engine.LOCAL if where.cache is None else Engine.CACHE
     if where.name == "dask":
         engine = Engine.DASK
     signals = Option.SIGNALS in prepared.outputs
-    return decide(data, config, signals=signals, engine=engine, cached=where.cache is not None)
+    return decide(
+        data, config, signals=signals, engine=engine, cached=where.cache is not None, windows=windows
+    )
 
 
-def explain(paths: Paths, *, spelling: Spelling, config: Given | None = None, where: Where = Where()) -> str:
+def explain(
+    paths: Paths,
+    *,
+    spelling: Spelling,
+    config: Given | None = None,
+    where: Where = Where(),
+    windows: Callable[[Config], tuple[int, ...]] | None = None,
+) -> str:
     """What a run would do, without running it: its route with the reasons, and the Polars queries.
 
     Nothing is written; the config is read and the input opened (its files found and sniffed).
-    Raises `JobError` as a run would, naming options in the face's `spelling`.
+    `windows`, of a sweep: its windows, from the config. Raises `JobError` as a run would, naming
+    options in the face's `spelling`.
     """
     try:
         prepared = prepare(paths, signals_folder=where.name == "dask")
         known = resolve_config(paths.config, config)
         try:
+            swept = None if windows is None else windows(known)
+            if swept is not None:
+                known = replace(known, window=max(swept))
             data = _open(prepared, known)
-            route = _route(data, prepared, known, where)
+            route = _route(data, prepared, known, where, windows=swept)
             queries = pipeline.queries(data, known, route)
         except JobError as exc:
             exc.version = known.version

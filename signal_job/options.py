@@ -38,6 +38,8 @@ class Option(enum.Enum):
     MLFLOW = "mlflow"
     MLFLOW_EXPERIMENT = "mlflow_experiment"
     FORCE = "force"  # replace an existing file of candles
+    WINDOWS = "windows"  # a sweep's windows
+    TABLE = "table"  # a sweep's results, as a table
 
     def __str__(self) -> str:
         """The option's placeholder in a message, for a face's `Spelling` to replace."""

@@ -33,6 +33,7 @@ class Paths:
     signals: Path | None = None
     metrics_file: Path | None = None  # a Prometheus textfile
     groups: Path | None = None  # every group's counts, as a table (.csv or .parquet)
+    table: Path | None = None  # a sweep's results, as a table (.csv or .parquet)
 
     def outputs(self) -> dict[Option, Path]:
         """Each output path by the option that names it."""
@@ -42,6 +43,7 @@ class Paths:
             Option.SIGNALS: self.signals,
             Option.METRICS_FILE: self.metrics_file,
             Option.GROUPS: self.groups,
+            Option.TABLE: self.table,
         }
         return {option: path for option, path in named.items() if path is not None}
 
@@ -107,9 +109,9 @@ def _resolved(paths: Paths, *, signals_folder: bool) -> tuple[dict[Option, Targe
         try:
             if option is Option.SIGNALS and signals_folder:
                 outputs[option] = folder_target(path)
-            elif option is Option.GROUPS:
+            elif option in (Option.GROUPS, Option.TABLE):
                 table = target(option, path)
-                table_format(path)  # a name that says no format can never be written
+                table_format(path, option=option)  # a name that says no format can never be written
                 outputs[option] = table
             else:
                 outputs[option] = target(option, path)

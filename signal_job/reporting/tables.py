@@ -18,15 +18,19 @@ TableFormat = Literal["csv", "parquet"]
 FORMATS: dict[str, TableFormat] = {".csv": "csv", ".parquet": "parquet"}
 
 
-def table_format(path: Path) -> TableFormat:
-    """The table's format, told by the name's ending; `OutputError` for any other ending."""
+def table_format(path: Path, *, option: Option = Option.GROUPS) -> TableFormat:
+    """The table's format, told by the name's ending; `OutputError` for any other ending.
+
+    `option` names the table in the message: the groups table, or a sweep's (`Option.TABLE`).
+    """
     suffix = path.suffix.lower()
     if suffix in FORMATS:
         return FORMATS[suffix]
     ending = f"ends in {suffix!r}" if suffix else "has no ending"
+    what, example = ("groups table", "groups.csv") if option is Option.GROUPS else ("table", "sweep.csv")
     msg = (
-        f"{Option.GROUPS} {path} {ending}; the groups table is written as CSV or Parquet, as its "
-        f"name's ending says: give a name ending in .csv or .parquet, such as groups.csv"
+        f"{option} {path} {ending}; the {what} is written as CSV or Parquet, as its "
+        f"name's ending says: give a name ending in .csv or .parquet, such as {example}"
     )
     raise OutputError(msg)
 

@@ -1,0 +1,86 @@
+"""A sweep: many windows over one read of the input, each counted exactly as a run of that window.
+
+The job's own sequence (`job.execute`) with a sweep's steps: the config, its windows (given, else
+the config's `windows` key), the counts of every window in one scan (`job.count`, on a route that
+sweeps them), then the sweep's document and table (`reporting.sweeps`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import partial
+
+from signal_job import job
+from signal_job.config import Config, checked_windows, parse_windows
+from signal_job.errors import ConfigError
+from signal_job.options import Option
+from signal_job.paths import Prepared
+from signal_job.reporting import report
+from signal_job.reporting.outputs import Pending
+from signal_job.reporting.sweeps import Swept, log_sweep, sweep_document, sweep_table
+
+log = logging.getLogger(__name__)
+
+# Windows as a face gives them: text ("5,10,20", "5:200:5"), a list, or none (the config's key).
+Given = str | Sequence[int] | None
+
+
+def steps(given: Given) -> job.Steps:
+    """A sweep's steps over the windows `given`, for a `job.Request`."""
+    return partial(_steps, given=given)
+
+
+def windows_of(config: Config, given: Given) -> tuple[int, ...]:
+    """The sweep's windows: those given, else the config's `windows`; `ConfigError` if neither or bad."""
+    if isinstance(given, str):
+        return parse_windows(given, what=str(Option.WINDOWS))
+    if given is not None:
+        if not all(isinstance(each, int) and not isinstance(each, bool) for each in given):
+            msg = f"{Option.WINDOWS} must be whole numbers, such as [5, 10, 20], not {list(given)!r}"
+            raise ConfigError(msg, version=config.version)
+        return checked_windows(list(given), what=str(Option.WINDOWS))
+    if config.windows is None:
+        msg = (
+            f"a sweep needs its windows: give {Option.WINDOWS} (such as 5,10,20 or the range 5:200:5), "
+            "or set the windows key in the config"
+        )
+        raise ConfigError(msg, version=config.version)
+    return config.windows
+
+
+def _steps(prepared: Prepared, request: job.Request, pending: Pending, *, given: Given) -> job.Outcome:
+    """The sweep's steps: config, windows, the counts of every window in one scan, its document."""
+    config = job.configured(prepared, request)
+    try:
+        windows = windows_of(config, given)
+    except ConfigError as exc:
+        exc.version = config.version
+        raise
+    log.info("windows: %s", ", ".join(map(str, windows)))
+    # The largest window sizes what every window needs: the rows carried between batches of groups.
+    result, inputs = job.count(
+        prepared, request, pending, replace(config, window=max(windows)), windows=windows
+    )
+    swept = [Swept(window, *result.windows[window]) for window in windows]
+    log_sweep(swept)
+    warnings = [
+        warning
+        for each in swept
+        for warning in report.short_windows(
+            each.total, each.groups, window=each.window, group_by=config.group_by
+        )
+    ]
+    grouped = config.group_by is not None
+    document = sweep_document(
+        version=config.version,
+        swept=swept,
+        grouped=grouped,
+        latency_ms=job.latency(request, config),
+        seed=config.seed,
+        inputs=inputs,
+        warnings=warnings,
+    )
+    table = partial(sweep_table, swept, grouped=grouped)
+    return job.Outcome(document, swept[0].total, tables={Option.TABLE: table})
