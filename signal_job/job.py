@@ -167,7 +167,7 @@ def _ended(prepared: Prepared, request: Request, hooks: Hooks, pending: Pending)
             if Option.LOG_FILE in prepared.unusable:
                 raise prepared.unusable[Option.LOG_FILE]
             hooks.logs.attach(prepared.outputs[Option.LOG_FILE])
-        for option in (Option.METRICS_FILE, Option.GROUPS):  # before the work, which could never be reported
+        for option in (Option.METRICS_FILE, Option.GROUPS, Option.TABLE):  # before the work, never reported
             if option in prepared.unusable:
                 raise prepared.unusable[option]
         outcome = (request.steps or run_steps)(prepared, request, pending)
