@@ -266,7 +266,7 @@ def _run(
     _check_counts(data, groups, window=config.window)
     windows = {}
     for window in route.counted_windows(config.window):  # a run's one window, as each of a sweep's
-        _, full, signaled = window_columns(window, config.window)
+        full, signaled = window_columns(window, config.window)
         counts = [
             (name, Counts(row["rows"], row[full], row["missing"], row[signaled])) for name, row in groups
         ]

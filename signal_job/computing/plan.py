@@ -201,8 +201,9 @@ def plan_rows(
 
     `fast`, see `plan`; `quick_time`, the rows carry `QUICK_TIME` for the fast path. The counts
     hold `full_windows` and `signals` of `config.window`, and of each other of `windows` (a
-    sweep's) `full_windows_{window}` and `signals_{window}` (see `window_columns`): every window
-    by the same expressions, its own window sum, in the same scan.
+    sweep's) `full_windows_{window}` and `signals_{window}` (see `window_columns`), in the same
+    scan: the config's window (a sweep's largest) by its rolling sum as a run counts it, the others
+    by differences of running sums (see `_running_sums`), exact as it is.
     """
     repeats = None
     if the_shape.whole_rows:
@@ -216,14 +217,19 @@ def plan_rows(
     if the_shape.keys and not in_runs:
         rows = rows.with_row_index(ROW)  # ties in time are broken by the row: no two rows at one time
     price, total = pl.col("price"), pl.col("window_sum")
-    counted = (config.window, *(window for window in windows if window != config.window))
+    others = tuple(window for window in windows if window != config.window)
     rows = rows.with_columns(
-        _summed(price, window, in_runs=in_runs).alias(window_columns(window, config.window)[0])
-        for window in counted
+        _in_runs(window_sum(price, window=config.window), config.window, in_runs=in_runs)
     )
+    if others:
+        rows = _running_sums(rows, price)
     return Plan(
         counts=_counts(
-            rows, windows=counted, the_shape=the_shape, grouped=config.group_by is not None, runs=runs
+            rows,
+            windows=(config.window, *others),
+            the_shape=the_shape,
+            grouped=config.group_by is not None,
+            runs=runs,
         ),
         signals=rows.select(
             *([pl.col(GROUP).alias(config.group_by)] if config.group_by else []),
@@ -237,20 +243,50 @@ def plan_rows(
     )
 
 
-def window_columns(window: int, config_window: int) -> tuple[str, str, str]:
-    """The columns of a window's sum, full windows and signals: a sweep's other windows' carry its length."""
+def window_columns(window: int, config_window: int) -> tuple[str, str]:
+    """The counts' columns of a window's full windows and signals; a sweep's other windows' name it."""
     if window == config_window:
-        return "window_sum", "full_windows", "signals"
-    return f"window_sum_{window}", f"full_windows_{window}", f"signals_{window}"
+        return "full_windows", "signals"
+    return f"full_windows_{window}", f"signals_{window}"
 
 
-def _summed(price: pl.Expr, window: int, *, in_runs: bool) -> pl.Expr:
-    """The trailing sum of `window` rows; in runs of groups, null where the window crosses into another."""
-    summed = window_sum(price, window=window)
-    if in_runs:  # a window is whole where the row `window - 1` back is of the same group
-        back = pl.col(RANK).shift(min(window, MAX_WINDOW) - 1)
-        summed = pl.when(back == pl.col(RANK)).then(summed)
-    return summed
+def _in_runs(summed: pl.Expr, window: int, *, in_runs: bool) -> pl.Expr:
+    """`summed`, a trailing sum of `window` rows; in runs of groups, null where it crosses into another."""
+    if not in_runs:
+        return summed
+    return pl.when(_same_group(window)).then(summed).alias(summed.meta.output_name())
+
+
+def _same_group(window: int) -> pl.Expr:
+    """Whether the row `window - 1` back is of the same group (in runs of groups): the window is whole."""
+    return pl.col(RANK).shift(min(window, MAX_WINDOW) - 1) == pl.col(RANK)
+
+
+def _running_sums(rows: pl.LazyFrame, price: pl.Expr) -> pl.LazyFrame:
+    """`rows` with running sums of the prices and of the missing ones, for a sweep's other windows.
+
+    Each of those windows is then a difference of two running sums (see `_swept`): a hundred
+    windows cost a hundred subtractions, not a hundred rolling sums (measured 1.2 s against 7.3 s
+    for 100 windows over 2M rows). Each stage on its own: the streaming engine does not share
+    subexpressions.
+    """
+    running, missing = pl.col("_running"), pl.col("_missing_so_far")
+    return rows.with_columns(
+        _running=price.fill_null(0).cum_sum(), _missing_so_far=price.is_null().cast(pl.UInt32).cum_sum()
+    ).with_columns(_before=running.shift(1, fill_value=0), _missing_before=missing.shift(1, fill_value=0))
+
+
+def _swept(window: int, *, in_runs: bool) -> tuple[pl.Expr, pl.Expr]:
+    """A sweep's other window: its sum, and whether it is full (no missing price, all of one group).
+
+    Int128 wraps around, so a running sum past 2**127 still leaves every difference exact wherever
+    the window's own sum fits, which the pipeline checks for the largest window (`_check_counts`).
+    Null for the first `window - 1` rows, as `window_sum` is.
+    """
+    back = min(window, MAX_WINDOW) - 1  # from the window's first row
+    total = pl.col("_running") - pl.col("_before").shift(back)
+    full = pl.col("_missing_so_far") == pl.col("_missing_before").shift(back)
+    return total, full & _same_group(window) if in_runs else full
 
 
 # The fast path's signal on a row that may be a blank line or malformed (see `_fast_signals`).
@@ -392,13 +428,18 @@ def _counts(
     """The counts of `windows`, the config's first (see `plan_rows`)."""
     if runs is not Runs.ONE:
         return _counts_in_runs(rows, windows=windows, the_shape=the_shape, carried=runs is Runs.BATCH)
-    price = pl.col("price")
-    aggregates: dict[str, pl.Expr] = {"rows": pl.len(), "missing": price.null_count()}
-    for window in windows:
-        summed, full, signals = window_columns(window, windows[0])
-        total = pl.col(summed)
-        aggregates[full] = pl.len() - total.null_count()
-        aggregates[signals] = above_mean(price, total, window=window).sum()
+    price, total = pl.col("price"), pl.col("window_sum")
+    aggregates: dict[str, pl.Expr] = {
+        "rows": pl.len(),
+        "missing": price.null_count(),
+        "full_windows": pl.len() - total.null_count(),
+        "signals": above_mean(price, total, window=windows[0]).sum(),
+    }
+    for window in windows[1:]:  # a sweep's others: their figures straight from the running sums
+        swept, full = _swept(window, in_runs=False)
+        full_windows, signals = window_columns(window, windows[0])
+        aggregates[full_windows] = full.sum()
+        aggregates[signals] = (above_mean(price, swept, window=window) & full).sum()
     aggregates |= {
         "largest_price": pl.max_horizontal(price.max().abs(), price.min().abs()),
         "suspect": pl.col("suspect").sum(),
@@ -427,11 +468,16 @@ def _counts_in_runs(
     by_window: dict[str, pl.Expr] = {}  # per window, its full windows and signals, and their names
     named: dict[str, str] = {}
     for window in windows:
-        summed, full, signals = window_columns(window, windows[0])
-        total = pl.col(summed)
-        by_window[f"_{full}"] = total.is_not_null()
-        by_window[f"_{signals}"] = above_mean(price, total, window=window).fill_null(value=False)
-        named |= {full: f"_{full}", signals: f"_{signals}"}
+        full_windows, signals = window_columns(window, windows[0])
+        if window == windows[0]:  # the run's own
+            total = pl.col("window_sum")
+            full, above = total.is_not_null(), above_mean(price, total, window=window)
+        else:
+            total, full = _swept(window, in_runs=True)
+            above = above_mean(price, total, window=window) & full
+        by_window[f"_{full_windows}"] = full.fill_null(value=False)
+        by_window[f"_{signals}"] = above.fill_null(value=False)
+        named |= {full_windows: f"_{full_windows}", signals: f"_{signals}"}
     facts = by_window | {
         "_missing": price.is_null(),
         # Int128 has no grouped max that streams: the max of each price's high 64 bits gives

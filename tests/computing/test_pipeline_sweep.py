@@ -172,3 +172,20 @@ def test_a_sweep_over_many_groups_in_batches_carries_the_largest_windows_rows(tm
         assert {name: each.signals for name, each in result.windows[window][1]} == exact(
             rows, window, grouped=True
         )
+
+
+def test_prices_whose_running_sum_passes_128_bits_still_give_exact_window_sums(tmp_path: Path) -> None:
+    # Closes near 2**125 units: their running sum wraps around Int128 within four rows, yet every
+    # window of up to three (the largest, counted by a rolling sum) has a sum inside it, as the
+    # run's own check requires: windows 2 and 1 come from differences of the running sum.
+    big = 2**125
+    values = [big, big - 1, big + 3, big, big - 7, big + 1, big, big + 2]
+    path = tmp_path / "big.parquet"
+    close = pl.Series("close", [Decimal(value) for value in values], dtype=pl.Decimal(38, 0))
+    pl.DataFrame({"timestamp": stamps(len(values)), "close": close}).write_parquet(path)
+    windows = (3, 2, 1)
+    result = swept(path, make_config(1), windows)
+    exact_closes: list[Decimal | None] = [Decimal(value) for value in values]
+    for window in windows:
+        assert result.windows[window][0].signals == sum(reference_signals(exact_closes, window))
+        assert result.windows[window][0].full_windows == len(values) - window + 1
