@@ -45,6 +45,7 @@ KEYWORDS = Spelling(
         Option.FORCE: "force",  # never named: `signal_job.synthetic.write_candles`'s, not `run`'s
         Option.WINDOWS: "windows",  # `sweep`'s
         Option.TABLE: "table",  # `sweep`'s
+        Option.MEANS: "means",  # `sweep`'s
     },
     valued='{name}="{value}"',
 )
@@ -233,6 +234,8 @@ def sweep(
     windows: str | Sequence[int] | None = None,
     config: ConfigSource = "config.yaml",
     output: PathLike | None = None,
+    signals: PathLike | None = None,
+    means: bool = False,
     table: PathLike | None = None,
     hash_inputs: bool = False,
 ) -> SweepResult:
@@ -240,7 +243,9 @@ def sweep(
 
     `windows`: a list of windows (`[5, 10, 20]`) or their text (`"5,10,20"`, the range
     `"5:200:5"`, its stop included), at most 1,000; None takes the config's `windows` key. With
-    `output`, the sweep's document is written there; with `table`, its results as a table (.csv or
+    `output`, the sweep's document is written there; with `signals`, every row's timestamp, close
+    and a signal column per window (`signal_5`, ...), Parquet, and with `means` each window's
+    rolling mean (`rolling_mean_5`, ...) too; with `table`, its results as a table (.csv or
     .parquet). `input`, `config` and `hash_inputs` are `run`'s. The local engine only, for now (see
     docs/sweep.md). Raises the job's errors as `run` does, naming these keyword arguments.
     """
@@ -251,6 +256,7 @@ def sweep(
         config=Path(config) if isinstance(config, str | os.PathLike) else None,
         output=None if output is None else Path(output),
         log_file=None,
+        signals=None if signals is None else Path(signals),
         table=None if table is None else Path(table),
     )
     tune_polars(paths.input)  # before the sweep imports Polars
@@ -262,7 +268,7 @@ def sweep(
         spelling=KEYWORDS,
         config=given,
         hashing=hash_inputs,
-        steps=sweeping.steps(windows),
+        steps=sweeping.steps(windows, means=means),
     )
     outcome = job.execute(request)
     if outcome.error is not None:

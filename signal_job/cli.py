@@ -213,6 +213,7 @@ FLAGS = Spelling(
         Option.FORCE: "--force",
         Option.WINDOWS: "--windows",
         Option.TABLE: "--table",
+        Option.MEANS: "--means",
     },
     valued="{name} {value}",
 )
@@ -344,6 +345,19 @@ def sweep(
     log_file: LogOption = Path("run.log"),
     windows: WindowsOption = None,
     *,
+    signals: Annotated[
+        Path | None,
+        _path_option(
+            "--signals",
+            envvar="SIGNAL_JOB_SIGNALS",
+            help="Also write each row's timestamp, close and a signal column per window (signal_5, ...) "
+            "here, as Parquet, from the same scan.",
+        ),
+    ] = None,
+    means: Annotated[
+        bool,
+        typer.Option("--means", help="With --signals: each window's rolling mean too (rolling_mean_5, ...)."),
+    ] = False,
     table: TableOption = None,
     log_format: LogFormatOption = LogFormatName.text,
     hash_inputs: HashOption = False,
@@ -353,13 +367,13 @@ def sweep(
 
     The document (run's keys, then a result per window) goes to the output file and to stdout;
     logs go to stderr and the log file. Exit codes as run's. Local engine only, for now: no
-    --signals, --cache, --engine dask, --metrics-file or --mlflow yet (docs/sweep.md).
+    --cache, --engine dask, --metrics-file or --mlflow yet (docs/sweep.md).
     """
     _take_stop_signals()
     from signal_job.paths import Paths  # noqa: PLC0415
     from signal_job.tuning import tune_polars  # noqa: PLC0415
 
-    paths = Paths(location(input_path), config_path, output, log_file, table=table)
+    paths = Paths(location(input_path), config_path, output, log_file, signals, table=table)
     tune_polars(paths.input)  # before the run imports Polars
     from signal_job import job, progress, sweeping  # noqa: PLC0415 - keeps Polars off `--help`
     from signal_job.engines import Where  # noqa: PLC0415
@@ -371,7 +385,11 @@ def sweep(
     if explain:
         _explain(paths, Where(), windows=lambda config: sweeping.windows_of(config, windows))
     request = job.Request(
-        paths, started=_STARTED, spelling=FLAGS, hashing=hash_inputs, steps=sweeping.steps(windows)
+        paths,
+        started=_STARTED,
+        spelling=FLAGS,
+        hashing=hash_inputs,
+        steps=sweeping.steps(windows, means=means),
     )
     hooks = job.Hooks(logs, show=_print, ready=_act_on_stop_signals, before_writing=_stop_taking_signals)
     raise typer.Exit(job.execute(request, hooks).code)

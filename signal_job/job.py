@@ -372,16 +372,18 @@ def count(
     config: Config,
     *,
     windows: tuple[int, ...] | None = None,
+    means: bool = False,
 ) -> tuple[pipeline.Result, dict[str, Any]]:
     """The counts of the input (the signals file written to `pending`), and what was read.
 
-    `windows`, a sweep's, are counted in the same scan (the config's window their largest).
-    Raises `JobError`, carrying the config's version.
+    `windows`, a sweep's, are counted in the same scan (the config's window their largest);
+    `means`, its signals file holds their rolling means. Raises `JobError`, carrying the config's
+    version.
     """
     try:
         _check_group_table(prepared, config)
         data = _open(prepared, config)
-        route = _route(data, prepared, config, request.where, windows=windows)
+        route = _route(data, prepared, config, request.where, windows=windows, means=means)
         log.info("route: %s", describe(route), extra={FIELDS: {"route": route.as_dict()}})
         return _fingerprinted(
             data,
@@ -464,16 +466,21 @@ def _fingerprinted(
 
 
 def _route(
-    data: Input, prepared: Prepared, config: Config, where: Where, *, windows: tuple[int, ...] | None = None
+    data: Input,
+    prepared: Prepared,
+    config: Config,
+    where: Where,
+    *,
+    windows: tuple[int, ...] | None = None,
+    means: bool = False,
 ) -> Route:
     """How the run goes (see `route`): decided once, from what was asked for and what was found."""
     engine = Engine.LOCAL if where.cache is None else Engine.CACHE
     if where.name == "dask":
         engine = Engine.DASK
     signals = Option.SIGNALS in prepared.outputs
-    return decide(
-        data, config, signals=signals, engine=engine, cached=where.cache is not None, windows=windows
-    )
+    cached = where.cache is not None
+    return decide(data, config, signals=signals, engine=engine, cached=cached, windows=windows, means=means)
 
 
 def explain(

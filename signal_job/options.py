@@ -40,6 +40,7 @@ class Option(enum.Enum):
     FORCE = "force"  # replace an existing file of candles
     WINDOWS = "windows"  # a sweep's windows
     TABLE = "table"  # a sweep's results, as a table
+    MEANS = "means"  # a sweep's signals file holds each window's rolling mean
 
     def __str__(self) -> str:
         """The option's placeholder in a message, for a face's `Spelling` to replace."""

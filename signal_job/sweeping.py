@@ -27,9 +27,9 @@ log = logging.getLogger(__name__)
 Given = str | Sequence[int] | None
 
 
-def steps(given: Given) -> job.Steps:
-    """A sweep's steps over the windows `given`, for a `job.Request`."""
-    return partial(_steps, given=given)
+def steps(given: Given, *, means: bool = False) -> job.Steps:
+    """A sweep's steps over the windows `given`, for a `job.Request`; `means` in its signals file."""
+    return partial(_steps, given=given, means=means)
 
 
 def windows_of(config: Config, given: Given) -> tuple[int, ...]:
@@ -50,19 +50,25 @@ def windows_of(config: Config, given: Given) -> tuple[int, ...]:
     return config.windows
 
 
-def _steps(prepared: Prepared, request: job.Request, pending: Pending, *, given: Given) -> job.Outcome:
+def _steps(
+    prepared: Prepared, request: job.Request, pending: Pending, *, given: Given, means: bool
+) -> job.Outcome:
     """The sweep's steps: config, windows, the counts of every window in one scan, its document."""
     config = job.configured(prepared, request)
     try:
+        if means and request.paths.signals is None:
+            msg = f"{Option.MEANS} adds each window's rolling mean to the signals file: give {Option.SIGNALS}"
+            raise ConfigError(msg)
         windows = windows_of(config, given)
     except ConfigError as exc:
         exc.version = config.version
         raise
     log.info("windows: %s", ", ".join(map(str, windows)))
     # The largest window sizes what every window needs: the rows carried between batches of groups.
-    result, inputs = job.count(
-        prepared, request, pending, replace(config, window=max(windows)), windows=windows
-    )
+    largest = replace(config, window=max(windows))
+    result, inputs = job.count(prepared, request, pending, largest, windows=windows, means=means)
+    if request.paths.signals is not None:
+        log.info("signals written to %s", request.paths.signals)
     swept = [Swept(window, *result.windows[window]) for window in windows]
     log_sweep(swept)
     warnings = [

@@ -289,3 +289,53 @@ def test_a_sweep_does_not_depend_on_threads_or_morsels() -> None:
     results = under_polars_settings(code, str(CANDLES))
     assert results[0] == results[1] == results[2]
     assert len(results[0]) == 14
+
+
+def test_signals_hold_a_column_per_window_exactly_as_runs_signals_files(tmp_path: Path) -> None:
+    shutil.copy(PROJECT / "data.csv", tmp_path)
+    out = tmp_path / "swept.parquet"
+    signal_job.sweep(tmp_path / "data.csv", windows=[5, 20, 10], config=CONFIG, signals=out, means=True)
+    swept = pl.read_parquet(out)
+    assert swept.columns == [
+        "timestamp", "close",
+        "rolling_mean_5", "signal_5", "rolling_mean_20", "signal_20", "rolling_mean_10", "signal_10",
+    ]  # fmt: skip
+    for window in (5, 20, 10):
+        alone = tmp_path / f"run{window}.parquet"
+        signal_job.run(tmp_path / "data.csv", config={**CONFIG, "window": window}, signals=alone)
+        expected = pl.read_parquet(alone)
+        assert swept.select("timestamp", "close").equals(expected.select("timestamp", "close"))
+        assert swept[f"signal_{window}"].equals(expected["signal"], check_names=False)
+        assert swept[f"rolling_mean_{window}"].equals(expected["rolling_mean"], check_names=False)
+
+
+def test_signals_without_means_hold_the_signal_columns_only(work: Path) -> None:
+    code, _, _ = invoke(*sweep_args(work, "--windows", "3,4", "--signals", str(work / "s.parquet")))
+    assert code == 0
+    assert pl.read_parquet(work / "s.parquet").columns == ["timestamp", "close", "signal_3", "signal_4"]
+
+
+def test_means_without_signals_is_an_error_naming_both(work: Path) -> None:
+    code, stdout, _ = invoke(*sweep_args(work, "--windows", "3,4", "--means"))
+    assert code == 1
+    assert orjson.loads(stdout)["error_message"] == (
+        "--means adds each window's rolling mean to the signals file: give --signals"
+    )
+    with pytest.raises(
+        ConfigError, match=r"^means adds each window's rolling mean to the signals file: give signals$"
+    ):
+        signal_job.sweep(work / "data.csv", windows="3", config=CONFIG, means=True)
+
+
+def test_a_failed_sweep_leaves_no_signals_file(work: Path) -> None:
+    (work / "data.csv").write_text(
+        "timestamp,close\n2024-01-01 00:00:00,1\n2024-01-01 00:02:00,2\n2024-01-01 00:01:00,3\n"
+    )
+    code, _, _ = invoke(*sweep_args(work, "--windows", "2", "--signals", str(work / "s.parquet")))
+    assert code == 1
+    assert sorted(path.name for path in work.iterdir()) == [
+        "config.yaml",
+        "data.csv",
+        "run.log",
+        "sweep.json",
+    ]

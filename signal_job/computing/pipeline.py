@@ -147,8 +147,7 @@ def queries(data: Input, config: Config, route: Route) -> list[tuple[str, pl.Laz
         rows = all_rows(series, the_shape)
         return [("listing the groups", groups.listing_query(rows))]
     fast = signals and takes_fast_path(route, config, the_shape)
-    windows = route.counted_windows(config.window)
-    the_plan = plan(series, config, the_shape=the_shape, fast=fast, windows=windows)
+    the_plan = plan(series, config, the_shape=the_shape, fast=fast, windows=route.swept, means=route.means)
     if the_plan.fast_signals is not None:
         return [("signals, fast path", the_plan.fast_signals)]
     named = [("counts", the_plan.counts)]
@@ -388,7 +387,6 @@ def _collect(
             if isinstance(series, pl.DataFrame):  # counted already, batch by batch
                 return _filled(series), 0
             on_fast_path = signals is not None and takes_fast_path(route, config, the_shape)
-            windows = route.counted_windows(config.window)
             plans = [
                 plan(
                     data,
@@ -397,7 +395,8 @@ def _collect(
                     frames=frames,
                     fast=on_fast_path,
                     runs=runs,
-                    windows=windows,
+                    windows=route.swept,
+                    means=route.means,
                 )
                 for frames, runs in series
             ]
@@ -533,10 +532,8 @@ def _counted_in_batches(
     """
     counts: list[pl.DataFrame] = []
 
-    windows = route.counted_windows(config.window)
-
     def count(batch: pl.DataFrame) -> None:
-        the_plan = plan_rows(batch.lazy(), config, the_shape, runs=Runs.BATCH, windows=windows)
+        the_plan = plan_rows(batch.lazy(), config, the_shape, runs=Runs.BATCH, windows=route.swept)
         counts.append(the_plan.counts.collect(engine="in-memory"))
 
     groups.in_batches(rows, found, count, window=config.window, limits=route.limits, engine=engine)

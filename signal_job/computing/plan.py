@@ -157,6 +157,7 @@ def plan(
     fast: bool = False,
     runs: Runs = Runs.ONE,
     windows: tuple[int, ...] = (),
+    means: bool = False,
 ) -> Plan:
     """The plan over every file of `data` as one series (one per `group_by` value).
 
@@ -172,7 +173,9 @@ def plan(
     # Rows read straight from the files carry the time as the fast path reads it.
     quick_time = frames is None and the_shape.timestamps
     rows = all_rows(data, the_shape, frames, quick_time=quick_time)
-    return plan_rows(rows, config, the_shape, runs=runs, fast=fast, quick_time=quick_time, windows=windows)
+    return plan_rows(
+        rows, config, the_shape, runs=runs, fast=fast, quick_time=quick_time, windows=windows, means=means
+    )
 
 
 def all_rows(
@@ -196,6 +199,7 @@ def plan_rows(
     fast: bool = False,
     quick_time: bool = False,
     windows: tuple[int, ...] = (),
+    means: bool = False,
 ) -> Plan:
     """The plan over rows of `the_shape`, already in the order their windows run, coming as `runs`.
 
@@ -203,7 +207,9 @@ def plan_rows(
     hold `full_windows` and `signals` of `config.window`, and of each other of `windows` (a
     sweep's) `full_windows_{window}` and `signals_{window}` (see `window_columns`), in the same
     scan: the config's window (a sweep's largest) by its rolling sum as a run counts it, the others
-    by differences of running sums (see `_running_sums`), exact as it is.
+    by differences of running sums (see `_running_sums`), exact as it is. A sweep's signals hold
+    `signal_{window}` for each of `windows` in their order, each after `rolling_mean_{window}`
+    with `means`.
     """
     repeats = None
     if the_shape.whole_rows:
@@ -235,8 +241,14 @@ def plan_rows(
             *([pl.col(GROUP).alias(config.group_by)] if config.group_by else []),
             *(["timestamp"] if the_shape.timestamps else []),
             "close",
-            rolling_mean=rolling_mean(total, window=config.window, scale=the_shape.scale),
-            signal=signal(price, total, window=config.window),
+            **(
+                _swept_signals(price, windows, config.window, the_shape, means=means, in_runs=in_runs)
+                if windows
+                else {
+                    "rolling_mean": rolling_mean(total, window=config.window, scale=the_shape.scale),
+                    "signal": signal(price, total, window=config.window),
+                }
+            ),
         ),
         repeats=repeats,
         fast_signals=fast_signals,
@@ -287,6 +299,31 @@ def _swept(window: int, *, in_runs: bool) -> tuple[pl.Expr, pl.Expr]:
     total = pl.col("_running") - pl.col("_before").shift(back)
     full = pl.col("_missing_so_far") == pl.col("_missing_before").shift(back)
     return total, full & _same_group(window) if in_runs else full
+
+
+def _swept_signals(
+    price: pl.Expr,
+    windows: tuple[int, ...],
+    config_window: int,
+    the_shape: Shape,
+    *,
+    means: bool,
+    in_runs: bool,
+) -> dict[str, pl.Expr]:
+    """A sweep's signal columns: each window's, in the order asked, its rolling mean first with `means`."""
+    columns: dict[str, pl.Expr] = {}
+    for window in windows:
+        if window == config_window:  # the run's own
+            total = pl.col("window_sum")
+            signaled = signal(price, total, window=window)
+        else:
+            summed, full = _swept(window, in_runs=in_runs)
+            total = pl.when(full).then(summed)
+            signaled = (above_mean(price, summed, window=window) & full).fill_null(value=False).cast(pl.Int8)
+        if means:
+            columns[f"rolling_mean_{window}"] = rolling_mean(total, window=window, scale=the_shape.scale)
+        columns[f"signal_{window}"] = signaled
+    return {name: expression.alias(name) for name, expression in columns.items()}
 
 
 # The fast path's signal on a row that may be a blank line or malformed (see `_fast_signals`).

@@ -126,6 +126,12 @@ class Route:
     limits: Limits = Limits()
     # A sweep's windows, counted together in one scan; None: a run, of the config's window alone.
     windows: Step[tuple[int, ...]] | None = None
+    means: bool = False  # a sweep's signals file holds each window's rolling mean too
+
+    @property
+    def swept(self) -> tuple[int, ...]:
+        """A sweep's windows, in the order asked; none on a run's route."""
+        return self.windows.choice if self.windows is not None else ()
 
     @property
     def together(self) -> bool:
@@ -170,6 +176,7 @@ def decide(
     cached: bool = False,
     limits: Limits = Limits(),
     windows: tuple[int, ...] | None = None,
+    means: bool = False,
 ) -> Route:
     """The route of a run over `data`, from what the config, the files and the request say.
 
@@ -179,7 +186,8 @@ def decide(
     (their headers and first rows, read when they were opened). Raises `ConfigError` where the
     config asks the local engine for what the files cannot give (`sort: true` or `duplicates:
     drop` without times); the engines that count file by file refuse those keys themselves,
-    whatever the files. `windows`, a sweep's: counted together, `config.window` their largest.
+    whatever the files. `windows`, a sweep's: counted together, `config.window` their largest;
+    `means`, its signals file holds each window's rolling mean.
     """
     if windows is not None and config.window != max(windows):
         largest = max(windows)
@@ -199,9 +207,10 @@ def decide(
         groups=groups,
         listing=_listing(limits) if column else None,
         counting=None if column else Step(Counting.SERIES, "no group_by column: each series in one query"),
-        signals=_signals(config, the_shape, asked=signals, on=engine),
+        signals=_signals(config, the_shape, asked=signals, on=engine, swept=windows is not None),
         limits=limits,
         windows=None if windows is None else _windows(windows),
+        means=means,
     )
 
 
@@ -346,12 +355,16 @@ def takes_fast_path(route: Route, config: Config, the_shape: Shape) -> bool:
     return route.signals.choice is Signals.FAST and fast_fits(config, the_shape) is None
 
 
-def _signals(config: Config, the_shape: Shape, *, asked: bool, on: Engine) -> Step[Signals]:
+def _signals(
+    config: Config, the_shape: Shape, *, asked: bool, on: Engine, swept: bool = False
+) -> Step[Signals]:
     if not asked:
         return Step(Signals.NONE, "no signals file asked for")
     if on is Engine.CACHE:
         return Step(Signals.NONE, "not written with a cache")
     where = "a part per file" if on is Engine.DASK else "one file"
+    if swept:
+        return Step(Signals.GENERAL, f"a sweep: a signal column per window, exact Int128 sums, {where}")
     unfit = fast_fits(config, the_shape)
     if unfit is not None:
         return Step(Signals.GENERAL, f"{unfit}: exact Int128 sums for every row, {where}")

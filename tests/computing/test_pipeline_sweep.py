@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -189,3 +190,46 @@ def test_prices_whose_running_sum_passes_128_bits_still_give_exact_window_sums(t
     for window in windows:
         assert result.windows[window][0].signals == sum(reference_signals(exact_closes, window))
         assert result.windows[window][0].full_windows == len(values) - window + 1
+
+
+@settings(
+    max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=rows_of,
+    windows=windows_of,
+    layout=st.sampled_from(LAYOUTS),
+    files=st.integers(1, 3),
+    counting=st.sampled_from(sorted(GROUP_LIMITS)),
+)
+def test_a_sweeps_signals_file_holds_each_windows_signals_as_a_runs_file_does(  # noqa: PLR0917 - hypothesis
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: list[tuple[str, str | None]],
+    windows: list[int],
+    layout: str,
+    files: int,
+    counting: str,
+) -> None:
+    folder = tmp_path_factory.mktemp("signals")
+    path = write(folder / "in", layout, rows, files)
+    limits = GROUP_LIMITS[counting]
+    data = open_input(path, timestamps=True)
+    config = replace(config_of(layout, 1), window=max(windows))
+    route = decide(data, config, signals=True, windows=tuple(windows), means=True, limits=limits)
+    run(data, config, route=route, signals=folder / "swept.parquet")
+    swept = pl.read_parquet(folder / "swept.parquet")
+    names = [f"{kind}_{window}" for window in windows for kind in ("rolling_mean", "signal")]
+    assert swept.columns[-len(names) :] == names
+    for window in windows:
+        alone = replace(config, window=window)
+        out = folder / f"run{window}.parquet"
+        run(data, alone, route=decide(data, alone, signals=True, limits=limits), signals=out)
+        expected = pl.read_parquet(out)
+        assert swept[f"signal_{window}"].to_list() == expected["signal"].to_list()
+        mine, theirs = swept[f"rolling_mean_{window}"].to_list(), expected["rolling_mean"].to_list()
+        assert [value is None for value in mine] == [value is None for value in theirs]
+        # The general path's mean is within a rounding of the fast path's, which a run may take.
+        assert all(
+            a is None or b is None or math.isclose(a, b, rel_tol=1e-15)
+            for a, b in zip(mine, theirs, strict=True)
+        )
