@@ -237,6 +237,7 @@ def sweep(
     signals: PathLike | None = None,
     means: bool = False,
     table: PathLike | None = None,
+    metrics_file: PathLike | None = None,
     hash_inputs: bool = False,
 ) -> SweepResult:
     """Count the signal rate of many windows in one read of `input`, each exactly as `run` counts it.
@@ -246,7 +247,8 @@ def sweep(
     `output`, the sweep's document is written there; with `signals`, every row's timestamp, close
     and a signal column per window (`signal_5`, ...), Parquet, and with `means` each window's
     rolling mean (`rolling_mean_5`, ...) too; with `table`, its results as a table (.csv or
-    .parquet). `input`, `config` and `hash_inputs` are `run`'s. The local engine only, for now (see
+    .parquet); with `metrics_file`, a Prometheus textfile, each result labelled by its window.
+    `input`, `config` and `hash_inputs` are `run`'s. The local engine only, for now (see
     docs/sweep.md). Raises the job's errors as `run` does, naming these keyword arguments.
     """
     started = time.perf_counter()
@@ -257,6 +259,7 @@ def sweep(
         output=None if output is None else Path(output),
         log_file=None,
         signals=None if signals is None else Path(signals),
+        metrics_file=None if metrics_file is None else Path(metrics_file),
         table=None if table is None else Path(table),
     )
     tune_polars(paths.input)  # before the sweep imports Polars

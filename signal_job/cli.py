@@ -359,6 +359,7 @@ def sweep(
         typer.Option("--means", help="With --signals: each window's rolling mean too (rolling_mean_5, ...)."),
     ] = False,
     table: TableOption = None,
+    metrics_file: MetricsFileOption = None,
     log_format: LogFormatOption = LogFormatName.text,
     hash_inputs: HashOption = False,
     explain: ExplainOption = False,
@@ -367,13 +368,13 @@ def sweep(
 
     The document (run's keys, then a result per window) goes to the output file and to stdout;
     logs go to stderr and the log file. Exit codes as run's. Local engine only, for now: no
-    --cache, --engine dask, --metrics-file or --mlflow yet (docs/sweep.md).
+    --cache, --engine dask or --mlflow yet (docs/sweep.md).
     """
     _take_stop_signals()
     from signal_job.paths import Paths  # noqa: PLC0415
     from signal_job.tuning import tune_polars  # noqa: PLC0415
 
-    paths = Paths(location(input_path), config_path, output, log_file, signals, table=table)
+    paths = Paths(location(input_path), config_path, output, log_file, signals, metrics_file, table=table)
     tune_polars(paths.input)  # before the run imports Polars
     from signal_job import job, progress, sweeping  # noqa: PLC0415 - keeps Polars off `--help`
     from signal_job.engines import Where  # noqa: PLC0415

@@ -339,3 +339,11 @@ def test_a_failed_sweep_leaves_no_signals_file(work: Path) -> None:
         "run.log",
         "sweep.json",
     ]
+
+
+def test_the_metrics_file_carries_a_window_label_per_result(work: Path) -> None:
+    code, _, _ = invoke(*sweep_args(work, "--windows", "5,20", "--metrics-file", str(work / "sweep.prom")))
+    assert code == 0
+    text = (work / "sweep.prom").read_text()
+    assert 'signal_job_signal_rate{version="v1",window="5"} ' in text
+    assert 'signal_job_signals{version="v1",window="20"} ' in text
