@@ -81,6 +81,7 @@ class Implementation:
     cache: Literal["kept", "empty"] | None = None
     baseline: bool = False  # run from the tree of `--against REV` rather than the one measured
     refused: bool = False  # the input is bad: every run must exit 1, with the error document
+    windows: str | None = None  # `sweep --windows WINDOWS` rather than `run`: many windows in one read
 
     @property
     def exit_code(self) -> int:
@@ -91,10 +92,19 @@ class Implementation:
         """Refuse fields the program has no use for: a preset says only what it runs."""
         job = self.program is Program.SIGNAL_JOB
         job_only = (
-            self.grouped or self.hash or self.engine != "local" or self.cache or self.baseline or self.refused
+            self.grouped
+            or self.hash
+            or self.engine != "local"
+            or self.cache
+            or self.baseline
+            or self.refused
+            or self.windows
         )
         if job_only and not job:
-            msg = f"{self.name}: only signal-job takes group_by, --hash, --engine, --cache, a tree, a refusal"
+            msg = (
+                f"{self.name}: only signal-job takes group_by, --hash, --engine, --cache, a tree, a "
+                "refusal, a sweep"
+            )
             raise ValueError(msg)
         if self.signals and self.program not in {Program.SIGNAL_JOB, Program.PANDAS, Program.FLOOR}:
             msg = f"{self.name}: {self.program.value} writes no signals file"
@@ -110,7 +120,8 @@ class Implementation:
         paths += ["--output", str(place.output), "--log-file", str(place.log)]
         signals = ["--signals", str(place.work / "signals.parquet")] if self.signals else []
         if self.program is Program.SIGNAL_JOB:
-            return [PYTHON, "-m", "signal_job", "run", *paths, *signals, *self._options(place)]
+            command = ["run"] if self.windows is None else ["sweep", "--windows", self.windows]
+            return [PYTHON, "-m", "signal_job", *command, *paths, *signals, *self._options(place)]
         if self.program is Program.PANDAS:
             return [PYTHON, str(HERE / "pandas_job.py"), *paths, *signals]
         if self.program is Program.DUCKDB:
