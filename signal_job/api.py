@@ -239,6 +239,8 @@ def sweep(
     table: PathLike | None = None,
     metrics_file: PathLike | None = None,
     hash_inputs: bool = False,
+    mlflow: str | None = None,
+    mlflow_experiment: str | None = None,
 ) -> SweepResult:
     """Count the signal rate of many windows in one read of `input`, each exactly as `run` counts it.
 
@@ -247,7 +249,8 @@ def sweep(
     `output`, the sweep's document is written there; with `signals`, every row's timestamp, close
     and a signal column per window (`signal_5`, ...), Parquet, and with `means` each window's
     rolling mean (`rolling_mean_5`, ...) too; with `table`, its results as a table (.csv or
-    .parquet); with `metrics_file`, a Prometheus textfile, each result labelled by its window.
+    .parquet); with `metrics_file`, a Prometheus textfile, each result labelled by its window;
+    with `mlflow`, a tracking URI, a run in `mlflow_experiment` with a child run per window.
     `input`, `config` and `hash_inputs` are `run`'s. The local engine only, for now (see
     docs/sweep.md). Raises the job's errors as `run` does, naming these keyword arguments.
     """
@@ -271,6 +274,7 @@ def sweep(
         spelling=KEYWORDS,
         config=given,
         hashing=hash_inputs,
+        tracking=job.tracking(mlflow, mlflow_experiment),
         steps=sweeping.steps(windows, means=means),
     )
     outcome = job.execute(request)

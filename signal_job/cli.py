@@ -362,13 +362,15 @@ def sweep(
     metrics_file: MetricsFileOption = None,
     log_format: LogFormatOption = LogFormatName.text,
     hash_inputs: HashOption = False,
+    mlflow: MlflowOption = None,
+    mlflow_experiment: ExperimentOption = None,
     explain: ExplainOption = False,
 ) -> None:
     """Count the signal rate of many windows in one read of the input, each exactly as run counts it.
 
     The document (run's keys, then a result per window) goes to the output file and to stdout;
     logs go to stderr and the log file. Exit codes as run's. Local engine only, for now: no
-    --cache, --engine dask or --mlflow yet (docs/sweep.md).
+    --cache or --engine dask yet (docs/sweep.md). With --mlflow, a run with a child run per window.
     """
     _take_stop_signals()
     from signal_job.paths import Paths  # noqa: PLC0415
@@ -390,6 +392,7 @@ def sweep(
         started=_STARTED,
         spelling=FLAGS,
         hashing=hash_inputs,
+        tracking=job.tracking(mlflow, mlflow_experiment),
         steps=sweeping.steps(windows, means=means),
     )
     hooks = job.Hooks(logs, show=_print, ready=_act_on_stop_signals, before_writing=_stop_taking_signals)

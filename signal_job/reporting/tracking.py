@@ -89,7 +89,8 @@ def log_run(
             from mlflow.tracking import MlflowClient  # noqa: PLC0415 - only for a tracked run
 
             client = MlflowClient(tracking_uri=tracking.uri)
-            run_id = client.create_run(_experiment_id(client, tracking.experiment)).info.run_id
+            experiment = _experiment_id(client, tracking.experiment)
+            run_id = client.create_run(experiment).info.run_id
             record = _record(
                 document, config=config, input=input, engine=engine, counts=counts, latency=latency
             )
@@ -97,6 +98,8 @@ def log_run(
             client.log_text(run_id, render(document).decode(), "metrics.json")
             if config is not None:
                 client.log_text(run_id, _config_text(config, config_text), "config.yaml")
+            if config is not None and document["status"] == "success" and "results" in document:
+                _log_windows(client, experiment, run_id, document, config)
             client.set_terminated(run_id, "FINISHED" if document["status"] == "success" else "FAILED")
     except ImportError as exc:  # mlflow, or a store's library (sqlalchemy), is missing
         log.warning("MLflow tracking needs the mlflow extra (%s): %s; run not tracked", INSTALL, exc)
@@ -111,6 +114,31 @@ def log_run(
                 client.set_terminated(run_id, "FAILED")
         return
     log.info("run tracked in %s: run %s", where, run_id)
+
+
+def _log_windows(
+    client: MlflowClient, experiment: str, parent: str, document: Document, config: Config
+) -> None:
+    """A sweep's child run per window under its run (`parent`), as hyperparameter searches log them.
+
+    Each has params window, seed and version and metrics signal_rate, signals and full_windows, so
+    the MLflow UI compares the windows side by side.
+    """
+    from mlflow.entities import Metric, Param  # noqa: PLC0415 - mlflow only when tracking
+
+    now = int(time.time() * 1000)
+    for entry in document["results"]:
+        tags = {"mlflow.parentRunId": parent, "window": str(entry["window"])}
+        child = client.create_run(experiment, tags=tags, run_name=f"window {entry['window']}").info.run_id
+        params = {"window": entry["window"], "seed": config.seed, "version": config.version}
+        metrics = {key: entry[key] for key in ("signals", "full_windows", "rows")}
+        metrics["signal_rate"] = entry["value"]
+        client.log_batch(
+            child,
+            params=[Param(key, _cut(value)) for key, value in params.items()],
+            metrics=[Metric(key, float(value), now, 0) for key, value in metrics.items()],
+        )
+        client.set_terminated(child, "FINISHED")
 
 
 def _experiment_id(client: MlflowClient, name: str) -> str:
@@ -140,13 +168,18 @@ def _record(
     from mlflow.entities import Metric, Param, RunTag  # noqa: PLC0415 - mlflow only when tracking
 
     params: dict[str, object] = {"input": input, "engine": engine}
+    swept = "results" in document  # a sweep's: its windows, each in a child run
     if config is not None:
         params |= {"window": config.window, "seed": config.seed, "version": config.version}
+        if swept:
+            params["window"] = ",".join(str(entry["window"]) for entry in document["results"])
         if config.group_by is not None:
             params["group_by"] = config.group_by
     metrics: dict[str, float] = {"latency_ms": latency}
-    if counts is not None and document["status"] == "success":  # else the document has no value
+    if counts is not None and document["status"] == "success" and not swept:  # else no one value
         metrics |= {"signal_rate": document["value"], "rows": counts.rows, "signals": counts.signals}
+    elif counts is not None and document["status"] == "success":
+        metrics["rows"] = counts.rows
     tags = {"status": document["status"], "signal_job_version": __version__}
     if "error_message" in document:
         tags["error_message"] = document["error_message"]
