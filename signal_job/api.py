@@ -238,6 +238,7 @@ def sweep(
     means: bool = False,
     table: PathLike | None = None,
     metrics_file: PathLike | None = None,
+    cache: PathLike | None = None,
     hash_inputs: bool = False,
     mlflow: str | None = None,
     mlflow_experiment: str | None = None,
@@ -250,7 +251,9 @@ def sweep(
     and a signal column per window (`signal_5`, ...), Parquet, and with `means` each window's
     rolling mean (`rolling_mean_5`, ...) too; with `table`, its results as a table (.csv or
     .parquet); with `metrics_file`, a Prometheus textfile, each result labelled by its window;
-    with `mlflow`, a tracking URI, a run in `mlflow_experiment` with a child run per window.
+    with `mlflow`, a tracking URI, a run in `mlflow_experiment` with a child run per window; with
+    `cache`, a folder keeping each file's counts per window (a re-run counts only new files and
+    windows).
     `input`, `config` and `hash_inputs` are `run`'s. The local engine only, for now (see
     docs/sweep.md). Raises the job's errors as `run` does, naming these keyword arguments.
     """
@@ -267,12 +270,14 @@ def sweep(
     )
     tune_polars(paths.input)  # before the sweep imports Polars
     from signal_job import job, sweeping  # noqa: PLC0415 - Polars only once a sweep starts
+    from signal_job.engines import Where  # noqa: PLC0415
 
     request = job.Request(
         paths,
         started=started,
         spelling=KEYWORDS,
         config=given,
+        where=Where(cache=None if cache is None else Path(cache)),
         hashing=hash_inputs,
         tracking=job.tracking(mlflow, mlflow_experiment),
         steps=sweeping.steps(windows, means=means),

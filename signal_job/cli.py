@@ -359,6 +359,7 @@ def sweep(
         typer.Option("--means", help="With --signals: each window's rolling mean too (rolling_mean_5, ...)."),
     ] = False,
     table: TableOption = None,
+    cache: CacheOption = None,
     metrics_file: MetricsFileOption = None,
     log_format: LogFormatOption = LogFormatName.text,
     hash_inputs: HashOption = False,
@@ -370,7 +371,8 @@ def sweep(
 
     The document (run's keys, then a result per window) goes to the output file and to stdout;
     logs go to stderr and the log file. Exit codes as run's. Local engine only, for now: no
-    --cache or --engine dask yet (docs/sweep.md). With --mlflow, a run with a child run per window.
+    --engine dask yet (docs/sweep.md). With --mlflow, a run with a child run per window; with
+    --cache, each file's counts kept per window, so a re-run counts only new files and windows.
     """
     _take_stop_signals()
     from signal_job.paths import Paths  # noqa: PLC0415
@@ -385,12 +387,14 @@ def sweep(
     logs = Logs("json" if log_format is LogFormatName.json else "text")
     progress.enable(progress.wanted(json_logs=log_format is LogFormatName.json))
     log.info("signal-job %s starting a sweep", __version__)
+    where = Where(cache=cache)
     if explain:
-        _explain(paths, Where(), windows=lambda config: sweeping.windows_of(config, windows))
+        _explain(paths, where, windows=lambda config: sweeping.windows_of(config, windows))
     request = job.Request(
         paths,
         started=_STARTED,
         spelling=FLAGS,
+        where=where,
         hashing=hash_inputs,
         tracking=job.tracking(mlflow, mlflow_experiment),
         steps=sweeping.steps(windows, means=means),

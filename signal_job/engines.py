@@ -49,7 +49,7 @@ def _here(
 
 
 def _cached(
-    data: Input, config: Config, _route: Route, where: Where, signals: Target | None, _pending: Pending
+    data: Input, config: Config, route: Route, where: Where, signals: Target | None, _pending: Pending
 ) -> pipeline.Result:
     """The cache engine: file by file in this process, each file's counts kept in `where.cache`."""
     if signals is not None:
@@ -61,6 +61,9 @@ def _cached(
         raise ConfigError(msg)
     from signal_job.computing import by_file  # noqa: PLC0415 - only for a cached run
 
+    if route.windows is not None:
+        assert where.cache is not None  # noqa: S101 - the route's engine is the cache's
+        return by_file.sweep_by_file(data, config, route.swept, kept=where.cache, why=str(Option.CACHE))
     return by_file.run_by_file(data, config, kept=where.cache, why=str(Option.CACHE))
 
 

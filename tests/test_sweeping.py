@@ -347,3 +347,17 @@ def test_the_metrics_file_carries_a_window_label_per_result(work: Path) -> None:
     text = (work / "sweep.prom").read_text()
     assert 'signal_job_signal_rate{version="v1",window="5"} ' in text
     assert 'signal_job_signals{version="v1",window="20"} ' in text
+
+
+def test_a_cached_sweep_gives_each_window_what_run_gives_and_a_rerun_reads_no_file_again(
+    tmp_path: Path,
+) -> None:
+    folder = write_split(tmp_path / "days", [str(1 + i % 7) for i in range(90)], [30, 60])
+    cache = tmp_path / "cache"
+    first = signal_job.sweep(folder, windows=[5, 20], config=CONFIG, cache=cache)
+    again = signal_job.sweep(folder, windows=[5, 20, 40], config=CONFIG, cache=cache)
+    for window in (5, 20, 40):
+        alone = signal_job.run(folder, config={**CONFIG, "window": window})
+        assert (again.result(window).signals, again.result(window).rate) == (alone.signals, alone.rate)
+    assert [figures(each) for each in first.results] == [figures(each) for each in again.results[:2]]
+    assert len(list(cache.iterdir())) == 9  # three files, three windows each

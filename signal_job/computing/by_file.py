@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -22,11 +23,11 @@ from signal_job.computing import cache
 from signal_job.computing.dataset import Writer, write_dataset, write_here
 from signal_job.computing.pipeline import Result, no_rows, run
 from signal_job.computing.plan import folder_values, partitions
-from signal_job.computing.route import in_shares
+from signal_job.computing.route import decide, in_shares
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, counted
 from signal_job.options import Option
-from signal_job.partial import Counts, Piece, overlap
+from signal_job.partial import Counts, Piece, overlap, within
 from signal_job.progress import steps
 from signal_job.reading.inputs import Input
 
@@ -129,10 +130,75 @@ def run_by_file(
             for one, each, start in zip(series, files, starts, strict=True)
         ]
         write_dataset(parts, config, signals, write=write)
-    if config.group_by is None:
-        return Result(total, [])
-    names = [each.parts[0].partition.get(config.group_by.lower()) for each in series]
-    return Result(total, list(zip(names, totals, strict=True)))
+    groups = []
+    if config.group_by is not None:
+        names = [each.parts[0].partition.get(config.group_by.lower()) for each in series]
+        groups = list(zip(names, totals, strict=True))
+    return Result(total, groups, windows={config.window: (total, groups)})
+
+
+def sweep_by_file(data: Input, config: Config, windows: tuple[int, ...], *, kept: Path, why: str) -> Result:
+    """A sweep's counts of `data` file by file in this process, each file's counts kept in `kept`.
+
+    The cache keeps an entry per file and window (a run's entry of that window serves too): a
+    re-run with new windows counts each file once for the windows it has no entry of, and none
+    for the others. Every window is then stitched across the files as a run's is, from edges of
+    the largest window cut to its own (`partial.within`). `config.window` is the largest window.
+    """
+    check_config(config, data, why=why)
+    series = partitions(data, config)
+    files = [[each.replace_parts([part]) for part in each.parts] for each in series]
+    flat = [one for each in files for one in each]
+    pieces: dict[int, list[Piece]] = {window: [] for window in windows}
+    new_windows: set[int] = set()  # windows some file had no entry of
+    counted_again = 0
+    for one in flat:
+        found = {window: cache.load(kept, one, replace(config, window=window)) for window in windows}
+        missing = tuple(window for window in windows if found[window] is None)
+        if missing:
+            counted_again += 1
+            new_windows.update(missing)
+            new = _count_windows(one, config, missing)
+            for window, piece in new.items():
+                cache.store(kept, one, replace(config, window=window), piece)
+            found |= new
+        for window in windows:
+            kept_piece = found[window]
+            assert kept_piece is not None  # noqa: S101 - found, or counted just now
+            pieces[window].append(kept_piece)
+    again = ", ".join(str(window) for window in windows if window in new_windows)
+    log.info(
+        "cache %s: %s of %s counted before for every window%s",
+        kept,
+        len(flat) - counted_again,
+        counted(len(flat), "file"),
+        f"; the others counted once for the windows new to them ({again})" if again else "",
+    )
+    by_window = {}
+    for window in windows:
+        totals = []
+        start = 0
+        for each in files:
+            totals.append(combine(each, pieces[window][start : start + len(each)], window))
+            start += len(each)
+        names = (
+            [each.parts[0].partition.get(config.group_by.lower()) for each in series]
+            if config.group_by
+            else []
+        )
+        by_window[window] = (sum(totals, Counts(0, 0, 0, 0)), list(zip(names, totals, strict=False)))
+    total, groups = by_window[config.window]
+    if total.rows == 0:
+        raise no_rows(data)
+    return Result(total, groups, windows=by_window)
+
+
+def _count_windows(data: Input, config: Config, windows: tuple[int, ...]) -> dict[int, Piece]:
+    """One file's own counts of each of `windows` in one scan, each with its edges."""
+    largest = replace(config, window=max(windows))
+    result = run(data, largest, edges=True, route=decide(data, largest, windows=windows))
+    assert result.edges is not None  # noqa: S101 - asked for
+    return {window: (result.windows[window][0], within(result.edges, window)) for window in windows}
 
 
 def _in_shares(series: list[Input], tasks: int) -> list[list[Input]]:
