@@ -238,6 +238,9 @@ def sweep(
     means: bool = False,
     table: PathLike | None = None,
     metrics_file: PathLike | None = None,
+    engine: Literal["local", "dask"] = "local",
+    address: str | None = None,
+    workers: int | None = None,
     cache: PathLike | None = None,
     hash_inputs: bool = False,
     mlflow: str | None = None,
@@ -253,9 +256,10 @@ def sweep(
     .parquet); with `metrics_file`, a Prometheus textfile, each result labelled by its window;
     with `mlflow`, a tracking URI, a run in `mlflow_experiment` with a child run per window; with
     `cache`, a folder keeping each file's counts per window (a re-run counts only new files and
-    windows).
-    `input`, `config` and `hash_inputs` are `run`'s. The local engine only, for now (see
-    docs/sweep.md). Raises the job's errors as `run` does, naming these keyword arguments.
+    windows). `engine="dask"` counts each file on the Dask cluster at `address` (or a local one of
+    `workers` processes) for every window, as `run` does (no `signals` there yet). `input`,
+    `config` and `hash_inputs` are `run`'s (see docs/sweep.md). Raises the job's errors as `run`
+    does, naming these keyword arguments.
     """
     started = time.perf_counter()
     given = _given(config)
@@ -277,7 +281,7 @@ def sweep(
         started=started,
         spelling=KEYWORDS,
         config=given,
-        where=Where(cache=None if cache is None else Path(cache)),
+        where=Where(_engine(engine), address, workers, None if cache is None else Path(cache)),
         hashing=hash_inputs,
         tracking=job.tracking(mlflow, mlflow_experiment),
         steps=sweeping.steps(windows, means=means),

@@ -359,6 +359,9 @@ def sweep(
         typer.Option("--means", help="With --signals: each window's rolling mean too (rolling_mean_5, ...)."),
     ] = False,
     table: TableOption = None,
+    engine: EngineOption = EngineName.local,
+    address: AddressOption = None,
+    workers: WorkersOption = None,
     cache: CacheOption = None,
     metrics_file: MetricsFileOption = None,
     log_format: LogFormatOption = LogFormatName.text,
@@ -370,9 +373,10 @@ def sweep(
     """Count the signal rate of many windows in one read of the input, each exactly as run counts it.
 
     The document (run's keys, then a result per window) goes to the output file and to stdout;
-    logs go to stderr and the log file. Exit codes as run's. Local engine only, for now: no
-    --engine dask yet (docs/sweep.md). With --mlflow, a run with a child run per window; with
-    --cache, each file's counts kept per window, so a re-run counts only new files and windows.
+    logs go to stderr and the log file. Exit codes as run's. With --engine dask, each file is
+    counted on the cluster for every window, then stitched (no --signals there yet). With --mlflow,
+    a run with a child run per window; with --cache, each file's counts kept per window, so a
+    re-run counts only new files and windows (docs/sweep.md).
     """
     _take_stop_signals()
     from signal_job.paths import Paths  # noqa: PLC0415
@@ -387,7 +391,7 @@ def sweep(
     logs = Logs("json" if log_format is LogFormatName.json else "text")
     progress.enable(progress.wanted(json_logs=log_format is LogFormatName.json))
     log.info("signal-job %s starting a sweep", __version__)
-    where = Where(cache=cache)
+    where = Where("dask" if engine is EngineName.dask else "local", address, workers, cache)
     if explain:
         _explain(paths, where, windows=lambda config: sweeping.windows_of(config, windows))
     request = job.Request(

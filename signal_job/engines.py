@@ -67,11 +67,22 @@ def _cached(
     return by_file.run_by_file(data, config, kept=where.cache, why=str(Option.CACHE))
 
 
-def _on_dask(
-    data: Input, config: Config, _route: Route, where: Where, signals: Target | None, pending: Pending
+def _on_dask(  # noqa: PLR0917 - the engines' one signature (`Run`)
+    data: Input, config: Config, route: Route, where: Where, signals: Target | None, pending: Pending
 ) -> pipeline.Result:
     """The Dask engine: the files counted on a cluster; the signals dataset's folder built beside it."""
     from signal_job.computing import cluster  # noqa: PLC0415 - dask only when asked for
+
+    if route.windows is not None:
+        if signals is not None:
+            msg = (
+                f"a sweep's {Option.SIGNALS} is not written with {Option.ENGINE.given('dask')} yet: "
+                "leave out one of them"
+            )
+            raise ConfigError(msg)
+        return cluster.sweep_on_dask(
+            data, config, route.swept, address=where.address, workers=where.workers, kept=where.cache
+        )
 
     def counted(folder: Path | None) -> pipeline.Result:
         return cluster.run_on_dask(

@@ -137,8 +137,16 @@ def run_by_file(
     return Result(total, groups, windows={config.window: (total, groups)})
 
 
-def sweep_by_file(data: Input, config: Config, windows: tuple[int, ...], *, kept: Path, why: str) -> Result:
-    """A sweep's counts of `data` file by file in this process, each file's counts kept in `kept`.
+def sweep_by_file(
+    data: Input,
+    config: Config,
+    windows: tuple[int, ...],
+    *,
+    kept: Path | None,
+    why: str,
+    count: SweepCounter | None = None,
+) -> Result:
+    """A sweep's counts of `data` file by file with `count`; with `kept`, a cache folder of files' counts.
 
     The cache keeps an entry per file and window (a run's entry of that window serves too): a
     re-run with new windows counts each file once for the windows it has no entry of, and none
@@ -149,37 +157,43 @@ def sweep_by_file(data: Input, config: Config, windows: tuple[int, ...], *, kept
     series = partitions(data, config)
     files = [[each.replace_parts([part]) for part in each.parts] for each in series]
     flat = [one for each in files for one in each]
-    pieces: dict[int, list[Piece]] = {window: [] for window in windows}
-    new_windows: set[int] = set()  # windows some file had no entry of
-    counted_again = 0
-    for one in flat:
-        found = {window: cache.load(kept, one, replace(config, window=window)) for window in windows}
-        missing = tuple(window for window in windows if found[window] is None)
+    found = [
+        {
+            window: cache.load(kept, one, replace(config, window=window)) if kept else None
+            for window in windows
+        }
+        for one in flat
+    ]
+    # Files are counted in one batch per set of windows they lack (all files and windows, uncached).
+    lacking: dict[tuple[int, ...], list[int]] = {}
+    for index, kept_pieces in enumerate(found):
+        missing = tuple(window for window in windows if kept_pieces[window] is None)
         if missing:
-            counted_again += 1
-            new_windows.update(missing)
-            new = _count_windows(one, config, missing)
-            for window, piece in new.items():
-                cache.store(kept, one, replace(config, window=window), piece)
-            found |= new
-        for window in windows:
-            kept_piece = found[window]
-            assert kept_piece is not None  # noqa: S101 - found, or counted just now
-            pieces[window].append(kept_piece)
-    again = ", ".join(str(window) for window in windows if window in new_windows)
-    log.info(
-        "cache %s: %s of %s counted before for every window%s",
-        kept,
-        len(flat) - counted_again,
-        counted(len(flat), "file"),
-        f"; the others counted once for the windows new to them ({again})" if again else "",
-    )
+            lacking.setdefault(missing, []).append(index)
+    for missing, indexes in lacking.items():
+        new = (count or count_windows_here)([flat[index] for index in indexes], config, missing)
+        for index, pieces in zip(indexes, new, strict=True):
+            for window, piece in pieces.items():
+                if kept is not None:
+                    cache.store(kept, flat[index], replace(config, window=window), piece)
+            found[index] |= pieces
+    if kept is not None:
+        again = ", ".join(str(window) for window in windows if any(window in missing for missing in lacking))
+        log.info(
+            "cache %s: %s of %s counted before for every window%s",
+            kept,
+            len(flat) - sum(len(indexes) for indexes in lacking.values()),
+            counted(len(flat), "file"),
+            f"; the others counted once for the windows new to them ({again})" if again else "",
+        )
+    complete = [{window: piece for window, piece in each.items() if piece is not None} for each in found]
     by_window = {}
     for window in windows:
+        pieces_of = [each[window] for each in complete]  # every file has each window now
         totals = []
         start = 0
         for each in files:
-            totals.append(combine(each, pieces[window][start : start + len(each)], window))
+            totals.append(combine(each, pieces_of[start : start + len(each)], window))
             start += len(each)
         names = (
             [each.parts[0].partition.get(config.group_by.lower()) for each in series]
@@ -193,12 +207,25 @@ def sweep_by_file(data: Input, config: Config, windows: tuple[int, ...], *, kept
     return Result(total, groups, windows=by_window)
 
 
-def _count_windows(data: Input, config: Config, windows: tuple[int, ...]) -> dict[int, Piece]:
-    """One file's own counts of each of `windows` in one scan, each with its edges."""
-    largest = replace(config, window=max(windows))
-    result = run(data, largest, edges=True, route=decide(data, largest, windows=windows))
-    assert result.edges is not None  # noqa: S101 - asked for
-    return {window: (result.windows[window][0], within(result.edges, window)) for window in windows}
+# Counts inputs of one series each, for a sweep's windows: each file's pieces by window.
+SweepCounter = Callable[[list[Input], Config, tuple[int, ...]], list[dict[int, Piece]]]
+
+
+def count_windows_here(
+    files: list[Input], config: Config, windows: tuple[int, ...]
+) -> list[dict[int, Piece]]:
+    """Each file's own counts of each of `windows` in one scan, each with its edges (also a worker's task)."""
+    pieces = []
+    with steps("counting files", len(files)) as advance:  # a bar only where enabled: never on a worker
+        for one in files:
+            largest = replace(config, window=max(windows))
+            result = run(one, largest, edges=True, route=decide(one, largest, windows=windows))
+            assert result.edges is not None  # noqa: S101 - asked for
+            pieces.append(
+                {window: (result.windows[window][0], within(result.edges, window)) for window in windows}
+            )
+            advance(1)
+    return pieces
 
 
 def _in_shares(series: list[Input], tasks: int) -> list[list[Input]]:
