@@ -60,6 +60,8 @@ def _steps(
             msg = f"{Option.MEANS} adds each window's rolling mean to the signals file: give {Option.SIGNALS}"
             raise ConfigError(msg)
         windows = windows_of(config, given)
+        if request.paths.signals is not None:
+            _check_group_name(config, windows)
     except ConfigError as exc:
         exc.version = config.version
         raise
@@ -90,3 +92,16 @@ def _steps(
     )
     table = partial(sweep_table, swept, grouped=grouped)
     return job.Outcome(document, swept[0].total, tables={Option.TABLE: table})
+
+
+def _check_group_name(config: Config, windows: tuple[int, ...]) -> None:
+    """Refuse a `group_by` named as one of the sweep's signal columns, which it would stand beside."""
+    if config.group_by is None:
+        return
+    taken = {f"{kind}_{window}" for window in windows for kind in ("signal", "rolling_mean")}
+    if config.group_by.lower() in taken:
+        msg = (
+            f"config key 'group_by' cannot be {config.group_by!r} in a sweep with {Option.SIGNALS}: "
+            "the signals file has a column of that name"
+        )
+        raise ConfigError(msg)

@@ -6,6 +6,7 @@ import itertools
 import json
 import shutil
 import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -361,3 +362,41 @@ def test_a_cached_sweep_gives_each_window_what_run_gives_and_a_rerun_reads_no_fi
         assert (again.result(window).signals, again.result(window).rate) == (alone.signals, alone.rate)
     assert [figures(each) for each in first.results] == [figures(each) for each in again.results[:2]]
     assert len(list(cache.iterdir())) == 9  # three files, three windows each
+
+
+def test_a_plain_sweep_imports_none_of_the_optional_integrations_nor_numpy(tmp_path: Path) -> None:
+    # As a plain run (tests/test_api.py): each is imported only where it is used.
+    optional = {
+        "dask",
+        "distributed",
+        "obstore",
+        "boto3",
+        "botocore",
+        "xxhash",
+        "mlflow",
+        "sqlalchemy",
+        "numpy",
+    }
+    shutil.copy(PROJECT / "data.csv", tmp_path)
+    probe = (
+        "import sys, signal_job\n"
+        "signal_job.sweep(sys.argv[1], windows='5:50:5', config={'seed': 1, 'window': 5, 'version': 'v'},\n"
+        "                 table=sys.argv[2])\n"
+        "print(' '.join(sorted({name.split('.')[0] for name in sys.modules})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path / "data.csv"), str(tmp_path / "t.parquet")],
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert set(done.stdout.decode().split()).isdisjoint(optional)
+
+
+def test_a_group_by_named_as_a_signal_column_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "named.csv"
+    path.write_text("timestamp,signal_3,close\n2024-01-01 00:00:00,A,1\n")
+    config = {**CONFIG, "group_by": "signal_3"}
+    with pytest.raises(ConfigError, match="cannot be 'signal_3' in a sweep with signals: the signals file"):
+        signal_job.sweep(path, windows="3", config=config, signals=tmp_path / "s.parquet")
