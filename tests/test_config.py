@@ -1,13 +1,22 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from signal_job.config import Config, Reading, RunConfig, as_mapping, load_config, resolve_config
+from signal_job.config import (
+    Config,
+    Reading,
+    RunConfig,
+    as_mapping,
+    load_config,
+    parse_windows,
+    resolve_config,
+)
 from signal_job.errors import ConfigError
 from tests.conftest import WriteFile
 
@@ -236,3 +245,39 @@ def test_a_config_object_reads_back_as_itself(reading: Reading) -> None:
     config = Config(seed=7, window=3, version="v2", group_by="symbol", reading=reading)
     assert resolve_config(None, config) == config
     assert resolve_config(None, as_mapping(config)) == config
+
+
+def test_the_windows_key_reads_a_list_or_text_and_reads_back_as_itself() -> None:
+    base = {"seed": 1, "window": 5, "version": "v"}
+    assert resolve_config(None, {**base, "windows": [20, 5]}).windows == (20, 5)
+    config = resolve_config(None, {**base, "windows": "2,5:15:5"})
+    assert config.windows == (2, 5, 10, 15)
+    assert resolve_config(None, as_mapping(config)) == config
+    assert resolve_config(None, base).windows is None
+
+
+@pytest.mark.parametrize(
+    ("text", "windows"),
+    [
+        ("5:20:5", (5, 10, 15, 20)),
+        ("3, 1:2", (3, 1, 2)),
+        ("4:10:4", (4, 8)),
+        ("1:1000", tuple(range(1, 1001))),
+    ],
+)
+def test_windows_text_gives_windows_and_ranges_in_order(text: str, windows: tuple[int, ...]) -> None:
+    assert parse_windows(text, what="w") == windows
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1:1001", "the range '1:1001' of 1,001 windows; a sweep takes at most 1,000"),
+        ("1:500,501:1001", "the range '501:1001' of 501 windows"),
+        ("7,,8", "has '', which is neither a window"),
+        ("0:5", "which gives no window"),
+    ],
+)
+def test_windows_text_past_a_thousand_or_malformed_is_refused(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_windows(text, what="w")
