@@ -305,7 +305,7 @@ def _explain(paths: Paths, where: Where, windows: Callable[[Config], tuple[int, 
 def _windows(text: str | None) -> str | None:
     """Check `--windows` as typer parses it: a bad list is a usage error (exit 2), as a bad number is."""
     if text is not None:
-        from signal_job.config import parse_windows  # noqa: PLC0415 - YAML only when a sweep runs
+        from signal_job.windows import parse_windows  # noqa: PLC0415 - as the job's imports, when used
 
         try:
             parse_windows(text, what="the list")

@@ -13,13 +13,14 @@ from dataclasses import replace
 from functools import partial
 
 from signal_job import job
-from signal_job.config import Config, checked_windows, parse_windows
+from signal_job.config import Config
 from signal_job.errors import ConfigError
 from signal_job.options import Option
 from signal_job.paths import Prepared
 from signal_job.reporting import report
 from signal_job.reporting.outputs import Pending
 from signal_job.reporting.sweeps import Swept, log_sweep, sweep_document, sweep_table
+from signal_job.windows import checked_windows, parse_windows
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import time
 from pathlib import Path
@@ -14,7 +13,6 @@ from signal_job.config import (
     RunConfig,
     as_mapping,
     load_config,
-    parse_windows,
     resolve_config,
 )
 from signal_job.errors import ConfigError
@@ -254,30 +252,3 @@ def test_the_windows_key_reads_a_list_or_text_and_reads_back_as_itself() -> None
     assert config.windows == (2, 5, 10, 15)
     assert resolve_config(None, as_mapping(config)) == config
     assert resolve_config(None, base).windows is None
-
-
-@pytest.mark.parametrize(
-    ("text", "windows"),
-    [
-        ("5:20:5", (5, 10, 15, 20)),
-        ("3, 1:2", (3, 1, 2)),
-        ("4:10:4", (4, 8)),
-        ("1:1000", tuple(range(1, 1001))),
-    ],
-)
-def test_windows_text_gives_windows_and_ranges_in_order(text: str, windows: tuple[int, ...]) -> None:
-    assert parse_windows(text, what="w") == windows
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("1:1001", "the range '1:1001' of 1,001 windows; a sweep takes at most 1,000"),
-        ("1:500,501:1001", "the range '501:1001' of 501 windows"),
-        ("7,,8", "has '', which is neither a window"),
-        ("0:5", "which gives no window"),
-    ],
-)
-def test_windows_text_past_a_thousand_or_malformed_is_refused(text: str, message: str) -> None:
-    with pytest.raises(ConfigError, match=re.escape(message)):
-        parse_windows(text, what="w")
