@@ -35,6 +35,7 @@ class Program(enum.Enum):
     DUCKDB = "duckdb_job.py"  # the job as one DuckDB query
     FLOOR = "polars_floor.py"  # Polars reading close as Float64 (with signals: the float sink)
     FLOOR_FIELDS = "polars_floor.py --fields"  # ... and the time column and each row's last field
+    POLARS_SWEEP = "polars_sweep.py"  # a float rolling mean column per window (with `windows`)
     IMPORTS = "bare imports"  # python importing polars, orjson, yaml and typer: start-up
 
 
@@ -98,7 +99,7 @@ class Implementation:
             or self.cache
             or self.baseline
             or self.refused
-            or self.windows
+            or (self.windows and self.program is not Program.POLARS_SWEEP)
         )
         if job_only and not job:
             msg = (
@@ -113,7 +114,7 @@ class Implementation:
             msg = f"{self.name}: only a dask run attaches to a scheduler"
             raise ValueError(msg)
 
-    def command(self, path: Path, place: Place) -> list[str]:
+    def command(self, path: Path, place: Place) -> list[str]:  # noqa: PLR0911 - one command a program
         """The command line that runs it on `path`."""
         config = place.work / (GROUPED_CONFIG if self.grouped else CONFIG)
         paths = ["--input", str(path), "--config", str(config)]
@@ -128,6 +129,10 @@ class Implementation:
             return [PYTHON, str(HERE / "duckdb_job.py"), *paths]
         if self.program is Program.FLOOR:
             return [PYTHON, str(HERE / "polars_floor.py"), str(path), *signals]
+        if self.program is Program.POLARS_SWEEP:
+            assert self.windows, "a Polars sweep needs its windows"
+            script, output = str(HERE / "polars_sweep.py"), ["--output", str(place.output)]
+            return [PYTHON, script, "--input", str(path), "--windows", self.windows, *output]
         if self.program is Program.FLOOR_FIELDS:
             return [PYTHON, str(HERE / "polars_floor.py"), str(path), "--fields"]
         return [PYTHON, "-c", "import polars, orjson, yaml, typer"]
