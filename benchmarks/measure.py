@@ -35,6 +35,7 @@ class Program(enum.Enum):
     DUCKDB = "duckdb_job.py"  # the job as one DuckDB query
     FLOOR = "polars_floor.py"  # Polars reading close as Float64 (with signals: the float sink)
     FLOOR_FIELDS = "polars_floor.py --fields"  # ... and the time column and each row's last field
+    POLARS_SWEEP = "polars_sweep.py"  # a float rolling mean column per window (with `windows`)
     IMPORTS = "bare imports"  # python importing polars, orjson, yaml and typer: start-up
 
 
@@ -81,6 +82,7 @@ class Implementation:
     cache: Literal["kept", "empty"] | None = None
     baseline: bool = False  # run from the tree of `--against REV` rather than the one measured
     refused: bool = False  # the input is bad: every run must exit 1, with the error document
+    windows: str | None = None  # `sweep --windows WINDOWS` rather than `run`: many windows in one read
 
     @property
     def exit_code(self) -> int:
@@ -91,10 +93,19 @@ class Implementation:
         """Refuse fields the program has no use for: a preset says only what it runs."""
         job = self.program is Program.SIGNAL_JOB
         job_only = (
-            self.grouped or self.hash or self.engine != "local" or self.cache or self.baseline or self.refused
+            self.grouped
+            or self.hash
+            or self.engine != "local"
+            or self.cache
+            or self.baseline
+            or self.refused
+            or (self.windows and self.program is not Program.POLARS_SWEEP)
         )
         if job_only and not job:
-            msg = f"{self.name}: only signal-job takes group_by, --hash, --engine, --cache, a tree, a refusal"
+            msg = (
+                f"{self.name}: only signal-job takes group_by, --hash, --engine, --cache, a tree, a "
+                "refusal, a sweep"
+            )
             raise ValueError(msg)
         if self.signals and self.program not in {Program.SIGNAL_JOB, Program.PANDAS, Program.FLOOR}:
             msg = f"{self.name}: {self.program.value} writes no signals file"
@@ -103,20 +114,25 @@ class Implementation:
             msg = f"{self.name}: only a dask run attaches to a scheduler"
             raise ValueError(msg)
 
-    def command(self, path: Path, place: Place) -> list[str]:
+    def command(self, path: Path, place: Place) -> list[str]:  # noqa: PLR0911 - one command a program
         """The command line that runs it on `path`."""
         config = place.work / (GROUPED_CONFIG if self.grouped else CONFIG)
         paths = ["--input", str(path), "--config", str(config)]
         paths += ["--output", str(place.output), "--log-file", str(place.log)]
         signals = ["--signals", str(place.work / "signals.parquet")] if self.signals else []
         if self.program is Program.SIGNAL_JOB:
-            return [PYTHON, "-m", "signal_job", "run", *paths, *signals, *self._options(place)]
+            command = ["run"] if self.windows is None else ["sweep", "--windows", self.windows]
+            return [PYTHON, "-m", "signal_job", *command, *paths, *signals, *self._options(place)]
         if self.program is Program.PANDAS:
             return [PYTHON, str(HERE / "pandas_job.py"), *paths, *signals]
         if self.program is Program.DUCKDB:
             return [PYTHON, str(HERE / "duckdb_job.py"), *paths]
         if self.program is Program.FLOOR:
             return [PYTHON, str(HERE / "polars_floor.py"), str(path), *signals]
+        if self.program is Program.POLARS_SWEEP:
+            assert self.windows, "a Polars sweep needs its windows"
+            script, output = str(HERE / "polars_sweep.py"), ["--output", str(place.output)]
+            return [PYTHON, script, "--input", str(path), "--windows", self.windows, *output]
         if self.program is Program.FLOOR_FIELDS:
             return [PYTHON, str(HERE / "polars_floor.py"), str(path), "--fields"]
         return [PYTHON, "-c", "import polars, orjson, yaml, typer"]

@@ -67,6 +67,12 @@ LONG_LINE = Implementation("signal-job 10 MB line", JOB, "long_line", refused=Tr
 BLANK_GZIP = Implementation("signal-job gzip of 2^30 blank lines", JOB, "blank_gzip", refused=True)
 BLANK_ONLY = Implementation("signal-job 64M blank lines", JOB, "blank_only", refused=True)
 HEADER_ONLY = Implementation("signal-job header alone", JOB, "header_only", refused=True)
+# Issue 26: choosing the window, 20 and 100 windows in one read, against one run of one window.
+SWEEP_20 = Implementation("signal-job sweep 20 windows", JOB, "csv", windows="5:100:5")
+SWEEP_100 = Implementation("signal-job sweep 100 windows", JOB, "csv", windows="2:200:2")
+# The same sweeps in plain Polars: a Float64 rolling mean column per window, no checks.
+POLARS_SWEEP_20 = Implementation("polars floats 20 windows", Program.POLARS_SWEEP, "csv", windows="5:100:5")
+POLARS_SWEEP_100 = Implementation("polars floats 100 windows", Program.POLARS_SWEEP, "csv", windows="2:200:2")
 # Issue 30, item 8: a million groups in a column (the log keeps 1,000 group lines of them).
 MILLION = Implementation("signal-job a million groups", JOB, "many_groups", grouped=True)
 
@@ -198,6 +204,12 @@ PRESETS = {
         ),
         Preset("hash", "--hash against the same run without it", _at((10 * M, 50 * M), SIGNAL_JOB, HASH)),
         Preset(
+            "sweep",
+            "signal-job sweep: 20 and 100 windows in one read against one run of one window, and plain "
+            "Polars float sweeps",
+            _at((10 * M, 50 * M), SIGNAL_JOB, SWEEP_20, SWEEP_100, POLARS_SWEEP_20, POLARS_SWEEP_100),
+        ),
+        Preset(
             "hostile",
             "issue 30's inputs: without data rows (a 10 MB line, 2^30 blank lines gzipped, 64M blank "
             "lines), and a million groups in a column",
@@ -270,6 +282,13 @@ TARGETS = (
     Target(DAYS_RERUN, "over", 0.1, LAST_DAY, (M, 10 * M)),
     Target(DAYS_EMPTY, "time", 1.5, DAYS),
     Target(HASH, "time", 1.1, SIGNAL_JOB, BOTH),
+    # Issue 26: a sweep is one read; memory flat from 10M to 50M rows, under 400 MiB for 100 windows.
+    Target(SWEEP_20, "time", 1.5, SIGNAL_JOB, BOTH, issue=26),
+    Target(SWEEP_100, "time", 3.0, SIGNAL_JOB, BOTH, issue=26),
+    Target(SWEEP_100, "peak", 400, sizes=BOTH, issue=26),
+    Target(SWEEP_100, "growth", 1.15, sizes=(50 * M,), issue=26),
+    Target(SWEEP_20, "time", None, POLARS_SWEEP_20, BOTH, issue=26),
+    Target(SWEEP_100, "time", None, POLARS_SWEEP_100, BOTH, issue=26),
     # Issue 30: inputs that took minutes or gigabytes to say they have no data rows.
     Target(LONG_LINE, "over", OVER_LONG_LINE, HEADER_ONLY, (0,), issue=30),
     Target(BLANK_GZIP, "over", OVER_BLANK_GZIP, HEADER_ONLY, (0,), issue=30),

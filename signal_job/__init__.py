@@ -4,6 +4,7 @@
     result = signal_job.run("data.csv", config="config.yaml")  # or a Polars or pandas frame
     result.rate, result.rows, result.document, result.groups
     signal_job.signals("data.csv", config="config.yaml")  # every row's signal, a LazyFrame
+    swept = signal_job.sweep("data.csv", windows="5:200:5", config="config.yaml")
 
 See docs/api.md. Importing the package is cheap: Polars loads when a run starts.
 """
@@ -26,9 +27,9 @@ from signal_job.errors import (
 from signal_job.version import __version__
 
 if TYPE_CHECKING:
-    from signal_job.api import explain, run, signals
+    from signal_job.api import explain, run, signals, sweep
     from signal_job.config import Config, Reading
-    from signal_job.results import GroupResult, RunResult
+    from signal_job.results import GroupResult, RunResult, SweepResult, WindowResult
 
 __all__ = [
     "ClashError",
@@ -42,11 +43,14 @@ __all__ = [
     "Reading",
     "RunResult",
     "StagingError",
+    "SweepResult",
     "TrackingError",
+    "WindowResult",
     "__version__",
     "explain",
     "run",
     "signals",
+    "sweep",
 ]
 # A library's loggers stay silent until the application configures logging (Python's advice).
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -56,6 +60,9 @@ _LAZY = {
     "signals": "signal_job.api",
     "RunResult": "signal_job.results",
     "GroupResult": "signal_job.results",
+    "sweep": "signal_job.api",
+    "SweepResult": "signal_job.results",
+    "WindowResult": "signal_job.results",
     "Config": "signal_job.config",
     "Reading": "signal_job.config",
 }

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -23,7 +23,7 @@ from signal_job.errors import StagingError
 from signal_job.options import Option, Spelling
 from signal_job.paths import Paths
 from signal_job.reading.storage import Location, location
-from signal_job.results import GroupResults, RunResult
+from signal_job.results import GroupResult, GroupResults, RunResult, SweepResult, WindowResult
 from signal_job.tuning import tune_polars
 
 if TYPE_CHECKING:
@@ -56,6 +56,9 @@ KEYWORDS = Spelling(
         Option.MLFLOW_RUN_NAME: "mlflow_run_name",
         Option.MLFLOW_REQUIRED: "mlflow_required",
         Option.FORCE: "force",  # never named: `signal_job.synthetic.write_candles`'s, not `run`'s
+        Option.WINDOWS: "windows",  # `sweep`'s
+        Option.TABLE: "table",  # `sweep`'s
+        Option.MEANS: "means",  # `sweep`'s
     },
     valued='{name}="{value}"',
 )
@@ -333,3 +336,85 @@ def _windowed(config: ConfigSource, window: int | None) -> ConfigSource:
         given = RunConfig(Path(config), None).resolve()
     keys = as_mapping(given) if isinstance(given, Config) else dict(given)
     return {**keys, "window": window}
+
+
+def sweep(
+    input: PathLike = "data.csv",
+    *,
+    windows: str | Sequence[int] | None = None,
+    config: ConfigSource = "config.yaml",
+    output: PathLike | None = None,
+    signals: PathLike | None = None,
+    means: bool = False,
+    table: PathLike | None = None,
+    metrics_file: PathLike | None = None,
+    engine: Literal["local", "dask"] = "local",
+    address: str | None = None,
+    workers: int | None = None,
+    cache: PathLike | None = None,
+    hash_inputs: bool = False,
+    mlflow: str | None = None,
+    mlflow_experiment: str | None = None,
+) -> SweepResult:
+    """Count the signal rate of many windows in one read of `input`, each exactly as `run` counts it.
+
+    `windows`: a list of windows (`[5, 10, 20]`) or their text (`"5,10,20"`, the range
+    `"5:200:5"`, its stop included), at most 1,000; None takes the config's `windows` key. With
+    `output`, the sweep's document is written there; with `signals`, every row's timestamp, close
+    and a signal column per window (`signal_5`, ...), Parquet, and with `means` each window's
+    rolling mean (`rolling_mean_5`, ...) too; with `table`, its results as a table (.csv or
+    .parquet); with `metrics_file`, a Prometheus textfile, each result labelled by its window;
+    with `mlflow`, a tracking URI, a run in `mlflow_experiment` with a child run per window; with
+    `cache`, a folder keeping each file's counts per window (a re-run counts only new files and
+    windows). `engine="dask"` counts each file on the Dask cluster at `address` (or a local one of
+    `workers` processes) for every window, as `run` does (no `signals` there yet). `input`,
+    `config` and `hash_inputs` are `run`'s (see docs/sweep.md). Raises the job's errors as `run`
+    does, naming these keyword arguments.
+    """
+    started = time.perf_counter()
+    given = _given(config)
+    paths = Paths(
+        input=location(input),
+        config=Path(config) if isinstance(config, str | os.PathLike) else None,
+        output=_where_to(output),
+        log_file=None,
+        signals=_where_to(signals),
+        metrics_file=_where_to(metrics_file),
+        table=_where_to(table),
+    )
+    tune_polars(paths.input)  # before the sweep imports Polars
+    from signal_job import job, sweeping  # noqa: PLC0415 - Polars only once a sweep starts
+    from signal_job.engines import Where  # noqa: PLC0415
+
+    request = job.Request(
+        paths,
+        started=started,
+        spelling=KEYWORDS,
+        config=given,
+        where=Where(_engine(engine), address, workers, None if cache is None else Path(cache)),
+        hashing=hash_inputs,
+        tracking=job.tracking(mlflow, mlflow_experiment),
+        steps=sweeping.steps(windows, means=means),
+    )
+    outcome = job.execute(request)
+    if outcome.error is not None:
+        raise outcome.error
+    document = outcome.document
+    return SweepResult(
+        rows=document["rows_processed"],
+        results=tuple(_window_result(entry) for entry in document["results"]),
+        latency_ms=document["latency_ms"],
+        version=document["version"],
+        seed=document["seed"],
+        document=document,
+    )
+
+
+def _window_result(entry: dict[str, Any]) -> WindowResult:
+    groups = tuple(
+        GroupResult(each["group"], each["rows"], each["signals"], each["value"], each["full_windows"])
+        for each in entry.get("groups", [])
+    )
+    return WindowResult(
+        entry["window"], entry["rows"], entry["signals"], entry["value"], entry["full_windows"], groups
+    )

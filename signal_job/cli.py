@@ -31,7 +31,9 @@ from signal_job.reading.storage import Location, location  # noqa: E402
 from signal_job.version import __version__  # noqa: E402
 
 if TYPE_CHECKING:
-    from signal_job.config import Overrides
+    from collections.abc import Callable
+
+    from signal_job.config import Config, Overrides
     from signal_job.engines import Where
     from signal_job.paths import Paths
 
@@ -286,6 +288,9 @@ FLAGS = Spelling(
         Option.MLFLOW_RUN_NAME: "--mlflow-run-name",
         Option.MLFLOW_REQUIRED: "--mlflow-required",
         Option.FORCE: "--force",
+        Option.WINDOWS: "--windows",
+        Option.TABLE: "--table",
+        Option.MEANS: "--means",
     },
     valued="{name} {value}",
 )
@@ -572,19 +577,152 @@ def _no_stdout(**paths: str | None) -> None:
             raise typer.BadParameter(msg, param_hint=f"'{flag}'")
 
 
-def _explain(paths: Paths, where: Where, overrides: Overrides) -> None:
-    """Print the run's route and its queries, and exit 0; a job error prints the error document."""
+def _explain(
+    paths: Paths,
+    where: Where,
+    overrides: Overrides,
+    windows: Callable[[Config], tuple[int, ...]] | None = None,
+) -> None:
+    """Print the run's route and its queries, and exit 0; a job error prints the error document.
+
+    `windows`, a sweep's, from its config.
+    """
     from signal_job import job  # noqa: PLC0415 - as in `run`
     from signal_job.reporting.metrics import error_document, render  # noqa: PLC0415
 
     try:
-        text = job.explain(paths, where=where, overrides=overrides, spelling=FLAGS)
+        text = job.explain(paths, where=where, overrides=overrides, spelling=FLAGS, windows=windows)
     except JobError as exc:
         log.error("%s", exc)
         _print(render(error_document(version=exc.version, message=str(exc))))
         raise typer.Exit(1) from exc
     typer.echo(text, nl=False)
     raise typer.Exit(0)
+
+
+def _windows(text: str | None) -> str | None:
+    """Check `--windows` as typer parses it: a bad list is a usage error (exit 2), as a bad number is."""
+    if text is not None:
+        from signal_job.windows import parse_windows  # noqa: PLC0415 - as the job's imports, when used
+
+        try:
+            parse_windows(text, what="the list")
+        except JobError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+    return text
+
+
+WindowsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--windows",
+        callback=_windows,
+        help="The windows to sweep, e.g. 5,10,20,50 or the range 5:200:5 (the stop included); "
+        "at most 1,000. Default: the config's windows key.",
+    ),
+]
+TableOption = Annotated[
+    str | None,
+    _path_option(
+        "--table",
+        envvar="SIGNAL_JOB_TABLE",
+        help="Also write the results as a table, a row per window (and group), a path or an object: "
+        "CSV (.csv), Parquet (.parquet) or Arrow (.arrow), by the name's ending.",
+    ),
+]
+
+
+@app.command()
+def sweep(
+    input_path: InputOption = "data.csv",
+    config_path: ConfigOption = Path("config.yaml"),
+    output: Annotated[
+        str,
+        _path_option(
+            "--output",
+            "-o",
+            envvar="SIGNAL_JOB_OUTPUT",
+            help="Where to write the sweep's JSON, a path or an object (s3://...); - for stdout only.",
+        ),
+    ] = "sweep.json",
+    log_file: LogOption = "run.log",
+    windows: WindowsOption = None,
+    *,
+    signals: Annotated[
+        str | None,
+        _path_option(
+            "--signals",
+            envvar="SIGNAL_JOB_SIGNALS",
+            help="Also write each row's timestamp, close and a signal column per window (signal_5, ...) "
+            "here, from the same scan: Parquet, CSV or Arrow by the name's ending.",
+        ),
+    ] = None,
+    means: Annotated[
+        bool,
+        typer.Option("--means", help="With --signals: each window's rolling mean too (rolling_mean_5, ...)."),
+    ] = False,
+    table: TableOption = None,
+    engine: EngineOption = EngineName.local,
+    address: AddressOption = None,
+    workers: WorkersOption = None,
+    cache: CacheOption = None,
+    metrics_file: MetricsFileOption = None,
+    log_format: LogFormatOption = LogFormatName.text,
+    hash_inputs: HashOption = False,
+    mlflow: MlflowOption = None,
+    mlflow_experiment: ExperimentOption = None,
+    explain: ExplainOption = False,
+    settings: SetOption = None,
+) -> None:
+    """Count the signal rate of many windows in one read of the input, each exactly as run counts it.
+
+    The document (run's keys, then a result per window) goes to the output file and to stdout;
+    logs go to stderr and the log file. Exit codes as run's. With --engine dask, each file is
+    counted on the cluster for every window, then stitched (no --signals there yet). With --mlflow,
+    a run with a child run per window; with --cache, each file's counts kept per window, so a
+    re-run counts only new files and windows (docs/sweep.md).
+    """
+    _take_stop_signals()
+    from signal_job.config import Overrides  # noqa: PLC0415
+    from signal_job.paths import Paths  # noqa: PLC0415
+    from signal_job.tuning import tune_polars  # noqa: PLC0415
+
+    _no_stdout(signals=signals, metrics_file=metrics_file, table=table)
+    paths = Paths(
+        location(input_path),
+        config_path,
+        _unless_dash(output),
+        _unless_dash(log_file),
+        _given(signals),
+        _given(metrics_file),
+        table=_given(table),
+    )
+    tune_polars(paths.input)  # before the run imports Polars
+    from signal_job import job, progress, sweeping  # noqa: PLC0415 - keeps Polars off `--help`
+    from signal_job.engines import Where  # noqa: PLC0415
+    from signal_job.reporting.logs import Logs  # noqa: PLC0415
+
+    logs = Logs("json" if log_format is LogFormatName.json else "text")
+    progress.enable(progress.wanted(json_logs=log_format is LogFormatName.json))
+    log.info("signal-job %s starting a sweep", __version__)
+    overrides = Overrides(tuple(_pair(each) for each in settings or ()), named="--set")
+    if overrides.pairs:  # keys only: a value may be a secret (storage_options)
+        log.info("config keys set by --set: %s", ", ".join(dict(overrides.pairs)))
+    where = Where("dask" if engine is EngineName.dask else "local", address, workers, cache)
+    if explain:
+        _explain(paths, where, overrides, windows=lambda config: sweeping.windows_of(config, windows))
+    request = job.Request(
+        paths,
+        started=_STARTED,
+        spelling=FLAGS,
+        overrides=overrides,
+        where=where,
+        hashing=hash_inputs,
+        tracking=job.tracking(mlflow, mlflow_experiment),
+        steps=sweeping.steps(windows, means=means),
+    )
+    hooks = job.Hooks(logs, show=_print, ready=_act_on_stop_signals, before_writing=_stop_taking_signals)
+    raise typer.Exit(job.execute(request, hooks).code)
 
 
 # A scheduler's SIGTERM (or Ctrl-C) unwinds like an error: temporary files go, the error

@@ -12,6 +12,7 @@ import yaml
 
 from signal_job.errors import ConfigError, JobError, first_line, names_text, shorten
 from signal_job.safe_files import read_small
+from signal_job.windows import checked_windows, parse_windows
 
 KEYS = ("seed", "window", "version")
 OPTIONAL_KEYS = (
@@ -24,6 +25,7 @@ OPTIONAL_KEYS = (
     "sort",
     "duplicates",
     "storage_options",
+    "windows",
 )
 DUPLICATES = ("refuse", "drop")
 # A config is a few short lines. Anything far larger is refused before it is expanded: a YAML
@@ -64,6 +66,7 @@ class Config:
     # Input columns the signals keep beside their own, read as numbers; True: the OHLCV ones the
     # input has. Not a config key: what a face asks of one run (`signal_job.signals(keep=...)`).
     keep: tuple[str, ...] | bool = ()
+    windows: tuple[int, ...] | None = None  # a sweep's windows (a run counts `window` alone)
 
 
 # A config given in Python rather than by a path: checked as a file's would be.
@@ -124,6 +127,8 @@ def as_mapping(config: Config) -> dict[str, Any]:
     keys = {"seed": config.seed, "window": config.window, "version": config.version}
     if config.group_by is not None:
         keys["group_by"] = config.group_by
+    if config.windows is not None:
+        keys["windows"] = list(config.windows)
     defaults = Reading()
     for name in OPTIONAL_KEYS:
         if hasattr(defaults, name) and getattr(config.reading, name) != getattr(defaults, name):
@@ -402,8 +407,11 @@ def parse_config(
     }
     group_by = checked.pop("group_by", None)
     assert group_by is None or isinstance(group_by, str)  # noqa: S101 - checked above
+    windows = checked.pop("windows", None)
     reading = Reading(**{key: value for key, value in checked.items() if value is not None})
-    return Config(seed=seed, window=window, version=known_version, group_by=group_by, reading=reading)
+    return Config(
+        seed=seed, window=window, version=known_version, group_by=group_by, reading=reading, windows=windows
+    )
 
 
 def _unknown_keys(unknown: list[Any], named: str, version: str | None) -> ConfigError:
@@ -486,6 +494,25 @@ def _storage_options(
     return tuple(sorted(text.items()))
 
 
+def _windows_key(value: object, key: str, origin: str, version: str | None) -> tuple[int, ...]:
+    """The `windows` key: a list of windows, or their text (see `parse_windows`)."""
+    what = f"config key {key!r} in {origin}"
+    try:
+        if isinstance(value, str):
+            return parse_windows(value, what=what)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return checked_windows([value], what=what)
+        if isinstance(value, list) and all(
+            isinstance(each, int) and not isinstance(each, bool) for each in value
+        ):
+            return checked_windows(value, what=what)
+    except ConfigError as exc:
+        exc.version = version
+        raise
+    msg = f'{what} must be a list of windows ([5, 10, 20]) or their text ("5:200:5"), not {_describe(value)}'
+    raise ConfigError(msg, version=version)
+
+
 _CHECKS: dict[str, Any] = {
     "group_by": _name,
     "close_column": _column,
@@ -496,6 +523,7 @@ _CHECKS: dict[str, Any] = {
     "sort": _flag,
     "duplicates": _duplicates,
     "storage_options": _storage_options,
+    "windows": _windows_key,
 }
 
 

@@ -65,7 +65,7 @@ def _here(
 
 
 def _cached(
-    data: Input, config: Config, _route: Route, where: Where, signals: Out | None, _pending: Pending
+    data: Input, config: Config, route: Route, where: Where, signals: Out | None, _pending: Pending
 ) -> pipeline.Result:
     """The cache engine: file by file in this process, each file's counts kept in `where.cache`."""
     if signals is not None:
@@ -77,15 +77,29 @@ def _cached(
         raise ConfigError(msg)
     from signal_job.computing import by_file  # noqa: PLC0415 - only for a cached run
 
+    if route.windows is not None:
+        assert where.cache is not None  # noqa: S101 - the route's engine is the cache's
+        return by_file.sweep_by_file(data, config, route.swept, kept=where.cache, why=str(Option.CACHE))
     return by_file.run_by_file(data, config, kept=where.cache, why=str(Option.CACHE))
 
 
-def _on_dask(
-    data: Input, config: Config, _route: Route, where: Where, signals: Out | None, pending: Pending
+def _on_dask(  # noqa: PLR0917 - the engines' one signature (`Run`)
+    data: Input, config: Config, route: Route, where: Where, signals: Out | None, pending: Pending
 ) -> pipeline.Result:
     """The Dask engine: the files counted on a cluster; the signals dataset's folder built beside it."""
     assert not isinstance(signals, RemoteTarget)  # noqa: S101 - refused as a dataset (see `paths`)
     from signal_job.computing import cluster  # noqa: PLC0415 - dask only when asked for
+
+    if route.windows is not None:
+        if signals is not None:
+            msg = (
+                f"a sweep's {Option.SIGNALS} is not written with {Option.ENGINE.given('dask')} yet: "
+                "leave out one of them"
+            )
+            raise ConfigError(msg)
+        return cluster.sweep_on_dask(
+            data, config, route.swept, address=where.address, workers=where.workers, kept=where.cache
+        )
 
     def counted(folder: Path | None) -> pipeline.Result:
         return cluster.run_on_dask(

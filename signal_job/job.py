@@ -45,6 +45,7 @@ from signal_job.errors import (
     TrackingError,
     counted,
 )
+from signal_job.formats import FileFormat
 from signal_job.options import Option, Spelling
 from signal_job.partial import Counts
 from signal_job.paths import STDIN, STDIN_NAME, Paths, Prepared, is_stdout, prepare, spared
@@ -58,9 +59,9 @@ from signal_job.reporting.fingerprints import Hasher, facts, summary
 from signal_job.reporting.folders import remove_stale_dataset
 from signal_job.reporting.logs import FIELDS, Logs
 from signal_job.reporting.metrics import Document, error_document, render, success_document
-from signal_job.reporting.outputs import Pending, Target, remove_stale_signals, together
-from signal_job.reporting.tables import write_group_table
-from signal_job.reporting.uploads import RemoteTarget, check_reachable, remove_stale_signals_object
+from signal_job.reporting.outputs import Pending, Target, remove_stale_signals, together, write
+from signal_job.reporting.tables import table_format, write_group_table
+from signal_job.reporting.uploads import RemoteTarget, check_reachable, put, remove_stale_signals_object
 
 if TYPE_CHECKING:
     from signal_job.reporting.tracking import Tracked, Tracking
@@ -88,6 +89,8 @@ class Request:
     # which the run ends with once its paths are checked, as any error (in its error document).
     frame: object | None = None
     keep: tuple[str, ...] | bool = ()  # input columns the signals keep (see `Config.keep`)
+    # The steps from the config to the success document: a run's (`run_steps`), or a sweep's.
+    steps: Steps | None = None
 
     @cached_property
     def configured(self) -> RunConfig:
@@ -119,6 +122,11 @@ class Outcome:
     signals: os.stat_result | None = None  # the signals file (or folder) the run wrote
     error: BaseException | None = None  # a `JobError`, `Terminated`, or a bug
     code: int = 0  # the exit code: 0, 1, or 128 + the number of the signal that stopped it
+    # Tables a success writes with its document, by option: their bytes in a format (CSV or Parquet).
+    tables: dict[Option, Callable[[FileFormat], bytes]] = field(default_factory=dict)
+
+
+Steps = Callable[[Prepared, Request, Pending], Outcome]
 
 
 def execute(request: Request, hooks: Hooks = Hooks()) -> Outcome:
@@ -196,7 +204,7 @@ def _ended(
         if hooks.ready is not None:
             hooks.ready()
         _before_the_work(prepared, request, hooks, tracked)
-        outcome = _steps(prepared, request, pending)
+        outcome = (request.steps or run_steps)(prepared, request, pending)
         problem = hooks.logs.problem() if hooks.logs is not None else None
         if problem is not None:  # a full disk under the log: the run is not to be trusted
             problem.version = outcome.document["version"]
@@ -237,7 +245,7 @@ def _before_the_work(prepared: Prepared, request: Request, hooks: Hooks, tracked
     if untracked is not None:  # a required run whose MLflow run cannot be opened: no work to lose
         untracked.version = _version(request)
         raise untracked
-    for option in (Option.METRICS_FILE, Option.GROUPS):  # before the work, which could never be reported
+    for option in (Option.METRICS_FILE, Option.GROUPS, Option.TABLE):  # before the work, never reported
         if option in prepared.unusable:
             raise prepared.unusable[option]
 
@@ -338,14 +346,24 @@ def _unplaced(ended: Outcome, exc: OutputError) -> Outcome:
 
 def _tabled(ended: Outcome, prepared: Prepared) -> Outcome:
     """The outcome once a success's groups table is written (if asked for), or the error if it is not."""
-    out = prepared.outputs.get(Option.GROUPS)
-    if out is None or ended.error is not None:
+    if ended.error is not None:
         return ended
+    out = prepared.outputs.get(Option.GROUPS)
     try:
-        write_group_table(ended.groups, out)
+        if out is not None:
+            write_group_table(ended.groups, out)
+            log.info("groups table written to %s", out.path)
+        for option, table in ended.tables.items():
+            out = prepared.outputs.get(option)
+            if out is not None:
+                data = table(table_format(out.path, option=option))
+                if isinstance(out, RemoteTarget):
+                    put(out, data)
+                else:
+                    write(out, data)
+                log.info("table written to %s", out.path)
     except OutputError as exc:
         return _unplaced(ended, exc)
-    log.info("groups table written to %s", out.path)
     return ended
 
 
@@ -415,13 +433,41 @@ def tracking(
     return Tracking.of(uri, experiment, run_name=run_name, required=required)
 
 
-def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
+def run_steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
     """The run's steps: config, input, counts (and the signals file), the success document.
 
     Raises `JobError`, carrying the config's version once the config has been read.
     """
     paths = prepared.paths
-    config = replace(request.configured.resolve(), keep=request.keep)
+    config = replace(configured(prepared, request), keep=request.keep)
+    counted = count(prepared, request, pending, config)
+    total, groups = counted.result.total, counted.result.groups
+    ask = request.spelling(f"{Option.GROUPS.given('groups.csv')} (or .parquet)")
+    report.log_result(
+        total, groups, window=config.window, group_by=config.group_by, table=paths.groups, ask=ask
+    )
+    if paths.signals is not None:
+        log.info("signals written to %s", paths.signals)
+    document = success_document(
+        version=config.version,
+        rows=total.rows,
+        value=total.rate,
+        latency_ms=latency(request, config),
+        seed=config.seed,
+        inputs=counted.inputs,
+        warnings=[
+            *report.short_windows(total, groups, window=config.window, group_by=config.group_by),
+            *report.nonpositive_closes(total.nonpositive, first=counted.first_nonpositive),
+        ],
+    )
+    document = report.with_groups(document, groups, group_by=config.group_by, table=paths.groups, ask=ask)
+    return Outcome(document, total, groups)
+
+
+def configured(prepared: Prepared, request: Request) -> Config:
+    """The run's config, read (or checked, as given) and logged."""
+    paths = prepared.paths
+    config = request.configured.resolve()
     grouping = f" group_by={config.group_by}" if config.group_by else ""
     fields = {
         "seed": config.seed,
@@ -438,18 +484,47 @@ def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
         grouping,
         extra={FIELDS: fields},
     )
+    return config
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What `count` found: the counts, what was read, and where the first close of 0 or below is."""
+
+    result: pipeline.Result
+    inputs: dict[str, Any]
+    first_nonpositive: str | None  # None where no close is 0 or below
+
+
+def count(
+    prepared: Prepared,
+    request: Request,
+    pending: Pending,
+    config: Config,
+    *,
+    windows: tuple[int, ...] | None = None,
+    means: bool = False,
+) -> Counted:
+    """The counts of the input (the signals file written to `pending`), and what was read.
+
+    `windows`, a sweep's, are counted in the same scan (the config's window their largest);
+    `means`, its signals file holds their rolling means. Raises `JobError`, carrying the config's
+    version.
+    """
+    paths = prepared.paths
     try:
         _check_group_table(prepared, config)
         _check_objects(prepared, config)
         with _stdin_spooled(prepared) as spooled:
             data = _open(spooled, config, frame=request.frame)
-            route = _route(data, spooled, config, request.where)
+            route = _route(data, spooled, config, request.where, windows=windows, means=means)
             log.info("route: %s", describe(route), extra={FIELDS: {"route": route.as_dict()}})
             result, inputs = _fingerprinted(
                 data,
                 lambda: _compute(data, spooled, config, request.where, route, pending=pending),
                 hashing=request.hashing,
             )
+            first = _first_nonpositive(data) if result.total.nonpositive else None
     except JobError as exc:
         exc.version = config.version
         raise
@@ -458,32 +533,16 @@ def _steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome:
     if paths.input == STDIN:  # the copy is gone: the document names what was read
         for each in inputs.get("list", []):
             each["path"] = STDIN_NAME
-    total, groups = result.total, result.groups
-    first = _first_nonpositive(data) if total.nonpositive else None
-    ask = request.spelling(f"{Option.GROUPS.given('groups.csv')} (or .parquet)")
-    report.log_result(
-        total, groups, window=config.window, group_by=config.group_by, table=paths.groups, ask=ask
-    )
-    if paths.signals is not None:
-        log.info("signals written to %s", paths.signals)
+    return Counted(result, inputs, first)
+
+
+def latency(request: Request, config: Config) -> int:
+    """The run's latency so far in milliseconds, logged."""
     latency_ms = round((time.perf_counter() - request.started) * 1000)
     log.info(
         "latency: %d ms", latency_ms, extra={FIELDS: {"latency_ms": latency_ms, "version": config.version}}
     )
-    document = success_document(
-        version=config.version,
-        rows=total.rows,
-        value=total.rate,
-        latency_ms=latency_ms,
-        seed=config.seed,
-        inputs=inputs,
-        warnings=[
-            *report.short_windows(total, groups, window=config.window, group_by=config.group_by),
-            *report.nonpositive_closes(total.nonpositive, first=first),
-        ],
-    )
-    document = report.with_groups(document, groups, group_by=config.group_by, table=paths.groups, ask=ask)
-    return Outcome(document, total, groups)
+    return latency_ms
 
 
 def _first_nonpositive(data: Input) -> str | None:
@@ -598,13 +657,22 @@ def _fingerprinted(
     return result, inputs
 
 
-def _route(data: Input, prepared: Prepared, config: Config, where: Where) -> Route:
+def _route(
+    data: Input,
+    prepared: Prepared,
+    config: Config,
+    where: Where,
+    *,
+    windows: tuple[int, ...] | None = None,
+    means: bool = False,
+) -> Route:
     """How the run goes (see `route`): decided once, from what was asked for and what was found."""
     engine = Engine.LOCAL if where.cache is None else Engine.CACHE
     if where.name == "dask":
         engine = Engine.DASK
     signals = Option.SIGNALS in prepared.outputs
-    return decide(data, config, signals=signals, engine=engine, cached=where.cache is not None)
+    cached = where.cache is not None
+    return decide(data, config, signals=signals, engine=engine, cached=cached, windows=windows, means=means)
 
 
 def explain(
@@ -615,20 +683,25 @@ def explain(
     overrides: Overrides = Overrides(),
     where: Where = Where(),
     frame: object | None = None,
+    windows: Callable[[Config], tuple[int, ...]] | None = None,
 ) -> str:
     """What a run would do, without running it: its route with the reasons, and the Polars queries.
 
     Nothing is written but a `frame` given as the input, staged as a run stages it; the config is
     read and the input opened (its files found and sniffed). Raises `JobError` as a run would,
-    naming options (and a staged frame) in the face's `spelling`.
+    naming options (and a staged frame) in the face's `spelling`. `windows`, of a sweep: its
+    windows, from the config.
     """
     try:
         prepared = prepare(paths, signals_folder=where.name == "dask")
         known = resolve_config(paths.config, config, overrides)
         try:
+            swept = None if windows is None else windows(known)
+            if swept is not None:
+                known = replace(known, window=max(swept))
             with _stdin_spooled(prepared) as spooled:
                 data = _open(spooled, known, frame=frame)
-                route = _route(data, spooled, known, where)
+                route = _route(data, spooled, known, where, windows=swept)
                 queries = pipeline.queries(data, known, route)
         except JobError as exc:
             exc.version = known.version

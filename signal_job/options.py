@@ -41,6 +41,9 @@ class Option(enum.Enum):
     MLFLOW_RUN_NAME = "mlflow_run_name"
     MLFLOW_REQUIRED = "mlflow_required"  # a run that cannot be tracked fails
     FORCE = "force"  # replace an existing file of candles
+    WINDOWS = "windows"  # a sweep's windows
+    TABLE = "table"  # a sweep's results, as a table
+    MEANS = "means"  # a sweep's signals file holds each window's rolling mean
 
     def __str__(self) -> str:
         """The option's placeholder in a message, for a face's `Spelling` to replace."""

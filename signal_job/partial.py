@@ -85,6 +85,13 @@ def edge_rows(window: int) -> int:
     return min(window, MAX_WINDOW) - 1
 
 
+def within(edges: Edges, window: int) -> Edges:
+    """`edges` of a longer window cut to those of `window`: the closes its windows can reach."""
+    reach = edge_rows(window)
+    tail = edges.tail[len(edges.tail) - reach :] if reach else ()
+    return Edges(head=edges.head[:reach], tail=tail, first=edges.first, last=edges.last)
+
+
 def stitch(edges: Sequence[Edges], window: int) -> Crossing:
     """The full windows and signals of the windows that end in a file but start before it.
 

@@ -42,6 +42,7 @@ class Paths:
     signals: Location | None = None
     metrics_file: Location | None = None  # a Prometheus textfile
     groups: Location | None = None  # every group's counts, as a table (CSV, Parquet, Arrow: by its ending)
+    table: Location | None = None  # a sweep's results, as a table (CSV, Parquet, Arrow: by its ending)
 
     def outputs(self) -> dict[Option, Location]:
         """Each output path by the option that names it."""
@@ -51,6 +52,7 @@ class Paths:
             Option.SIGNALS: self.signals,
             Option.METRICS_FILE: self.metrics_file,
             Option.GROUPS: self.groups,
+            Option.TABLE: self.table,
         }
         return {option: path for option, path in named.items() if path is not None}
 
@@ -120,9 +122,9 @@ def _resolved(paths: Paths, *, signals_folder: bool) -> tuple[dict[Option, Out],
             elif option is Option.SIGNALS and signals_folder:
                 _check_dataset_name(path)
                 outputs[option] = folder_target(path)
-            elif option is Option.GROUPS:
+            elif option in (Option.GROUPS, Option.TABLE):
                 table = target(option, path)
-                table_format(path, option)  # a name that says no format can never be written
+                table_format(path, option=option)  # a name that says no format can never be written
                 outputs[option] = table
             elif option is Option.SIGNALS:
                 # Still compared with the other paths: a clash says more than the name's ending.
@@ -144,7 +146,7 @@ def _remote(option: Option, url: Url, outputs: dict[Option, Out], *, signals_fol
         )
         raise OutputError(msg)
     out = remote_target(option, url)
-    if option in (Option.SIGNALS, Option.GROUPS):
+    if option in (Option.SIGNALS, Option.GROUPS, Option.TABLE):
         outputs[option] = out  # still compared with the other outputs, as a local one
         table_format(url, option)
     outputs[option] = out

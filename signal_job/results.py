@@ -18,6 +18,7 @@ class GroupResult:
     rows: int
     signals: int
     rate: float  # rounded as the document's value is
+    full_windows: int = 0  # its rows with a full window
 
 
 _SHOWN = 3  # results a repr shows
@@ -66,7 +67,7 @@ class GroupResults(Sequence[GroupResult]):
 
 
 def _result(name: str | None, counts: Counts) -> GroupResult:
-    return GroupResult(name, counts.rows, counts.signals, counts.rate)
+    return GroupResult(name, counts.rows, counts.signals, counts.rate, counts.full_windows)
 
 
 @dataclass(frozen=True)
@@ -84,3 +85,34 @@ class RunResult:
     # lists at most the first 1,000); empty without.
     groups: GroupResults = field(default_factory=GroupResults)
     warnings: list[str] = field(default_factory=list)  # the document's: a result to read with care
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """One window's figures in a sweep: exactly what `run` with that window gives."""
+
+    window: int
+    rows: int
+    signals: int
+    rate: float  # the signal rate, rounded half-to-even to 4 decimals: the entry's value
+    full_windows: int  # rows with a full window
+    groups: tuple[GroupResult, ...] = ()  # with a config's group_by, in order of first appearance
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A successful sweep: a result per window, in the order asked, and the document."""
+
+    rows: int  # rows_processed
+    results: tuple[WindowResult, ...]
+    latency_ms: int
+    version: str
+    seed: int
+    document: dict[str, Any]  # the sweep's document, keys in their documented order
+
+    def result(self, window: int) -> WindowResult:
+        """The result of `window`; `KeyError` if it was not swept."""
+        for each in self.results:
+            if each.window == window:
+                return each
+        raise KeyError(window)

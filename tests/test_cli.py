@@ -139,7 +139,7 @@ def test_bad_config_gives_an_error_document_with_an_unknown_version(
             f"config file {config} has an unknown key 'windw' (did you mean 'window'?); "
             "the keys are 'seed', 'window', 'version' and, optionally, 'group_by', 'close_column', "
             "'timestamp_column', 'timestamp_format', 'header', 'decimal_comma', 'sort', 'duplicates', "
-            "'storage_options'"
+            "'storage_options', 'windows'"
         ),
     }
 

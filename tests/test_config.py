@@ -355,3 +355,12 @@ def test_a_hostile_override_is_refused_before_it_is_expanded(
     with pytest.raises(ConfigError, match=message) as caught:
         resolve_config(config_file, None, overrides(setting))
     assert len(str(caught.value)) < 300  # values quoted shortened, never whole
+
+
+def test_the_windows_key_reads_a_list_or_text_and_reads_back_as_itself() -> None:
+    base = {"seed": 1, "window": 5, "version": "v"}
+    assert resolve_config(None, {**base, "windows": [20, 5]}).windows == (20, 5)
+    config = resolve_config(None, {**base, "windows": "2,5:15:5"})
+    assert config.windows == (2, 5, 10, 15)
+    assert resolve_config(None, as_mapping(config)) == config
+    assert resolve_config(None, base).windows is None

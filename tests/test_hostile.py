@@ -1682,3 +1682,72 @@ def test_an_output_name_that_says_no_format_or_no_object_is_refused_and_nothing_
     assert json.loads(after.pop("metrics.json"))["status"] == "error"
     assert after.pop("run.log", None) is not None or "--log-file" in args
     assert {name: data for name, data in before.items() if name not in ("metrics.json", "run.log")} == after
+
+
+# A sweep's windows: refused before anything is read or written, however they are written.
+
+
+def sweep_job(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    """Run `signal-job sweep ARGS` in `cwd`."""
+    return subprocess.run(
+        [os.fsencode(CONSOLE_SCRIPT), b"sweep", *(os.fsencode(arg) for arg in args)],
+        cwd=cwd,
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("windows", "message"),
+    [
+        ("", "names no window"),
+        (" , ", "names no window"),
+        ("0", "has the window 0; a window is at least 1 row"),
+        ("-5", "'-5', which is neither a window"),
+        ("5:1:1", "'5:1:1', which gives no window"),
+        ("1:10:0", "'1:10:0', which gives no window"),
+        ("1:1000000", "of 1,000,000 windows; a sweep takes at most 1,000"),
+        ("1:" + "9" * 60 + ":1", "a sweep takes at most 1,000 windows"),
+        ("1:600,601:1200", "of 600 windows; a sweep takes at most 1,000"),
+        ("9" * 5000, "which is neither a window"),
+        ("5," * 20_000, "characters long; a sweep takes at most 1,000 windows"),
+        ("5,10,5", "more than once: 5"),
+        ("5.5", "'5.5', which is neither"),
+        ("\u0665", "which is neither a window"),  # an Arabic-Indic digit: no window of ours
+    ],
+    ids=[
+        "empty", "commas", "zero", "negative", "backwards", "step-0", "a-million", "huge-stop",
+        "two-ranges", "huge-number", "long-text", "twice", "fraction", "non-ascii-digit",
+    ],
+)  # fmt: skip
+def test_bad_windows_are_a_usage_error_before_anything_is_read(
+    work: Path, windows: str, message: str
+) -> None:
+    before = snapshot(work)
+    done = sweep_job("--windows", windows, cwd=work)
+    assert done.returncode == 2, done.stderr
+    stderr = " ".join(done.stderr.decode().replace("│", " ").split())
+    assert message in stderr
+    assert b"Traceback" not in done.stderr
+    assert snapshot(work) == before  # no document, no log: nothing was run
+
+
+@pytest.mark.parametrize(
+    ("windows", "message"),
+    [
+        ('"1:1000000"', "config key 'windows' in config.yaml has the range '1:1000000' of 1,000,000 windows"),
+        ("[5, 5]", "config key 'windows' in config.yaml names a window more than once: 5"),
+        ("[5, true]", "must be a list of windows ([5, 10, 20]) or their text"),
+        ("{a: 1}", "must be a list of windows"),
+        ("0", "config key 'windows' in config.yaml has the window 0"),
+    ],
+    ids=["a-million", "twice", "a-boolean", "a-mapping", "zero"],
+)
+def test_a_bad_windows_key_fails_the_sweep_with_the_error_document(
+    work: Path, windows: str, message: str
+) -> None:
+    (work / "config.yaml").write_text(f"{CONFIG}windows: {windows}\n")
+    done = sweep_job(cwd=work)
+    assert_refused(done, message)
+    assert json.loads((work / "sweep.json").read_bytes())["status"] == "error"

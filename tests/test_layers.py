@@ -13,7 +13,7 @@ from pathlib import Path
 import signal_job
 
 PACKAGE = Path(signal_job.__file__).parent
-GROUND = {"errors", "config", "options", "version", "safe_files", "partial", "progress", "formats"}
+GROUND = {"errors", "config", "options", "version", "safe_files", "partial", "progress", "formats", "windows"}
 FACES = {"__init__", "__main__", "cli", "api"}
 LEAVES = {"synthetic", "reference"}
 # A module may import its own layer and the layers ranked below it; siblings never each other.

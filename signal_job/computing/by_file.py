@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -22,11 +23,11 @@ from signal_job.computing import cache
 from signal_job.computing.dataset import Writer, write_dataset, write_here
 from signal_job.computing.pipeline import Result, no_rows, run
 from signal_job.computing.plan import folder_values, partitions
-from signal_job.computing.route import in_shares
+from signal_job.computing.route import decide, in_shares
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, counted
 from signal_job.options import Option
-from signal_job.partial import Counts, Piece, overlap
+from signal_job.partial import Counts, Piece, overlap, within
 from signal_job.progress import steps
 from signal_job.reading.inputs import Input
 
@@ -129,10 +130,102 @@ def run_by_file(
             for one, each, start in zip(series, files, starts, strict=True)
         ]
         write_dataset(parts, config, signals, write=write)
-    if config.group_by is None:
-        return Result(total, [])
-    names = [each.parts[0].partition.get(config.group_by.lower()) for each in series]
-    return Result(total, list(zip(names, totals, strict=True)))
+    groups = []
+    if config.group_by is not None:
+        names = [each.parts[0].partition.get(config.group_by.lower()) for each in series]
+        groups = list(zip(names, totals, strict=True))
+    return Result(total, groups, windows={config.window: (total, groups)})
+
+
+def sweep_by_file(
+    data: Input,
+    config: Config,
+    windows: tuple[int, ...],
+    *,
+    kept: Path | None,
+    why: str,
+    count: SweepCounter | None = None,
+) -> Result:
+    """A sweep's counts of `data` file by file with `count`; with `kept`, a cache folder of files' counts.
+
+    The cache keeps an entry per file and window (a run's entry of that window serves too): a
+    re-run with new windows counts each file once for the windows it has no entry of, and none
+    for the others. Every window is then stitched across the files as a run's is, from edges of
+    the largest window cut to its own (`partial.within`). `config.window` is the largest window.
+    """
+    check_config(config, data, why=why)
+    series = partitions(data, config)
+    files = [[each.replace_parts([part]) for part in each.parts] for each in series]
+    flat = [one for each in files for one in each]
+    found = [
+        {
+            window: cache.load(kept, one, replace(config, window=window)) if kept else None
+            for window in windows
+        }
+        for one in flat
+    ]
+    # Files are counted in one batch per set of windows they lack (all files and windows, uncached).
+    lacking: dict[tuple[int, ...], list[int]] = {}
+    for index, kept_pieces in enumerate(found):
+        missing = tuple(window for window in windows if kept_pieces[window] is None)
+        if missing:
+            lacking.setdefault(missing, []).append(index)
+    for missing, indexes in lacking.items():
+        new = (count or count_windows_here)([flat[index] for index in indexes], config, missing)
+        for index, pieces in zip(indexes, new, strict=True):
+            for window, piece in pieces.items():
+                if kept is not None:
+                    cache.store(kept, flat[index], replace(config, window=window), piece)
+            found[index] |= pieces
+    if kept is not None:
+        again = ", ".join(str(window) for window in windows if any(window in missing for missing in lacking))
+        log.info(
+            "cache %s: %s of %s counted before for every window%s",
+            kept,
+            len(flat) - sum(len(indexes) for indexes in lacking.values()),
+            counted(len(flat), "file"),
+            f"; the others counted once for the windows new to them ({again})" if again else "",
+        )
+    complete = [{window: piece for window, piece in each.items() if piece is not None} for each in found]
+    by_window = {}
+    for window in windows:
+        pieces_of = [each[window] for each in complete]  # every file has each window now
+        totals = []
+        start = 0
+        for each in files:
+            totals.append(combine(each, pieces_of[start : start + len(each)], window))
+            start += len(each)
+        names = (
+            [each.parts[0].partition.get(config.group_by.lower()) for each in series]
+            if config.group_by
+            else []
+        )
+        by_window[window] = (sum(totals, Counts(0, 0, 0, 0)), list(zip(names, totals, strict=False)))
+    total, groups = by_window[config.window]
+    if total.rows == 0:
+        raise no_rows(data)
+    return Result(total, groups, windows=by_window)
+
+
+# Counts inputs of one series each, for a sweep's windows: each file's pieces by window.
+SweepCounter = Callable[[list[Input], Config, tuple[int, ...]], list[dict[int, Piece]]]
+
+
+def count_windows_here(
+    files: list[Input], config: Config, windows: tuple[int, ...]
+) -> list[dict[int, Piece]]:
+    """Each file's own counts of each of `windows` in one scan, each with its edges (also a worker's task)."""
+    pieces = []
+    with steps("counting files", len(files)) as advance:  # a bar only where enabled: never on a worker
+        for one in files:
+            largest = replace(config, window=max(windows))
+            result = run(one, largest, edges=True, route=decide(one, largest, windows=windows))
+            assert result.edges is not None  # noqa: S101 - asked for
+            pieces.append(
+                {window: (result.windows[window][0], within(result.edges, window)) for window in windows}
+            )
+            advance(1)
+    return pieces
 
 
 def _in_shares(series: list[Input], tasks: int) -> list[list[Input]]:

@@ -11,10 +11,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from signal_job.computing.by_file import check_config, count_here, run_by_file, shares
+from signal_job.computing.by_file import (
+    check_config,
+    count_here,
+    count_windows_here,
+    run_by_file,
+    shares,
+    sweep_by_file,
+)
 from signal_job.computing.dataset import Task, Written, write_here
 from signal_job.computing.pipeline import Result
 from signal_job.config import Config
@@ -69,6 +77,26 @@ def run_on_dask(
         )
 
 
+def sweep_on_dask(
+    data: Input,
+    config: Config,
+    windows: tuple[int, ...],
+    *,
+    address: str | None,
+    workers: int | None,
+    kept: Path | None = None,
+) -> Result:
+    """A sweep's counts of `data` from a Dask cluster: each file counted for every window by a task.
+
+    The windows across files are stitched on the driver from each file's edges of the largest
+    window (its halo), as a local sweep by file does (`by_file.sweep_by_file`).
+    """
+    check_config(config, data, why=_WHY)  # before a cluster starts
+    with ExitStack() as stack:
+        cluster = _OnDask(stack, address, workers)
+        return sweep_by_file(data, config, windows, kept=kept, why=_WHY, count=cluster.count_windows)
+
+
 class _OnDask:
     """The cluster, started or attached to when first needed (a cache may leave nothing to count)."""
 
@@ -88,6 +116,13 @@ class _OnDask:
     def count(self, files: list[Input], config: Config) -> list[Piece]:
         """Each file's counts and edges, by tasks of `count_here` on shares of the files."""
         return self._map(count_here, files, config, file=lambda one: one, doing="reading input", note="")
+
+    def count_windows(
+        self, files: list[Input], config: Config, windows: tuple[int, ...]
+    ) -> list[dict[int, Piece]]:
+        """Each file's counts and edges for each of `windows`, by tasks of `count_windows_here`."""
+        task = partial(count_windows_here, windows=windows)
+        return self._map(task, files, config, file=lambda one: one, doing="reading input", note="")
 
     def write(self, tasks: list[Task], config: Config) -> list[Written]:
         """Each file's signals part, by tasks of `write_here` on shares of the files."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -35,6 +35,7 @@ from signal_job.computing.plan import (
     plan,
     plan_rows,
     shape,
+    window_columns,
 )
 from signal_job.computing.route import Counting, Groups, Route, Signals, counting, decide, takes_fast_path
 from signal_job.computing.staging import staging_folder, unwritable, writing_staged
@@ -52,13 +53,21 @@ PolarsEngine = Literal["streaming", "in-memory"]
 _INT128_MAX = 2**127 - 1
 
 
+GroupCounts = list[tuple[str | None, Counts]]  # per `group_by` value, in order of first appearance
+
+
 @dataclass(frozen=True)
 class Result:
-    """The counts of a run: over all rows, and per `group_by` value (empty if not grouped)."""
+    """The counts of a run: over all rows, and per `group_by` value (empty if not grouped).
+
+    Those of the config's window; a sweep's route counts more windows, each in `windows`.
+    """
 
     total: Counts
-    groups: list[tuple[str | None, Counts]]
+    groups: GroupCounts
     edges: Edges | None = None  # the closes at both ends of the series, if asked for
+    # Every window the route counts (the config's too), by window: its counts over all rows and per group.
+    windows: dict[int, tuple[Counts, GroupCounts]] = field(default_factory=dict)
 
 
 class SignalsNotWritten(Exception):
@@ -122,10 +131,17 @@ def run(
         msg = f"input {data.spec} holds {len(series)} series; edges are those of one series"
         raise ValueError(msg)
     results = _run_each(series, config, route, signals=signals, engine=engine)
-    total = sum((result.total for result in results), Counts(0, 0, 0, 0))
+    windows = {
+        window: (
+            sum((result.windows[window][0] for result in results), Counts(0, 0, 0, 0)),
+            [group for result in results for group in result.windows[window][1]],
+        )
+        for window in route.counted_windows(config.window)
+    }
+    total, groups = windows[config.window]
     if total.rows == 0:
         raise no_rows(data)
-    return Result(total, [group for result in results for group in result.groups])
+    return Result(total, groups, windows=windows)
 
 
 def _converted(
@@ -169,7 +185,7 @@ def queries(data: Input, config: Config, route: Route) -> list[tuple[str, pl.Laz
         rows = all_rows(series, the_shape)
         return [("listing the groups", groups.listing_query(rows))]
     fast = signals and takes_fast_path(route, config, the_shape)
-    the_plan = plan(series, config, the_shape=the_shape, fast=fast)
+    the_plan = plan(series, config, the_shape=the_shape, fast=fast, windows=route.swept, means=route.means)
     if the_plan.fast_signals is not None:
         return [("signals, fast path", the_plan.fast_signals)]
     named = [("counts", the_plan.counts)]
@@ -285,17 +301,24 @@ def _run(
         blank_lines += rows_with_blank_lines - sum(frame["rows"]) - repeats
     frame, repeats = _in_time_order(data, config, route, frame, repeats, signals=signals, engine=engine)
     groups = [(row.pop("group", None), row) for row in frame.iter_rows(named=True)]
-    counts = [(name, _counted_row(row)) for name, row in groups]
-    total = sum((c for _, c in counts), Counts(0, 0, 0, 0, blank_lines=blank_lines, repeats=repeats))
     _check_counts(data, groups, window=config.window)
+    windows = {}
+    for window in route.counted_windows(config.window):  # a run's one window, as each of a sweep's
+        full, signaled = window_columns(window, config.window)
+        counts = [(name, _counted_row(row, full=full, signaled=signaled)) for name, row in groups]
+        total = sum((c for _, c in counts), Counts(0, 0, 0, 0, blank_lines=blank_lines, repeats=repeats))
+        windows[window] = (total, counts if config.group_by else [])
+    total, counts = windows[config.window]
     ends = _edges(data, config, route, total.rows + total.repeats, engine=engine) if edges else None
-    return Result(total, counts if config.group_by else [], ends)
+    return Result(total, counts, ends, windows)
 
 
-def _counted_row(row: dict[str, int]) -> Counts:
-    """The `Counts` of one row of a counts query (the whole series', or one group's)."""
-    fields = ("rows", "full_windows", "missing", "signals", "nonpositive")
-    return Counts(**{name: row[name] for name in fields})
+def _counted_row(row: dict[str, int], *, full: str = "full_windows", signaled: str = "signals") -> Counts:
+    """The `Counts` of one row of a counts query (the whole series', or one group's).
+
+    `full` and `signaled` name the columns of the window counted (a sweep's other windows').
+    """
+    return Counts(row["rows"], row[full], row["missing"], row[signaled], nonpositive=row["nonpositive"])
 
 
 def _edges(data: Input, config: Config, route: Route, rows: int, *, engine: PolarsEngine) -> Edges:
@@ -410,7 +433,16 @@ def _collect(
                 return _filled(series), 0
             on_fast_path = signals is not None and takes_fast_path(route, config, the_shape)
             plans = [
-                plan(data, config, the_shape=the_shape, frames=frames, fast=on_fast_path, runs=runs)
+                plan(
+                    data,
+                    config,
+                    the_shape=the_shape,
+                    frames=frames,
+                    fast=on_fast_path,
+                    runs=runs,
+                    windows=route.swept,
+                    means=route.means,
+                )
                 for frames, runs in series
             ]
             fast_signals = plans[0].fast_signals
@@ -546,7 +578,7 @@ def _counted_in_batches(
     counts: list[pl.DataFrame] = []
 
     def count(batch: pl.DataFrame) -> None:
-        the_plan = plan_rows(batch.lazy(), config, the_shape, runs=Runs.BATCH)
+        the_plan = plan_rows(batch.lazy(), config, the_shape, runs=Runs.BATCH, windows=route.swept)
         counts.append(the_plan.counts.collect(engine="in-memory"))
 
     groups.in_batches(rows, found, count, window=config.window, limits=route.limits, engine=engine)

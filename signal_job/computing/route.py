@@ -124,6 +124,14 @@ class Route:
     counting: Step[Counting] | None
     signals: Step[Signals]
     limits: Limits = Limits()
+    # A sweep's windows, counted together in one scan; None: a run, of the config's window alone.
+    windows: Step[tuple[int, ...]] | None = None
+    means: bool = False  # a sweep's signals file holds each window's rolling mean too
+
+    @property
+    def swept(self) -> tuple[int, ...]:
+        """A sweep's windows, in the order asked; none on a run's route."""
+        return self.windows.choice if self.windows is not None else ()
 
     @property
     def together(self) -> bool:
@@ -132,7 +140,7 @@ class Route:
 
     def steps(self) -> dict[str, Step[Any] | None]:
         """The steps by name, in the order a run takes them."""
-        return {
+        steps: dict[str, Step[Any] | None] = {
             "engine": self.engine,
             "series": self.series,
             "staging": self.staging,
@@ -141,13 +149,22 @@ class Route:
             "counting": self.counting,
             "signals": self.signals,
         }
+        if self.windows is not None:
+            steps["windows"] = self.windows
+        return steps
 
     def as_dict(self) -> dict[str, Any]:
         """The route's choices, for the JSON log."""
-        return {
-            name: None if step is None else step.choice if isinstance(step.choice, int) else str(step.choice)
-            for name, step in self.steps().items()
-        }
+        return {name: None if step is None else _plain(step.choice) for name, step in self.steps().items()}
+
+    def counted_windows(self, window: int) -> tuple[int, ...]:
+        """The windows this route counts, `window` (the config's) alone on a run's."""
+        return self.windows.choice if self.windows is not None else (window,)
+
+
+def _plain(choice: object) -> object:
+    """A step's choice as JSON takes it: a number or windows as they are, an enum as its text."""
+    return choice if isinstance(choice, int | tuple) else str(choice)
 
 
 def decide(
@@ -158,6 +175,8 @@ def decide(
     engine: Engine = Engine.LOCAL,
     cached: bool = False,
     limits: Limits = Limits(),
+    windows: tuple[int, ...] | None = None,
+    means: bool = False,
 ) -> Route:
     """The route of a run over `data`, from what the config, the files and the request say.
 
@@ -167,8 +186,13 @@ def decide(
     (their headers and first rows, read when they were opened). Raises `ConfigError` where the
     config asks the local engine for what the files cannot give (`sort: true` or `duplicates:
     drop` without times); the engines that count file by file refuse those keys themselves,
-    whatever the files.
+    whatever the files. `windows`, a sweep's: counted together, `config.window` their largest;
+    `means`, its signals file holds each window's rolling mean.
     """
+    if windows is not None and config.window != max(windows):
+        largest = max(windows)
+        msg = f"a sweep's config window must be the largest of its windows, {largest}, not {config.window}"
+        raise ValueError(msg)
     if engine is Engine.LOCAL:
         untimed = needs_times(data.parts, config.reading)
         if untimed is not None:
@@ -183,8 +207,18 @@ def decide(
         groups=groups,
         listing=_listing(limits) if column else None,
         counting=None if column else Step(Counting.SERIES, "no group_by column: each series in one query"),
-        signals=_signals(config, the_shape, asked=signals, on=engine),
+        signals=_signals(config, the_shape, asked=signals, on=engine, swept=windows is not None),
         limits=limits,
+        windows=None if windows is None else _windows(windows),
+        means=means,
+    )
+
+
+def _windows(windows: tuple[int, ...]) -> Step[tuple[int, ...]]:
+    return Step(
+        windows,
+        f"a sweep of {counted(len(windows), 'window')}: each its own window sum in the one scan; "
+        f"files, groups and batches sized for the largest, {max(windows):,}",
     )
 
 
@@ -321,12 +355,16 @@ def takes_fast_path(route: Route, config: Config, the_shape: Shape) -> bool:
     return route.signals.choice is Signals.FAST and fast_fits(config, the_shape) is None
 
 
-def _signals(config: Config, the_shape: Shape, *, asked: bool, on: Engine) -> Step[Signals]:
+def _signals(
+    config: Config, the_shape: Shape, *, asked: bool, on: Engine, swept: bool = False
+) -> Step[Signals]:
     if not asked:
         return Step(Signals.NONE, "no signals file asked for")
     if on is Engine.CACHE:
         return Step(Signals.NONE, "not written with a cache")
     where = "a part per file" if on is Engine.DASK else "one file"
+    if swept:
+        return Step(Signals.GENERAL, f"a sweep: a signal column per window, exact Int128 sums, {where}")
     unfit = fast_fits(config, the_shape)
     if unfit is not None:
         return Step(Signals.GENERAL, f"{unfit}: exact Int128 sums for every row, {where}")
@@ -348,6 +386,8 @@ def describe(route: Route) -> str:
         parts.append(f"listed by {route.listing.choice}")
     parts.append(f"counted by {route.counting.choice}" if route.counting else "counted as the groups decide")
     parts.append(f"signals {route.signals.choice}")
+    if route.windows is not None:
+        parts.append(f"{counted(len(route.windows.choice), 'window')} swept")
     return "; ".join(parts)
 
 
@@ -359,7 +399,8 @@ def explained(route: Route) -> str:
             if name == "counting":
                 lines.append(f"  {name + ':':10} {_pending(route)}")
             continue
-        lines.append(f"  {name + ':':10} {step.choice} ({step.why})")
+        choice = ", ".join(map(str, step.choice)) if isinstance(step.choice, tuple) else step.choice
+        lines.append(f"  {name + ':':10} {choice} ({step.why})")
     return "\n".join(lines)
 
 

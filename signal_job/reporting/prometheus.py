@@ -1,7 +1,8 @@
 """The run as a Prometheus textfile, the format node-exporter's textfile collector reads (`*.prom`).
 
 Every run rewrites the file whole (atomically, as every output): its success (1 or 0), when it
-ran, and on success its signal rate, rows, signals and latency, per group too. The time of the
+ran, and on success its signal rate, rows, signals and latency, per group too; a sweep's rate and
+signals per window (labelled `window`). The time of the
 last success is carried over from the previous file when a run fails, so that an alert on
 "no success for a day" keeps working across failures. Labels given for the run (`job="nightly"`)
 go on every series, so the files of two jobs on one node tell their series apart.
@@ -97,7 +98,9 @@ def textfile(
         "last_run_timestamp_seconds": [(labels, now)],
         "last_success_timestamp_seconds": [] if last is None else [(labels, last)],
     }
-    if success:
+    if success and "results" in document:
+        samples |= _swept(document, labels)
+    elif success:
         samples["signal_rate"] = [(labels, float(document["value"]))]
         samples["rows_processed"] = [(labels, float(document["rows_processed"]))]
         samples["signals"] = [(labels, float(signals))] if signals is not None else []
@@ -116,6 +119,28 @@ def textfile(
         lines += [f"# HELP {metric} {_HELP[name]}", f"# TYPE {metric} gauge"]
         lines += [f"{metric}{{{_labels(each)}}} {_number(value)}" for each, value in values]
     return ("\n".join(lines) + "\n").encode()
+
+
+def _swept(document: Document, labels: dict[str, str]) -> dict[str, list[tuple[dict[str, str], float]]]:
+    """A sweep's samples, from its document: each result's rate and signals labelled by its `window`.
+
+    A group's carry its `group` label too; the rows are the same for every window, so one sample.
+    """
+    rates, signals = [], []
+    for entry in document["results"]:
+        window = {**labels, "window": str(entry["window"])}
+        rates.append((window, float(entry["value"])))
+        signals.append((window, float(entry["signals"])))
+        for group in entry.get("groups", []):
+            named = {**window, "group": MISSING if group["group"] is None else group["group"]}
+            rates.append((named, float(group["value"])))
+            signals.append((named, float(group["signals"])))
+    return {
+        "signal_rate": rates,
+        "rows_processed": [(labels, float(document["rows_processed"]))],
+        "signals": signals,
+        "latency_seconds": [(labels, document["latency_ms"] / 1000)],
+    }
 
 
 def last_success(previous: str | None) -> float | None:

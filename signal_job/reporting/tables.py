@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 _WHAT = {
     Option.GROUPS: ("the groups table", "groups.csv"),
     Option.SIGNALS: ("the signals file", "signals.csv"),
+    Option.TABLE: ("the table", "sweep.csv"),  # a sweep's results
 }
 
 

@@ -87,10 +87,15 @@ class Tracking:
         return f"MLflow at {self.hide(self.uri)}, experiment {self.experiment!r}"
 
 
-def run_name(config: Config | None) -> str:
-    """The MLflow run's default name: the config's version and window ("v1 window=5")."""
+def run_name(config: Config | None, document: Document | None = None) -> str:
+    """The MLflow run's default name: the config's version and window ("v1 window=5").
+
+    A sweep's (its `document` has results) names its windows' count ("v1 sweep of 40 windows").
+    """
     if config is None:
         return "config not read"
+    if document is not None and "results" in document:
+        return f"{config.version} sweep of {len(document['results'])} windows"
     return f"{config.version} window={config.window}"
 
 
@@ -170,12 +175,16 @@ class Tracked:
         client, run_id = self._opened.result()
         try:
             with _bounded_http():
-                name = self.tracking.run_name or run_name(record["config"])
+                name = self.tracking.run_name or run_name(record["config"], document)
                 client.update_run(run_id, name=name)
                 client.log_batch(run_id, **_record(document, **record))
                 client.log_text(run_id, render(document).decode(), "metrics.json")
-                if record["config"] is not None:
-                    client.log_text(run_id, _config_text(record["config"], config_text), "config.yaml")
+                config = record["config"]
+                if config is not None:
+                    client.log_text(run_id, _config_text(config, config_text), "config.yaml")
+                if config is not None and document["status"] == "success" and "results" in document:
+                    experiment = client.get_run(run_id).info.experiment_id
+                    _log_windows(client, experiment, run_id, document, config)  # a sweep's windows
                 client.set_terminated(run_id, _status(document), end_time=round(time.time() * 1000))
         except BaseException:
             with suppress(Exception), _bounded_http():  # a run half logged says so in MLflow
@@ -211,6 +220,31 @@ def _status(document: Document) -> str:
     return "FINISHED" if document["status"] == "success" else "FAILED"
 
 
+def _log_windows(
+    client: MlflowClient, experiment: str, parent: str, document: Document, config: Config
+) -> None:
+    """A sweep's child run per window under its run (`parent`), as hyperparameter searches log them.
+
+    Each has params window, seed and version and metrics signal_rate, signals and full_windows, so
+    the MLflow UI compares the windows side by side.
+    """
+    from mlflow.entities import Metric, Param  # noqa: PLC0415 - mlflow only when tracking
+
+    now = int(time.time() * 1000)
+    for entry in document["results"]:
+        tags = {"mlflow.parentRunId": parent, "window": str(entry["window"])}
+        child = client.create_run(experiment, tags=tags, run_name=f"window {entry['window']}").info.run_id
+        params = {"window": entry["window"], "seed": config.seed, "version": config.version}
+        metrics = {key: entry[key] for key in ("signals", "full_windows", "rows")}
+        metrics["signal_rate"] = entry["value"]
+        client.log_batch(
+            child,
+            params=[Param(key, _cut(value)) for key, value in params.items()],
+            metrics=[Metric(key, float(value), now, 0) for key, value in metrics.items()],
+        )
+        client.set_terminated(child, "FINISHED")
+
+
 def _experiment_id(client: MlflowClient, name: str) -> str:
     """The experiment's id, created on first use (another run may create it at the same time)."""
     found = client.get_experiment_by_name(name)
@@ -238,13 +272,18 @@ def _record(
     from mlflow.entities import Metric, Param, RunTag  # noqa: PLC0415 - mlflow only when tracking
 
     params: dict[str, object] = {"input": input, "engine": engine}
+    swept = "results" in document  # a sweep's: its windows, each in a child run
     if config is not None:
         params |= {"window": config.window, "seed": config.seed, "version": config.version}
+        if swept:
+            params["window"] = ",".join(str(entry["window"]) for entry in document["results"])
         if config.group_by is not None:
             params["group_by"] = config.group_by
     metrics: dict[str, float] = {"latency_ms": latency}
-    if counts is not None and document["status"] == "success":  # else the document has no value
+    if counts is not None and document["status"] == "success" and not swept:  # else no one value
         metrics |= {"signal_rate": document["value"], "rows": counts.rows, "signals": counts.signals}
+    elif counts is not None and document["status"] == "success":
+        metrics["rows"] = counts.rows
     tags = {"status": document["status"], "signal_job_version": __version__}
     if "error_message" in document:
         tags["error_message"] = document["error_message"]

@@ -28,8 +28,18 @@ from signal_job.safe_files import owner, remove_orphans
 
 log = logging.getLogger(__name__)
 
-_WHAT = {Option.OUTPUT: "output file", Option.SIGNALS: "signals file", Option.GROUPS: "groups table"}
-_EXAMPLE = {Option.OUTPUT: "metrics.json", Option.SIGNALS: "signals.parquet", Option.GROUPS: "groups.csv"}
+_WHAT = {
+    Option.OUTPUT: "output file",
+    Option.SIGNALS: "signals file",
+    Option.GROUPS: "groups table",
+    Option.TABLE: "table",
+}
+_EXAMPLE = {
+    Option.OUTPUT: "metrics.json",
+    Option.SIGNALS: "signals.parquet",
+    Option.GROUPS: "groups.csv",
+    Option.TABLE: "sweep.csv",
+}
 _STORES = ("s3", "gcs", "azure")
 
 
@@ -37,7 +47,7 @@ _STORES = ("s3", "gcs", "azure")
 class RemoteTarget:
     """One output of the run that is an object in storage, named by its URL."""
 
-    option: Option  # `Option.OUTPUT`, `Option.SIGNALS` or `Option.GROUPS`
+    option: Option  # `Option.OUTPUT`, `Option.SIGNALS`, `Option.GROUPS` or `Option.TABLE`
     url: Url
 
     @property

@@ -398,3 +398,28 @@ def test_a_run_logged_as_a_success_whose_document_cannot_be_written_is_marked_fa
     assert run.data.tags["status"] == "error"
     assert run.data.tags["error_message"] == document["error_message"]
     assert orjson.loads(artifact(run, "metrics.json")) == document
+
+
+def test_a_tracked_sweep_is_a_parent_run_with_a_child_run_per_window(tmp_path: Path, store: str) -> None:
+    config = {"seed": 7, "window": 5, "version": "v3"}
+    swept = signal_job.sweep(
+        DATA / "candles.csv", windows=[5, 20, 3], config=config, mlflow=store, mlflow_experiment="sweep"
+    )
+    found = runs_of(store, "sweep")
+    (parent,) = [run for run in found if "mlflow.parentRunId" not in run.data.tags]
+    children = [run for run in found if run.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(found) == 4
+    assert parent.info.status == "FINISHED"
+    assert parent.data.params["window"] == "5,20,3"
+    assert "signal_rate" not in parent.data.metrics
+    assert parent.data.metrics["rows"] == 400
+    by_window = {run.data.params["window"]: run for run in children}
+    assert set(by_window) == {"5", "20", "3"}
+    for result in swept.results:
+        child = by_window[str(result.window)]
+        assert child.info.status == "FINISHED"
+        assert child.info.run_name == f"window {result.window}"
+        assert child.data.params == {"window": str(result.window), "seed": "7", "version": "v3"}
+        assert child.data.metrics["signal_rate"] == result.rate
+        assert child.data.metrics["signals"] == result.signals
+        assert child.data.metrics["full_windows"] == result.full_windows
