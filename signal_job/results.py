@@ -18,7 +18,7 @@ class GroupResult:
     rows: int
     signals: int
     rate: float  # rounded as the document's value is
-    full_windows: int = 0  # its rows with a full window
+    full_windows: int  # its rows with a full window
 
 
 _SHOWN = 3  # results a repr shows

@@ -322,8 +322,8 @@ def test_a_grouped_run_gives_each_group_s_counts_in_its_result_and_document(tmp_
     (tmp_path / "config.yaml").write_text('seed: 42\nwindow: 2\nversion: "v1"\ngroup_by: symbol\n')
     result = signal_job.run(tmp_path / "symbols.csv", config=tmp_path / "config.yaml")
     assert result.groups == (
-        signal_job.GroupResult("BTC", rows=3, signals=2, rate=0.6667),
-        signal_job.GroupResult("ETH", rows=3, signals=0, rate=0.0),
+        signal_job.GroupResult("BTC", rows=3, signals=2, rate=0.6667, full_windows=2),
+        signal_job.GroupResult("ETH", rows=3, signals=0, rate=0.0, full_windows=2),
     )
     assert result.document["groups"] == [
         {"group": "BTC", "rows_processed": 3, "signals": 2, "value": 0.6667},

@@ -14,12 +14,15 @@ def test_the_result_s_groups_are_a_sequence_each_made_as_it_is_asked_for() -> No
     groups = GroupResults(counted)
     assert (len(groups), groups[-1]) == (
         10**6,
-        signal_job.GroupResult("S999999", rows=4, signals=3, rate=0.75),
+        signal_job.GroupResult("S999999", rows=4, signals=3, rate=0.75, full_windows=3),
     )
-    assert groups[:2] == (signal_job.GroupResult("S0", 4, 0, 0.0), signal_job.GroupResult("S1", 4, 1, 0.25))
+    assert groups[:2] == (
+        signal_job.GroupResult("S0", 4, 0, 0.0, 3),
+        signal_job.GroupResult("S1", 4, 1, 0.25, 3),
+    )
     assert GroupResults(counted[:2]) == [*groups[:2]]
     assert GroupResults() == () != groups
     assert (
         repr(GroupResults(counted[:1]))
-        == "GroupResults(1 groups: GroupResult(group='S0', rows=4, signals=0, rate=0.0))"
+        == "GroupResults(1 groups: GroupResult(group='S0', rows=4, signals=0, rate=0.0, full_windows=3))"
     )

@@ -134,7 +134,7 @@ def test_a_table_of_another_ending_fails_the_sweep_before_any_work(work: Path) -
     assert code == 1
     message = orjson.loads(stdout)["error_message"]
     assert message.startswith("--table ")
-    assert "give a name ending in .csv or .parquet" in message
+    assert "give a name ending in one of .csv, .gz, .zst, .parquet, .arrow" in message
     assert not (work / "sweep.txt").exists()
     with pytest.raises(OutputError, match=r"^table .* ends in '\.txt'"):
         signal_job.sweep(work / "data.csv", windows="5", config=CONFIG, table=work / "sweep.txt")
@@ -169,7 +169,12 @@ def test_with_group_by_each_window_holds_each_groups_figures_as_run_gives_them(t
         assert swept.result(window).signals == groups.signals
     assert "groups of symbol" not in json.dumps(swept.document)
     longer = "the window of 40 is longer than every group of symbol"
-    assert swept.document["warnings"] == [f"{longer}: no row has a full window, so every signal is 0"]
+    assert swept.document["warnings"][0] == f"{longer}: no row has a full window, so every signal is 0"
+    # The run of the largest window warns of the same: its short window, and the closes of 0 or below.
+    assert (
+        swept.document["warnings"]
+        == signal_job.run(path, config={**config, "window": 40}).document["warnings"]
+    )
     assert pl.read_csv(table).columns == ["window", "group", "rows", "value", "signals", "full_windows"]
     assert pl.read_csv(table).height == 6
 
