@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from signal_job.config import Config, Overrides
     from signal_job.engines import Where
     from signal_job.paths import Paths
+    from signal_job.reporting.logs import Logs
 
 log = logging.getLogger("signal_job")
 
@@ -500,7 +501,6 @@ def run(
     """
     ignored = _unneeded(ctx)
     _take_stop_signals()
-    from signal_job.config import Overrides  # noqa: PLC0415
     from signal_job.paths import Paths  # noqa: PLC0415
     from signal_job.tuning import tune_polars  # noqa: PLC0415
 
@@ -521,18 +521,13 @@ def run(
         _given(groups),
     )
     tune_polars(paths.input)  # before the run imports Polars
-    from signal_job import job, progress  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
+    from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
     from signal_job.engines import Where  # noqa: PLC0415
-    from signal_job.reporting.logs import Logs  # noqa: PLC0415
 
-    logs = Logs("json" if log_format is LogFormatName.json else "text")
-    progress.enable(progress.wanted(json_logs=log_format is LogFormatName.json))
-    log.info("signal-job %s starting", __version__)
+    logs = _console(log_format, "starting")
     for each in ignored:
         log.debug("%s", each)
-    overrides = Overrides(tuple(_pair(each) for each in settings or ()), named="--set")
-    if overrides.pairs:  # keys only: a value may be a secret (storage_options)
-        log.info("config keys set by --set: %s", ", ".join(dict(overrides.pairs)))
+    overrides = _overrides(settings)
     where = Where("dask" if engine is EngineName.dask else "local", address, workers, cache)
     if explain:
         _explain(paths, where, overrides)
@@ -548,6 +543,28 @@ def run(
     )
     hooks = job.Hooks(logs, show=_print, ready=_act_on_stop_signals, before_writing=_stop_taking_signals)
     raise typer.Exit(job.execute(request, hooks).code)
+
+
+def _console(log_format: LogFormatName, starting: str) -> Logs:
+    """The command's logs (and progress bars, where a terminal shows them), its first line said."""
+    from signal_job import progress  # noqa: PLC0415 - once a command runs
+    from signal_job.reporting.logs import Logs  # noqa: PLC0415
+
+    json_logs = log_format is LogFormatName.json
+    logs = Logs("json" if json_logs else "text")
+    progress.enable(progress.wanted(json_logs=json_logs))
+    log.info("signal-job %s %s", __version__, starting)
+    return logs
+
+
+def _overrides(settings: list[str] | None) -> Overrides:
+    """The config keys `--set` gives, logged by name only: a value may be a secret (storage_options)."""
+    from signal_job.config import Overrides  # noqa: PLC0415
+
+    overrides = Overrides(tuple(_pair(each) for each in settings or ()), named="--set")
+    if overrides.pairs:
+        log.info("config keys set by --set: %s", ", ".join(dict(overrides.pairs)))
+    return overrides
 
 
 def _pair(setting: str) -> tuple[str, str]:
@@ -683,7 +700,6 @@ def sweep(
     re-run counts only new files and windows (docs/sweep.md).
     """
     _take_stop_signals()
-    from signal_job.config import Overrides  # noqa: PLC0415
     from signal_job.paths import Paths  # noqa: PLC0415
     from signal_job.tuning import tune_polars  # noqa: PLC0415
 
@@ -698,16 +714,11 @@ def sweep(
         table=_given(table),
     )
     tune_polars(paths.input)  # before the run imports Polars
-    from signal_job import job, progress, sweeping  # noqa: PLC0415 - keeps Polars off `--help`
+    from signal_job import job, sweeping  # noqa: PLC0415 - keeps Polars off `--help`
     from signal_job.engines import Where  # noqa: PLC0415
-    from signal_job.reporting.logs import Logs  # noqa: PLC0415
 
-    logs = Logs("json" if log_format is LogFormatName.json else "text")
-    progress.enable(progress.wanted(json_logs=log_format is LogFormatName.json))
-    log.info("signal-job %s starting a sweep", __version__)
-    overrides = Overrides(tuple(_pair(each) for each in settings or ()), named="--set")
-    if overrides.pairs:  # keys only: a value may be a secret (storage_options)
-        log.info("config keys set by --set: %s", ", ".join(dict(overrides.pairs)))
+    logs = _console(log_format, "starting a sweep")
+    overrides = _overrides(settings)
     where = Where("dask" if engine is EngineName.dask else "local", address, workers, cache)
     if explain:
         _explain(paths, where, overrides, windows=lambda config: sweeping.windows_of(config, windows))
