@@ -19,49 +19,36 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from signal_job import counting
 from signal_job.computing import pipeline
-from signal_job.computing.route import Engine, Route, decide, describe, explained
-from signal_job.computing.staging import spooled, writing_staged
+from signal_job.computing.route import Engine, explained
 from signal_job.config import Config, Given, Overrides, RunConfig, resolve_config
-from signal_job.engines import ENGINES, Where
+from signal_job.engines import Where
 from signal_job.errors import (
     ClashError,
-    ConfigError,
-    InputError,
     JobError,
     OutputError,
-    StagingError,
     Terminated,
     TrackingError,
-    counted,
 )
 from signal_job.formats import FileFormat
 from signal_job.options import Option, Spelling
 from signal_job.partial import Counts
-from signal_job.paths import STDIN, STDIN_NAME, Paths, Prepared, is_stdout, prepare, spared
-from signal_job.reading.files import find_files
-from signal_job.reading.frames import NAMED as FRAME
-from signal_job.reading.frames import as_lazy, frame_error, stage_frame
-from signal_job.reading.inputs import Input, distinct_files, open_input
-from signal_job.reading.storage import Url
+from signal_job.paths import Paths, Prepared, is_stdout, prepare, spared
 from signal_job.reporting import report
-from signal_job.reporting.fingerprints import Hasher, facts, summary
 from signal_job.reporting.folders import remove_stale_dataset
 from signal_job.reporting.logs import FIELDS, Logs
 from signal_job.reporting.metrics import Document, error_document, render, success_document
 from signal_job.reporting.outputs import Pending, Target, remove_stale_signals, together, write
 from signal_job.reporting.tables import table_format, write_group_table
-from signal_job.reporting.uploads import RemoteTarget, check_reachable, put, remove_stale_signals_object
+from signal_job.reporting.uploads import RemoteTarget, put, remove_stale_signals_object
 
 if TYPE_CHECKING:
     from signal_job.reporting.tracking import Tracked, Tracking
@@ -440,7 +427,15 @@ def run_steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome
     """
     paths = prepared.paths
     config = replace(configured(prepared, request), keep=request.keep)
-    counted = count(prepared, request, pending, config)
+    counted = counting.count(
+        prepared,
+        config,
+        pending,
+        where=request.where,
+        spelling=request.spelling,
+        hashing=request.hashing,
+        frame=request.frame,
+    )
     total, groups = counted.result.total, counted.result.groups
     ask = request.spelling(f"{Option.GROUPS.given('groups.csv')} (or .parquet)")
     report.log_result(
@@ -487,55 +482,6 @@ def configured(prepared: Prepared, request: Request) -> Config:
     return config
 
 
-@dataclass(frozen=True)
-class Counted:
-    """What `count` found: the counts, what was read, and where the first close of 0 or below is."""
-
-    result: pipeline.Result
-    inputs: dict[str, Any]
-    first_nonpositive: str | None  # None where no close is 0 or below
-
-
-def count(
-    prepared: Prepared,
-    request: Request,
-    pending: Pending,
-    config: Config,
-    *,
-    windows: tuple[int, ...] | None = None,
-    means: bool = False,
-) -> Counted:
-    """The counts of the input (the signals file written to `pending`), and what was read.
-
-    `windows`, a sweep's, are counted in the same scan (the config's window their largest);
-    `means`, its signals file holds their rolling means. Raises `JobError`, carrying the config's
-    version.
-    """
-    paths = prepared.paths
-    try:
-        _check_group_table(prepared, config)
-        _check_objects(prepared, config)
-        with _stdin_spooled(prepared) as spooled:
-            data = _open(spooled, config, frame=request.frame)
-            route = _route(data, spooled, config, request.where, windows=windows, means=means)
-            log.info("route: %s", describe(route), extra={FIELDS: {"route": route.as_dict()}})
-            result, inputs = _fingerprinted(
-                data,
-                lambda: _compute(data, spooled, config, request.where, route, pending=pending),
-                hashing=request.hashing,
-            )
-            first = _first_nonpositive(data) if result.total.nonpositive else None
-    except JobError as exc:
-        exc.version = config.version
-        raise
-    for listed in inputs["list"]:  # a staged frame's file, as the face names it
-        listed["path"] = request.spelling(listed["path"])
-    if paths.input == STDIN:  # the copy is gone: the document names what was read
-        for each in inputs.get("list", []):
-            each["path"] = STDIN_NAME
-    return Counted(result, inputs, first)
-
-
 def latency(request: Request, config: Config) -> int:
     """The run's latency so far in milliseconds, logged."""
     latency_ms = round((time.perf_counter() - request.started) * 1000)
@@ -543,136 +489,6 @@ def latency(request: Request, config: Config) -> int:
         "latency: %d ms", latency_ms, extra={FIELDS: {"latency_ms": latency_ms, "version": config.version}}
     )
     return latency_ms
-
-
-def _first_nonpositive(data: Input) -> str | None:
-    """Where the input's first close of 0 or below is: looked for only once the counts found one."""
-    from signal_job.reading import lines  # noqa: PLC0415 - rarely needed: kept off the start-up path
-
-    return lines.first_nonpositive(data.parts)
-
-
-def _check_objects(prepared: Prepared, config: Config) -> None:
-    """Refuse outputs in object storage whose bucket does not exist or does not answer, before any work."""
-    for out in prepared.outputs.values():
-        if isinstance(out, RemoteTarget):
-            check_reachable(out.with_options(config.reading.storage_options))
-
-
-def _check_group_table(prepared: Prepared, config: Config) -> None:
-    """Refuse a groups table where the run has no groups, before any work."""
-    if Option.GROUPS in prepared.outputs and config.group_by is None:
-        msg = (
-            f"{Option.GROUPS} asks for a table of every group's counts, but the config sets no "
-            f"group_by, so the run has no groups: set group_by in the config (the column naming "
-            f"the series), or leave out {Option.GROUPS}"
-        )
-        raise ConfigError(msg)
-
-
-@contextmanager
-def _stdin_spooled(prepared: Prepared) -> Iterator[Prepared]:
-    """`prepared`, its input found; where that is standard input, in a copy removed at the block's end.
-
-    Messages name the copy as standard input, never by its temporary path.
-    """
-    if prepared.paths.input != STDIN or prepared.input_problem is not None:
-        yield prepared
-        return
-    try:
-        stream = sys.stdin.fileno()
-    except (AttributeError, OSError, ValueError):  # None when started with it closed
-        msg = f"{Option.INPUT} {STDIN} reads standard input, but this process has none (it is closed)"
-        raise InputError(msg) from None
-    with spooled(stream) as copy:
-        try:
-            yield replace(prepared, found=find_files(copy))
-        except JobError as exc:
-            exc.args = (str(exc).replace(str(copy), STDIN_NAME), *exc.args[1:])
-            raise
-
-
-def _open(prepared: Prepared, config: Config, *, frame: object | None = None) -> Input:
-    """The input's files, found and opened, in order; a `frame` staged first as the input's file."""
-    if prepared.input_problem is not None and frame is None:
-        raise prepared.input_problem
-    if Option.SIGNALS in prepared.unusable:
-        raise prepared.unusable[Option.SIGNALS]
-    if frame is not None:  # not before an unusable output is refused: it is work
-        assert isinstance(prepared.paths.input, Path)  # noqa: S101 - a staging folder's file
-        _stage(frame, prepared.paths.input)
-    found = prepared.found if frame is None else find_files(prepared.paths.input)
-    if found is None:  # in object storage: listed now, with the config's storage_options
-        assert isinstance(prepared.paths.input, Url)  # noqa: S101 - else found, or a problem
-        found = find_files(replace(prepared.paths.input, options=config.reading.storage_options))
-    data = open_input(found, reading=config.reading, timestamps=Option.SIGNALS in prepared.outputs)
-    files = distinct_files(data)
-    given = str(prepared.paths.input) if frame is None else "frame"  # never a temporary path
-    fields = {"input": given, "files": len(files), "bytes": sum(source.size for source in files)}
-    log.info(
-        "%s: %s", FRAME if frame is not None else f"input {given}", data.describe(), extra={FIELDS: fields}
-    )
-    report.warn_of_mixed_series(data, config.group_by)
-    return data
-
-
-def _stage(frame: object, path: Path) -> None:
-    """Write the input `frame` to `path`: a full disk is the staging folder's error, any other the frame's."""
-    import polars as pl  # noqa: PLC0415 - imported already: a run has started
-
-    if isinstance(frame, StagingError):
-        raise frame
-    try:
-        with writing_staged():
-            stage_frame(as_lazy(frame), path)
-    except (pl.exceptions.PolarsError, OSError, ValueError, TypeError, ImportError) as exc:
-        raise frame_error(exc) from exc
-
-
-def _fingerprinted(
-    data: Input, compute: Callable[[], pipeline.Result], *, hashing: bool
-) -> tuple[pipeline.Result, dict[str, Any]]:
-    """`compute()`, and what it read: the files' facts, their bytes hashed alongside with `hashing`."""
-    files = distinct_files(data)
-    hasher = Hasher([source.path for source in files]) if hashing else None
-    try:
-        result = compute()
-        hashes = hasher.result() if hasher is not None else None
-    finally:
-        if hasher is not None:
-            hasher.stop()
-    found = facts(files, hashes)
-    inputs = summary(found, hashed=hashing)
-    log.info(
-        "inputs: %s, %s bytes, fingerprint %s",
-        counted(inputs["files"], "file"),
-        f"{inputs['bytes']:,}",
-        inputs["fingerprint"],
-        extra={
-            FIELDS: {"files": inputs["files"], "bytes": inputs["bytes"], "fingerprint": inputs["fingerprint"]}
-        },
-    )
-    for each in found:
-        log.debug("read %s", each.path, extra={FIELDS: each.as_dict()})
-    return result, inputs
-
-
-def _route(
-    data: Input,
-    prepared: Prepared,
-    config: Config,
-    where: Where,
-    *,
-    windows: tuple[int, ...] | None = None,
-    means: bool = False,
-) -> Route:
-    """How the run goes (see `route`): decided once, from what was asked for and what was found."""
-    engine = Engine.LOCAL if where.cache is None else Engine.CACHE
-    if where.name == "dask":
-        engine = Engine.DASK
-    signals = Option.SIGNALS in prepared.outputs
-    cached = where.cache is not None
-    return decide(data, config, signals=signals, engine=engine, cached=cached, windows=windows, means=means)
 
 
 def explain(
@@ -699,9 +515,9 @@ def explain(
             swept = None if windows is None else windows(known)
             if swept is not None:
                 known = replace(known, window=max(swept))
-            with _stdin_spooled(prepared) as spooled:
-                data = _open(spooled, known, frame=frame)
-                route = _route(data, spooled, known, where, windows=swept)
+            with counting.stdin_spooled(prepared) as spooled:
+                data = counting.open_data(spooled, known, frame=frame)
+                route = counting.route_of(data, spooled, known, where, windows=swept)
                 queries = pipeline.queries(data, known, route)
         except JobError as exc:
             exc.version = known.version
@@ -716,11 +532,3 @@ def explain(
     for name, query in queries:
         lines += ["", f"Polars query, {name}, over {over}:", query.explain(engine="streaming")]
     return spelling("\n".join(lines) + "\n")
-
-
-def _compute(
-    data: Input, prepared: Prepared, config: Config, where: Where, route: Route, *, pending: Pending
-) -> pipeline.Result:
-    """The counts by the engine `route` names; the signals, if asked for, written whole to `pending`."""
-    engine = ENGINES[route.engine.choice]
-    return engine(data, config, route, where, prepared.outputs.get(Option.SIGNALS), pending)
