@@ -4,7 +4,7 @@ Below the faces, a message names an option only through `Option`. Formatted into
 (`f"{Option.SIGNALS} is not written with {Option.CACHE}"`), a member leaves a placeholder; where
 an error leaves the run (its document, its log line, the exception raised), the job puts every
 placeholder in the words of the face that asked for the run, its `Spelling`: the command line's
-user reads its flags (`cli.FLAGS`), the Python caller its keyword arguments (`api.KEYWORDS`), such
+user reads its flags (`flags.FLAGS`), the Python caller its keyword arguments (`api.KEYWORDS`), such
 as `signals` and `engine="dask"`.
 """
 

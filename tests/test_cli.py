@@ -16,7 +16,8 @@ import typer
 from typer.testing import CliRunner
 
 from signal_job import __version__
-from signal_job.cli import NEEDS, Needs, app
+from signal_job.cli import app
+from signal_job.flags import NEEDS, Needs
 from tests.conftest import CONSOLE_SCRIPT, DATA, REAL_ROWS, WriteFile
 
 PROJECT = Path(__file__).resolve().parents[1]

@@ -14,7 +14,7 @@ import signal_job
 
 PACKAGE = Path(signal_job.__file__).parent
 GROUND = {"errors", "config", "options", "version", "safe_files", "partial", "progress", "formats", "windows"}
-FACES = {"__init__", "__main__", "cli", "api"}
+FACES = {"__init__", "__main__", "cli", "flags", "api"}
 LEAVES = {"synthetic", "reference"}
 # A module may import its own layer and the layers ranked below it; siblings never each other.
 RANK = {"ground": 0, "reading": 1, "synthetic": 1, "reference": 1, "computing": 2, "reporting": 2}

@@ -13,7 +13,8 @@ import typer
 
 import signal_job
 from signal_job.api import KEYWORDS
-from signal_job.cli import FLAGS, app
+from signal_job.cli import app
+from signal_job.flags import FLAGS
 from signal_job.options import Option, Spelling
 
 PACKAGE = Path(signal_job.__file__).parent
@@ -82,7 +83,8 @@ def strings_in(path: Path) -> list[tuple[int, str]]:
 
 
 def test_no_module_below_the_command_line_spells_a_flag() -> None:
-    below = [path for path in sorted(PACKAGE.rglob("*.py")) if path.name != "cli.py"]
+    command_line = {"cli.py", "flags.py"}  # the commands, and their options' spellings
+    below = [path for path in sorted(PACKAGE.rglob("*.py")) if path.name not in command_line]
     assert len(below) > 30
     found = [
         f"{path.relative_to(PACKAGE)}:{line}: {text[:60]!r}"
