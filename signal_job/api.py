@@ -372,6 +372,12 @@ def sweep(
     does, naming these keyword arguments.
     """
     started = time.perf_counter()
+    if not isinstance(input, str | os.PathLike):
+        msg = f"sweep reads a path (a file, a glob or a folder) or a URL, not {type(input).__name__}"
+        raise TypeError(msg)
+    if workers is not None and workers < 1:  # the command line's --workers takes the same range
+        msg = f"workers must be at least 1, not {workers}"
+        raise ValueError(msg)
     given = _given(config)
     paths = Paths(
         input=location(input),

@@ -21,7 +21,6 @@ import typer  # noqa: E402
 from signal_job.errors import JobError, Terminated, counted  # noqa: E402
 from signal_job.flags import (  # noqa: E402
     FLAGS,
-    STDIN_NAMES,
     AddressOption,
     CacheOption,
     ConfigOption,
@@ -49,6 +48,7 @@ from signal_job.flags import (  # noqa: E402
     WorkersOption,
     given,
     label_pairs,
+    no_stdin_clash,
     no_stdout,
     pair,
     path_option,
@@ -134,12 +134,7 @@ def run(
     from signal_job.tuning import tune_polars  # noqa: PLC0415
 
     no_stdout(signals=signals, metrics_file=metrics_file, groups=groups)
-    if input_path == "-" and str(config_path) in STDIN_NAMES:
-        msg = "standard input cannot hold both the candles (--input -) and the config; give the config a file"
-        raise typer.BadParameter(msg, param_hint="'--config'")
-    if input_path == "-" and cache is not None:  # its entries are by file: each run's copy is new
-        msg = "keeps each input file's counts by its path, which standard input (--input -) has not"
-        raise typer.BadParameter(msg, param_hint="'--cache'")
+    no_stdin_clash(input_path, config_path, cache)
     paths = Paths(
         location(input_path),
         config_path,
@@ -228,7 +223,7 @@ def sweep(
         path_option(
             "--output",
             "-o",
-            envvar="SIGNAL_JOB_OUTPUT",
+            envvar="SIGNAL_JOB_SWEEP_OUTPUT",  # not run's: a sweep must not replace its document
             help="Where to write the sweep's JSON, a path or an object (s3://...); - for stdout only.",
         ),
     ] = "sweep.json",
@@ -239,7 +234,7 @@ def sweep(
         str | None,
         path_option(
             "--signals",
-            envvar="SIGNAL_JOB_SIGNALS",
+            envvar="SIGNAL_JOB_SWEEP_SIGNALS",  # not run's: a run's signals file is another
             help="Also write each row's timestamp, close and a signal column per window (signal_5, ...) "
             "here, from the same scan: Parquet, CSV or Arrow by the name's ending.",
         ),
@@ -260,6 +255,7 @@ def sweep(
     mlflow_experiment: ExperimentOption = None,
     explain: ExplainOption = False,
     settings: SetOption = None,
+    ctx: typer.Context,
 ) -> None:
     """Count the signal rate of many windows in one read of the input, each exactly as run counts it.
 
@@ -269,11 +265,13 @@ def sweep(
     a run with a child run per window; with --cache, each file's counts kept per window, so a
     re-run counts only new files and windows (docs/sweep.md).
     """
+    ignored = unneeded(ctx)
     _take_stop_signals()
     from signal_job.paths import Paths  # noqa: PLC0415
     from signal_job.tuning import tune_polars  # noqa: PLC0415
 
     no_stdout(signals=signals, metrics_file=metrics_file, table=table)
+    no_stdin_clash(input_path, config_path, cache)
     paths = Paths(
         location(input_path),
         config_path,
@@ -288,6 +286,8 @@ def sweep(
     from signal_job.engines import Where  # noqa: PLC0415
 
     logs = _console(log_format, "starting a sweep")
+    for each in ignored:
+        log.debug("%s", each)
     overrides = _overrides(settings)
     where = Where("dask" if engine is EngineName.dask else "local", address, workers, cache)
     if explain:

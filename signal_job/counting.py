@@ -81,9 +81,13 @@ def count(
                 hashing=hashing,
             )
             first = first_nonpositive(data) if result.total.nonpositive else None
+            if first is not None and paths.input == STDIN:  # named as the input, not by its copy
+                first = first.replace(str(distinct_files(data)[0].path), STDIN_NAME)
     except JobError as exc:
         exc.version = config.version
         raise
+    if first is not None:  # a staged frame's file, as the face names it
+        first = spelling(first)
     for listed in inputs["list"]:  # a staged frame's file, as the face names it
         listed["path"] = spelling(listed["path"])
     if paths.input == STDIN:  # the copy is gone: the document names what was read

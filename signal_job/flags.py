@@ -416,8 +416,8 @@ def unneeded(ctx: Context) -> list[str]:
     values = {flag: ctx.params.get(str(param.name)) for flag, param in params.items()}
     ignored = []
     for need in NEEDS:
-        if need.met(values):
-            continue
+        if need.option not in params or need.other not in params or need.met(values):
+            continue  # an option this command has not (a sweep's), or its need met
         option, other = params[need.option], params[need.other]
         source = ctx.get_parameter_source(str(option.name))
         if source is ParameterSource.COMMANDLINE:
@@ -426,6 +426,16 @@ def unneeded(ctx: Context) -> list[str]:
         if source is ParameterSource.ENVIRONMENT:
             ignored.append(f"{getattr(option, 'envvar', None)} is ignored: {need.said()}")
     return ignored
+
+
+def no_stdin_clash(input_path: str, config_path: object, cache: object | None) -> None:
+    """Refuse what standard input (`--input -`) cannot serve: the config too, or a cache by file."""
+    if input_path == "-" and str(config_path) in STDIN_NAMES:
+        msg = "standard input cannot hold both the candles (--input -) and the config; give the config a file"
+        raise typer.BadParameter(msg, param_hint="'--config'")
+    if input_path == "-" and cache is not None:  # its entries are by file: each run's copy is new
+        msg = "keeps each input file's counts by its path, which standard input (--input -) has not"
+        raise typer.BadParameter(msg, param_hint="'--cache'")
 
 
 def pair(setting: str) -> tuple[str, str]:

@@ -463,3 +463,9 @@ def test_signals_keep_named_columns_as_numbers_and_refuse_what_cannot_be_kept(tm
         signal_job.signals(tmp_path / "candles.csv", config=CONFIG, keep=["high"])
     with pytest.raises(signal_job.ConfigError, match=r"^column 'Close' cannot be kept beside the signals"):
         signal_job.signals(tmp_path / "candles.csv", config=CONFIG, keep="Close")
+
+
+def test_closes_of_zero_or_below_in_a_frame_are_named_by_its_row() -> None:
+    frame = pl.DataFrame({"close": [1.0, 0.0, 3.0]})
+    result = signal_job.run(frame, config={"seed": 1, "window": 2, "version": "v"})
+    assert result.warnings[-1].startswith("1 close value is 0 or negative (the first: input frame row 2)")

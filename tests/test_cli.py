@@ -409,6 +409,24 @@ def test_closes_of_zero_or_below_are_a_warning_naming_the_first_line_and_the_run
     assert b"WARNING 2 close values are 0 or negative" in done.stderr
 
 
+def test_closes_of_zero_or_below_read_from_standard_input_are_named_by_it(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("seed: 1\nwindow: 2\nversion: v2\n")
+    candles = b"timestamp,close\n1,5\n2,6\n3,0\n"
+    for command in ("run", "sweep"):
+        done = subprocess.run(
+            [str(CONSOLE_SCRIPT), command, "-i", "-", "-o", "-", "--log-file", "-", "--set", "windows=[2]"],
+            input=candles,
+            cwd=tmp_path,
+            capture_output=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        warning = json.loads(done.stdout)["warnings"][-1]
+        assert warning.startswith("1 close value is 0 or negative (the first: input file <stdin> line 4)"), (
+            warning
+        )
+
+
 def test_console_script_error_has_no_traceback_and_exits_1(tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("seed: 1\nwindow: 5\nversion: v2\n")
     done = console("run", "--input", "nope.csv", cwd=tmp_path)

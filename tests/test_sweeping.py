@@ -405,3 +405,43 @@ def test_a_group_by_named_as_a_signal_column_is_refused(tmp_path: Path) -> None:
     config = {**CONFIG, "group_by": "signal_3"}
     with pytest.raises(ConfigError, match="cannot be 'signal_3' in a sweep with signals: the signals file"):
         signal_job.sweep(path, windows="3", config=config, signals=tmp_path / "s.parquet")
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        (["--workers", "2"], "--workers needs --engine dask"),
+        (["--address", "tcp://127.0.0.1:1"], "--address needs --engine dask"),
+        (["--mlflow-experiment", "x"], "--mlflow-experiment needs --mlflow"),
+        (["--input", "-", "--cache", "cache"], "keeps each input file's counts by its path"),
+        (["--input", "-", "--config", "-"], "standard input cannot hold both the candles"),
+    ],
+)
+def test_an_option_a_sweep_cannot_act_on_is_a_usage_error_as_in_run(
+    work: Path, given: list[str], said: str
+) -> None:
+    code, stdout, stderr = invoke(*sweep_args(work, "--windows", "3,5"), *given)
+    assert code == 2, stderr
+    assert said in " ".join(stderr.replace("│", " ").split())
+    assert stdout == b""
+    assert sorted(path.name for path in work.iterdir()) == ["config.yaml", "data.csv"]
+
+
+def test_a_sweep_reads_its_own_variables_never_runs_document_or_signals(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A container that sets run's outputs must not have a sweep write over them.
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("SIGNAL_JOB_OUTPUT", "metrics.json")
+    monkeypatch.setenv("SIGNAL_JOB_SIGNALS", "signals.parquet")
+    monkeypatch.setenv("SIGNAL_JOB_SWEEP_OUTPUT", "swept.json")
+    code, _, stderr = invoke("sweep", "--windows", "3,5", "--log-file", "-")
+    assert code == 0, stderr
+    assert sorted(path.name for path in work.iterdir()) == ["config.yaml", "data.csv", "swept.json"]
+
+
+def test_the_python_sweep_refuses_workers_below_one_and_a_frame_by_name(work: Path) -> None:
+    with pytest.raises(ValueError, match="workers must be at least 1, not 0"):
+        signal_job.sweep(work / "data.csv", windows=[3], config=CONFIG, engine="dask", workers=0)
+    with pytest.raises(TypeError, match="sweep reads a path"):
+        signal_job.sweep(pl.DataFrame({"close": [1.0]}), windows=[3], config=CONFIG)  # type: ignore[arg-type] # a frame, as a notebook might try
