@@ -49,21 +49,22 @@ def staging_folder() -> Iterator[Path]:
     remove_orphans(root)
     folder, lock = _made(root)
     handle: int | None = None
+    failed = True
     try:
         hold(lock)
         handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         yield _through(handle, folder)
-    except BaseException:
-        _remove(folder)
-        if handle is not None:
-            with _parking:
-                _parked.append((time.monotonic(), handle))
-        raise
-    else:
-        _remove(folder)
-        os.close(handle)  # every query finished: no writer is left
+        failed = False
     finally:
-        os.close(lock)
+        try:
+            _removed(folder)
+        finally:
+            if handle is not None and failed:  # a late writer may still hold N: parked a while
+                with _parking:
+                    _parked.append((time.monotonic(), handle))
+            elif handle is not None:
+                os.close(handle)  # every query finished: no writer is left
+            os.close(lock)
 
 
 def _made(root: Path) -> tuple[Path, int]:
@@ -75,12 +76,16 @@ def _made(root: Path) -> tuple[Path, int]:
     """
     for _ in range(_NAME_TRIES):
         folder = root / f".signal-job.{owner()}.{secrets.token_hex(4)}.tmp"
+        lock: int | None = None
         try:
             folder.mkdir(0o700)
-            return folder, os.open(folder / OWNER, os.O_CREAT | os.O_WRONLY, 0o600)
+            lock = os.open(folder / OWNER, os.O_CREAT | os.O_WRONLY, 0o600)
+            return folder, lock
         except FileExistsError:
             continue  # another folder's name: draw again
         except BaseException as exc:
+            if lock is not None:
+                os.close(lock)
             _remove(folder)  # nothing is there if the folder itself could not be made
             if isinstance(exc, OSError):
                 raise not_staged(exc.errno or errno.EIO) from exc
@@ -153,6 +158,15 @@ def _close_parked(now: float) -> None:
         while _parked and now - _parked[0][0] > LATE_WRITER_SECONDS:
             with suppress(OSError):
                 os.close(_parked.pop(0)[1])
+
+
+def _removed(folder: Path) -> None:
+    """Remove `folder`, once more if a stop interrupts the removal (a second stop is not acted on)."""
+    try:
+        _remove(folder)
+    except BaseException:
+        _remove(folder)
+        raise
 
 
 def _remove(folder: Path, *, tries: int = 40) -> None:

@@ -171,3 +171,25 @@ def test_a_stream_that_cannot_be_read_is_an_input_error(empty_tmpdir: Path) -> N
         pass
     os.close(write)
     assert list(empty_tmpdir.iterdir()) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="counts descriptors in /proc")
+def test_a_stop_during_the_removal_still_removes_the_folder_and_closes_its_descriptors(
+    empty_tmpdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stop (SIGTERM raises in this thread) may come while the folder is being removed.
+    real = staging.shutil.rmtree
+    stops = iter([KeyboardInterrupt()])
+
+    def interrupted(path: str, *, ignore_errors: bool = False) -> None:
+        stop = next(stops, None)
+        if stop is not None:
+            raise stop
+        real(path, ignore_errors=ignore_errors)
+
+    monkeypatch.setattr(staging.shutil, "rmtree", interrupted)
+    before = len(list(Path("/proc/self/fd").iterdir()))
+    with pytest.raises(KeyboardInterrupt), staging_folder() as folder:
+        (folder / "rows.parquet").write_bytes(b"x")
+    assert list(empty_tmpdir.iterdir()) == []
+    assert len(list(Path("/proc/self/fd").iterdir())) == before
