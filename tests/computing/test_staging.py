@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import sys
 import threading
 from pathlib import Path
@@ -178,7 +179,7 @@ def test_a_stop_during_the_removal_still_removes_the_folder_and_closes_its_descr
     empty_tmpdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A stop (SIGTERM raises in this thread) may come while the folder is being removed.
-    real = staging.shutil.rmtree
+    real = shutil.rmtree
     stops = iter([KeyboardInterrupt()])
 
     def interrupted(path: str, *, ignore_errors: bool = False) -> None:
@@ -187,7 +188,7 @@ def test_a_stop_during_the_removal_still_removes_the_folder_and_closes_its_descr
             raise stop
         real(path, ignore_errors=ignore_errors)
 
-    monkeypatch.setattr(staging.shutil, "rmtree", interrupted)
+    monkeypatch.setattr(shutil, "rmtree", interrupted)  # as staging calls it
     before = len(list(Path("/proc/self/fd").iterdir()))
     with pytest.raises(KeyboardInterrupt), staging_folder() as folder:
         (folder / "rows.parquet").write_bytes(b"x")
