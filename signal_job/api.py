@@ -83,7 +83,7 @@ def explain(
     with _input(input, counted_here=engine == "local" and cache is None) as (where_from, frame, spelling):
         paths = Paths(
             input=where_from,
-            config=Path(config) if isinstance(config, str | os.PathLike) else None,
+            config=_config_file(config),
             output=None,
             log_file=None,
             signals=None if signals is None else Path(signals),
@@ -109,6 +109,18 @@ def _engine(engine: str) -> Literal["local", "dask"]:
         msg = f"engine must be 'local' or 'dask', not {engine!r}"
         raise ValueError(msg)
     return "dask" if engine == "dask" else "local"
+
+
+def _check_workers(workers: int | None) -> None:
+    """Refuse `workers` below 1, the range the command line takes too."""
+    if workers is not None and workers < 1:
+        msg = f"workers must be at least 1, not {workers}"
+        raise ValueError(msg)
+
+
+def _config_file(config: ConfigSource) -> Path | None:
+    """The config's file, where `config` names one (not a mapping or a `Config`)."""
+    return Path(config) if isinstance(config, str | os.PathLike) else None
 
 
 def _where_to(output: PathLike | None) -> Location | None:
@@ -175,14 +187,12 @@ def run(
     started = time.perf_counter()  # the call's start: `latency_ms` counts from here
     given = _given(config)
     engine = _engine(engine)
-    if workers is not None and workers < 1:  # the command line's --workers takes the same range
-        msg = f"workers must be at least 1, not {workers}"
-        raise ValueError(msg)
+    _check_workers(workers)
     labels = _labels(metrics_labels)
     with _input(input, counted_here=engine == "local" and cache is None) as (where_from, frame, spelling):
         paths = Paths(
             input=where_from,
-            config=Path(config) if isinstance(config, str | os.PathLike) else None,
+            config=_config_file(config),
             output=_where_to(output),
             log_file=None,
             signals=_where_to(signals),
@@ -375,13 +385,11 @@ def sweep(
     if not isinstance(input, str | os.PathLike):
         msg = f"sweep reads a path (a file, a glob or a folder) or a URL, not {type(input).__name__}"
         raise TypeError(msg)
-    if workers is not None and workers < 1:  # the command line's --workers takes the same range
-        msg = f"workers must be at least 1, not {workers}"
-        raise ValueError(msg)
+    _check_workers(workers)
     given = _given(config)
     paths = Paths(
         input=location(input),
-        config=Path(config) if isinstance(config, str | os.PathLike) else None,
+        config=_config_file(config),
         output=_where_to(output),
         log_file=None,
         signals=_where_to(signals),

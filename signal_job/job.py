@@ -427,15 +427,7 @@ def run_steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome
     """
     paths = prepared.paths
     config = replace(configured(prepared, request), keep=request.keep)
-    counted = counting.count(
-        prepared,
-        config,
-        pending,
-        where=request.where,
-        spelling=request.spelling,
-        hashing=request.hashing,
-        frame=request.frame,
-    )
+    counted = count(prepared, request, pending, config)
     total, groups = counted.result.total, counted.result.groups
     ask = request.spelling(f"{Option.GROUPS.given('groups.csv')} (or .parquet)")
     report.log_result(
@@ -457,6 +449,29 @@ def run_steps(prepared: Prepared, request: Request, pending: Pending) -> Outcome
     )
     document = report.with_groups(document, groups, group_by=config.group_by, table=paths.groups, ask=ask)
     return Outcome(document, total, groups)
+
+
+def count(
+    prepared: Prepared,
+    request: Request,
+    pending: Pending,
+    config: Config,
+    *,
+    windows: tuple[int, ...] | None = None,
+    means: bool = False,
+) -> counting.Counted:
+    """The input's counts (`counting.count`), taken as `request` asks: where, hashed, of a frame."""
+    return counting.count(
+        prepared,
+        config,
+        pending,
+        where=request.where,
+        spelling=request.spelling,
+        hashing=request.hashing,
+        frame=request.frame,
+        windows=windows,
+        means=means,
+    )
 
 
 def configured(prepared: Prepared, request: Request) -> Config:

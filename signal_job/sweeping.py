@@ -1,7 +1,7 @@
 """A sweep: many windows over one read of the input, each counted exactly as a run of that window.
 
 The job's own sequence (`job.execute`) with a sweep's steps: the config, its windows (given, else
-the config's `windows` key), the counts of every window in one scan (`counting.count`, on a route that
+the config's `windows` key), the counts of every window in one scan (`job.count`, on a route that
 sweeps them), then the sweep's document and table (`reporting.sweeps`).
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
 
-from signal_job import counting, job
+from signal_job import job
 from signal_job.config import Config
 from signal_job.errors import ConfigError
 from signal_job.options import Option
@@ -69,16 +69,7 @@ def _steps(
     log.info("windows: %s", ", ".join(map(str, windows)))
     # The largest window sizes what every window needs: the rows carried between batches of groups.
     largest = replace(config, window=max(windows))
-    counted = counting.count(
-        prepared,
-        largest,
-        pending,
-        where=request.where,
-        spelling=request.spelling,
-        hashing=request.hashing,
-        windows=windows,
-        means=means,
-    )
+    counted = job.count(prepared, request, pending, largest, windows=windows, means=means)
     result = counted.result
     if request.paths.signals is not None:
         log.info("signals written to %s", request.paths.signals)
