@@ -415,10 +415,14 @@ def _collect(
     signals: Path | None,
     engine: PolarsEngine,
     parse_times: bool = False,
+    narrow: bool = True,
 ) -> tuple[pl.DataFrame, int]:
     """The counts, one row per group, and the rows left out as repeats; the signals file too if asked.
 
     Files that run newest first, or every file with `sort: true`, are staged oldest first first.
+    A sweep counts its other windows in Int64 (`narrow`), and again in Int128 if some price
+    was too large for that (`plan_rows`): one more scan, for prices past 9.2e18 units over the
+    window.
     """
     the_shape = shape(data, config, timestamps=signals is not None, parse_times=parse_times)
     try:
@@ -442,6 +446,7 @@ def _collect(
                     runs=runs,
                     windows=route.swept,
                     means=route.means,
+                    narrow=narrow,
                 )
                 for frames, runs in series
             ]
@@ -465,6 +470,11 @@ def _collect(
         _collect(data, config, route, signals=None, engine=engine)
         raise SignalsNotWritten(exc) from exc
     counts = _filled(pl.concat(results[: len(plans)]))
+    if "wide" in counts.columns and counts["wide"].sum():
+        log.info("a sweep's prices too large for Int64 sums: counting again in Int128")
+        return _collect(
+            data, config, route, signals=signals, engine=engine, parse_times=parse_times, narrow=False
+        )
     return counts, sum(int(repeats.item()) for repeats in results[len(plans) :])
 
 
@@ -577,9 +587,15 @@ def _counted_in_batches(
     """
     counts: list[pl.DataFrame] = []
 
-    def count(batch: pl.DataFrame) -> None:
-        the_plan = plan_rows(batch.lazy(), config, the_shape, runs=Runs.BATCH, windows=route.swept)
-        counts.append(the_plan.counts.collect(engine="in-memory"))
+    def count(batch: pl.DataFrame, *, narrow: bool = True) -> None:
+        the_plan = plan_rows(
+            batch.lazy(), config, the_shape, runs=Runs.BATCH, windows=route.swept, narrow=narrow
+        )
+        counted = the_plan.counts.collect(engine="in-memory")
+        if narrow and "wide" in counted.columns and counted["wide"].sum():  # see `_collect`
+            count(batch, narrow=False)
+            return
+        counts.append(counted)
 
     groups.in_batches(rows, found, count, window=config.window, limits=route.limits, engine=engine)
     return added_up(counts, found[GROUP].to_list())

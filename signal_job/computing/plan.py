@@ -45,12 +45,14 @@ SIGNAL_COLUMNS = ("timestamp", "close", "rolling_mean", "signal")
 # Written into every signals file's Parquet metadata, so no later run reads one as input.
 SIGNALS_METADATA = {SIGNALS_MARK: f"signals file, version {__version__}"}
 _HIGH = 2**64
+_INT64_MAX = 2**63 - 1
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 GROUP = "_group"
 GROUP_TEXT = "_group_text"  # the group as written, untrimmed: cheap to compare row by row
 RANK = "_rank"  # a group's position in order of first appearance (see `groups`)
 CARRIED = "_carried"  # a row of an earlier batch, leading its group's rows (see `groups.in_batches`)
 ROW = "_row"
+_INDEX = "_index"  # a row's position in a sweep's rows, for the runs of present prices (`_length`)
 # The time as the fast path reads it: from the text as written where the file allows (see
 # `TimestampReading.untrimmed`); any row it leaves null goes to the general path. Only rows
 # read straight from the files carry it (`quick_time`): staging it would cost a parse.
@@ -190,6 +192,7 @@ def plan(
     runs: Runs = Runs.ONE,
     windows: tuple[int, ...] = (),
     means: bool = False,
+    narrow: bool = True,
 ) -> Plan:
     """The plan over every file of `data` as one series (one per `group_by` value).
 
@@ -198,7 +201,7 @@ def plan(
     the signals (when no shape is given). For runs of a `group_by` column's groups (`runs`),
     `frames` must come from `groups.in_group_runs`. With `fast`, the plan also holds the fast
     path's signals (the route says where it fits: `route.takes_fast_path`). `windows` are counted
-    beside `config.window` (a sweep's, see `plan_rows`).
+    beside `config.window` (a sweep's, see `plan_rows`), in Int64 running sums with `narrow`.
     """
     if the_shape is None:
         the_shape = shape(data, config, timestamps=timestamps)
@@ -206,7 +209,15 @@ def plan(
     quick_time = frames is None and the_shape.timestamps
     rows = all_rows(data, the_shape, frames, quick_time=quick_time)
     return plan_rows(
-        rows, config, the_shape, runs=runs, fast=fast, quick_time=quick_time, windows=windows, means=means
+        rows,
+        config,
+        the_shape,
+        runs=runs,
+        fast=fast,
+        quick_time=quick_time,
+        windows=windows,
+        means=means,
+        narrow=narrow,
     )
 
 
@@ -232,6 +243,7 @@ def plan_rows(
     quick_time: bool = False,
     windows: tuple[int, ...] = (),
     means: bool = False,
+    narrow: bool = True,
 ) -> Plan:
     """The plan over rows of `the_shape`, already in the order their windows run, coming as `runs`.
 
@@ -239,7 +251,9 @@ def plan_rows(
     hold `full_windows` and `signals` of `config.window`, and of each other of `windows` (a
     sweep's) `full_windows_{window}` and `signals_{window}` (see `window_columns`), in the same
     scan: the config's window (a sweep's largest) by its rolling sum as a run counts it, the others
-    by differences of running sums (see `_running_sums`), exact as it is. A sweep's signals hold
+    by differences of running sums (see `_running_sums`), exact as it is: in Int64 with `narrow`,
+    where the counts' `wide` says how many prices were too large for that (the sweep is then
+    counted again with `narrow` off). A sweep's signals hold
     `signal_{window}` for each of `windows` in their order, each after `rolling_mean_{window}`
     with `means`.
     """
@@ -260,7 +274,7 @@ def plan_rows(
         _in_runs(window_sum(price, window=config.window), config.window, in_runs=in_runs)
     )
     if others:
-        rows = _running_sums(rows, price)
+        rows = _running_sums(rows, price, largest=max(others), narrow=narrow, in_runs=in_runs)
     return Plan(
         counts=_counts(
             rows,
@@ -274,7 +288,7 @@ def plan_rows(
             *(["timestamp"] if the_shape.timestamps else []),
             "close",
             **(
-                _swept_signals(price, windows, config.window, the_shape, means=means, in_runs=in_runs)
+                _swept_signals(price, windows, config.window, the_shape, means=means)
                 if windows
                 else {
                     "rolling_mean": rolling_mean(total, window=config.window, scale=the_shape.scale),
@@ -307,31 +321,54 @@ def _same_group(window: int) -> pl.Expr:
     return pl.col(RANK).shift(min(window, MAX_WINDOW) - 1) == pl.col(RANK)
 
 
-def _running_sums(rows: pl.LazyFrame, price: pl.Expr) -> pl.LazyFrame:
-    """`rows` with running sums of the prices and of the missing ones, for a sweep's other windows.
+def _running_sums(
+    rows: pl.LazyFrame, price: pl.Expr, *, largest: int, narrow: bool, in_runs: bool
+) -> pl.LazyFrame:
+    """`rows` with what a sweep's other windows are counted from (see `_swept`), the longest `largest`.
 
-    Each of those windows is then a difference of two running sums (see `_swept`): a hundred
-    windows cost a hundred subtractions, not a hundred rolling sums (measured 1.2 s against 7.3 s
-    for 100 windows over 2M rows). Each stage on its own: the streaming engine does not share
+    Each of those windows is a difference of two running sums: a hundred windows cost a
+    hundred subtractions, not a hundred rolling sums (measured 1.2 s against 7.3 s for 100
+    windows over 2M rows). `_units` are the prices summed: Int64 with `narrow` (Int128 arithmetic
+    costs about twice as much), and `_wide` flags a price too large for an exact Int64 sum of
+    `largest` rows. `_length` is the number of rows in a row's run of present prices (of its
+    group, in runs of groups): a window is full where it is as long as the window, one
+    comparison per window. Each stage on its own: the streaming engine does not share
     subexpressions.
     """
-    running, missing = pl.col("_running"), pl.col("_missing_so_far")
-    return rows.with_columns(
-        _running=price.fill_null(0).cum_sum(), _missing_so_far=price.is_null().cast(pl.UInt32).cum_sum()
-    ).with_columns(_before=running.shift(1, fill_value=0), _missing_before=missing.shift(1, fill_value=0))
+    index = pl.col(_INDEX)
+    restart = pl.when(price.is_null()).then(index + 1).otherwise(0)
+    if in_runs:  # a group's first row starts a run of its own (a missing price's: the row after)
+        restart = pl.max_horizontal(restart, pl.when(pl.col(RANK) != pl.col(RANK).shift(1)).then(index))
+    limit = _INT64_MAX // min(largest, MAX_WINDOW)
+    units = price.cast(pl.Int64, strict=False) if narrow else price
+    return (
+        rows.with_row_index(_INDEX)
+        .with_columns(
+            _units=units,
+            _wide=(price.abs() > limit).fill_null(value=False) if narrow else pl.lit(value=False),
+            _running=units.fill_null(0).cum_sum(),
+            _start=restart.cum_max(),
+        )
+        .with_columns(_before=pl.col("_running").shift(1, fill_value=0), _length=index + 1 - pl.col("_start"))
+    )
 
 
-def _swept(window: int, *, in_runs: bool) -> tuple[pl.Expr, pl.Expr]:
+def _swept(window: int) -> tuple[pl.Expr, pl.Expr]:
     """A sweep's other window: its sum, and whether it is full (no missing price, all of one group).
 
-    Int128 wraps around, so a running sum past 2**127 still leaves every difference exact wherever
-    the window's own sum fits, which the pipeline checks for the largest window (`_check_counts`).
-    Null for the first `window - 1` rows, as `window_sum` is.
+    Integers wrap around, so a running sum past the type's range still leaves every difference
+    exact wherever the window's own sum fits: in Int64, while no price is `_wide`; in Int128,
+    which the pipeline checks for the largest window (`_check_counts`). Null for the first
+    `window - 1` rows, as `window_sum` is.
     """
-    back = min(window, MAX_WINDOW) - 1  # from the window's first row
-    total = pl.col("_running") - pl.col("_before").shift(back)
-    full = pl.col("_missing_so_far") == pl.col("_missing_before").shift(back)
-    return total, full & _same_group(window) if in_runs else full
+    size = min(window, MAX_WINDOW)
+    total = pl.col("_running") - pl.col("_before").shift(size - 1)
+    return total, pl.col("_length") >= size
+
+
+def _above(window: int, total: pl.Expr) -> pl.Expr:
+    """A sweep's other window: close above its mean, in the type of its running sums."""
+    return above_mean(pl.col("_units"), total, window=window)
 
 
 def _swept_signals(
@@ -341,7 +378,6 @@ def _swept_signals(
     the_shape: Shape,
     *,
     means: bool,
-    in_runs: bool,
 ) -> dict[str, pl.Expr]:
     """A sweep's signal columns: each window's, in the order asked, its rolling mean first with `means`."""
     columns: dict[str, pl.Expr] = {}
@@ -350,9 +386,9 @@ def _swept_signals(
             total = pl.col("window_sum")
             signaled = signal(price, total, window=window)
         else:
-            summed, full = _swept(window, in_runs=in_runs)
+            summed, full = _swept(window)
             total = pl.when(full).then(summed)
-            signaled = (above_mean(price, summed, window=window) & full).fill_null(value=False).cast(pl.Int8)
+            signaled = (_above(window, summed) & full).fill_null(value=False).cast(pl.Int8)
         if means:
             columns[f"rolling_mean_{window}"] = rolling_mean(total, window=window, scale=the_shape.scale)
         columns[f"signal_{window}"] = signaled
@@ -521,10 +557,12 @@ def _counts(
         "nonpositive": (price <= 0).sum(),
     }
     for window in windows[1:]:  # a sweep's others: their figures straight from the running sums
-        swept, full = _swept(window, in_runs=False)
+        swept, full = _swept(window)
         full_windows, signals = window_columns(window, windows[0])
         aggregates[full_windows] = full.sum()
-        aggregates[signals] = (above_mean(price, swept, window=window) & full).sum()
+        aggregates[signals] = (_above(window, swept) & full).sum()
+    if len(windows) > 1:
+        aggregates["wide"] = pl.col("_wide").sum()
     aggregates |= {
         "largest_price": pl.max_horizontal(price.max().abs(), price.min().abs()),
         "suspect": pl.col("suspect").sum(),
@@ -558,12 +596,14 @@ def _counts_in_runs(
             total = pl.col("window_sum")
             full, above = total.is_not_null(), above_mean(price, total, window=window)
         else:
-            total, full = _swept(window, in_runs=True)
-            above = above_mean(price, total, window=window) & full
+            total, full = _swept(window)
+            above = _above(window, total) & full
         by_window[f"_{full_windows}"] = full.fill_null(value=False)
         by_window[f"_{signals}"] = above.fill_null(value=False)
         named |= {full_windows: f"_{full_windows}", signals: f"_{signals}"}
+    swept = len(windows) > 1
     facts = by_window | {
+        **({"wide": pl.col("_wide")} if swept else {}),
         "_missing": price.is_null(),
         "_nonpositive": (price <= 0).fill_null(value=False),
         # Int128 has no grouped max that streams: the max of each price's high 64 bits gives
@@ -575,7 +615,11 @@ def _counts_in_runs(
         "_no_time": pl.col("_key0").is_null() if timed else pl.lit(value=False),
         "_unreadable": pl.col("_unreadable") if the_shape.timestamps else pl.lit(value=False),
     }
-    sums = (*by_window, "_missing", "_nonpositive", "_late", "_odd", "_no_time", "_unreadable", "suspect")
+    sums = (
+        *by_window,
+        *(["wide"] if swept else []),
+        *("_missing", "_nonpositive", "_late", "_odd", "_no_time", "_unreadable", "suspect"),
+    )
     size = pl.len()
     if carried:  # rows counted in the batch before: masked out (a filter copies every column)
         mine = ~pl.col(CARRIED)
@@ -601,6 +645,7 @@ def _counts_in_runs(
         "rows",
         missing="_missing",
         **{name: pl.col(fact) for name, fact in named.items()},
+        **({"wide": pl.col("wide")} if swept else {}),
         nonpositive="_nonpositive",
         largest_price=(pl.col("largest_price").cast(pl.Int128) + 1) * _HIGH,
         suspect="suspect",

@@ -217,8 +217,10 @@ def decide(
 def _windows(windows: tuple[int, ...]) -> Step[tuple[int, ...]]:
     return Step(
         windows,
-        f"a sweep of {counted(len(windows), 'window')}: each its own window sum in the one scan; "
-        f"files, groups and batches sized for the largest, {max(windows):,}",
+        f"a sweep of {counted(len(windows), 'window')}: each its own window sum in the one scan "
+        "(the largest's a rolling sum, the others' differences of Int64 running sums: Int128, and "
+        f"a second scan, if a price is too large); files, groups and batches sized for the largest, "
+        f"{max(windows):,}",
     )
 
 

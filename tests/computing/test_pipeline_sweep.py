@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from dataclasses import replace
@@ -175,21 +176,34 @@ def test_a_sweep_over_many_groups_in_batches_carries_the_largest_windows_rows(tm
         )
 
 
-def test_prices_whose_running_sum_passes_128_bits_still_give_exact_window_sums(tmp_path: Path) -> None:
-    # Closes near 2**125 units: their running sum wraps around Int128 within four rows, yet every
-    # window of up to three (the largest, counted by a rolling sum) has a sum inside it, as the
-    # run's own check requires: windows 2 and 1 come from differences of the running sum.
-    big = 2**125
+@pytest.mark.parametrize(
+    ("big", "counted_again"),
+    [
+        # Near 2**61 units: the other windows' Int64 running sums wrap within four rows, yet each
+        # window of two has its sum inside Int64: exact in the one scan.
+        (2**61, False),
+        # Near 2**62: a window of two may pass Int64, so the sweep counts again in Int128.
+        (2**62, True),
+        # Near 2**125: the Int128 running sum wraps too, yet every window of up to three (the
+        # largest, counted by a rolling sum) has a sum inside it, as the run's own check requires.
+        (2**125, True),
+    ],
+)
+def test_prices_whose_running_sums_wrap_around_still_give_exact_window_sums(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, big: int, *, counted_again: bool
+) -> None:
     values = [big, big - 1, big + 3, big, big - 7, big + 1, big, big + 2]
     path = tmp_path / "big.parquet"
     close = pl.Series("close", [Decimal(value) for value in values], dtype=pl.Decimal(38, 0))
     pl.DataFrame({"timestamp": stamps(len(values)), "close": close}).write_parquet(path)
     windows = (3, 2, 1)
-    result = swept(path, make_config(1), windows)
+    with caplog.at_level(logging.INFO):
+        result = swept(path, make_config(1), windows)
     exact_closes: list[Decimal | None] = [Decimal(value) for value in values]
     for window in windows:
         assert result.windows[window][0].signals == sum(reference_signals(exact_closes, window))
         assert result.windows[window][0].full_windows == len(values) - window + 1
+    assert ("counting again in Int128" in caplog.text) is counted_again
 
 
 @settings(
