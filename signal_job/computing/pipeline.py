@@ -185,7 +185,15 @@ def queries(data: Input, config: Config, route: Route) -> list[tuple[str, pl.Laz
         rows = all_rows(series, the_shape)
         return [("listing the groups", groups.listing_query(rows))]
     fast = signals and takes_fast_path(route, config, the_shape)
-    the_plan = plan(series, config, the_shape=the_shape, fast=fast, windows=route.swept, means=route.means)
+    the_plan = plan(
+        series,
+        config,
+        the_shape=the_shape,
+        fast=fast,
+        windows=route.swept,
+        means=route.means,
+        narrow=route.narrow,
+    )
     if the_plan.fast_signals is not None:
         return [("signals, fast path", the_plan.fast_signals)]
     named = [("counts", the_plan.counts)]
@@ -420,9 +428,9 @@ def _collect(
     """The counts, one row per group, and the rows left out as repeats; the signals file too if asked.
 
     Files that run newest first, or every file with `sort: true`, are staged oldest first first.
-    A sweep counts its other windows in Int64 (`narrow`), and again in Int128 if some price
-    was too large for that (`plan_rows`): one more scan, for prices past 9.2e18 units over the
-    window.
+    A sweep counts its other windows in Int64 where its route says so (`route.narrow`), and
+    again in Int128 (`narrow` off) if some price was too large for that (`plan.plan_rows`): one
+    more scan, for prices past 9.2e18 units over the window.
     """
     the_shape = shape(data, config, timestamps=signals is not None, parse_times=parse_times)
     try:
@@ -446,7 +454,7 @@ def _collect(
                     runs=runs,
                     windows=route.swept,
                     means=route.means,
-                    narrow=narrow,
+                    narrow=narrow and route.narrow,
                 )
                 for frames, runs in series
             ]
@@ -587,15 +595,17 @@ def _counted_in_batches(
     """
     counts: list[pl.DataFrame] = []
 
-    def count(batch: pl.DataFrame, *, narrow: bool = True) -> None:
+    def counted(batch: pl.DataFrame, *, narrow: bool) -> pl.DataFrame:
         the_plan = plan_rows(
             batch.lazy(), config, the_shape, runs=Runs.BATCH, windows=route.swept, narrow=narrow
         )
-        counted = the_plan.counts.collect(engine="in-memory")
-        if narrow and "wide" in counted.columns and counted["wide"].sum():  # see `_collect`
-            count(batch, narrow=False)
-            return
-        counts.append(counted)
+        batch_counts = the_plan.counts.collect(engine="in-memory")
+        if narrow and batch_counts["wide"].sum():  # see `_collect` (`narrow`: a sweep's, with `wide`)
+            return counted(batch, narrow=False)
+        return batch_counts
+
+    def count(batch: pl.DataFrame) -> None:
+        counts.append(counted(batch, narrow=route.narrow))
 
     groups.in_batches(rows, found, count, window=config.window, limits=route.limits, engine=engine)
     return added_up(counts, found[GROUP].to_list())

@@ -46,6 +46,9 @@ SIGNAL_COLUMNS = ("timestamp", "close", "rolling_mean", "signal")
 SIGNALS_METADATA = {SIGNALS_MARK: f"signals file, version {__version__}"}
 _HIGH = 2**64
 _INT64_MAX = 2**63 - 1
+# A sweep's Int64 units (see `_running_sums`): 8 decimals, as exchanges quote (a CSV's prices are
+# read with 18, where no window's sum would fit Int64).
+NARROW_SCALE = 8
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 GROUP = "_group"
 GROUP_TEXT = "_group_text"  # the group as written, untrimmed: cheap to compare row by row
@@ -192,7 +195,7 @@ def plan(
     runs: Runs = Runs.ONE,
     windows: tuple[int, ...] = (),
     means: bool = False,
-    narrow: bool = True,
+    narrow: bool = False,
 ) -> Plan:
     """The plan over every file of `data` as one series (one per `group_by` value).
 
@@ -243,7 +246,7 @@ def plan_rows(
     quick_time: bool = False,
     windows: tuple[int, ...] = (),
     means: bool = False,
-    narrow: bool = True,
+    narrow: bool = False,
 ) -> Plan:
     """The plan over rows of `the_shape`, already in the order their windows run, coming as `runs`.
 
@@ -274,7 +277,9 @@ def plan_rows(
         _in_runs(window_sum(price, window=config.window), config.window, in_runs=in_runs)
     )
     if others:
-        rows = _running_sums(rows, price, largest=max(others), narrow=narrow, in_runs=in_runs)
+        rows = _running_sums(
+            rows, price, scale=the_shape.scale, largest=max(others), narrow=narrow, in_runs=in_runs
+        )
     return Plan(
         counts=_counts(
             rows,
@@ -288,7 +293,7 @@ def plan_rows(
             *(["timestamp"] if the_shape.timestamps else []),
             "close",
             **(
-                _swept_signals(price, windows, config.window, the_shape, means=means)
+                _swept_signals(price, windows, config.window, the_shape, means=means, narrow=narrow)
                 if windows
                 else {
                     "rolling_mean": rolling_mean(total, window=config.window, scale=the_shape.scale),
@@ -321,31 +326,45 @@ def _same_group(window: int) -> pl.Expr:
     return pl.col(RANK).shift(min(window, MAX_WINDOW) - 1) == pl.col(RANK)
 
 
+def narrow_scale(scale: int) -> int:
+    """The decimals of a sweep's Int64 units for prices of `scale` decimals: at most `NARROW_SCALE`."""
+    return min(scale, NARROW_SCALE)
+
+
 def _running_sums(
-    rows: pl.LazyFrame, price: pl.Expr, *, largest: int, narrow: bool, in_runs: bool
+    rows: pl.LazyFrame, price: pl.Expr, *, scale: int, largest: int, narrow: bool, in_runs: bool
 ) -> pl.LazyFrame:
     """`rows` with what a sweep's other windows are counted from (see `_swept`), the longest `largest`.
 
     Each of those windows is a difference of two running sums: a hundred windows cost a
     hundred subtractions, not a hundred rolling sums (measured 1.2 s against 7.3 s for 100
-    windows over 2M rows). `_units` are the prices summed: Int64 with `narrow` (Int128 arithmetic
-    costs about twice as much), and `_wide` flags a price too large for an exact Int64 sum of
-    `largest` rows. `_length` is the number of rows in a row's run of present prices (of its
-    group, in runs of groups): a window is full where it is as long as the window, one
-    comparison per window. Each stage on its own: the streaming engine does not share
-    subexpressions.
+    windows over 2M rows). `_units` are the prices summed: with `narrow`, Int64 units of
+    10**-`narrow_scale(scale)` (Int128 arithmetic costs about twice as much; a CSV's prices of
+    18 decimals fit no window in Int64), and `_wide` flags a price that is not a whole number
+    of them or too large for an exact Int64 sum of `largest` rows. `_length` is the number of
+    rows in a row's run of present prices (of its group, in runs of groups): a window is full
+    where it is as long as the window, one comparison per window. Each stage on its own: the
+    streaming engine does not share subexpressions.
     """
     index = pl.col(_INDEX)
     restart = pl.when(price.is_null()).then(index + 1).otherwise(0)
     if in_runs:  # a group's first row starts a run of its own (a missing price's: the row after)
         restart = pl.max_horizontal(restart, pl.when(pl.col(RANK) != pl.col(RANK).shift(1)).then(index))
-    limit = _INT64_MAX // min(largest, MAX_WINDOW)
-    units = price.cast(pl.Int64, strict=False) if narrow else price
+    wide = pl.lit(value=False)
+    units = price
+    if narrow:
+        step = 10 ** (scale - narrow_scale(scale))
+        limit = _INT64_MAX // min(largest, MAX_WINDOW)
+        units = (price // step if step > 1 else price).cast(pl.Int64, strict=False)
+        wide = price.abs() > limit * step
+        if step > 1:
+            wide |= price % step != 0
+        wide = wide.fill_null(value=False)
     return (
         rows.with_row_index(_INDEX)
         .with_columns(
             _units=units,
-            _wide=(price.abs() > limit).fill_null(value=False) if narrow else pl.lit(value=False),
+            _wide=wide,
             _running=units.fill_null(0).cum_sum(),
             _start=restart.cum_max(),
         )
@@ -378,8 +397,12 @@ def _swept_signals(
     the_shape: Shape,
     *,
     means: bool,
+    narrow: bool,
 ) -> dict[str, pl.Expr]:
-    """A sweep's signal columns: each window's, in the order asked, its rolling mean first with `means`."""
+    """A sweep's signal columns: each window's, in the order asked, its rolling mean first with `means`.
+
+    With `narrow`, the other windows' sums are of Int64 units (see `_running_sums`).
+    """
     columns: dict[str, pl.Expr] = {}
     for window in windows:
         if window == config_window:  # the run's own
@@ -390,7 +413,10 @@ def _swept_signals(
             total = pl.when(full).then(summed)
             signaled = (_above(window, summed) & full).fill_null(value=False).cast(pl.Int8)
         if means:
-            columns[f"rolling_mean_{window}"] = rolling_mean(total, window=window, scale=the_shape.scale)
+            scale = (
+                the_shape.scale if window == config_window or not narrow else narrow_scale(the_shape.scale)
+            )
+            columns[f"rolling_mean_{window}"] = rolling_mean(total, window=window, scale=scale)
         columns[f"signal_{window}"] = signaled
     return {name: expression.alias(name) for name, expression in columns.items()}
 

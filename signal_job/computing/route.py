@@ -18,11 +18,11 @@ import enum
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
-from signal_job.computing.plan import Shape, folder_values, partitions, shape
+from signal_job.computing.plan import Shape, folder_values, narrow_scale, partitions, shape
 from signal_job.computing.signals import fast_window
 from signal_job.config import Config
 from signal_job.errors import counted
-from signal_job.partial import edge_rows
+from signal_job.partial import MAX_WINDOW, edge_rows
 from signal_job.reading.inputs import Input, needs_times
 
 _T = TypeVar("_T")
@@ -127,6 +127,7 @@ class Route:
     # A sweep's windows, counted together in one scan; None: a run, of the config's window alone.
     windows: Step[tuple[int, ...]] | None = None
     means: bool = False  # a sweep's signals file holds each window's rolling mean too
+    narrow: bool = False  # a sweep's other windows from Int64 running sums (see `_windows`)
 
     @property
     def swept(self) -> tuple[int, ...]:
@@ -209,18 +210,40 @@ def decide(
         counting=None if column else Step(Counting.SERIES, "no group_by column: each series in one query"),
         signals=_signals(config, the_shape, asked=signals, on=engine, swept=windows is not None),
         limits=limits,
-        windows=None if windows is None else _windows(windows),
+        windows=None if windows is None else _windows(windows, the_shape.scale),
         means=means,
+        narrow=windows is not None and narrow_sums(windows, the_shape.scale),
     )
 
 
-def _windows(windows: tuple[int, ...]) -> Step[tuple[int, ...]]:
+# A sweep sums in Int64 units (`plan.narrow_scale`) where a price of this many digits before the
+# point still fits the longest window: in Int128 (twice the cost) only for windows past 9,223.
+_NARROW_DIGITS = 7
+_INT64_MAX = 2**63 - 1
+
+
+def narrow_sums(windows: tuple[int, ...], scale: int) -> bool:
+    """Whether a sweep's other windows are summed in Int64, for prices of `scale` decimals.
+
+    Only a first guess: the sums stay exact either way, as a price too large for Int64 makes the
+    pipeline count again in Int128 (see `plan.plan_rows`).
+    """
+    others = [window for window in windows if window != max(windows)]
+    digits = narrow_scale(scale) + _NARROW_DIGITS
+    return bool(others) and 10**digits * min(max(others), MAX_WINDOW) <= _INT64_MAX
+
+
+def _windows(windows: tuple[int, ...], scale: int) -> Step[tuple[int, ...]]:
+    others = (
+        "differences of Int64 running sums (Int128, and a second scan, if a price is too large)"
+        if narrow_sums(windows, scale)
+        else "differences of Int128 running sums (windows too long for Int64)"
+    )
     return Step(
         windows,
         f"a sweep of {counted(len(windows), 'window')}: each its own window sum in the one scan "
-        "(the largest's a rolling sum, the others' differences of Int64 running sums: Int128, and "
-        f"a second scan, if a price is too large); files, groups and batches sized for the largest, "
-        f"{max(windows):,}",
+        f"(the largest's a rolling sum, the others' {others}); files, groups and batches sized for "
+        f"the largest, {max(windows):,}",
     )
 
 

@@ -206,6 +206,24 @@ def test_prices_whose_running_sums_wrap_around_still_give_exact_window_sums(
     assert ("counting again in Int128" in caplog.text) is counted_again
 
 
+@pytest.mark.parametrize(("nine", "counted_again"), [("1.00000001", False), ("1.000000001", True)])
+def test_a_csvs_prices_are_summed_in_int64_units_of_8_decimals_and_a_ninth_is_counted_in_int128(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, nine: str, *, counted_again: bool
+) -> None:
+    # A CSV's closes are read with 18 decimals; the sweep sums its other windows in units of
+    # 10**-8 and counts again in Int128 when a close has a ninth decimal (a difference below 10**-8).
+    values = ["1", nine, "1", "1.00000002", nine, "1", "0.99999999", nine]
+    path = tmp_path / "nine.csv"
+    pl.DataFrame({"timestamp": stamps(len(values)), "close": values}).write_csv(path)
+    windows = (4, 3, 2)
+    with caplog.at_level(logging.INFO):
+        result = swept(path, make_config(1), windows)
+    exact_closes: list[Decimal | None] = [Decimal(value) for value in values]
+    for window in windows:
+        assert result.windows[window][0].signals == sum(reference_signals(exact_closes, window))
+    assert ("counting again in Int128" in caplog.text) is counted_again
+
+
 @settings(
     max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
