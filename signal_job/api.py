@@ -377,7 +377,8 @@ def sweep(
     with `mlflow`, a tracking URI, a run in `mlflow_experiment` with a child run per window; with
     `cache`, a folder keeping each file's counts per window (a re-run counts only new files and
     windows). `engine="dask"` counts each file on the Dask cluster at `address` (or a local one of
-    `workers` processes) for every window, as `run` does (no `signals` there yet). `input`,
+    `workers` processes) for every window, as `run` does (`signals` is then a folder, a part per
+    input file, as `run` writes it there). `input`,
     `config` and `hash_inputs` are `run`'s (see docs/sweep.md). Raises the job's errors as `run`
     does, naming these keyword arguments.
     """

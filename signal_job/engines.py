@@ -90,18 +90,18 @@ def _on_dask(  # noqa: PLR0917 - the engines' one signature (`Run`)
     assert not isinstance(signals, RemoteTarget)  # noqa: S101 - refused as a dataset (see `paths`)
     from signal_job.computing import cluster  # noqa: PLC0415 - dask only when asked for
 
-    if route.windows is not None:
-        if signals is not None:
-            msg = (
-                f"a sweep's {Option.SIGNALS} is not written with {Option.ENGINE.given('dask')} yet: "
-                "leave out one of them"
-            )
-            raise ConfigError(msg)
-        return cluster.sweep_on_dask(
-            data, config, route.swept, address=where.address, workers=where.workers, kept=where.cache
-        )
-
     def counted(folder: Path | None) -> pipeline.Result:
+        if route.windows is not None:  # a sweep's: a signal column per window
+            return cluster.sweep_on_dask(
+                data,
+                config,
+                route.swept,
+                address=where.address,
+                workers=where.workers,
+                kept=where.cache,
+                signals=folder,
+                means=route.means,
+            )
         return cluster.run_on_dask(
             data, config, address=where.address, workers=where.workers, kept=where.cache, signals=folder
         )

@@ -145,8 +145,14 @@ def sweep_by_file(
     kept: Path | None,
     why: str,
     count: SweepCounter | None = None,
+    signals: Path | None = None,
+    write: Writer = write_here,
+    means: bool = False,
 ) -> Result:
     """A sweep's counts of `data` file by file with `count`; with `kept`, a cache folder of files' counts.
+
+    With `signals`, a folder, each file's signals (a column per window, with `means` their
+    rolling means too) are then written there by `write`, as `run_by_file` writes a run's.
 
     The cache keeps an entry per file and window (a run's entry of that window serves too): a
     re-run with new windows counts each file once for the windows it has no entry of, and none
@@ -204,6 +210,14 @@ def sweep_by_file(
     total, groups = by_window[config.window]
     if total.rows == 0:
         raise no_rows(data)
+    if signals is not None:  # the largest window's pieces: its edges reach back furthest
+        largest = [each[config.window] for each in complete]
+        starts = [sum(len(each) for each in files[:index]) for index in range(len(files))]
+        parts = [
+            (one, each, largest[start : start + len(each)])
+            for one, each, start in zip(series, files, starts, strict=True)
+        ]
+        write_dataset(parts, config, signals, write=write, windows=windows, means=means)
     return Result(total, groups, windows=by_window)
 
 

@@ -85,16 +85,30 @@ def sweep_on_dask(
     address: str | None,
     workers: int | None,
     kept: Path | None = None,
+    signals: Path | None = None,
+    means: bool = False,
 ) -> Result:
     """A sweep's counts of `data` from a Dask cluster: each file counted for every window by a task.
 
     The windows across files are stitched on the driver from each file's edges of the largest
-    window (its halo), as a local sweep by file does (`by_file.sweep_by_file`).
+    window (its halo), as a local sweep by file does (`by_file.sweep_by_file`). With `signals`, a
+    folder the workers can write to, each file's signals (a column per window) are then written
+    there, a part per file, as a run's are.
     """
     check_config(config, data, why=_WHY)  # before a cluster starts
     with ExitStack() as stack:
         cluster = _OnDask(stack, address, workers)
-        return sweep_by_file(data, config, windows, kept=kept, why=_WHY, count=cluster.count_windows)
+        return sweep_by_file(
+            data,
+            config,
+            windows,
+            kept=kept,
+            why=_WHY,
+            count=cluster.count_windows,
+            signals=signals,
+            write=cluster.write,
+            means=means,
+        )
 
 
 class _OnDask:

@@ -48,6 +48,8 @@ class Task:
     the_shape: Shape  # its series' shape, as the local run reads the whole series
     out: Path
     general: bool = False  # the general path, as the series takes it
+    windows: tuple[int, ...] = ()  # a sweep's, each a signal column (see `plan.plan_rows`)
+    means: bool = False  # a sweep's rolling mean beside each signal column
 
 
 @dataclass(frozen=True)
@@ -90,11 +92,19 @@ def write_part(task: Task, config: Config) -> Written:
 def _write(task: Task, config: Config) -> tuple[Written, int]:
     """Write the part on the fast path if it may, else the general one; and the suspect rows seen."""
     the_shape, skip = task.the_shape, len(task.before)
-    fast = not task.general and fast_fits(config, the_shape) is None
+    # A sweep's signals take the general path, as a local sweep's do (`route`).
+    fast = not task.general and not task.windows and fast_fits(config, the_shape) is None
     with in_time_order(task.data, config, the_shape, limits=Limits()) as frames:
         rows = all_rows(task.data, the_shape, frames)
         lead = _lead(task.before, rows.collect_schema(), scale=the_shape.scale)
-        the_plan = plan_rows(pl.concat([lead, rows], how="vertical"), config, the_shape, fast=fast)
+        the_plan = plan_rows(
+            pl.concat([lead, rows], how="vertical"),
+            config,
+            the_shape,
+            fast=fast,
+            windows=task.windows,
+            means=task.means,
+        )
         if the_plan.fast_signals is not None:
             _sink(the_plan.fast_signals.slice(skip), task.out)
             found = pl.scan_parquet(task.out).select(
@@ -153,8 +163,17 @@ class _Series:
     general: bool = False
     written: dict[int, Written] = field(default_factory=dict)  # by the file's index in the series
 
-    def tasks(self, config: Config, folder: Path, width: int, which: list[int]) -> list[Task]:
-        """The tasks of the files at `which`, as the series is now to be written."""
+    def tasks(
+        self,
+        config: Config,
+        folder: Path,
+        width: int,
+        which: list[int],
+        *,
+        swept: tuple[int, ...],
+        means: bool,
+    ) -> list[Task]:
+        """The tasks of the files at `which`, as the series is now to be written (a sweep's: `swept`)."""
         files, data = self.files, self.data
         if self.text:
             files = [with_text_close(one) or one for one in files]
@@ -168,6 +187,8 @@ class _Series:
                 the_shape,
                 folder / f"part-{self.first + index:0{width}}.parquet",
                 general=self.general,
+                windows=swept,
+                means=means,
             )
             for index in which
         ]
@@ -207,11 +228,15 @@ def write_dataset(
     folder: Path,
     *,
     write: Writer = write_here,
+    windows: tuple[int, ...] = (),
+    means: bool = False,
 ) -> None:
     """Write every file's part into `folder`: each series' files, counted with their pieces.
 
     Parts are named `part-00000.parquet` on, in the order of the local signals file's rows, so
-    that the folder read as one (`pl.scan_parquet(folder)`) holds them in that order.
+    that the folder read as one (`pl.scan_parquet(folder)`) holds them in that order. A sweep's
+    parts hold a signal column for each of its `windows` (and their rolling means with `means`),
+    as a local sweep's signals file does; the pieces are then those of `config.window`, the largest.
     """
     width = max(5, len(str(sum(len(files) for _, files, _ in series) - 1)))
     states: list[_Series] = []
@@ -223,7 +248,10 @@ def write_dataset(
         first += len(files)
     pending = {index: state.with_rows() for index, state in enumerate(states)}
     while pending:
-        tasks = {index: states[index].tasks(config, folder, width, which) for index, which in pending.items()}
+        tasks = {
+            index: states[index].tasks(config, folder, width, which, swept=windows, means=means)
+            for index, which in pending.items()
+        }
         results = iter(write([task for each in tasks.values() for task in each], config))
         again = {}
         for index, which in pending.items():

@@ -12,8 +12,11 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from signal_job.computing.by_file import run_by_file, sweep_by_file
+from signal_job.computing.pipeline import run
+from signal_job.computing.route import decide
 from signal_job.config import Config
 from signal_job.partial import Edges, within
 from signal_job.reading.inputs import open_input
@@ -111,3 +114,26 @@ def test_edges_cut_to_a_shorter_window_keep_the_closes_it_reaches() -> None:
     assert within(edges, 1) == Edges(head=(), tail=())
     short = Edges(head=(Decimal(1),), tail=(Decimal(1),))
     assert within(short, 3) == short
+
+
+def test_a_sweeps_signals_written_file_by_file_are_the_local_sweeps_rows(tmp_path: Path) -> None:
+    # Each file's part starts with the closes before it (the largest window's halo), so windows
+    # reaching back across a file's start give the signals of the whole series read as one.
+    values = [None if i % 13 == 4 else str(1 + (i * 5) % 9) for i in range(80)]
+    path = write_files(tmp_path / "in", values, [3, 30, 31, 60])
+    windows = (7, 2, 25)
+    config = replace(make_config(1), window=max(windows))
+    folder, single = tmp_path / "dataset", tmp_path / "signals.parquet"
+    folder.mkdir()
+    by_file = sweep_by_file(
+        open_input(path), config, windows, kept=None, why="test", signals=folder, means=True
+    )
+    data = open_input(path)
+    local = run(
+        data, config, signals=single, route=decide(data, config, signals=True, windows=windows, means=True)
+    )
+    assert by_file.windows == local.windows
+    assert_frame_equal(pl.read_parquet(folder), pl.read_parquet(single))
+    exact = [None if value is None else Decimal(value) for value in values]
+    for window in windows:
+        assert pl.read_parquet(folder)[f"signal_{window}"].to_list() == reference_signals(exact, window)

@@ -7,12 +7,13 @@ from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
+import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 import signal_job
 from signal_job.computing.by_file import sweep_by_file
 from signal_job.computing.cluster import sweep_on_dask
-from signal_job.errors import ConfigError
 from signal_job.reading.inputs import open_input
 from signal_job.reference import reference_signals
 from tests.computing.test_by_file_sweep import write_files
@@ -54,9 +55,14 @@ def test_the_api_sweeps_on_dask_as_it_does_here(tmp_path: Path) -> None:
     assert on_dask.results == here.results
 
 
-def test_a_sweeps_signals_on_dask_are_refused_before_a_cluster_starts(tmp_path: Path) -> None:
-    path = write_files(tmp_path / "in", VALUES, [50])
+def test_a_sweeps_signals_on_dask_are_a_dataset_holding_the_local_sweeps_signals(tmp_path: Path) -> None:
+    path = write_files(tmp_path / "in", VALUES, [7, 40, 41, 90])
     config = {"seed": 1, "window": 5, "version": "v"}
-    with pytest.raises(ConfigError, match=r"^a sweep's signals is not written with engine=\"dask\" yet"):
-        signal_job.sweep(path, windows="3,4", config=config, engine="dask", signals=tmp_path / "s")
-    assert not (tmp_path / "s").exists()
+    folder, single = tmp_path / "dataset", tmp_path / "signals.parquet"
+    on_dask = signal_job.sweep(
+        path, windows="9,2,30", config=config, engine="dask", workers=1, signals=folder, means=True
+    )
+    here = signal_job.sweep(path, windows="9,2,30", config=config, signals=single, means=True)
+    assert on_dask.results == here.results
+    assert len(list(folder.glob("part-*.parquet"))) == 5  # a part per input file
+    assert_frame_equal(pl.read_parquet(folder), pl.read_parquet(single))
