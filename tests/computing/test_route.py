@@ -203,3 +203,16 @@ def test_a_grouped_run_logs_how_its_groups_are_counted(
     ]
     assert counted[0].startswith("groups of symbol: filters (3 groups, at most 64: each filtered")
     assert counted[1].startswith("groups of symbol: batches (3 groups, 3 rows carried")
+
+
+@pytest.mark.parametrize(("windows", "narrow"), [((5, 20, 9223, 10_000), True), ((5, 9224, 10_000), False)])
+def test_a_sweep_sums_in_int64_units_up_to_windows_of_9223_rows_and_says_so(
+    windows: tuple[int, ...], *, narrow: bool
+) -> None:
+    # The bundled CSV's closes are read with 18 decimals; Int64 units of 10**-8 leave room for a
+    # price of ten million over 9,223 rows. The largest window is the run's own rolling sum.
+    data = open_input(DATA)
+    route = decide(data, make_config(max(windows)), windows=windows)
+    assert route.narrow is narrow
+    assert route.windows is not None
+    assert ("Int64 running sums" in route.windows.why) is narrow
