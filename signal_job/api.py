@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from signal_job.config import Config, RunConfig, as_mapping
 from signal_job.errors import StagingError
-from signal_job.options import Option, Spelling
+from signal_job.options import Option, Spelling, unmet
 from signal_job.paths import Paths
 from signal_job.reading.storage import Location, location
 from signal_job.results import GroupResult, GroupResults, RunResult, SweepResult, WindowResult
@@ -118,6 +118,13 @@ def _check_workers(workers: int | None) -> None:
         raise ValueError(msg)
 
 
+def _check_needs(values: Mapping[Option, object]) -> None:
+    """Refuse an argument given with nothing to act on (`options.NEEDS`), as the command line does."""
+    missing = unmet(values)
+    if missing:
+        raise ValueError(KEYWORDS(missing[0].said()))
+
+
 def _config_file(config: ConfigSource) -> Path | None:
     """The config's file, where `config` names one (not a mapping or a `Config`)."""
     return Path(config) if isinstance(config, str | os.PathLike) else None
@@ -188,6 +195,19 @@ def run(
     given = _given(config)
     engine = _engine(engine)
     _check_workers(workers)
+    _check_needs(
+        {
+            Option.ENGINE: engine,
+            Option.WORKERS: workers,
+            Option.ADDRESS: address,
+            Option.MLFLOW: mlflow,
+            Option.MLFLOW_EXPERIMENT: mlflow_experiment,
+            Option.MLFLOW_RUN_NAME: mlflow_run_name,
+            Option.MLFLOW_REQUIRED: mlflow_required,
+            Option.METRICS_FILE: metrics_file,
+            Option.METRICS_LABEL: metrics_labels,
+        }
+    )
     labels = _labels(metrics_labels)
     with _input(input, counted_here=engine == "local" and cache is None) as (where_from, frame, spelling):
         paths = Paths(
@@ -387,6 +407,15 @@ def sweep(
         msg = f"sweep reads a path (a file, a glob or a folder) or a URL, not {type(input).__name__}"
         raise TypeError(msg)
     _check_workers(workers)
+    _check_needs(
+        {
+            Option.ENGINE: engine,
+            Option.WORKERS: workers,
+            Option.ADDRESS: address,
+            Option.MLFLOW: mlflow,
+            Option.MLFLOW_EXPERIMENT: mlflow_experiment,
+        }
+    )
     given = _given(config)
     paths = Paths(
         input=location(input),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import enum
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -21,7 +20,7 @@ from typer._click.exceptions import NoSuchOption
 from typer.core import TyperCommand
 
 from signal_job.errors import JobError
-from signal_job.options import Option, Spelling
+from signal_job.options import NEEDS, Option, Spelling
 from signal_job.reading.storage import Location, location
 
 
@@ -369,51 +368,21 @@ def _takes_a_value(param: Parameter) -> bool:
     return param.param_type_name == "option" and not getattr(param, "is_flag", False)
 
 
-@dataclass(frozen=True)
-class Needs:
-    """`option` acts only with `other` given (as `value`, if one is named); or, `without`, not given."""
-
-    option: str
-    other: str
-    value: str | None = None
-    without: bool = False
-    why: str = ""
-
-    def met(self, values: dict[str, object]) -> bool:
-        """Whether the other option is as this option needs it, given each option's value by its flag."""
-        other = values[self.other]
-        given = bool(other) if self.value is None else str(other) == self.value
-        return given != self.without
-
-    def said(self, by: str | None = None) -> str:
-        """What is missing, as a usage error says it; `by`, the variable that gave the other option."""
-        if self.without:
-            said = f"{self.option} does nothing with {self.other}" + (f" (from {by})" if by else "")
-        else:
-            said = f"{self.option} needs {self.other}" + (f" {self.value}" if self.value else "")
-        return said + (f": {self.why}" if self.why else "")
-
-
-# Options that act only together with another: alone, they would silently do nothing. Given on the
-# command line, such an option is a usage error that names what it needs. Set by a variable, it is
-# ignored with a DEBUG line in the log: a container's environment (DASK_SCHEDULER_ADDRESS,
-# MLFLOW_EXPERIMENT_NAME) serves every run of the image, the local ones and the untracked ones too.
-# One entry per option and what it needs (add one for a new option that needs another).
-NEEDS = (
-    Needs("--workers", "--engine", "dask"),
-    Needs("--workers", "--address", without=True, why="a running scheduler has its own workers"),
-    Needs("--address", "--engine", "dask"),
-    Needs("--mlflow-experiment", "--mlflow"),
-    Needs("--mlflow-run-name", "--mlflow"),
-    Needs("--mlflow-required", "--mlflow"),
-    Needs("--metrics-label", "--metrics-file"),
-)
-
-
 def unneeded(ctx: Context) -> list[str]:
-    """Refuse an option given with nothing to act on (`NEEDS`); say those that variables set, ignored."""
-    params = {param.opts[0]: param for param in ctx.command.params if param.opts and param.name}
-    values = {flag: ctx.params.get(str(param.name)) for flag, param in params.items()}
+    """Refuse an option given with nothing to act on (`NEEDS`); say those that variables set, ignored.
+
+    On the command line, such an option is a usage error that names what it needs. Set by a
+    variable, it is ignored with a DEBUG line in the log: a container's environment
+    (DASK_SCHEDULER_ADDRESS, MLFLOW_EXPERIMENT_NAME) serves every run of the image, the local
+    ones and the untracked ones too.
+    """
+    flags = {flag: option for option, flag in FLAGS.names.items()}
+    params = {
+        flags[param.opts[0]]: param
+        for param in ctx.command.params
+        if param.opts and param.name and param.opts[0] in flags
+    }
+    values = {option: ctx.params.get(str(param.name)) for option, param in params.items()}
     ignored = []
     for need in NEEDS:
         if need.option not in params or need.other not in params or need.met(values):
@@ -422,9 +391,9 @@ def unneeded(ctx: Context) -> list[str]:
         source = ctx.get_parameter_source(str(option.name))
         if source is ParameterSource.COMMANDLINE:
             by = ctx.get_parameter_source(str(other.name)) is ParameterSource.ENVIRONMENT
-            ctx.fail(need.said(getattr(other, "envvar", None) if by else None))
+            ctx.fail(FLAGS(need.said(getattr(other, "envvar", None) if by else None)))
         if source is ParameterSource.ENVIRONMENT:
-            ignored.append(f"{getattr(option, 'envvar', None)} is ignored: {need.said()}")
+            ignored.append(f"{getattr(option, 'envvar', None)} is ignored: {FLAGS(need.said())}")
     return ignored
 
 

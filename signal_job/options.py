@@ -85,3 +85,52 @@ class Spelling:
         for old, new in self.renamed:
             text = text.replace(old, new)
         return text
+
+
+@dataclass(frozen=True)
+class Needs:
+    """`option` acts only with `other` given (as `value`, if one is named); or, `without`, not given."""
+
+    option: Option
+    other: Option
+    value: str | None = None
+    without: bool = False
+    why: str = ""
+
+    def met(self, values: Mapping[Option, object]) -> bool:
+        """Whether the other option is as this option needs it, given each option's value."""
+        other = values[self.other]
+        given = bool(other) if self.value is None else str(other) == self.value
+        return given != self.without
+
+    def said(self, by: str | None = None) -> str:
+        """What is missing, with placeholders (a face spells them); `by`, the variable that gave the other."""
+        other = self.other if self.value is None else self.other.given(self.value)
+        if self.without:
+            said = f"{self.option} does nothing with {other}" + (f" (from {by})" if by else "")
+        else:
+            said = f"{self.option} needs {other}"
+        return said + (f": {self.why}" if self.why else "")
+
+
+# Options that act only together with another: alone, they would silently do nothing, so each
+# face refuses them (the command line as a usage error, Python as a ValueError). One entry per
+# option and what it needs (add one for a new option that needs another).
+NEEDS = (
+    Needs(Option.WORKERS, Option.ENGINE, "dask"),
+    Needs(Option.WORKERS, Option.ADDRESS, without=True, why="a running scheduler has its own workers"),
+    Needs(Option.ADDRESS, Option.ENGINE, "dask"),
+    Needs(Option.MLFLOW_EXPERIMENT, Option.MLFLOW),
+    Needs(Option.MLFLOW_RUN_NAME, Option.MLFLOW),
+    Needs(Option.MLFLOW_REQUIRED, Option.MLFLOW),
+    Needs(Option.METRICS_LABEL, Option.METRICS_FILE),
+)
+
+
+def unmet(values: Mapping[Option, object]) -> list[Needs]:
+    """The needs of `NEEDS` that options given in `values` (None or False: not given) leave unmet."""
+    return [
+        need
+        for need in NEEDS
+        if need.option in values and need.other in values and values[need.option] and not need.met(values)
+    ]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -356,6 +357,38 @@ def test_more_groups_than_the_document_lists_are_all_in_the_result(tmp_path: Pat
 def test_workers_below_one_are_refused_in_the_keyword_s_words(bundled: Path) -> None:
     with pytest.raises(ValueError, match=r"^workers must be at least 1, not 0$"):
         signal_job.run(bundled / "data.csv", config=CONFIG, engine="dask", workers=0)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        ({"workers": 2}, 'workers needs engine="dask"'),
+        ({"address": "tcp://127.0.0.1:1"}, 'address needs engine="dask"'),
+        (
+            {"engine": "dask", "address": "tcp://127.0.0.1:1", "workers": 2},
+            "workers does nothing with address: a running scheduler has its own workers",
+        ),
+        ({"mlflow_experiment": "nightly"}, "mlflow_experiment needs mlflow"),
+        ({"mlflow_run_name": "first"}, "mlflow_run_name needs mlflow"),
+        ({"mlflow_required": True}, "mlflow_required needs mlflow"),
+        ({"metrics_labels": {"job": "nightly"}}, "metrics_labels needs metrics_file"),
+    ],
+)
+def test_an_argument_given_with_nothing_to_act_on_is_refused_before_any_work(
+    bundled: Path, arguments: dict[str, object], said: str
+) -> None:
+    # As the command line refuses such an option (a usage error), never silently ignored.
+    before = sorted(path.name for path in bundled.iterdir())
+    with pytest.raises(ValueError, match=f"^{re.escape(said)}$"):
+        signal_job.run(bundled / "data.csv", config=CONFIG, output=bundled / "m.json", **arguments)  # type: ignore[arg-type]
+    if (
+        "metrics_labels" not in arguments
+        and "mlflow_run_name" not in arguments
+        and "mlflow_required" not in arguments
+    ):
+        with pytest.raises(ValueError, match=f"^{re.escape(said)}$"):
+            signal_job.sweep(bundled / "data.csv", windows="5,10", config=CONFIG, **arguments)  # type: ignore[arg-type]
+    assert sorted(path.name for path in bundled.iterdir()) == before
 
 
 def test_signals_returns_the_rows_the_signals_file_of_the_command_line_holds(bundled: Path) -> None:

@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 
 from signal_job import __version__
 from signal_job.cli import app
-from signal_job.flags import NEEDS, Needs
+from signal_job.flags import FLAGS
+from signal_job.options import NEEDS, Needs, Option
 from tests.conftest import CONSOLE_SCRIPT, DATA, REAL_ROWS, WriteFile
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -732,8 +733,13 @@ RUN_OPTIONS: dict[str, Any] = {param.opts[0]: param for param in RUN.params if p
 EXAMPLES = {"--engine": "dask", "--metrics-label": "job=nightly", "--metrics-file": "job.prom"}
 
 
-def given(flag: str, value: str | None = None) -> list[str]:
-    return [flag] if RUN_OPTIONS[flag].is_flag else [flag, value or EXAMPLES.get(flag, "2")]
+def flag(option: Option) -> str:
+    return FLAGS.names[option]
+
+
+def given(option: Option, value: str | None = None) -> list[str]:
+    name = flag(option)
+    return [name] if RUN_OPTIONS[name].is_flag else [name, value or EXAMPLES.get(name, "2")]
 
 
 def needing(need: Needs, *, met: bool) -> list[str]:
@@ -741,7 +747,7 @@ def needing(need: Needs, *, met: bool) -> list[str]:
     meets = {other: [] if other.without else given(other.other, other.value) for other in NEEDS}
     args = given(need.option) + (meets[need] if met else given(need.other) if need.without else [])
     for other in NEEDS:  # added once each, the options they add checked in turn
-        if other is not need and other.option in args:
+        if other is not need and flag(other.option) in args:
             args += meets[other]
     return args
 
@@ -754,53 +760,53 @@ def without_variables() -> dict[str, str | None]:
 def test_every_option_that_needs_another_names_options_of_run() -> None:
     assert len(NEEDS) >= 4
     for need in NEEDS:
-        assert {need.option, need.other} <= set(RUN_OPTIONS), need
-        choices = getattr(RUN_OPTIONS[need.other].type, "choices", None)
+        assert {flag(need.option), flag(need.other)} <= set(RUN_OPTIONS), need
+        choices = getattr(RUN_OPTIONS[flag(need.other)].type, "choices", None)
         assert need.value is None or choices is None or need.value in choices, need
 
 
-@pytest.mark.parametrize("need", NEEDS, ids=lambda need: need.said())
+@pytest.mark.parametrize("need", NEEDS, ids=lambda need: FLAGS(need.said()))
 def test_an_option_given_without_what_it_needs_is_a_usage_error_naming_it(
     tmp_path: Path, config_file: Path, need: Needs
 ) -> None:
     args = needing(need, met=False)
     result = CliRunner().invoke(app, [*run_args(tmp_path, DATA / "candles.csv", config_file), *args])
     assert result.exit_code == 2, (args, result.output)
-    assert usage_error(result.stderr) == need.said()
+    assert usage_error(result.stderr) == FLAGS(need.said())
     assert result.stderr.startswith("Usage: ")
     assert "run [OPTIONS]" in result.stderr.splitlines()[0]
     assert "Traceback" not in result.output
     assert names(tmp_path) == ["config.yaml"]  # nothing run, nothing written
 
 
-@pytest.mark.parametrize("need", NEEDS, ids=lambda need: need.said())
+@pytest.mark.parametrize("need", NEEDS, ids=lambda need: FLAGS(need.said()))
 def test_an_option_given_with_what_it_needs_is_taken(config_file: Path, need: Needs) -> None:
     args = ["run", "--input", str(DATA / "candles.csv"), "--config", str(config_file), "--explain"]
     result = CliRunner().invoke(app, [*args, *needing(need, met=True)], env=without_variables())
     assert result.exit_code == 0, result.output
 
 
-IGNORABLE = [need for need in NEEDS if RUN_OPTIONS[need.option].envvar and not need.without]
+IGNORABLE = [need for need in NEEDS if RUN_OPTIONS[flag(need.option)].envvar and not need.without]
 
 
-@pytest.mark.parametrize("need", IGNORABLE, ids=lambda need: need.said())
+@pytest.mark.parametrize("need", IGNORABLE, ids=lambda need: FLAGS(need.said()))
 def test_a_variable_that_sets_an_option_without_what_it_needs_is_ignored_with_a_debug_line(
     tmp_path: Path, config_file: Path, need: Needs
 ) -> None:
-    variable = RUN_OPTIONS[need.option].envvar
+    variable = RUN_OPTIONS[flag(need.option)].envvar
     value = (
-        "1" if RUN_OPTIONS[need.option].is_flag else given(need.option)[-1]
+        "1" if RUN_OPTIONS[flag(need.option)].is_flag else given(need.option)[-1]
     )  # a flag's variable: a boolean
     env = {**without_variables(), variable: value}
     result = CliRunner().invoke(app, run_args(tmp_path, DATA / "candles.csv", config_file), env=env)
     assert result.exit_code == 0, result.output
     log = (tmp_path / "run.log").read_text()
-    assert f" DEBUG {variable} is ignored: {need.said()}\n" in log
+    assert f" DEBUG {variable} is ignored: {FLAGS(need.said())}\n" in log
     assert f"{variable} is ignored" not in result.stderr  # the console shows INFO and above
 
 
 def test_ignorable_variables_include_those_of_the_dask_scheduler_and_the_mlflow_experiment() -> None:
-    variables = {RUN_OPTIONS[need.option].envvar for need in IGNORABLE}
+    variables = {RUN_OPTIONS[flag(need.option)].envvar for need in IGNORABLE}
     assert {"DASK_SCHEDULER_ADDRESS", "MLFLOW_EXPERIMENT_NAME"} <= variables
 
 
