@@ -194,8 +194,8 @@ def log_summary(found: Profile, *, order: str | None, group_by: str | None) -> N
     for name, series in found.groups[:_LISTED_GROUPS]:
         log_series(f"{group_by} {name}: ", series)
     if len(found.groups) > _LISTED_GROUPS:
-        more = counted(len(found.groups) - _LISTED_GROUPS, "group")
-        log.info("... and %s more (every group is in the document)", more)
+        more = len(found.groups) - _LISTED_GROUPS
+        log.info("... and %s more groups (every group is in the document)", f"{more:,}")
     for warning in wide_gaps(found, group_by=group_by):
         log.warning("%s", warning)
 

@@ -10,9 +10,12 @@ Repeated times, which a run refuses, are counted here instead: finding them is w
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -23,7 +26,7 @@ from signal_job.computing.gaps import INTERVAL, Gaps, gaps_of, interval_table, w
 from signal_job.computing.ladder import with_text_close, without_blank_lines
 from signal_job.computing.order import in_time_order
 from signal_job.computing.pipeline import check_group, no_rows
-from signal_job.computing.plan import Shape, all_rows, folder_values, partitions, shape
+from signal_job.computing.plan import GROUP, RANK, Shape, all_rows, folder_values, partitions, shape
 from signal_job.computing.route import Limits, Listing
 from signal_job.config import Config
 from signal_job.errors import InputError, first_line
@@ -184,31 +187,88 @@ def _collected(data: Input, config: Config, limits: Limits) -> tuple[_Read, dict
     """One series read in time order: per group, its summary and intervals; the checks of its times."""
     # Times parsed, never kept as text: intervals are taken between instants.
     the_shape = replace(shape(data, config, timestamps=True), text_times=False, kept=())
+    timed = the_shape.timestamps
     try:
         with in_time_order(data, config, the_shape, limits=limits) as frames:
             rows, repeats = _without_repeats(all_rows(data, the_shape, frames), the_shape)
-            each = _groups(rows, data, config, limits)
-            if the_shape.timestamps:
-                each = [(name, with_intervals(frame, pl.col("timestamp"))) for name, frame in each]
-            queries = [
-                *(_summary(frame, timed=the_shape.timestamps) for _, frame in each),
-                *(interval_table(frame) for _, frame in each if the_shape.timestamps),
-                *([repeats] if repeats is not None else []),
-            ]
-            results = in_background(lambda: pl.collect_all(queries, engine="streaming"))
+            with _units(rows, data, config, limits) as (names, units, ranked):
+                by = [RANK] if ranked else []
+                run = pl.col(RANK) if ranked else None
+                timed_units = (
+                    [with_intervals(unit, pl.col("timestamp"), run=run) for unit in units] if timed else units
+                )
+                queries = [
+                    [_summary(unit, timed=timed, by=by), *([interval_table(unit, by=by)] if timed else [])]
+                    for unit in timed_units
+                ]
+                results = _results(queries, repeats, together=not ranked)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise _ScanFailed(exc) from exc
-    summaries = [_exact(frame.row(0, named=True), the_shape.scale) for frame in results[: len(each)]]
-    tables = results[len(each) : 2 * len(each)] if the_shape.timestamps else [pl.DataFrame()] * len(each)
+    summaries, tables = _by_group(results[: len(queries)], len(names), ranked=ranked, timed=timed)
+    summaries = [_exact(summary, the_shape.scale) for summary in summaries]
     checks = {name: sum(summary.pop(name) for summary in summaries) for name in _CHECKS}
     read = _Read(
-        [(name, summary, table) for (name, _), summary, table in zip(each, summaries, tables, strict=True)],
-        repeated_rows=int(results[-1].item()) if repeats is not None else 0,
+        list(zip(names, summaries, tables, strict=True)),
+        repeated_rows=int(results[-1][0].item()) if repeats is not None else 0,
     )
     return read, checks
 
 
 _CHECKS = ("unreadable", "no_time", "backwards")
+
+
+@contextmanager
+def _units(
+    rows: pl.LazyFrame, data: Input, config: Config, limits: Limits
+) -> Iterator[tuple[list[str | None], list[pl.LazyFrame], bool]]:
+    """The groups' names (in order of first appearance), the frames that hold their rows, and how.
+
+    All rows, without a `group_by` column; up to `Limits.inspected_groups` groups, each group's rows
+    filtered apart (all read in one shared scan); more, runs of whole groups by `RANK` (staged in
+    buckets where they are many rows), read one after another: filters held together take
+    memory by the group. The last says which: whether the frames come in runs.
+    """
+    if config.group_by is None or folder_values(data, config.group_by) is not None:
+        yield [None], [rows], False
+        return
+    found = grouping.first_appearance(rows, listing=Listing.COMPARE, limits=limits, engine="streaming")
+    names = found[GROUP].to_list()
+    if found.height <= limits.inspected_groups:
+        yield names, grouping.each_group(rows, found), False
+        return
+    with grouping.in_group_runs(rows, found, limits=limits, engine="streaming", apart=True) as runs:
+        yield names, runs, True
+
+
+def _results(
+    queries: list[list[pl.LazyFrame]], repeats: pl.LazyFrame | None, *, together: bool
+) -> list[list[pl.DataFrame]]:
+    """Each unit's queries collected: all in one shared scan (`together`), or unit after unit."""
+    extra = [[repeats]] if repeats is not None else []
+    if together:
+        flat = [query for unit in [*queries, *extra] for query in unit]
+        collected = in_background(lambda: pl.collect_all(flat, engine="streaming"))
+        sizes = [len(unit) for unit in [*queries, *extra]]
+        starts = [sum(sizes[:index]) for index in range(len(sizes))]
+        return [collected[start : start + size] for start, size in zip(starts, sizes, strict=True)]
+    return [in_background(partial(pl.collect_all, unit, engine="streaming")) for unit in [*queries, *extra]]
+
+
+def _by_group(
+    results: list[list[pl.DataFrame]], groups: int, *, ranked: bool, timed: bool
+) -> tuple[list[dict[str, Any]], list[pl.DataFrame]]:
+    """Each group's summary and table of intervals (empty without times), in order, from the units'."""
+    if not ranked:  # a unit per group: one summary row, one table
+        summaries = [unit[0].row(0, named=True) for unit in results]
+        return summaries, [unit[1] if timed else pl.DataFrame() for unit in results]
+    ordered = pl.concat([unit[0] for unit in results]).sort(RANK)
+    assert ordered[RANK].to_list() == list(range(groups))  # noqa: S101 - every group listed has rows
+    summaries = list(ordered.drop(RANK).iter_rows(named=True))
+    if not timed:
+        return summaries, [pl.DataFrame()] * groups
+    tables = pl.concat([unit[1] for unit in results])
+    by_rank = {rank: table for (rank,), table in tables.partition_by(RANK, as_dict=True).items()}
+    return summaries, [by_rank.get(rank, tables.clear()) for rank in range(groups)]
 
 
 def _without_repeats(rows: pl.LazyFrame, the_shape: Shape) -> tuple[pl.LazyFrame, pl.LazyFrame | None]:
@@ -221,18 +281,8 @@ def _without_repeats(rows: pl.LazyFrame, the_shape: Shape) -> tuple[pl.LazyFrame
     return rows.filter(~pl.col(_REPEATED)), rows.select(pl.col(_REPEATED).sum())
 
 
-def _groups(
-    rows: pl.LazyFrame, data: Input, config: Config, limits: Limits
-) -> list[tuple[str | None, pl.LazyFrame]]:
-    """The rows of each group of a `group_by` column, named, in order of first appearance; else all rows."""
-    if config.group_by is None or folder_values(data, config.group_by) is not None:
-        return [(None, rows)]
-    found = grouping.first_appearance(rows, listing=Listing.COMPARE, limits=limits, engine="streaming")
-    return list(zip(found["_group"].to_list(), grouping.each_group(rows, found), strict=True))
-
-
-def _summary(rows: pl.LazyFrame, *, timed: bool) -> pl.LazyFrame:
-    """One row: how many rows, their closes' figures, their times' range and checks."""
+def _summary(rows: pl.LazyFrame, *, timed: bool, by: list[str]) -> pl.LazyFrame:
+    """One row (per `by`): how many rows, their closes' figures, their times' range and checks."""
     price, time = pl.col("price"), pl.col("timestamp")
     figures = {
         "rows": pl.len(),
@@ -242,18 +292,22 @@ def _summary(rows: pl.LazyFrame, *, timed: bool) -> pl.LazyFrame:
         "lowest": price.min(),
         "highest": price.max(),
     }
-    if not timed:
-        return rows.select(
-            **figures, first=pl.lit(None), last=pl.lit(None), **{name: pl.lit(0) for name in _CHECKS}
+    if timed:
+        figures |= {
+            "first": time.min(),
+            "last": time.max(),
+            "unreadable": pl.col("_unreadable").sum(),
+            "no_time": time.null_count(),
+            "backwards": (pl.col(INTERVAL) < 0).sum(),
+        }
+    else:
+        figures |= {"first": pl.lit(None), "last": pl.lit(None)} | {name: pl.lit(0) for name in _CHECKS}
+    if by:  # a constant is one value per group, not a list of one per row
+        constant = () if timed else ("first", "last", *_CHECKS)
+        return rows.group_by(*by).agg(
+            **{name: expr.first() if name in constant else expr for name, expr in figures.items()}
         )
-    return rows.select(
-        **figures,
-        first=time.min(),
-        last=time.max(),
-        unreadable=pl.col("_unreadable").sum(),
-        no_time=time.null_count(),
-        backwards=(pl.col(INTERVAL) < 0).sum(),
-    )
+    return rows.select(**figures)
 
 
 def _exact(summary: dict[str, Any], scale: int) -> dict[str, Any]:

@@ -172,17 +172,57 @@ def test_gaps_across_many_files_match_the_reference_over_the_whole_series(
     assert (found.total.rows, found.total.first, found.total.last) == (len(times), times[0], times[-1])
 
 
+# Each way a `group_by` column's groups are taken apart: filtered, in runs, in runs staged in buckets.
+WAYS = {
+    "filtered": Limits(few_texts=2),
+    "runs": Limits(inspected_groups=0),
+    "staged": Limits(inspected_groups=0, bucket_rows=8),
+}
+
+
+@pytest.mark.parametrize("way", WAYS)
 @settings(max_examples=examples(60), deadline=None)
 @given(series=st.lists(st.tuples(st.integers(0, 10**6), steps), min_size=1, max_size=3))
-def test_gaps_per_group_match_the_reference_of_each_group(series: list[tuple[int, list[int]]]) -> None:
+def test_gaps_per_group_match_the_reference_of_each_group(
+    way: str, series: list[tuple[int, list[int]]]
+) -> None:
     every = {f"S{index}": times_of(first, steps) for index, (first, steps) in enumerate(series)}
     rows = [(time, name) for name, times in every.items() for time in times]
     rows.sort(key=lambda row: row[0])  # interleaved by time; each group's rows keep their order
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "mixed.csv"
         path.write_text("timestamp,symbol,close\n" + "".join(f"{stamp(t)},{n},1\n" for t, n in rows))
-        found = profile(open_input(path), make_config(group_by="symbol"), limits=Limits(few_texts=2))
+        found = profile(open_input(path), make_config(group_by="symbol"), limits=WAYS[way])
     assert {name: group.gaps for name, group in found.groups} == {
         name: reference(times) for name, times in every.items()
     }
     assert [name for name, _ in found.groups] == sorted(every, key=lambda name: (every[name][0], name))
+    assert {name: (group.rows, group.first, group.last) for name, group in found.groups} == {
+        name: (len(times), times[0], times[-1]) for name, times in every.items()
+    }
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_groups_without_times_blank_lines_and_repeats_are_counted_each_way(
+    write_file: WriteFile, way: str
+) -> None:
+    untimed = write_file("untimed.csv", "symbol,close\nA,1\nB,2\n\nA,-3\nB,\nA,5\n")
+    found = profile(open_input(untimed), make_config(group_by="symbol"), limits=WAYS[way])
+    assert [(name, each.rows, each.missing, each.nonpositive, each.gaps) for name, each in found.groups] == [
+        ("A", 3, 0, 1, None),
+        ("B", 2, 1, 0, None),
+    ]
+    assert (found.blank_lines, found.total.lowest, found.total.highest) == (1, Decimal(-3), Decimal(5))
+    timed = write_file(
+        "timed.csv",
+        "timestamp,symbol,close\n2024-01-01 00:00:00,A,1\n2024-01-01 00:00:00,B,2\n"
+        "2024-01-01 00:00:00,B,2\n2024-01-01 00:01:00,A,1\n2024-01-01 00:01:00,B,2\n"
+        "2024-01-01 00:04:00,A,1\n",
+    )
+    config = make_config(group_by="symbol", reading=Reading(duplicates="drop"))
+    found = profile(open_input(timed), config, limits=WAYS[way])
+    assert found.repeated_rows == 1
+    assert [(name, each.rows, each.gaps.missing if each.gaps else None) for name, each in found.groups] == [
+        ("A", 3, 2),
+        ("B", 2, 0),
+    ]
