@@ -237,3 +237,27 @@ def test_an_inspect_imports_none_of_the_optional_integrations(work: Path) -> Non
     assert set(done.stdout.decode().split()).isdisjoint(
         {"dask", "distributed", "obstore", "mlflow", "xxhash"}
     )
+
+
+def test_the_summary_goes_to_the_log_file_when_one_is_given(work: Path) -> None:
+    code, _, _ = invoke(*inspect_args(work, "--log-file", str(work / "inspect.log"), "--log-format", "json"))
+    assert code == 0
+    records = [json.loads(line) for line in (work / "inspect.log").read_text().splitlines()]
+    said = [record["message"] for record in records]
+    assert any("2 gaps missing 178 intervals" in message for message in said)
+    assert [record["level"] for record in records if "a gap of 2h58m" in record["message"]] == ["WARNING"]
+
+
+def test_a_file_of_several_tickers_is_inspected_per_ticker(tmp_path: Path) -> None:
+    path = tmp_path / "yf.csv"
+    path.write_text(
+        "Price,Close,Close\nTicker,BTC-USD,ETH-USD\nDate,,\n2024-01-01,1,2\n2024-01-02,3,4\n2024-01-05,5,6\n"
+    )
+    seen = signal_job.inspect(path, config={**CONFIG, "group_by": "ticker"})
+    assert [
+        (group.group, group.rows, group.gaps.spacing if group.gaps else None) for group in seen.groups
+    ] == [
+        ("BTC-USD", 3, "1d"),
+        ("ETH-USD", 3, "1d"),
+    ]
+    assert seen.document["files"] == 1
