@@ -155,21 +155,60 @@ def times_of(first: int, steps: list[int]) -> list[datetime]:
     return times
 
 
+closes = st.one_of(
+    st.decimals(min_value=-1000, max_value=10**6, places=4, allow_nan=False).map(str),
+    st.just(""),  # an empty close
+)
+
+
 @settings(max_examples=examples(60), deadline=None)
-@given(first=st.integers(0, 10**8), steps=steps, cuts=st.lists(st.integers(1, 40), max_size=4))
-def test_gaps_across_many_files_match_the_reference_over_the_whole_series(
-    first: int, steps: list[int], cuts: list[int]
+@given(
+    first=st.integers(0, 10**8),
+    steps=steps,
+    cuts=st.lists(st.integers(1, 40), max_size=4),
+    prices=st.lists(closes, min_size=41, max_size=41),
+    newest_first=st.booleans(),
+)
+def test_a_series_split_into_files_matches_the_reference_over_the_whole_series(
+    first: int, steps: list[int], cuts: list[int], prices: list[str], newest_first: bool
 ) -> None:
     times = times_of(first, steps)
+    prices = prices[: len(times)]
     # Files split where two rows differ in time: files of one series must not overlap.
     bounds = sorted({cut for cut in cuts if cut < len(times) and times[cut] > times[cut - 1]})
     with tempfile.TemporaryDirectory() as folder:
         for index, (start, end) in enumerate(zip([0, *bounds], [*bounds, len(times)], strict=True)):
-            lines = "".join(f"{stamp(time)},{index}\n" for time in times[start:end])
-            (Path(folder) / f"{index:02}.csv").write_text("timestamp,close\n" + lines)
+            rows = [
+                f"{stamp(time)},{price}\n"
+                for time, price in zip(times[start:end], prices[start:end], strict=True)
+            ]
+            if newest_first and len(set(times[start:end])) == end - start:  # only where it tells
+                rows.reverse()
+            (Path(folder) / f"{index:02}.csv").write_text("timestamp,close\n" + "".join(rows))
         found = profile(open_input(Path(folder)), make_config())
     assert found.total.gaps == reference(times)
     assert (found.total.rows, found.total.first, found.total.last) == (len(times), times[0], times[-1])
+    written = [Decimal(price) for price in prices if price]
+    assert (found.total.lowest, found.total.highest) == (
+        min(written, default=None),
+        max(written, default=None),
+    )
+    assert (found.total.missing, found.total.nonpositive) == (
+        prices.count(""),
+        sum(1 for price in written if price <= 0),
+    )
+
+
+def test_irregular_times_are_said_so_in_the_profile(write_file: WriteFile) -> None:
+    path = write_file(
+        "ticks.csv",
+        "timestamp,close\n2024-01-01 00:00:00,1\n2024-01-01 00:00:07,1\n2024-01-01 00:00:09,1\n"
+        "2024-01-01 00:01:00,1\n2024-01-01 00:01:30,1\n",
+    )
+    gaps = profile(open_input(path), make_config()).total.gaps
+    assert gaps is not None
+    assert gaps.irregular
+    assert (gaps.spacing, gaps.missing) == (None, 0)
 
 
 # Each way a `group_by` column's groups are taken apart: filtered, in runs, in runs staged in buckets.
