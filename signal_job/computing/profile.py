@@ -21,10 +21,10 @@ from typing import Any
 import polars as pl
 
 from signal_job.computing import groups as grouping
+from signal_job.computing import order
 from signal_job.computing.background import in_background
 from signal_job.computing.gaps import INTERVAL, Gaps, gaps_of, interval_table, with_intervals
 from signal_job.computing.ladder import with_text_close, without_blank_lines
-from signal_job.computing.order import in_time_order
 from signal_job.computing.pipeline import check_group, no_rows
 from signal_job.computing.plan import GROUP, RANK, Shape, all_rows, folder_values, partitions, shape
 from signal_job.computing.route import Limits, Listing
@@ -177,8 +177,6 @@ def _read_checked(data: Input, config: Config, limits: Limits) -> _Read:
     if checks["unreadable"]:
         raise lines.explain_timestamps(data.parts, checks["unreadable"])
     if checks["no_time"] or checks["backwards"]:
-        from signal_job.computing import order  # noqa: PLC0415 - rarely needed
-
         raise order.explain(data, config)
     return replace(read, blank_lines=blank_lines)
 
@@ -189,7 +187,7 @@ def _collected(data: Input, config: Config, limits: Limits) -> tuple[_Read, dict
     the_shape = replace(shape(data, config, timestamps=True), text_times=False, kept=())
     timed = the_shape.timestamps
     try:
-        with in_time_order(data, config, the_shape, limits=limits) as frames:
+        with order.in_time_order(data, config, the_shape, limits=limits) as frames:
             rows, repeats = _without_repeats(all_rows(data, the_shape, frames), the_shape)
             with _units(rows, data, config, limits) as (names, units, ranked):
                 by = [RANK] if ranked else []
