@@ -5,6 +5,7 @@
     result.rate, result.rows, result.document, result.groups
     signal_job.signals("data.csv", config="config.yaml")  # every row's signal, a LazyFrame
     swept = signal_job.sweep("data.csv", windows="5:200:5", config="config.yaml")
+    seen = signal_job.inspect("data.csv", config="config.yaml")  # its spacing, gaps, price range
 
 See docs/api.md. Importing the package is cheap: Polars loads when a run starts.
 """
@@ -27,27 +28,39 @@ from signal_job.errors import (
 from signal_job.version import __version__
 
 if TYPE_CHECKING:
-    from signal_job.api import explain, run, signals, sweep
+    from signal_job.api import explain, inspect, run, signals, sweep
     from signal_job.config import Config, Reading
-    from signal_job.results import GroupResult, RunResult, SweepResult, WindowResult
+    from signal_job.results import (
+        GapsResult,
+        GroupResult,
+        InspectResult,
+        RunResult,
+        SeriesResult,
+        SweepResult,
+        WindowResult,
+    )
 
 __all__ = [
     "ClashError",
     "Config",
     "ConfigError",
     "EngineError",
+    "GapsResult",
     "GroupResult",
     "InputError",
+    "InspectResult",
     "JobError",
     "OutputError",
     "Reading",
     "RunResult",
+    "SeriesResult",
     "StagingError",
     "SweepResult",
     "TrackingError",
     "WindowResult",
     "__version__",
     "explain",
+    "inspect",
     "run",
     "signals",
     "sweep",
@@ -63,6 +76,10 @@ _LAZY = {
     "sweep": "signal_job.api",
     "SweepResult": "signal_job.results",
     "WindowResult": "signal_job.results",
+    "inspect": "signal_job.api",
+    "InspectResult": "signal_job.results",
+    "SeriesResult": "signal_job.results",
+    "GapsResult": "signal_job.results",
     "Config": "signal_job.config",
     "Reading": "signal_job.config",
 }

@@ -23,7 +23,7 @@ from signal_job.errors import StagingError
 from signal_job.options import Option, Spelling, unmet
 from signal_job.paths import Paths
 from signal_job.reading.storage import Location, location
-from signal_job.results import GroupResult, GroupResults, RunResult, SweepResult, WindowResult
+from signal_job.results import GroupResult, GroupResults, InspectResult, RunResult, SweepResult, WindowResult
 from signal_job.tuning import tune_polars
 
 if TYPE_CHECKING:
@@ -452,6 +452,36 @@ def sweep(
         seed=document["seed"],
         document=document,
     )
+
+
+def inspect(
+    input: PathLike = "data.csv",
+    *,
+    config: ConfigSource = "config.yaml",
+    output: PathLike | None = None,
+) -> InspectResult:
+    """What the job sees in `input` before any window is chosen, in one read of it (docs/inspect.md).
+
+    The layout read, rows, blank lines, empty closes and closes of 0 or below, the price range,
+    the time range, the regular spacing, the gaps and repeated times; per group with the config's
+    `group_by`. `input` and `config` are `run`'s; with `output`, the document is written there.
+    Raises the job's errors as `run` does.
+    """
+    started = time.perf_counter()
+    if not isinstance(input, str | os.PathLike):
+        msg = f"inspect reads a path (a file, a glob or a folder) or a URL, not {type(input).__name__}"
+        raise TypeError(msg)
+    paths = Paths(input=location(input), config=_config_file(config), output=_where_to(output), log_file=None)
+    tune_polars(paths.input)  # before the inspect imports Polars
+    from signal_job import inspecting, job  # noqa: PLC0415 - Polars only once an inspect starts
+
+    request = job.Request(
+        paths, started=started, spelling=KEYWORDS, config=_given(config), steps=inspecting.steps()
+    )
+    outcome = job.execute(request)
+    if outcome.error is not None:
+        raise outcome.error
+    return InspectResult.of(outcome.document)
 
 
 def _window_result(entry: dict[str, Any]) -> WindowResult:

@@ -306,6 +306,64 @@ def sweep(
     raise typer.Exit(job.execute(request, hooks).code)
 
 
+@app.command()
+def inspect(
+    input_path: Annotated[
+        str,
+        typer.Argument(
+            metavar="INPUT",
+            envvar="SIGNAL_JOB_INPUT",
+            help="Candles, as run's --input: a file, a quoted glob, a folder, s3://...; - for stdin.",
+        ),
+    ] = "data.csv",
+    config_path: ConfigOption = Path("config.yaml"),
+    output: Annotated[
+        str,
+        path_option(
+            "--output",
+            "-o",
+            envvar="SIGNAL_JOB_INSPECT_OUTPUT",  # not run's: an inspect must not replace a run's document
+            help="Also write the inspect's JSON here, a path or an object (s3://...); - for stdout only.",
+        ),
+    ] = "-",
+    log_file: Annotated[
+        str,
+        path_option(
+            "--log-file", envvar="SIGNAL_JOB_INSPECT_LOG_FILE", help="Log file (appended to); - for none."
+        ),
+    ] = "-",
+    *,
+    log_format: LogFormatOption = LogFormatName.text,
+    settings: SetOption = None,
+) -> None:
+    """Show what the job sees in the input before any window is chosen, in one read of it.
+
+    The layout read (delimiter, header, close and time columns), rows, blank lines, empty closes
+    and closes of 0 or below, the price range, the time range and order, the regular spacing, the
+    gaps and repeated times; per group with the config's group_by. The JSON document goes to
+    stdout (and to --output), a short summary to stderr. Exit codes as run's.
+    """
+    _take_stop_signals()
+    from signal_job.paths import Paths  # noqa: PLC0415
+    from signal_job.tuning import tune_polars  # noqa: PLC0415
+
+    no_stdin_clash(input_path, config_path, None)
+    paths = Paths(location(input_path), config_path, unless_dash(output), unless_dash(log_file))
+    tune_polars(paths.input)  # before the inspect imports Polars
+    from signal_job import inspecting, job  # noqa: PLC0415 - keeps Polars off `--help`
+
+    logs = _console(log_format, "inspecting")
+    request = job.Request(
+        paths,
+        started=_STARTED,
+        spelling=FLAGS,
+        overrides=_overrides(settings),
+        steps=inspecting.steps(),
+    )
+    hooks = job.Hooks(logs, show=_print, ready=_act_on_stop_signals, before_writing=_stop_taking_signals)
+    raise typer.Exit(job.execute(request, hooks).code)
+
+
 # A scheduler's SIGTERM (or Ctrl-C) unwinds like an error: temporary files go, the error
 # document replaces any older success, and the exit code says which signal it was. Until the
 # run's paths are checked, no document can be written safely: a stop is kept until then (a

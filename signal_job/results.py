@@ -1,9 +1,11 @@
-"""What a successful run returns to Python: its counts, its document, and every group's counts."""
+"""What a successful run (a sweep, an inspect) returns to Python: its counts or figures, and its document."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, overload
 
 if TYPE_CHECKING:
@@ -116,3 +118,84 @@ class SweepResult:
             if each.window == window:
                 return each
         raise KeyError(window)
+
+
+@dataclass(frozen=True, slots=True)
+class GapsResult:
+    """The gaps in one series' times, as an inspect's document says them (docs/inspect.md)."""
+
+    spacing: str | None  # the regular spacing as the document writes it ("1m"); None if none
+    irregular: bool  # no interval is half of them: no spacing is guessed
+    intervals: int  # between consecutive rows
+    gaps: int  # intervals longer than the spacing
+    missing: int  # the spacings missing in them
+    repeated_times: int  # rows at the time of the row before
+    largest: tuple[datetime, datetime] | None  # the rows the largest gap lies between
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesResult:
+    """One series of an inspect (all rows, or one group): its closes, times and gaps."""
+
+    group: str | None  # the group, trimmed; None for all rows (or the rows of no group)
+    rows: int
+    empty_closes: int
+    nonpositive_closes: int  # closes of 0 or below
+    lowest_close: Decimal | None  # exact
+    highest_close: Decimal | None
+    first: datetime | None  # None where the input has no time column
+    last: datetime | None
+    gaps: GapsResult | None  # None where the input has no time column
+
+    @classmethod
+    def of(cls, entry: Mapping[str, Any], group: str | None = None) -> SeriesResult:
+        """The series of a document's entry (the document itself, or one of its `groups`)."""
+        time, gaps, close = entry["time"], entry["gaps"], entry["close"]
+        largest = None if gaps is None else gaps["largest"]
+        return cls(
+            group=group,
+            rows=entry["rows"],
+            empty_closes=entry["empty_closes"],
+            nonpositive_closes=entry["nonpositive_closes"],
+            lowest_close=None if close["lowest"] is None else Decimal(close["lowest"]),
+            highest_close=None if close["highest"] is None else Decimal(close["highest"]),
+            first=None if time is None else datetime.fromisoformat(time["first"]),
+            last=None if time is None else datetime.fromisoformat(time["last"]),
+            gaps=None
+            if gaps is None
+            else GapsResult(
+                spacing=gaps["spacing"],
+                irregular=gaps["irregular"],
+                intervals=gaps["intervals"],
+                gaps=gaps["gaps"],
+                missing=gaps["missing"],
+                repeated_times=gaps["repeated_times"],
+                largest=None
+                if largest is None
+                else (datetime.fromisoformat(largest["from"]), datetime.fromisoformat(largest["to"])),
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class InspectResult:
+    """A successful inspect: what the job sees in the input, and the document the command line prints."""
+
+    total: SeriesResult  # every row
+    groups: tuple[SeriesResult, ...]  # with the config's group_by, in order of first appearance
+    blank_lines: int
+    repeated_rows: int  # identical rows left out (duplicates: drop)
+    layouts: list[dict[str, Any]]  # how the files are written, each way once
+    document: dict[str, Any]
+
+    @classmethod
+    def of(cls, document: dict[str, Any]) -> InspectResult:
+        """The result that an inspect's document says."""
+        return cls(
+            total=SeriesResult.of(document),
+            groups=tuple(SeriesResult.of(each, each["group"]) for each in document.get("groups", [])),
+            blank_lines=document["blank_lines"],
+            repeated_rows=document["repeated_rows"],
+            layouts=document["layouts"],
+            document=document,
+        )

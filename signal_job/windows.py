@@ -1,4 +1,4 @@
-"""A sweep's windows, as given in text (`5,10,20`, the range `5:200:5`) or as a list, checked."""
+"""Windows as given in text (`5,10,20`, the range `5:200:5`) or as a list, checked; spans of time as text."""
 
 from __future__ import annotations
 
@@ -85,3 +85,25 @@ def checked_windows(windows: list[int], *, what: str) -> tuple[int, ...]:
         msg = f"{what} names {'a window' if len(repeated) == 1 else 'windows'} more than once: {twice}"
         raise ConfigError(msg)
     return tuple(windows)
+
+
+_SPAN_UNITS = (("d", 86_400_000_000), ("h", 3_600_000_000), ("m", 60_000_000))
+_SECOND = 1_000_000
+
+
+def span_text(microseconds: int) -> str:
+    """A span of time as the job writes it: units d, h, m and s, largest first (`1h30m`, `0.5s`, `0s`).
+
+    Exact to the microsecond: seconds carry their fraction (`1m0.25s`).
+    """
+    parts = []
+    left = microseconds
+    for unit, size in _SPAN_UNITS:
+        whole, left = divmod(left, size)
+        if whole:
+            parts.append(f"{whole}{unit}")
+    if left or not parts:
+        seconds, fraction = divmod(left, _SECOND)
+        text = f"{seconds}.{fraction:06d}".rstrip("0").rstrip(".") if fraction else str(seconds)
+        parts.append(f"{text}s")
+    return "".join(parts)

@@ -34,6 +34,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import signal_job
 from signal_job.computing.pipeline import run
+from signal_job.computing.profile import profile
 from signal_job.computing.route import Limits
 from signal_job.config import load_config
 from signal_job.errors import ConfigError, JobError
@@ -1751,3 +1752,101 @@ def test_a_bad_windows_key_fails_the_sweep_with_the_error_document(
     done = sweep_job(cwd=work)
     assert_refused(done, message)
     assert json.loads((work / "sweep.json").read_bytes())["status"] == "error"
+
+
+# 11. An inspect meets the same inputs as a run: the same errors, nothing written but the document.
+
+
+def inspect_job(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    """Run `signal-job inspect ARGS` in `cwd`, as a user does."""
+    return subprocess.run(
+        [os.fsencode(CONSOLE_SCRIPT), b"inspect", *(os.fsencode(arg) for arg in args)],
+        cwd=cwd,
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"timestamp,close\n2024-01-01 00:00:00,1\n2024-01-01 00:01:00,1\x002\n", "is not a text file"),
+        (b"timestamp,close\r\n2024-01-01 00:00:00,1\r2024-01-01 00:01:00,2\n", "mixes line endings"),
+        (b"timestamp,close\n2024-01-01 00:00:00,1\n2024-01-01 00:01:00,1e999x\n", "line 3"),
+        (b"timestamp,close\n2024-01-01 00:00:00,1\n2024-99-01 00:01:00,2\n", "line 3: timestamp"),
+        (b"timestamp,close\n2024-01-01 00:05:00,1\n2024-01-01 00:06:00,2\n2024-01-01 00:01:00,3\n", "line 4"),
+        (b"timestamp,close\n2024-01-01 00:00:00,1\n2024-01-01 00:01:00,2,3,4\n", "line 3"),
+        (b"timestamp,close\n", "has a header but no data rows"),
+        (b"", "is empty"),
+        (b"PK\x03\x04" + bytes(100), "a zip archive"),
+    ],
+    ids=[
+        "nul",
+        "mixed-endings",
+        "not-a-number",
+        "bad-time",
+        "backwards",
+        "long-row",
+        "no-rows",
+        "empty",
+        "zip",
+    ],
+)
+def test_a_hostile_input_fails_an_inspect_as_it_fails_a_run(work: Path, content: bytes, message: str) -> None:
+    (work / "data.csv").write_bytes(content)
+    before = snapshot(work)
+    done = inspect_job(cwd=work)
+    assert_refused(done, message)
+    assert snapshot(work) == before  # nothing written: the document went to stdout
+    # A run that parses every time (for its signals file), as an inspect does, says the same.
+    assert_refused(job("--signals", "signals.parquet", cwd=work), message)
+
+
+def test_an_inspect_output_that_names_its_input_is_refused_and_the_input_kept(work: Path) -> None:
+    before = snapshot(work)
+    done = inspect_job("data.csv", "--output", "data.csv", cwd=work)
+    assert_refused(done, "--output data.csv is an input file of this run")
+    assert snapshot(work) == before
+
+
+def test_a_failed_inspect_replaces_an_older_document_at_its_output(work: Path) -> None:
+    (work / "seen.json").write_bytes(SUCCESS)
+    (work / "data.csv").write_text("timestamp,close\n2024-01-01 00:00:00,x\n")
+    assert_refused(inspect_job("--output", "seen.json", cwd=work), "line 2")
+    assert json.loads((work / "seen.json").read_bytes())["status"] == "error"
+
+
+def test_repeated_times_a_run_refuses_are_counted_by_an_inspect(work: Path) -> None:
+    (work / "data.csv").write_text("timestamp,close\n2024-01-01 00:00:00,1\n2024-01-01 00:00:00,2\n")
+    assert_refused(job(cwd=work), "two rows for one time")
+    done = inspect_job(cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["gaps"]["repeated_times"] == 1
+
+
+@settings(
+    max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cuts=st.lists(
+        st.tuples(
+            st.integers(0, 2_000),
+            st.sampled_from([b"\x00", b"\r", b"\n", b"\n\n", b'"', b",", b"\xff", b"\t", b"  ", b"-"]),
+        ),
+        max_size=6,
+    )
+)
+def test_fuzzed_csv_bytes_give_an_inspect_a_profile_or_a_job_error(
+    tmp_path: Path, cuts: list[tuple[int, bytes]]
+) -> None:
+    data = bytearray(CANDLES.read_bytes()[:3_000])
+    for at, piece in sorted(cuts, reverse=True):
+        data[at:at] = piece
+    path = tmp_path / "fuzz.csv"
+    path.write_bytes(bytes(data))
+    try:
+        found = profile(open_input(path), make_config())
+    except JobError:
+        return
+    assert found.total.rows == run(open_input(path), make_config()).total.rows  # what a run counts

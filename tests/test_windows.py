@@ -1,4 +1,4 @@
-"""A sweep's windows from text: windows and ranges in order, at most a thousand, malformed refused."""
+"""A sweep's windows from text, at most a thousand, malformed refused; spans of time as text."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 import pytest
 
 from signal_job.errors import ConfigError
-from signal_job.windows import checked_windows, parse_windows
+from signal_job.windows import checked_windows, parse_windows, span_text
 
 
 @pytest.mark.parametrize(
@@ -45,3 +45,21 @@ def test_a_list_of_windows_is_checked_as_text_is() -> None:
         checked_windows([3, 0], what="w")
     with pytest.raises(ConfigError, match=r"^w names no window"):
         checked_windows([], what="w")
+
+
+@pytest.mark.parametrize(
+    ("microseconds", "text"),
+    [
+        (0, "0s"),
+        (60_000_000, "1m"),
+        (5_400_000_000, "1h30m"),
+        (86_400_000_000 * 3 + 1_000_000, "3d1s"),
+        (500_000, "0.5s"),
+        (60_250_000, "1m0.25s"),
+        (1, "0.000001s"),
+    ],
+)
+def test_a_span_is_written_in_units_largest_first_exact_to_the_microsecond(
+    microseconds: int, text: str
+) -> None:
+    assert span_text(microseconds) == text

@@ -117,7 +117,7 @@ def run(
             signals_format,
             engine=engine,
         )
-    _check_group(data, config)
+    check_group(data, config)
     _check_kept(data, config)
     if route is None:
         route = decide(data, config, signals=signals is not None)
@@ -177,7 +177,7 @@ def queries(data: Input, config: Config, route: Route) -> list[tuple[str, pl.Laz
     from the staged files instead, by the same plan. A `group_by` column's groups are listed first;
     how they are counted waits on that listing.
     """
-    _check_group(data, config)  # as a run does: the plan assumes every file has the column
+    check_group(data, config)  # as a run does: the plan assumes every file has the column
     series = partitions(data, config)[0]
     signals = route.signals.choice is not Signals.NONE
     the_shape = shape(series, config, timestamps=signals)
@@ -675,7 +675,8 @@ def _check_kept(data: Input, config: Config) -> None:
                 raise InputError(msg)
 
 
-def _check_group(data: Input, config: Config) -> None:
+def check_group(data: Input, config: Config) -> None:
+    """Refuse a `group_by` that the input cannot give, or tickers in one file without one, before any work."""
     several = next((part for part in data.parts if part.tickers > 1), None)
     if several is not None and (config.group_by is None or normal_name(config.group_by) != "ticker"):
         tickers = names_text(part.partition["ticker"] for part in data.parts if part.path == several.path)
