@@ -27,7 +27,7 @@ from signal_job.errors import (
 from signal_job.version import __version__
 
 if TYPE_CHECKING:
-    from signal_job.api import explain, run, signals, sweep
+    from signal_job.api import explain, plot, run, signals, sweep
     from signal_job.config import Config, Reading
     from signal_job.results import GroupResult, RunResult, SweepResult, WindowResult
 
@@ -48,6 +48,7 @@ __all__ = [
     "WindowResult",
     "__version__",
     "explain",
+    "plot",
     "run",
     "signals",
     "sweep",
@@ -58,6 +59,7 @@ _LAZY = {
     "run": "signal_job.api",
     "explain": "signal_job.api",
     "signals": "signal_job.api",
+    "plot": "signal_job.api",
     "RunResult": "signal_job.results",
     "GroupResult": "signal_job.results",
     "sweep": "signal_job.api",
