@@ -1,4 +1,4 @@
-"""Pictures: of a signals file (`plot`), of a run or a sweep as it ends (`run --plot`, `sweep --plot`).
+"""Pictures: of a signals file or a sweep (the `plot` command), of a run or a sweep as it ends (its picture).
 
 A signals file is reduced to at most one bucket per pixel column (`computing.buckets`, two
 streaming passes) and drawn (`reporting.pictures`); a sweep's document or table is drawn as its
@@ -24,12 +24,20 @@ import polars as pl
 from signal_job import job
 from signal_job.computing import buckets as cut
 from signal_job.computing.staging import staging_folder
-from signal_job.errors import ConfigError, InputError, counted, file_problem, first_line, names_text
+from signal_job.errors import (
+    ClashError,
+    ConfigError,
+    InputError,
+    counted,
+    file_problem,
+    first_line,
+    names_text,
+)
 from signal_job.formats import FileFormat, format_of
 from signal_job.options import Option
 from signal_job.paths import Prepared
 from signal_job.reporting import pictures
-from signal_job.reporting.outputs import Pending, Target, atomic, check_clashes, target, write
+from signal_job.reporting.outputs import Pending, Target, atomic, target, write
 from signal_job.safe_files import identity
 
 log = logging.getLogger(__name__)
@@ -83,12 +91,14 @@ def plot(source: Path, picture: Path, asked: Asked = Asked()) -> Drawn:
     """
     asked = asked.checked()
     out = target(Option.PLOT, picture)
-    kind = pictures.picture_kind(picture)
     try:
         status = source.stat()
     except OSError as exc:
         raise InputError(file_problem(exc, "input file", source)) from exc
-    check_clashes([out], [(Option.INPUT, source, identity(status))])
+    if out.status is not None and identity(out.status) == identity(status):
+        msg = f"picture {picture} is the input file {source}: the job never writes over what it reads"
+        raise ClashError(msg, options=(Option.PLOT, Option.INPUT))
+    kind = pictures.picture_kind(picture)  # after the clash, which says more
     if source.suffix.lower() == ".json":
         data, drawn = _sweep_document_picture(source, kind, asked)
     else:
@@ -128,10 +138,21 @@ def _schema(frame: pl.LazyFrame, path: Path) -> pl.Schema:
 def signals_picture(
     frame: pl.LazyFrame, source: str, kind: str, asked: Asked, *, window: int | None = None
 ) -> tuple[bytes, Drawn]:
-    """The picture of a signals file's rows (`frame`) named `source`: its bytes, and what it shows.
+    """The picture of a signals file's rows (`frame`) named `source`: its bytes, and what it shows."""
+    picture = run_picture(frame, source, asked, window=window)
+    data = pictures.draw_run(picture, kind=kind, width=asked.width, height=asked.height)
+    rows = [count for panel in picture.panels for count in panel.rows]
+    return data, Drawn(sum(rows), max(rows, default=0))
+
+
+def run_picture(
+    frame: pl.LazyFrame, source: str, asked: Asked, *, window: int | None = None
+) -> pictures.RunPicture:
+    """What the picture of a signals file's rows (`frame`, named `source`) shows: its reduction, in panels.
 
     `window`, the run's (else the file's names or its first means tell it).
     """
+    asked = asked.checked()
     what = f"signals file {source}"
     shape = cut.shape_of(_schema(frame, Path(source)), what=source)
     rows = cut.numbered(frame)
@@ -145,9 +166,7 @@ def signals_picture(
     except (pl.exceptions.PolarsError, OSError) as exc:
         msg = f"{what} cannot be read: {first_line(exc)}"
         raise InputError(msg) from exc
-    picture = _run_picture(reduced, shape, source, window=window or _window(spans, shape))
-    data = pictures.draw_run(picture, kind=kind, width=asked.width, height=asked.height)
-    return data, Drawn(int(reduced[cut.ROWS].sum()), max(reduced[cut.ROWS].to_list(), default=0))
+    return _run_picture(reduced, shape, source, window=window or _window(spans, shape))
 
 
 def _selected(shape: cut.Shape, asked: Asked, *, what: str, schema: pl.Schema) -> pl.Expr | None:
@@ -155,7 +174,7 @@ def _selected(shape: cut.Shape, asked: Asked, *, what: str, schema: pl.Schema) -
     picks = []
     if asked.group is not None:
         if shape.group is None:
-            msg = f"{what} has no groups, so it cannot draw {Option.GROUP.given(repr(asked.group))}"
+            msg = f"{what} has no groups to pick one from with {Option.GROUP}"
             raise InputError(msg)
         picks.append(pl.col(shape.group).cast(pl.String) == asked.group)
     for option, when, keep in ((Option.FROM, asked.start, "ge"), (Option.TO, asked.end, "le")):

@@ -115,8 +115,8 @@ def spans(rows: pl.LazyFrame, shape: Shape, *, selected: pl.Expr | None = None) 
     marked = rows.select(*_keys(shape), ROW, *columns)
     if shape.group is None:
         return marked.select(figures)
-    # Groups in the order their first selected rows come; those with none last.
-    return marked.group_by(shape.group).agg(figures).sort(_LOW, nulls_last=True)
+    # Groups in the order they first come in the file, as a run counts them.
+    return marked.group_by(shape.group).agg(*figures, pl.col(ROW).min().alias("_first")).sort("_first")
 
 
 def buckets(

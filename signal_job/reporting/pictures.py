@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -96,7 +97,14 @@ def _figure(width: int, height: int) -> Figure:
 
 
 def draw_run(picture: RunPicture, *, kind: str, width: int = WIDTH, height: int = HEIGHT) -> bytes:
-    """The run's picture as the bytes of a `kind` file (see `picture_kind`), `width` x `height` pixels.
+    """The run's picture (`run_figure`) as the bytes of a `kind` file (see `picture_kind`)."""
+    return _rendered(
+        run_figure(picture, width=width, height=height), kind, title=f"signal-job: {picture.source}"
+    )
+
+
+def run_figure(picture: RunPicture, *, width: int = WIDTH, height: int = HEIGHT) -> Figure:
+    """The run's figure, `width` x `height` pixels; its lines and bars carry their series' name as gid.
 
     Per panel: close and the rolling mean, and below them the share of each bucket's rows with a
     signal; the title says the signal rate and the window, the foot how many rows a bucket holds.
@@ -110,7 +118,7 @@ def draw_run(picture: RunPicture, *, kind: str, width: int = WIDTH, height: int 
         _draw_panel(top, strip, panel, timed=picture.timed)
     figure.suptitle(f"{picture.source}: signal rate {picture.rate}, window {picture.window}")
     figure.supxlabel(_foot(picture), fontsize="small")
-    return _rendered(figure, kind, title=f"signal-job: {picture.source}")
+    return figure
 
 
 def _draw_panel(top: Axes, strip: Axes, panel: Panel, *, timed: bool) -> None:
@@ -182,7 +190,14 @@ def _foot(picture: RunPicture) -> str:
 def draw_sweep(
     lines: Sequence[SweepLine], *, title: str, kind: str, width: int = WIDTH, height: int = HEIGHT
 ) -> bytes:
-    """A sweep's picture: the signal rate, and the share of rows with a full window, against the window."""
+    """A sweep's picture (`sweep_figure`) as the bytes of a `kind` file (see `picture_kind`)."""
+    return _rendered(sweep_figure(lines, title=title, width=width, height=height), kind, title=title)
+
+
+def sweep_figure(
+    lines: Sequence[SweepLine], *, title: str, width: int = WIDTH, height: int = HEIGHT
+) -> Figure:
+    """A sweep's figure: the signal rate, and the share of rows with a full window, against the window."""
     figure = _figure(width, height)
     rate, full = figure.subplots(2, 1, sharex=True)
     for line in lines[:MAX_PANELS]:
@@ -199,14 +214,17 @@ def draw_sweep(
         figure.supxlabel(
             f"{len(left):,} more groups not drawn: {names_text(left, limit=8)}", fontsize="small"
         )
-    return _rendered(figure, kind, title=title)
+    return figure
 
 
 def _rendered(figure: Figure, kind: str, *, title: str) -> bytes:
     """The figure as a PNG or SVG file, or an HTML page that holds the PNG itself (no network needed)."""
     buffer = io.BytesIO()
     metadata: dict[str, Any] = {"Software": None} if kind != "svg" else {"Date": None}
-    figure.savefig(buffer, format="svg" if kind == "svg" else "png", metadata=metadata)
+    with warnings.catch_warnings():
+        # Many panels in a small picture: matplotlib then lays them out as it can, and says so.
+        warnings.filterwarnings("ignore", "constrained_layout not applied", UserWarning)
+        figure.savefig(buffer, format="svg" if kind == "svg" else "png", metadata=metadata)
     if kind != "html":
         return buffer.getvalue()
     inline = base64.b64encode(buffer.getvalue()).decode("ascii")
