@@ -1,4 +1,4 @@
-"""Pictures of real runs: the plot command, run and sweep with a picture, signal_job.plot, as users run them."""
+"""Pictures of real runs: the plot command, run and sweep with a picture, signal_job.plot."""
 
 from __future__ import annotations
 
