@@ -254,7 +254,7 @@ def _sweep_document_picture(source: Path, kind: str, asked: Asked) -> tuple[byte
     except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ZeroDivisionError) as exc:
         msg = f"input file {source} is not a sweep's document (with its results): {first_line(exc)}"
         raise InputError(msg) from exc
-    return _sweep_drawn(lines, f"sweep {source.name}", kind, asked)
+    return _sweep_drawn(lines, f"sweep {source}", kind, asked)
 
 
 def sweep_lines(results: Sequence[dict[str, Any]]) -> list[pictures.SweepLine]:
@@ -284,14 +284,15 @@ def _sweep_table_picture(frame: pl.LazyFrame, source: Path, kind: str, asked: As
         raise InputError(msg) from exc
     grouped = bool(entries) and "group" in entries[0]
     results = [{**entry, "groups": [entry]} if grouped else entry for entry in entries]
-    return _sweep_drawn(sweep_lines(results), f"sweep {source.name}", kind, asked)
+    return _sweep_drawn(sweep_lines(results), f"sweep {source}", kind, asked)
 
 
 def _sweep_drawn(lines: list[pictures.SweepLine], title: str, kind: str, asked: Asked) -> tuple[bytes, Drawn]:
     if not lines:
         msg = f"{title} has no results to draw"
         raise InputError(msg)
-    data = pictures.draw_sweep(lines, title=title, kind=kind, width=asked.width, height=asked.height)
+    titled = f"{title}: signal rate and rows with a full window, by window"
+    data = pictures.draw_sweep(lines, title=titled, kind=kind, width=asked.width, height=asked.height)
     return data, Drawn(rows=len(lines[0].windows), per_point=1)
 
 
@@ -312,7 +313,8 @@ def _pictured(
     asked = asked.checked()
     if swept:
         outcome = inner(prepared, request, pending)
-        data, _ = _sweep_drawn(sweep_lines(outcome.document["results"]), "sweep", kind, asked)
+        lines = sweep_lines(outcome.document["results"])
+        data, _ = _sweep_drawn(lines, f"sweep of {request.paths.input}", kind, asked)
     else:
         outcome, data = _drawn_run(prepared, request, pending, inner=inner, kind=kind, asked=asked)
     with atomic(out, pending=pending) as temporary:
@@ -354,6 +356,7 @@ def _from_signals(pending: Pending, signals: Target, kind: str, asked: Asked, re
     assert written is not None  # noqa: S101 - a local run's signals wait in `pending`
     window = request.configured.resolve().window
     frame = _scan(written, format_of(signals.path), what=f"signals file {signals.path}")
-    data, drawn = signals_picture(frame, signals.path.name, kind, asked, window=window)
+    # Titled by the run's input, as given: the picture of `run` whether or not it kept its signals.
+    data, drawn = signals_picture(frame, str(request.paths.input), kind, asked, window=window)
     log.info("picture of %s, up to %s a point", counted(drawn.rows, "row"), counted(drawn.per_point, "row"))
     return data
