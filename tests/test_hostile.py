@@ -1837,3 +1837,13 @@ def test_a_run_whose_picture_fails_leaves_no_signals_and_no_picture(work: Path) 
     assert_refused(done, "picture path run.png is a folder")
     assert not (work / "s.parquet").exists()
     assert sorted(path.name for path in work.iterdir() if path.name.startswith(".")) == []
+
+
+def test_a_failed_run_removes_its_earlier_picture_and_leaves_any_other_file(work: Path) -> None:
+    assert job("--plot", "run.png", cwd=work).returncode == 0
+    (work / "mine.svg").write_text("<svg>a picture of mine</svg>")
+    (work / "config.yaml").write_text('seed: 42\nwindow: 0\nversion: "v1"\n')
+    assert_refused(job("--plot", "run.png", cwd=work), "config key 'window'")
+    assert not (work / "run.png").exists()
+    assert_refused(job("--plot", "mine.svg", cwd=work), "config key 'window'")
+    assert (work / "mine.svg").read_text() == "<svg>a picture of mine</svg>"

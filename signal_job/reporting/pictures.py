@@ -12,6 +12,9 @@ from __future__ import annotations
 import base64
 import html
 import io
+import logging
+import os
+import stat
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,15 +23,22 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from signal_job.errors import OutputError, counted, install_hint, names_text
+from signal_job.reporting.outputs import Target, same_version
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+log = logging.getLogger(__name__)
+
 WIDTH, HEIGHT = 1200, 600  # the picture's default size, in pixels
 MAX_PANELS = 12  # groups drawn at most, one panel each; the others are named under the picture
 _DPI = 100
 KINDS = (".png", ".svg", ".html")
+# In every picture's first bytes (a PNG's text, an SVG's creator, a page's generator): a failed run
+# removes an older picture at its path only if it bears this, as it does its signals file.
+MARK = "signal-job picture"
+_HEAD = 4096
 _CLOSE, _MEAN, _SHARE = "#1f4e79", "#d9822b", "#2e8b57"
 
 
@@ -220,16 +230,19 @@ def sweep_figure(
 def _paletted(png: bytes) -> bytes:
     """A PNG in 256 colours: a line chart needs no more, and is a third of the size (README's picture)."""
     from PIL import Image  # noqa: PLC0415 - matplotlib's own dependency, so the plot extra's
+    from PIL.PngImagePlugin import PngInfo  # noqa: PLC0415
 
+    text = PngInfo()
+    text.add_text("Software", MARK)
     buffer = io.BytesIO()
-    Image.open(io.BytesIO(png)).convert("RGB").quantize(256).save(buffer, "png", optimize=True)
+    Image.open(io.BytesIO(png)).convert("RGB").quantize(256).save(buffer, "png", optimize=True, pnginfo=text)
     return buffer.getvalue()
 
 
 def _rendered(figure: Figure, kind: str, *, title: str) -> bytes:
     """The figure as a PNG or SVG file, or an HTML page that holds the PNG itself (no network needed)."""
     buffer = io.BytesIO()
-    metadata: dict[str, Any] = {"Software": None} if kind != "svg" else {"Date": None}
+    metadata: dict[str, Any] = {"Software": None} if kind != "svg" else {"Date": None, "Creator": MARK}
     with warnings.catch_warnings():
         # Many panels in a small picture: matplotlib then lays them out as it can, and says so.
         warnings.filterwarnings("ignore", "constrained_layout not applied", UserWarning)
@@ -243,8 +256,32 @@ def _rendered(figure: Figure, kind: str, *, title: str) -> bytes:
     width, height = (round(side * _DPI) for side in figure.get_size_inches())
     page = (
         "<!doctype html>\n"
-        f'<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title></head>\n'
+        f'<html lang="en"><head><meta charset="utf-8"><meta name="generator" content="{MARK}">'
+        f"<title>{html.escape(title)}</title></head>\n"
         f'<body><img alt="{html.escape(title)}" width="{width}" height="{height}" '
         f'src="data:image/png;base64,{inline}"></body></html>\n'
     )
     return page.encode("utf-8")
+
+
+def remove_stale_picture(out: Target, ours: os.stat_result | None) -> None:
+    """After a failed run, remove the picture at `out`, so that an earlier run's does not pass for its own.
+
+    Only a picture this job drew (`MARK`), found there before the run or put there by it: never
+    another file, nor another run's new picture.
+    """
+    now = out.current()
+    if now is None or not stat.S_ISREG(now.st_mode):
+        return
+    if not any(same_version(now, known) for known in (out.status, ours) if known is not None):
+        return
+    try:
+        with out.real.open("rb") as file:
+            marked = MARK.encode() in file.read(_HEAD)
+        if marked:
+            out.real.unlink()
+    except OSError as exc:
+        log.warning("cannot remove %s, the picture of an earlier run: %s", out.path, exc.strerror)
+        return
+    if marked:
+        log.warning("removed %s, the picture of an earlier run", out.path)

@@ -16,6 +16,7 @@ from matplotlib.patches import StepPatch
 
 from signal_job.errors import OutputError
 from signal_job.reporting.pictures import (
+    MARK,
     MAX_PANELS,
     Band,
     Panel,
@@ -100,6 +101,12 @@ def test_an_svg_is_an_svg_of_the_asked_size() -> None:
     data = draw_run(picture([panel(None, [1, 1, 1])]), kind="svg", width=800, height=400).decode()
     assert "<svg" in data
     assert 'width="576pt" height="288pt"' in data  # 800 x 400 pixels at 72 points an inch of 100 pixels
+
+
+@pytest.mark.parametrize("kind", ["png", "svg", "html"])
+def test_every_picture_bears_the_jobs_mark_in_its_first_bytes(kind: str) -> None:
+    data = draw_run(picture([panel(None, [2, 2])]), kind=kind, width=300, height=200)
+    assert MARK.encode() in data[:4096]
 
 
 def test_the_html_page_holds_the_picture_and_reaches_for_nothing_outside() -> None:
