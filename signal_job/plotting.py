@@ -226,7 +226,7 @@ def _run_picture(
         said = f"{shape.windows[0]} drawn"
     parts = reduced.partition_by(shape.group, maintain_order=True) if shape.group else [reduced]
     panels = [_panel(part, shape, timed=timed) for part in parts[: pictures.MAX_PANELS]]
-    left = [str(part[shape.group][0]) for part in parts[pictures.MAX_PANELS :]] if shape.group else []
+    left = [_group_name(part, shape.group) for part in parts[pictures.MAX_PANELS :]] if shape.group else []
     return pictures.RunPicture(source, panels, rate, said, timed=timed, left_out=left)
 
 
@@ -236,7 +236,7 @@ def _panel(part: pl.DataFrame, shape: cut.Shape, *, timed: bool) -> pictures.Pan
 
     starts, ends = (cut.FIRST_TIME, cut.LAST_TIME) if timed else (cut.FIRST_ROW, cut.LAST_ROW)
     return pictures.Panel(
-        name=str(part[shape.group][0]) if shape.group else None,
+        name=_group_name(part, shape.group) if shape.group else None,
         starts=part[starts].to_list(),
         ends=part[ends].to_list(),
         rows=part[cut.ROWS].to_list(),
@@ -244,6 +244,12 @@ def _panel(part: pl.DataFrame, shape: cut.Shape, *, timed: bool) -> pictures.Pan
         close=band(cut.CLOSE),
         mean=band(shape.means[0]) if shape.means else None,
     )
+
+
+def _group_name(part: pl.DataFrame, group: str) -> str:
+    """A panel's group as the picture names it; the rows with no group value, as such."""
+    value = part[group][0]
+    return "(no value)" if value is None else str(value)
 
 
 def _sweep_document_picture(source: Path, kind: str, asked: Asked) -> tuple[bytes, Drawn]:
@@ -261,8 +267,11 @@ def sweep_lines(results: Sequence[dict[str, Any]]) -> list[pictures.SweepLine]:
     """A sweep document's `results` as lines: one per group if grouped, else one of all rows."""
     named: dict[str | None, list[dict[str, Any]]] = {}
     for entry in results:
-        for group in entry.get("groups") or [{"group": None, **entry}]:
-            named.setdefault(group["group"], []).append({"window": entry["window"], **group})
+        if "groups" not in entry:  # one line, of all rows
+            named.setdefault(None, []).append(entry)
+        for group in entry.get("groups", []):
+            name = "(no value)" if group["group"] is None else str(group["group"])
+            named.setdefault(name, []).append({**group, "window": entry["window"]})
     return [_sweep_line(name, entries) for name, entries in named.items()]
 
 

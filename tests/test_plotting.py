@@ -219,3 +219,48 @@ def test_without_the_plot_extra_a_picture_fails_naming_it(bundled: Path, args: l
     assert not (bundled / "plot.png").exists()
     assert not (bundled / "run.png").exists()
     assert b"Traceback" not in done.stderr
+
+
+def test_a_grouped_sweeps_results_make_a_line_per_group_and_rows_without_a_value_are_named() -> None:
+    results = [
+        {"window": window, "value": 0.5, "rows": 10, "full_windows": 10 - window, "groups": groups}
+        for window, groups in (
+            (
+                5,
+                [
+                    {"group": "A", "value": 0.4, "rows": 6, "full_windows": 2},
+                    {"group": None, "value": 0.5, "rows": 4, "full_windows": 0},
+                ],
+            ),
+            (
+                2,
+                [
+                    {"group": "A", "value": 0.3, "rows": 6, "full_windows": 5},
+                    {"group": None, "value": 0.25, "rows": 4, "full_windows": 3},
+                ],
+            ),
+        )
+    ]
+    lines = plotting.sweep_lines(results)
+    assert [(line.name, line.windows, line.rates, line.full) for line in lines] == [
+        ("A", [2, 5], [0.3, 0.4], [5 / 6, 2 / 6]),
+        ("(no value)", [2, 5], [0.25, 0.5], [0.75, 0.0]),
+    ]
+    figure = sweep_figure(lines, title="t")
+    assert [line.get_label() for line in figure.axes[0].get_lines()] == ["A", "(no value)"]
+
+
+def test_a_panel_of_the_rows_without_a_group_value_is_named_so() -> None:
+    frame = pl.LazyFrame(
+        {
+            "ticker": ["A", None, "A", None],
+            "close": [1.0, 2.0, 3.0, 4.0],
+            "rolling_mean": [None, None, 2.0, 3.0],
+            "signal": [0, 0, 1, 1],
+        }
+    )
+    picture = plotting.run_picture(frame, "f", plotting.Asked(width=10))
+    assert [panel.name for panel in picture.panels] == ["A", "(no value)"]
+    assert not picture.timed  # no timestamp column: the rows' numbers
+    assert [list(panel.starts) for panel in picture.panels] == [[0, 2], [1, 3]]
+    assert picture.window == "2"

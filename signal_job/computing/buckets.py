@@ -142,7 +142,7 @@ def buckets(
     keys = _keys(shape)
     ranges = spans.lazy().filter(pl.col(ROWS) > 0).select(*keys, _LOW, _HIGH).with_row_index("_order")
     chosen = rows if selected is None else rows.filter(selected)
-    placed = chosen.join(ranges, on=keys, how="inner") if keys else chosen.join(ranges, how="cross")
+    placed = chosen.join(ranges, on=keys, nulls_equal=True) if keys else chosen.join(ranges, how="cross")
     bucket = ((pl.col(ROW) - pl.col(_LOW)) * width // (pl.col(_HIGH) - pl.col(_LOW))).alias(BUCKET)
     return placed.group_by("_order", *keys, bucket).agg(_figures(shape)).sort("_order", BUCKET).drop("_order")
 
