@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import struct
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
@@ -19,7 +21,7 @@ from matplotlib.image import imread
 import signal_job
 from signal_job import plotting
 from signal_job.computing import buckets
-from signal_job.errors import InputError
+from signal_job.errors import ConfigError, InputError
 from signal_job.reporting.pictures import run_figure, sweep_figure
 from tests.conftest import CONSOLE_SCRIPT, PROJECT
 
@@ -264,3 +266,19 @@ def test_a_panel_of_the_rows_without_a_group_value_is_named_so() -> None:
     assert not picture.timed  # no timestamp column: the rows' numbers
     assert [list(panel.starts) for panel in picture.panels] == [[0, 2], [1, 3]]
     assert picture.window == "2"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"start": "yesterday"}, "start 'yesterday' is not a time: give one such as 2024-01-01"),
+        ({"end": "soon"}, "end 'soon' is not a time"),
+        ({"width": 0}, "width must be from 1 to 32768 pixels, not 0"),
+    ],
+)
+def test_the_python_api_refuses_settings_it_cannot_read_naming_its_arguments(
+    tmp_path: Path, arguments: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"^{re.escape(message)}"):
+        signal_job.plot(tmp_path / "s.parquet", tmp_path / "p.png", **arguments)
+    assert list(tmp_path.iterdir()) == []
