@@ -353,7 +353,7 @@ def plot(
 
     Any length: a signals file is reduced to one point per pixel column in two streaming passes,
     each point keeping its rows' first, last, lowest and highest values. Needs the plot extra
-    ('signal-job\\[plot]'). Exit 1 with the error document on stdout if it cannot be drawn.
+    ('signal-job\[plot]'). Exit 1 with the error document on stdout if it cannot be drawn.
     """
     _act_on_stop_signals()  # nothing half-written on a stop: the picture is written whole or not at all
     logs = _console(log_format, "drawing")
