@@ -11,6 +11,7 @@ input a second time.
 from __future__ import annotations
 
 import logging
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -38,7 +39,7 @@ from signal_job.options import Option
 from signal_job.paths import Prepared
 from signal_job.reporting import pictures
 from signal_job.reporting.outputs import Pending, Target, atomic, target, write
-from signal_job.safe_files import identity
+from signal_job.safe_files import identity, kind_of
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,9 @@ def plot(source: Path, picture: Path, asked: Asked = Asked()) -> Drawn:
     if out.status is not None and identity(out.status) == identity(status):
         msg = f"picture {picture} is the input file {source}: the job never writes over what it reads"
         raise ClashError(msg, options=(Option.PLOT, Option.INPUT))
+    if not stat.S_ISREG(status.st_mode):  # a FIFO would block the read, a folder holds no table
+        msg = f"input file {source} is {kind_of(status)}, not a regular file"
+        raise InputError(msg)
     kind = pictures.picture_kind(picture)  # after the clash, which says more
     if source.suffix.lower() == ".json":
         data, drawn = _sweep_document_picture(source, kind, asked)

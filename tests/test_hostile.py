@@ -1768,6 +1768,7 @@ def drawable(work: Path) -> Path:
     signal_job.run(work / "tickers.csv", config=config, signals=work / "g.parquet")
     (work / "folder.png").mkdir()
     (work / "broken.parquet").write_bytes(b"PAR1 not really")
+    os.mkfifo(work / "pipe.parquet")
     return work
 
 
@@ -1778,6 +1779,8 @@ def drawable(work: Path) -> Path:
         (["config.yaml"], "input file config.yaml is not a signals file, a sweep's document or its table"),
         (["broken.parquet"], "input file broken.parquet cannot be read as a table"),
         (["missing.parquet"], "input file missing.parquet does not exist"),
+        (["pipe.parquet"], "input file pipe.parquet is a FIFO (named pipe), not a regular file"),
+        (["folder.png"], "input file folder.png is a folder, not a regular file"),
         (["metrics.json"], "input file metrics.json is not a sweep's document (with its results)"),
         (
             ["s.parquet", "--from", "2030-01-01"],
