@@ -29,6 +29,7 @@ from signal_job.errors import (
     ClashError,
     ConfigError,
     InputError,
+    JobError,
     counted,
     file_problem,
     first_line,
@@ -317,21 +318,29 @@ def steps(inner: job.Steps, asked: Asked = Asked(), *, swept: bool = False) -> j
 def _pictured(
     prepared: Prepared, request: job.Request, pending: Pending, *, inner: job.Steps, asked: Asked, swept: bool
 ) -> job.Outcome:
-    """Run `inner`; draw its picture from the signals it wrote (a sweep's from its results)."""
-    if Option.PLOT in prepared.unusable:
-        raise prepared.unusable[Option.PLOT]
-    out = prepared.outputs[Option.PLOT]
-    assert isinstance(out, Target)  # noqa: S101 - a URL is unusable (see `paths`)
-    kind = pictures.picture_kind(out.path)
-    asked = asked.checked()
-    if swept:
-        outcome = inner(prepared, request, pending)
-        lines = sweep_lines(outcome.document["results"])
-        data, _ = _sweep_drawn(lines, f"sweep of {request.paths.input}", kind, asked)
-    else:
-        outcome, data = _drawn_run(prepared, request, pending, inner=inner, kind=kind, asked=asked)
-    with atomic(out, pending=pending) as temporary:
-        temporary.write_bytes(data)
+    """Run `inner`; draw its picture from the signals it wrote (a sweep's from its results).
+
+    Raises `JobError` carrying the config's version, as the steps do.
+    """
+    try:
+        if Option.PLOT in prepared.unusable:
+            raise prepared.unusable[Option.PLOT]
+        out = prepared.outputs[Option.PLOT]
+        assert isinstance(out, Target)  # noqa: S101 - a URL is unusable (see `paths`)
+        kind = pictures.picture_kind(out.path)
+        asked = asked.checked()
+        if swept:
+            outcome = inner(prepared, request, pending)
+            lines = sweep_lines(outcome.document["results"])
+            data, _ = _sweep_drawn(lines, f"sweep of {request.paths.input}", kind, asked)
+        else:
+            outcome, data = _drawn_run(prepared, request, pending, inner=inner, kind=kind, asked=asked)
+        with atomic(out, pending=pending) as temporary:
+            temporary.write_bytes(data)
+    except JobError as exc:
+        if exc.version is None:
+            exc.version = request.configured.version()
+        raise
     log.info("picture written to %s", out.path)
     return outcome
 

@@ -189,8 +189,11 @@ def test_the_python_api_draws_and_names_its_own_arguments(tmp_path: Path) -> Non
 def test_run_plot_with_an_unknown_ending_fails_before_the_work_and_leaves_nothing(bundled: Path) -> None:
     done = console(bundled, "run", "--signals", "s.parquet", "--plot", "run.jpg")
     assert done.returncode == 1
-    message = orjson.loads(done.stdout)["error_message"]
-    assert message == "picture run.jpg ends in '.jpg': give a name ending in .png, .svg, .html"
+    document = orjson.loads(done.stdout)
+    assert document["version"] == "v1"  # the config's, read before the picture was refused
+    assert (
+        document["error_message"] == "picture run.jpg ends in '.jpg': give a name ending in .png, .svg, .html"
+    )
     assert not (bundled / "s.parquet").exists()
     assert not (bundled / "run.jpg").exists()
 
@@ -198,10 +201,10 @@ def test_run_plot_with_an_unknown_ending_fails_before_the_work_and_leaves_nothin
 def test_run_plot_is_refused_with_the_dask_engine(bundled: Path) -> None:
     done = console(bundled, "run", "--plot", "run.png", "--engine", "dask")
     assert done.returncode == 1
-    assert (
-        "--plot is drawn from the signals of a run in this process: not with --engine dask"
-        in (orjson.loads(done.stdout)["error_message"])
-    )
+    document = orjson.loads(done.stdout)
+    refusal = "--plot is drawn from the signals of a run in this process: not with --engine dask"
+    assert refusal in document["error_message"]
+    assert document["version"] == "v1"  # the config's, as every run's error once it is read
 
 
 @pytest.mark.parametrize("args", [["plot", "s.parquet"], ["run", "--plot", "run.png"]])
