@@ -23,7 +23,7 @@ ARG EXTRAS=""
 # pip compiles what it installs. The official slim images ship the standard library without
 # bytecode: compiling it here (~30 MB) saves recompiling it on every run.
 RUN for extra in $(echo "$EXTRAS" | tr , ' '); do \
-      case $extra in cloud|dask|mlflow) ;; *) echo "EXTRAS: no extra '$extra' (cloud, dask, mlflow)" >&2; exit 1 ;; esac; \
+      case $extra in cloud|dask|mlflow|plot) ;; *) echo "EXTRAS: no extra '$extra' (cloud, dask, mlflow, plot)" >&2; exit 1 ;; esac; \
     done \
  && wheel=$(echo /tmp/wheels/*.whl) \
  && pip install --no-cache-dir --compile --disable-pip-version-check "$wheel${EXTRAS:+[$EXTRAS]}" \

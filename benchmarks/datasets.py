@@ -12,6 +12,7 @@ from typing import BinaryIO
 
 import polars as pl
 
+import signal_job
 from signal_job.reading.sources import scan_lines
 from signal_job.synthetic import write_candles
 
@@ -40,7 +41,7 @@ HOSTILE = frozenset({"long_line", "blank_gzip", "blank_only", "header_only", "ma
 
 # The spellings made from the Parquet file.
 PARQUET_MADE = frozenset(
-    {"parquet", "parquet_float", "parquet_parts", "symbols", "symbol_tree", "symbols_1000"}
+    {"parquet", "parquet_float", "parquet_parts", "symbols", "symbol_tree", "symbols_1000", "signals"}
 )
 
 Progress = Callable[[int], None]
@@ -87,6 +88,7 @@ class Dataset:
     blank_only: Path  # HOSTILE: a header and BLANK_ONLY_LINES blank lines
     header_only: Path  # HOSTILE: the header alone, what the others are measured over
     many_groups: Path  # HOSTILE: MILLION_GROUPS symbols taking turns, 3 rows each (a symbol column)
+    signals: Path  # the signals file of a run over the Parquet file (window 5), as `run --signals` writes it
 
     @property
     def days_before_last(self) -> Path:
@@ -140,6 +142,7 @@ def dataset(
         blank_only=folder / "hostile_blank_lines.csv",
         header_only=folder / "hostile_header.csv",
         many_groups=folder / "hostile_million_groups.csv",
+        signals=Path(f"{stem}_signals.parquet"),
     )
     _write_hostile(files, spellings)
     if not spellings - HOSTILE:
@@ -165,6 +168,8 @@ def dataset(
         temporary.replace(files.newest_first)
     if "blank_lines" in spellings and not files.blank_lines.exists():
         _write_blank_lines(files.csv, files.blank_lines)
+    if "signals" in spellings and not files.signals.exists():
+        _write_signals(files.parquet, files.signals)
     _write_folders(files, spellings)
     return files
 
@@ -299,4 +304,11 @@ def _write_shipped(clean: Path, target: Path) -> None:
     wrapped = scan_lines(clean).select(pl.concat_str(pl.lit('"'), pl.col("line"), pl.lit('"')))
     wrapped.sink_csv(temporary, include_header=False, quote_style="never", line_terminator="\r\n")
     os.truncate(temporary, temporary.stat().st_size - 2)
+    temporary.replace(target)
+
+
+def _write_signals(candles: Path, target: Path) -> None:
+    """The signals file of a run over the candles, window 5, written by the job itself (to plot)."""
+    temporary = target.with_name(f".{target.name}.tmp.parquet")
+    signal_job.run(candles, config={"seed": 42, "window": 5, "version": "bench"}, signals=temporary)
     temporary.replace(target)

@@ -37,6 +37,7 @@ class Program(enum.Enum):
     FLOOR_FIELDS = "polars_floor.py --fields"  # ... and the time column and each row's last field
     POLARS_SWEEP = "polars_sweep.py"  # a float rolling mean column per window (with `windows`)
     IMPORTS = "bare imports"  # python importing polars, orjson, yaml and typer: start-up
+    PLOT = "signal-job plot"  # a picture of a signals file (PNG, the default size)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,9 @@ class Implementation:
             return [PYTHON, script, "--input", str(path), "--windows", self.windows, *output]
         if self.program is Program.FLOOR_FIELDS:
             return [PYTHON, str(HERE / "polars_floor.py"), str(path), "--fields"]
+        if self.program is Program.PLOT:
+            picture = ["--output", str(place.work / "plot.png")]
+            return [PYTHON, "-m", "signal_job", "plot", str(path), *picture]
         return [PYTHON, "-c", "import polars, orjson, yaml, typer"]
 
     def _options(self, place: Place) -> list[str]:

@@ -73,6 +73,8 @@ SWEEP_100 = Implementation("signal-job sweep 100 windows", JOB, "csv", windows="
 # The same sweeps in plain Polars: a Float64 rolling mean column per window, no checks.
 POLARS_SWEEP_20 = Implementation("polars floats 20 windows", Program.POLARS_SWEEP, "csv", windows="5:100:5")
 POLARS_SWEEP_100 = Implementation("polars floats 100 windows", Program.POLARS_SWEEP, "csv", windows="2:200:2")
+# Issue 28: a picture of a run's signals file, reduced to a bucket per pixel column.
+PLOT = Implementation("signal-job plot", Program.PLOT, "signals")
 # Issue 30, item 8: a million groups in a column (the log keeps 1,000 group lines of them).
 MILLION = Implementation("signal-job a million groups", JOB, "many_groups", grouped=True)
 
@@ -210,6 +212,11 @@ PRESETS = {
             _at((10 * M, 50 * M), SIGNAL_JOB, SWEEP_20, SWEEP_100, POLARS_SWEEP_20, POLARS_SWEEP_100),
         ),
         Preset(
+            "plot",
+            "signal-job plot of a run's signals file (a 1200 x 600 PNG): time and peak memory",
+            _at((10 * M, 50 * M), PLOT),
+        ),
+        Preset(
             "hostile",
             "issue 30's inputs: without data rows (a 10 MB line, 2^30 blank lines gzipped, 64M blank "
             "lines), and a million groups in a column",
@@ -289,6 +296,9 @@ TARGETS = (
     Target(SWEEP_100, "growth", 1.15, sizes=(50 * M,), issue=26),
     Target(SWEEP_20, "time", None, POLARS_SWEEP_20, BOTH, issue=26),
     Target(SWEEP_100, "time", None, POLARS_SWEEP_100, BOTH, issue=26),
+    # Issue 28: a picture of any length in flat memory (the 50M-row file's peak as the 10M one's).
+    Target(PLOT, "peak", 400, sizes=BOTH, issue=28),
+    Target(PLOT, "growth", 1.15, sizes=(50 * M,), issue=28),
     # Issue 30: inputs that took minutes or gigabytes to say they have no data rows.
     Target(LONG_LINE, "over", OVER_LONG_LINE, HEADER_ONLY, (0,), issue=30),
     Target(BLANK_GZIP, "over", OVER_BLANK_GZIP, HEADER_ONLY, (0,), issue=30),

@@ -28,7 +28,7 @@ from signal_job.errors import (
 from signal_job.version import __version__
 
 if TYPE_CHECKING:
-    from signal_job.api import explain, inspect, run, signals, sweep
+    from signal_job.api import explain, inspect, plot, run, signals, sweep
     from signal_job.config import Config, Reading
     from signal_job.results import (
         GapsResult,
@@ -61,6 +61,7 @@ __all__ = [
     "__version__",
     "explain",
     "inspect",
+    "plot",
     "run",
     "signals",
     "sweep",
@@ -71,6 +72,7 @@ _LAZY = {
     "run": "signal_job.api",
     "explain": "signal_job.api",
     "signals": "signal_job.api",
+    "plot": "signal_job.api",
     "RunResult": "signal_job.results",
     "GroupResult": "signal_job.results",
     "sweep": "signal_job.api",

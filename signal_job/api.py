@@ -19,15 +19,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from signal_job.config import Config, RunConfig, as_mapping
-from signal_job.errors import StagingError
+from signal_job.errors import JobError, StagingError
 from signal_job.options import Option, Spelling, unmet
 from signal_job.paths import Paths
 from signal_job.reading.storage import Location, location
+from signal_job.reporting.pictures import HEIGHT, WIDTH
 from signal_job.results import GroupResult, GroupResults, InspectResult, RunResult, SweepResult, WindowResult
 from signal_job.tuning import tune_polars
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import polars as pl
+
+    from signal_job.job import Steps
 
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config
@@ -59,6 +64,12 @@ KEYWORDS = Spelling(
         Option.WINDOWS: "windows",  # `sweep`'s
         Option.TABLE: "table",  # `sweep`'s
         Option.MEANS: "means",  # `sweep`'s
+        Option.PLOT: "plot",
+        Option.FROM: "start",  # `plot`'s (`from` is Python's word)
+        Option.TO: "end",  # `plot`'s
+        Option.GROUP: "group",  # `plot`'s
+        Option.WIDTH: "width",  # `plot`'s
+        Option.HEIGHT: "height",  # `plot`'s
     },
     valued='{name}="{value}"',
 )
@@ -163,6 +174,7 @@ def run(
     mlflow_experiment: str | None = None,
     mlflow_run_name: str | None = None,
     mlflow_required: bool = False,
+    plot: PathLike | None = None,
 ) -> RunResult:
     """Run the job on `input` (a file, a glob or a folder, an s3://... URL, or a frame) and return its result.
 
@@ -184,7 +196,8 @@ def run(
     docs/operations.md). With `mlflow`, a tracking URI, the run is logged to MLflow in the
     experiment `mlflow_experiment` (default "signal-job") as the run `mlflow_run_name` (default
     "v1 window=5", the config's version and window); a tracking failure is a logged warning, or
-    with `mlflow_required` the run's `TrackingError`.
+    with `mlflow_required` the run's `TrackingError`. With `plot`, a picture of the run (.png, .svg,
+    .html) is drawn from the signals it computed, with the plot extra (see docs/plot.md).
 
     Raises the job's `JobError` subclasses (`ConfigError`, `InputError`, `OutputError`,
     `EngineError`, `ClashError`, `StagingError`, `TrackingError`) with the messages the command
@@ -218,6 +231,7 @@ def run(
             signals=_where_to(signals),
             metrics_file=_where_to(metrics_file),
             groups=_where_to(groups),
+            plot=_where_to(plot),
         )
         from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
         from signal_job.engines import Where  # noqa: PLC0415
@@ -235,6 +249,7 @@ def run(
             ),
             metrics_labels=labels,
             frame=frame,
+            steps=_pictured(job.run_steps, plot),
         )
         outcome = job.execute(request)
     if outcome.error is not None:
@@ -385,6 +400,7 @@ def sweep(
     hash_inputs: bool = False,
     mlflow: str | None = None,
     mlflow_experiment: str | None = None,
+    plot: PathLike | None = None,
 ) -> SweepResult:
     """Count the signal rate of many windows in one read of `input`, each exactly as `run` counts it.
 
@@ -399,7 +415,8 @@ def sweep(
     windows). `engine="dask"` counts each file on the Dask cluster at `address` (or a local one of
     `workers` processes) for every window, as `run` does (`signals` is then a folder, a part per
     input file, as `run` writes it there). `input`,
-    `config` and `hash_inputs` are `run`'s (see docs/sweep.md). Raises the job's errors as `run`
+    `config` and `hash_inputs` are `run`'s (see docs/sweep.md). With `plot`, a picture of the rate
+    and of the rows with a full window against the window (docs/plot.md). Raises the job's errors as `run`
     does, naming these keyword arguments.
     """
     started = time.perf_counter()
@@ -425,6 +442,7 @@ def sweep(
         signals=_where_to(signals),
         metrics_file=_where_to(metrics_file),
         table=_where_to(table),
+        plot=_where_to(plot),
     )
     tune_polars(paths.input)  # before the sweep imports Polars
     from signal_job import job, sweeping  # noqa: PLC0415 - Polars only once a sweep starts
@@ -438,7 +456,7 @@ def sweep(
         where=Where(_engine(engine), address, workers, None if cache is None else Path(cache)),
         hashing=hash_inputs,
         tracking=job.tracking(mlflow, mlflow_experiment),
-        steps=sweeping.steps(windows, means=means),
+        steps=_pictured(sweeping.steps(windows, means=means), plot, swept=True),
     )
     outcome = job.execute(request)
     if outcome.error is not None:
@@ -492,3 +510,42 @@ def _window_result(entry: dict[str, Any]) -> WindowResult:
     return WindowResult(
         entry["window"], entry["rows"], entry["signals"], entry["value"], entry["full_windows"], groups
     )
+
+
+def _pictured(steps: Steps, plot: PathLike | None, *, swept: bool = False) -> Steps:
+    """A run's (or a sweep's) `steps`, drawing its picture too when `plot` is given."""
+    if plot is None:
+        return steps
+    from signal_job import plotting  # noqa: PLC0415 - only for a picture
+
+    return plotting.steps(steps, swept=swept)
+
+
+def plot(
+    input: PathLike,
+    output: PathLike = "plot.png",
+    *,
+    start: str | datetime | None = None,
+    end: str | datetime | None = None,
+    group: str | None = None,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+) -> Path:
+    """Draw `input`, a signals file (a run's or a sweep's) or a sweep's document or table, into `output`.
+
+    `output`'s ending picks PNG (.png), SVG (.svg) or a self-contained HTML page (.html); `width`
+    and `height` are in pixels. For a signals file, `start` and `end` (times, ISO 8601 text or
+    datetimes, both included) and `group` pick the rows drawn. The picture is written whole or not
+    at all, and never over `input`. Needs the plot extra (matplotlib); see docs/plot.md. Returns
+    `output`; raises the job's errors (`InputError` for a file that is none of these, an empty
+    range or an unknown group; `OutputError`, `ConfigError`, `ClashError`) naming these arguments.
+    """
+    from signal_job import plotting  # noqa: PLC0415 - Polars only once a picture is drawn
+
+    asked = plotting.Asked(width=width, height=height, start=start, end=end, group=group)
+    try:
+        plotting.plot(Path(input), Path(output), asked)
+    except JobError as exc:
+        exc.args = (KEYWORDS(str(exc)), *exc.args[1:])
+        raise
+    return Path(output)

@@ -28,8 +28,11 @@ from signal_job.flags import (  # noqa: E402
     EngineOption,
     ExperimentOption,
     ExplainOption,
+    FromOption,
+    GroupOption,
     GroupsOption,
     HashOption,
+    HeightOption,
     InputOption,
     LogFormatName,
     LogFormatOption,
@@ -38,12 +41,15 @@ from signal_job.flags import (  # noqa: E402
     MetricsLabelOption,
     MlflowOption,
     OutputOption,
+    PlotOption,
     RequiredOption,
     RunCommand,
     RunNameOption,
     SetOption,
     SignalsOption,
     TableOption,
+    ToOption,
+    WidthOption,
     WindowsOption,
     WorkersOption,
     given,
@@ -56,6 +62,7 @@ from signal_job.flags import (  # noqa: E402
     unneeded,
 )
 from signal_job.reading.storage import location  # noqa: E402
+from signal_job.reporting.pictures import HEIGHT, WIDTH  # noqa: E402
 from signal_job.version import __version__  # noqa: E402
 
 if TYPE_CHECKING:
@@ -63,6 +70,7 @@ if TYPE_CHECKING:
 
     from signal_job.config import Config, Overrides
     from signal_job.engines import Where
+    from signal_job.job import Steps
     from signal_job.paths import Paths
     from signal_job.reporting.logs import Logs
 
@@ -119,6 +127,7 @@ def run(
     mlflow_required: RequiredOption = False,
     explain: ExplainOption = False,
     settings: SetOption = None,
+    plot: PlotOption = None,
 ) -> None:
     """Compute the signal rate of the input and write the metrics document.
 
@@ -133,7 +142,7 @@ def run(
     from signal_job.paths import Paths  # noqa: PLC0415
     from signal_job.tuning import tune_polars  # noqa: PLC0415
 
-    no_stdout(signals=signals, metrics_file=metrics_file, groups=groups)
+    no_stdout(signals=signals, metrics_file=metrics_file, groups=groups, plot=plot)
     no_stdin_clash(input_path, config_path, cache)
     paths = Paths(
         location(input_path),
@@ -143,6 +152,7 @@ def run(
         given(signals),
         given(metrics_file),
         given(groups),
+        plot=given(plot),
     )
     tune_polars(paths.input)  # before the run imports Polars
     from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
@@ -164,6 +174,7 @@ def run(
         hashing=hash_inputs,
         tracking=job.tracking(mlflow, mlflow_experiment, run_name=mlflow_run_name, required=mlflow_required),
         metrics_labels=dict(label_pairs(metrics_labels)),
+        steps=_pictured(job.run_steps, plot),
     )
     hooks = job.Hooks(logs, show=_print, ready=_act_on_stop_signals, before_writing=_stop_taking_signals)
     raise typer.Exit(job.execute(request, hooks).code)
@@ -255,6 +266,7 @@ def sweep(
     mlflow_experiment: ExperimentOption = None,
     explain: ExplainOption = False,
     settings: SetOption = None,
+    plot: PlotOption = None,
     ctx: typer.Context,
 ) -> None:
     """Count the signal rate of many windows in one read of the input, each exactly as run counts it.
@@ -270,7 +282,7 @@ def sweep(
     from signal_job.paths import Paths  # noqa: PLC0415
     from signal_job.tuning import tune_polars  # noqa: PLC0415
 
-    no_stdout(signals=signals, metrics_file=metrics_file, table=table)
+    no_stdout(signals=signals, metrics_file=metrics_file, table=table, plot=plot)
     no_stdin_clash(input_path, config_path, cache)
     paths = Paths(
         location(input_path),
@@ -280,6 +292,7 @@ def sweep(
         given(signals),
         given(metrics_file),
         table=given(table),
+        plot=given(plot),
     )
     tune_polars(paths.input)  # before the run imports Polars
     from signal_job import job, sweeping  # noqa: PLC0415 - keeps Polars off `--help`
@@ -300,7 +313,7 @@ def sweep(
         where=where,
         hashing=hash_inputs,
         tracking=job.tracking(mlflow, mlflow_experiment),
-        steps=sweeping.steps(windows, means=means),
+        steps=_pictured(sweeping.steps(windows, means=means), plot, swept=True),
     )
     hooks = job.Hooks(logs, show=_print, ready=_act_on_stop_signals, before_writing=_stop_taking_signals)
     raise typer.Exit(job.execute(request, hooks).code)
@@ -362,6 +375,60 @@ def inspect(
     )
     hooks = job.Hooks(logs, show=_print, ready=_act_on_stop_signals, before_writing=_stop_taking_signals)
     raise typer.Exit(job.execute(request, hooks).code)
+
+
+def _pictured(steps: Steps, plot: str | None, *, swept: bool = False) -> Steps:
+    """A run's (or a sweep's) `steps`, drawing its picture too with --plot."""
+    if plot is None:
+        return steps
+    from signal_job import plotting  # noqa: PLC0415 - only for a picture
+
+    return plotting.steps(steps, swept=swept)
+
+
+@app.command()
+def plot(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="A signals file (run's or sweep's --signals), or a sweep's document (.json) or --table.",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", help="The picture: PNG (.png), SVG (.svg) or a page (.html)."),
+    ] = Path("plot.png"),
+    *,
+    start: FromOption = None,
+    end: ToOption = None,
+    group: GroupOption = None,
+    width: WidthOption = WIDTH,
+    height: HeightOption = HEIGHT,
+    log_format: LogFormatOption = LogFormatName.text,
+) -> None:
+    r"""Draw a signals file (close, rolling mean, signals) or a sweep (rate against window) as a picture.
+
+    Any length: a signals file is reduced to one point per pixel column in two streaming passes,
+    each point keeping its rows' first, last, lowest and highest values. Needs the plot extra
+    ('signal-job\[plot]'). Exit 1 with the error document on stdout if it cannot be drawn.
+    """
+    _act_on_stop_signals()  # nothing half-written on a stop: the picture is written whole or not at all
+    logs = _console(log_format, "drawing")
+    logs.drop_buffer()
+    from signal_job import plotting  # noqa: PLC0415 - Polars only once a picture is drawn
+    from signal_job.reporting.metrics import error_document, render  # noqa: PLC0415
+
+    asked = plotting.Asked(width=width, height=height, start=start, end=end, group=group)
+    try:
+        plotting.plot(source, output, asked)
+    except JobError as exc:
+        message = FLAGS(str(exc))
+        log.error("%s", message)
+        _print(render(error_document(version=None, message=message)))
+        raise typer.Exit(1) from exc
+    finally:
+        logs.close()
 
 
 # A scheduler's SIGTERM (or Ctrl-C) unwinds like an error: temporary files go, the error

@@ -254,6 +254,12 @@ FLAGS = Spelling(
         Option.WINDOWS: "--windows",
         Option.TABLE: "--table",
         Option.MEANS: "--means",
+        Option.PLOT: "--plot",
+        Option.FROM: "--from",
+        Option.TO: "--to",
+        Option.GROUP: "--group",
+        Option.WIDTH: "--width",
+        Option.HEIGHT: "--height",
     },
     valued="{name} {value}",
 )
@@ -464,4 +470,44 @@ TableOption = Annotated[
         help="Also write the results as a table, a row per window (and group), a path or an object: "
         "CSV (.csv), Parquet (.parquet) or Arrow (.arrow), by the name's ending.",
     ),
+]
+
+
+def time_given(text: str | None) -> str | None:
+    """Check `--from` and `--to` as typer parses them: a time that cannot be read is a usage error."""
+    if text is not None:
+        from datetime import datetime  # noqa: PLC0415
+
+        try:
+            datetime.fromisoformat(text)
+        except ValueError:
+            msg = f"{text!r} is not a time: give one such as 2024-01-01 or 2024-01-01T09:30"
+            raise typer.BadParameter(msg) from None
+    return text
+
+
+PlotOption = Annotated[
+    str | None,
+    path_option(
+        "--plot",
+        envvar="SIGNAL_JOB_PLOT",
+        help="Also draw the run's picture here, from what it computed: PNG (.png), SVG (.svg) or a "
+        "self-contained page (.html), by the name's ending; 'signal-job\\[plot]' (docs/plot.md).",
+    ),
+]
+FromOption = Annotated[
+    str | None,
+    typer.Option("--from", callback=time_given, help="Draw the rows from this time on (2024-01-01T09:30)."),
+]
+ToOption = Annotated[
+    str | None,
+    typer.Option("--to", callback=time_given, help="Draw the rows up to this time (included)."),
+]
+GroupOption = Annotated[
+    str | None,
+    typer.Option("--group", help="Draw only this group (a value of the config's group_by)."),
+]
+WidthOption = Annotated[int, typer.Option("--width", min=1, max=2**15, help="The picture's width in pixels.")]
+HeightOption = Annotated[
+    int, typer.Option("--height", min=1, max=2**15, help="The picture's height in pixels.")
 ]

@@ -47,6 +47,7 @@ from signal_job.reporting.folders import remove_stale_dataset
 from signal_job.reporting.logs import FIELDS, Logs
 from signal_job.reporting.metrics import Document, error_document, render, success_document
 from signal_job.reporting.outputs import Pending, Target, remove_stale_signals, together, write
+from signal_job.reporting.pictures import remove_stale_picture
 from signal_job.reporting.tables import table_format, write_group_table
 from signal_job.reporting.uploads import RemoteTarget, put, remove_stale_signals_object
 
@@ -107,6 +108,7 @@ class Outcome:
     counts: Counts | None = None  # of a successful run
     groups: list[tuple[str | None, Counts]] = field(default_factory=list)  # per group_by value
     signals: os.stat_result | None = None  # the signals file (or folder) the run wrote
+    picture: os.stat_result | None = None  # the picture the run drew (`plotting`), once in place
     error: BaseException | None = None  # a `JobError`, `Terminated`, or a bug
     code: int = 0  # the exit code: 0, 1, or 128 + the number of the signal that stopped it
     # Tables a success writes with its document, by option: their bytes in a format (CSV or Parquet).
@@ -288,6 +290,9 @@ def _committed(
                 remove_stale_dataset(signals, ended.signals)
             else:
                 remove_stale_signals(signals, ended.signals)
+        picture = prepared.outputs.get(Option.PLOT)
+        if document["status"] != "success" and isinstance(picture, Target):
+            remove_stale_picture(picture, ended.picture)
     return document, ended
 
 
@@ -320,8 +325,12 @@ def _placed(ended: Outcome, prepared: Prepared, pending: Pending) -> Outcome:
         pending.place()
     except OutputError as exc:
         return _unplaced(ended, exc)
-    signals = prepared.outputs.get(Option.SIGNALS)
-    return replace(ended, signals=signals.current() if isinstance(signals, Target) else None)
+    signals, picture = prepared.outputs.get(Option.SIGNALS), prepared.outputs.get(Option.PLOT)
+    return replace(
+        ended,
+        signals=signals.current() if isinstance(signals, Target) else None,
+        picture=picture.current() if isinstance(picture, Target) else None,
+    )
 
 
 def _unplaced(ended: Outcome, exc: OutputError) -> Outcome:

@@ -44,6 +44,12 @@ class Option(enum.Enum):
     WINDOWS = "windows"  # a sweep's windows
     TABLE = "table"  # a sweep's results, as a table
     MEANS = "means"  # a sweep's signals file holds each window's rolling mean
+    PLOT = "plot"  # a picture of the run (or of the sweep), or the file `plot` draws
+    FROM = "from"  # a picture's first time
+    TO = "to"  # a picture's last time
+    GROUP = "group"  # the one group a picture draws
+    WIDTH = "width"  # a picture's size in pixels
+    HEIGHT = "height"
 
     def __str__(self) -> str:
         """The option's placeholder in a message, for a face's `Spelling` to replace."""

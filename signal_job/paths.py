@@ -43,6 +43,7 @@ class Paths:
     metrics_file: Location | None = None  # a Prometheus textfile
     groups: Location | None = None  # every group's counts, as a table (CSV, Parquet, Arrow: by its ending)
     table: Location | None = None  # a sweep's results, as a table (CSV, Parquet, Arrow: by its ending)
+    plot: Location | None = None  # a picture of the run: PNG, SVG or HTML, by its ending (a local file)
 
     def outputs(self) -> dict[Option, Location]:
         """Each output path by the option that names it."""
@@ -53,6 +54,7 @@ class Paths:
             Option.METRICS_FILE: self.metrics_file,
             Option.GROUPS: self.groups,
             Option.TABLE: self.table,
+            Option.PLOT: self.plot,
         }
         return {option: path for option, path in named.items() if path is not None}
 

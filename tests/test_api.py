@@ -270,6 +270,7 @@ def test_a_plain_run_imports_none_of_the_optional_integrations(bundled: Path) ->
         "sqlalchemy",
         "rich",
         "pandas",  # a frame's, converted only when given one
+        "matplotlib",  # a picture's (the plot extra), drawn only when asked for
     )
     probe = (
         "import sys, signal_job\n"

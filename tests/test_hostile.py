@@ -1850,3 +1850,102 @@ def test_fuzzed_csv_bytes_give_an_inspect_a_profile_or_a_job_error(
     except JobError:
         return
     assert found.total.rows == run(open_input(path), make_config()).total.rows  # what a run counts
+
+
+# 12. Pictures (`signal-job plot`): a file it cannot draw, rows it cannot find, a picture it cannot
+# write, the input as the picture: exit 1, the error document, nothing written, the input as it was.
+
+
+@pytest.fixture
+def drawable(work: Path) -> Path:
+    """`work` with a signals file of the candles, and one of two tickers (BTC, ETH)."""
+    signal_job.run(work / "data.csv", config=load_config(work / "config.yaml"), signals=work / "s.parquet")
+    candles = pl.read_csv(work / "data.csv")
+    tickers = pl.concat(candles.with_columns(pl.lit(name).alias("ticker")) for name in ("BTC", "ETH"))
+    tickers.write_csv(work / "tickers.csv")
+    config = {"seed": 42, "window": 5, "version": "v1", "group_by": "ticker"}
+    signal_job.run(work / "tickers.csv", config=config, signals=work / "g.parquet")
+    (work / "folder.png").mkdir()
+    (work / "broken.parquet").write_bytes(b"PAR1 not really")
+    os.mkfifo(work / "pipe.parquet")
+    return work
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["data.csv"], "data.csv is not a signals file: it needs a close column and a signal column"),
+        (["config.yaml"], "input file config.yaml is not a signals file, a sweep's document or its table"),
+        (["broken.parquet"], "input file broken.parquet cannot be read as a table"),
+        (["missing.parquet"], "input file missing.parquet does not exist"),
+        (["pipe.parquet"], "input file pipe.parquet is a FIFO (named pipe), not a regular file"),
+        (["folder.png"], "input file folder.png is a folder, not a regular file"),
+        (["metrics.json"], "input file metrics.json is not a sweep's document (with its results)"),
+        (
+            ["s.parquet", "--from", "2030-01-01"],
+            "signals file s.parquet has no rows from 2030-01-01 00:00:00",
+        ),
+        (
+            ["s.parquet", "--from", "2024-01-01T03:00", "--to", "2024-01-01T02:00"],
+            "has no rows from 2024-01-01 03:00:00 to 2024-01-01 02:00:00",
+        ),
+        (
+            ["g.parquet", "--group", "DOGE"],
+            "signals file g.parquet has no group 'DOGE'; its groups: 'BTC', 'ETH'",
+        ),
+        (
+            ["s.parquet", "--group", "BTC"],
+            "signals file s.parquet has no groups to pick one from with --group",
+        ),
+        (
+            ["s.parquet", "--output", "p.jpg"],
+            "picture p.jpg ends in '.jpg': give a name ending in .png, .svg, .html",
+        ),
+        (["s.parquet", "--output", "folder.png"], "picture path folder.png is a folder"),
+        (["s.parquet", "--output", "s.parquet"], "picture s.parquet is the input file s.parquet"),
+        (["s.parquet", "--output", "no/such/p.png"], "output folder no/such does not exist"),
+    ],
+)
+def test_a_picture_that_cannot_be_drawn_is_an_error_and_writes_nothing(
+    drawable: Path, args: list[str], message: str
+) -> None:
+    before = snapshot(drawable)
+    done = subprocess.run(
+        [CONSOLE_SCRIPT, "plot", *args], cwd=drawable, capture_output=True, check=False, timeout=60
+    )
+    assert_refused(done, message)
+    assert snapshot(drawable) == before
+    assert sorted(path.name for path in drawable.iterdir() if path.name.startswith(".")) == []
+
+
+@pytest.mark.parametrize("args", [["--from", "yesterday"], ["--width", "0"], ["--height", "40000"]])
+def test_a_picture_asked_for_in_words_it_cannot_read_is_a_usage_error(
+    drawable: Path, args: list[str]
+) -> None:
+    done = subprocess.run(
+        [CONSOLE_SCRIPT, "plot", "s.parquet", *args],
+        cwd=drawable,
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert not (drawable / "plot.png").exists()
+
+
+def test_a_run_whose_picture_fails_leaves_no_signals_and_no_picture(work: Path) -> None:
+    (work / "run.png").mkdir()
+    done = job("--signals", "s.parquet", "--plot", "run.png", cwd=work)
+    assert_refused(done, "picture path run.png is a folder")
+    assert not (work / "s.parquet").exists()
+    assert sorted(path.name for path in work.iterdir() if path.name.startswith(".")) == []
+
+
+def test_a_failed_run_removes_its_earlier_picture_and_leaves_any_other_file(work: Path) -> None:
+    assert job("--plot", "run.png", cwd=work).returncode == 0
+    (work / "mine.svg").write_text("<svg>a picture of mine</svg>")
+    (work / "config.yaml").write_text('seed: 42\nwindow: 0\nversion: "v1"\n')
+    assert_refused(job("--plot", "run.png", cwd=work), "config key 'window'")
+    assert not (work / "run.png").exists()
+    assert_refused(job("--plot", "mine.svg", cwd=work), "config key 'window'")
+    assert (work / "mine.svg").read_text() == "<svg>a picture of mine</svg>"

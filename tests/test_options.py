@@ -63,9 +63,11 @@ def test_the_command_line_spells_an_option_as_its_flag() -> None:
     assert FLAGS(f"with {Option.ENGINE.given('dask')}, {Option.SIGNALS}") == "with --engine dask, --signals"
 
 
-def test_the_api_spells_an_option_as_runs_or_sweeps_keyword_argument() -> None:
-    keywords = set(inspect.signature(signal_job.run).parameters) | set(
-        inspect.signature(signal_job.sweep).parameters
+def test_the_api_spells_an_option_as_runs_or_sweeps_or_plots_keyword_argument() -> None:
+    keywords = (
+        set(inspect.signature(signal_job.run).parameters)
+        | set(inspect.signature(signal_job.sweep).parameters)
+        | set(inspect.signature(signal_job.plot).parameters)
     )
     for option, name in KEYWORDS.names.items():
         assert (name in keywords) != (option in NOT_RUNS), option

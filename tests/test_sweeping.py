@@ -381,6 +381,7 @@ def test_a_plain_sweep_imports_none_of_the_optional_integrations_nor_numpy(tmp_p
         "mlflow",
         "sqlalchemy",
         "numpy",
+        "matplotlib",  # the plot extra's: only a picture imports it
     }
     shutil.copy(PROJECT / "data.csv", tmp_path)
     probe = (

@@ -45,6 +45,7 @@ _WHAT = {
     Option.SIGNALS: "signals file",
     Option.METRICS_FILE: "metrics file",
     Option.GROUPS: "groups table",
+    Option.PLOT: "picture",
 }
 _EXAMPLE = {
     Option.OUTPUT: "metrics.json",
@@ -52,6 +53,7 @@ _EXAMPLE = {
     Option.SIGNALS: "signals.parquet",
     Option.METRICS_FILE: "signal-job.prom",
     Option.GROUPS: "groups.csv",
+    Option.PLOT: "run.png",
 }
 # Why a new file cannot be made in a folder where an existing file may still be written.
 _NO_NEW_FILE = (errno.EACCES, errno.EPERM, errno.EROFS)
@@ -209,6 +211,13 @@ class Pending:
                 self._held.pop(0).place()
         finally:
             self.drop()
+
+    def staged_file(self, out: Target) -> Path | None:
+        """The temporary file held for `out`, if any: a run's signals, read before they go in place."""
+        for each in self._held:
+            if isinstance(each, _StagedFile) and each.out is out:
+                return each.temporary
+        return None
 
     def drop(self) -> None:
         """Remove every held output."""
