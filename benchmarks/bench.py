@@ -65,8 +65,11 @@ EXTRA = {
     "pyarrow": "pyarrow",
     "duckdb": "duckdb",
     "matplotlib": "matplotlib",
+    "vectorbt": "vectorbt",
     "rich": "rich",
 }
+
+PANDAS_PROGRAMS = frozenset({Program.PANDAS, Program.PANDAS_SWEEP})  # what --pandas-max-rows stops
 
 Unit = tuple[Implementation, ...]  # a row, or a row and its twin from the baseline: run back to back
 
@@ -159,7 +162,10 @@ def _arguments() -> argparse.Namespace:
         help="keep the datasets here (default: $SIGNAL_JOB_BENCH_CACHE, or ~/.cache/signal-job/benchmarks)",
     )
     parser.add_argument(
-        "--pandas-max-rows", type=parse_size, default=10_000_000, help="skip pandas above this"
+        "--pandas-max-rows",
+        type=parse_size,
+        default=10_000_000,
+        help="skip pandas (the job and the sweep) above this",
     )
     parser.add_argument("--no-correctness", action="store_true", help="skip the wrong-signals count")
     return parser.parse_args()
@@ -191,7 +197,7 @@ def _runs(preset: Preset, args: argparse.Namespace) -> list[Run]:
             i
             for i in run.implementations
             if (only is None or i.name in only)
-            and not (i.program is Program.PANDAS and run.rows > args.pandas_max_rows)
+            and not (i.program in PANDAS_PROGRAMS and run.rows > args.pandas_max_rows)
         )
         if kept:
             runs.append(Run(run.rows, kept, args.repeats or run.repeats or repeats(run.rows)))
