@@ -101,7 +101,7 @@ def main() -> None:
             results += _measure_run(run, base, place, progress, data_folder)
         correctness = None
         if preset.correctness and not args.no_correctness:
-            correctness = _correctness(progress, data_folder)
+            correctness = _correctness(preset, progress, data_folder)
     add_ratios(results)
     record = document(preset, sys.argv[1:], results, correctness, base)
     folder = records_folder(record=args.record, results=args.results, data=data_folder)
@@ -362,8 +362,9 @@ def _check_cached_answers(runs: dict[Implementation, Runs]) -> None:
             raise RuntimeError(msg)
 
 
-def _correctness(progress: Progress, folder: Path) -> dict[str, Any]:
-    from benchmarks.correctness import wrong_signals  # pandas and DuckDB in this process: only here
+def _correctness(preset: Preset, progress: Progress, folder: Path) -> dict[str, Any]:
+    """Each algorithm's wrong signals on the plateau file: of a run's window, or of each sweep run."""
+    from benchmarks.correctness import sweep_wrong_signals, wrong_signals  # pandas, DuckDB...: only here
 
     plateau = dataset(
         CORRECTNESS_ROWS,
@@ -371,10 +372,17 @@ def _correctness(progress: Progress, folder: Path) -> dict[str, Any]:
         folder=folder,
         progress=lambda what, total: _bar(progress, f"generating {what}", total),
     )
-    task = progress.add_task(f"correctness on {label(CORRECTNESS_ROWS)} rows", total=1)
-    algorithms = wrong_signals(plateau.csv, WINDOW)
-    progress.advance(task)
-    return {"rows": CORRECTNESS_ROWS, "window": WINDOW, "algorithms": algorithms}
+    sweeps = list(dict.fromkeys(i.windows for i in preset.implementations if i.windows))
+    task = progress.add_task(f"correctness on {label(CORRECTNESS_ROWS)} rows", total=len(sweeps) or 1)
+    if not sweeps:
+        algorithms = wrong_signals(plateau.csv, WINDOW)
+        progress.advance(task)
+        return {"rows": CORRECTNESS_ROWS, "window": WINDOW, "algorithms": algorithms}
+    counted = []
+    for windows in sweeps:
+        counted.append({"windows": windows, "algorithms": sweep_wrong_signals(plateau.csv, windows)})
+        progress.advance(task)
+    return {"rows": CORRECTNESS_ROWS, "sweeps": counted}
 
 
 def _input(data: Dataset, implementation: Implementation) -> Path:
