@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -42,6 +41,8 @@ ORDER BY timestamp
 
 def algorithms(path: Path, window: int) -> dict[str, list[int]]:
     """Per-row signals of every algorithm on `path`."""
+    import duckdb  # the benchmark extra's: the tests import this module without it
+
     price = fixed_point(pl.col("close"), dtype=PRICE)
     exact = pl.scan_csv(path, schema_overrides={"close": PRICE}).select(
         signal(price, window_sum(price, window=window), window=window)
