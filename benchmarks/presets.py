@@ -238,8 +238,8 @@ PRESETS = {
                     10 * M,
                     (*SWEEP_ROWS, *FLOAT_SWEEPS_20, POLARS_SWEEP_100, PANDAS_SWEEP_100, DUCKDB_SWEEP_100),
                 ),
-                # At 50M, DuckDB's window results and vectorbt's columns take tens of GiB, and one
-                # DuckDB run of 100 windows ~30 min; pandas stops at --pandas-max-rows (10M).
+                # At 50M vectorbt's columns would pass the machine's 23 GiB and DuckDB's 100 windows
+                # near it, ~16 min a run (350 MiB and 20 s at 1M); pandas stops at --pandas-max-rows.
                 Run(
                     50 * M,
                     (*SWEEP_ROWS, POLARS_SWEEP_20, PANDAS_SWEEP_20, POLARS_SWEEP_100, PANDAS_SWEEP_100),
