@@ -106,19 +106,13 @@ class Implementation:
         """Refuse fields the program has no use for: a preset says only what it runs."""
         job = self.program is Program.SIGNAL_JOB
         job_only = (
-            self.grouped
-            or self.hash
-            or self.engine != "local"
-            or self.cache
-            or self.baseline
-            or self.refused
-            or (self.windows and self.program not in SWEEP_TOOLS)
+            self.grouped or self.hash or self.engine != "local" or self.cache or self.baseline or self.refused
         )
         if job_only and not job:
-            msg = (
-                f"{self.name}: only signal-job takes group_by, --hash, --engine, --cache, a tree, a "
-                "refusal, a sweep"
-            )
+            msg = f"{self.name}: only signal-job takes group_by, --hash, --engine, --cache, a tree, a refusal"
+            raise ValueError(msg)
+        if (self.program in SWEEP_TOOLS) != bool(self.windows) and not job:
+            msg = f"{self.name}: windows are for signal-job and the float sweeps, which need them"
             raise ValueError(msg)
         if self.signals and self.program not in {Program.SIGNAL_JOB, Program.PANDAS, Program.FLOOR}:
             msg = f"{self.name}: {self.program.value} writes no signals file"
@@ -143,7 +137,7 @@ class Implementation:
         if self.program is Program.FLOOR:
             return [PYTHON, str(HERE / "polars_floor.py"), str(path), *signals]
         if self.program in SWEEP_TOOLS:
-            assert self.windows, "a float sweep needs its windows"
+            assert self.windows, "refused by __post_init__"
             script, tool = str(HERE / "float_sweep.py"), ["--tool", SWEEP_TOOLS[self.program]]
             windows, output = ["--windows", self.windows], ["--output", str(place.output)]
             return [PYTHON, script, *tool, "--input", str(path), *windows, *output]

@@ -256,3 +256,13 @@ def test_pandas_max_rows_stops_the_pandas_sweep_as_the_pandas_job(limit: int, ke
     programs = {i.program for i in run.implementations}
     assert (Program.PANDAS_SWEEP in programs) is kept
     assert Program.POLARS_SWEEP in programs
+
+
+@pytest.mark.parametrize(
+    ("program", "windows"), [(Program.PANDAS_SWEEP, None), (Program.PANDAS, "5:100:5"), (Program.FLOOR, "5")]
+)
+def test_windows_are_refused_where_a_program_has_no_use_for_them_and_needed_by_a_float_sweep(
+    program: Program, windows: str | None
+) -> None:
+    with pytest.raises(ValueError, match="windows are for signal-job and the float sweeps"):
+        Implementation("row", program, "csv", windows=windows)
