@@ -194,7 +194,7 @@ def test_the_sweeps_exact_reference_is_the_decimal_reference_of_each_window(
 
 
 @pytest.mark.slow  # vectorbt's import and numba take seconds
-def test_a_sweeps_wrong_signals_are_none_for_signal_job_and_each_float_tools_against_the_reference(
+def test_a_sweeps_wrong_signals_are_none_for_signal_job_and_add_up_for_each_float_tool(
     tmp_path: Path,
 ) -> None:
     for module in ("duckdb", "vectorbt"):
@@ -219,9 +219,7 @@ def test_a_sweep_presets_wrong_signals_are_a_row_per_algorithm_and_sweep() -> No
     assert table[1] == "Wrong signals on 200,000 plateau-heavy rows, summed over each sweep's windows:"
 
 
-def test_the_sweep_preset_runs_every_float_tool_at_20_and_100_windows_against_goals_of_time_and_memory() -> (
-    None
-):
+def test_the_sweep_preset_runs_each_float_tools_two_sweeps_with_goals_of_time_and_memory() -> None:
     sweep = PRESETS["sweep"]
     assert sweep.correctness
     swept = {(i.program, i.windows) for i in sweep.implementations}
