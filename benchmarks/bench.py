@@ -65,8 +65,11 @@ EXTRA = {
     "pyarrow": "pyarrow",
     "duckdb": "duckdb",
     "matplotlib": "matplotlib",
+    "vectorbt": "vectorbt",
     "rich": "rich",
 }
+
+PANDAS_PROGRAMS = frozenset({Program.PANDAS, Program.PANDAS_SWEEP})  # what --pandas-max-rows stops
 
 Unit = tuple[Implementation, ...]  # a row, or a row and its twin from the baseline: run back to back
 
@@ -98,7 +101,7 @@ def main() -> None:
             results += _measure_run(run, base, place, progress, data_folder)
         correctness = None
         if preset.correctness and not args.no_correctness:
-            correctness = _correctness(progress, data_folder)
+            correctness = _correctness(preset, progress, data_folder)
     add_ratios(results)
     record = document(preset, sys.argv[1:], results, correctness, base)
     folder = records_folder(record=args.record, results=args.results, data=data_folder)
@@ -159,7 +162,10 @@ def _arguments() -> argparse.Namespace:
         help="keep the datasets here (default: $SIGNAL_JOB_BENCH_CACHE, or ~/.cache/signal-job/benchmarks)",
     )
     parser.add_argument(
-        "--pandas-max-rows", type=parse_size, default=10_000_000, help="skip pandas above this"
+        "--pandas-max-rows",
+        type=parse_size,
+        default=10_000_000,
+        help="skip pandas (the job and the sweep) above this",
     )
     parser.add_argument("--no-correctness", action="store_true", help="skip the wrong-signals count")
     return parser.parse_args()
@@ -191,7 +197,7 @@ def _runs(preset: Preset, args: argparse.Namespace) -> list[Run]:
             i
             for i in run.implementations
             if (only is None or i.name in only)
-            and not (i.program is Program.PANDAS and run.rows > args.pandas_max_rows)
+            and not (i.program in PANDAS_PROGRAMS and run.rows > args.pandas_max_rows)
         )
         if kept:
             runs.append(Run(run.rows, kept, args.repeats or run.repeats or repeats(run.rows)))
@@ -356,8 +362,9 @@ def _check_cached_answers(runs: dict[Implementation, Runs]) -> None:
             raise RuntimeError(msg)
 
 
-def _correctness(progress: Progress, folder: Path) -> dict[str, Any]:
-    from benchmarks.correctness import wrong_signals  # pandas and DuckDB in this process: only here
+def _correctness(preset: Preset, progress: Progress, folder: Path) -> dict[str, Any]:
+    """Each algorithm's wrong signals on the plateau file: of a run's window, or of each sweep run."""
+    from benchmarks.correctness import sweep_wrong_signals, wrong_signals  # pandas, DuckDB...: only here
 
     plateau = dataset(
         CORRECTNESS_ROWS,
@@ -365,10 +372,17 @@ def _correctness(progress: Progress, folder: Path) -> dict[str, Any]:
         folder=folder,
         progress=lambda what, total: _bar(progress, f"generating {what}", total),
     )
-    task = progress.add_task(f"correctness on {label(CORRECTNESS_ROWS)} rows", total=1)
-    algorithms = wrong_signals(plateau.csv, WINDOW)
-    progress.advance(task)
-    return {"rows": CORRECTNESS_ROWS, "window": WINDOW, "algorithms": algorithms}
+    sweeps = list(dict.fromkeys(i.windows for i in preset.implementations if i.windows))
+    task = progress.add_task(f"correctness on {label(CORRECTNESS_ROWS)} rows", total=len(sweeps) or 1)
+    if not sweeps:
+        algorithms = wrong_signals(plateau.csv, WINDOW)
+        progress.advance(task)
+        return {"rows": CORRECTNESS_ROWS, "window": WINDOW, "algorithms": algorithms}
+    counted = []
+    for windows in sweeps:
+        counted.append({"windows": windows, "algorithms": sweep_wrong_signals(plateau.csv, windows)})
+        progress.advance(task)
+    return {"rows": CORRECTNESS_ROWS, "sweeps": counted}
 
 
 def _input(data: Dataset, implementation: Implementation) -> Path:

@@ -35,9 +35,22 @@ class Program(enum.Enum):
     DUCKDB = "duckdb_job.py"  # the job as one DuckDB query
     FLOOR = "polars_floor.py"  # Polars reading close as Float64 (with signals: the float sink)
     FLOOR_FIELDS = "polars_floor.py --fields"  # ... and the time column and each row's last field
-    POLARS_SWEEP = "polars_sweep.py"  # a float rolling mean column per window (with `windows`)
+    # The same sweep in each float tool (with `windows`): what a user would write instead.
+    POLARS_SWEEP = "float_sweep.py --tool polars"  # a Float64 rolling mean column per window
+    PANDAS_SWEEP = "float_sweep.py --tool pandas"  # a loop of `rolling(window).mean()`
+    DUCKDB_SWEEP = "float_sweep.py --tool duckdb"  # one query, an `avg(close) OVER` per window
+    VECTORBT_SWEEP = "float_sweep.py --tool vectorbt"  # `vbt.MA.run` of every window, in memory
     IMPORTS = "bare imports"  # python importing polars, orjson, yaml and typer: start-up
     PLOT = "signal-job plot"  # a picture of a signals file (PNG, the default size)
+
+
+# The float sweeps' programs, by their `--tool`.
+SWEEP_TOOLS = {
+    Program.POLARS_SWEEP: "polars",
+    Program.PANDAS_SWEEP: "pandas",
+    Program.DUCKDB_SWEEP: "duckdb",
+    Program.VECTORBT_SWEEP: "vectorbt",
+}
 
 
 @dataclass(frozen=True)
@@ -94,19 +107,13 @@ class Implementation:
         """Refuse fields the program has no use for: a preset says only what it runs."""
         job = self.program is Program.SIGNAL_JOB
         job_only = (
-            self.grouped
-            or self.hash
-            or self.engine != "local"
-            or self.cache
-            or self.baseline
-            or self.refused
-            or (self.windows and self.program is not Program.POLARS_SWEEP)
+            self.grouped or self.hash or self.engine != "local" or self.cache or self.baseline or self.refused
         )
         if job_only and not job:
-            msg = (
-                f"{self.name}: only signal-job takes group_by, --hash, --engine, --cache, a tree, a "
-                "refusal, a sweep"
-            )
+            msg = f"{self.name}: only signal-job takes group_by, --hash, --engine, --cache, a tree, a refusal"
+            raise ValueError(msg)
+        if (self.program in SWEEP_TOOLS) != bool(self.windows) and not job:
+            msg = f"{self.name}: windows are for signal-job and the float sweeps, which need them"
             raise ValueError(msg)
         if self.signals and self.program not in {Program.SIGNAL_JOB, Program.PANDAS, Program.FLOOR}:
             msg = f"{self.name}: {self.program.value} writes no signals file"
@@ -130,10 +137,11 @@ class Implementation:
             return [PYTHON, str(HERE / "duckdb_job.py"), *paths]
         if self.program is Program.FLOOR:
             return [PYTHON, str(HERE / "polars_floor.py"), str(path), *signals]
-        if self.program is Program.POLARS_SWEEP:
-            assert self.windows, "a Polars sweep needs its windows"
-            script, output = str(HERE / "polars_sweep.py"), ["--output", str(place.output)]
-            return [PYTHON, script, "--input", str(path), "--windows", self.windows, *output]
+        if self.program in SWEEP_TOOLS:
+            assert self.windows, "refused by __post_init__"
+            script, tool = str(HERE / "float_sweep.py"), ["--tool", SWEEP_TOOLS[self.program]]
+            windows, output = ["--windows", self.windows], ["--output", str(place.output)]
+            return [PYTHON, script, *tool, "--input", str(path), *windows, *output]
         if self.program is Program.FLOOR_FIELDS:
             return [PYTHON, str(HERE / "polars_floor.py"), str(path), "--fields"]
         if self.program is Program.PLOT:

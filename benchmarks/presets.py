@@ -70,11 +70,31 @@ HEADER_ONLY = Implementation("signal-job header alone", JOB, "header_only", refu
 # Issue 26: choosing the window, 20 and 100 windows in one read, against one run of one window.
 SWEEP_20 = Implementation("signal-job sweep 20 windows", JOB, "csv", windows="5:100:5")
 SWEEP_100 = Implementation("signal-job sweep 100 windows", JOB, "csv", windows="2:200:2")
-# The same sweeps in plain Polars: a Float64 rolling mean column per window, no checks.
+# The same sweeps as users would write them in each float tool (benchmarks/float_sweep.py), no
+# checks: plain Polars, a Float64 rolling mean column per window; a pandas loop of `rolling`; one
+# DuckDB query with an `avg(close) OVER` per window; vectorbt's `MA.run`, every window in memory.
 POLARS_SWEEP_20 = Implementation("polars floats 20 windows", Program.POLARS_SWEEP, "csv", windows="5:100:5")
 POLARS_SWEEP_100 = Implementation("polars floats 100 windows", Program.POLARS_SWEEP, "csv", windows="2:200:2")
 # Issue 28: a picture of a run's signals file, reduced to a bucket per pixel column.
 PLOT = Implementation("signal-job plot", Program.PLOT, "signals")
+PANDAS_SWEEP_20 = Implementation(
+    "pandas rolling loop 20 windows", Program.PANDAS_SWEEP, "csv", windows="5:100:5"
+)
+PANDAS_SWEEP_100 = Implementation(
+    "pandas rolling loop 100 windows", Program.PANDAS_SWEEP, "csv", windows="2:200:2"
+)
+DUCKDB_SWEEP_20 = Implementation(
+    "duckdb window avg 20 windows", Program.DUCKDB_SWEEP, "csv", windows="5:100:5"
+)
+DUCKDB_SWEEP_100 = Implementation(
+    "duckdb window avg 100 windows", Program.DUCKDB_SWEEP, "csv", windows="2:200:2"
+)
+VECTORBT_SWEEP_20 = Implementation(
+    "vectorbt MA.run 20 windows", Program.VECTORBT_SWEEP, "csv", windows="5:100:5"
+)
+VECTORBT_SWEEP_100 = Implementation(
+    "vectorbt MA.run 100 windows", Program.VECTORBT_SWEEP, "csv", windows="2:200:2"
+)
 # Issue 30, item 8: a million groups in a column (the log keeps 1,000 group lines of them).
 MILLION = Implementation("signal-job a million groups", JOB, "many_groups", grouped=True)
 
@@ -124,6 +144,9 @@ def _at(
     return tuple(Run(rows, implementations, repeats) for rows in sizes)
 
 
+SWEEP_ROWS = (SIGNAL_JOB, SWEEP_20, SWEEP_100)
+FLOAT_SWEEPS_20 = (POLARS_SWEEP_20, PANDAS_SWEEP_20, DUCKDB_SWEEP_20, VECTORBT_SWEEP_20)
+FLOAT_SWEEPS_100 = (POLARS_SWEEP_100, PANDAS_SWEEP_100, DUCKDB_SWEEP_100, VECTORBT_SWEEP_100)
 ISSUE16_BOTH = (SIGNAL_JOB, FLOOR, FLOOR_FIELDS, SIGNALS, FLOOR_SIGNALS, GROUPED, GROUPED_1000, UNGROUPED)
 ISSUE16_10M = (CSV_PARTS, PARQUET, PARQUET_PARTS, BLANK_LINES)
 DASK_ROWS = (SIGNAL_JOB, CSV_PARTS, CSV_50, DASK, DASK_ATTACHED, DASK_PARTS, DASK_ATTACHED_PARTS, DASK_50)
@@ -207,9 +230,24 @@ PRESETS = {
         Preset("hash", "--hash against the same run without it", _at((10 * M, 50 * M), SIGNAL_JOB, HASH)),
         Preset(
             "sweep",
-            "signal-job sweep: 20 and 100 windows in one read against one run of one window, and plain "
-            "Polars float sweeps",
-            _at((10 * M, 50 * M), SIGNAL_JOB, SWEEP_20, SWEEP_100, POLARS_SWEEP_20, POLARS_SWEEP_100),
+            "signal-job sweep: 20 and 100 windows in one read against one run of one window, and the "
+            "same sweeps in plain Polars, pandas, DuckDB and vectorbt",
+            (
+                Run(M, (*SWEEP_ROWS, *FLOAT_SWEEPS_20, *FLOAT_SWEEPS_100), 5),
+                # vectorbt holds a float column per window and per copy of close: 100 windows over
+                # 10M rows would take ~20 GiB (2 GiB at 1M, measured), 20 windows ~8 GiB.
+                Run(
+                    10 * M,
+                    (*SWEEP_ROWS, *FLOAT_SWEEPS_20, POLARS_SWEEP_100, PANDAS_SWEEP_100, DUCKDB_SWEEP_100),
+                ),
+                # At 50M vectorbt's columns would pass the machine's 23 GiB and DuckDB's 100 windows
+                # near it, ~16 min a run (350 MiB and 20 s at 1M); pandas stops at --pandas-max-rows.
+                Run(
+                    50 * M,
+                    (*SWEEP_ROWS, POLARS_SWEEP_20, PANDAS_SWEEP_20, POLARS_SWEEP_100, PANDAS_SWEEP_100),
+                ),
+            ),
+            correctness=True,
         ),
         Preset(
             "plot",
@@ -294,8 +332,14 @@ TARGETS = (
     Target(SWEEP_100, "time", 3.0, SIGNAL_JOB, BOTH, issue=26),
     Target(SWEEP_100, "peak", 400, sizes=BOTH, issue=26),
     Target(SWEEP_100, "growth", 1.15, sizes=(50 * M,), issue=26),
-    Target(SWEEP_20, "time", None, POLARS_SWEEP_20, BOTH, issue=26),
-    Target(SWEEP_100, "time", None, POLARS_SWEEP_100, BOTH, issue=26),
+    # Issue 26: against the same sweep in each float tool, faster and in less memory, at each size
+    # both run (the preset says which).
+    *(
+        Target(sweep, measure, 1.0, other, (M, *BOTH), issue=26)
+        for sweep, others in ((SWEEP_20, FLOAT_SWEEPS_20), (SWEEP_100, FLOAT_SWEEPS_100))
+        for other in others
+        for measure in ("time", "memory")
+    ),
     # Issue 28: a picture of any length in flat memory (the 50M-row file's peak as the 10M one's).
     Target(PLOT, "peak", 400, sizes=BOTH, issue=28),
     Target(PLOT, "growth", 1.15, sizes=(50 * M,), issue=28),

@@ -161,18 +161,37 @@ def markdown(document: dict[str, Any]) -> str:
         )
     lines += _targets_table(document["targets"], baseline)
     lines += _against_table(document.get("pairs") or [], baseline)
-    correctness = document.get("correctness")
-    if correctness:
-        lines += [
+    lines += _correctness_table(document.get("correctness"))
+    return "\n".join(lines) + "\n"
+
+
+def _correctness_table(correctness: Row | None) -> list[str]:
+    """Each algorithm's wrong signals: of one window, or summed over each sweep's windows."""
+    if not correctness:
+        return []
+    if "sweeps" not in correctness:
+        lines = [
             "",
             "| algorithm | signals | false signals | missed signals |",
             "| --- | ---: | ---: | ---: |",
         ]
-        lines += [
+        return lines + [
             f"| {name} | {c['signals']:,} | {c['false']:,} | {c['missed']:,} |"
             for name, c in correctness["algorithms"].items()
         ]
-    return "\n".join(lines) + "\n"
+    lines = [
+        "",
+        f"Wrong signals on {correctness['rows']:,} plateau-heavy rows, summed over each sweep's windows:",
+        "",
+        "| algorithm | windows | signals | false signals | missed signals |",
+        "| --- | --- | ---: | ---: | ---: |",
+    ]
+    for sweep in correctness["sweeps"]:
+        lines += [
+            f"| {name} | {sweep['windows']} | {c['signals']:,} | {c['false']:,} | {c['missed']:,} |"
+            for name, c in sweep["algorithms"].items()
+        ]
+    return lines
 
 
 def _targets_table(checks: list[Row], baseline: Row | None) -> list[str]:

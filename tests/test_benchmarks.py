@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import sys
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from benchmarks import bench
 from benchmarks.bench import EXTRA, RESULTS, records_folder
+from benchmarks.correctness import FLOAT_SWEEPS, reference_sweep, sweep_wrong_signals
 from benchmarks.datasets import CACHE_VARIABLE, cache_folder, dataset
 from benchmarks.docs import FIGURES, blocks, documents, rendered
-from tests.conftest import PROJECT
+from benchmarks.float_sweep import row_signals, windows_of
+from benchmarks.measure import SWEEP_TOOLS, Implementation, Place, Program, run_once
+from benchmarks.presets import PRESETS, TARGETS
+from benchmarks.report import _correctness_table
+from signal_job.reference import reference_signals
+from tests.conftest import PROJECT, examples
 
 # Runs benchmarks.bench as `python -m benchmarks.bench ARGS` would, with the benchmark extra's
 # modules unimportable, as in a venv with only `pip install .`: None in sys.modules blocks an import.
@@ -125,3 +136,131 @@ def test_a_figure_typed_by_hand_is_rendered_again_from_the_record() -> None:
     assert "`python -m benchmarks.bench --preset hash --record`" in " ".join(figure.split())  # how measured
     with pytest.raises(LookupError, match="no figure named 'nothing'"):
         rendered("<!-- bench:nothing -->\n<!-- /bench -->\n")
+
+
+# A plateau after prices near 40,000, then one after prices near 0.1: float rolling means drift
+# off the plateau's price there (the exact mean is the price: no signal), so a float tool counts
+# signals that are not there.
+PLATEAU = [f"{40000 + (i * 7919) % 100000 / 100:.2f}" for i in range(60)] + ["40000.07"] * 60
+PLATEAU += [f"{0.1 + i / 10:.1f}" for i in range(30)] + ["0.3"] * 30
+WINDOWS = "2,3,5:10:5"  # 2, 3, 5, 10
+
+
+def plateau_file(folder: Path) -> Path:
+    path = folder / "plateau.csv"
+    rows = (f"2024-01-01 {i // 60:02}:{i % 60:02}:00,{close}" for i, close in enumerate(PLATEAU))
+    path.write_text("timestamp,close\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def float_sweep(tool: str) -> Implementation:
+    program = next(program for program, name in SWEEP_TOOLS.items() if name == tool)
+    return Implementation(f"{tool} sweep", program, "csv", windows=WINDOWS)
+
+
+@pytest.mark.parametrize(
+    "tool", ["polars", "pandas", "duckdb", pytest.param("vectorbt", marks=pytest.mark.slow)]
+)
+def test_each_float_sweep_program_writes_a_result_per_window_of_the_signals_it_gives_per_row(
+    tool: str, tmp_path: Path
+) -> None:
+    pytest.importorskip(tool)  # duckdb and vectorbt come with the benchmark extra
+    path, place = plateau_file(tmp_path), Place(tmp_path, PROJECT)
+    implementation = float_sweep(tool)
+    command = implementation.command(path, place)
+    _, _, document = run_once(command, place.output, env=implementation.environment(place), cwd=tmp_path)
+    windows = windows_of(WINDOWS)
+    signals = [int(sum(column)) for column in row_signals(tool, str(path), windows)]
+    assert document == {
+        "rows_processed": len(PLATEAU),
+        "results": [
+            {"window": window, "signals": count, "value": round(count / len(PLATEAU), 4)}
+            for window, count in zip(windows, signals, strict=True)
+        ],
+    }
+
+
+@given(
+    closes=st.lists(
+        st.none() | st.sampled_from(["0.1", "0.10", "0.3", "2", "40000.07", "-1.5"]).map(Decimal), max_size=40
+    ),
+    windows=st.lists(st.integers(1, 12), min_size=1, max_size=4),
+)
+@settings(max_examples=examples(200), deadline=None)
+def test_the_sweeps_exact_reference_is_the_decimal_reference_of_each_window(
+    closes: list[Decimal | None], windows: list[int]
+) -> None:
+    assert reference_sweep(closes, windows) == [reference_signals(closes, window) for window in windows]
+
+
+@pytest.mark.slow  # vectorbt's import and numba take seconds
+def test_a_sweeps_wrong_signals_are_none_for_signal_job_and_add_up_for_each_float_tool(
+    tmp_path: Path,
+) -> None:
+    for module in ("duckdb", "vectorbt"):
+        pytest.importorskip(module)
+    report = sweep_wrong_signals(plateau_file(tmp_path), WINDOWS)
+    truth = report["exact reference"]
+    assert list(report) == ["exact reference", "signal-job sweep", *FLOAT_SWEEPS]
+    assert report["signal-job sweep"] == truth == {"signals": truth["signals"], "false": 0, "missed": 0}
+    for name in FLOAT_SWEEPS:
+        counted = report[name]
+        assert counted["signals"] == truth["signals"] + counted["false"] - counted["missed"], name
+    # On the plateaus the floats count signals the exact means do not give.
+    assert report["polars float rolling_mean"]["false"] > 0
+    assert report["vectorbt MA.run"]["false"] > 0
+
+
+def test_a_sweep_presets_wrong_signals_are_a_row_per_algorithm_and_sweep() -> None:
+    counted = {"signals": 10, "false": 2, "missed": 1}
+    correctness = {"rows": 200_000, "sweeps": [{"windows": "5:100:5", "algorithms": {"pandas": counted}}]}
+    table = _correctness_table(correctness)
+    assert "| pandas | 5:100:5 | 10 | 2 | 1 |" in table
+    assert table[1] == "Wrong signals on 200,000 plateau-heavy rows, summed over each sweep's windows:"
+
+
+def test_the_sweep_preset_runs_each_float_tools_two_sweeps_with_goals_of_time_and_memory() -> None:
+    sweep = PRESETS["sweep"]
+    assert sweep.correctness
+    swept = {(i.program, i.windows) for i in sweep.implementations}
+    assert {(program, w) for program in SWEEP_TOOLS for w in ("5:100:5", "2:200:2")} <= swept
+    goals = {
+        (goal.subject.windows, goal.base.program, goal.measure, goal.limit)
+        for goal in TARGETS
+        if goal.base and goal.base.program in SWEEP_TOOLS
+    }
+    expected = {
+        (w, program, measure, 1.0)
+        for program in SWEEP_TOOLS
+        for w in ("5:100:5", "2:200:2")
+        for measure in ("time", "memory")
+    }
+    assert goals == expected
+    # Each such goal is measured: at some size the preset runs its sweep and the tool's side by side.
+    for goal in TARGETS:
+        if goal.base and goal.base.program in SWEEP_TOOLS:
+            runs = [
+                sweep.at(rows).implementations
+                for rows in goal.sizes
+                if any(r.rows == rows for r in sweep.runs)
+            ]
+            assert any({goal.subject, goal.base} <= set(run) for run in runs), goal
+
+
+@pytest.mark.parametrize(("limit", "kept"), [(10_000_000, False), (50_000_000, True)])
+def test_pandas_max_rows_stops_the_pandas_sweep_as_the_pandas_job(limit: int, kept: bool) -> None:
+    options = argparse.Namespace(sizes="50m", only=None, repeats=None, pandas_max_rows=limit)
+    (run,) = bench._runs(PRESETS["sweep"], options)
+    programs = {i.program for i in run.implementations}
+    assert (Program.PANDAS_SWEEP in programs) is kept
+    assert Program.POLARS_SWEEP in programs
+
+
+@pytest.mark.parametrize(
+    ("program", "windows"), [(Program.PANDAS_SWEEP, None), (Program.PANDAS, "5:100:5"), (Program.FLOOR, "5")]
+)
+def test_windows_are_refused_where_a_program_has_no_use_for_them_and_needed_by_a_float_sweep(
+    program: Program, windows: str | None
+) -> None:
+    with pytest.raises(ValueError, match="windows are for signal-job and the float sweeps"):
+        Implementation("row", program, "csv", windows=windows)
