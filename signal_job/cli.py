@@ -273,9 +273,9 @@ def sweep(
 
     The document (run's keys, then a result per window) goes to the output file and to stdout;
     logs go to stderr and the log file. Exit codes as run's. With --engine dask, each file is
-    counted on the cluster for every window, then stitched (no --signals there yet). With --mlflow,
-    a run with a child run per window; with --cache, each file's counts kept per window, so a
-    re-run counts only new files and windows (docs/sweep.md).
+    counted on the cluster for every window, then stitched (--signals: a folder, a part per
+    file). With --mlflow, a run with a child run per window; with --cache, each file's counts
+    kept per window, so a re-run counts only new files and windows (docs/sweep.md).
     """
     ignored = unneeded(ctx)
     _take_stop_signals()

@@ -40,7 +40,7 @@ from signal_job.computing.plan import (
 from signal_job.computing.route import Counting, Groups, Route, Signals, counting, decide, takes_fast_path
 from signal_job.computing.staging import staging_folder, unwritable, writing_staged
 from signal_job.config import Config
-from signal_job.errors import ConfigError, InputError, first_line, names_text
+from signal_job.errors import ConfigError, InputError, counted, first_line, names_text
 from signal_job.formats import FileFormat, sink
 from signal_job.partial import MAX_WINDOW, Counts, Edges, edge_rows
 from signal_job.reading.headers import normal_name
@@ -423,14 +423,14 @@ def _collect(
     signals: Path | None,
     engine: PolarsEngine,
     parse_times: bool = False,
-    narrow: bool = True,
+    allow_narrow: bool = True,
 ) -> tuple[pl.DataFrame, int]:
     """The counts, one row per group, and the rows left out as repeats; the signals file too if asked.
 
     Files that run newest first, or every file with `sort: true`, are staged oldest first first.
     A sweep counts its other windows in Int64 where its route says so (`route.narrow`), and
-    again in Int128 (`narrow` off) if some price was too large for that (`plan.plan_rows`): one
-    more scan, for prices past 9.2e18 units over the window.
+    again in Int128 (`allow_narrow` off) if some close does not fit that (`plan.plan_rows`): one
+    more scan, for closes with a ninth decimal or past 9.2e10 over the window.
     """
     the_shape = shape(data, config, timestamps=signals is not None, parse_times=parse_times)
     try:
@@ -454,7 +454,7 @@ def _collect(
                     runs=runs,
                     windows=route.swept,
                     means=route.means,
-                    narrow=narrow and route.narrow,
+                    narrow=allow_narrow and route.narrow,
                 )
                 for frames, runs in series
             ]
@@ -478,10 +478,13 @@ def _collect(
         _collect(data, config, route, signals=None, engine=engine)
         raise SignalsNotWritten(exc) from exc
     counts = _filled(pl.concat(results[: len(plans)]))
-    if "wide" in counts.columns and counts["wide"].sum():
-        log.info("a sweep's prices too large for Int64 sums: counting again in Int128")
+    if allow_narrow and "not_narrow" in counts.columns and counts["not_narrow"].sum():
+        log.info(
+            "%s too large for Int64 sums or with more than 8 decimals: counting again in Int128",
+            counted(int(counts["not_narrow"].sum()), "close"),
+        )
         return _collect(
-            data, config, route, signals=signals, engine=engine, parse_times=parse_times, narrow=False
+            data, config, route, signals=signals, engine=engine, parse_times=parse_times, allow_narrow=False
         )
     return counts, sum(int(repeats.item()) for repeats in results[len(plans) :])
 
@@ -600,7 +603,7 @@ def _counted_in_batches(
             batch.lazy(), config, the_shape, runs=Runs.BATCH, windows=route.swept, narrow=narrow
         )
         batch_counts = the_plan.counts.collect(engine="in-memory")
-        if narrow and batch_counts["wide"].sum():  # see `_collect` (`narrow`: a sweep's, with `wide`)
+        if narrow and batch_counts["not_narrow"].sum():  # see `_collect`
             return counted(batch, narrow=False)
         return batch_counts
 

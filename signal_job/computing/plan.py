@@ -19,6 +19,7 @@ from typing import TypeVar
 import polars as pl
 
 from signal_job.computing.signals import (
+    INT64_MAX,
     above_mean,
     close_as_float,
     fast_close,
@@ -45,7 +46,6 @@ SIGNAL_COLUMNS = ("timestamp", "close", "rolling_mean", "signal")
 # Written into every signals file's Parquet metadata, so no later run reads one as input.
 SIGNALS_METADATA = {SIGNALS_MARK: f"signals file, version {__version__}"}
 _HIGH = 2**64
-_INT64_MAX = 2**63 - 1
 # A sweep's Int64 units (see `_running_sums`): 8 decimals, as exchanges quote (a CSV's prices are
 # read with 18, where no window's sum would fit Int64).
 NARROW_SCALE = 8
@@ -255,7 +255,8 @@ def plan_rows(
     sweep's) `full_windows_{window}` and `signals_{window}` (see `window_columns`), in the same
     scan: the config's window (a sweep's largest) by its rolling sum as a run counts it, the others
     by differences of running sums (see `_running_sums`), exact as it is: in Int64 with `narrow`,
-    where the counts' `wide` says how many prices were too large for that (the sweep is then
+    where the counts' `not_narrow` says how many prices do not fit that (too large, or with more
+    decimals than its units) (the sweep is then
     counted again with `narrow` off). A sweep's signals hold
     `signal_{window}` for each of `windows` in their order, each after `rolling_mean_{window}`
     with `means`.
@@ -340,7 +341,7 @@ def _running_sums(
     hundred subtractions, not a hundred rolling sums (measured 1.2 s against 7.3 s for 100
     windows over 2M rows). `_units` are the prices summed: with `narrow`, Int64 units of
     10**-`narrow_scale(scale)` (Int128 arithmetic costs about twice as much; a CSV's prices of
-    18 decimals fit no window in Int64), and `_wide` flags a price that is not a whole number
+    18 decimals fit no window in Int64), and `_not_narrow` flags a price that is not a whole number
     of them or too large for an exact Int64 sum of `largest` rows. `_length` is the number of
     rows in a row's run of present prices (of its group, in runs of groups): a window is full
     where it is as long as the window, one comparison per window. Each stage on its own: the
@@ -350,21 +351,21 @@ def _running_sums(
     restart = pl.when(price.is_null()).then(index + 1).otherwise(0)
     if in_runs:  # a group's first row starts a run of its own (a missing price's: the row after)
         restart = pl.max_horizontal(restart, pl.when(pl.col(RANK) != pl.col(RANK).shift(1)).then(index))
-    wide = pl.lit(value=False)
+    not_narrow = pl.lit(value=False)
     units = price
     if narrow:
         step = 10 ** (scale - narrow_scale(scale))
-        limit = _INT64_MAX // min(largest, MAX_WINDOW)
+        limit = INT64_MAX // min(largest, MAX_WINDOW)
         units = (price // step if step > 1 else price).cast(pl.Int64, strict=False)
-        wide = price.abs() > limit * step
+        not_narrow = price.abs() > limit * step
         if step > 1:
-            wide |= price % step != 0
-        wide = wide.fill_null(value=False)
+            not_narrow |= price % step != 0
+        not_narrow = not_narrow.fill_null(value=False)
     return (
         rows.with_row_index(_INDEX)
         .with_columns(
             _units=units,
-            _wide=wide,
+            _not_narrow=not_narrow,
             _running=units.fill_null(0).cum_sum(),
             _start=restart.cum_max(),
         )
@@ -376,7 +377,7 @@ def _swept(window: int) -> tuple[pl.Expr, pl.Expr]:
     """A sweep's other window: its sum, and whether it is full (no missing price, all of one group).
 
     Integers wrap around, so a running sum past the type's range still leaves every difference
-    exact wherever the window's own sum fits: in Int64, while no price is `_wide`; in Int128,
+    exact wherever the window's own sum fits: in Int64, while no price is `_not_narrow`; in Int128,
     which the pipeline checks for the largest window (`_check_counts`). Null for the first
     `window - 1` rows, as `window_sum` is.
     """
@@ -401,7 +402,8 @@ def _swept_signals(
 ) -> dict[str, pl.Expr]:
     """A sweep's signal columns: each window's, in the order asked, its rolling mean first with `means`.
 
-    With `narrow`, the other windows' sums are of Int64 units (see `_running_sums`).
+    With `narrow`, the other windows' sums are of Int64 units (see `_running_sums`); their means
+    are taken from those sums in the prices' own units, so each is exactly the mean a run gives.
     """
     columns: dict[str, pl.Expr] = {}
     for window in windows:
@@ -413,10 +415,9 @@ def _swept_signals(
             total = pl.when(full).then(summed)
             signaled = (_above(window, summed) & full).fill_null(value=False).cast(pl.Int8)
         if means:
-            scale = (
-                the_shape.scale if window == config_window or not narrow else narrow_scale(the_shape.scale)
-            )
-            columns[f"rolling_mean_{window}"] = rolling_mean(total, window=window, scale=scale)
+            if narrow and window != config_window:  # back in the prices' own units, as a run's mean
+                total = total.cast(pl.Int128) * 10 ** (the_shape.scale - narrow_scale(the_shape.scale))
+            columns[f"rolling_mean_{window}"] = rolling_mean(total, window=window, scale=the_shape.scale)
         columns[f"signal_{window}"] = signaled
     return {name: expression.alias(name) for name, expression in columns.items()}
 
@@ -588,7 +589,7 @@ def _counts(
         aggregates[full_windows] = full.sum()
         aggregates[signals] = (_above(window, swept) & full).sum()
     if len(windows) > 1:
-        aggregates["wide"] = pl.col("_wide").sum()
+        aggregates["not_narrow"] = pl.col("_not_narrow").sum()
     aggregates |= {
         "largest_price": pl.max_horizontal(price.max().abs(), price.min().abs()),
         "suspect": pl.col("suspect").sum(),
@@ -629,7 +630,7 @@ def _counts_in_runs(
         named |= {full_windows: f"_{full_windows}", signals: f"_{signals}"}
     swept = len(windows) > 1
     facts = by_window | {
-        **({"wide": pl.col("_wide")} if swept else {}),
+        **({"not_narrow": pl.col("_not_narrow")} if swept else {}),
         "_missing": price.is_null(),
         "_nonpositive": (price <= 0).fill_null(value=False),
         # Int128 has no grouped max that streams: the max of each price's high 64 bits gives
@@ -643,7 +644,7 @@ def _counts_in_runs(
     }
     sums = (
         *by_window,
-        *(["wide"] if swept else []),
+        *(["not_narrow"] if swept else []),
         *("_missing", "_nonpositive", "_late", "_odd", "_no_time", "_unreadable", "suspect"),
     )
     size = pl.len()
@@ -671,7 +672,7 @@ def _counts_in_runs(
         "rows",
         missing="_missing",
         **{name: pl.col(fact) for name, fact in named.items()},
-        **({"wide": pl.col("wide")} if swept else {}),
+        **({"not_narrow": pl.col("not_narrow")} if swept else {}),
         nonpositive="_nonpositive",
         largest_price=(pl.col("largest_price").cast(pl.Int128) + 1) * _HIGH,
         suspect="suspect",

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from signal_job.computing.plan import Shape, folder_values, narrow_scale, partitions, shape
-from signal_job.computing.signals import fast_window
+from signal_job.computing.signals import INT64_MAX, fast_window
 from signal_job.config import Config
 from signal_job.errors import counted
 from signal_job.partial import MAX_WINDOW, edge_rows
@@ -223,7 +223,6 @@ def decide(
 # A sweep sums in Int64 units (`plan.narrow_scale`) where a price of this many digits before the
 # point still fits the longest window: in Int128 (twice the cost) only for windows past 9,223.
 _NARROW_DIGITS = 7
-_INT64_MAX = 2**63 - 1
 
 
 def narrow_sums(windows: tuple[int, ...], scale: int) -> bool:
@@ -234,12 +233,13 @@ def narrow_sums(windows: tuple[int, ...], scale: int) -> bool:
     """
     others = [window for window in windows if window != max(windows)]
     digits = narrow_scale(scale) + _NARROW_DIGITS
-    return bool(others) and 10**digits * min(max(others), MAX_WINDOW) <= _INT64_MAX
+    return bool(others) and 10**digits * min(max(others), MAX_WINDOW) <= INT64_MAX
 
 
 def _windows(windows: tuple[int, ...], scale: int) -> Step[tuple[int, ...]]:
     others = (
-        "differences of Int64 running sums (Int128, and a second scan, if a price is too large)"
+        "differences of Int64 running sums (Int128, and a second scan, if a close is too large or has "
+        "more than 8 decimals)"
         if narrow_sums(windows, scale)
         else "differences of Int128 running sums (windows too long for Int64)"
     )

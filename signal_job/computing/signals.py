@@ -95,7 +95,7 @@ def rolling_mean(total: pl.Expr, *, window: int, scale: int) -> pl.Expr:
 FAST_SCALE = 8
 _FAST_UNIT = 10.0**FAST_SCALE
 _FLOAT_EXACT = 2**53 - 1  # every integer up to this is a Float64
-_INT64_MAX = 2**63 - 1
+INT64_MAX = 2**63 - 1
 _COARSE = 10**4  # units of 10**-4 for a window's sum where those of 10**-8 pass 2**53
 
 
@@ -115,7 +115,7 @@ def fast_units(price: pl.Expr, *, scale: int, window: int) -> dict[str, pl.Expr]
     significant digits can round to the double of an 8-decimal price. A missing price is
     exact (null).
     """
-    limit = min(_FLOAT_EXACT, _INT64_MAX // min(window, MAX_WINDOW))
+    limit = min(_FLOAT_EXACT, INT64_MAX // min(window, MAX_WINDOW))
     if scale >= FAST_SCALE:
         step = 10 ** (scale - FAST_SCALE)
         units = price // step

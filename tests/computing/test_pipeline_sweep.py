@@ -20,7 +20,7 @@ from signal_job.computing.route import Limits, decide, describe, explained
 from signal_job.config import Config, Reading
 from signal_job.reading.inputs import open_input
 from signal_job.reference import reference_signals
-from tests.conftest import ENGINES, examples, make_config
+from tests.conftest import ENGINES, PROJECT, examples, make_config
 
 START = datetime(2024, 1, 1)
 # Each way a `group_by` column's groups are counted: filtered, in batches, staged in buckets.
@@ -265,3 +265,22 @@ def test_a_sweeps_signals_file_holds_each_windows_signals_as_a_runs_file_does(  
             a is None or b is None or math.isclose(a, b, rel_tol=1e-15)
             for a, b in zip(mine, theirs, strict=True)
         )
+
+
+def test_a_sweeps_rolling_means_are_the_runs_own_to_the_last_bit_on_the_bundled_data(tmp_path: Path) -> None:
+    # The other windows are summed in Int64 units of 10**-8; their means come from those sums in
+    # the prices' own units, so each equals the mean a run of that window writes (not one unit
+    # in the last place off, as a mean of the 8-decimal sums would be on a seventh of the rows).
+    data = open_input(PROJECT / "data.csv")
+    windows = (3, 7, 8)
+    config = make_config(max(windows))
+    route = decide(data, config, signals=True, windows=windows, means=True)
+    assert route.narrow
+    run(data, config, signals=tmp_path / "sweep.parquet", route=route)
+    swept = pl.read_parquet(tmp_path / "sweep.parquet")
+    for window in windows:
+        one = make_config(window)
+        run(data, one, signals=tmp_path / f"{window}.parquet", route=decide(data, one, signals=True))
+        alone = pl.read_parquet(tmp_path / f"{window}.parquet")
+        assert swept[f"rolling_mean_{window}"].equals(alone["rolling_mean"]), window
+        assert swept[f"signal_{window}"].equals(alone["signal"]), window
