@@ -35,10 +35,10 @@ from signal_job.computing.plan import (
     plan,
     plan_rows,
     shape,
-    window_columns,
 )
 from signal_job.computing.route import Counting, Groups, Route, Signals, counting, decide, takes_fast_path
 from signal_job.computing.staging import staging_folder, unwritable, writing_staged
+from signal_job.computing.sweep_sums import window_columns
 from signal_job.config import Config
 from signal_job.errors import ConfigError, InputError, counted, first_line, names_text
 from signal_job.formats import FileFormat, sink

@@ -19,7 +19,6 @@ from typing import TypeVar
 import polars as pl
 
 from signal_job.computing.signals import (
-    INT64_MAX,
     above_mean,
     close_as_float,
     fast_close,
@@ -31,6 +30,13 @@ from signal_job.computing.signals import (
     rolling_mean,
     signal,
     window_sum,
+)
+from signal_job.computing.sweep_sums import (
+    other_above,
+    other_window,
+    running_sums,
+    swept_signals,
+    window_columns,
 )
 from signal_job.config import Config
 from signal_job.partial import MAX_WINDOW
@@ -46,16 +52,12 @@ SIGNAL_COLUMNS = ("timestamp", "close", "rolling_mean", "signal")
 # Written into every signals file's Parquet metadata, so no later run reads one as input.
 SIGNALS_METADATA = {SIGNALS_MARK: f"signals file, version {__version__}"}
 _HIGH = 2**64
-# A sweep's Int64 units (see `_running_sums`): 8 decimals, as exchanges quote (a CSV's prices are
-# read with 18, where no window's sum would fit Int64).
-NARROW_SCALE = 8
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 GROUP = "_group"
 GROUP_TEXT = "_group_text"  # the group as written, untrimmed: cheap to compare row by row
 RANK = "_rank"  # a group's position in order of first appearance (see `groups`)
 CARRIED = "_carried"  # a row of an earlier batch, leading its group's rows (see `groups.in_batches`)
 ROW = "_row"
-_INDEX = "_index"  # a row's position in a sweep's rows, for the runs of present prices (`_length`)
 # The time as the fast path reads it: from the text as written where the file allows (see
 # `TimestampReading.untrimmed`); any row it leaves null goes to the general path. Only rows
 # read straight from the files carry it (`quick_time`): staging it would cost a parse.
@@ -254,7 +256,7 @@ def plan_rows(
     hold `full_windows` and `signals` of `config.window`, and of each other of `windows` (a
     sweep's) `full_windows_{window}` and `signals_{window}` (see `window_columns`), in the same
     scan: the config's window (a sweep's largest) by its rolling sum as a run counts it, the others
-    by differences of running sums (see `_running_sums`), exact as it is: in Int64 with `narrow`,
+    by differences of running sums (see `sweep_sums.running_sums`), exact as it is: in Int64 with `narrow`,
     where the counts' `not_narrow` says how many prices do not fit that (too large, or with more
     decimals than its units) (the sweep is then
     counted again with `narrow` off). A sweep's signals hold
@@ -278,8 +280,13 @@ def plan_rows(
         _in_runs(window_sum(price, window=config.window), config.window, in_runs=in_runs)
     )
     if others:
-        rows = _running_sums(
-            rows, price, scale=the_shape.scale, largest=max(others), narrow=narrow, in_runs=in_runs
+        rows = running_sums(
+            rows,
+            price,
+            scale=the_shape.scale,
+            largest=max(others),
+            narrow=narrow,
+            rank=RANK if in_runs else None,
         )
     return Plan(
         counts=_counts(
@@ -294,7 +301,7 @@ def plan_rows(
             *(["timestamp"] if the_shape.timestamps else []),
             "close",
             **(
-                _swept_signals(price, windows, config.window, the_shape, means=means, narrow=narrow)
+                swept_signals(price, windows, config.window, the_shape.scale, means=means, narrow=narrow)
                 if windows
                 else {
                     "rolling_mean": rolling_mean(total, window=config.window, scale=the_shape.scale),
@@ -308,13 +315,6 @@ def plan_rows(
     )
 
 
-def window_columns(window: int, config_window: int) -> tuple[str, str]:
-    """The counts' columns of a window's full windows and signals; a sweep's other windows' name it."""
-    if window == config_window:
-        return "full_windows", "signals"
-    return f"full_windows_{window}", f"signals_{window}"
-
-
 def _in_runs(summed: pl.Expr, window: int, *, in_runs: bool) -> pl.Expr:
     """`summed`, a trailing sum of `window` rows; in runs of groups, null where it crosses into another."""
     if not in_runs:
@@ -325,101 +325,6 @@ def _in_runs(summed: pl.Expr, window: int, *, in_runs: bool) -> pl.Expr:
 def _same_group(window: int) -> pl.Expr:
     """Whether the row `window - 1` back is of the same group (in runs of groups): the window is whole."""
     return pl.col(RANK).shift(min(window, MAX_WINDOW) - 1) == pl.col(RANK)
-
-
-def narrow_scale(scale: int) -> int:
-    """The decimals of a sweep's Int64 units for prices of `scale` decimals: at most `NARROW_SCALE`."""
-    return min(scale, NARROW_SCALE)
-
-
-def _running_sums(
-    rows: pl.LazyFrame, price: pl.Expr, *, scale: int, largest: int, narrow: bool, in_runs: bool
-) -> pl.LazyFrame:
-    """`rows` with what a sweep's other windows are counted from (see `_swept`), the longest `largest`.
-
-    Each of those windows is a difference of two running sums: a hundred windows cost a
-    hundred subtractions, not a hundred rolling sums (measured 1.2 s against 7.3 s for 100
-    windows over 2M rows). `_units` are the prices summed: with `narrow`, Int64 units of
-    10**-`narrow_scale(scale)` (Int128 arithmetic costs about twice as much; a CSV's prices of
-    18 decimals fit no window in Int64), and `_not_narrow` flags a price that is not a whole number
-    of them or too large for an exact Int64 sum of `largest` rows. `_length` is the number of
-    rows in a row's run of present prices (of its group, in runs of groups): a window is full
-    where it is as long as the window, one comparison per window. Each stage on its own: the
-    streaming engine does not share subexpressions.
-    """
-    index = pl.col(_INDEX)
-    restart = pl.when(price.is_null()).then(index + 1).otherwise(0)
-    if in_runs:  # a group's first row starts a run of its own (a missing price's: the row after)
-        restart = pl.max_horizontal(restart, pl.when(pl.col(RANK) != pl.col(RANK).shift(1)).then(index))
-    not_narrow = pl.lit(value=False)
-    units = price
-    if narrow:
-        step = 10 ** (scale - narrow_scale(scale))
-        limit = INT64_MAX // min(largest, MAX_WINDOW)
-        units = (price // step if step > 1 else price).cast(pl.Int64, strict=False)
-        not_narrow = price.abs() > limit * step
-        if step > 1:
-            not_narrow |= price % step != 0
-        not_narrow = not_narrow.fill_null(value=False)
-    return (
-        rows.with_row_index(_INDEX)
-        .with_columns(
-            _units=units,
-            _not_narrow=not_narrow,
-            _running=units.fill_null(0).cum_sum(),
-            _start=restart.cum_max(),
-        )
-        .with_columns(_before=pl.col("_running").shift(1, fill_value=0), _length=index + 1 - pl.col("_start"))
-    )
-
-
-def _swept(window: int) -> tuple[pl.Expr, pl.Expr]:
-    """A sweep's other window: its sum, and whether it is full (no missing price, all of one group).
-
-    Integers wrap around, so a running sum past the type's range still leaves every difference
-    exact wherever the window's own sum fits: in Int64, while no price is `_not_narrow`; in Int128,
-    which the pipeline checks for the largest window (`_check_counts`). Null for the first
-    `window - 1` rows, as `window_sum` is.
-    """
-    size = min(window, MAX_WINDOW)
-    total = pl.col("_running") - pl.col("_before").shift(size - 1)
-    return total, pl.col("_length") >= size
-
-
-def _above(window: int, total: pl.Expr) -> pl.Expr:
-    """A sweep's other window: close above its mean, in the type of its running sums."""
-    return above_mean(pl.col("_units"), total, window=window)
-
-
-def _swept_signals(
-    price: pl.Expr,
-    windows: tuple[int, ...],
-    config_window: int,
-    the_shape: Shape,
-    *,
-    means: bool,
-    narrow: bool,
-) -> dict[str, pl.Expr]:
-    """A sweep's signal columns: each window's, in the order asked, its rolling mean first with `means`.
-
-    With `narrow`, the other windows' sums are of Int64 units (see `_running_sums`); their means
-    are taken from those sums in the prices' own units, so each is exactly the mean a run gives.
-    """
-    columns: dict[str, pl.Expr] = {}
-    for window in windows:
-        if window == config_window:  # the run's own
-            total = pl.col("window_sum")
-            signaled = signal(price, total, window=window)
-        else:
-            summed, full = _swept(window)
-            total = pl.when(full).then(summed)
-            signaled = (_above(window, summed) & full).fill_null(value=False).cast(pl.Int8)
-        if means:
-            if narrow and window != config_window:  # back in the prices' own units, as a run's mean
-                total = total.cast(pl.Int128) * 10 ** (the_shape.scale - narrow_scale(the_shape.scale))
-            columns[f"rolling_mean_{window}"] = rolling_mean(total, window=window, scale=the_shape.scale)
-        columns[f"signal_{window}"] = signaled
-    return {name: expression.alias(name) for name, expression in columns.items()}
 
 
 # The fast path's signal on a row that may be a blank line or malformed (see `_fast_signals`).
@@ -584,10 +489,10 @@ def _counts(
         "nonpositive": (price <= 0).sum(),
     }
     for window in windows[1:]:  # a sweep's others: their figures straight from the running sums
-        swept, full = _swept(window)
+        swept, full = other_window(window)
         full_windows, signals = window_columns(window, windows[0])
         aggregates[full_windows] = full.sum()
-        aggregates[signals] = (_above(window, swept) & full).sum()
+        aggregates[signals] = (other_above(window, swept) & full).sum()
     if len(windows) > 1:
         aggregates["not_narrow"] = pl.col("_not_narrow").sum()
     aggregates |= {
@@ -623,8 +528,8 @@ def _counts_in_runs(
             total = pl.col("window_sum")
             full, above = total.is_not_null(), above_mean(price, total, window=window)
         else:
-            total, full = _swept(window)
-            above = _above(window, total) & full
+            total, full = other_window(window)
+            above = other_above(window, total) & full
         by_window[f"_{full_windows}"] = full.fill_null(value=False)
         by_window[f"_{signals}"] = above.fill_null(value=False)
         named |= {full_windows: f"_{full_windows}", signals: f"_{signals}"}

@@ -18,11 +18,12 @@ import enum
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
-from signal_job.computing.plan import Shape, folder_values, narrow_scale, partitions, shape
-from signal_job.computing.signals import INT64_MAX, fast_window
+from signal_job.computing.plan import Shape, folder_values, partitions, shape
+from signal_job.computing.signals import fast_window
+from signal_job.computing.sweep_sums import narrow_sums
 from signal_job.config import Config
 from signal_job.errors import counted
-from signal_job.partial import MAX_WINDOW, edge_rows
+from signal_job.partial import edge_rows
 from signal_job.reading.inputs import Input, needs_times
 
 _T = TypeVar("_T")
@@ -218,22 +219,6 @@ def decide(
         means=means,
         narrow=windows is not None and narrow_sums(windows, the_shape.scale),
     )
-
-
-# A sweep sums in Int64 units (`plan.narrow_scale`) where a price of this many digits before the
-# point still fits the longest window: in Int128 (twice the cost) only for windows past 9,223.
-_NARROW_DIGITS = 7
-
-
-def narrow_sums(windows: tuple[int, ...], scale: int) -> bool:
-    """Whether a sweep's other windows are summed in Int64, for prices of `scale` decimals.
-
-    Only a first guess: the sums stay exact either way, as a price too large for Int64 makes the
-    pipeline count again in Int128 (see `plan.plan_rows`).
-    """
-    others = [window for window in windows if window != max(windows)]
-    digits = narrow_scale(scale) + _NARROW_DIGITS
-    return bool(others) and 10**digits * min(max(others), MAX_WINDOW) <= INT64_MAX
 
 
 def _windows(windows: tuple[int, ...], scale: int) -> Step[tuple[int, ...]]:
