@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 
     import polars as pl
 
-    from signal_job.job import Steps
-
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config
 PathLike = str | os.PathLike[str]
@@ -233,7 +231,7 @@ def run(
             groups=_where_to(groups),
             plot=_where_to(plot),
         )
-        from signal_job import job  # noqa: PLC0415 - Polars only once a run starts
+        from signal_job import job, plotting  # noqa: PLC0415 - Polars only once a run starts
         from signal_job.engines import Where  # noqa: PLC0415
 
         where = Where(engine, address, workers, None if cache is None else Path(cache))
@@ -249,7 +247,7 @@ def run(
             ),
             metrics_labels=labels,
             frame=frame,
-            steps=_pictured(job.run_steps, plot),
+            steps=plotting.pictured(job.run_steps, plot),
         )
         outcome = job.execute(request)
     if outcome.error is not None:
@@ -445,7 +443,7 @@ def sweep(
         plot=_where_to(plot),
     )
     tune_polars(paths.input)  # before the sweep imports Polars
-    from signal_job import job, sweeping  # noqa: PLC0415 - Polars only once a sweep starts
+    from signal_job import job, plotting, sweeping  # noqa: PLC0415 - Polars only once a sweep starts
     from signal_job.engines import Where  # noqa: PLC0415
 
     request = job.Request(
@@ -456,7 +454,7 @@ def sweep(
         where=Where(_engine(engine), address, workers, None if cache is None else Path(cache)),
         hashing=hash_inputs,
         tracking=job.tracking(mlflow, mlflow_experiment),
-        steps=_pictured(sweeping.steps(windows, means=means), plot, swept=True),
+        steps=plotting.pictured(sweeping.steps(windows, means=means), plot, swept=True),
     )
     outcome = job.execute(request)
     if outcome.error is not None:
@@ -510,15 +508,6 @@ def _window_result(entry: dict[str, Any]) -> WindowResult:
     return WindowResult(
         entry["window"], entry["rows"], entry["signals"], entry["value"], entry["full_windows"], groups
     )
-
-
-def _pictured(steps: Steps, plot: PathLike | None, *, swept: bool = False) -> Steps:
-    """A run's (or a sweep's) `steps`, drawing its picture too when `plot` is given."""
-    if plot is None:
-        return steps
-    from signal_job import plotting  # noqa: PLC0415 - only for a picture
-
-    return plotting.steps(steps, swept=swept)
 
 
 def plot(

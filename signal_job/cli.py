@@ -47,6 +47,7 @@ from signal_job.flags import (  # noqa: E402
     RunNameOption,
     SetOption,
     SignalsOption,
+    SweepPlotOption,
     TableOption,
     ToOption,
     WidthOption,
@@ -62,7 +63,7 @@ from signal_job.flags import (  # noqa: E402
     unneeded,
 )
 from signal_job.reading.storage import location  # noqa: E402
-from signal_job.reporting.pictures import HEIGHT, WIDTH  # noqa: E402
+from signal_job.reporting.pictures import HEIGHT, WIDTH, too_many_pixels  # noqa: E402
 from signal_job.version import __version__  # noqa: E402
 
 if TYPE_CHECKING:
@@ -70,7 +71,6 @@ if TYPE_CHECKING:
 
     from signal_job.config import Config, Overrides
     from signal_job.engines import Where
-    from signal_job.job import Steps
     from signal_job.paths import Paths
     from signal_job.reporting.logs import Logs
 
@@ -155,7 +155,7 @@ def run(
         plot=given(plot),
     )
     tune_polars(paths.input)  # before the run imports Polars
-    from signal_job import job  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
+    from signal_job import job, plotting  # noqa: PLC0415 - keeps Polars off `--help` and `generate`
     from signal_job.engines import Where  # noqa: PLC0415
 
     logs = _console(log_format, "starting")
@@ -174,7 +174,7 @@ def run(
         hashing=hash_inputs,
         tracking=job.tracking(mlflow, mlflow_experiment, run_name=mlflow_run_name, required=mlflow_required),
         metrics_labels=dict(label_pairs(metrics_labels)),
-        steps=_pictured(job.run_steps, plot),
+        steps=plotting.pictured(job.run_steps, plot),
     )
     hooks = job.Hooks(logs, show=_print, ready=_act_on_stop_signals, before_writing=_stop_taking_signals)
     raise typer.Exit(job.execute(request, hooks).code)
@@ -266,7 +266,7 @@ def sweep(
     mlflow_experiment: ExperimentOption = None,
     explain: ExplainOption = False,
     settings: SetOption = None,
-    plot: PlotOption = None,
+    plot: SweepPlotOption = None,
     ctx: typer.Context,
 ) -> None:
     """Count the signal rate of many windows in one read of the input, each exactly as run counts it.
@@ -295,7 +295,7 @@ def sweep(
         plot=given(plot),
     )
     tune_polars(paths.input)  # before the run imports Polars
-    from signal_job import job, sweeping  # noqa: PLC0415 - keeps Polars off `--help`
+    from signal_job import job, plotting, sweeping  # noqa: PLC0415 - keeps Polars off `--help`
     from signal_job.engines import Where  # noqa: PLC0415
 
     logs = _console(log_format, "starting a sweep")
@@ -313,7 +313,7 @@ def sweep(
         where=where,
         hashing=hash_inputs,
         tracking=job.tracking(mlflow, mlflow_experiment),
-        steps=_pictured(sweeping.steps(windows, means=means), plot, swept=True),
+        steps=plotting.pictured(sweeping.steps(windows, means=means), plot, swept=True),
     )
     hooks = job.Hooks(logs, show=_print, ready=_act_on_stop_signals, before_writing=_stop_taking_signals)
     raise typer.Exit(job.execute(request, hooks).code)
@@ -377,15 +377,6 @@ def inspect(
     raise typer.Exit(job.execute(request, hooks).code)
 
 
-def _pictured(steps: Steps, plot: str | None, *, swept: bool = False) -> Steps:
-    """A run's (or a sweep's) `steps`, drawing its picture too with --plot."""
-    if plot is None:
-        return steps
-    from signal_job import plotting  # noqa: PLC0415 - only for a picture
-
-    return plotting.steps(steps, swept=swept)
-
-
 @app.command()
 def plot(
     source: Annotated[
@@ -413,6 +404,9 @@ def plot(
     each point keeping its rows' first, last, lowest and highest values. Needs the plot extra
     ('signal-job\[plot]'). Exit 1 with the error document on stdout if it cannot be drawn.
     """
+    too_many = too_many_pixels(width, height)
+    if too_many is not None:  # before any work, as a side past its bound is
+        raise typer.BadParameter(too_many, param_hint="'--width' x '--height'")
     _act_on_stop_signals()  # nothing half-written on a stop: the picture is written whole or not at all
     logs = _console(log_format, "drawing")
     logs.drop_buffer()

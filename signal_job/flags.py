@@ -22,6 +22,7 @@ from typer.core import TyperCommand
 from signal_job.errors import JobError
 from signal_job.options import NEEDS, Option, Spelling
 from signal_job.reading.storage import Location, location
+from signal_job.reporting.pictures import MAX_SIDE
 
 
 def path_option(*names: str, envvar: str, help: str) -> typer.models.OptionInfo:
@@ -495,6 +496,15 @@ PlotOption = Annotated[
         "self-contained page (.html), by the name's ending; 'signal-job\\[plot]' (docs/plot.md).",
     ),
 ]
+SweepPlotOption = Annotated[
+    str | None,
+    path_option(
+        "--plot",
+        envvar="SIGNAL_JOB_SWEEP_PLOT",  # not run's: a sweep must not draw over a run's picture
+        help="Also draw the sweep's picture here, its rate against the window: PNG (.png), SVG (.svg) "
+        "or a self-contained page (.html), by the name's ending; 'signal-job\\[plot]' (docs/plot.md).",
+    ),
+]
 FromOption = Annotated[
     str | None,
     typer.Option("--from", callback=time_given, help="Draw the rows from this time on (2024-01-01T09:30)."),
@@ -507,7 +517,12 @@ GroupOption = Annotated[
     str | None,
     typer.Option("--group", help="Draw only this group (a value of the config's group_by)."),
 ]
-WidthOption = Annotated[int, typer.Option("--width", min=1, max=2**15, help="The picture's width in pixels.")]
+WidthOption = Annotated[
+    int,
+    typer.Option(
+        "--width", min=1, max=MAX_SIDE, help="The picture's width in pixels (width x height: 2**26 at most)."
+    ),
+]
 HeightOption = Annotated[
-    int, typer.Option("--height", min=1, max=2**15, help="The picture's height in pixels.")
+    int, typer.Option("--height", min=1, max=MAX_SIDE, help="The picture's height in pixels.")
 ]

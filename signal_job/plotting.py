@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import orjson
 import polars as pl
@@ -34,6 +34,7 @@ from signal_job.errors import (
     file_problem,
     first_line,
     names_text,
+    shorten,
 )
 from signal_job.formats import FileFormat, format_of
 from signal_job.options import Option
@@ -41,6 +42,9 @@ from signal_job.paths import Prepared
 from signal_job.reporting import pictures
 from signal_job.reporting.outputs import Pending, Target, atomic, target, write
 from signal_job.safe_files import identity, kind_of
+
+if TYPE_CHECKING:
+    from os import PathLike
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +62,15 @@ class Asked:
     group: str | None = None  # the one group drawn
 
     def checked(self) -> Asked:
-        """These settings, the times read; `ConfigError` for a size below 1 pixel or a time unread."""
+        """These settings, the times read; `ConfigError` for a size out of bounds or a time unread."""
         for option, side in ((Option.WIDTH, self.width), (Option.HEIGHT, self.height)):
-            if not 1 <= side <= 2**15:
-                msg = f"{option} must be from 1 to 32768 pixels, not {side}"
+            if not 1 <= side <= pictures.MAX_SIDE:
+                msg = f"{option} must be from 1 to {pictures.MAX_SIDE} pixels, not {side}"
                 raise ConfigError(msg)
+        too_many = pictures.too_many_pixels(self.width, self.height)
+        if too_many is not None:
+            msg = f"{Option.WIDTH} x {Option.HEIGHT}: {too_many}"
+            raise ConfigError(msg)
         return replace(self, start=_time(self.start, Option.FROM), end=_time(self.end, Option.TO))
 
 
@@ -258,35 +266,79 @@ def _group_name(part: pl.DataFrame, group: str) -> str:
 
 
 def _sweep_document_picture(source: Path, kind: str, asked: Asked) -> tuple[bytes, Drawn]:
+    what = f"input file {source} is not a sweep's document"
     try:
         document = orjson.loads(source.read_bytes())
-        results = document["results"]
-        lines = sweep_lines(results)
-    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ZeroDivisionError) as exc:
-        msg = f"input file {source} is not a sweep's document (with its results): {first_line(exc)}"
+    except (OSError, orjson.JSONDecodeError) as exc:
+        msg = f"{what} (with its results): {first_line(exc)}"
         raise InputError(msg) from exc
+    if not isinstance(document, dict) or "results" not in document:
+        msg = f"{what} (with its results): it has no results key"
+        raise InputError(msg)
+    lines = sweep_lines(document["results"], what=what, entry="result")
     return _sweep_drawn(lines, f"sweep {source}", kind, asked)
 
 
-def sweep_lines(results: Sequence[dict[str, Any]]) -> list[pictures.SweepLine]:
-    """A sweep document's `results` as lines: one per group if grouped, else one of all rows."""
-    named: dict[str | None, list[dict[str, Any]]] = {}
-    for entry in results:
-        if "groups" not in entry:  # one line, of all rows
-            named.setdefault(None, []).append(entry)
-        for group in entry.get("groups", []):
-            name = "(no value)" if group["group"] is None else str(group["group"])
-            named.setdefault(name, []).append({**group, "window": entry["window"]})
-    return [_sweep_line(name, entries) for name, entries in named.items()]
+def sweep_lines(results: object, *, what: str = "sweep", entry: str = "result") -> list[pictures.SweepLine]:
+    """A sweep document's `results` as lines: one per group if grouped, else one of all rows.
+
+    Each entry is checked as it is read: `InputError` saying `what` is wrong, naming the `entry`
+    ("result 2", "row 2") and its key, for results that are not a list of a sweep's entries.
+    """
+    if not isinstance(results, list):
+        msg = f"{what}: its results are {type(results).__name__}, not a list of windows"
+        raise InputError(msg)
+    named: dict[str | None, list[tuple[int, float, float]]] = {}
+    for index, each in enumerate(results, start=1):
+        where = f"{what}: {entry} {index:,}"
+        window, point = _sweep_point(each, where)
+        groups = each.get("groups")
+        if groups is None:  # one line, of all rows
+            named.setdefault(None, []).append((window, *point))
+            continue
+        if not isinstance(groups, list):
+            msg = f"{where} has groups {_shown(groups)}, not a list"
+            raise InputError(msg)
+        for place, group in enumerate(groups, start=1):
+            _, point = _sweep_point(group, f"{where}, group {place:,}", window=window)
+            name = "(no value)" if group.get("group") is None else str(group["group"])
+            named.setdefault(name, []).append((window, *point))
+    return [_sweep_line(name, points) for name, points in named.items()]
 
 
-def _sweep_line(name: str | None, entries: list[dict[str, Any]]) -> pictures.SweepLine:
-    entries = sorted(entries, key=lambda entry: int(entry["window"]))
+def _sweep_point(each: object, where: str, *, window: int | None = None) -> tuple[int, tuple[float, float]]:
+    """An entry's window, and its rate and share of rows with a full window; `InputError` if it has none."""
+    if not isinstance(each, Mapping):
+        msg = f"{where} is {_shown(each)}, not an object of window, value, rows and full_windows"
+        raise InputError(msg)
+    if window is None:
+        window = each.get("window")
+        if not isinstance(window, int) or isinstance(window, bool):
+            msg = f"{where} has window {_shown(window)}, not a whole number"
+            raise InputError(msg)
+    numbers = {}
+    for key in ("value", "rows", "full_windows"):
+        number = each.get(key)
+        if not isinstance(number, int | float) or isinstance(number, bool):
+            msg = f"{where} has {key} {_shown(number)}, not a number"
+            raise InputError(msg)
+        numbers[key] = float(number)
+    rows = numbers["rows"]
+    return window, (numbers["value"], numbers["full_windows"] / rows if rows else 0.0)
+
+
+def _shown(value: object) -> str:
+    """A value as a message shows it: empty, or its JSON-like text, cut short."""
+    return "empty" if value is None else shorten(value)
+
+
+def _sweep_line(name: str | None, points: list[tuple[int, float, float]]) -> pictures.SweepLine:
+    points = sorted(points)
     return pictures.SweepLine(
         name,
-        windows=[int(entry["window"]) for entry in entries],
-        rates=[float(entry["value"]) for entry in entries],
-        full=[entry["full_windows"] / entry["rows"] if entry["rows"] else 0.0 for entry in entries],
+        windows=[window for window, _, _ in points],
+        rates=[rate for _, rate, _ in points],
+        full=[full for _, _, full in points],
     )
 
 
@@ -298,16 +350,39 @@ def _sweep_table_picture(frame: pl.LazyFrame, source: Path, kind: str, asked: As
         raise InputError(msg) from exc
     grouped = bool(entries) and "group" in entries[0]
     results = [{**entry, "groups": [entry]} if grouped else entry for entry in entries]
-    return _sweep_drawn(sweep_lines(results), f"sweep {source}", kind, asked)
+    lines = sweep_lines(results, what=f"input file {source} is not a sweep's table", entry="row")
+    return _sweep_drawn(lines, f"sweep {source}", kind, asked)
 
 
 def _sweep_drawn(lines: list[pictures.SweepLine], title: str, kind: str, asked: Asked) -> tuple[bytes, Drawn]:
+    """A sweep's picture: its lines, or the one of the group asked for (a sweep has no times to pick)."""
+    for option, when in ((Option.FROM, asked.start), (Option.TO, asked.end)):
+        if when is not None:
+            msg = f"{title} has results by window, not rows by time: {option} picks rows of a signals file"
+            raise ConfigError(msg)
     if not lines:
         msg = f"{title} has no results to draw"
         raise InputError(msg)
+    if asked.group is not None:
+        names = [line.name for line in lines if line.name is not None]
+        if not names:
+            msg = f"{title} has no groups to pick one from with {Option.GROUP}"
+            raise InputError(msg)
+        lines = [line for line in lines if line.name == asked.group]
+        if not lines:
+            msg = f"{title} has no group {asked.group!r}; its groups: {names_text(names)}"
+            raise InputError(msg)
     titled = f"{title}: signal rate and rows with a full window, by window"
     data = pictures.draw_sweep(lines, title=titled, kind=kind, width=asked.width, height=asked.height)
     return data, Drawn(rows=len(lines[0].windows), per_point=1)
+
+
+def pictured(inner: job.Steps, plot: str | PathLike[str] | None, *, swept: bool = False) -> job.Steps:
+    """A run's (or a sweep's) steps `inner`, drawing its picture too when a `plot` path is given.
+
+    The faces' one way to add a picture; matplotlib is imported only as the picture is drawn.
+    """
+    return inner if plot is None else steps(inner, swept=swept)
 
 
 def steps(inner: job.Steps, asked: Asked = Asked(), *, swept: bool = False) -> job.Steps:
@@ -331,7 +406,7 @@ def _pictured(
         asked = asked.checked()
         if swept:
             outcome = inner(prepared, request, pending)
-            lines = sweep_lines(outcome.document["results"])
+            lines = sweep_lines(outcome.document["results"], what=f"sweep of {request.paths.input}")
             data, _ = _sweep_drawn(lines, f"sweep of {request.paths.input}", kind, asked)
         else:
             outcome, data = _drawn_run(prepared, request, pending, inner=inner, kind=kind, asked=asked)

@@ -1868,6 +1868,14 @@ def drawable(work: Path) -> Path:
     (work / "folder.png").mkdir()
     (work / "broken.parquet").write_bytes(b"PAR1 not really")
     os.mkfifo(work / "pipe.parquet")
+    (work / "results.json").write_bytes(b'{"results": {"a": 1}}')
+    (work / "window.json").write_bytes(
+        b'{"results": [{"window": "x", "rows": 1, "value": 1, "full_windows": 1}]}'
+    )
+    sweep = pl.DataFrame({"window": [5, 10], "rows": [9, 9], "value": [0.5, None], "full_windows": [5, None]})
+    sweep.write_csv(work / "sweep.csv")
+    sweep.with_columns(pl.col("value").fill_null(0.5)).write_parquet(work / "sweep.parquet")
+    sweep.fill_null(5).write_parquet(work / "whole.parquet")
     return work
 
 
@@ -1904,6 +1912,18 @@ def drawable(work: Path) -> Path:
         (["s.parquet", "--output", "folder.png"], "picture path folder.png is a folder"),
         (["s.parquet", "--output", "s.parquet"], "picture s.parquet is the input file s.parquet"),
         (["s.parquet", "--output", "no/such/p.png"], "output folder no/such does not exist"),
+        (["results.json"], "input file results.json is not a sweep's document: its results are dict"),
+        (["window.json"], "sweep's document: result 1 has window 'x', not a whole number"),
+        (["sweep.csv"], "input file sweep.csv is not a sweep's table: row 2 has value empty, not a number"),
+        (
+            ["sweep.parquet"],
+            "sweep.parquet is not a sweep's table: row 2 has full_windows empty, not a number",
+        ),
+        (["whole.parquet", "--to", "2024-01-02"], "not rows by time: --to picks rows of a signals file"),
+        (
+            ["whole.parquet", "--group", "BTC"],
+            "sweep whole.parquet has no groups to pick one from with --group",
+        ),
     ],
 )
 def test_a_picture_that_cannot_be_drawn_is_an_error_and_writes_nothing(
@@ -1918,7 +1938,15 @@ def test_a_picture_that_cannot_be_drawn_is_an_error_and_writes_nothing(
     assert sorted(path.name for path in drawable.iterdir() if path.name.startswith(".")) == []
 
 
-@pytest.mark.parametrize("args", [["--from", "yesterday"], ["--width", "0"], ["--height", "40000"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--from", "yesterday"],
+        ["--width", "0"],
+        ["--height", "40000"],
+        ["--width", "32768", "--height", "32768"],
+    ],
+)
 def test_a_picture_asked_for_in_words_it_cannot_read_is_a_usage_error(
     drawable: Path, args: list[str]
 ) -> None:

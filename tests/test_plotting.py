@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import struct
@@ -19,7 +20,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.image import imread
 
 import signal_job
-from signal_job import plotting
+from signal_job import job, plotting
 from signal_job.computing import buckets
 from signal_job.errors import ConfigError, InputError
 from signal_job.reporting.pictures import run_figure, sweep_figure
@@ -277,6 +278,10 @@ def test_a_panel_of_the_rows_without_a_group_value_is_named_so() -> None:
         ({"start": "yesterday"}, "start 'yesterday' is not a time: give one such as 2024-01-01"),
         ({"end": "soon"}, "end 'soon' is not a time"),
         ({"width": 0}, "width must be from 1 to 32768 pixels, not 0"),
+        (
+            {"width": 32768, "height": 32768},
+            "width x height: 32768 x 32768 is 1,073,741,824 pixels, more than the 67,108,864",
+        ),
     ],
 )
 def test_the_python_api_refuses_settings_it_cannot_read_naming_its_arguments(
@@ -285,3 +290,104 @@ def test_the_python_api_refuses_settings_it_cannot_read_naming_its_arguments(
     with pytest.raises(ConfigError, match=f"^{re.escape(message)}"):
         signal_job.plot(tmp_path / "s.parquet", tmp_path / "p.png", **arguments)
     assert list(tmp_path.iterdir()) == []
+
+
+def sweep_entry(window: object, **given: object) -> dict[str, object]:
+    """One window's entry of a sweep's results, as the document holds it; `given` replaces its keys."""
+    return {"window": window, "rows": 10, "signals": 5, "value": 0.5, "full_windows": 9, **given}
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"results": {"a": 1}}, "its results are dict, not a list of windows"),
+        ([1, 2], "it has no results key"),
+        ({"results": [sweep_entry(5), 3]}, "result 2 is 3, not an object of window, value, rows"),
+        ({"results": [sweep_entry("x")]}, "result 1 has window 'x', not a whole number"),
+        ({"results": [sweep_entry(5.5)]}, "result 1 has window 5.5, not a whole number"),
+        ({"results": [sweep_entry(5, value=None)]}, "result 1 has value empty, not a number"),
+        ({"results": [sweep_entry(5, rows="10")]}, "result 1 has rows '10', not a number"),
+        ({"results": [sweep_entry(5, groups={"A": 1})]}, "result 1 has groups {'A': 1}, not a list"),
+        (
+            {"results": [sweep_entry(5, groups=[{"group": "A", "value": 0.5, "rows": 4}])]},
+            "result 1, group 1 has full_windows empty, not a number",
+        ),
+    ],
+)
+def test_a_malformed_sweep_document_is_an_input_error_naming_the_file_and_the_entry(
+    tmp_path: Path, document: object, message: str
+) -> None:
+    (tmp_path / "sweep.json").write_bytes(orjson.dumps(document))
+    said = f"input file {tmp_path / 'sweep.json'} is not a sweep's document"
+    with pytest.raises(InputError, match=re.escape(said) + ".*" + re.escape(message)):
+        signal_job.plot(tmp_path / "sweep.json", tmp_path / "p.png")
+    assert not (tmp_path / "p.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "column", "message"),
+    [
+        ("table.csv", "value", "row 2 has value empty, not a number"),
+        ("table.parquet", "full_windows", "row 2 has full_windows empty, not a number"),
+    ],
+)
+def test_a_sweep_table_with_an_empty_number_is_an_input_error_naming_its_row(
+    tmp_path: Path, name: str, column: str, message: str
+) -> None:
+    table = pl.DataFrame([sweep_entry(5), sweep_entry(10)]).with_columns(
+        pl.when(pl.col("window") == 10).then(None).otherwise(pl.col(column)).alias(column)
+    )
+    (table.write_csv if name.endswith(".csv") else table.write_parquet)(tmp_path / name)
+    said = f"input file {tmp_path / name} is not a sweep's table: {message}"
+    with pytest.raises(InputError, match=f"^{re.escape(said)}$"):
+        signal_job.plot(tmp_path / name, tmp_path / "p.png")
+
+
+def grouped_sweep(folder: Path) -> Path:
+    """A sweep's document by hand: windows 5 and 10, groups A and B."""
+    groups = [{"group": name, "rows": 5, "value": 0.4, "full_windows": 3} for name in ("A", "B")]
+    document = {"results": [sweep_entry(window, groups=groups) for window in (5, 10)]}
+    (folder / "sweep.json").write_bytes(orjson.dumps(document))
+    return folder / "sweep.json"
+
+
+def test_a_group_draws_that_groups_line_of_a_sweep_only(tmp_path: Path) -> None:
+    signal_job.plot(grouped_sweep(tmp_path), tmp_path / "b.svg", group="B")
+    drawn = (tmp_path / "b.svg").read_text()
+    assert 'id="rate:B"' in drawn
+    assert 'id="rate:A"' not in drawn
+    with pytest.raises(InputError, match=r"sweep .*sweep\.json has no group 'C'; its groups: 'A', 'B'$"):
+        signal_job.plot(tmp_path / "sweep.json", tmp_path / "c.svg", group="C")
+    (tmp_path / "all.json").write_bytes(orjson.dumps({"results": [sweep_entry(5)]}))
+    with pytest.raises(InputError, match=r"all\.json has no groups to pick one from with group$"):
+        signal_job.plot(tmp_path / "all.json", tmp_path / "c.svg", group="A")
+    assert not (tmp_path / "c.svg").exists()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"), [({"start": "2024-01-02"}, "start"), ({"end": "2024-01-02"}, "end")]
+)
+def test_a_time_range_of_a_sweep_is_refused_naming_the_argument(
+    tmp_path: Path, arguments: dict[str, Any], named: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"has results by window, not rows by time: {named} picks rows"):
+        signal_job.plot(grouped_sweep(tmp_path), tmp_path / "p.png", **arguments)
+    assert not (tmp_path / "p.png").exists()
+
+
+def test_a_sweeps_picture_has_its_own_variable_never_a_runs(bundled: Path) -> None:
+    environment = {**os.environ, "SIGNAL_JOB_PLOT": "run.png"}
+    done = console(bundled, "sweep", "--windows", "5,10", env=environment)
+    assert done.returncode == 0, done.stderr
+    assert not (bundled / "run.png").exists()
+    done = console(
+        bundled, "sweep", "--windows", "5,10", env={**environment, "SIGNAL_JOB_SWEEP_PLOT": "s.svg"}
+    )
+    assert done.returncode == 0, done.stderr
+    assert 'id="rate:all rows"' in (bundled / "s.svg").read_text()
+    assert not (bundled / "run.png").exists()
+
+
+def test_the_faces_add_a_picture_to_the_steps_only_for_a_path() -> None:
+    assert plotting.pictured(job.run_steps, None) is job.run_steps
+    assert plotting.pictured(job.run_steps, "run.png") is not job.run_steps

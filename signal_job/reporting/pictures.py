@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WIDTH, HEIGHT = 1200, 600  # the picture's default size, in pixels
+MAX_SIDE = 2**15  # a side's pixels at most
+# A picture's pixels at most (8192 x 8192): Agg holds 4 bytes a pixel, so 256 MiB of buffer; the
+# largest sides together (32768 x 32768) would take 4 GiB before a line is drawn.
+MAX_PIXELS = 2**26
 MAX_PANELS = 12  # groups drawn at most, one panel each; the others are named under the picture
 _DPI = 100
 KINDS = (".png", ".svg", ".html")
@@ -50,6 +54,14 @@ def picture_kind(path: PurePath | str) -> str:
         msg = f"picture {path} {said}: give a name ending in {', '.join(KINDS)}"
         raise OutputError(msg)
     return suffix.removeprefix(".")
+
+
+def too_many_pixels(width: int, height: int) -> str | None:
+    """What is wrong with a picture of `width` x `height` pixels past `MAX_PIXELS`; None if it is not."""
+    pixels = width * height
+    if pixels <= MAX_PIXELS:
+        return None
+    return f"{width} x {height} is {pixels:,} pixels, more than the {MAX_PIXELS:,} (8192 x 8192) allowed"
 
 
 @dataclass(frozen=True)
@@ -156,7 +168,7 @@ def _draw_panel(top: Axes, strip: Axes, panel: Panel, *, timed: bool) -> None:
     shares = [
         signals / rows if rows else 0.0 for signals, rows in zip(panel.signals, panel.rows, strict=True)
     ]
-    edges = [*starts, ends[-1] + (1 if not timed else 1 / 1440)]
+    edges = [*starts, ends[-1] + _row_step(starts, ends, panel.rows)]
     strip.stairs(shares, edges, fill=True, color=_SHARE, alpha=0.6, gid="signal_share")
     strip.set_ylim(0, 1)
     strip.set_ylabel("signals", fontsize="small")
@@ -168,6 +180,23 @@ def _draw_panel(top: Axes, strip: Axes, panel: Panel, *, timed: bool) -> None:
         strip.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     else:
         strip.set_xlabel("row", fontsize="small")
+
+
+def _row_step(starts: Sequence[float], ends: Sequence[float], rows: Sequence[int]) -> float:
+    """The x a row spans, by the last bucket's own rows, else the median bucket's: where the strip ends.
+
+    A bucket spans from its first row to the next bucket's; the last has no next, so it ends one
+    row's step past its last row (a day with daily candles, a second with seconds). One bucket of
+    one row has no step to tell: it gets a width of 1 (a row, or a day).
+    """
+    if rows[-1] > 1 and ends[-1] > starts[-1]:
+        return (ends[-1] - starts[-1]) / (rows[-1] - 1)
+    steps = sorted(
+        (starts[index + 1] - starts[index]) / rows[index]
+        for index in range(len(starts) - 1)
+        if rows[index] and starts[index + 1] > starts[index]
+    )
+    return steps[len(steps) // 2] if steps else 1.0
 
 
 def _x(values: Sequence[datetime] | Sequence[int], *, timed: bool) -> list[float]:

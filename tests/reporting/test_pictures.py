@@ -170,3 +170,22 @@ def test_without_matplotlib_a_picture_names_the_plot_extra(monkeypatch: pytest.M
     monkeypatch.setitem(__import__("sys").modules, "matplotlib.figure", None)
     with pytest.raises(OutputError, match=r"a picture needs the plot extra: pip install '\.\[plot\]'"):
         draw_run(picture([panel(None, [1])]), kind="png")
+
+
+@pytest.mark.parametrize("step", [timedelta(days=1), timedelta(seconds=1)])
+@pytest.mark.parametrize("rows", [[1, 1, 1], [2, 2, 2]])
+def test_the_last_buckets_signal_share_spans_its_rows_as_the_others_do(
+    step: timedelta, rows: list[int]
+) -> None:
+    firsts = [sum(rows[:index]) for index in range(len(rows))]
+    starts = [START + step * first for first in firsts]
+    ends = [START + step * (first + count - 1) for first, count in zip(firsts, rows, strict=True)]
+    values = [100.0] * len(rows)
+    close = Band(values, values, values, values)
+    drawn = Panel(None, starts, ends, rows, [1] * len(rows), close, None)
+    figure = run_figure(picture([drawn]))
+    share = next(patch for patch in figure.axes[1].patches if patch.get_gid() == "signal_share")
+    assert isinstance(share, StepPatch)
+    widths = np.diff(np.asarray(share.get_data()[1], dtype=float))
+    day_share = step / timedelta(days=1)  # matplotlib's x is in days
+    assert widths == pytest.approx([rows[0] * day_share] * len(rows), rel=1e-6)
