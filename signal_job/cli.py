@@ -382,6 +382,7 @@ def plot(
     source: Annotated[
         Path,
         typer.Argument(
+            metavar="SOURCE",
             help="A signals file (run's or sweep's --signals), or a sweep's document (.json) or --table.",
             show_default=False,
         ),
