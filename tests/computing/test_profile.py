@@ -211,11 +211,12 @@ def test_irregular_times_are_said_so_in_the_profile(write_file: WriteFile) -> No
     assert (gaps.spacing, gaps.missing) == (None, 0)
 
 
-# Each way a `group_by` column's groups are taken apart: filtered, in runs, in runs staged in buckets.
+# Each way a `group_by` column's groups are listed and taken apart: past two texts listed by hash,
+# in one run of whole groups, in runs staged in buckets.
 WAYS = {
-    "filtered": Limits(few_texts=2),
-    "runs": Limits(inspected_groups=0),
-    "staged": Limits(inspected_groups=0, bucket_rows=8),
+    "hashed": Limits(few_texts=2),
+    "runs": Limits(),
+    "staged": Limits(bucket_rows=8),
 }
 
 
