@@ -1803,6 +1803,17 @@ def test_a_hostile_input_fails_an_inspect_as_it_fails_a_run(work: Path, content:
     assert_refused(job("--signals", "signals.parquet", cwd=work), message)
 
 
+def test_a_file_among_several_failing_only_without_its_blank_lines_is_named_by_an_inspect(work: Path) -> None:
+    (work / "parts").mkdir()
+    (work / "parts" / "a.csv").write_text("timestamp,close,note\n2024-01-01 00:00:00,1,x\n")
+    (work / "parts" / "b.csv").write_text(
+        'timestamp,close,note\n2024-01-01 00:01:00,1,x\n\n2024-01-01 00:02:00,2,"two\nlines"\n'
+    )
+    told = "b.csv has quoted fields that span lines"
+    assert_refused(inspect_job("parts", cwd=work), told)
+    assert_refused(job("--input", "parts", cwd=work), told)
+
+
 def test_an_inspect_output_that_names_its_input_is_refused_and_the_input_kept(work: Path) -> None:
     before = snapshot(work)
     done = inspect_job("data.csv", "--output", "data.csv", cwd=work)
