@@ -127,10 +127,32 @@ class GapsResult:
     spacing: str | None  # the regular spacing as the document writes it ("1m"); None if none
     irregular: bool  # no interval is half of them: no spacing is guessed
     intervals: int  # between consecutive rows
+    regular: int  # intervals of exactly the spacing
     gaps: int  # intervals longer than the spacing
     missing: int  # the spacings missing in them
+    off_grid: int  # positive intervals that are no multiple of the spacing
     repeated_times: int  # rows at the time of the row before
     largest: tuple[datetime, datetime] | None  # the rows the largest gap lies between
+    largest_length: str | None  # its length as the document writes it ("2h58m")
+
+    @classmethod
+    def of(cls, gaps: Mapping[str, Any]) -> GapsResult:
+        """The gaps of a document's `gaps` entry."""
+        largest = gaps["largest"]
+        return cls(
+            spacing=gaps["spacing"],
+            irregular=gaps["irregular"],
+            intervals=gaps["intervals"],
+            regular=gaps["regular"],
+            gaps=gaps["gaps"],
+            missing=gaps["missing"],
+            off_grid=gaps["off_grid"],
+            repeated_times=gaps["repeated_times"],
+            largest=None
+            if largest is None
+            else (datetime.fromisoformat(largest["from"]), datetime.fromisoformat(largest["to"])),
+            largest_length=None if largest is None else largest["length"],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +172,7 @@ class SeriesResult:
     @classmethod
     def of(cls, entry: Mapping[str, Any], group: str | None = None) -> SeriesResult:
         """The series of a document's entry (the document itself, or one of its `groups`)."""
-        time, gaps, close = entry["time"], entry["gaps"], entry["close"]
-        largest = None if gaps is None else gaps["largest"]
+        time, close = entry["time"], entry["close"]
         return cls(
             group=group,
             rows=entry["rows"],
@@ -161,19 +182,7 @@ class SeriesResult:
             highest_close=None if close["highest"] is None else Decimal(close["highest"]),
             first=None if time is None else datetime.fromisoformat(time["first"]),
             last=None if time is None else datetime.fromisoformat(time["last"]),
-            gaps=None
-            if gaps is None
-            else GapsResult(
-                spacing=gaps["spacing"],
-                irregular=gaps["irregular"],
-                intervals=gaps["intervals"],
-                gaps=gaps["gaps"],
-                missing=gaps["missing"],
-                repeated_times=gaps["repeated_times"],
-                largest=None
-                if largest is None
-                else (datetime.fromisoformat(largest["from"]), datetime.fromisoformat(largest["to"])),
-            ),
+            gaps=None if entry["gaps"] is None else GapsResult.of(entry["gaps"]),
         )
 
 
@@ -186,16 +195,30 @@ class InspectResult:
     blank_lines: int
     repeated_rows: int  # identical rows left out (duplicates: drop)
     layouts: list[dict[str, Any]]  # how the files are written, each way once
+    # How the rows were put in time order ("oldest first", ...); None without a time column.
+    time_order: str | None
+    input: str  # as the document names it
+    files: int
+    group_by: str | None  # the config's
+    version: str
+    warnings: list[str]  # the document's: a gap that windows of rows reach across
     document: dict[str, Any]
 
     @classmethod
     def of(cls, document: dict[str, Any]) -> InspectResult:
         """The result that an inspect's document says."""
+        time = document["time"]
         return cls(
             total=SeriesResult.of(document),
             groups=tuple(SeriesResult.of(each, each["group"]) for each in document.get("groups", [])),
             blank_lines=document["blank_lines"],
             repeated_rows=document["repeated_rows"],
             layouts=document["layouts"],
+            time_order=None if time is None else time["order"],
+            input=document["input"],
+            files=document["files"],
+            group_by=document.get("group_by"),
+            version=document["version"],
+            warnings=document.get("warnings", []),
             document=document,
         )

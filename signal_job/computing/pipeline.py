@@ -17,7 +17,7 @@ import polars as pl
 
 from signal_job.computing import groups
 from signal_job.computing.background import in_background
-from signal_job.computing.ladder import with_text_close, without_blank_lines
+from signal_job.computing.ladder import ScanFailed, climbed, explain_suspects, without_blank_lines
 from signal_job.computing.order import in_time_order
 from signal_job.computing.plan import (
     GROUP,
@@ -40,7 +40,7 @@ from signal_job.computing.route import Counting, Groups, Route, Signals, countin
 from signal_job.computing.staging import staging_folder, unwritable, writing_staged
 from signal_job.computing.sweep_sums import window_columns
 from signal_job.config import Config
-from signal_job.errors import ConfigError, InputError, counted, first_line, names_text
+from signal_job.errors import ConfigError, InputError, counted, names_text
 from signal_job.formats import FileFormat, sink
 from signal_job.partial import MAX_WINDOW, Counts, Edges, edge_rows
 from signal_job.reading.headers import normal_name
@@ -81,15 +81,6 @@ class SignalsNotWritten(Exception):
     def __reduce__(self) -> tuple[type[SignalsNotWritten], tuple[Exception]]:
         """Pickled with its error (it crosses from a Dask worker), not with the message alone."""
         return SignalsNotWritten, (self.error,)
-
-
-class _ScanFailed(Exception):
-    """A plan over the input failed in Polars (or reading the file)."""
-
-    def __init__(self, error: Exception) -> None:
-        """Keep Polars' `error` for the diagnosis."""
-        super().__init__(str(error))
-        self.error = error
 
 
 def run(
@@ -265,24 +256,15 @@ def _run_series(
     engine: PolarsEngine,
     edges: bool = False,
 ) -> Result:
-    """Run the plan over one series; on a failed scan, retry with close as text, then explain.
+    """Run the plan over one series, through the ladder's second rung and its explanation (`ladder.climbed`).
 
-    The ladder's second rung (see `ladder`); `_run` climbs the first, `_collect` the third.
+    `_run` climbs the first rung, `_collect` the third.
     """
-    try:
-        return _run(data, config, route, signals=signals, engine=engine, edges=edges)
-    except _ScanFailed as failure:
-        error = failure.error
-    text = with_text_close(data)
-    if text is not None:
-        data = text
-        try:
-            return _run(data, config, route, signals=signals, engine=engine, edges=edges)
-        except _ScanFailed as failure:
-            error = failure.error
-    # Polars' own message, not its traceback: the error raised next names the line (an expected error).
-    log.debug("scan of %s failed: %s", data.spec, first_line(error))
-    raise _explain(data, config, route, error) from error
+    return climbed(
+        data,
+        lambda each: _run(each, config, route, signals=signals, engine=engine, edges=edges),
+        alone=lambda part: _collect(part, config, route, signals=None, engine="streaming"),
+    )
 
 
 def _run(
@@ -305,7 +287,7 @@ def _run(
         data = without_blank_lines(data)
         frame, repeats = _collect(data, config, route, signals=signals, engine=engine)
         if sum(frame["suspect"]):
-            raise _explain_suspects(data)
+            raise explain_suspects(data)
         blank_lines += rows_with_blank_lines - sum(frame["rows"]) - repeats
     frame, repeats = _in_time_order(data, config, route, frame, repeats, signals=signals, engine=engine)
     groups = [(row.pop("group", None), row) for row in frame.iter_rows(named=True)]
@@ -473,7 +455,7 @@ def _collect(
                     results = in_background(lambda: pl.collect_all([sink, *queries], engine=engine))[1:]
     except (pl.exceptions.PolarsError, OSError) as exc:
         if signals is None:
-            raise _ScanFailed(exc) from exc
+            raise ScanFailed(exc) from exc
         # Reading or writing? If the counts alone collect, the writing failed (e.g. disk full).
         _collect(data, config, route, signals=None, engine=engine)
         raise SignalsNotWritten(exc) from exc
@@ -631,36 +613,6 @@ def _fast(
         log.debug("%d rows need the general path for the signals", untrusted)
         return None
     return counts.drop("untrusted")
-
-
-def _explain_suspects(data: Input) -> InputError:
-    """The error of the first file with a malformed row."""
-    from signal_job.reading import lines  # noqa: PLC0415 - rarely needed: kept off the start-up path
-
-    for part in data.parts:
-        found = lines.explain_suspects(part)
-        if found is not None:
-            return found
-    return InputError(f"input {data.spec} has malformed rows that could not be located")
-
-
-def _explain(data: Input, config: Config, route: Route, error: Exception) -> InputError:
-    """The error of the first file that fails on its own, naming its line."""
-    from signal_job.reading import lines  # noqa: PLC0415 - rarely needed: kept off the start-up path
-
-    if len(data.parts) == 1:
-        return lines.explain_failure(data.parts[0], error)
-    for part in data.parts:
-        try:
-            _collect(data.replace_parts([part]), config, route, signals=None, engine="streaming")
-        except _ScanFailed as failure:
-            return lines.explain_failure(part, failure.error)
-    # Each file reads alone: the failure came in the pass that leaves blank lines out.
-    for part in data.parts:
-        found = lines.explain_suspects(part)
-        if found is not None:
-            return found
-    return InputError(f"cannot read input {data.spec}: {first_line(error)}")
 
 
 def _check_kept(data: Input, config: Config) -> None:

@@ -238,6 +238,16 @@ def all_rows(
     return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
 
 
+def without_repeats(rows: pl.LazyFrame, the_shape: Shape) -> tuple[pl.LazyFrame, pl.LazyFrame | None]:
+    """`rows` without repeats (with `duplicates: drop`), and the query counting those left out."""
+    if not the_shape.whole_rows:
+        return rows, None
+    # A row identical in every column to the one before it is a repeat (overlapping exports).
+    repeated = pl.col("_whole").eq_missing(pl.col("_whole").shift(1)).fill_null(value=False)
+    rows = rows.with_columns(_repeated=repeated)
+    return rows.filter(~pl.col("_repeated")), rows.select(repeats=pl.col("_repeated").sum())
+
+
 def plan_rows(
     rows: pl.LazyFrame,
     config: Config,
@@ -263,13 +273,7 @@ def plan_rows(
     `signal_{window}` for each of `windows` in their order, each after `rolling_mean_{window}`
     with `means`.
     """
-    repeats = None
-    if the_shape.whole_rows:
-        # A row identical in every column to the one before it is a repeat (overlapping exports).
-        repeated = pl.col("_whole").eq_missing(pl.col("_whole").shift(1)).fill_null(value=False)
-        rows = rows.with_columns(_repeated=repeated)
-        repeats = rows.select(repeats=pl.col("_repeated").sum())
-        rows = rows.filter(~pl.col("_repeated"))
+    rows, repeats = without_repeats(rows, the_shape)
     fast_signals = _fast_signals(rows, config, the_shape, quick_time=quick_time) if fast else None
     in_runs = runs is not Runs.ONE
     if the_shape.keys and not in_runs:

@@ -84,10 +84,6 @@ class Limits:
     # A `group_by` column: up to `filtered_groups` groups, each is filtered from the rows (64
     # filters at 50M rows: 9.4 s against 19.6 s staged; 1,000 at 10M rows: 26 s against 5.3 s).
     filtered_groups: int = 64
-    # An inspect (`profile`) filters apart at most `inspected_groups`; more come in runs of groups.
-    # It holds two queries per group: at 1.2M rows, 4 groups filtered took 0.6 s and 552 MiB
-    # (in runs 1.1 s, 239 MiB), 16 groups 1.5 s and 1.5 GiB (in runs 0.7 s, 276 MiB).
-    inspected_groups: int = 4
     # More are counted in batches of `batch_rows` (1,000 groups at 10M rows: 495 MiB, against
     # 612 MiB in batches of 2**20, at the same speed) while at most `max_carried` rows are
     # carried from batch to batch; a batch is at least `batch_per_carried` times as long as the

@@ -121,6 +121,16 @@ def test_an_unreadable_time_is_named_as_a_run_names_it(write_file: WriteFile) ->
         profile(open_input(path), make_config())
 
 
+def test_a_file_failing_only_without_its_blank_lines_is_named_among_several(tmp_path: Path) -> None:
+    # Each file reads alone; the quoted line break fails only the read beside the raw lines.
+    (tmp_path / "a.csv").write_text("timestamp,close,note\n2024-01-01 00:00:00,1,x\n")
+    (tmp_path / "b.csv").write_text(
+        'timestamp,close,note\n2024-01-01 00:01:00,1,x\n\n2024-01-01 00:02:00,2,"two\nlines"\n'
+    )
+    with pytest.raises(InputError, match=r"input file \S*b\.csv has quoted fields that span lines"):
+        profile(open_input(tmp_path), make_config())
+
+
 def test_a_file_without_a_time_column_has_no_gaps(write_file: WriteFile) -> None:
     found = profile(open_input(write_file("closes.csv", "close\n1\n2\n")), make_config())
     assert (found.total.rows, found.total.first, found.total.gaps) == (2, None, None)
@@ -211,11 +221,12 @@ def test_irregular_times_are_said_so_in_the_profile(write_file: WriteFile) -> No
     assert (gaps.spacing, gaps.missing) == (None, 0)
 
 
-# Each way a `group_by` column's groups are taken apart: filtered, in runs, in runs staged in buckets.
+# Each way a `group_by` column's groups are listed and taken apart: past two texts listed by hash,
+# in one run of whole groups, in runs staged in buckets.
 WAYS = {
-    "filtered": Limits(few_texts=2),
-    "runs": Limits(inspected_groups=0),
-    "staged": Limits(inspected_groups=0, bucket_rows=8),
+    "hashed": Limits(few_texts=2),
+    "runs": Limits(),
+    "staged": Limits(bucket_rows=8),
 }
 
 
