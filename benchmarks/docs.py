@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from benchmarks.figures import RESULTS, cache, groups, hashing, headline
+from benchmarks.figures import RESULTS, cache, groups, hashing, headline, plot, sweep
 from benchmarks.tables import alternatives_table, hostile_table, issue16_table
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -30,6 +30,8 @@ FIGURES: dict[str, Callable[[Path], str]] = {
     "cache": cache,
     "hash": hashing,
     "groups": groups,
+    "sweep": sweep,
+    "plot": plot,
 }
 
 

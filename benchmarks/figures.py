@@ -151,3 +151,34 @@ def groups(results: Path) -> str:
         {record.seconds(many, M50):.1f} s and {mib(record.peak(many, M50))},
         {record.seconds(many, M50) / ungrouped:.2f}x the ungrouped run {record.measured_by}."""
     )
+
+
+def sweep(results: Path) -> str:
+    """docs/sweep.md: a sweep's time against one run, and its memory, at 10M and 50M rows."""
+    record = load("sweep", results)
+    few, many = "signal-job sweep 20 windows", "signal-job sweep 100 windows"
+
+    def ratio(name: str, rows: int) -> str:
+        return f"{record.goal(f'{rows // M10 * 10}M: {name} / signal-job, time'):.2f}x"
+
+    floats = record.goal(f"10M: {many} / polars floats 100 windows, time")
+    return paragraph(
+        f"""Side by side, a sweep of 20 windows took {ratio(few, M10)} the time of one run of one window
+        at 10M rows and {ratio(few, M50)} at 50M (the goal: 1.5x); 100 windows {ratio(many, M10)} and
+        {ratio(many, M50)} (the goal: 3x), {floats:.2f}x the time of plain Polars' 100 float rolling
+        means at 10M. Its memory grows with the rows: 100 windows peaked at {mib(record.peak(many, M10))}
+        at 10M rows and {mib(record.peak(many, M50))} at 50M (the goal: flat, at most 400 MiB), where one
+        run stays at {mib(record.peak("signal-job", M50))} {record.measured_by}."""
+    )
+
+
+def plot(results: Path) -> str:
+    """docs/plot.md: a picture of a run's signals file at 10M and 50M rows."""
+    record = load("plot", results)
+    name = "signal-job plot"
+    return paragraph(
+        f"""`signal-job plot` drew the signals file of a 10M-row run in {record.seconds(name, M10):.1f} s
+        and {mib(record.peak(name, M10))}, of a 50M-row run in {record.seconds(name, M50):.1f} s and
+        {mib(record.peak(name, M50))} (a 1200 x 600 PNG; whole processes, start-up included)
+        {record.measured_by}."""
+    )
