@@ -424,13 +424,21 @@ def _drawn_run(
     prepared: Prepared, request: job.Request, pending: Pending, *, inner: job.Steps, kind: str, asked: Asked
 ) -> tuple[job.Outcome, bytes]:
     """The run's outcome and its picture, from the signals file it writes (or stages, if none is asked)."""
-    if request.where.name != "local" or request.where.cache is not None:
+    signals = prepared.outputs.get(Option.SIGNALS)
+    if request.where.name != "local" and signals is None:
+        # The workers write the signals: into a folder they can reach, which only the user knows.
         msg = (
-            f"{Option.PLOT} is drawn from the signals of a run in this process: not with "
-            f"{Option.ENGINE.given('dask')} or {Option.CACHE} yet"
+            f"{Option.PLOT} with {Option.ENGINE.given('dask')} is drawn from the signals dataset the "
+            f"workers write: give {Option.SIGNALS} a folder they can write to"
         )
         raise ConfigError(msg)
-    signals = prepared.outputs.get(Option.SIGNALS)
+    if request.where.name == "local" and request.where.cache is not None:
+        msg = (
+            f"{Option.PLOT} is drawn from the run's signals, which are not written with {Option.CACHE} "
+            f"on the local engine: run without {Option.CACHE}, or with {Option.ENGINE.given('dask')} "
+            f"and {Option.SIGNALS}"
+        )
+        raise ConfigError(msg)
     if signals is not None and not isinstance(signals, Target):
         msg = (
             f"{Option.PLOT} is drawn from a signals file on this machine: give {Option.SIGNALS} a local path"
@@ -449,10 +457,13 @@ def _drawn_run(
 
 def _from_signals(pending: Pending, signals: Target, kind: str, asked: Asked, request: job.Request) -> bytes:
     """The picture of the signals the run wrote for `signals`, still held beside their place."""
-    written = pending.staged_file(signals)
-    assert written is not None  # noqa: S101 - a local run's signals wait in `pending`
+    written = pending.staged(signals)
+    assert written is not None  # noqa: S101 - a run's signals wait in `pending`
     window = request.configured.resolve().window
-    frame = _scan(written, format_of(signals.path), what=f"signals file {signals.path}")
+    if written.is_dir():  # a signals dataset (Dask's): its parts in the order of the rows
+        frame = pl.scan_parquet(written / "part-*.parquet")
+    else:
+        frame = _scan(written, format_of(signals.path), what=f"signals file {signals.path}")
     # Titled by the run's input, as given: the picture of `run` whether or not it kept its signals.
     data, drawn = signals_picture(frame, str(request.paths.input), kind, asked, window=window)
     log.info("picture of %s, up to %s a point", counted(drawn.rows, "row"), counted(drawn.per_point, "row"))

@@ -199,13 +199,49 @@ def test_run_plot_with_an_unknown_ending_fails_before_the_work_and_leaves_nothin
     assert not (bundled / "run.jpg").exists()
 
 
-def test_run_plot_is_refused_with_the_dask_engine(bundled: Path) -> None:
+def test_run_plot_on_dask_needs_a_signals_dataset_and_before_any_cluster_starts(bundled: Path) -> None:
     done = console(bundled, "run", "--plot", "run.png", "--engine", "dask")
     assert done.returncode == 1
     document = orjson.loads(done.stdout)
-    refusal = "--plot is drawn from the signals of a run in this process: not with --engine dask"
-    assert refusal in document["error_message"]
+    assert document["error_message"] == (
+        "--plot with --engine dask is drawn from the signals dataset the workers write: give --signals "
+        "a folder they can write to"
+    )
     assert document["version"] == "v1"  # the config's, as every run's error once it is read
+    assert not (bundled / "run.png").exists()
+
+
+@pytest.mark.slow  # starts a local Dask cluster
+def test_run_plot_on_dask_draws_the_signals_dataset_as_the_local_run_draws_its_file(bundled: Path) -> None:
+    here = console(bundled, "run", "--signals", "s.parquet", "--plot", "here.png", "--output", "here.json")
+    assert here.returncode == 0, here.stderr
+    there = console(
+        bundled,
+        "run",
+        "--engine",
+        "dask",
+        "--workers",
+        "1",
+        "--signals",
+        "dataset",
+        "--plot",
+        "there.png",
+        "--output",
+        "there.json",
+    )
+    assert there.returncode == 0, there.stderr
+    assert (bundled / "dataset").is_dir()
+    assert (bundled / "there.png").read_bytes() == (bundled / "here.png").read_bytes()
+
+
+def test_run_plot_with_a_local_cache_says_the_signals_are_not_written_there(bundled: Path) -> None:
+    done = console(bundled, "run", "--plot", "run.png", "--cache", "kept")
+    assert done.returncode == 1
+    assert (
+        "--plot is drawn from the run's signals, which are not written with --cache on the local engine"
+        in (orjson.loads(done.stdout)["error_message"])
+    )
+    assert not (bundled / "run.png").exists()
 
 
 @pytest.mark.parametrize("args", [["plot", "s.parquet"], ["run", "--plot", "run.png"]])

@@ -212,11 +212,16 @@ class Pending:
         finally:
             self.drop()
 
-    def staged_file(self, out: Target) -> Path | None:
-        """The temporary file held for `out`, if any: a run's signals, read before they go in place."""
+    def staged(self, out: Target) -> Path | None:
+        """The temporary file or dataset folder held for `out`, if any: signals read before placing.
+
+        Staged outputs of every kind are held here (files, datasets' folders, uploads): each that
+        is written for a `Target` names it as `out`, beside its `temporary` file or its `folder`.
+        """
         for each in self._held:
-            if isinstance(each, _StagedFile) and each.out is out:
-                return each.temporary
+            if getattr(each, "out", None) is out:
+                written: Path | None = getattr(each, "temporary", None) or getattr(each, "folder", None)
+                return written
         return None
 
     def drop(self) -> None:
