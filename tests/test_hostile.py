@@ -732,7 +732,7 @@ def test_fuzzed_bytes_grouped_give_a_result_or_a_job_error_and_leave_no_staging(
     # Groups filtered apart (their signals files staged, then joined), counted in batches, or
     # staged into buckets on disk (as many groups are), must fail as cleanly as a plain run.
     limits = {
-        "filtered": Limits(),
+        "filtered": Limits(filtered_csv_groups=64),
         "batched": Limits(filtered_groups=0, batch_rows=7, batch_per_carried=0),
         "staged": Limits(filtered_groups=0, max_carried=0, bucket_rows=7, max_writers=2),
     }[way]
@@ -1161,7 +1161,9 @@ def test_a_full_tmpdir_under_groups_and_their_signals_is_named_too(work: Path, s
         command = [str(CONSOLE_SCRIPT), "run", "--input", "in", "--signals", "s.parquet"]
     else:
         symbols_csv(work / "in.csv", 100_000)
-        command = [str(CONSOLE_SCRIPT), "run", "--input", "in.csv", "--signals", "s.parquet"]
+        # Parquet: its few groups are filtered apart, each writing its signals under TMPDIR.
+        pl.read_csv(work / "in.csv").write_parquet(work / "in.parquet")
+        command = [str(CONSOLE_SCRIPT), "run", "--input", "in.parquet", "--signals", "s.parquet"]
     if staged == "groups in buckets":  # no command line chooses them at this size: a route does
         command = [sys.executable, "-c", _BUCKETS, "in.csv"]
     done = in_full_tmpdir(work, command)
@@ -1845,6 +1847,39 @@ def test_an_inspect_of_a_few_groups_over_two_million_rows_stays_in_bounded_memor
     )
     assert done.returncode == 0, done.stderr
     assert [group["rows"] for group in json.loads(done.stdout)["groups"]] == [500_000] * 4
+    assert int(peak.read_text()) / 1024 < FEW_GROUPS_GOAL_MIB
+
+
+@pytest.mark.slow
+def test_a_run_of_sixty_interleaved_groups_in_a_csv_stays_in_bounded_memory(work: Path) -> None:
+    # Each group filtered apart from one CSV scan held rows as the others read: 5.2 GiB at 1.2M
+    # rows of 60 groups. A CSV's groups are counted in batches (262 MiB).
+    minutes = pl.datetime_range(
+        datetime(2024, 1, 1), datetime(2024, 1, 1) + timedelta(minutes=19_999), "1m", eager=True
+    )
+    (
+        pl.LazyFrame({"timestamp": minutes.dt.strftime("%Y-%m-%d %H:%M:%S")})
+        .join(pl.LazyFrame({"symbol": [f"S{index:02}" for index in range(60)]}), how="cross")
+        .with_columns(close=(pl.int_range(pl.len()) % 997 + 40_000).cast(pl.String))
+        .collect()
+        .write_csv(work / "sixty.csv")
+    )
+    (work / "config.yaml").write_text(CONFIG + "group_by: symbol\n")
+    peak = work / "peak.txt"
+    command = [
+        sys.executable,
+        "-S",
+        "-c",
+        PEAK,
+        str(peak),
+        str(CONSOLE_SCRIPT),
+        "run",
+        "--input",
+        "sixty.csv",
+    ]
+    done = subprocess.run(command, cwd=work, capture_output=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["rows_processed"] == 1_200_000
     assert int(peak.read_text()) / 1024 < FEW_GROUPS_GOAL_MIB
 
 

@@ -546,6 +546,7 @@ def _in_series(
         window=config.window,
         signals=signals is not None,
         whole_rows=the_shape.whole_rows,
+        csv=any(part.layout is not None for part in data.parts),
     )
     assert route.counting is not None  # noqa: S101 - decided just now
     log.info("groups of %s: %s (%s)", config.group_by, route.counting.choice, route.counting.why)

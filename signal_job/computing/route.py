@@ -81,9 +81,14 @@ class Signals(enum.StrEnum):
 class Limits:
     """Every threshold a route is decided by, and the sizes its steps work in."""
 
-    # A `group_by` column: up to `filtered_groups` groups, each is filtered from the rows (64
-    # filters at 50M rows: 9.4 s against 19.6 s staged; 1,000 at 10M rows: 26 s against 5.3 s).
+    # A `group_by` column: up to `filtered_groups` groups of Parquet or Arrow files, each is
+    # filtered from the rows (64 filters at 50M rows: 9.4 s against 19.6 s staged; 1,000 at 10M
+    # rows: 26 s against 5.3 s; 60 groups at 1.2M rows: 178 MiB). CSV files, up to
+    # `filtered_csv_groups`: each filter of a CSV scan holds rows as the others read (4 groups at
+    # 10M rows: 6.0 s and 1.4 GiB, in batches 3.0 s and 553 MiB; 60 groups at 1.2M rows: 5.2 GiB,
+    # in batches 262 MiB).
     filtered_groups: int = 64
+    filtered_csv_groups: int = 0
     # More are counted in batches of `batch_rows` (1,000 groups at 10M rows: 495 MiB, against
     # 612 MiB in batches of 2**20, at the same speed) while at most `max_carried` rows are
     # carried from batch to batch; a batch is at least `batch_per_carried` times as long as the
@@ -301,21 +306,27 @@ def compares(limits: Limits, texts: int) -> bool:
     return texts <= limits.few_texts
 
 
-def counting(route: Route, *, groups: int, window: int, signals: bool, whole_rows: bool) -> Route:
+def counting(
+    route: Route, *, groups: int, window: int, signals: bool, whole_rows: bool, csv: bool = False
+) -> Route:
     """The route once a `group_by` column is listed: how its `groups` are counted.
 
-    A counting the caller chose (see `forced`) stays.
+    `csv`: some of the files are CSV (see `Limits.filtered_csv_groups`). A counting the caller
+    chose (see `forced`) stays.
     """
     if route.counting is not None and route.counting.choice is not Counting.SERIES:
         return route
     limits = route.limits
-    if 0 < groups <= limits.filtered_groups:
-        why = f"{counted(groups, 'group')}, at most {limits.filtered_groups}: each filtered from one scan"
+    most = limits.filtered_csv_groups if csv else limits.filtered_groups
+    if 0 < groups <= most:
+        why = f"{counted(groups, 'group')}, at most {most}: each filtered from one scan"
         return replace(route, counting=Step(Counting.FILTERS, why))
+    # Filters of a CSV scan hold rows as the others read them (see `Limits.filtered_csv_groups`).
+    csv_note = "CSV, never filtered apart: " if csv and 0 < groups <= limits.filtered_groups else ""
     carried = groups * carried_rows(window)
     if not signals and not whole_rows and carried <= limits.max_carried:
         why = (
-            f"{counted(groups, 'group')}, {carried:,} rows carried from batch to batch (at most "
+            f"{csv_note}{counted(groups, 'group')}, {carried:,} rows carried from batch to batch (at most "
             f"{limits.max_carried:,}): counted in batches of {batch_rows(limits, groups, window):,} rows"
         )
         return replace(route, counting=Step(Counting.BATCHES, why))
@@ -326,7 +337,8 @@ def counting(route: Route, *, groups: int, window: int, signals: bool, whole_row
     else:
         reason = f"{carried:,} rows carried (over {limits.max_carried:,})"
     why = (
-        f"{counted(groups, 'group')}, {reason}: whole groups staged in buckets of {limits.bucket_rows:,} rows"
+        f"{csv_note}{counted(groups, 'group')}, {reason}: whole groups staged in buckets of "
+        f"{limits.bucket_rows:,} rows"
     )
     return replace(route, counting=Step(Counting.BUCKETS, why))
 

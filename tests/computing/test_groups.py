@@ -25,7 +25,7 @@ START = datetime(2024, 1, 1)
 
 
 # Ways to take a `group_by` column's groups apart, chosen by the route's limits (see `route`).
-FILTERED = Limits(bucket_rows=5)  # small buckets, so that staging would be tried if filters were not
+FILTERED = Limits(bucket_rows=5, filtered_csv_groups=64)  # small buckets: staged if not filtered
 TINY_BATCHES = Limits(filtered_groups=0, batch_rows=3, batch_per_carried=0)
 # No group filtered or counted in batches; buckets of at most 5 rows, 2 written at a time: even
 # small files are staged, in several passes.
@@ -172,7 +172,7 @@ def splits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def test_groups_too_many_to_filter_or_count_in_batches_are_staged(tmp_path: Path, splits: list[int]) -> None:
-    limits = Limits(bucket_rows=2, filtered_groups=3, max_carried=0)
+    limits = Limits(bucket_rows=2, filtered_groups=3, filtered_csv_groups=3, max_carried=0)
     three = write_mixed(tmp_path / "3.csv", [(s, "1") for s in "ABCABC"])
     assert (splits, len(run_with(open_input(three), make_config(2, "symbol"), limits).groups)) == ([], 3)
     four = run_with(
@@ -276,7 +276,7 @@ def test_groups_filtered_sorted_in_memory_and_staged_write_the_same_signals(
     frame.write_parquet(tmp_path / "s.parquet")
     data = open_input(tmp_path / "s.parquet", timestamps=True)
     config = make_config(4, "symbol")
-    filtered = run_with(data, config, Limits(), signals=tmp_path / "filtered.parquet")
+    filtered = run_with(data, config, Limits(filtered_csv_groups=64), signals=tmp_path / "filtered.parquet")
     in_memory = run_with(data, config, Limits(filtered_groups=0), signals=tmp_path / "in_memory.parquet")
     staged_limits = Limits(filtered_groups=0, bucket_rows=50, max_writers=3)
     staged = run_with(data, config, staged_limits, signals=tmp_path / "staged.parquet")

@@ -25,7 +25,7 @@ from tests.conftest import ENGINES, PROJECT, examples, make_config
 START = datetime(2024, 1, 1)
 # Each way a `group_by` column's groups are counted: filtered, in batches, staged in buckets.
 GROUP_LIMITS = {
-    "filtered": Limits(),
+    "filtered": Limits(filtered_csv_groups=64),
     "batched": Limits(filtered_groups=0, batch_rows=3, batch_per_carried=0),
     "staged": Limits(filtered_groups=0, max_carried=0, bucket_rows=5, max_writers=2),
 }

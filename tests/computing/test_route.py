@@ -195,14 +195,18 @@ def test_a_grouped_run_logs_how_its_groups_are_counted(
     rows = [f"2024-01-01 00:{i:02}:00,{'ABC'[i % 3]},{i}" for i in range(12)]
     path.write_text("timestamp,symbol,close\n" + "\n".join(rows) + "\n")
     config = make_config(2, "symbol")
+    columnar = tmp_path / "mixed.parquet"
+    pl.read_csv(path).write_parquet(columnar)
     with caplog.at_level(logging.INFO, logger="signal_job"):
-        run_with(open_input(path), config, Limits())
-        run_with(open_input(path), config, Limits(filtered_groups=0))
+        run_with(open_input(columnar), config, Limits())
+        run_with(open_input(columnar), config, Limits(filtered_groups=0))
+        run_with(open_input(path), config, Limits())  # a CSV scan is never filtered apart
     counted = [
         record.getMessage() for record in caplog.records if record.getMessage().startswith("groups of")
     ]
     assert counted[0].startswith("groups of symbol: filters (3 groups, at most 64: each filtered")
     assert counted[1].startswith("groups of symbol: batches (3 groups, 3 rows carried")
+    assert counted[2].startswith("groups of symbol: batches (CSV, never filtered apart: 3 groups, 3 rows")
 
 
 @pytest.mark.parametrize(("windows", "narrow"), [((5, 20, 9223, 10_000), True), ((5, 9224, 10_000), False)])
