@@ -191,6 +191,13 @@ def _client(address: str | None, workers: int | None) -> Iterator[Client]:
         except (OSError, TimeoutError) as exc:
             msg = f"cannot reach the Dask scheduler at {address}: {first_line(exc)}"
             raise EngineError(msg) from exc
+        except Exception as exc:  # distributed's handshake with something else fails its own way
+            # Something else listens there: a worker's port (TypeError), another service.
+            msg = (
+                f"cannot reach the Dask scheduler at {address}: what answers there is not a Dask "
+                f"scheduler ({type(exc).__name__}: {first_line(exc)})"
+            )
+            raise EngineError(msg) from exc
         with client:
             yield client
         return

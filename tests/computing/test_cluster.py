@@ -228,12 +228,32 @@ def test_what_needs_rows_of_several_files_is_refused_on_dask(
 
 def test_an_unreachable_scheduler_is_a_job_error(tmp_path: Path) -> None:
     shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
-    address = f"tcp://127.0.0.1:{free_port()}"
-    done = console(
-        *run_args(tmp_path, tmp_path / "data.csv", "--engine", "dask", "--address", address), cwd=tmp_path
-    )
+    with socket.socket() as held:  # bound, never listening: refused, and no other test can take it
+        held.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{held.getsockname()[1]}"
+        done = console(
+            *run_args(tmp_path, tmp_path / "data.csv", "--engine", "dask", "--address", address), cwd=tmp_path
+        )
     assert done.returncode == 1
     assert f"cannot reach the Dask scheduler at {address}" in orjson.loads(done.stdout)["error_message"]
+    assert b"Traceback" not in done.stderr
+
+
+def test_an_address_where_a_worker_answers_is_not_taken_for_a_scheduler(tmp_path: Path) -> None:
+    # Found when a scheduler's port, freed, was taken by a worker of another test's cluster.
+    from distributed import LocalCluster
+
+    shutil.copy(PROJECT / "data.csv", tmp_path / "data.csv")
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        worker = next(iter(cluster.workers.values())).address
+        done = console(
+            *run_args(tmp_path, tmp_path / "data.csv", "--engine", "dask", "--address", worker), cwd=tmp_path
+        )
+    assert done.returncode == 1, done.stdout
+    message = orjson.loads(done.stdout)["error_message"]
+    assert message.startswith(f"cannot reach the Dask scheduler at {worker}: what answers there is not"), (
+        message
+    )
     assert b"Traceback" not in done.stderr
 
 
