@@ -127,9 +127,28 @@ def _check_workers(workers: int | None) -> None:
         raise ValueError(msg)
 
 
-def _check_needs(values: Mapping[Option, object]) -> None:
-    """Refuse an argument given with nothing to act on (`options.NEEDS`), as the command line does."""
-    missing = unmet(values)
+def _check_needs(  # noqa: PLR0917 - the arguments every run and sweep takes, in their order
+    engine: str,
+    workers: int | None,
+    address: str | None,
+    mlflow: str | None,
+    mlflow_experiment: str | None,
+    more: Mapping[Option, object] | None = None,
+) -> None:
+    """Refuse `workers` below 1, and an argument given with nothing to act on (`options.NEEDS`).
+
+    As the command line does; `more`, the call's other arguments that need another.
+    """
+    _check_workers(workers)
+    given = {
+        Option.ENGINE: engine,
+        Option.WORKERS: workers,
+        Option.ADDRESS: address,
+        Option.MLFLOW: mlflow,
+        Option.MLFLOW_EXPERIMENT: mlflow_experiment,
+        **(more or {}),
+    }
+    missing = unmet(given)
     if missing:
         raise ValueError(KEYWORDS(missing[0].said()))
 
@@ -205,19 +224,18 @@ def run(
     started = time.perf_counter()  # the call's start: `latency_ms` counts from here
     given = _given(config)
     engine = _engine(engine)
-    _check_workers(workers)
     _check_needs(
+        engine,
+        workers,
+        address,
+        mlflow,
+        mlflow_experiment,
         {
-            Option.ENGINE: engine,
-            Option.WORKERS: workers,
-            Option.ADDRESS: address,
-            Option.MLFLOW: mlflow,
-            Option.MLFLOW_EXPERIMENT: mlflow_experiment,
             Option.MLFLOW_RUN_NAME: mlflow_run_name,
             Option.MLFLOW_REQUIRED: mlflow_required,
             Option.METRICS_FILE: metrics_file,
             Option.METRICS_LABEL: metrics_labels,
-        }
+        },
     )
     labels = _labels(metrics_labels)
     with _input(input, counted_here=engine == "local" and cache is None) as (where_from, frame, spelling):
@@ -421,16 +439,7 @@ def sweep(
     if not isinstance(input, str | os.PathLike):
         msg = f"sweep reads a path (a file, a glob or a folder) or a URL, not {type(input).__name__}"
         raise TypeError(msg)
-    _check_workers(workers)
-    _check_needs(
-        {
-            Option.ENGINE: engine,
-            Option.WORKERS: workers,
-            Option.ADDRESS: address,
-            Option.MLFLOW: mlflow,
-            Option.MLFLOW_EXPERIMENT: mlflow_experiment,
-        }
-    )
+    _check_needs(engine, workers, address, mlflow, mlflow_experiment)
     given = _given(config)
     paths = Paths(
         input=location(input),
