@@ -115,25 +115,14 @@ def run_by_file(
         if before is None and kept is not None:
             cache.store(kept, one, config, piece)
         pieces.append(piece)
-    totals = []
-    start = 0
-    for each in files:
-        totals.append(combine(each, pieces[start : start + len(each)], config.window))
-        start += len(each)
+    per_series = _by_series(files, pieces)
+    totals = [combine(each, mine, config.window) for each, mine in zip(files, per_series, strict=True)]
     total = sum(totals, Counts(0, 0, 0, 0))
     if total.rows == 0:
         raise no_rows(data)
     if signals is not None:
-        starts = [sum(len(each) for each in files[:index]) for index in range(len(files))]
-        parts = [
-            (one, each, pieces[start : start + len(each)])
-            for one, each, start in zip(series, files, starts, strict=True)
-        ]
-        write_dataset(parts, config, signals, write=write)
-    groups = []
-    if config.group_by is not None:
-        names = [each.parts[0].partition.get(config.group_by.lower()) for each in series]
-        groups = list(zip(names, totals, strict=True))
+        write_dataset(list(zip(series, files, per_series, strict=True)), config, signals, write=write)
+    groups = list(zip(_folder_names(series, config), totals, strict=False))
     return Result(total, groups, windows={config.window: (total, groups)})
 
 
@@ -193,32 +182,37 @@ def sweep_by_file(
             f"; the others counted once for the windows new to them ({again})" if again else "",
         )
     complete = [{window: piece for window, piece in each.items() if piece is not None} for each in found]
+    names = _folder_names(series, config)
     by_window = {}
     for window in windows:
-        pieces_of = [each[window] for each in complete]  # every file has each window now
-        totals = []
-        start = 0
-        for each in files:
-            totals.append(combine(each, pieces_of[start : start + len(each)], window))
-            start += len(each)
-        names = (
-            [each.parts[0].partition.get(config.group_by.lower()) for each in series]
-            if config.group_by
-            else []
-        )
+        per_series = _by_series(files, [each[window] for each in complete])  # every file has each window
+        totals = [combine(each, mine, window) for each, mine in zip(files, per_series, strict=True)]
         by_window[window] = (sum(totals, Counts(0, 0, 0, 0)), list(zip(names, totals, strict=False)))
     total, groups = by_window[config.window]
     if total.rows == 0:
         raise no_rows(data)
     if signals is not None:  # the largest window's pieces: its edges reach back furthest
-        largest = [each[config.window] for each in complete]
-        starts = [sum(len(each) for each in files[:index]) for index in range(len(files))]
-        parts = [
-            (one, each, largest[start : start + len(each)])
-            for one, each, start in zip(series, files, starts, strict=True)
-        ]
+        largest = _by_series(files, [each[config.window] for each in complete])
+        parts = list(zip(series, files, largest, strict=True))
         write_dataset(parts, config, signals, write=write, windows=windows, means=means)
     return Result(total, groups, windows=by_window)
+
+
+def _by_series(files: list[list[Input]], flat: list[_Item]) -> list[list[_Item]]:
+    """`flat`, one item per file of `files` (each series' files, in order), cut back into series."""
+    cut: list[list[_Item]] = []
+    start = 0
+    for each in files:
+        cut.append(flat[start : start + len(each)])
+        start += len(each)
+    return cut
+
+
+def _folder_names(series: list[Input], config: Config) -> list[str | None]:
+    """Each series' `group_by` value, from its hive folders; none without a `group_by`."""
+    if config.group_by is None:
+        return []
+    return [each.parts[0].partition.get(config.group_by.lower()) for each in series]
 
 
 # Counts inputs of one series each, for a sweep's windows: each file's pieces by window.
